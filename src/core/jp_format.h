@@ -1,0 +1,85 @@
+/*
+ * jp_format.h - the registry of dataset readers and writers.
+ *
+ * A format (YAML, CSV, ...) registers a jp_format_t naming its extensions;
+ * jp_dataset_load / jp_dataset_save pick one by explicit name, by the
+ * path's extension (longest match: ".csv.gz" before ".gz") or by sniffing
+ * the first bytes.  Plugins and later modules add formats the same way; no
+ * other code switches on file extensions.  The registry holds pointers to
+ * caller-owned (normally static) jp_format_t values.  Registration happens
+ * at start-up, before threads.
+ */
+#ifndef JP_FORMAT_H
+#define JP_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "jp_buf.h"
+#include "jp_dataset.h"
+#include "jp_error.h"
+
+typedef struct jp_read_opts {
+    const char *format;            /* NULL: by extension or content */
+    char delimiter;                /* CSV: 0 = ',' */
+    bool header;                   /* CSV: first record names the fields (default true) */
+    const char *const *columns;    /* read only these fields; NULL = all */
+    size_t n_columns;
+    const jp_schema_t *schema;     /* explicit types/units for some or all fields, or NULL */
+    const char *name;              /* dataset name (default: file stem) */
+    const char *null_text;         /* CSV: extra text meaning null besides "" */
+    int threads;                   /* 0 = as many as cores */
+    bool lazy;                     /* allow a lazy (deferred) result */
+    bool keep_rejects;             /* CSV: set malformed rows aside instead of failing */
+    jp_dataset_t **rejects;        /* out: the rows set aside (line, text, reason) */
+    const char *member;            /* archives: the dataset inside to load */
+} jp_read_opts_t;
+
+typedef struct jp_write_opts {
+    const char *format;     /* NULL: by extension */
+    char delimiter;         /* CSV: 0 = ',' */
+    int level;              /* gzip level 1..9 (0 = default 6) */
+    int threads;            /* 0 = as many as cores */
+    bool spreadsheet_safe;  /* CSV: neutralise cells starting with = + - @ */
+    bool qualifiers;        /* CSV: write "~1.14e9"-style qualified cells */
+} jp_write_opts_t;
+
+void jp_read_opts_init(jp_read_opts_t *o);
+void jp_write_opts_init(jp_write_opts_t *o);
+
+typedef struct jp_format {
+    const char *name;                /* "yaml", "csv", "csv.gz", ... */
+    const char *const *extensions;   /* NULL-terminated, with the dot: ".yaml" */
+    const char *description;
+    /* Does this look like ours?  (optional; head is up to 512 bytes) */
+    bool (*sniff)(const unsigned char *head, size_t n);
+    jp_status_t (*read)(const char *path, const jp_read_opts_t *o, jp_dataset_t **out,
+                        jp_error_t *err);
+    /* Read from memory (archives); `name` is used in messages. (optional) */
+    jp_status_t (*read_mem)(const char *name, const char *data, size_t n, const jp_read_opts_t *o,
+                            jp_dataset_t **out, jp_error_t *err);
+    /* Write to a file atomically (optional). */
+    jp_status_t (*write)(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                         jp_error_t *err);
+    /* Append the serialised dataset to a buffer (archives). (optional) */
+    jp_status_t (*write_mem)(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
+                             jp_error_t *err);
+} jp_format_t;
+
+/* Register the built-in formats (idempotent). */
+void jp_formats_init(void);
+/* JP_ERR_ARG when the name is taken, JP_ERR_LIMIT when the table is full. */
+jp_status_t jp_format_register(const jp_format_t *f, jp_error_t *err);
+const jp_format_t *jp_format_find(const char *name);
+/* By extension (case-insensitive, longest match), else NULL. */
+const jp_format_t *jp_format_for_path(const char *path);
+/* i-th registered format, NULL past the end. */
+const jp_format_t *jp_format_at(size_t i);
+
+/* Load a dataset: format by opts->format, extension, then content. */
+jp_status_t jp_dataset_load(const char *path, const jp_read_opts_t *o, jp_dataset_t **out,
+                            jp_error_t *err);
+/* Save a dataset (atomically: never a half-written file). */
+jp_status_t jp_dataset_save(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                            jp_error_t *err);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * jp_formats.c - the list of built-in formats.  A new built-in format adds
+ * one line here; plugins register theirs at run time.
+ */
+#include "jp_format.h"
+
+extern const jp_format_t jp_format_yaml;
+extern const jp_format_t jp_format_csv;
+
+void jp_formats_init(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    static const jp_format_t *const builtin[] = {&jp_format_yaml, &jp_format_csv};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        jp_format_register(builtin[i], NULL);
+}

@@ -1,0 +1,30 @@
+/*
+ * jp_mem.h - the core's allocator.
+ *
+ * All core allocations go through these wrappers so that tests can make the
+ * n-th allocation fail (error-injection for out-of-memory paths) and so that
+ * the host can later count or cap what the core holds.  They never abort:
+ * a NULL return is reported upwards as JP_ERR_NOMEM.  Thread-safe.
+ */
+#ifndef JP_MEM_H
+#define JP_MEM_H
+
+#include <stddef.h>
+
+void *jp_malloc(size_t n);
+void *jp_calloc(size_t count, size_t size);
+void *jp_realloc(void *p, size_t n);
+/* n * size with overflow check; NULL on overflow or failure. */
+void *jp_malloc_array(size_t count, size_t size);
+void *jp_realloc_array(void *p, size_t count, size_t size);
+void jp_free(void *p);
+char *jp_strdup(const char *s);             /* NULL in, NULL out */
+char *jp_strndup(const char *s, size_t n);  /* always NUL-terminates */
+
+/*
+ * Testing: make the allocation `n` calls from now fail (n >= 1); every
+ * later allocation fails too while `sticky` is set.  n <= 0 disables.
+ */
+void jp_mem_fail_after(long n, int sticky);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * jp_unit.c - the unit table, conversions, and reading printed figures.
+ *
+ * The table is static data: a unit's `scale` is its size in the reference
+ * unit of its dimension (area: square metre; mass: kilogram; currency: one
+ * unit of that currency; ratio: 1).  Scaled units (万元, 万亩, 万人) are
+ * units for conversion and display, but text is stored in their `primary`.
+ */
+#include "jp_unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "jp_mem.h"
+
+
+static const jp_unit_t units[] = {
+    /* currency */
+    {"CNY", "currency:CNY", 1, "CNY", "Chinese yuan", "元|yuan|RMB|人民币|cny"},
+    {"k CNY", "currency:CNY", 1e3, "CNY", "thousand yuan", "千元|kCNY"},
+    {"10k CNY", "currency:CNY", 1e4, "CNY", "ten thousand yuan (万元)", "万元|10kCNY"},
+    {"100M CNY", "currency:CNY", 1e8, "CNY", "hundred million yuan (亿元)", "亿元|100MCNY"},
+    {"B CNY", "currency:CNY", 1e9, "CNY", "billion yuan", "bn CNY"},
+    {"USD", "currency:USD", 1, "USD", "US dollar", "美元|dollar|US$|usd"},
+    {"10k USD", "currency:USD", 1e4, "USD", "ten thousand US dollars (万美元)", "万美元"},
+    {"100M USD", "currency:USD", 1e8, "USD", "hundred million US dollars (亿美元)", "亿美元"},
+    {"B USD", "currency:USD", 1e9, "USD", "billion US dollars", "bn USD"},
+    /* mass */
+    {"t", "mass", 1000, "t", "tonne", "吨|tonne|tonnes|ton"},
+    {"10k t", "mass", 1e7, "t", "ten thousand tonnes (万吨)", "万吨"},
+    {"kg", "mass", 1, "kg", "kilogram", "千克|公斤"},
+    {"g", "mass", 1e-3, "g", "gram", "克"},
+    {"jin", "mass", 0.5, "jin", "jin (斤, 500 g)", "斤"},
+    /* area */
+    {"m2", "area", 1, "m2", "square metre", "平方米|m²|sqm"},
+    {"mu", "area", 10000.0 / 15.0, "mu", "mu (亩, 1/15 ha)", "亩"},
+    {"10k mu", "area", 1e4 * 10000.0 / 15.0, "mu", "ten thousand mu (万亩)", "万亩"},
+    {"ha", "area", 1e4, "ha", "hectare", "公顷|hectare|hectares"},
+    {"km2", "area", 1e6, "km2", "square kilometre", "平方公里|平方千米|km²|sq km"},
+    /* length */
+    {"m", "length", 1, "m", "metre", "米"},
+    {"km", "length", 1000, "km", "kilometre", "公里|千米"},
+    /* counts: each kind of thing is its own dimension */
+    {"person", "count:person", 1, "person", "people", "人|名|位|persons|people"},
+    {"10k person", "count:person", 1e4, "person", "ten thousand people (万人)", "万人|万名"},
+    {"firm", "count:firm", 1, "firm", "firms, companies", "家|户|firms|company|companies"},
+    {"project", "count:project", 1, "project", "projects", "projects"},
+    {"item", "count:item", 1, "item", "items (件, 项, 个, 套, 枚)", "件|项|个|套|枚|份|台|items"},
+    /* ratios */
+    {"1", "ratio", 1, "1", "a plain ratio", "ratio|fraction"},
+    {"percent", "ratio", 0.01, "percent", "percent", "%|％|pct"},
+    {"permille", "ratio", 0.001, "permille", "per mille", "‰"},
+    {"times", "ratio", 1, "times", "times, a multiple (倍)", "倍|x"},
+    /* time */
+    {"day", "time", 1, "day", "days", "天|日|days|d"},
+    {"month", "time", 365.2425 / 12, "month", "months", "个月|months"},
+    {"year", "time", 365.2425, "year", "years", "年|years|yr"},
+    /* ordinals */
+    {"rank", "ordinal:rank", 1, "rank", "a position in a ranking (第N)", "位次"},
+    {"level", "ordinal:level", 1, "level", "a grade or level (级)", "级"},
+};
+
+#define NUNITS (sizeof units / sizeof units[0])
+
+const jp_unit_t *jp_unit_at(size_t i)
+{
+    return i < NUNITS ? &units[i] : NULL;
+}
+
+const jp_unit_t *jp_unit_find(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (strcmp(units[i].name, name) == 0) return &units[i];
+        const char *a = units[i].aliases;
+        while (*a) {
+            size_t k = strcspn(a, "|");
+            if (k == n && memcmp(a, name, n) == 0) return &units[i];
+            a += k + (a[k] == '|');
+        }
+    }
+    return NULL;
+}
+
+static bool resolve_simple(const char *s, size_t n, const jp_unit_t **out)
+{
+    char tmp[64];
+    while (n && *s == ' ') s++, n--;
+    while (n && s[n - 1] == ' ') n--;
+    if (n == 0 || n >= sizeof tmp) return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    *out = jp_unit_find(tmp);
+    return *out != NULL;
+}
+
+bool jp_unit_resolve(const char *text, jp_unit_info_t *out)
+{
+    const char *slash = strchr(text, '/');
+    const jp_unit_t *a, *b;
+    if (!slash) {
+        if (!resolve_simple(text, strlen(text), &a)) return false;
+        snprintf(out->name, sizeof out->name, "%s", a->name);
+        snprintf(out->dim, sizeof out->dim, "%s", a->dim);
+        out->scale = a->scale;
+        return true;
+    }
+    if (strchr(slash + 1, '/')) return false;
+    if (!resolve_simple(text, (size_t)(slash - text), &a)) return false;
+    if (!resolve_simple(slash + 1, strlen(slash + 1), &b)) return false;
+    snprintf(out->name, sizeof out->name, "%s/%s", a->name, b->name);
+    snprintf(out->dim, sizeof out->dim, "%s/%s", a->dim, b->dim);
+    out->scale = a->scale / b->scale;
+    return true;
+}
+
+const char *jp_unit_canonical(const char *text, char *buf, size_t size)
+{
+    jp_unit_info_t u;
+    if (!jp_unit_resolve(text, &u)) return NULL;
+    if (!strchr(u.name, '/')) return jp_unit_find(u.name)->name;
+    snprintf(buf, size, "%s", u.name);
+    return buf;
+}
+
+jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_error_t *err)
+{
+    jp_unit_info_t a, b;
+    if (!jp_unit_resolve(from, &a)) return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", from);
+    if (!jp_unit_resolve(to, &b)) return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", to);
+    if (strcmp(a.dim, b.dim) != 0)
+        return jp_error_set(err, JP_ERR_UNIT, "cannot convert %s (%s) to %s (%s)", a.name, a.dim,
+                            b.name, b.dim);
+    *factor = a.scale / b.scale;
+    return JP_OK;
+}
+
+/* ---- figures as printed --------------------------------------------------- */
+
+typedef struct {
+    const char *word;
+    jp_qual_t q;
+} qword_t;
+
+/* Longest first where one is a prefix of another. */
+static const qword_t prefix_words[] = {
+    {"more than ", JP_Q_MORE_THAN}, {"at least ", JP_Q_AT_LEAST}, {"at most ", JP_Q_AT_MOST},
+    {"less than ", JP_Q_LESS_THAN}, {"about ", JP_Q_APPROX},      {"approx. ", JP_Q_APPROX},
+    {"approx ", JP_Q_APPROX},       {"nearly ", JP_Q_APPROX},     {"over ", JP_Q_MORE_THAN},
+    {"超过", JP_Q_MORE_THAN},       {"突破", JP_Q_MORE_THAN},     {"不足", JP_Q_LESS_THAN},
+    {"不到", JP_Q_LESS_THAN},       {"大约", JP_Q_APPROX},        {"约", JP_Q_APPROX},
+    {"近", JP_Q_APPROX},            {"超", JP_Q_MORE_THAN},       {"逾", JP_Q_MORE_THAN},
+    {"达", JP_Q_EXACT},             {">=", JP_Q_AT_LEAST},        {"≥", JP_Q_AT_LEAST},
+    {"<=", JP_Q_AT_MOST},           {"≤", JP_Q_AT_MOST},          {">", JP_Q_MORE_THAN},
+    {"<", JP_Q_LESS_THAN},          {"~", JP_Q_APPROX},           {"≈", JP_Q_APPROX},
+};
+
+static const qword_t suffix_words[] = {
+    {"以上", JP_Q_AT_LEAST}, {"以下", JP_Q_AT_MOST}, {"左右", JP_Q_APPROX}, {"上下", JP_Q_APPROX},
+    {"余", JP_Q_MORE_THAN},  {"多", JP_Q_MORE_THAN}, {"+", JP_Q_AT_LEAST},
+};
+
+static const struct {
+    const char *word;
+    int exp10;
+} magnitudes[] = {
+    {"万亿", 12}, {"亿", 8}, {"万", 4}, {"千", 3}, {"百", 2}, {"k", 3}, {"K", 3}, {"M", 6}, {"B", 9},
+};
+
+static bool starts(const char *s, size_t n, const char *w, size_t *len)
+{
+    size_t k = strlen(w);
+    if (k > n || memcmp(s, w, k) != 0) return false;
+    *len = k;
+    return true;
+}
+
+/* Longest unit name or alias at s (ASCII names must end at a non-letter). */
+static const jp_unit_t *match_unit(const char *s, size_t n, size_t *len)
+{
+    const jp_unit_t *best = NULL;
+    size_t bestlen = 0;
+    for (size_t i = 0; i < NUNITS; i++) {
+        const char *name = units[i].name;
+        const char *a = name;
+        for (;;) {
+            size_t k = a == name ? strlen(a) : strcspn(a, "|");
+            if (k && k > bestlen && k <= n && memcmp(s, a, k) == 0) {
+                unsigned char next = k < n ? (unsigned char)s[k] : 0;
+                unsigned char last = (unsigned char)a[k - 1];
+                bool ascii_word = last < 0x80 && ((last | 0x20) >= 'a' && (last | 0x20) <= 'z');
+                if (ascii_word && next < 0x80 &&
+                    (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') || (next >= '0' && next <= '9')))
+                    continue;
+                best = &units[i];
+                bestlen = k;
+            }
+            if (a == name) {
+                a = units[i].aliases;
+            } else {
+                a += k;
+                if (*a != '|') break;
+                a++;
+            }
+            if (!*a) break;
+        }
+    }
+    *len = bestlen;
+    return best;
+}
+
+static bool qfail(jp_error_t *err, const char *s, size_t n, size_t at, const char *why)
+{
+    jp_error_set(err, JP_ERR_PARSE, "'%.*s' is not a figure: %s", (int)(n > 80 ? 80 : n), s, why);
+    if (err) err->col = (long)at + 1;
+    return false;
+}
+
+static bool set_qual(jp_qual_t *q, bool *have, jp_qual_t v)
+{
+    if (*have && *q != v) return false;
+    *q = v;
+    *have = true;
+    return true;
+}
+
+bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *err)
+{
+    size_t i = 0, k;
+    jp_qual_t q = JP_Q_EXACT;
+    bool have_q = false;
+    memset(out, 0, sizeof *out);
+    while (i < n && s[i] == ' ') i++;
+    /* prefix qualifier */
+    for (size_t w = 0; w < sizeof prefix_words / sizeof prefix_words[0]; w++)
+        if (starts(s + i, n - i, prefix_words[w].word, &k)) {
+            q = prefix_words[w].q;
+            have_q = true;
+            i += k;
+            break;
+        }
+    while (i < n && s[i] == ' ') i++;
+    /* the number, digits collected without separators */
+    char digits[80];
+    size_t nd = 0, numstart = i;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    size_t intstart = i;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ',')) {
+        if (s[i] == ',') {
+            /* thousands separator only between digit groups of three */
+            if (i == intstart || i + 3 >= n + 0 || !(s[i + 1] >= '0' && s[i + 1] <= '9'))
+                return qfail(err, s, n, i, "misplaced ','");
+        } else if (nd < sizeof digits - 10) {
+            digits[nd++] = s[i];
+        } else {
+            return qfail(err, s, n, i, "too many digits");
+        }
+        i++;
+    }
+    if (i < n && s[i] == '.') {
+        if (nd < sizeof digits - 10) digits[nd++] = '.';
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (nd >= sizeof digits - 10) return qfail(err, s, n, i, "too many digits");
+            digits[nd++] = s[i++];
+        }
+    }
+    if (nd && i < n && (s[i] == 'e' || s[i] == 'E') && i + 1 < n &&
+        ((s[i + 1] >= '0' && s[i + 1] <= '9') || s[i + 1] == '-' || s[i + 1] == '+')) {
+        digits[nd++] = s[i++];
+        if (s[i] == '-' || s[i] == '+') digits[nd++] = s[i++];
+        while (i < n && s[i] >= '0' && s[i] <= '9' && nd < sizeof digits - 10) digits[nd++] = s[i++];
+    }
+    bool have_number = nd > 0 && !(nd == 1 && digits[0] == '.');
+    (void)numstart;
+    /* magnitude (a unit spelled at this point wins: "5km2" is 5 km2) */
+    int exp10 = 0;
+    const jp_unit_t *unit = match_unit(s + i, n - i, &k);
+    if (!unit || (have_number == false)) {
+        for (size_t m = 0; m < sizeof magnitudes / sizeof magnitudes[0]; m++) {
+            size_t ml;
+            if (starts(s + i, n - i, magnitudes[m].word, &ml)) {
+                /* "万元" etc. are units; take the magnitude only when the
+                   unit match is not longer */
+                if (unit && k > ml) break;
+                exp10 = magnitudes[m].exp10;
+                i += ml;
+                unit = NULL;
+                break;
+            }
+        }
+    }
+    if (!have_number) {
+        if (!exp10) return qfail(err, s, n, i, "no number");
+        digits[nd++] = '1'; /* 百余 = more than a hundred */
+    }
+    /* qualifier between magnitude and unit: 14万余吨 */
+    for (size_t w = 0; w < sizeof suffix_words / sizeof suffix_words[0]; w++)
+        if (starts(s + i, n - i, suffix_words[w].word, &k)) {
+            if (!set_qual(&q, &have_q, suffix_words[w].q))
+                return qfail(err, s, n, i, "two different qualifiers");
+            i += k;
+            break;
+        }
+    while (i < n && s[i] == ' ') i++;
+    /* unit */
+    const jp_unit_t *u = NULL;
+    if (i < n) {
+        u = match_unit(s + i, n - i, &k);
+        if (u) i += k;
+    }
+    while (i < n && s[i] == ' ') i++;
+    for (size_t w = 0; w < sizeof suffix_words / sizeof suffix_words[0]; w++)
+        if (starts(s + i, n - i, suffix_words[w].word, &k)) {
+            if (!set_qual(&q, &have_q, suffix_words[w].q))
+                return qfail(err, s, n, i, "two different qualifiers");
+            i += k;
+            break;
+        }
+    while (i < n && s[i] == ' ') i++;
+    if (i != n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            return qfail(err, s, n, i, "unknown unit");
+        return qfail(err, s, n, i, "unexpected text");
+    }
+    /* scale: fold a power-of-ten unit scale into the exponent */
+    double extra = 1.0;
+    if (u) {
+        const jp_unit_t *p = jp_unit_find(u->primary);
+        double ratio = u->scale / p->scale;
+        double lg = log10(ratio);
+        if (fabs(lg - nearbyint(lg)) < 1e-12)
+            exp10 += (int)nearbyint(lg);
+        else
+            extra = ratio;
+        snprintf(out->unit, sizeof out->unit, "%s", p->name);
+    }
+    char text[112];
+    int tn = snprintf(text, sizeof text, "%s%.*se%d", neg ? "-" : "", (int)nd, digits, exp10);
+    double v;
+    if (tn <= 0 || !jp_parse_double(text, (size_t)tn, &v)) return qfail(err, s, n, 0, "bad number");
+    v *= extra;
+    out->value = v;
+    out->qual = q;
+    out->is_integer = isfinite(v) && v == floor(v) && fabs(v) < 9.2e18;
+    return true;
+}

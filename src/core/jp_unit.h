@@ -1,0 +1,76 @@
+/*
+ * jp_unit.h - units of measure, conversions between them, and the reading
+ * of figures as newspapers print them ("14.8万亩", "约11.4亿美元").
+ *
+ * A unit has a canonical name ("CNY", "mu", "t", "person", "percent"), a
+ * dimension, and a scale relative to the dimension's reference unit, so
+ * that mu <-> ha, t <-> kg and CNY <-> 万元/亿元 convert by one factor.
+ * Compound units "A/B" ("CNY/t", "item/10k person") are understood.
+ * Scaled units such as 万元 (10k CNY) are units of their own for display
+ * and conversion, but values read from text are stored in the primary unit
+ * ("20万元" -> 200000 CNY).  The table is static and read-only: thread-safe.
+ */
+#ifndef JP_UNIT_H
+#define JP_UNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "jp_error.h"
+#include "jp_value.h"
+
+typedef struct jp_unit {
+    const char *name;    /* canonical name, e.g. "CNY", "10k CNY", "mu" */
+    const char *dim;     /* dimension, e.g. "currency:CNY", "area", "count:person" */
+    double scale;        /* size in the dimension's reference unit */
+    const char *primary; /* the unit values are stored in ("CNY" for 万元) */
+    const char *label;   /* for people: "Chinese yuan" */
+    const char *aliases; /* "|"-separated other names */
+} jp_unit_t;
+
+/* A resolved unit, simple or compound. */
+typedef struct jp_unit_info {
+    char name[64]; /* canonical text: "CNY", "CNY/t", "item/10k person" */
+    char dim[96];  /* "currency:CNY", "currency:CNY/mass" */
+    double scale;  /* relative to the dimension's reference */
+} jp_unit_info_t;
+
+/* Look a unit up by canonical name or alias ("亩", "万元", "km²"). */
+const jp_unit_t *jp_unit_find(const char *name);
+/* Resolve simple or compound unit text.  Returns false when unknown. */
+bool jp_unit_resolve(const char *text, jp_unit_info_t *out);
+/* The canonical form of unit text, or NULL when unknown (static storage
+ * for simple units; compound names are written to buf, >= 64 bytes). */
+const char *jp_unit_canonical(const char *text, char *buf, size_t size);
+
+/*
+ * Factor that turns a value in `from` into `to` (value_to = value_from *
+ * factor).  JP_ERR_UNIT when either is unknown or the dimensions differ.
+ */
+jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_error_t *err);
+
+/* Iterate the table: returns NULL past the end. */
+const jp_unit_t *jp_unit_at(size_t i);
+
+/*
+ * A figure read from text.  `unit` is the canonical primary unit named in
+ * the text ("" when the text names none); `value` is already in that unit.
+ */
+typedef struct jp_quantity {
+    double value;
+    jp_qual_t qual;
+    bool is_integer; /* the figure is a whole number after scaling */
+    char unit[64];
+} jp_quantity_t;
+
+/*
+ * Read a figure: an optional qualifier (约 近 超 超过 突破 逾 达 ~ > >= < <=),
+ * a number with optional thousands separators, an optional magnitude
+ * (万 亿 千 百 k K M B, also 万亿), an optional unit (亩 吨 元 万元 亿美元
+ * % t mu CNY ...) and an optional trailing qualifier (余 多 以上 以下 左右
+ * 上下 +).  Exactly n bytes; surrounding spaces are allowed.  Returns false
+ * and a message in err (with col set, 1-based byte offset) when the text is
+ * not a figure or names an unknown unit.
+ */
+bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *err);
+
+#endif

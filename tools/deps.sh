@@ -1,0 +1,29 @@
+#!/bin/sh
+# Checks that the libraries jinpu builds against are installed; installs the
+# missing Debian packages when run as root, otherwise prints the command.
+set -u
+need=""
+have_pc() { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$1"; }
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need="$need gcc"
+have_pc lua5.4 || need="$need liblua5.4-dev"
+have_pc yaml-0.1 || need="$need libyaml-dev"
+have_pc zlib || need="$need zlib1g-dev"
+have_pc libcrypto || need="$need libssl-dev"
+have_pc libedit || need="$need libedit-dev"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "jinpu: installing missing packages:$need" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq $need >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null 2>&1
+        apt-get install -y -qq $need >/dev/null || {
+            echo "jinpu: apt-get install$need failed" >&2
+            exit 1
+        }
+    fi
+    exit 0
+fi
+echo "jinpu: missing build dependencies. Install them with:" >&2
+echo "    sudo apt-get install$need" >&2
+exit 1
