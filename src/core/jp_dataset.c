@@ -139,6 +139,14 @@ void jp_dataset_set_origin(jp_dataset_t *ds, const char *origin, jp_column_t *li
     ds->lines = lines;
 }
 
+long jp_dataset_row_line(const jp_dataset_t *ds, size_t i)
+{
+    if (ds->lines && i < ds->lines->len && !jp_column_is_null(ds->lines, i))
+        return (long)ds->lines->v.i[i];
+    if (!ds->lines && ds->first_line) return ds->first_line + (long)i;
+    return 0;
+}
+
 long jp_dataset_find(const jp_dataset_t *ds, const char *name)
 {
     return jp_schema_find(&ds->schema, name);
@@ -257,8 +265,16 @@ jp_dataset_t *jp_dataset_gather(const jp_dataset_t *ds, const size_t *idx, size_
     }
     out->nrows = n;
     if (ds->origin) {
-        jp_column_t *lines = ds->lines ? jp_column_gather(ds->lines, idx, n) : NULL;
-        if (ds->lines && !lines) goto nomem;
+        jp_column_t *lines = NULL;
+        if (ds->lines) {
+            if (!(lines = jp_column_gather(ds->lines, idx, n))) goto nomem;
+        } else if (ds->first_line) {
+            /* rows no longer follow the file: write the lines down */
+            if (!(lines = jp_column_new(JP_TYPE_INT, n))) goto nomem;
+            for (size_t k = 0; k < n; k++)
+                lines->v.i[k] = idx[k] == JP_NO_ROW ? 0 : ds->first_line + (long)idx[k];
+            jp_column_set_len(lines, n);
+        }
         jp_dataset_set_origin(out, ds->origin, lines);
     }
     return out;

@@ -46,6 +46,8 @@ typedef struct jp_dataset {
     size_t nrows;         /* valid when !lazy or lazy has settled it */
     char *origin;         /* file the rows were read from, or NULL */
     jp_column_t *lines;   /* INT: line in `origin` where each row starts, or NULL */
+    long first_line;      /* when lines is NULL: row i starts on line first_line + i
+                             (0 = unknown); saves a column for plain CSV files */
     jp_lazy_t *lazy;      /* NULL for an eager dataset */
 } jp_dataset_t;
 
@@ -65,6 +67,8 @@ jp_status_t jp_dataset_add(jp_dataset_t *ds, const char *name, jp_column_t *col,
                            jp_error_t *err);
 /* Set origin and (taking ownership of) the per-row line column. */
 void jp_dataset_set_origin(jp_dataset_t *ds, const char *origin, jp_column_t *lines);
+/* Line in `origin` where row i (0-based) starts, or 0 when unknown. */
+long jp_dataset_row_line(const jp_dataset_t *ds, size_t i);
 
 long jp_dataset_find(const jp_dataset_t *ds, const char *name);
 /* Column by name, or NULL (after jp_dataset_need for lazy datasets). */
