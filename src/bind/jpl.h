@@ -1,0 +1,93 @@
+/*
+ * jpl.h - the binding layer: the only code that touches lua_State.
+ *
+ * Core objects reach Lua as full userdata holding one reference:
+ *   "jinpu.dataset"  a jp_dataset_t*   (methods: ds:names(), ds:filter(...), ...)
+ *   "jinpu.column"   a jp_column_t* plus its field name and unit
+ * __gc drops the reference.  Modules add methods to these metatables with
+ * jpl_add_methods so that each binding file owns its own verbs.
+ *
+ * Errors: misuse and bad input raise Lua errors whose message is the core
+ * error formatted by jp_error_format ("file:line:col: row R, field 'f':
+ * ..."), prefixed with the script position; expected data failures (a
+ * validation that fails) are returned as values instead.
+ *
+ * Longjmp safety: any function below that can raise must not be called
+ * while a malloc'd object is reachable only from a C local; push the
+ * userdata first (jpl_push_dataset takes ownership before anything can
+ * raise).
+ */
+#ifndef JPL_H
+#define JPL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include "jp_column.h"
+#include "jp_dataset.h"
+#include "jp_error.h"
+
+#define JPL_DATASET_MT "jinpu.dataset"
+#define JPL_COLUMN_MT "jinpu.column"
+
+/* [-0, +1, m] Push a dataset; takes ownership of the caller's reference
+ * (released even if pushing fails).  NULL pushes nil. */
+void jpl_push_dataset(lua_State *L, jp_dataset_t *ds);
+/* [-0, +0, v] The dataset at idx, or a type error naming the argument. */
+jp_dataset_t *jpl_check_dataset(lua_State *L, int idx);
+/* [-0, +0, -] The dataset at idx or NULL. */
+jp_dataset_t *jpl_test_dataset(lua_State *L, int idx);
+
+/* [-0, +1, m] Push a column; takes ownership of the caller's reference.
+ * name and unit (may be NULL) are copied for messages and col:unit(). */
+void jpl_push_column(lua_State *L, jp_column_t *col, const char *name, const char *unit);
+/* [-0, +0, v] */
+jp_column_t *jpl_check_column(lua_State *L, int idx);
+/* The column's field name ("" if none) and unit (NULL if none). */
+const char *jpl_column_name(lua_State *L, int idx);
+const char *jpl_column_unit(lua_State *L, int idx);
+
+/* [-0, +0, v] Raise a Lua error from a core error (never returns). */
+int jpl_error(lua_State *L, const jp_error_t *err);
+/* [-0, +0, v] Raise "<where>verb: message" (printf-style; never returns). */
+int jpl_errorf(lua_State *L, const char *fmt, ...);
+/* [-0, +2, m] Push nil and the formatted error; returns 2. */
+int jpl_fail(lua_State *L, const jp_error_t *err);
+/* [-0, +0, v] Settle a lazy dataset's columns before reading them (raises). */
+void jpl_need_all(lua_State *L, jp_dataset_t *ds);
+void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n);
+
+/* [-0, +1, m] One cell as a Lua value: nil for null, integer, float,
+ * string, boolean; dates as "YYYY-MM-DD" and periods as canonical text. */
+void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i);
+/*
+ * [-0, +0, -] Convert the Lua value at idx into a cell of type t:
+ * numbers/integers (figures as text: "14.8万", ">140000"), strings,
+ * booleans, dates and periods (as text).  nil -> null.  Returns false and
+ * fills err when the value does not fit the type.  String values point
+ * into the Lua string (valid while it is on the stack).  `unit` (may be
+ * NULL) is the field's unit: a figure naming another unit is an error, a
+ * scaled form of it converts.
+ */
+bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_t *out,
+                 jp_error_t *err);
+
+/* [-0, +0, m] Add functions to the dataset / column method tables. */
+void jpl_add_dataset_methods(lua_State *L, const luaL_Reg *methods);
+void jpl_add_column_methods(lua_State *L, const luaL_Reg *methods);
+
+/* [-0, +1, v] Field names from arguments from..top: strings, or one table
+ * of strings.  The array is a userdata pushed on top of the stack (freed by
+ * the GC: nothing to free); the strings are the arguments' own. */
+const char **jpl_check_names(lua_State *L, int from, size_t *n);
+
+/* Module openers, one per binding file: each adds its functions to the
+ * module table on top of the stack ([-0, +0, m]). */
+void jpl_open_dataset(lua_State *L);
+void jpl_open_verbs(lua_State *L);
+void jpl_open_validate(lua_State *L);
+void jpl_open_archive(lua_State *L);
+
+/* [-0, +1, m] The `jinpu` module table. */
+int luaopen_jinpu(lua_State *L);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * jp_expr.h - expressions over a dataset's fields, in Lua's own syntax:
+ *   "crop == 'cherry' and output_t > 100"      "output_t / area_mu"
+ * compiled once against a schema (names and types are checked then) and
+ * evaluated column-at-a-time in C.
+ *
+ * Ownership: jp_expr_compile returns an expression the caller frees with
+ * jp_expr_free; it keeps no pointer to the schema it was compiled against.
+ * Evaluation never modifies its input dataset.
+ */
+#ifndef JP_EXPR_H
+#define JP_EXPR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "jp_column.h"
+#include "jp_dataset.h"
+#include "jp_error.h"
+
+typedef struct jp_expr jp_expr_t;
+
+/*
+ * Compile `src` against `schema`.  Errors (JP_ERR_EXPR) name the offending
+ * token and its 1-based column in `src`, and the field when one is
+ * unknown or of the wrong type.
+ */
+jp_expr_t *jp_expr_compile(const char *src, const jp_schema_t *schema, jp_error_t *err);
+void jp_expr_free(jp_expr_t *e);
+
+/* Result type (JP_TYPE_BOOL for predicates). */
+jp_type_t jp_expr_type(const jp_expr_t *e);
+/* The unit of the result when it can be derived (e.g. "CNY/t"), or NULL. */
+const char *jp_expr_unit(const jp_expr_t *e);
+/* The schema indices of the fields the expression reads. */
+size_t jp_expr_inputs(const jp_expr_t *e, const size_t **idx);
+/* The source text. */
+const char *jp_expr_source(const jp_expr_t *e);
+
+/* Evaluate for every row of ds (whose schema matches the compiled one):
+ * a new column of ds->nrows values (one reference, owned by the caller). */
+jp_column_t *jp_expr_eval(const jp_expr_t *e, jp_dataset_t *ds, jp_error_t *err);
+
+/* For a JP_TYPE_BOOL expression: the rows where it is true (null counts as
+ * false), as a jp_malloc'd array of row indices the caller frees. */
+jp_status_t jp_expr_select(const jp_expr_t *e, jp_dataset_t *ds, size_t **rows, size_t *n,
+                           jp_error_t *err);
+
+#endif
