@@ -13,6 +13,7 @@ FAILED_LIST=""
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98"
 export LC_ALL=C.UTF-8
+export LUA_PATH="$ROOT/tests/lua/?.lua;;"
 
 add() { # passed failed label
     TOTAL_P=$((TOTAL_P + $1))

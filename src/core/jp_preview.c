@@ -220,7 +220,7 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
                             : line == 1 ? jp_type_name(f->type)
                                         : unit_label(f, ubuf, sizeof ubuf);
             TRY(j && jp_buf_puts(out, "  "));
-            TRY(put_cell(out, s, strlen(s), fmt[j].width, fmt[j].right && line > 0));
+            TRY(put_cell(out, s, strlen(s), fmt[j].width, fmt[j].right));
         }
         while (out->len && out->data[out->len - 1] == ' ') out->len--;
         TRY(jp_buf_putc(out, '\n'));

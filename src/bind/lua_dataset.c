@@ -1,0 +1,1674 @@
+/*
+ * lua_dataset.c - datasets and columns as Lua values.
+ *
+ * Owns the "jinpu.dataset" and "jinpu.column" metatables, the shared
+ * binding helpers declared in jpl.h, and the module functions that make
+ * datasets: jp.load, jp.read_csv, jp.read_yaml, jp.dataset{...}; and the
+ * basic dataset methods (names, schema, column, rows, row, head, writes,
+ * tostring).  Verbs, validation and archives add their methods from their
+ * own files.  Never keeps malloc'd memory reachable only from a C local
+ * across a call that can raise.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jp_file.h"
+#include "jp_format.h"
+#include "jp_mem.h"
+#include "jp_preview.h"
+#include "jp_unit.h"
+#include "jpl.h"
+
+typedef struct {
+    jp_dataset_t *ds;
+} dsbox_t;
+
+typedef struct {
+    jp_column_t *col;
+} colbox_t;
+
+/* ---- shared helpers --------------------------------------------------------- */
+
+void jpl_push_dataset(lua_State *L, jp_dataset_t *ds)
+{
+    if (!ds) {
+        lua_pushnil(L);
+        return;
+    }
+    /* allocate first, then hand over: if the allocation raises, the
+       reference would leak, so protect with a tiny pcall-free ordering */
+    dsbox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->ds = ds;
+    luaL_setmetatable(L, JPL_DATASET_MT);
+}
+
+jp_dataset_t *jpl_test_dataset(lua_State *L, int idx)
+{
+    dsbox_t *b = luaL_testudata(L, idx, JPL_DATASET_MT);
+    return b ? b->ds : NULL;
+}
+
+jp_dataset_t *jpl_check_dataset(lua_State *L, int idx)
+{
+    dsbox_t *b = luaL_testudata(L, idx, JPL_DATASET_MT);
+    if (!b) luaL_typeerror(L, idx, "dataset");
+    if (!b->ds) luaL_argerror(L, idx, "dataset has been released");
+    return b->ds;
+}
+
+void jpl_push_column(lua_State *L, jp_column_t *col, const char *name, const char *unit)
+{
+    if (!col) {
+        lua_pushnil(L);
+        return;
+    }
+    colbox_t *b = lua_newuserdatauv(L, sizeof *b, 2);
+    b->col = col;
+    luaL_setmetatable(L, JPL_COLUMN_MT);
+    lua_pushstring(L, name ? name : "");
+    lua_setiuservalue(L, -2, 1);
+    if (unit) {
+        lua_pushstring(L, unit);
+        lua_setiuservalue(L, -2, 2);
+    }
+}
+
+jp_column_t *jpl_check_column(lua_State *L, int idx)
+{
+    colbox_t *b = luaL_checkudata(L, idx, JPL_COLUMN_MT);
+    if (!b->col) luaL_argerror(L, idx, "column has been released");
+    return b->col;
+}
+
+const char *jpl_column_name(lua_State *L, int idx)
+{
+    luaL_checkudata(L, idx, JPL_COLUMN_MT);
+    lua_getiuservalue(L, idx, 1);
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the string stays referenced by the userdata */
+    return s ? s : "";
+}
+
+const char *jpl_column_unit(lua_State *L, int idx)
+{
+    luaL_checkudata(L, idx, JPL_COLUMN_MT);
+    lua_getiuservalue(L, idx, 2);
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return s;
+}
+
+int jpl_error(lua_State *L, const jp_error_t *err)
+{
+    char msg[2048];
+    jp_error_format(err, msg, sizeof msg);
+    luaL_where(L, 1);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+int jpl_errorf(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    luaL_where(L, 1);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+int jpl_fail(lua_State *L, const jp_error_t *err)
+{
+    char msg[2048];
+    jp_error_format(err, msg, sizeof msg);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    return 2;
+}
+
+void jpl_need_all(lua_State *L, jp_dataset_t *ds)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_need_all(ds, &err)) jpl_error(L, &err);
+}
+
+void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_need(ds, idx, n, &err)) jpl_error(L, &err);
+}
+
+void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)
+{
+    if (jp_column_is_null(c, i)) {
+        lua_pushnil(L);
+        return;
+    }
+    char buf[96];
+    switch (c->type) {
+    case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)c->v.i[i]); break;
+    case JP_TYPE_NUMBER: lua_pushnumber(L, c->v.d[i]); break;
+    case JP_TYPE_BOOL: lua_pushboolean(L, c->v.b[i]); break;
+    case JP_TYPE_DATE: lua_pushstring(L, jp_date_format(c->v.date[i], buf)); break;
+    case JP_TYPE_PERIOD: lua_pushstring(L, jp_period_format(&c->v.p[i], buf, sizeof buf)); break;
+    case JP_TYPE_STRING: {
+        size_t len;
+        const char *s = jp_column_str(c, i, &len);
+        lua_pushlstring(L, s, len);
+        break;
+    }
+    default: lua_pushnil(L);
+    }
+}
+
+/* A figure given as text: "14.8万", ">140000", "约11.4亿美元". */
+static bool figure_from_text(const char *s, size_t n, jp_type_t t, const char *unit,
+                             jp_value_t *out, jp_error_t *err)
+{
+    jp_quantity_t q;
+    if (!jp_quantity_parse(s, n, &q, err)) return false;
+    double v = q.value;
+    if (q.unit[0]) {
+        if (!unit) {
+            jp_error_set(err, JP_ERR_UNIT, "'%.*s' names unit %s but the field has no unit",
+                         (int)(n > 60 ? 60 : n), s, q.unit);
+            return false;
+        }
+        double f;
+        if (jp_unit_factor(q.unit, unit, &f, err)) return false;
+        v *= f;
+    }
+    out->qual = q.qual;
+    if (t == JP_TYPE_INT) {
+        if (!(v == floor(v)) || fabs(v) >= 9.2e18) {
+            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a whole number", (int)(n > 60 ? 60 : n), s);
+            return false;
+        }
+        out->u.i = (int64_t)v;
+    } else {
+        out->u.d = v;
+    }
+    return true;
+}
+
+bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_t *out,
+                 jp_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->type = t;
+    int lt = lua_type(L, idx);
+    if (lt == LUA_TNIL) {
+        out->is_null = true;
+        return true;
+    }
+    size_t n;
+    const char *s;
+    switch (t) {
+    case JP_TYPE_INT:
+        if (lt == LUA_TNUMBER) {
+            if (lua_isinteger(L, idx)) {
+                out->u.i = (int64_t)lua_tointeger(L, idx);
+                return true;
+            }
+            double d = lua_tonumber(L, idx);
+            if (d == floor(d) && fabs(d) < 9.2e18) {
+                out->u.i = (int64_t)d;
+                return true;
+            }
+            jp_error_set(err, JP_ERR_TYPE, "%.14g is not a whole number", d);
+            return false;
+        }
+        if (lt == LUA_TSTRING) {
+            s = lua_tolstring(L, idx, &n);
+            return figure_from_text(s, n, t, unit, out, err);
+        }
+        break;
+    case JP_TYPE_NUMBER:
+        if (lt == LUA_TNUMBER) {
+            out->u.d = lua_tonumber(L, idx);
+            return true;
+        }
+        if (lt == LUA_TSTRING) {
+            s = lua_tolstring(L, idx, &n);
+            return figure_from_text(s, n, t, unit, out, err);
+        }
+        break;
+    case JP_TYPE_STRING:
+        if (lt == LUA_TSTRING || lt == LUA_TNUMBER) {
+            /* lua_tolstring converts numbers in place only on the stack
+               slot itself; that slot belongs to our caller's table read */
+            s = lua_tolstring(L, idx, &n);
+            out->u.s.ptr = s;
+            out->u.s.len = n;
+            return true;
+        }
+        break;
+    case JP_TYPE_BOOL:
+        if (lt == LUA_TBOOLEAN) {
+            out->u.b = lua_toboolean(L, idx);
+            return true;
+        }
+        break;
+    case JP_TYPE_DATE:
+        if (lt == LUA_TSTRING) {
+            s = lua_tolstring(L, idx, &n);
+            if (jp_date_parse(s, n, &out->u.date)) return true;
+            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a date (YYYY-MM-DD)", (int)(n > 60 ? 60 : n), s);
+            return false;
+        }
+        break;
+    case JP_TYPE_PERIOD:
+        if (lt == LUA_TNUMBER && lua_isinteger(L, idx)) {
+            char y[32];
+            int k = snprintf(y, sizeof y, "%lld", (long long)lua_tointeger(L, idx));
+            return jp_period_parse(y, (size_t)k, &out->u.period, err);
+        }
+        if (lt == LUA_TSTRING) {
+            s = lua_tolstring(L, idx, &n);
+            return jp_period_parse(s, n, &out->u.period, err);
+        }
+        break;
+    default: break;
+    }
+    jp_error_set(err, JP_ERR_TYPE, "expected %s, got %s", jp_type_name(t), luaL_typename(L, idx));
+    return false;
+}
+
+static void add_methods(lua_State *L, const char *mt, const luaL_Reg *methods)
+{
+    luaL_getmetatable(L, mt);     /* [mt] */
+    lua_getfield(L, -1, "__index"); /* [mt, methods] */
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 2);
+}
+
+void jpl_add_dataset_methods(lua_State *L, const luaL_Reg *methods)
+{
+    add_methods(L, JPL_DATASET_MT, methods);
+}
+
+void jpl_add_column_methods(lua_State *L, const luaL_Reg *methods)
+{
+    /* columns index integers too: methods live in a table the __index
+       function consults (upvalue of col_index) */
+    luaL_getmetatable(L, JPL_COLUMN_MT); /* [mt] */
+    lua_getfield(L, -1, "methods");      /* [mt, methods] */
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 2);
+}
+
+const char **jpl_check_names(lua_State *L, int from, size_t *n)
+{
+    int top = lua_gettop(L);
+    size_t count = 0;
+    bool table = from <= top && lua_type(L, from) == LUA_TTABLE;
+    if (table) {
+        count = (size_t)lua_rawlen(L, from);
+    } else {
+        for (int i = from; i <= top; i++) luaL_checktype(L, i, LUA_TSTRING), count++;
+    }
+    const char **names = lua_newuserdatauv(L, (count ? count : 1) * sizeof *names, 1);
+    if (table) {
+        lua_pushvalue(L, from);
+        lua_setiuservalue(L, -2, 1); /* keeps the table (and its strings) alive */
+        for (size_t k = 0; k < count; k++) {
+            lua_rawgeti(L, from, (lua_Integer)k + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                jpl_errorf(L, "field names must be strings (item %d is a %s)", (int)k + 1,
+                           luaL_typename(L, -1));
+            names[k] = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        }
+    } else {
+        for (size_t k = 0; k < count; k++) names[k] = lua_tostring(L, from + (int)k);
+    }
+    *n = count;
+    return names;
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+static const char *opt_string(lua_State *L, int t, const char *key)
+{
+    if (t == 0 || lua_isnoneornil(L, t)) return NULL;
+    lua_getfield(L, t, key);
+    const char *s = NULL;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) jpl_errorf(L, "option '%s' must be a string", key);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* the string is kept alive by the options table */
+    return s;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key, int dflt)
+{
+    if (t == 0 || lua_isnoneornil(L, t)) return dflt;
+    lua_getfield(L, t, key);
+    int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *key, lua_Integer dflt)
+{
+    if (t == 0 || lua_isnoneornil(L, t)) return dflt;
+    lua_getfield(L, t, key);
+    lua_Integer v = dflt;
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1)) jpl_errorf(L, "option '%s' must be an integer", key);
+        v = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static char opt_delim(lua_State *L, int t)
+{
+    const char *d = opt_string(L, t, "delimiter");
+    if (!d) return 0;
+    if (strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0) return '\t';
+    if (strlen(d) != 1) jpl_errorf(L, "option 'delimiter' must be one character (or \"tab\")");
+    return d[0];
+}
+
+/* Reject misspelt option names: an option that vanishes silently is a bug. */
+static void check_keys(lua_State *L, int t, const char *what, const char *const *allowed)
+{
+    if (t == 0 || lua_isnoneornil(L, t)) return;
+    luaL_checktype(L, t, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) jpl_errorf(L, "%s: option names must be strings", what);
+        const char *k = lua_tostring(L, -1);
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
+        if (!ok) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (const char *const *a = allowed; *a; a++) {
+                if (a != allowed) luaL_addstring(&b, ", ");
+                luaL_addstring(&b, *a);
+            }
+            luaL_pushresult(&b);
+            jpl_errorf(L, "%s: unknown option '%s' (known: %s)", what, k, lua_tostring(L, -1));
+        }
+    }
+}
+
+/* ---- constraints and fields from Lua tables ----------------------------------- */
+
+/* Fill constraints of field f (of type f->type) from the table at t. */
+static void read_constraints(lua_State *L, int t, jp_field_t *f)
+{
+    static const char *const known[] = {"required", "unique",    "minimum", "maximum", "minLength",
+                                        "maxLength", "pattern", "enum",    NULL};
+    check_keys(L, t, "constraints", known);
+    jp_constraints_t *c = &f->constraints;
+    jp_error_t err;
+    jp_error_clear(&err);
+    c->required = opt_bool(L, t, "required", 0);
+    c->unique = opt_bool(L, t, "unique", 0);
+    c->min_length = (long)opt_int(L, t, "minLength", -1);
+    c->max_length = (long)opt_int(L, t, "maxLength", -1);
+    const char *pat = opt_string(L, t, "pattern");
+    if (pat && !(c->pattern = jp_strdup(pat))) luaL_error(L, "out of memory");
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "maximum" : "minimum";
+        lua_getfield(L, t, key);
+        if (!lua_isnil(L, -1)) {
+            jp_value_t v;
+            jp_type_t bt = f->type == JP_TYPE_STRING ? JP_TYPE_STRING : f->type;
+            if (!jpl_to_cell(L, -1, bt, f->unit, &v, &err)) {
+                lua_pop(L, 1);
+                jpl_errorf(L, "field '%s': constraint %s: %s", f->name, key, err.msg);
+            }
+            if (bt == JP_TYPE_STRING) {
+                if (!c->bounds && !(c->bounds = jp_column_new(JP_TYPE_STRING, 2)))
+                    luaL_error(L, "out of memory");
+                if (jp_column_push_str(c->bounds, v.u.s.ptr, v.u.s.len)) luaL_error(L, "out of memory");
+                size_t len;
+                v.u.s.ptr = jp_column_str(c->bounds, c->bounds->len - 1, &len);
+            }
+            if (k) c->maximum = v, c->has_maximum = true;
+            else c->minimum = v, c->has_minimum = true;
+        }
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, t, "enum");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_istable(L, -1)) jpl_errorf(L, "field '%s': constraint enum must be a list", f->name);
+        int et = lua_gettop(L);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, et);
+        if (!(c->enum_values = jp_column_new(f->type, (size_t)n))) luaL_error(L, "out of memory");
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, et, i);
+            jp_value_t v;
+            if (!jpl_to_cell(L, -1, f->type, f->unit, &v, &err) ||
+                jp_column_push_value(c->enum_values, &v, &err)) {
+                lua_pop(L, 1);
+                jpl_errorf(L, "field '%s': enum item %d: %s", f->name, (int)i, err.msg);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+/* A box that frees a jp_field_t if anything raises while it is filled. */
+static int field_gc(lua_State *L)
+{
+    jp_field_t *f = lua_touserdata(L, 1);
+    jp_field_free(f);
+    return 0;
+}
+
+static jp_field_t *new_field_box(lua_State *L)
+{
+    jp_field_t *f = lua_newuserdatauv(L, sizeof *f, 0);
+    jp_field_init(f);
+    if (luaL_newmetatable(L, "jinpu.fieldbox")) {
+        lua_pushcfunction(L, field_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return f;
+}
+
+static char *dup_or_raise(lua_State *L, const char *s)
+{
+    if (!s) return NULL;
+    char *d = jp_strdup(s);
+    if (!d) luaL_error(L, "out of memory");
+    return d;
+}
+
+/* Read a field definition (string name or table) at idx into f. */
+static void read_field(lua_State *L, int idx, jp_field_t *f)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        f->name = dup_or_raise(L, lua_tostring(L, idx));
+        return;
+    }
+    if (!lua_istable(L, idx)) jpl_errorf(L, "a field is a name or a table, not a %s", luaL_typename(L, idx));
+    static const char *const known[] = {"name", "type", "unit", "unit_field", "title",
+                                        "description", "source", "constraints", NULL};
+    check_keys(L, idx, "field", known);
+    const char *name = opt_string(L, idx, "name");
+    if (!name || !*name) jpl_errorf(L, "a field needs a name");
+    f->name = dup_or_raise(L, name);
+    const char *type = opt_string(L, idx, "type");
+    if (type && !jp_type_from_name(type, &f->type))
+        jpl_errorf(L, "field '%s': unknown type '%s' (integer, number, string, boolean, date, period)",
+                   name, type);
+    const char *unit = opt_string(L, idx, "unit");
+    if (unit) {
+        char buf[64];
+        const char *canon = jp_unit_canonical(unit, buf, sizeof buf);
+        if (!canon) jpl_errorf(L, "field '%s': unknown unit '%s'", name, unit);
+        f->unit = dup_or_raise(L, canon);
+    }
+    f->unit_field = dup_or_raise(L, opt_string(L, idx, "unit_field"));
+    f->title = dup_or_raise(L, opt_string(L, idx, "title"));
+    f->description = dup_or_raise(L, opt_string(L, idx, "description"));
+    f->source = dup_or_raise(L, opt_string(L, idx, "source"));
+    lua_getfield(L, idx, "constraints");
+    if (!lua_isnil(L, -1)) {
+        if (f->type == JP_TYPE_NONE)
+            jpl_errorf(L, "field '%s': give a type to use constraints", name);
+        read_constraints(L, lua_gettop(L), f);
+    }
+    lua_pop(L, 1);
+}
+
+/* The type a Lua value suggests (for fields without a declared type). */
+static jp_type_t value_type(lua_State *L, int idx)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER: return lua_isinteger(L, idx) ? JP_TYPE_INT : JP_TYPE_NUMBER;
+    case LUA_TBOOLEAN: return JP_TYPE_BOOL;
+    case LUA_TSTRING: return JP_TYPE_STRING;
+    default: return JP_TYPE_NONE;
+    }
+}
+
+static jp_type_t widen(jp_type_t a, jp_type_t b)
+{
+    if (a == JP_TYPE_NONE) return b;
+    if (b == JP_TYPE_NONE || a == b) return a;
+    if (jp_type_is_numeric(a) && jp_type_is_numeric(b)) return JP_TYPE_NUMBER;
+    return JP_TYPE_STRING;
+}
+
+/* ---- jp.dataset{...} ------------------------------------------------------------ */
+
+static void set_meta_string(lua_State *L, int t, const char *key, char **slot)
+{
+    const char *s = opt_string(L, t, key);
+    if (s && jp_meta_set(slot, s)) luaL_error(L, "out of memory");
+}
+
+static void read_meta(lua_State *L, int t, jp_meta_t *m)
+{
+    set_meta_string(L, t, "name", &m->name);
+    set_meta_string(L, t, "title", &m->title);
+    set_meta_string(L, t, "description", &m->description);
+    set_meta_string(L, t, "source", &m->source);
+    set_meta_string(L, t, "source_file", &m->source_file);
+    set_meta_string(L, t, "period", &m->period);
+    set_meta_string(L, t, "license", &m->license);
+    lua_getfield(L, t, "notes");
+    if (lua_istable(L, -1)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            const char *s = lua_tostring(L, -1);
+            if (!s) jpl_errorf(L, "notes must be strings");
+            if (jp_meta_add_note(m, s)) luaL_error(L, "out of memory");
+            lua_pop(L, 1);
+        }
+    } else if (lua_isstring(L, -1)) {
+        if (jp_meta_add_note(m, lua_tostring(L, -1))) luaL_error(L, "out of memory");
+    }
+    lua_pop(L, 1);
+}
+
+static char **read_name_list(lua_State *L, int idx, size_t *n)
+{
+    *n = 0;
+    if (lua_isnil(L, idx)) return NULL;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        char **l = jp_calloc(1, sizeof *l);
+        if (!l || !(l[0] = jp_strdup(lua_tostring(L, idx)))) {
+            jp_free(l);
+            luaL_error(L, "out of memory");
+        }
+        *n = 1;
+        return l;
+    }
+    if (!lua_istable(L, idx)) jpl_errorf(L, "expected a field name or a list of names");
+    size_t k = (size_t)lua_rawlen(L, idx);
+    char **l = jp_calloc(k ? k : 1, sizeof *l);
+    if (!l) luaL_error(L, "out of memory");
+    for (size_t i = 0; i < k; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        const char *s = lua_tostring(L, -1);
+        if (s) l[i] = jp_strdup(s);
+        lua_pop(L, 1);
+        if (!s || !l[i]) {
+            for (size_t j = 0; j <= i; j++) jp_free(l[j]);
+            jp_free(l);
+            if (!s) jpl_errorf(L, "key field names must be strings");
+            luaL_error(L, "out of memory");
+        }
+    }
+    *n = k;
+    return l;
+}
+
+/*
+ * jp.dataset{ name=, title=, ..., fields = {...}, rows = {...} | columns = {...},
+ *             primary_key = ... }
+ * The dataset userdata is pushed first and filled in place, so a raise at
+ * any point leaves nothing to leak (its __gc releases what was built).
+ */
+static int l_dataset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const known[] = {"name",  "title",  "description", "source",
+                                        "source_file", "period", "license", "notes",
+                                        "fields", "rows", "columns", "primary_key", NULL};
+    check_keys(L, 1, "jp.dataset", known);
+    jp_dataset_t *ds = jp_dataset_new();
+    if (!ds) return luaL_error(L, "out of memory");
+    jpl_push_dataset(L, ds); /* [.., ds] owns it from now on */
+    int dsi = lua_gettop(L);
+    read_meta(L, 1, &ds->meta);
+
+    lua_getfield(L, 1, "rows");
+    int rows = lua_istable(L, -1) ? lua_gettop(L) : 0;
+    if (!rows) lua_pop(L, 1);
+    lua_getfield(L, 1, "columns");
+    int cols = lua_istable(L, -1) ? lua_gettop(L) : 0;
+    if (!cols) lua_pop(L, 1);
+    if (rows && cols) return jpl_errorf(L, "jp.dataset: give rows or columns, not both");
+
+    /* the field list: given, or the sorted keys of the first row / columns */
+    lua_newtable(L); /* [.., fieldboxes] */
+    int fbox = lua_gettop(L);
+    size_t nf = 0;
+    lua_getfield(L, 1, "fields");
+    if (lua_istable(L, -1)) {
+        int ft = lua_gettop(L);
+        size_t n = (size_t)lua_rawlen(L, ft);
+        for (size_t i = 1; i <= n; i++) {
+            jp_field_t *f = new_field_box(L);
+            lua_rawseti(L, fbox, (lua_Integer)i);
+            lua_rawgeti(L, ft, (lua_Integer)i);
+            read_field(L, lua_gettop(L), f);
+            lua_pop(L, 1);
+        }
+        nf = n;
+    } else if (!lua_isnil(L, -1)) {
+        return jpl_errorf(L, "jp.dataset: fields must be a list");
+    } else {
+        int src = cols;
+        if (rows) {
+            lua_rawgeti(L, rows, 1);
+            src = lua_istable(L, -1) ? lua_gettop(L) : 0;
+            if (src && lua_rawlen(L, src) > 0)
+                return jpl_errorf(L, "jp.dataset: rows given as lists need a 'fields' list");
+        }
+        if (src) {
+            lua_newtable(L);
+            int keys = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, src)) {
+                lua_pop(L, 1);
+                if (lua_type(L, -1) != LUA_TSTRING)
+                    return jpl_errorf(L, "jp.dataset: field names must be strings");
+                lua_pushvalue(L, -1);
+                lua_rawseti(L, keys, (lua_Integer)lua_rawlen(L, keys) + 1);
+            }
+            /* a Lua table has no order: sort names so the result is stable */
+            lua_getglobal(L, "table");
+            lua_getfield(L, -1, "sort");
+            lua_pushvalue(L, keys);
+            lua_call(L, 1, 0);
+            lua_pop(L, 1);
+            nf = (size_t)lua_rawlen(L, keys);
+            for (size_t i = 1; i <= nf; i++) {
+                jp_field_t *f = new_field_box(L);
+                lua_rawseti(L, fbox, (lua_Integer)i);
+                lua_rawgeti(L, keys, (lua_Integer)i);
+                f->name = dup_or_raise(L, lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1); /* keys */
+        }
+        if (rows) lua_pop(L, 1);
+    }
+    lua_pop(L, 1); /* fields */
+
+    size_t nrows = 0;
+    if (rows) nrows = (size_t)lua_rawlen(L, rows);
+    /* infer missing types from the values */
+    for (size_t j = 1; j <= nf; j++) {
+        lua_rawgeti(L, fbox, (lua_Integer)j);
+        jp_field_t *f = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        if (f->type != JP_TYPE_NONE) continue;
+        jp_type_t t = JP_TYPE_NONE;
+        if (rows) {
+            for (size_t i = 1; i <= nrows; i++) {
+                lua_rawgeti(L, rows, (lua_Integer)i);
+                if (lua_istable(L, -1)) {
+                    if (lua_rawlen(L, -1) > 0) lua_rawgeti(L, -1, (lua_Integer)j);
+                    else lua_getfield(L, -1, f->name);
+                    t = widen(t, value_type(L, -1));
+                    lua_pop(L, 1);
+                }
+                lua_pop(L, 1);
+            }
+        } else if (cols) {
+            lua_getfield(L, cols, f->name);
+            if (lua_istable(L, -1)) {
+                lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+                for (lua_Integer i = 1; i <= n; i++) {
+                    lua_rawgeti(L, -1, i);
+                    t = widen(t, value_type(L, -1));
+                    lua_pop(L, 1);
+                }
+            }
+            lua_pop(L, 1);
+        }
+        f->type = t == JP_TYPE_NONE ? JP_TYPE_STRING : t;
+    }
+    if (cols) {
+        for (size_t j = 1; j <= nf; j++) {
+            lua_rawgeti(L, fbox, (lua_Integer)j);
+            jp_field_t *f = lua_touserdata(L, -1);
+            lua_pop(L, 1);
+            lua_getfield(L, cols, f->name);
+            size_t n = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
+            if (!lua_istable(L, -1) && !lua_isnil(L, -1))
+                return jpl_errorf(L, "jp.dataset: column '%s' must be a list", f->name);
+            if (j == 1) nrows = n;
+            else if (n != nrows)
+                return jpl_errorf(L, "jp.dataset: column '%s' has %d values, the first column has %d",
+                                  f->name, (int)n, (int)nrows);
+            lua_pop(L, 1);
+        }
+    }
+
+    /* build the columns */
+    jp_error_t err;
+    jp_error_clear(&err);
+    for (size_t j = 1; j <= nf; j++) {
+        lua_rawgeti(L, fbox, (lua_Integer)j);
+        jp_field_t *f = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        const char *unit = f->unit;
+        long uf = -1;
+        if (f->unit_field) {
+            for (size_t k = 1; k <= nf && uf < 0; k++) {
+                lua_rawgeti(L, fbox, (lua_Integer)k);
+                jp_field_t *g = lua_touserdata(L, -1);
+                lua_pop(L, 1);
+                if (strcmp(g->name, f->unit_field) == 0) uf = (long)k;
+            }
+            if (uf < 0)
+                return jpl_errorf(L, "jp.dataset: field '%s': unit_field '%s' is not a field", f->name,
+                                  f->unit_field);
+        }
+        jp_column_t *c = jp_column_new(f->type, nrows);
+        if (!c) return luaL_error(L, "out of memory");
+        jpl_push_column(L, c, f->name, NULL); /* owns c while we fill it */
+        int ci = lua_gettop(L);
+        if (cols) lua_getfield(L, cols, f->name); /* [.., col, list] */
+        for (size_t i = 1; i <= nrows; i++) {
+            const char *rowunit = unit;
+            if (cols) {
+                if (lua_istable(L, -1)) lua_rawgeti(L, -1, (lua_Integer)i);
+                else lua_pushnil(L);
+            } else {
+                lua_rawgeti(L, rows, (lua_Integer)i);
+                if (!lua_istable(L, -1))
+                    return jpl_errorf(L, "jp.dataset: row %d is a %s, not a table", (int)i,
+                                      luaL_typename(L, -1));
+                bool list = lua_rawlen(L, -1) > 0;
+                if (uf > 0) {
+                    if (list) lua_rawgeti(L, -1, (lua_Integer)uf);
+                    else lua_getfield(L, -1, f->unit_field);
+                    rowunit = lua_tostring(L, -1); /* kept alive by the row table */
+                    lua_pop(L, 1);
+                }
+                if (list) lua_rawgeti(L, -1, (lua_Integer)j);
+                else lua_getfield(L, -1, f->name);
+                lua_remove(L, -2);
+            }
+            jp_value_t v;
+            if (!jpl_to_cell(L, -1, f->type, rowunit, &v, &err) || jp_column_push_value(c, &v, &err))
+                return jpl_errorf(L, "jp.dataset: row %d, field '%s': %s", (int)i, f->name, err.msg);
+            lua_pop(L, 1);
+        }
+        if (cols) lua_pop(L, 1);
+        /* hand the column to the dataset: take our own reference first */
+        jp_column_ref(c);
+        if (jp_dataset_add_column(ds, f, c, &err)) return jpl_error(L, &err);
+        lua_settop(L, ci - 1);
+    }
+    if (rows) {
+        /* rows given as maps must not carry unknown keys (typos) */
+        for (size_t i = 1; i <= nrows; i++) {
+            lua_rawgeti(L, rows, (lua_Integer)i);
+            if (lua_rawlen(L, -1) == 0) {
+                lua_pushnil(L);
+                while (lua_next(L, -2)) {
+                    lua_pop(L, 1);
+                    const char *k = lua_tostring(L, -1);
+                    if (!k || jp_dataset_find(ds, k) < 0)
+                        return jpl_errorf(L, "jp.dataset: row %d has unknown field '%s'", (int)i,
+                                          k ? k : "?");
+                }
+            } else if (lua_rawlen(L, -1) > nf) {
+                return jpl_errorf(L, "jp.dataset: row %d has %d values for %d fields", (int)i,
+                                  (int)lua_rawlen(L, -1), (int)nf);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    ds->nrows = nrows;
+    lua_getfield(L, 1, "primary_key");
+    ds->schema.primary_key = read_name_list(L, -1, &ds->schema.n_primary_key);
+    lua_pop(L, 1);
+    for (size_t k = 0; k < ds->schema.n_primary_key; k++)
+        if (jp_dataset_find(ds, ds->schema.primary_key[k]) < 0)
+            return jpl_errorf(L, "jp.dataset: primary key field '%s' is not a field",
+                              ds->schema.primary_key[k]);
+    lua_settop(L, dsi);
+    return 1;
+}
+
+/* ---- loading ---------------------------------------------------------------------- */
+
+/* Fill an explicit partial schema from opts.schema: { field = "type" } or
+ * { field = { type =, unit = } } or a list of field tables. */
+static void read_schema_opt(lua_State *L, int t, jp_schema_t *s)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (lua_rawlen(L, t) > 0) {
+        size_t n = (size_t)lua_rawlen(L, t);
+        for (size_t i = 1; i <= n; i++) {
+            jp_field_t *f = new_field_box(L);
+            lua_rawgeti(L, t, (lua_Integer)i);
+            read_field(L, lua_gettop(L), f);
+            lua_pop(L, 1);
+            if (jp_schema_add(s, f, &err)) jpl_error(L, &err);
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING) jpl_errorf(L, "schema keys must be field names");
+        jp_field_t *f = new_field_box(L); /* [k, v, box] */
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *type = lua_tostring(L, -2);
+            if (!jp_type_from_name(type, &f->type))
+                jpl_errorf(L, "schema: field '%s': unknown type '%s'", lua_tostring(L, -3), type);
+            f->name = dup_or_raise(L, lua_tostring(L, -3));
+        } else if (lua_istable(L, -2)) {
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -4);
+            lua_setfield(L, -2, "name"); /* the key names the field */
+            read_field(L, lua_gettop(L), f);
+            lua_pop(L, 1);
+        } else {
+            jpl_errorf(L, "schema: field '%s' must be a type name or a table", lua_tostring(L, -3));
+        }
+        if (jp_schema_add(s, f, &err)) jpl_error(L, &err);
+        lua_pop(L, 2);
+    }
+}
+
+typedef struct {
+    jp_schema_t schema;
+} schemabox_t;
+
+static int schemabox_gc(lua_State *L)
+{
+    schemabox_t *b = lua_touserdata(L, 1);
+    jp_schema_free(&b->schema);
+    return 0;
+}
+
+static void read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
+{
+    jp_read_opts_init(o);
+    if (lua_isnoneornil(L, t)) {
+        o->lazy = true;
+        return;
+    }
+    static const char *const known[] = {"format", "delimiter", "header", "columns", "schema",
+                                        "name", "null", "threads", "lazy", "rejects", "member",
+                                        NULL};
+    check_keys(L, t, csv ? "jp.read_csv" : "jp.load", known);
+    o->format = opt_string(L, t, "format");
+    o->delimiter = opt_delim(L, t);
+    o->header = opt_bool(L, t, "header", 1);
+    o->name = opt_string(L, t, "name");
+    o->null_text = opt_string(L, t, "null");
+    o->threads = (int)opt_int(L, t, "threads", 0);
+    o->lazy = opt_bool(L, t, "lazy", 1);
+    o->keep_rejects = opt_bool(L, t, "rejects", 0);
+    o->member = opt_string(L, t, "member");
+    lua_getfield(L, t, "columns");
+    if (!lua_isnil(L, -1)) {
+        size_t n;
+        o->columns = jpl_check_names(L, lua_gettop(L), &n); /* [.., cols, names] */
+        o->n_columns = n;
+        lua_replace(L, -2); /* keep the names box on the stack until we return */
+    } else {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    lua_getfield(L, t, "schema");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_istable(L, -1)) jpl_errorf(L, "option 'schema' must be a table");
+        int st = lua_gettop(L);
+        schemabox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+        memset(b, 0, sizeof *b);
+        if (luaL_newmetatable(L, "jinpu.schemabox")) {
+            lua_pushcfunction(L, schemabox_gc);
+            lua_setfield(L, -2, "__gc");
+        }
+        lua_setmetatable(L, -2);
+        read_schema_opt(L, st, &b->schema);
+        o->schema = &b->schema;
+        lua_replace(L, st); /* keep the box */
+    }
+}
+
+static int do_load(lua_State *L, bool csv)
+{
+    const char *path = luaL_checkstring(L, 1);
+    jp_read_opts_t o;
+    int top = lua_gettop(L);
+    read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
+    if (csv && !o.format) {
+        const jp_format_t *f = jp_format_for_path(path);
+        if (!f || strncmp(f->name, "csv", 3) != 0) o.format = "csv";
+    }
+    jp_dataset_t *rejects = NULL;
+    if (o.keep_rejects) o.rejects = &rejects;
+    jp_dataset_t *ds = NULL;
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_status_t st = jp_dataset_load(path, &o, &ds, &err);
+    if (st) {
+        jp_dataset_unref(rejects);
+        return jpl_error(L, &err);
+    }
+    lua_settop(L, top);
+    jpl_push_dataset(L, ds);
+    if (o.keep_rejects) {
+        jpl_push_dataset(L, rejects);
+        return 2;
+    }
+    return 1;
+}
+
+static int l_load(lua_State *L)
+{
+    return do_load(L, false);
+}
+
+static int l_read_csv(lua_State *L)
+{
+    return do_load(L, true);
+}
+
+/* ---- dataset methods ----------------------------------------------------------------- */
+
+static int ds_gc(lua_State *L)
+{
+    dsbox_t *b = luaL_checkudata(L, 1, JPL_DATASET_MT);
+    jp_dataset_unref(b->ds);
+    b->ds = NULL;
+    return 0;
+}
+
+static int ds_len(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_need_rows(ds, &err)) return jpl_error(L, &err);
+    lua_pushinteger(L, (lua_Integer)ds->nrows);
+    return 1;
+}
+
+static size_t term_width(void)
+{
+    const char *c = getenv("COLUMNS");
+    long w = c ? atol(c) : 0;
+    return w >= 40 && w <= 1000 ? (size_t)w : 120;
+}
+
+static int ds_preview(lua_State *L, jp_dataset_t *ds, size_t rows)
+{
+    jp_preview_opts_t o;
+    jp_preview_opts_init(&o);
+    o.width = term_width();
+    if (rows) o.max_rows = rows;
+    jp_buf_t b = JP_BUF_INIT;
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_status_t st = jp_dataset_preview(ds, &o, &b, &err);
+    if (st) {
+        jp_buf_free(&b);
+        return jpl_error(L, &err);
+    }
+    /* luaL_Buffer would need the text in pieces; one push is simpler, and
+       lua_pushlstring raising on OOM would leak b: copy through a buffer */
+    luaL_Buffer lb;
+    size_t len = b.len;
+    char *p = luaL_buffinitsize(L, &lb, len ? len : 1);
+    memcpy(p, b.data ? b.data : "", len);
+    jp_buf_free(&b);
+    luaL_pushresultsize(&lb, len);
+    return 1;
+}
+
+static int ds_tostring(lua_State *L)
+{
+    return ds_preview(L, jpl_check_dataset(L, 1), 0);
+}
+
+static int ds_preview_m(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 10);
+    luaL_argcheck(L, n > 0, 2, "must be positive");
+    return ds_preview(L, ds, (size_t)n);
+}
+
+static int ds_names(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_createtable(L, (int)ds->schema.n_fields, 0);
+    for (size_t i = 0; i < ds->schema.n_fields; i++) {
+        lua_pushstring(L, ds->schema.fields[i].name);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static void set_str(lua_State *L, const char *key, const char *v)
+{
+    if (!v) return;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, key);
+}
+
+static void push_value(lua_State *L, const jp_value_t *v)
+{
+    char buf[96];
+    if (v->is_null) {
+        lua_pushnil(L);
+        return;
+    }
+    switch (v->type) {
+    case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
+    case JP_TYPE_NUMBER: lua_pushnumber(L, v->u.d); break;
+    case JP_TYPE_BOOL: lua_pushboolean(L, v->u.b); break;
+    case JP_TYPE_DATE: lua_pushstring(L, jp_date_format(v->u.date, buf)); break;
+    case JP_TYPE_PERIOD: lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf)); break;
+    case JP_TYPE_STRING: lua_pushlstring(L, v->u.s.ptr, v->u.s.len); break;
+    default: lua_pushnil(L);
+    }
+}
+
+static void push_names(lua_State *L, char **names, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* ds:schema() -> plain table: metadata, fields (with constraints), keys */
+static int ds_schema(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jpl_need_all(L, ds); /* types of lazy columns are known once loaded */
+    const jp_meta_t *m = &ds->meta;
+    lua_newtable(L);
+    set_str(L, "name", m->name);
+    set_str(L, "title", m->title);
+    set_str(L, "description", m->description);
+    set_str(L, "source", m->source);
+    set_str(L, "source_file", m->source_file);
+    set_str(L, "period", m->period);
+    set_str(L, "license", m->license);
+    set_str(L, "origin", ds->origin);
+    push_names(L, m->notes, m->n_notes);
+    lua_setfield(L, -2, "notes");
+    lua_pushinteger(L, (lua_Integer)ds->nrows);
+    lua_setfield(L, -2, "rows");
+    lua_createtable(L, (int)ds->schema.n_fields, 0);
+    for (size_t i = 0; i < ds->schema.n_fields; i++) {
+        const jp_field_t *f = &ds->schema.fields[i];
+        lua_newtable(L);
+        set_str(L, "name", f->name);
+        set_str(L, "type", jp_type_name(f->type));
+        set_str(L, "unit", f->unit);
+        set_str(L, "unit_field", f->unit_field);
+        set_str(L, "title", f->title);
+        set_str(L, "description", f->description);
+        set_str(L, "source", f->source);
+        const jp_constraints_t *c = &f->constraints;
+        if (jp_constraints_any(c)) {
+            lua_newtable(L);
+            if (c->required) lua_pushboolean(L, 1), lua_setfield(L, -2, "required");
+            if (c->unique) lua_pushboolean(L, 1), lua_setfield(L, -2, "unique");
+            if (c->has_minimum) push_value(L, &c->minimum), lua_setfield(L, -2, "minimum");
+            if (c->has_maximum) push_value(L, &c->maximum), lua_setfield(L, -2, "maximum");
+            if (c->min_length >= 0) lua_pushinteger(L, c->min_length), lua_setfield(L, -2, "minLength");
+            if (c->max_length >= 0) lua_pushinteger(L, c->max_length), lua_setfield(L, -2, "maxLength");
+            set_str(L, "pattern", c->pattern);
+            if (c->enum_values) {
+                lua_createtable(L, (int)c->enum_values->len, 0);
+                for (size_t k = 0; k < c->enum_values->len; k++) {
+                    jpl_push_cell(L, c->enum_values, k);
+                    lua_rawseti(L, -2, (lua_Integer)k + 1);
+                }
+                lua_setfield(L, -2, "enum");
+            }
+            lua_setfield(L, -2, "constraints");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "fields");
+    if (ds->schema.n_primary_key) {
+        push_names(L, ds->schema.primary_key, ds->schema.n_primary_key);
+        lua_setfield(L, -2, "primary_key");
+    }
+    if (ds->schema.n_foreign_keys) {
+        lua_createtable(L, (int)ds->schema.n_foreign_keys, 0);
+        for (size_t i = 0; i < ds->schema.n_foreign_keys; i++) {
+            const jp_foreign_key_t *fk = &ds->schema.foreign_keys[i];
+            lua_newtable(L);
+            push_names(L, fk->fields, fk->n_fields);
+            lua_setfield(L, -2, "fields");
+            lua_newtable(L);
+            set_str(L, "dataset", fk->ref_dataset);
+            if (fk->ref_fields) push_names(L, fk->ref_fields, fk->n_fields);
+            else lua_newtable(L);
+            lua_setfield(L, -2, "fields");
+            lua_setfield(L, -2, "reference");
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "foreign_keys");
+    }
+    return 1;
+}
+
+static long check_field(lua_State *L, jp_dataset_t *ds, int arg, const char *verb)
+{
+    const char *name = luaL_checkstring(L, arg);
+    long idx;
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_lookup(ds, name, verb, &idx, &err)) jpl_error(L, &err);
+    return idx;
+}
+
+static int ds_column(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    long i = check_field(L, ds, 2, "column");
+    size_t k = (size_t)i;
+    jpl_need(L, ds, &k, 1);
+    const jp_field_t *f = &ds->schema.fields[i];
+    jpl_push_column(L, jp_column_ref(ds->cols[i]), f->name, f->unit);
+    return 1;
+}
+
+/* [-0, +1, m] Row i as a table; qualified cells listed in its metatable. */
+static void push_row(lua_State *L, jp_dataset_t *ds, size_t i)
+{
+    size_t nf = ds->schema.n_fields;
+    lua_createtable(L, 0, (int)nf);
+    bool quals = false;
+    for (size_t j = 0; j < nf; j++) {
+        jpl_push_cell(L, ds->cols[j], i);
+        lua_setfield(L, -2, ds->schema.fields[j].name);
+        quals |= jp_column_qual(ds->cols[j], i) != JP_Q_EXACT;
+    }
+    if (quals) {
+        lua_createtable(L, 0, 1); /* [row, mt] */
+        lua_newtable(L);          /* [row, mt, quals] */
+        for (size_t j = 0; j < nf; j++) {
+            jp_qual_t q = jp_column_qual(ds->cols[j], i);
+            if (q == JP_Q_EXACT) continue;
+            lua_pushstring(L, jp_qual_name(q));
+            lua_setfield(L, -2, ds->schema.fields[j].name);
+        }
+        lua_setfield(L, -2, "qualifiers"); /* [row, mt] */
+        lua_setmetatable(L, -2);           /* [row] */
+    }
+}
+
+static int rows_iter(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, lua_upvalueindex(1));
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    if ((size_t)i >= ds->nrows) return 0;
+    lua_pushinteger(L, i + 1);
+    lua_copy(L, -1, lua_upvalueindex(2));
+    lua_pop(L, 1);
+    push_row(L, ds, (size_t)i);
+    lua_pushinteger(L, i + 1);
+    return 2;
+}
+
+/* for row, i in ds:rows() do ... end */
+static int ds_rows(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jpl_need_all(L, ds);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, rows_iter, 2);
+    return 1;
+}
+
+static size_t check_row_index(lua_State *L, jp_dataset_t *ds, int arg)
+{
+    lua_Integer i = luaL_checkinteger(L, arg);
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_need_rows(ds, &err)) jpl_error(L, &err);
+    if (i < 0) i = (lua_Integer)ds->nrows + i + 1; /* -1 = last row */
+    if (i < 1 || (size_t)i > ds->nrows)
+        jpl_errorf(L, "row %d is out of range (the dataset has %d rows)", (int)luaL_checkinteger(L, arg),
+                   (int)ds->nrows);
+    return (size_t)i - 1;
+}
+
+static int ds_row(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jpl_need_all(L, ds);
+    size_t i = check_row_index(L, ds, 2);
+    push_row(L, ds, i);
+    return 1;
+}
+
+/* ds:qualifier(i, field) -> "exact" | "approx" | ... */
+static int ds_qualifier(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    long f = check_field(L, ds, 3, "qualifier");
+    size_t k = (size_t)f;
+    jpl_need(L, ds, &k, 1);
+    size_t i = check_row_index(L, ds, 2);
+    lua_pushstring(L, jp_qual_name(jp_column_qual(ds->cols[f], i)));
+    return 1;
+}
+
+static int ds_head(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 10);
+    luaL_argcheck(L, n >= 0, 2, "must not be negative");
+    jpl_need_all(L, ds);
+    size_t k = (size_t)n < ds->nrows ? (size_t)n : ds->nrows;
+    size_t *idx = lua_newuserdatauv(L, (k ? k : 1) * sizeof *idx, 0);
+    for (size_t i = 0; i < k; i++) idx[i] = i;
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_dataset_gather(ds, idx, k, &err);
+    if (!out) return jpl_error(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static void read_write_opts(lua_State *L, int t, jp_write_opts_t *o)
+{
+    jp_write_opts_init(o);
+    static const char *const known[] = {"format", "delimiter", "level", "threads",
+                                        "spreadsheet_safe", "qualifiers", NULL};
+    check_keys(L, t, "write", known);
+    o->format = opt_string(L, t, "format");
+    o->delimiter = opt_delim(L, t);
+    o->level = (int)opt_int(L, t, "level", 0);
+    if (o->level < 0 || o->level > 9) jpl_errorf(L, "option 'level' must be 1..9");
+    o->threads = (int)opt_int(L, t, "threads", 0);
+    o->spreadsheet_safe = opt_bool(L, t, "spreadsheet_safe", 0);
+    o->qualifiers = opt_bool(L, t, "qualifiers", 0);
+}
+
+static int do_write(lua_State *L, const char *format)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    jp_write_opts_t o;
+    read_write_opts(L, 3, &o);
+    if (format && !o.format) {
+        const jp_format_t *f = jp_format_for_path(path);
+        if (!f || strncmp(f->name, format, strlen(format)) != 0) o.format = format;
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_save(ds, path, &o, &err)) return jpl_error(L, &err);
+    lua_settop(L, 1);
+    return 1; /* the dataset, for chaining */
+}
+
+static int ds_write_csv(lua_State *L)
+{
+    return do_write(L, "csv");
+}
+
+static int ds_write_yaml(lua_State *L)
+{
+    return do_write(L, "yaml");
+}
+
+static int ds_write(lua_State *L)
+{
+    return do_write(L, NULL);
+}
+
+static int ds_name(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    if (ds->meta.name) lua_pushstring(L, ds->meta.name);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int ds_eq(lua_State *L)
+{
+    jp_dataset_t *a = jpl_test_dataset(L, 1), *b = jpl_test_dataset(L, 2);
+    if (!a || !b) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_pushboolean(L, a == b || jp_dataset_equal(a, b, NULL, 0));
+    return 1;
+}
+
+/* ds:equals(other) -> true | false, why */
+static int ds_equals(lua_State *L)
+{
+    jp_dataset_t *a = jpl_check_dataset(L, 1), *b = jpl_check_dataset(L, 2);
+    char why[512];
+    jpl_need_all(L, a);
+    jpl_need_all(L, b);
+    if (jp_dataset_equal(a, b, why, sizeof why)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, why);
+    return 2;
+}
+
+/* ---- columns ------------------------------------------------------------------------- */
+
+static int col_gc(lua_State *L)
+{
+    colbox_t *b = luaL_checkudata(L, 1, JPL_COLUMN_MT);
+    jp_column_unref(b->col);
+    b->col = NULL;
+    return 0;
+}
+
+static int col_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)jpl_check_column(L, 1)->len);
+    return 1;
+}
+
+/* col[i] is the i-th value (nil for null); col.name, col:method() */
+static int col_index(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        lua_Integer i = luaL_checkinteger(L, 2);
+        if (i < 1 || (size_t)i > c->len) return 0;
+        jpl_push_cell(L, c, (size_t)i - 1);
+        return 1;
+    }
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "name") == 0) {
+        lua_pushstring(L, jpl_column_name(L, 1));
+        return 1;
+    }
+    if (strcmp(k, "type") == 0) {
+        lua_pushstring(L, jp_type_name(c->type));
+        return 1;
+    }
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_getfield(L, -1, k);
+    return 1;
+}
+
+static int col_tostring(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    const char *unit = jpl_column_unit(L, 1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "column '%s' (%s%s%s, %d values): ", jpl_column_name(L, 1),
+                    jp_type_name(c->type), unit ? ", " : "", unit ? unit : "", (int)c->len);
+    luaL_addvalue(&b);
+    char buf[128];
+    const char *p;
+    for (size_t i = 0; i < c->len && i < 8; i++) {
+        size_t n = jp_cell_display(c, i, buf, sizeof buf, &p);
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addlstring(&b, p, n > 40 ? 40 : n);
+    }
+    if (c->len > 8) luaL_addstring(&b, ", ...");
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int col_unit(lua_State *L)
+{
+    const char *u = jpl_column_unit(L, 1);
+    if (u) lua_pushstring(L, u);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int col_qualifier(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, i >= 1 && (size_t)i <= c->len, 2, "out of range");
+    lua_pushstring(L, jp_qual_name(jp_column_qual(c, (size_t)i - 1)));
+    return 1;
+}
+
+static int col_totable(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    lua_createtable(L, (int)c->len, 0);
+    for (size_t i = 0; i < c->len; i++) {
+        jpl_push_cell(L, c, i);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int col_qualified(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    size_t n = 0;
+    if (c->quals)
+        for (size_t i = 0; i < c->len; i++) n += c->quals[i] != JP_Q_EXACT;
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+static int col_nulls(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)jp_column_null_count(jpl_check_column(L, 1)));
+    return 1;
+}
+
+/* for i, v in col:values() -- nil values are returned too */
+static int col_values_iter(lua_State *L)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    if ((size_t)i >= c->len) return 0;
+    lua_pushinteger(L, i + 1);
+    jpl_push_cell(L, c, (size_t)i);
+    return 2;
+}
+
+static int col_values(lua_State *L)
+{
+    jpl_check_column(L, 1);
+    lua_pushcfunction(L, col_values_iter);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    return 3;
+}
+
+/* ---- module functions ------------------------------------------------------------------ */
+
+/* jp.qualifier(row, field) -> "exact" | ... ; also jp.qualifier(col, i) */
+static int l_qualifier(lua_State *L)
+{
+    if (luaL_testudata(L, 1, JPL_COLUMN_MT)) return col_qualifier(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkstring(L, 2);
+    if (lua_getmetatable(L, 1)) {
+        lua_getfield(L, -1, "qualifiers");
+        if (lua_istable(L, -1)) {
+            lua_pushvalue(L, 2);
+            lua_rawget(L, -2);
+            if (lua_isstring(L, -1)) return 1;
+        }
+    }
+    lua_pushliteral(L, "exact");
+    return 1;
+}
+
+/* jp.figure("14万余吨") -> 140000, "more_than", "t" */
+static int l_figure(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    jp_quantity_t q;
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (!jp_quantity_parse(s, n, &q, &err)) return jpl_fail(L, &err);
+    if (q.is_integer && fabs(q.value) < 9e15) lua_pushinteger(L, (lua_Integer)q.value);
+    else lua_pushnumber(L, q.value);
+    lua_pushstring(L, jp_qual_name(q.qual));
+    if (q.unit[0]) lua_pushstring(L, q.unit);
+    else lua_pushnil(L);
+    return 3;
+}
+
+/* jp.convert(value, from, to) -> value in `to` */
+static int l_convert(lua_State *L)
+{
+    lua_Number v = luaL_checknumber(L, 1);
+    const char *from = luaL_checkstring(L, 2), *to = luaL_checkstring(L, 3);
+    double f;
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_unit_factor(from, to, &f, &err)) return jpl_error(L, &err);
+    lua_pushnumber(L, v * f);
+    return 1;
+}
+
+/* jp.units() -> { {name=, dimension=, label=, aliases=}, ... } */
+static int l_units(lua_State *L)
+{
+    lua_newtable(L);
+    const jp_unit_t *u;
+    for (size_t i = 0; (u = jp_unit_at(i)); i++) {
+        lua_newtable(L);
+        set_str(L, "name", u->name);
+        set_str(L, "dimension", u->dim);
+        set_str(L, "label", u->label);
+        set_str(L, "aliases", u->aliases);
+        lua_pushnumber(L, u->scale);
+        lua_setfield(L, -2, "scale");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+/* jp.unit(text) -> canonical name or nil */
+static int l_unit(lua_State *L)
+{
+    char buf[64];
+    const char *c = jp_unit_canonical(luaL_checkstring(L, 1), buf, sizeof buf);
+    if (c) lua_pushstring(L, c);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int l_formats(lua_State *L)
+{
+    lua_newtable(L);
+    const jp_format_t *f;
+    for (size_t i = 0; (f = jp_format_at(i)); i++) {
+        lua_newtable(L);
+        set_str(L, "name", f->name);
+        set_str(L, "description", f->description);
+        lua_pushboolean(L, f->read || f->read_mem);
+        lua_setfield(L, -2, "read");
+        lua_pushboolean(L, f->write || f->write_mem);
+        lua_setfield(L, -2, "write");
+        lua_newtable(L);
+        int k = 1;
+        for (const char *const *e = f->extensions; e && *e; e++) {
+            lua_pushstring(L, *e);
+            lua_rawseti(L, -2, k++);
+        }
+        lua_setfield(L, -2, "extensions");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_is_dataset(lua_State *L)
+{
+    lua_pushboolean(L, jpl_test_dataset(L, 1) != NULL);
+    return 1;
+}
+
+void jpl_open_dataset(lua_State *L)
+{
+    static const luaL_Reg ds_meta[] = {{"__gc", ds_gc},
+                                       {"__len", ds_len},
+                                       {"__tostring", ds_tostring},
+                                       {"__eq", ds_eq},
+                                       {NULL, NULL}};
+    static const luaL_Reg ds_methods[] = {{"names", ds_names},
+                                          {"schema", ds_schema},
+                                          {"column", ds_column},
+                                          {"rows", ds_rows},
+                                          {"row", ds_row},
+                                          {"qualifier", ds_qualifier},
+                                          {"head", ds_head},
+                                          {"preview", ds_preview_m},
+                                          {"write_csv", ds_write_csv},
+                                          {"write_yaml", ds_write_yaml},
+                                          {"write", ds_write},
+                                          {"name", ds_name},
+                                          {"equals", ds_equals},
+                                          {NULL, NULL}};
+    static const luaL_Reg col_meta[] = {{"__gc", col_gc},
+                                        {"__len", col_len},
+                                        {"__index", col_index},
+                                        {"__tostring", col_tostring},
+                                        {NULL, NULL}};
+    static const luaL_Reg col_methods[] = {{"unit", col_unit},         {"qualifier", col_qualifier},
+                                           {"totable", col_totable},   {"nulls", col_nulls},
+                                           {"values", col_values},     {"qualified", col_qualified},
+                                           {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"load", l_load},
+                                     {"read_csv", l_read_csv},
+                                     {"dataset", l_dataset},
+                                     {"qualifier", l_qualifier},
+                                     {"figure", l_figure},
+                                     {"convert", l_convert},
+                                     {"units", l_units},
+                                     {"unit", l_unit},
+                                     {"formats", l_formats},
+                                     {"is_dataset", l_is_dataset},
+                                     {NULL, NULL}};
+    int mod = lua_gettop(L);
+    if (luaL_newmetatable(L, JPL_DATASET_MT)) { /* [jp, mt] */
+        luaL_setfuncs(L, ds_meta, 0);
+        lua_newtable(L);
+        luaL_setfuncs(L, ds_methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "dataset");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, JPL_COLUMN_MT)) {
+        luaL_setfuncs(L, col_meta, 0);
+        lua_newtable(L);
+        luaL_setfuncs(L, col_methods, 0);
+        lua_setfield(L, -2, "methods");
+    }
+    lua_pop(L, 1);
+    lua_settop(L, mod);
+    luaL_setfuncs(L, funcs, 0);
+    /* the Lua half of the library (jinpu.base) adds methods through these */
+    luaL_getmetatable(L, JPL_DATASET_MT);
+    lua_getfield(L, -1, "__index");
+    lua_setfield(L, mod, "_dataset_methods");
+    lua_getfield(L, -1, "methods");
+    lua_pop(L, 1);
+    luaL_getmetatable(L, JPL_COLUMN_MT);
+    lua_getfield(L, -1, "methods");
+    lua_setfield(L, mod, "_column_methods");
+    lua_settop(L, mod);
+}

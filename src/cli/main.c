@@ -1,0 +1,456 @@
+/*
+ * main.c - the jinpu command.  The only code that calls exit().
+ *
+ * Like lua.c, everything runs inside one lua_pcall(pmain) with a message
+ * handler that keeps the script's file and line and adds a traceback.
+ * Subcommands (info, validate, export, verify, ...) are embedded Lua
+ * modules `jinpu.cli.<name>` returning function(args) -> exit status, so a
+ * new command needs no change here.
+ *
+ * Exit status: 0 success, 1 data failed validation/verification (set by
+ * the commands), 2 usage error, 3 runtime failure (script error, unreadable
+ * input), 4 out of memory, 130 interrupted.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <editline/readline.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <yaml.h>
+#include <zlib.h>
+#include <openssl/opensslv.h>
+#include "jp_embedded.h"
+#include "jp_version.h"
+#include "jpl.h"
+
+enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_INTERRUPTED = 130 };
+
+static const char *progname = "jinpu";
+static lua_State *globalL;
+static volatile sig_atomic_t interrupted;
+
+/* ---- memory: a counting allocator with an optional cap (JINPU_MAX_MEMORY) ---- */
+
+typedef struct {
+    size_t used;
+    size_t limit; /* 0 = none */
+} memstat_t;
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    memstat_t *m = ud;
+    if (!ptr) osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        m->used -= osize;
+        return NULL;
+    }
+    if (m->limit && nsize > osize && m->used + (nsize - osize) > m->limit) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p) m->used += nsize - osize;
+    return p;
+}
+
+static size_t parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || v <= 0) return 0;
+    switch (*end) {
+    case 'k': case 'K': v *= 1024; break;
+    case 'm': case 'M': v *= 1024 * 1024; break;
+    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
+    default: break;
+    }
+    return (size_t)v;
+}
+
+/* ---- interruption (Ctrl-C): stop the script at its next instruction ---- */
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig)
+{
+    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
+    interrupted = 1;
+    if (globalL) lua_sethook(globalL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* ---- messages ---- */
+
+static void print_error(const char *msg)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s\n", msg);
+    fflush(stderr);
+}
+
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Call the function below `narg` arguments, protected, with a traceback. */
+static int docall(lua_State *L, int narg, int nres)
+{
+    int base = lua_gettop(L) - narg;
+    lua_pushcfunction(L, msghandler);
+    lua_insert(L, base);
+    globalL = L;
+    signal(SIGINT, on_sigint);
+    int status = lua_pcall(L, narg, nres, base);
+    signal(SIGINT, SIG_DFL);
+    lua_remove(L, base);
+    return status;
+}
+
+static int report(lua_State *L, int status)
+{
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        print_error(msg ? msg : "(error without a message)");
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+static int exit_status(int status)
+{
+    if (status == LUA_OK) return 0;
+    if (status == LUA_ERRMEM) return EXIT_NOMEM;
+    return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;
+}
+
+/* ---- help ---- */
+
+static void print_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: %s [options] [SCRIPT.lua [ARGS...]]\n"
+            "       %s COMMAND [ARGS...]\n"
+            "\n"
+            "Scriptable data toolkit: typed datasets, Lua scripts, validation, archives.\n"
+            "\n"
+            "  run SCRIPT.lua [ARGS]   run a script (also: jinpu SCRIPT.lua, #!/usr/bin/env jinpu)\n"
+            "  -e CODE                 run a chunk of Lua (may be repeated)\n"
+            "  -                       run the script on standard input\n"
+            "  (no arguments)          interactive prompt on a terminal\n"
+            "  info FILE...            schema, size and a preview of a dataset or archive\n"
+            "  validate FILE...        validate datasets; exit 1 when the data fails\n"
+            "  export -o OUT FILE...   export datasets to a .tar.gz or .zip archive\n"
+            "  verify ARCHIVE          check an archive against its manifest\n"
+            "  batch MANIFEST.yaml     run many jobs headless\n"
+            "  plugins                 list plugins and why any was refused\n"
+            "  -h, --help              this text (COMMAND --help for a command's own)\n"
+            "  -v, --version           version and library versions\n"
+            "\n"
+            "Exit status: 0 ok, 1 data failed validation/verification, 2 usage error,\n"
+            "3 runtime failure (script error, unreadable input), 4 out of memory.\n"
+            "Environment: JINPU_MAX_MEMORY caps the Lua heap (e.g. 512M).\n",
+            progname, progname);
+}
+
+static void print_version(void)
+{
+    printf("jinpu %s (%s, libyaml %s, zlib %s, %s)\n", JP_VERSION, LUA_RELEASE,
+           yaml_get_version_string(), zlibVersion(), OPENSSL_VERSION_TEXT);
+}
+
+/* ---- running code ---- */
+
+/* arg table like lua.c: argv[script] at index 0, earlier words negative. */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script)
+{
+    lua_createtable(L, argc - script - 1, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+/* Push argv[from..argc) as arguments; returns how many. */
+static int push_args(lua_State *L, char **argv, int argc, int from)
+{
+    luaL_checkstack(L, argc - from + 3, "too many arguments to script");
+    for (int i = from; i < argc; i++) lua_pushstring(L, argv[i]);
+    return argc - from;
+}
+
+static int run_file(lua_State *L, const char *fname, char **argv, int argc, int script)
+{
+    create_arg_table(L, argv, argc, script);
+    if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
+    int status = luaL_loadfile(L, fname);
+    if (status == LUA_OK) {
+        int n = push_args(L, argv, argc, script + 1);
+        status = docall(L, n, LUA_MULTRET);
+    }
+    return report(L, status);
+}
+
+static int run_string(lua_State *L, const char *code, const char *name)
+{
+    int status = luaL_loadbuffer(L, code, strlen(code), name);
+    if (status == LUA_OK) status = docall(L, 0, 0);
+    return report(L, status);
+}
+
+/* A subcommand: jinpu.cli.<name>(args) -> exit status. */
+static int run_command(lua_State *L, const char *name, char **argv, int argc, int first,
+                       int *code)
+{
+    char mod[128];
+    snprintf(mod, sizeof mod, "jinpu.cli.%s", name);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, mod);
+    int status = docall(L, 1, 1);
+    if (status != LUA_OK) return report(L, status);
+    lua_createtable(L, argc - first, 0);
+    for (int i = first; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - first + 1);
+    }
+    status = docall(L, 1, 1);
+    if (status != LUA_OK) return report(L, status);
+    *code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : (lua_toboolean(L, -1) ? 0 : 1);
+    lua_pop(L, 1);
+    return LUA_OK;
+}
+
+static bool have_command(const char *name)
+{
+    char mod[128];
+    snprintf(mod, sizeof mod, "jinpu.cli.%s", name);
+    for (const jp_embedded_t *e = jp_embedded; e->name; e++)
+        if (strcmp(e->name, mod) == 0) return true;
+    return false;
+}
+
+/* ---- the interactive prompt ---- */
+
+static bool incomplete(lua_State *L, int status)
+{
+    if (status == LUA_ERRSYNTAX) {
+        size_t lmsg;
+        const char *msg = lua_tolstring(L, -1, &lmsg);
+        static const char eof[] = "<eof>";
+        if (lmsg >= sizeof eof - 1 && strcmp(msg + lmsg - (sizeof eof - 1), eof) == 0) {
+            lua_pop(L, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Compile a line as "return <line>" first, so expressions print their
+ * value; otherwise as a statement, reading more lines while it is
+ * incomplete.  Leaves the function (or the error message) on the stack. */
+#define LOAD_EOF (-1)
+static int load_line(lua_State *L, const char *line)
+{
+    const char *retline = lua_pushfstring(L, "return %s;", line);
+    int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
+    if (status == LUA_OK) {
+        lua_remove(L, -2);
+        return status;
+    }
+    lua_pop(L, 2);
+    lua_pushstring(L, line); /* [src] */
+    for (;;) {
+        size_t len;
+        const char *src = lua_tolstring(L, -1, &len);
+        status = luaL_loadbuffer(L, src, len, "=stdin"); /* [src, fn|msg] */
+        if (!incomplete(L, status)) break;               /* incomplete() pops msg */
+        char *more = readline(">> ");
+        if (!more) {
+            lua_pop(L, 1);
+            return LOAD_EOF;
+        }
+        lua_pushfstring(L, "%s\n%s", src, more); /* [src, src'] */
+        free(more);
+        lua_remove(L, -2);
+    }
+    lua_remove(L, -2); /* [fn|msg] */
+    return status;
+}
+
+static void print_results(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n == 0) return;
+    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    lua_getglobal(L, "print");
+    lua_insert(L, 1);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+        print_error(lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
+        lua_pop(L, 1);
+    }
+}
+
+static void repl(lua_State *L)
+{
+    char hist[1024] = "";
+    const char *home = getenv("HOME");
+    if (home) {
+        snprintf(hist, sizeof hist, "%s/.jinpu_history", home);
+        read_history(hist);
+    }
+    printf("jinpu %s (%s) - type Lua; expressions print their value; Ctrl-D quits.\n", JP_VERSION,
+           LUA_RELEASE);
+    printf("The library is `jinpu` (also `jp`), e.g.  ds = jp.load(\"datasets/cherry.yaml\")\n");
+    for (;;) {
+        char *line = readline("jinpu> ");
+        if (!line) break;
+        if (*line) add_history(line);
+        lua_settop(L, 0);
+        int status = load_line(L, line);
+        free(line);
+        if (status == LOAD_EOF) continue;
+        interrupted = 0;
+        if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+        if (status == LUA_OK) print_results(L);
+        else report(L, status);
+    }
+    lua_settop(L, 0);
+    putchar('\n');
+    if (hist[0]) write_history(hist);
+}
+
+/* ---- main ---- */
+
+typedef struct {
+    int argc;
+    char **argv;
+    int code; /* exit status */
+} mainargs_t;
+
+static int usage_error(mainargs_t *m, const char *fmt, const char *what)
+{
+    fprintf(stderr, "%s: ", progname);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, " (see '%s --help')\n", progname);
+    m->code = EXIT_USAGE;
+    return 0;
+}
+
+static int pmain(lua_State *L)
+{
+    mainargs_t *m = lua_touserdata(L, 1);
+    int argc = m->argc;
+    char **argv = m->argv;
+    luaL_openlibs(L);
+    luaL_requiref(L, "jinpu", luaopen_jinpu, 0); /* package.loaded.jinpu = module */
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "jinpu");
+    lua_setglobal(L, "jp");
+    lua_gc(L, LUA_GCGEN, 0, 0);
+
+    if (argc < 2) {
+        if (isatty(0)) repl(L);
+        else m->code = exit_status(run_file(L, NULL, argv, argc, 0));
+        return 0;
+    }
+    const char *a = argv[1];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0 || strcmp(a, "version") == 0) {
+        print_version();
+        return 0;
+    }
+    if (strcmp(a, "-e") == 0) {
+        int i = 1;
+        while (i < argc && strcmp(argv[i], "-e") == 0) {
+            if (i + 1 >= argc) return usage_error(m, "%s needs a chunk of code", "-e");
+            i += 2;
+        }
+        create_arg_table(L, argv, argc, i - 1);
+        for (int k = 1; k < i; k += 2) {
+            int st = run_string(L, argv[k + 1], "=(command line)");
+            if (st != LUA_OK) {
+                m->code = exit_status(st);
+                return 0;
+            }
+        }
+        return 0;
+    }
+    if (strcmp(a, "run") == 0) {
+        if (argc < 3) return usage_error(m, "%s needs a script", "run");
+        if (strcmp(argv[2], "-") != 0 && access(argv[2], R_OK) != 0)
+            return usage_error(m, "cannot open script '%s'", argv[2]);
+        m->code = exit_status(run_file(L, argv[2], argv, argc, 2));
+        return 0;
+    }
+    if (strcmp(a, "-") == 0) {
+        m->code = exit_status(run_file(L, "-", argv, argc, 1));
+        return 0;
+    }
+    if (a[0] != '-' && have_command(a) && access(a, F_OK) != 0) {
+        int code = 0;
+        int st = run_command(L, a, argv, argc, 2, &code);
+        m->code = st == LUA_OK ? code : exit_status(st);
+        return 0;
+    }
+    if (a[0] == '-') return usage_error(m, "unknown option '%s'", a);
+    if (access(a, F_OK) != 0) {
+        size_t n = strlen(a);
+        if (n > 4 && strcmp(a + n - 4, ".lua") == 0)
+            return usage_error(m, "cannot open script '%s'", a);
+        return usage_error(m, "unknown command or script '%s'", a);
+    }
+    m->code = exit_status(run_file(L, a, argv, argc, 1));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    memstat_t mem = {0, 0};
+    const char *lim = getenv("JINPU_MAX_MEMORY");
+    if (lim && *lim) {
+        mem.limit = parse_size(lim);
+        if (!mem.limit) {
+            fprintf(stderr, "%s: JINPU_MAX_MEMORY='%s' is not a size (e.g. 512M)\n", progname, lim);
+            return EXIT_USAGE;
+        }
+    }
+    lua_State *L = lua_newstate(l_alloc, &mem);
+    if (!L) {
+        fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", progname);
+        return EXIT_NOMEM;
+    }
+    mainargs_t m = {argc, argv, 0};
+    lua_pushcfunction(L, pmain);
+    lua_pushlightuserdata(L, &m);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        print_error(msg ? msg : "(error without a message)");
+        m.code = status == LUA_ERRMEM ? EXIT_NOMEM : EXIT_RUNTIME;
+    }
+    lua_close(L);
+    fflush(stdout);
+    if (ferror(stdout)) {
+        fprintf(stderr, "%s: error writing to standard output\n", progname);
+        if (m.code == 0) m.code = EXIT_RUNTIME;
+    }
+    return m.code;
+}
