@@ -40,7 +40,7 @@ void jp_dataset_unref(jp_dataset_t *ds)
 {
     if (!ds || --ds->refs > 0) return;
     if (ds->lazy && ds->lazy->ops->free) ds->lazy->ops->free(ds->lazy);
-    for (size_t i = 0; i < ds->schema.n_fields; i++) jp_column_unref(ds->cols[i]);
+    for (size_t i = 0; ds->cols && i < ds->schema.n_fields; i++) jp_column_unref(ds->cols[i]);
     jp_free(ds->cols);
     jp_schema_free(&ds->schema);
     jp_meta_free(&ds->meta);

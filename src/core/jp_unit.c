@@ -266,16 +266,23 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
             digits[nd++] = s[i++];
         }
     }
+    int exp10 = 0;
     if (nd && i < n && (s[i] == 'e' || s[i] == 'E') && i + 1 < n &&
-        ((s[i + 1] >= '0' && s[i + 1] <= '9') || s[i + 1] == '-' || s[i + 1] == '+')) {
-        digits[nd++] = s[i++];
-        if (s[i] == '-' || s[i] == '+') digits[nd++] = s[i++];
-        while (i < n && s[i] >= '0' && s[i] <= '9' && nd < sizeof digits - 10) digits[nd++] = s[i++];
+        ((s[i + 1] >= '0' && s[i + 1] <= '9') ||
+         ((s[i + 1] == '-' || s[i + 1] == '+') && i + 2 < n && s[i + 2] >= '0' && s[i + 2] <= '9'))) {
+        i++;
+        bool eneg = false;
+        if (s[i] == '-' || s[i] == '+') eneg = s[i++] == '-';
+        int e = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (e < 10000) e = e * 10 + (s[i] - '0');
+            i++;
+        }
+        exp10 = eneg ? -e : e;
     }
     bool have_number = nd > 0 && !(nd == 1 && digits[0] == '.');
     (void)numstart;
     /* magnitude (a unit spelled at this point wins: "5km2" is 5 km2) */
-    int exp10 = 0;
     const jp_unit_t *unit = match_unit(s + i, n - i, &k);
     if (!unit || (have_number == false)) {
         for (size_t m = 0; m < sizeof magnitudes / sizeof magnitudes[0]; m++) {
@@ -284,7 +291,7 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
                 /* "万元" etc. are units; take the magnitude only when the
                    unit match is not longer */
                 if (unit && k > ml) break;
-                exp10 = magnitudes[m].exp10;
+                exp10 += magnitudes[m].exp10;
                 i += ml;
                 unit = NULL;
                 break;

@@ -40,8 +40,16 @@ static int unit_pass, unit_fail;
 #define CHECK_DBL(a, b)                                                                            \
     CHECK_MSG((a) == (b) || fabs((double)(a) - (double)(b)) <= 1e-9 * fabs((double)(b)),           \
               "%.17g != %.17g", (double)(a), (double)(b))
+static inline int unit_streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+static inline const char *unit_show(const char *a)
+{
+    return a ? a : "(null)";
+}
 #define CHECK_STR(a, b)                                                                            \
-    CHECK_MSG((a) && strcmp((a), (b)) == 0, "'%s' != '%s'", (a) ? (a) : "(null)", (b))
+    CHECK_MSG(unit_streq((a), (b)), "'%s' != '%s'", unit_show(a), unit_show(b))
 
 static inline int unit_done(void)
 {

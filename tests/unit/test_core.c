@@ -1,0 +1,419 @@
+/*
+ * test_core.c - the core vocabulary: numbers as text, dates, periods,
+ * units and printed figures, columns and dictionaries, datasets, previews,
+ * atomic files and allocation-failure paths.
+ */
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "jp_buf.h"
+#include "jp_column.h"
+#include "jp_dataset.h"
+#include "jp_file.h"
+#include "jp_format.h"
+#include "jp_mem.h"
+#include "jp_preview.h"
+#include "jp_unit.h"
+#include "jp_value.h"
+#include "unit.h"
+
+static void test_double_text(void)
+{
+    const double cases[] = {0.1,   1.5,   148000, 257630000000.0, 1140000000.0, 0.001, -0.25,
+                            1e22,  1e-7,  5e-324, DBL_MAX,        123.456,      2.675, 1.0 / 3,
+                            -1e300, 9007199254740993.0, 37800,     0.30000000000000004};
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = jp_format_double(cases[i], buf, sizeof buf);
+        double back;
+        CHECK_MSG(jp_parse_double(buf, (size_t)n, &back) && back == cases[i], "%.17g -> %s",
+                  cases[i], buf);
+    }
+    jp_format_double(0.1, buf, sizeof buf);
+    CHECK_STR(buf, "0.1");
+    jp_format_double(148000, buf, sizeof buf);
+    CHECK_STR(buf, "148000");
+    jp_format_double(-0.25, buf, sizeof buf);
+    CHECK_STR(buf, "-0.25");
+    jp_format_double(-0.0, buf, sizeof buf);
+    CHECK_STR(buf, "-0");
+    jp_format_double(1e22, buf, sizeof buf);
+    CHECK_STR(buf, "1e+22");
+
+    double d;
+    CHECK(jp_parse_double("456.0", 5, &d) && d == 456.0);
+    CHECK(jp_parse_double("-1.5e3", 6, &d) && d == -1500);
+    CHECK(jp_parse_double(".5", 2, &d) && d == 0.5);
+    CHECK(!jp_parse_double("1.5x", 4, &d));
+    CHECK(!jp_parse_double("", 0, &d));
+    CHECK(!jp_parse_double("-", 1, &d));
+    CHECK(!jp_parse_double("1e", 2, &d));
+    CHECK(!jp_parse_double("nan", 3, &d));
+    /* long mantissas take the exact slow path */
+    CHECK(jp_parse_double("0.12345678901234567890123", 25, &d) && d == 0.12345678901234567890123);
+    CHECK(jp_parse_double("123456789012345678901234567890", 30, &d) &&
+          d == 123456789012345678901234567890.0);
+
+    int64_t v;
+    CHECK(jp_parse_int64("0", 1, &v) == 0 && v == 0);
+    CHECK(jp_parse_int64("-42", 3, &v) == 0 && v == -42);
+    CHECK(jp_parse_int64("9223372036854775807", 19, &v) == 0 && v == INT64_MAX);
+    CHECK(jp_parse_int64("-9223372036854775808", 20, &v) == 0 && v == INT64_MIN);
+    CHECK(jp_parse_int64("9223372036854775808", 19, &v) == 2);
+    CHECK(jp_parse_int64("000123", 6, &v) == 1);
+    CHECK(jp_parse_int64("+1", 2, &v) == 1);
+    CHECK(jp_parse_int64("-0", 2, &v) == 1);
+    CHECK(jp_parse_int64("12a", 3, &v) == 1);
+    CHECK(jp_parse_int64("", 0, &v) == 1);
+}
+
+static void test_dates_periods(void)
+{
+    int32_t d;
+    char buf[64];
+    CHECK(jp_date_parse("1970-01-01", 10, &d) && d == 0);
+    CHECK(jp_date_parse("2022-09-26", 10, &d));
+    CHECK_STR(jp_date_format(d, buf), "2022-09-26");
+    CHECK(jp_date_parse("2000-02-29", 10, &d));
+    CHECK(!jp_date_parse("2022-02-29", 10, &d));
+    CHECK(!jp_date_parse("2022-13-01", 10, &d));
+    CHECK(!jp_date_parse("2022-9-26", 9, &d));
+    CHECK(jp_date_parse("1900-03-01", 10, &d) && d == jp_date_from_ymd(1900, 3, 1));
+    for (int32_t k = -800000; k < 800000; k += 997) {
+        int y, m, dd;
+        jp_date_to_ymd(k, &y, &m, &dd);
+        CHECK_MSG(jp_date_from_ymd(y, m, dd) == k, "day %d", (int)k);
+    }
+
+    const char *forms[][2] = {
+        {"2021", "2021"},
+        {"2022-07", "2022-07"},
+        {"2022-09-26", "2022-09-26"},
+        {"2022-Q3", "2022-Q3"},
+        {"2022-01..2022-08", "2022-01..2022-08"},
+        {"2022-01/2022-08", "2022-01..2022-08"},
+        {"..2021", "..2021"},
+        {"cumulative..2021", "..2021"},
+        {"2019..", "2019.."},
+        {"cumulative", "cumulative"},
+        {"last 5 years", "last 5 years"},
+        {"last 5 years..2022", "last 5 years..2022"},
+        {"last 18 months", "last 18 months"},
+        {" 2021 ", "2021"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        jp_period_t p, q;
+        jp_error_t err;
+        bool ok = jp_period_parse(forms[i][0], strlen(forms[i][0]), &p, &err);
+        CHECK_MSG(ok, "parse '%s'", forms[i][0]);
+        if (!ok) continue;
+        jp_period_format(&p, buf, sizeof buf);
+        CHECK_STR(buf, forms[i][1]);
+        CHECK(jp_period_parse(buf, strlen(buf), &q, NULL) && jp_period_eq(&p, &q));
+    }
+    const char *bad[] = {"", "21", "2022-13", "2022-Q5", "2023..2021", "last x years",
+                         "last 5 weeks", "yesterday", "2022-02-30"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jp_period_t p;
+        jp_error_t err;
+        jp_error_clear(&err);
+        CHECK_MSG(!jp_period_parse(bad[i], strlen(bad[i]), &p, &err) && err.code == JP_ERR_PARSE,
+                  "'%s' accepted", bad[i]);
+    }
+    jp_period_t a, b;
+    jp_period_parse("2021", 4, &a, NULL);
+    jp_period_parse("2022-01..2022-08", 16, &b, NULL);
+    CHECK(jp_period_cmp(&a, &b) < 0 && jp_period_cmp(&b, &a) > 0);
+    int32_t end2021 = jp_date_from_ymd(2021, 12, 31);
+    CHECK(a.from == jp_date_from_ymd(2021, 1, 1) && a.to == end2021);
+    CHECK(b.to == jp_date_from_ymd(2022, 8, 31));
+}
+
+static void test_units(void)
+{
+    double f;
+    CHECK(jp_unit_factor("mu", "ha", &f, NULL) == JP_OK);
+    CHECK_DBL(f, 1.0 / 15);
+    CHECK(jp_unit_factor("亩", "公顷", &f, NULL) == JP_OK);
+    CHECK_DBL(f, 1.0 / 15);
+    CHECK(jp_unit_factor("10k CNY", "CNY", &f, NULL) == JP_OK && f == 1e4);
+    CHECK(jp_unit_factor("CNY", "亿元", &f, NULL) == JP_OK);
+    CHECK_DBL(f, 1e-8);
+    CHECK(jp_unit_factor("t", "kg", &f, NULL) == JP_OK && f == 1000);
+    CHECK(jp_unit_factor("CNY/t", "CNY/kg", &f, NULL) == JP_OK);
+    CHECK_DBL(f, 0.001);
+    CHECK(jp_unit_factor("times", "percent", &f, NULL) == JP_OK && f == 100);
+    jp_error_t err;
+    jp_error_clear(&err);
+    CHECK(jp_unit_factor("t", "mu", &f, &err) == JP_ERR_UNIT && strstr(err.msg, "cannot convert"));
+    CHECK(jp_unit_factor("furlong", "mu", &f, &err) == JP_ERR_UNIT && strstr(err.msg, "furlong"));
+    char buf[64];
+    CHECK_STR(jp_unit_canonical("万元", buf, sizeof buf), "10k CNY");
+    CHECK_STR(jp_unit_canonical("km²", buf, sizeof buf), "km2");
+    CHECK_STR(jp_unit_canonical("item/10k person", buf, sizeof buf), "item/10k person");
+    CHECK(jp_unit_canonical("parsec", buf, sizeof buf) == NULL);
+    CHECK(jp_unit_canonical("CNY/t/mu", buf, sizeof buf) == NULL);
+
+    struct {
+        const char *text;
+        double value;
+        jp_qual_t q;
+        const char *unit;
+    } figs[] = {
+        {"14.8万亩", 148000, JP_Q_EXACT, "mu"},
+        {"14万余吨", 140000, JP_Q_MORE_THAN, "t"},
+        {"超40亿元", 4e9, JP_Q_MORE_THAN, "CNY"},
+        {"3.78万元以上", 37800, JP_Q_AT_LEAST, "CNY"},
+        {"约11.4亿美元", 1.14e9, JP_Q_APPROX, "USD"},
+        {"2576.3亿元", 257630000000.0, JP_Q_EXACT, "CNY"},
+        {"突破400家", 400, JP_Q_MORE_THAN, "firm"},
+        {"近10万名", 100000, JP_Q_APPROX, "person"},
+        {"460余项", 460, JP_Q_MORE_THAN, "item"},
+        {"百余套", 100, JP_Q_MORE_THAN, "item"},
+        {"9%", 9, JP_Q_EXACT, "percent"},
+        {"6.5倍", 6.5, JP_Q_EXACT, "times"},
+        {"2299平方公里", 2299, JP_Q_EXACT, "km2"},
+        {">140000", 140000, JP_Q_MORE_THAN, ""},
+        {">=37800", 37800, JP_Q_AT_LEAST, ""},
+        {"~1.14e9", 1.14e9, JP_Q_APPROX, ""},
+        {"<= 5", 5, JP_Q_AT_MOST, ""},
+        {"148,000", 148000, JP_Q_EXACT, ""},
+        {"1.2k", 1200, JP_Q_EXACT, ""},
+        {"3M", 3e6, JP_Q_EXACT, ""},
+        {"2B", 2e9, JP_Q_EXACT, ""},
+        {"5km2", 5, JP_Q_EXACT, "km2"},
+        {"37800+", 37800, JP_Q_AT_LEAST, ""},
+        {"20万元", 200000, JP_Q_EXACT, "CNY"},
+        {"-3.5", -3.5, JP_Q_EXACT, ""},
+        {"148000 mu", 148000, JP_Q_EXACT, "mu"},
+    };
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        jp_quantity_t q;
+        jp_error_clear(&err);
+        bool ok = jp_quantity_parse(figs[i].text, strlen(figs[i].text), &q, &err);
+        CHECK_MSG(ok, "'%s': %s", figs[i].text, err.msg);
+        if (!ok) continue;
+        CHECK_MSG(q.value == figs[i].value, "'%s' = %.17g", figs[i].text, q.value);
+        CHECK_MSG(q.qual == figs[i].q, "'%s' qualifier %s", figs[i].text, jp_qual_name(q.qual));
+        CHECK_STR(q.unit, figs[i].unit);
+    }
+    const char *bad[] = {"", "abc", "12 furlongs", "约", "1,2", ">", "14万余以上吨", "1.2.3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jp_quantity_t q;
+        jp_error_clear(&err);
+        CHECK_MSG(!jp_quantity_parse(bad[i], strlen(bad[i]), &q, &err) && err.msg[0],
+                  "'%s' accepted", bad[i]);
+    }
+}
+
+static void test_columns(void)
+{
+    jp_column_t *c = jp_column_new(JP_TYPE_STRING, 2);
+    const char *words[] = {"cherry", "apple", "cherry", "", "梨", "apple"};
+    for (int r = 0; r < 1000; r++)
+        for (size_t i = 0; i < 6; i++) CHECK(jp_column_push_str(c, words[i], strlen(words[i])) == JP_OK);
+    CHECK(jp_column_push_null(c) == JP_OK);
+    CHECK_INT(c->len, 6001);
+    CHECK_INT(c->dict->count, 4); /* stored once each */
+    CHECK(jp_column_is_null(c, 6000) && !jp_column_is_null(c, 3));
+    size_t len;
+    CHECK(strcmp(jp_column_str(c, 4, &len), "梨") == 0 && len == 3);
+    uint32_t *rank;
+    CHECK(jp_strdict_ranks(c->dict, &rank) == JP_OK);
+    /* "" < "apple" < "cherry" < "梨" */
+    CHECK(rank[c->v.s[3]] == 0 && rank[c->v.s[1]] == 1 && rank[c->v.s[0]] == 2 && rank[c->v.s[4]] == 3);
+    jp_free(rank);
+
+    size_t idx[] = {4, JP_NO_ROW, 0};
+    jp_column_t *g = jp_column_gather(c, idx, 3);
+    CHECK(g && g->len == 3 && g->dict == c->dict);
+    CHECK(jp_column_is_null(g, 1) && !jp_column_is_null(g, 0));
+    CHECK(strcmp(jp_column_str(g, 2, &len), "cherry") == 0);
+
+    /* many distinct strings: the dictionary grows and finds them all */
+    jp_column_t *u = jp_column_new(JP_TYPE_STRING, 4);
+    char k[32];
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(k, sizeof k, "key-%d", i);
+        jp_column_push_str(u, k, (size_t)n);
+    }
+    CHECK_INT(u->dict->count, 50000);
+    uint32_t code;
+    CHECK(jp_strdict_find(u->dict, "key-31337", 9, &code) && code == 31337);
+    CHECK(!jp_strdict_find(u->dict, "key-50000", 9, &code));
+
+    /* append merges dictionaries */
+    jp_column_t *a = jp_column_copy(g);
+    CHECK(jp_column_append(a, u, NULL) == JP_OK);
+    CHECK_INT(a->len, 50003);
+    CHECK(strcmp(jp_column_str(a, 50002, &len), "key-49999") == 0);
+    CHECK(jp_column_is_null(a, 1) && !jp_column_is_null(a, 3));
+
+    /* numbers with qualifiers and nulls */
+    jp_column_t *n = jp_column_new(JP_TYPE_NUMBER, 1);
+    jp_column_push_number(n, 1.5, JP_Q_EXACT);
+    jp_column_push_number(n, 140000, JP_Q_MORE_THAN);
+    jp_column_push_null(n);
+    CHECK(jp_column_qual(n, 1) == JP_Q_MORE_THAN && jp_column_qual(n, 0) == JP_Q_EXACT);
+    CHECK(jp_column_has_quals(n) && jp_column_null_count(n) == 1);
+    CHECK(jp_column_push_int(n, 3, JP_Q_EXACT) == JP_ERR_TYPE);
+    jp_value_t v = {.type = JP_TYPE_INT, .u.i = 7};
+    CHECK(jp_column_push_value(n, &v, NULL) == JP_OK && n->v.d[3] == 7.0);
+    jp_column_t *n2 = jp_column_copy(n);
+    CHECK(jp_column_equal(n, n2));
+    n2->quals[1] = JP_Q_APPROX;
+    CHECK(!jp_column_equal(n, n2));
+    jp_error_t err;
+    jp_column_t *s = jp_column_cast(n, JP_TYPE_STRING, &err);
+    CHECK(s && strcmp(jp_column_str(s, 0, &len), "1.5") == 0 && jp_column_is_null(s, 2));
+    CHECK(jp_column_cast(c, JP_TYPE_INT, &err) == NULL && err.code == JP_ERR_TYPE);
+
+    jp_column_t *cols[] = {c, g, u, a, n, n2, s};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) jp_column_unref(cols[i]);
+}
+
+static jp_dataset_t *sample(void)
+{
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_meta_set(&ds->meta.name, "cherry");
+    jp_column_t *ind = jp_column_new(JP_TYPE_STRING, 3);
+    jp_column_t *val = jp_column_new(JP_TYPE_NUMBER, 3);
+    jp_column_push_str(ind, "planted_area", 12);
+    jp_column_push_number(val, 148000, JP_Q_EXACT);
+    jp_column_push_str(ind, "annual_output", 13);
+    jp_column_push_number(val, 140000, JP_Q_MORE_THAN);
+    jp_column_push_str(ind, "栽植面积", 12);
+    jp_column_push_null(val);
+    CHECK(jp_dataset_add(ds, "indicator", ind, NULL, NULL) == JP_OK);
+    CHECK(jp_dataset_add(ds, "value", val, "mu", NULL) == JP_OK);
+    return ds;
+}
+
+static void test_datasets(void)
+{
+    jp_dataset_t *ds = sample();
+    CHECK_INT(ds->nrows, 3);
+    jp_error_t err;
+    jp_error_clear(&err);
+    long i;
+    CHECK(jp_dataset_lookup(ds, "valeu", "filter", &i, &err) == JP_ERR_ARG);
+    CHECK(strstr(err.msg, "filter: no field 'valeu'") && strstr(err.msg, "indicator, value"));
+    CHECK(jp_dataset_lookup(ds, "value", NULL, &i, &err) == JP_OK && i == 1);
+
+    /* a column of the wrong length is refused, and released */
+    jp_column_t *short_col = jp_column_new(JP_TYPE_INT, 1);
+    jp_column_push_int(short_col, 1, JP_Q_EXACT);
+    CHECK(jp_dataset_add(ds, "x", short_col, NULL, &err) == JP_ERR_ARG);
+    CHECK(jp_dataset_add(ds, "value", jp_column_new_nulls(JP_TYPE_INT, 3), NULL, &err) == JP_ERR_ARG);
+
+    jp_dataset_set_origin(ds, "cherry.yaml", NULL);
+    ds->first_line = 10;
+    size_t idx[] = {2, 0};
+    jp_dataset_t *g = jp_dataset_gather(ds, idx, 2, &err);
+    CHECK(g && g->nrows == 2 && jp_dataset_row_line(g, 0) == 12 && jp_dataset_row_line(g, 1) == 10);
+    CHECK(strcmp(g->origin, "cherry.yaml") == 0);
+    char why[256];
+    CHECK(!jp_dataset_equal(ds, g, why, sizeof why) && strstr(why, "rows"));
+    jp_dataset_t *same = sample();
+    CHECK(jp_dataset_equal(ds, same, why, sizeof why));
+    jp_meta_set(&same->meta.title, "other");
+    CHECK(!jp_dataset_equal(ds, same, why, sizeof why) && strstr(why, "title"));
+
+    jp_buf_t b = JP_BUF_INIT;
+    CHECK(jp_dataset_preview(ds, NULL, &b, &err) == JP_OK);
+    CHECK(strstr(b.data, "cherry: 3 rows x 2 fields") != NULL);
+    CHECK(strstr(b.data, ">140000") != NULL);
+    CHECK(strstr(b.data, "nil") != NULL);
+    CHECK(strstr(b.data, "mu") != NULL);
+    jp_buf_free(&b);
+    CHECK_INT(jp_utf8_width("栽植ab", strlen("栽植ab")), 6);
+
+    jp_dataset_unref(same);
+    jp_dataset_unref(g);
+    jp_dataset_unref(ds);
+}
+
+static void test_files(void)
+{
+    char dir[] = "/tmp/jinpu-unit-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    jp_error_t err;
+    CHECK(jp_file_write_atomic(path, "old", 3, &err) == JP_OK);
+    /* an aborted write leaves the old file and no temporary */
+    jp_atomic_t af;
+    CHECK(jp_atomic_open(&af, path, &err) == JP_OK);
+    fputs("new but abandoned", af.fp);
+    jp_atomic_abort(&af);
+    jp_buf_t b = JP_BUF_INIT;
+    CHECK(jp_file_read_all(path, 100, &b, &err) == JP_OK && strcmp(b.data, "old") == 0);
+    jp_buf_free(&b);
+    CHECK(jp_file_read_all(path, 2, &b, &err) == JP_ERR_LIMIT);
+    jp_buf_free(&b);
+    CHECK(jp_file_read_all("/nonexistent/x", 100, &b, &err) == JP_ERR_NOTFOUND &&
+          strstr(err.msg, "/nonexistent/x"));
+    jp_buf_free(&b);
+    snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
+    CHECK(jp_file_write_atomic(path, "x", 1, &err) == JP_ERR_IO && strstr(err.msg, "cannot create"));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1 && rm -rf %s", dir, dir);
+    CHECK(system(cmd) == 0);
+    char stem[64];
+    CHECK_STR(jp_path_stem("a/b/d.csv.gz", stem, sizeof stem), "d");
+    CHECK_STR(jp_path_stem("cherry.yaml", stem, sizeof stem), "cherry");
+}
+
+/* Every allocation in building and gathering can fail without a leak or a
+ * crash: make the n-th allocation fail for n = 1, 2, ... until none does. */
+static void test_alloc_failures(void)
+{
+    int failures_seen = 0;
+    for (long n = 1; n < 400; n++) {
+        jp_mem_fail_after(n, 1);
+        jp_column_t *c = jp_column_new(JP_TYPE_STRING, 2);
+        jp_status_t st = c ? JP_OK : JP_ERR_NOMEM;
+        for (int i = 0; c && !st && i < 40; i++) {
+            char k[16];
+            int len = snprintf(k, sizeof k, "s%d", i);
+            st = jp_column_push_str(c, k, (size_t)len);
+        }
+        jp_dataset_t *ds = jp_dataset_new();
+        if (ds && c && !st) {
+            st = jp_dataset_add(ds, "s", c, NULL, NULL);
+            c = NULL;
+        }
+        jp_dataset_t *g = NULL;
+        if (ds && !st) {
+            size_t idx[] = {3, 1};
+            g = jp_dataset_gather(ds, idx, 2, NULL);
+            if (!g) st = JP_ERR_NOMEM;
+        }
+        jp_mem_fail_after(0, 0);
+        if (st == JP_OK && g) {
+            jp_dataset_unref(g);
+            jp_dataset_unref(ds);
+            jp_column_unref(c);
+            break;
+        }
+        failures_seen++;
+        jp_dataset_unref(g);
+        jp_dataset_unref(ds);
+        jp_column_unref(c);
+    }
+    CHECK(failures_seen > 5);
+}
+
+int main(void)
+{
+    test_double_text();
+    test_dates_periods();
+    test_units();
+    test_columns();
+    test_datasets();
+    test_files();
+    test_alloc_failures();
+    return unit_done();
+}
