@@ -12,6 +12,7 @@
  * input), 4 out of memory, 130 interrupted.
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +309,9 @@ static void print_results(lua_State *L)
 static void repl(lua_State *L)
 {
     char hist[1024] = "";
+    /* line editing needs the terminal's character set for multibyte text
+       (only LC_CTYPE: numbers must keep parsing with '.') */
+    setlocale(LC_CTYPE, "");
     const char *home = getenv("HOME");
     if (home) {
         snprintf(hist, sizeof hist, "%s/.jinpu_history", home);

@@ -98,3 +98,9 @@ $ JINPU_MAX_MEMORY=64M $JINPU -e 'local t = {} for i = 1, 1e9 do t[i] = ("x"):re
 $ JINPU_MAX_MEMORY=lots $JINPU -e 'print(1)'
 ? 2
 ! not a size
+
+# the interactive prompt (on a pseudo-terminal): expressions print their value
+$ printf '1 + 1\nx = {\n1, 2}\n#x\n' | script -qec "$JINPU" /dev/null
+~ jinpu>
+~ ^2
+~ ^>> 

@@ -1,0 +1,267 @@
+-- lua/jinpu/report.lua - the bundled report over datasets/.
+--
+--   jinpu run lua/jinpu/report.lua [DATASETS_DIR] [OUT_DIR]
+--   (also: require("jinpu.report").run{ dir = ..., out = ... })
+--
+-- Loads the four datasets drawn from the article, derives the indicators an
+-- analyst would want (cherry value per tonne and per mu, subsidy totals by
+-- degree, patents per high-tech firm, ...), keeping track of what the
+-- qualifiers allow one to say about each derived figure, and prints a
+-- readable report.
+local jp = require("jinpu")
+
+local M = {}
+
+-- ---- figures with qualifiers -------------------------------------------------
+-- A figure is { v = number, q = qualifier, unit = text }.  Arithmetic on
+-- figures keeps what can still be said: a lower bound divided by an exact
+-- figure is a lower bound; a lower bound divided by a lower bound is not a
+-- bound at all (only an estimate).
+
+local LOW = { at_least = true, more_than = true }
+local HIGH = { at_most = true, less_than = true }
+local FLIP = { at_least = "at_most", more_than = "less_than", at_most = "at_least",
+               less_than = "more_than", approx = "approx", exact = "exact" }
+
+local function fig(v, q, unit) return { v = v, q = q or "exact", unit = unit } end
+
+-- q of a * b or a / b (b's direction is flipped when dividing)
+local function combine(qa, qb)
+  if qa == "exact" then return qb end
+  if qb == "exact" then return qa end
+  if (LOW[qa] and LOW[qb]) then return (qa == "more_than" or qb == "more_than") and "more_than" or "at_least" end
+  if (HIGH[qa] and HIGH[qb]) then return (qa == "less_than" or qb == "less_than") and "less_than" or "at_most" end
+  return "approx"
+end
+
+local function div(a, b, unit) return fig(a.v / b.v, combine(a.q, FLIP[b.q]), unit) end
+local function mul(a, b, unit) return fig(a.v * b.v, combine(a.q, b.q), unit) end
+local function scale(a, k, unit) return fig(a.v * k, a.q, unit or a.unit) end
+
+local SYM = { exact = "", approx = "about ", at_least = "at least ", more_than = "more than ",
+              at_most = "at most ", less_than = "less than " }
+
+-- 12345678.9 -> "12,345,679"; keeps a few significant digits for small values
+local function num(v)
+  if v ~= v then return "n/a" end
+  local a = math.abs(v)
+  local s
+  if a >= 1000 then
+    s = string.format("%.0f", v)
+    local neg = s:sub(1, 1) == "-"
+    if neg then s = s:sub(2) end
+    s = s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+    if neg then s = "-" .. s end
+  elseif a >= 10 then
+    s = string.format("%.1f", v)
+  elseif a >= 1 then
+    s = string.format("%.2f", v)
+  else
+    s = string.format("%.3g", v)
+  end
+  return s
+end
+
+local function show(f)
+  return SYM[f.q] .. num(f.v) .. (f.unit and (" " .. f.unit) or "")
+end
+
+-- ---- reading the observation tables -------------------------------------------
+
+local function get(ds, indicator, subject)
+  for r in ds:rows() do
+    if r.indicator == indicator and (subject == nil or r.subject == subject) then
+      return fig(r.value, jp.qualifier(r, "value"), r.unit), r
+    end
+  end
+  error(string.format("report: %s has no figure '%s'%s", ds:name() or "dataset", indicator,
+    subject and (" for " .. subject) or ""), 2)
+end
+
+local function out(s) io.write(s, "\n") end
+
+local function heading(s)
+  out("")
+  out(s)
+  out(string.rep("=", #s:gsub("[\128-\191]", "")))
+end
+
+local function line(label, f, note)
+  out(string.format("  %-46s %s%s", label, type(f) == "table" and show(f) or tostring(f),
+    note and ("   (" .. note .. ")") or ""))
+end
+
+-- ---- sections --------------------------------------------------------------------
+
+local function cherry_section(ds)
+  heading("Sweet cherry industry")
+  local area = get(ds, "planted_area")
+  local output = get(ds, "annual_output")
+  local value = get(ds, "output_value")
+  local jobs = get(ds, "jobs_created")
+  local income = get(ds, "rural_income_per_capita")
+  line("planted area", area)
+  line("", scale(area, jp.convert(1, "mu", "ha"), "ha"))
+  line("annual output", output)
+  line("output value", value)
+  line("jobs", jobs)
+  line("rural disposable income per person", income)
+  out("  derived:")
+  local per_t = div(value, output, "CNY/t")
+  line("output value per tonne", per_t, "both figures are lower bounds: an estimate")
+  line("  = per kilogram", scale(per_t, 1 / 1000, "CNY/kg"))
+  line("output value per mu", div(value, area, "CNY/mu"), "value is a lower bound")
+  line("yield per mu", div(output, area, "t/mu"), "output is a lower bound")
+  line("  = per hectare", scale(div(output, area), 15, "t/ha"))
+  line("output value per job", div(value, jobs, "CNY/person"))
+  return { value_per_t = per_t }
+end
+
+local function workforce_section(ds)
+  heading("Workforce programmes")
+  local years = get(ds, "subsidy_payout_years")
+  local grads = get(ds, "graduates_benefited")
+  local firms = get(ds, "firms_benefited")
+  local paid = get(ds, "subsidy_funds_paid")
+  out("  名校优才 living subsidy, paid over " .. num(years.v) .. " years:")
+  local rows, per_year = {}, {}
+  for _, degree in ipairs({ "doctor", "master", "bachelor" }) do
+    local s = get(ds, "subsidy_per_graduate", degree)
+    per_year[degree] = s.v / years.v
+    rows[#rows + 1] = {
+      degree = degree,
+      total_cny = s.v,
+      per_year_cny = s.v / years.v,
+      per_month_cny = s.v / years.v / 12,
+      ["if_all_" .. "363"] = s.v * grads.v,
+    }
+  end
+  local t = jp.dataset{
+    name = "subsidy_by_degree",
+    fields = {
+      { name = "degree", type = "string" },
+      { name = "total_cny", type = "number", unit = "CNY" },
+      { name = "per_year_cny", type = "number", unit = "CNY" },
+      { name = "per_month_cny", type = "number", unit = "CNY" },
+      { name = "if_all_363", type = "number", unit = "CNY" },
+    },
+    rows = rows,
+  }
+  io.write((tostring(t):gsub("^[^\n]*\n", ""):gsub("([^\n]*)\n", "    %1\n")))
+  line("graduates benefited", grads)
+  line("firms benefited", firms)
+  line("graduates per firm", div(grads, firms))
+  line("funds paid this year", paid)
+  local low, high = grads.v * per_year.bachelor, grads.v * per_year.doctor
+  line("if all held bachelor's (one year's payment)", fig(low, "exact", "CNY"))
+  line("if all held doctorates (one year's payment)", fig(high, "exact", "CNY"))
+  line("average paid per graduate this year", div(paid, grads, "CNY"))
+  local ok = paid.v >= low and paid.v <= high
+  out("  check: funds paid lie between the two bounds ... " .. (ok and "yes" or "NO"))
+  out("  深耕蓝领 blue-collar plan:")
+  line("competition participants", get(ds, "competition_participants"))
+  line("skill-talent pool", get(ds, "skill_talent_pool_members"))
+  line("Jinpu craftsman stars", get(ds, "craftsmen_selected", "jinpu_craftsman_star"))
+  line("Jinpu skilled craftsmen", get(ds, "craftsmen_selected", "jinpu_skilled_craftsman"))
+  line("innovation results (cumulative)", get(ds, "innovation_results"))
+  return { subsidy_bounds_ok = ok }
+end
+
+local function ip_section(ds)
+  heading("Intellectual property and firms")
+  local patents = get(ds, "valid_invention_patents")
+  local per10k = get(ds, "invention_patents_per_10k_people")
+  local high_value = get(ds, "high_value_invention_patents")
+  local hightech = get(ds, "firms", "high_tech")
+  local above = get(ds, "firms", "industrial_above_scale")
+  line("valid trademark registrations", get(ds, "valid_trademark_registrations"))
+  line("valid invention patents", patents)
+  line("invention patents per 10k people", per10k)
+  line("high-value invention patents", high_value)
+  out("  derived:")
+  line("patents per high-tech firm", div(patents, hightech, "item/firm"))
+  line("high-value share of patents", scale(div(high_value, patents), 100, "percent"))
+  line("population implied by the per-10k ratio", scale(div(patents, per10k), 1, "10k person"),
+    "patents / ratio")
+  line("high-tech firms per industrial firm above scale", div(hightech, above))
+  out("  firms by category:")
+  local firms = {}
+  for r in ds:rows() do
+    if r.indicator == "firms" then
+      firms[#firms + 1] = { category = r.subject, firms = r.value, qualifier = jp.qualifier(r, "value") }
+    end
+  end
+  table.sort(firms, function(a, b) return a.firms > b.firms end)
+  for _, f in ipairs(firms) do
+    line("  " .. f.category, fig(f.firms, f.qualifier, "firm"))
+  end
+end
+
+local function economy_section(ds)
+  heading("The economy")
+  local gdp = get(ds, "gdp")
+  local area = get(ds, "area")
+  local ind = get(ds, "industrial_output_above_scale")
+  local lead = get(ds, "leading_industries_output")
+  local share = get(ds, "leading_industries_output_share")
+  local trade = get(ds, "foreign_trade")
+  line("GDP 2021", scale(gdp, 1e-8, "100M CNY"))
+  line("  growth", get(ds, "gdp_growth"))
+  line("fixed-asset investment 2021", scale(get(ds, "fixed_asset_investment"), 1e-8, "100M CNY"))
+  line("industrial output above scale", scale(ind, 1e-8, "100M CNY"))
+  line("FDI actually used", get(ds, "fdi_utilised"))
+  line("foreign trade", scale(trade, 1e-8, "100M CNY"))
+  out("  derived:")
+  line("GDP per km2", div(gdp, area, "CNY/km2"))
+  local computed = scale(div(lead, ind), 100, "percent")
+  line("leading industries' share (computed)", computed, "printed: " .. num(share.v) .. "%")
+  line("foreign trade / GDP", scale(div(trade, gdp), 100, "percent"))
+  local started = get(ds, "projects_started")
+  local inv = get(ds, "projects_started_investment")
+  line("investment per project started (Jan-Aug 2022)", scale(div(inv, started), 1e-8, "100M CNY"))
+  local new = get(ds, "market_entities_new")
+  local total = get(ds, "market_entities_total")
+  line("new market entities / all (Jan-Sep 2022)", scale(div(new, total), 100, "percent"))
+  return { share_computed = computed.v, share_printed = share.v }
+end
+
+-- ---- main --------------------------------------------------------------------------
+
+function M.run(opts)
+  opts = opts or {}
+  local dir = opts.dir or "datasets"
+  local names = { "cherry", "ip", "workforce", "economy" }
+  local ds = {}
+  out("jinpu report - Dalian Jinpu New Area, from the bundled datasets")
+  local summary = {}
+  for _, n in ipairs(names) do
+    local d = jp.load(dir .. "/" .. n .. ".yaml")
+    ds[n] = d
+    local q = d:column("value"):qualified()
+    summary[#summary + 1] = { dataset = n, figures = #d, qualified = q, title = d:schema().title }
+  end
+  out("")
+  io.write((tostring(jp.dataset{
+    name = "datasets",
+    fields = { { name = "dataset", type = "string" }, { name = "figures", type = "integer" },
+               { name = "qualified", type = "integer" }, { name = "title", type = "string" } },
+    rows = summary,
+  }):gsub("^[^\n]*\n", "")))
+  local results = {}
+  results.cherry = cherry_section(ds.cherry)
+  results.workforce = workforce_section(ds.workforce)
+  ip_section(ds.ip)
+  results.economy = economy_section(ds.economy)
+  for _, hook in ipairs(M.hooks) do hook(ds, opts, results) end
+  return ds, results
+end
+
+-- Later stages (validation, export) add themselves here.
+M.hooks = {}
+
+-- run as a script: jinpu run lua/jinpu/report.lua [DIR] [OUT]
+if arg and arg[0] and arg[0]:match("report%.lua$") then
+  M.run{ dir = arg[1], out = arg[2] }
+end
+
+return M
