@@ -157,8 +157,6 @@ static void print_usage(FILE *f)
             "  validate FILE...        validate datasets; exit 1 when the data fails\n"
             "  export -o OUT FILE...   export datasets to a .tar.gz or .zip archive\n"
             "  verify ARCHIVE          check an archive against its manifest\n"
-            "  batch MANIFEST.yaml     run many jobs headless\n"
-            "  plugins                 list plugins and why any was refused\n"
             "  -h, --help              this text (COMMAND --help for a command's own)\n"
             "  -v, --version           version and library versions\n"
             "\n"
