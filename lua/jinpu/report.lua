@@ -41,25 +41,31 @@ local function scale(a, k, unit) return fig(a.v * k, a.q, unit or a.unit) end
 local SYM = { exact = "", approx = "about ", at_least = "at least ", more_than = "more than ",
               at_most = "at most ", less_than = "less than " }
 
--- 12345678.9 -> "12,345,679"; keeps a few significant digits for small values
+-- 2576.3 -> "2,576.3", 257630000000 -> "257,630,000,000", 0.946 -> "0.946"
+local function group(int)
+  return (int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
 local function num(v)
   if v ~= v then return "n/a" end
   local a = math.abs(v)
   local s
-  if a >= 1000 then
-    s = string.format("%.0f", v)
-    local neg = s:sub(1, 1) == "-"
-    if neg then s = s:sub(2) end
-    s = s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
-    if neg then s = "-" .. s end
+  if v == math.floor(v) and a < 1e15 then
+    s = string.format("%.0f", a)
+  elseif a >= 1e5 then
+    s = string.format("%.0f", a)
+  elseif a >= 1000 then
+    s = string.format("%.1f", a)
   elseif a >= 10 then
-    s = string.format("%.1f", v)
+    s = string.format("%.1f", a)
   elseif a >= 1 then
-    s = string.format("%.2f", v)
+    s = string.format("%.2f", a)
   else
-    s = string.format("%.3g", v)
+    s = string.format("%.3g", a)
   end
-  return s
+  local int, frac = s:match("^(%d+)(.*)$")
+  if int then s = group(int) .. frac end
+  return (v < 0 and "-" or "") .. s
 end
 
 local function show(f)
@@ -71,7 +77,7 @@ end
 local function get(ds, indicator, subject)
   for r in ds:rows() do
     if r.indicator == indicator and (subject == nil or r.subject == subject) then
-      return fig(r.value, jp.qualifier(r, "value"), r.unit), r
+      return fig(r.value, jp.qualifier(r, "value"), r.unit)
     end
   end
   error(string.format("report: %s has no figure '%s'%s", ds:name() or "dataset", indicator,
@@ -87,7 +93,7 @@ local function heading(s)
 end
 
 local function line(label, f, note)
-  out(string.format("  %-46s %s%s", label, type(f) == "table" and show(f) or tostring(f),
+  out(string.format("  %-50s %s%s", label, type(f) == "table" and show(f) or tostring(f),
     note and ("   (" .. note .. ")") or ""))
 end
 
@@ -132,7 +138,7 @@ local function workforce_section(ds)
       degree = degree,
       total_cny = s.v,
       per_year_cny = s.v / years.v,
-      per_month_cny = s.v / years.v / 12,
+      per_month_cny = math.floor(s.v / years.v / 12 * 100 + 0.5) / 100,
       ["if_all_" .. "363"] = s.v * grads.v,
     }
   end
@@ -181,8 +187,9 @@ local function ip_section(ds)
   out("  derived:")
   line("patents per high-tech firm", div(patents, hightech, "item/firm"))
   line("high-value share of patents", scale(div(high_value, patents), 100, "percent"))
-  line("population implied by the per-10k ratio", scale(div(patents, per10k), 1, "10k person"),
-    "patents / ratio")
+  local pop = scale(div(patents, per10k), 1e4, "person")
+  pop.q = "approx" -- the ratio is printed to 0.1
+  line("population implied by the per-10k ratio", pop, "patents / ratio")
   line("high-tech firms per industrial firm above scale", div(hightech, above))
   out("  firms by category:")
   local firms = {}
