@@ -11,8 +11,14 @@ local function constraints_text(c)
   local parts = {}
   if c.required then parts[#parts + 1] = "required" end
   if c.unique then parts[#parts + 1] = "unique" end
-  if c.minimum ~= nil then parts[#parts + 1] = "min " .. tostring(c.minimum) end
-  if c.maximum ~= nil then parts[#parts + 1] = "max " .. tostring(c.maximum) end
+  local function v(x)
+    if math.type(x) == "float" and x == math.floor(x) and math.abs(x) < 1e15 then
+      return string.format("%.0f", x)
+    end
+    return tostring(x)
+  end
+  if c.minimum ~= nil then parts[#parts + 1] = "min " .. v(c.minimum) end
+  if c.maximum ~= nil then parts[#parts + 1] = "max " .. v(c.maximum) end
   if c.minLength then parts[#parts + 1] = "minLength " .. c.minLength end
   if c.maxLength then parts[#parts + 1] = "maxLength " .. c.maxLength end
   if c.pattern then parts[#parts + 1] = "pattern " .. c.pattern end
@@ -41,11 +47,11 @@ local function show_dataset(path, ds, nrows)
     rows[i] = {
       field = f.name,
       type = f.type,
-      unit = f.unit or (f.unit_field and ("<" .. f.unit_field .. ">")) or nil,
+      unit = f.unit or (f.unit_field and ("<" .. f.unit_field .. ">")) or "",
       nulls = col:nulls(),
       qualified = col:qualified(),
-      constraints = constraints_text(f.constraints),
-      description = f.description or f.title,
+      constraints = constraints_text(f.constraints) or "",
+      description = f.description or f.title or "",
     }
   end
   local schema = jp.dataset{

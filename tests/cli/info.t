@@ -1,0 +1,49 @@
+# jinpu info: datasets, units, qualifiers, and errors that name file:line.
+
+$ $JINPU info datasets/cherry.yaml
+~ ^datasets/cherry\.yaml: dataset 'cherry'
+~ rows 5, fields 8
+~ value +number +<unit>
+~ >140000 +t
+~ >=37800
+~ primary key: indicator, subject, period
+
+$ $JINPU info --rows 2 datasets/economy.yaml datasets/ip.yaml
+~ ^datasets/economy\.yaml: dataset 'economy'
+~ ^datasets/ip\.yaml: dataset 'ip'
+~ more rows
+
+# broken YAML: the message names the file, line and column
+$ printf 'jinpu: 1\nname: x\nfields:\n  - name: a\n    type: integer\nrows:\n  - { a: 1 }\n  - { a: [1, 2 }\n' > $T/broken.yaml && $JINPU info $T/broken.yaml
+? 3
+! broken\.yaml:8:[0-9]+:
+
+# a value of the wrong type names the row and the field
+$ printf 'jinpu: 1\nfields:\n  - name: a\n    type: integer\nrows:\n  - { a: 1 }\n  - { a: abc }\n' > $T/type.yaml && $JINPU info $T/type.yaml
+? 3
+! type\.yaml:7:[0-9]+: row 2, field 'a'
+
+# an unknown unit
+$ printf 'jinpu: 1\nfields:\n  - name: a\n    type: number\n    unit: furlong\n' > $T/unit.yaml && $JINPU info $T/unit.yaml
+? 3
+! unit\.yaml:5:[0-9]+:.*furlong
+
+# a figure in the wrong unit
+$ printf 'jinpu: 1\nfields:\n  - name: a\n    type: number\n    unit: mu\nrows:\n  - { a: 14万吨 }\n' > $T/wrong.yaml && $JINPU info $T/wrong.yaml
+? 3
+! wrong\.yaml:7:
+
+# figures as printed are read in base units with their qualifiers
+$ printf 'jinpu: 1\nname: figs\nfields:\n  - name: a\n    type: number\n    unit: CNY\nrows:\n  - { a: 2576.3亿元 }\n  - { a: 约11.4亿 }\n  - { a: 3.78万元以上 }\n' > $T/figs.yaml && $JINPU info $T/figs.yaml
+~ 257630000000
+~ ~1140000000
+~ >=37800
+
+$ $JINPU info datasets/nope.yaml
+? 3
+! datasets/nope\.yaml
+
+# an empty file
+$ : > $T/empty.yaml && $JINPU info $T/empty.yaml
+? 3
+! empty\.yaml
