@@ -45,4 +45,20 @@ jp_column_t *jp_expr_eval(const jp_expr_t *e, jp_dataset_t *ds, jp_error_t *err)
 jp_status_t jp_expr_select(const jp_expr_t *e, jp_dataset_t *ds, size_t **rows, size_t *n,
                            jp_error_t *err);
 
+/*
+ * For lazy inputs whose fields may not have a type yet (JP_TYPE_NONE): check
+ * the syntax and the field names only.  The result cannot be evaluated
+ * (jp_expr_is_bound is false, jp_expr_type is JP_TYPE_NONE); it tells which
+ * fields the expression reads.  Compile again once the types are known.
+ */
+jp_expr_t *jp_expr_parse(const char *src, const jp_schema_t *schema, jp_error_t *err);
+bool jp_expr_is_bound(const jp_expr_t *e);
+
+/* The same as jp_expr_eval / jp_expr_select over columns indexed like the
+ * compiled schema (only the inputs need to be present), nrows long each. */
+jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                               jp_error_t *err);
+jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                size_t **rows, size_t *n, jp_error_t *err);
+
 #endif

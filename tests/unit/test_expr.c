@@ -1,0 +1,454 @@
+/*
+ * test_expr.c - the expression language: parsing, types, nulls, qualifiers,
+ * units, constant folding, errors with token columns, evaluation against
+ * hand-computed answers (also across batch boundaries).
+ */
+#include <stdlib.h>
+#include "jp_expr.h"
+#include "jp_mem.h"
+#include "unit.h"
+
+/* x: number with a null and qualifiers; i: int; s: string; b: bool; d: date;
+ * t: string with nulls; u: int with a null.  Units: x in t, i in mu. */
+static jp_dataset_t *sample(void)
+{
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_column_t *x = jp_column_new(JP_TYPE_NUMBER, 4);
+    jp_column_push_number(x, 1.5, JP_Q_EXACT);
+    jp_column_push_number(x, -2.0, JP_Q_MORE_THAN);
+    jp_column_push_null(x);
+    jp_column_push_number(x, 10.0, JP_Q_APPROX);
+    jp_column_push_number(x, 0.0, JP_Q_EXACT);
+    jp_column_t *i = jp_column_new(JP_TYPE_INT, 4);
+    int64_t iv[] = {3, -7, 0, 10, 5};
+    for (int k = 0; k < 5; k++) jp_column_push_int(i, iv[k], JP_Q_EXACT);
+    jp_column_t *s = jp_column_new(JP_TYPE_STRING, 4);
+    const char *sv[] = {"cherry", "Apple", "cherry", "pear", "Cherry"};
+    for (int k = 0; k < 5; k++) jp_column_push_str(s, sv[k], strlen(sv[k]));
+    jp_column_t *b = jp_column_new(JP_TYPE_BOOL, 4);
+    jp_column_push_bool(b, true);
+    jp_column_push_bool(b, false);
+    jp_column_push_null(b);
+    jp_column_push_bool(b, true);
+    jp_column_push_bool(b, false);
+    jp_column_t *d = jp_column_new(JP_TYPE_DATE, 4);
+    jp_column_push_date(d, jp_date_from_ymd(2022, 1, 31));
+    jp_column_push_date(d, jp_date_from_ymd(2021, 12, 1));
+    jp_column_push_date(d, jp_date_from_ymd(2022, 8, 15));
+    jp_column_push_null(d);
+    jp_column_push_date(d, jp_date_from_ymd(2020, 2, 29));
+    jp_column_t *t = jp_column_new(JP_TYPE_STRING, 4);
+    jp_column_push_str(t, "a", 1);
+    jp_column_push_null(t);
+    jp_column_push_str(t, "b", 1);
+    jp_column_push_str(t, "a", 1);
+    jp_column_push_null(t);
+    jp_column_t *u = jp_column_new(JP_TYPE_INT, 4);
+    jp_column_push_int(u, 2, JP_Q_EXACT);
+    jp_column_push_int(u, 0, JP_Q_EXACT);
+    jp_column_push_null(u);
+    jp_column_push_int(u, -3, JP_Q_AT_LEAST);
+    jp_column_push_int(u, 4, JP_Q_EXACT);
+    jp_dataset_add(ds, "x", x, "t", NULL);
+    jp_dataset_add(ds, "i", i, "mu", NULL);
+    jp_dataset_add(ds, "s", s, NULL, NULL);
+    jp_dataset_add(ds, "b", b, NULL, NULL);
+    jp_dataset_add(ds, "d", d, NULL, NULL);
+    jp_dataset_add(ds, "t", t, NULL, NULL);
+    jp_dataset_add(ds, "u", u, "mu", NULL);
+    jp_dataset_add(ds, "output value", jp_column_copy(x), "CNY", NULL);
+    return ds;
+}
+
+static jp_dataset_t *DS;
+
+static jp_column_t *ev(const char *src)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+    if (!e) {
+        printf("compile failed: %s: %s\n", src, err.msg);
+        return NULL;
+    }
+    jp_column_t *c = jp_expr_eval(e, DS, &err);
+    if (!c) printf("eval failed: %s: %s\n", src, err.msg);
+    jp_expr_free(e);
+    return c;
+}
+
+/* The column as text: "1.5|-2|nil|10|0" with qualifier symbols. */
+static char *text(const jp_column_t *c)
+{
+    static char buf[1024];
+    buf[0] = '\0';
+    if (!c) return buf;
+    for (size_t k = 0; k < c->len; k++) {
+        char cell[80];
+        const char *p;
+        if (jp_column_is_null(c, k)) strcpy(cell, "nil");
+        else {
+            size_t n = jp_column_cell_text(c, k, cell, sizeof cell, &p);
+            char tmp[80];
+            snprintf(tmp, sizeof tmp, "%s%.*s", jp_qual_symbol(jp_column_qual(c, k)), (int)n, p);
+            strcpy(cell, tmp);
+        }
+        if (k) strcat(buf, "|");
+        strcat(buf, cell);
+    }
+    return buf;
+}
+
+#define EV(src, ty, want)                                                                        \
+    do {                                                                                           \
+        jp_column_t *c_ = ev(src);                                                                 \
+        CHECK_MSG(c_ && c_->type == (ty), "%s: type %s", src,                                    \
+                  c_ ? jp_type_name(c_->type) : "(none)");                                         \
+        CHECK_MSG(c_ && strcmp(text(c_), want) == 0, "%s: got '%s' want '%s'", src, text(c_),      \
+                  want);                                                                           \
+        jp_column_unref(c_);                                                                       \
+    } while (0)
+
+/* Rows selected by a predicate as "0,2,3". */
+static char *sel(const char *src)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    jp_error_t err;
+    jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+    if (!e) {
+        printf("compile failed: %s: %s\n", src, err.msg);
+        return strcpy(buf, "ERR");
+    }
+    size_t *rows, n;
+    if (jp_expr_select(e, DS, &rows, &n, &err)) {
+        jp_expr_free(e);
+        return strcpy(buf, "ERR");
+    }
+    for (size_t k = 0; k < n; k++) {
+        char t[24];
+        snprintf(t, sizeof t, "%s%zu", k ? "," : "", rows[k]);
+        strcat(buf, t);
+    }
+    jp_free(rows);
+    jp_expr_free(e);
+    return buf;
+}
+
+#define SEL(src, want) CHECK_MSG(strcmp(sel(src), want) == 0, "%s: got '%s' want '%s'", src, sel(src), want)
+
+/* Compile error: message contains `frag` and the column is `col`. */
+static void experr(const char *src, const char *frag, long col, int line)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+    if (e) {
+        jp_expr_free(e);
+        unit_fail++;
+        printf("not ok line %d: '%s' compiled\n", line, src);
+        return;
+    }
+    CHECK_MSG(err.code == JP_ERR_EXPR, "line %d: code %d", line, (int)err.code);
+    CHECK_MSG(strstr(err.msg, frag) != NULL, "line %d: '%s' not in '%s'", line, frag, err.msg);
+    CHECK_MSG(err.col == col, "line %d: col %ld want %ld (%s)", line, err.col, col, err.msg);
+}
+#define ERR(src, frag, col) experr(src, frag, col, __LINE__)
+
+static void test_arith(void)
+{
+    EV("i + 1", JP_TYPE_INT, "4|-6|1|11|6");
+    EV("i * 2 - 1", JP_TYPE_INT, "5|-15|-1|19|9");
+    EV("i / 2", JP_TYPE_NUMBER, "1.5|-3.5|0|5|2.5");
+    EV("i // 2", JP_TYPE_INT, "1|-4|0|5|2");
+    EV("i % 3", JP_TYPE_INT, "0|2|0|1|2");
+    EV("i % -3", JP_TYPE_INT, "0|-1|0|-2|-1");
+    EV("i // 0", JP_TYPE_INT, "nil|nil|nil|nil|nil");
+    EV("i // u", JP_TYPE_INT, "1|nil|nil|~-4|1");
+    EV("i % u", JP_TYPE_INT, "1|nil|nil|~-2|1");
+    EV("x // 1", JP_TYPE_NUMBER, "1|~-2|nil|~10|0");
+    EV("x % 2", JP_TYPE_NUMBER, "1.5|~-0|nil|~0|0");
+    EV("-x", JP_TYPE_NUMBER, "-1.5|<2|nil|~-10|-0");
+    EV("x + i", JP_TYPE_NUMBER, "4.5|>-9|nil|~20|5");
+    EV("x - 1", JP_TYPE_NUMBER, "0.5|>-3|nil|~9|-1");
+    EV("2 ^ i", JP_TYPE_NUMBER, "8|0.0078125|1|1024|32");
+    EV("i ^ 0.5 > 2", JP_TYPE_BOOL, "false|false|false|true|true");
+    EV("1 / 0", JP_TYPE_NUMBER, "inf|inf|inf|inf|inf");
+    EV("-i", JP_TYPE_INT, "-3|7|0|-10|-5");
+    EV("1 + 2 * 3 ^ 2", JP_TYPE_NUMBER, "19|19|19|19|19");
+    EV("-2 ^ 2", JP_TYPE_NUMBER, "-4|-4|-4|-4|-4");
+    EV("2 ^ 3 ^ 2", JP_TYPE_NUMBER, "512|512|512|512|512");
+    EV("(1 + 2) * 3", JP_TYPE_INT, "9|9|9|9|9");
+    EV("0x10 + 1", JP_TYPE_INT, "17|17|17|17|17");
+    EV("`output value` * 2", JP_TYPE_NUMBER, "3|>-4|nil|~20|0");
+    EV("9223372036854775807 + 1", JP_TYPE_INT,
+       "-9223372036854775808|-9223372036854775808|-9223372036854775808|-9223372036854775808|"
+       "-9223372036854775808");
+    /* qualifiers through multiplication and division by exact values */
+    EV("x * 2", JP_TYPE_NUMBER, "3|>-4|nil|~20|0");
+    EV("x * -1", JP_TYPE_NUMBER, "-1.5|<2|nil|~-10|-0");
+    EV("u / 2", JP_TYPE_NUMBER, "1|0|nil|>=-1.5|2");
+    EV("10 / u", JP_TYPE_NUMBER, "5|inf|nil|<=-3.3333333333333335|2.5");
+}
+
+static void test_compare(void)
+{
+    EV("x > 1", JP_TYPE_BOOL, "true|false|false|true|false");
+    EV("x == nil", JP_TYPE_BOOL, "false|false|true|false|false");
+    EV("nil ~= x", JP_TYPE_BOOL, "true|true|false|true|true");
+    EV("x ~= 1.5", JP_TYPE_BOOL, "false|true|true|true|true");
+    EV("x == 1.5", JP_TYPE_BOOL, "true|false|false|false|false");
+    EV("i >= 3", JP_TYPE_BOOL, "true|false|false|true|true");
+    EV("i == 3.0", JP_TYPE_BOOL, "true|false|false|false|false");
+    EV("x < i", JP_TYPE_BOOL, "true|false|false|false|true");
+    EV("u == i", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("t == 'a'", JP_TYPE_BOOL, "true|false|false|true|false");
+    EV("t ~= 'a'", JP_TYPE_BOOL, "false|true|true|false|true");
+    EV("t == nil", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("s == 'cherry'", JP_TYPE_BOOL, "true|false|true|false|false");
+    EV("'cherry' == s", JP_TYPE_BOOL, "true|false|true|false|false");
+    EV("s < 'a'", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("s >= 'cherry'", JP_TYPE_BOOL, "true|false|true|true|false");
+    EV("s == 'banana'", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("s == t", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("s > t", JP_TYPE_BOOL, "true|false|true|true|false");
+    EV("t < t", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("t == t", JP_TYPE_BOOL, "true|true|true|true|true");
+    EV("b == true", JP_TYPE_BOOL, "true|false|false|true|false");
+    EV("b ~= true", JP_TYPE_BOOL, "false|true|true|false|true");
+    EV("d < '2022-01-01'", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("d >= '2022-01-31'", JP_TYPE_BOOL, "true|false|true|false|false");
+    EV("d == nil", JP_TYPE_BOOL, "false|false|false|true|false");
+    SEL("x > 0", "0,3");
+    SEL("x > 1000", "");
+    SEL("true", "0,1,2,3,4");
+    SEL("b", "0,3");
+    SEL("not b", "1,2,4");
+    SEL("x ~= nil and i > 0", "0,3,4");
+}
+
+static void test_logic(void)
+{
+    EV("b and x > 0", JP_TYPE_BOOL, "true|false|nil|true|false");
+    EV("b or x > 0", JP_TYPE_BOOL, "true|false|false|true|false");
+    EV("not b", JP_TYPE_BOOL, "false|true|true|false|true");
+    EV("not (x > 1)", JP_TYPE_BOOL, "false|true|true|false|true");
+    EV("x or 0", JP_TYPE_NUMBER, "1.5|>-2|0|~10|0");
+    EV("u or 99", JP_TYPE_INT, "2|0|99|>=-3|4");
+    EV("u or 0.5", JP_TYPE_NUMBER, "2|0|0.5|>=-3|4");
+    EV("t or 'none'", JP_TYPE_STRING, "a|none|b|a|none");
+    EV("t or s", JP_TYPE_STRING, "a|Apple|b|a|Cherry");
+    EV("i > 3 and 'big' or 'small'", JP_TYPE_STRING, "small|small|small|big|big");
+    EV("i > 3 and i", JP_TYPE_INT, "nil|nil|nil|10|5");
+    EV("x > 0 and x or nil", JP_TYPE_NUMBER, "1.5|nil|nil|~10|nil");
+    EV("nil or 3", JP_TYPE_INT, "3|3|3|3|3");
+    EV("false or b", JP_TYPE_BOOL, "true|false|nil|true|false");
+    EV("true and b", JP_TYPE_BOOL, "true|false|nil|true|false");
+    EV("b and true", JP_TYPE_BOOL, "true|false|nil|true|false");
+    EV("if_else(b, 'y', 'n')", JP_TYPE_STRING, "y|n|n|y|n");
+    EV("if_else(x > 0, x, nil)", JP_TYPE_NUMBER, "1.5|nil|nil|~10|nil");
+    EV("coalesce(t, s)", JP_TYPE_STRING, "a|Apple|b|a|Cherry");
+    EV("coalesce(u, x, 7)", JP_TYPE_NUMBER, "2|0|7|>=-3|4");
+}
+
+static void test_functions(void)
+{
+    EV("abs(i)", JP_TYPE_INT, "3|7|0|10|5");
+    EV("abs(x)", JP_TYPE_NUMBER, "1.5|<2|nil|~10|0");
+    EV("floor(x)", JP_TYPE_INT, "1|>=-2|nil|~10|0");
+    EV("ceil(x)", JP_TYPE_INT, "2|>=-2|nil|~10|0");
+    EV("floor(i)", JP_TYPE_INT, "3|-7|0|10|5");
+    EV("floor(1/0)", JP_TYPE_INT, "nil|nil|nil|nil|nil");
+    EV("round(x)", JP_TYPE_NUMBER, "2|>=-2|nil|~10|0");
+    EV("round(i / 3, 2)", JP_TYPE_NUMBER, "1|-2.33|0|3.33|1.67");
+    EV("sqrt(i)", JP_TYPE_NUMBER, "1.7320508075688772|nan|0|3.1622776601683795|2.23606797749979");
+    EV("log(100, 10)", JP_TYPE_NUMBER, "2|2|2|2|2");
+    EV("exp(0)", JP_TYPE_NUMBER, "1|1|1|1|1");
+    EV("min(i, 4)", JP_TYPE_INT, "3|-7|0|4|4");
+    EV("max(x, i, 2)", JP_TYPE_NUMBER, "3|2|2|~10|5");
+    EV("max(u, nil)", JP_TYPE_INT, "2|0|nil|>=-3|4");
+    EV("min(s, 'b')", JP_TYPE_STRING, "b|Apple|b|b|Cherry");
+    EV("lower(s)", JP_TYPE_STRING, "cherry|apple|cherry|pear|cherry");
+    EV("upper(t)", JP_TYPE_STRING, "A|nil|B|A|nil");
+    EV("len(s)", JP_TYPE_INT, "6|5|6|4|6");
+    EV("#s + 1", JP_TYPE_INT, "7|6|7|5|7");
+    EV("substr(s, 1, 3)", JP_TYPE_STRING, "che|App|che|pea|Che");
+    EV("substr(s, -3)", JP_TYPE_STRING, "rry|ple|rry|ear|rry");
+    EV("substr(s, 2, -2)", JP_TYPE_STRING, "herr|ppl|herr|ea|herr");
+    EV("substr(s, 10)", JP_TYPE_STRING, "||||");
+    EV("s .. '-' .. i", JP_TYPE_STRING, "cherry-3|Apple--7|cherry-0|pear-10|Cherry-5");
+    EV("i / 2 .. ''", JP_TYPE_STRING, "1.5|-3.5|0.0|5.0|2.5");
+    EV("t .. 'x'", JP_TYPE_STRING, "ax|nil|bx|ax|nil");
+    EV("tostring(b)", JP_TYPE_STRING, "true|false|nil|true|false");
+    EV("tostring(d)", JP_TYPE_STRING, "2022-01-31|2021-12-01|2022-08-15|nil|2020-02-29");
+    EV("year(d)", JP_TYPE_INT, "2022|2021|2022|nil|2020");
+    EV("month(d) * 100 + day(d)", JP_TYPE_INT, "131|1201|815|nil|229");
+    EV("lower(s) == 'cherry'", JP_TYPE_BOOL, "true|false|true|false|true");
+    EV("upper('abc')", JP_TYPE_STRING, "ABC|ABC|ABC|ABC|ABC");
+    EV("'it\\'s' .. \"\\65\\x42\"", JP_TYPE_STRING, "it'sAB|it'sAB|it'sAB|it'sAB|it'sAB");
+}
+
+static void test_errors(void)
+{
+    ERR("ouput_t > 3", "unknown field 'ouput_t' at column 1", 1);
+    ERR("xx > 3", "did you mean 'x'", 1);
+    ERR("s == 3", "cannot compare string 's' with integer 3 at column 3", 3);
+    ERR("s + 1", "cannot add string 's' and integer 1", 3);
+    ERR("x >", "unexpected end of expression at column 4", 4);
+    ERR("x = 3", "use == to compare", 3);
+    ERR("x != 3", "use ~= for 'not equal'", 3);
+    ERR("x && b", "use 'and'", 3);
+    ERR("(x > 3", "expected ')'", 7);
+    ERR("x > 3)", "unexpected ')' at column 6", 6);
+    ERR("x 3", "unexpected '3' at column 3", 3);
+    ERR("foo(x)", "unknown function 'foo'", 1);
+    ERR("abs(x, 2)", "abs() takes 1 argument", 1);
+    ERR("abs(s)", "abs() needs a number, not string 's'", 5);
+    ERR("lower(x)", "lower() needs a string", 7);
+    ERR("'abc", "unterminated string", 1);
+    ERR("x > 'a'", "cannot compare number 'x' with string 'a'", 3);
+    ERR("b < true", "cannot order boolean values", 3);
+    ERR("x < nil", "cannot order nil", 3);
+    ERR("nil", "always nil", 1);
+    ERR("", "empty expression", 1);
+    ERR("d > '2022-13-01'", "is not a date", 5);
+    ERR("x or s", "cannot mix number 'x' with string 's' in 'or' at column 3", 3);
+    ERR("`oops`", "unknown field 'oops'", 1);
+    ERR("x.y", "unexpected '.'", 2);
+    ERR("1.2.3", "malformed number", 1);
+    ERR("-s", "cannot negate string 's'", 1);
+    ERR("round(x, i)", "round() needs a whole number of digits", 10);
+    ERR("x ~ 1", "bitwise", 3);
+}
+
+static void test_units(void)
+{
+    jp_error_t err;
+    struct {
+        const char *src, *unit;
+    } cases[] = {{"x", "t"},          {"x / i", "t/mu"},   {"x * 2", "t"},    {"x + x", "t"},
+                 {"x + i", NULL},     {"x / x", NULL},     {"-x", "t"},       {"abs(x)", "t"},
+                 {"x > 1", NULL},     {"(x / i) * u", "t"}, {"x / 1000", "t"}, {"i + u", "mu"},
+                 {"round(x, 1)", "t"}, {"x or 0", "t"},    {"max(i, u)", "mu"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        jp_expr_t *e = jp_expr_compile(cases[k].src, &DS->schema, &err);
+        CHECK(e != NULL);
+        if (!e) continue;
+        const char *u = jp_expr_unit(e);
+        if (cases[k].unit)
+            CHECK_MSG(u && strcmp(u, cases[k].unit) == 0, "%s: unit %s", cases[k].src, u ? u : "NULL");
+        else
+            CHECK_MSG(u == NULL, "%s: unit %s", cases[k].src, u);
+        jp_expr_free(e);
+    }
+}
+
+static void test_inputs_and_parse(void)
+{
+    jp_error_t err;
+    jp_expr_t *e = jp_expr_compile("x / i + x", &DS->schema, &err);
+    const size_t *idx;
+    CHECK_INT(jp_expr_inputs(e, &idx), 2);
+    CHECK_INT(idx[0], 0);
+    CHECK_INT(idx[1], 1);
+    CHECK_STR(jp_expr_source(e), "x / i + x");
+    jp_expr_free(e);
+    /* constant folding leaves no inputs and one value */
+    e = jp_expr_compile("1 + 2 * 3", &DS->schema, &err);
+    CHECK_INT(jp_expr_inputs(e, NULL), 0);
+    CHECK_INT(jp_expr_type(e), JP_TYPE_INT);
+    jp_expr_free(e);
+    /* names only on a schema without types */
+    jp_schema_t s = JP_SCHEMA_INIT;
+    jp_field_t f;
+    jp_field_init(&f);
+    f.name = "a";
+    jp_schema_add(&s, &f, NULL);
+    f.name = "b";
+    jp_schema_add(&s, &f, NULL);
+    e = jp_expr_parse("a + b > 1", &s, &err);
+    CHECK(e != NULL && !jp_expr_is_bound(e));
+    CHECK_INT(jp_expr_inputs(e, NULL), 2);
+    jp_expr_free(e);
+    e = jp_expr_parse("a + c > 1", &s, &err);
+    CHECK(e == NULL && strstr(err.msg, "unknown field 'c'") && err.col == 5);
+    CHECK(jp_expr_compile("a > 1", &s, &err) == NULL);
+    jp_schema_free(&s);
+}
+
+/* Many rows: batches, nulls at the edges, string literals across batches. */
+static void test_big(void)
+{
+    size_t n = 5000;
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_column_t *v = jp_column_new(JP_TYPE_NUMBER, n);
+    jp_column_t *k = jp_column_new(JP_TYPE_STRING, n);
+    for (size_t r = 0; r < n; r++) {
+        if (r % 1000 == 999) jp_column_push_null(v);
+        else jp_column_push_number(v, (double)r, JP_Q_EXACT);
+        char name[16];
+        snprintf(name, sizeof name, "k%zu", r % 7);
+        jp_column_push_str(k, name, strlen(name));
+    }
+    jp_dataset_add(ds, "v", v, NULL, NULL);
+    jp_dataset_add(ds, "k", k, NULL, NULL);
+    jp_error_t err;
+    jp_expr_t *e = jp_expr_compile("v >= 1000 and k == 'k3'", &ds->schema, &err);
+    size_t *rows, m;
+    CHECK(jp_expr_select(e, ds, &rows, &m, &err) == JP_OK);
+    size_t want = 0;
+    bool ok = true;
+    for (size_t r = 1000; r < n; r++)
+        if (r % 7 == 3 && r % 1000 != 999) {
+            if (want >= m || rows[want] != r) ok = false;
+            want++;
+        }
+    CHECK(ok);
+    CHECK_INT(m, want);
+    jp_free(rows);
+    jp_expr_free(e);
+    e = jp_expr_compile("k .. '/' .. floor(v / 1000)", &ds->schema, &err);
+    jp_column_t *c = jp_expr_eval(e, ds, &err);
+    CHECK(c && c->len == n);
+    size_t len;
+    const char *s = jp_column_str(c, 4321, &len);
+    CHECK(len == 4 && memcmp(s, "k2/4", 4) == 0);
+    CHECK(jp_column_is_null(c, 1999));
+    CHECK_INT(jp_column_null_count(c), 5);
+    jp_column_unref(c);
+    jp_expr_free(e);
+    jp_dataset_unref(ds);
+}
+
+static void test_empty(void)
+{
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_dataset_add(ds, "v", jp_column_new(JP_TYPE_NUMBER, 0), NULL, NULL);
+    jp_dataset_add(ds, "s", jp_column_new(JP_TYPE_STRING, 0), NULL, NULL);
+    jp_error_t err;
+    const char *srcs[] = {"v * 2", "s .. 'x'", "'k'", "v > 1"};
+    for (int k = 0; k < 4; k++) {
+        jp_expr_t *e = jp_expr_compile(srcs[k], &ds->schema, &err);
+        jp_column_t *c = jp_expr_eval(e, ds, &err);
+        CHECK(c && c->len == 0);
+        jp_column_unref(c);
+        jp_expr_free(e);
+    }
+    jp_dataset_unref(ds);
+}
+
+int main(void)
+{
+    DS = sample();
+    test_arith();
+    test_compare();
+    test_logic();
+    test_functions();
+    test_errors();
+    test_units();
+    test_inputs_and_parse();
+    test_big();
+    test_empty();
+    jp_dataset_unref(DS);
+    return unit_done();
+}
