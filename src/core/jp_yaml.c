@@ -805,7 +805,13 @@ static jp_status_t do_field(rd_t *r, const ynode_t *m, jp_field_t *f, const ynod
     if (m->kind != Y_MAP)
         return fail(r, m, JP_ERR_PARSE,
                     "a field is a mapping (name, type, unit, ...), not %s", kind_name(m));
+    /* name the field in messages about its other keys */
+    for (size_t i = 0; i + 1 < m->n; i += 2)
+        if (text_is(m->kids[i]->s, m->kids[i]->n, "name") && m->kids[i + 1]->kind == Y_SCALAR &&
+            !is_null(m->kids[i + 1]))
+            r->cur_field = m->kids[i + 1]->s;
     if ((st = map_keys(r, m, "field key", field_keys, F_COUNT, v, k))) return st;
+    r->cur_field = NULL;
     if (!v[F_NAME] || is_null(v[F_NAME]))
         return fail(r, v[F_NAME] ? v[F_NAME] : m, JP_ERR_PARSE, "a field needs a 'name'");
     if ((st = dup_text(r, v[F_NAME], "name", &f->name))) return st;
@@ -1889,9 +1895,8 @@ static jp_status_t w_document(wr_t *w, jp_dataset_t *ds, bool with_rows)
                 jp_value_t v;
                 w->field = s->fields[i].name;
                 jp_column_get(ds->cols[i], r, &v);
-                if ((st = w_key(w, s->fields[i].name))) return st;
-                /* a field name is text like any other */
-                if ((st = w_value(w, &v))) return st;
+                /* a field name is text like any other: "null" must stay a name */
+                if ((st = w_str(w, s->fields[i].name)) || (st = w_value(w, &v))) return st;
             }
             w->field = NULL;
             if ((st = w_end(w, true))) return st;
