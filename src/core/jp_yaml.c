@@ -33,6 +33,10 @@
 
 /* Nodes kept outside `rows` (metadata, fields, constraints, keys). */
 #define TREE_MAX_NODES (1L << 20)
+/* Cells (rows x fields): 16 per byte of text (sparse rows leave keys out),
+ * at least 1M, at most 128M whatever the size. */
+#define MIN_CELLS ((size_t)1 << 20)
+#define MAX_CELLS ((size_t)1 << 27)
 
 /* ---- an arena of nodes ----------------------------------------------------- */
 
@@ -184,6 +188,7 @@ typedef struct rd {
     const char **rowunitp; /* NULL when the row's unit cell is null */
     jp_column_t *lines;
     size_t nrows;
+    size_t max_cells; /* a missing key costs no text but a cell: bound them */
 } rd_t;
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -1053,6 +1058,10 @@ static jp_status_t stream_rows(rd_t *r)
         r->rowa.max_nodes = 2 * (long)r->nf + 64;
         r->limit_what = "too many values in one row";
         r->cur_row = (long)r->nrows + 1;
+        if (r->nf && r->nrows + 1 > r->max_cells / r->nf)
+            return fail_mark(r, r->ev.start_mark, JP_ERR_LIMIT,
+                             "more than %zu cells (%zu fields) in a document of %zu bytes",
+                             r->max_cells, r->nf, r->len);
         if ((st = build(r, &r->rowa, 3, &row))) return st;
         if ((st = do_row(r, row))) return st;
         r->cur_row = 0;
@@ -1193,7 +1202,13 @@ static jp_status_t name_list(rd_t *r, const ynode_t *n, const char *what, bool l
     }
     if (!k) return JP_OK;
     char **names = jp_calloc(k, sizeof *names);
-    if (!names) return nomem(r);
+    /* repeats are found by field index: a long hostile list stays linear */
+    uint8_t *seen = local ? jp_calloc(r->nf ? r->nf : 1, 1) : NULL;
+    if (!names || (local && !seen)) {
+        jp_free(names);
+        jp_free(seen);
+        return nomem(r);
+    }
     jp_status_t st = JP_OK;
     size_t got = 0;
     for (size_t i = 0; i < k; i++) {
@@ -1202,22 +1217,25 @@ static jp_status_t name_list(rd_t *r, const ynode_t *n, const char *what, bool l
             st = fail(r, it, JP_ERR_PARSE, "'%s' must list field names", what);
             break;
         }
-        if (local && field_lookup(r, it->s, it->n) < 0) {
-            st = fail(r, it, JP_ERR_PARSE, "'%s' names no field %s", what, SHOWN(it));
-            break;
-        }
-        for (size_t j = 0; j < got; j++)
-            if (strcmp(names[j], it->s) == 0) {
+        if (local) {
+            long fi = field_lookup(r, it->s, it->n);
+            if (fi < 0) {
+                st = fail(r, it, JP_ERR_PARSE, "'%s' names no field %s", what, SHOWN(it));
+                break;
+            }
+            if (seen[fi]) {
                 st = fail(r, it, JP_ERR_PARSE, "'%s' names %s twice", what, SHOWN(it));
                 break;
             }
-        if (st) break;
+            seen[fi] = 1;
+        }
         if (!(names[got] = jp_strdup(it->s))) {
             st = nomem(r);
             break;
         }
         got++;
     }
+    jp_free(seen);
     if (st) {
         for (size_t j = 0; j < got; j++) jp_free(names[j]);
         jp_free(names);
@@ -1400,10 +1418,21 @@ static jp_status_t finish(rd_t *r, const jp_read_opts_t *o, jp_dataset_t **out)
     if (r->top[K_FOREIGN_KEYS] &&
         (st = do_foreign_keys(r, r->top[K_FOREIGN_KEYS], &ds->schema)))
         goto fail;
-    for (size_t i = 0; i < r->nf; i++) {
-        jp_column_t *c = r->cols[i];
-        r->cols[i] = NULL; /* the dataset owns it now, also on failure */
-        if ((st = jp_dataset_add_column(ds, &r->fields[i], c, r->err))) goto fail;
+    /*
+     * Hand the fields and columns over whole: names are known to be unique
+     * and every column has nrows values of its field's type, and adding
+     * them one by one (jp_dataset_add_column) costs a name search each,
+     * quadratic in the number of fields of a hostile document.
+     */
+    if (r->nf) {
+        jp_schema_t *sc = &ds->schema;
+        sc->fields = r->fields;
+        sc->n_fields = sc->cap_fields = r->nf;
+        ds->cols = r->cols;
+        ds->cols_cap = r->nf;
+        r->fields = NULL;
+        r->cols = NULL;
+        r->nf = 0;
     }
     ds->nrows = r->nrows;
     jp_dataset_set_origin(ds, r->file, r->lines);
@@ -1429,6 +1458,7 @@ static void rd_init(rd_t *r, const char *name, const char *data, size_t n, jp_er
     r->tree.max_nodes = TREE_MAX_NODES;
     r->limit_what = "too many values outside 'rows'";
     r->top_line = r->top_col = 1;
+    r->max_cells = r->len < (MAX_CELLS - MIN_CELLS) / 16 ? MIN_CELLS + 16 * r->len : MAX_CELLS;
 }
 
 static jp_status_t rd_open(rd_t *r)

@@ -1090,6 +1090,30 @@ static void test_robustness(void)
     jp_dataset_unref(ds);
 }
 
+/* Empty rows cost no text but a cell per field: a document cannot ask for
+ * much more memory than its size. */
+static void test_cell_limit(void)
+{
+    jp_buf_t b = JP_BUF_INIT;
+    jp_buf_puts(&b, "jinpu: 1\nfields:\n");
+    for (int i = 0; i < 100; i++) jp_buf_printf(&b, "  - {name: f%d, type: number}\n", i);
+    jp_buf_puts(&b, "primary_key: [f1, f2]\nrows: [");
+    size_t head = b.len;
+    for (int r = 0; r < 5000; r++) jp_buf_puts(&b, "{f1: 1},");
+    jp_buf_puts(&b, "{}]\n");
+    jp_dataset_t *ds = NULL;
+    jp_error_t err;
+    CHECK(jp_yaml_read_mem("t.yaml", b.data, b.len, NULL, &ds, &err) == JP_OK);
+    if (ds) CHECK(ds->nrows == 5001 && ds->schema.n_fields == 100 && ds->schema.n_primary_key == 2);
+    jp_dataset_unref(ds);
+    b.len = head;
+    for (int r = 0; r < 40000; r++) jp_buf_puts(&b, "{},");
+    jp_buf_puts(&b, "{}]\n");
+    CHECK(jp_yaml_read_mem("t.yaml", b.data, b.len, NULL, &ds, &err) == JP_ERR_LIMIT);
+    CHECK(ds == NULL && strstr(err.msg, "cells (100 fields)") && err.row > 10000 && err.line == 104);
+    jp_buf_free(&b);
+}
+
 /* Many rows: memory follows the columns, and it takes well under a second. */
 static void test_many_rows(void)
 {
@@ -1125,6 +1149,7 @@ int main(void)
     test_errors();
     test_files();
     test_robustness();
+    test_cell_limit();
     test_many_rows();
     return unit_done();
 }
