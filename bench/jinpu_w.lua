@@ -1,0 +1,71 @@
+-- jinpu's side of the benchmark, written as an analyst would write it with
+-- the public Lua API.  Each workload is the same as the peers' in peers/.
+--
+-- usage: jinpu run bench/jinpu_w.lua W1|W1fn|W2|W3|VALIDATE IN OUT
+--   W1        filter, derive, group, aggregate, sort, write: all expressions
+--   W1fn      the same with Lua functions for the filter and the derived column
+--   W2        read, write again as .csv.gz (gzip level 6)
+--   W3        read one column, sum it
+--   VALIDATE  read, check constraints and row rules; OUT gets the number of
+--             errors and the seconds validate() took
+local jp = require("jinpu")
+
+local work, src, dst = arg[1], arg[2], arg[3]
+assert(work and src and dst, "usage: jinpu run jinpu_w.lua WORKLOAD IN OUT")
+
+local function write_text(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  assert(f:close())
+end
+
+-- W1 and W1fn differ only in how the filter and the derived column are given.
+local function grouped(ds)
+  return ds:group_by("district", "year")
+    :agg{ n = jp.count(), sum_output_t = jp.sum("output_t"), mean_yield = jp.mean("yield") }
+    :select("district", "year", "n", "sum_output_t", "mean_yield")
+    :sort("district", "year")
+end
+
+local DISTRICTS = {
+  "Dongcheng", "Xicheng", "Chaoyang", "Fengtai", "Shijingshan", "Haidian", "Mentougou",
+  "Fangshan", "Tongzhou", "Shunyi", "Changping", "Daxing", "Huairou", "Pinggu", "Miyun",
+  "Yanqing", "Binhai New Area", "Nankai", "Hexi", "Wuqing",
+}
+
+if work == "W1" then
+  local ds = jp.read_csv(src)
+    :filter("output_t > 456.0")
+    :mutate{ yield = "output_t / area_mu" }
+  grouped(ds):write_csv(dst)
+elseif work == "W1fn" then
+  local threshold = 456.0
+  local ds = jp.read_csv(src)
+    :filter(function(r) return r.output_t > threshold end)
+    :mutate{ yield = function(r) return r.output_t / r.area_mu end }
+  grouped(ds):write_csv(dst)
+elseif work == "W2" then
+  -- the name decides the compression: .csv.gz is gzip, level 6 by default
+  jp.read_csv(src):write_csv(dst)
+elseif work == "W3" then
+  local ds = jp.read_csv(src, { columns = { "output_t" } })
+  write_text(dst, string.format("%.6f\n", ds:column("output_t"):sum()))
+elseif work == "VALIDATE" then
+  local ds = jp.read_csv(src)
+  local t0 = os.clock()
+  local report = ds:validate({
+    year = { required = true, minimum = 2015, maximum = 2024 },
+    district = { required = true, enum = DISTRICTS },
+    crop = { enum = { "wheat", "maize", "rice", "soybean", "potato" } },
+    area_mu = { required = true, minimum = 2 },   -- plots under 2 mu are suspect
+    output_t = { required = true, minimum = 0 },
+    firms = { minimum = 1, maximum = 200 },
+    note = { maxLength = 40 },
+  }, {
+    rules = { "output_t <= area_mu", "revenue_cny >= 0" },
+  })
+  local seconds = os.clock() - t0
+  write_text(dst, string.format("%d\n%.3f\n", #report.errors, seconds))
+else
+  error("unknown workload " .. tostring(work))
+end
