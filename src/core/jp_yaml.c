@@ -117,8 +117,8 @@ struct ynode {
     int kind;
     bool plain; /* a plain (unquoted, untagged) scalar: the only kind that can be null */
     long line, col;
-    size_t n;        /* scalar: bytes; list: items; mapping: keys and values, alternating */
-    char *s;         /* scalar text, NUL-terminated (may also contain NULs) */
+    size_t n; /* scalar: bytes; list: items; mapping: keys and values, alternating */
+    char *s;  /* scalar text, NUL-terminated (may also contain NULs) */
     ynode_t **kids;
 };
 
@@ -139,14 +139,34 @@ enum {
     K_COUNT
 };
 static const char *const top_keys[K_COUNT] = {
-    "jinpu",  "name",  "title",  "description", "source",       "source_file", "period",
+    "jinpu",   "name",  "title",  "description", "source",       "source_file", "period",
     "license", "notes", "fields", "primary_key", "foreign_keys", "rows"};
 
-enum { F_NAME, F_TYPE, F_UNIT, F_UNIT_FIELD, F_TITLE, F_DESCRIPTION, F_SOURCE, F_CONSTRAINTS, F_COUNT };
+enum {
+    F_NAME,
+    F_TYPE,
+    F_UNIT,
+    F_UNIT_FIELD,
+    F_TITLE,
+    F_DESCRIPTION,
+    F_SOURCE,
+    F_CONSTRAINTS,
+    F_COUNT
+};
 static const char *const field_keys[F_COUNT] = {"name",  "type",        "unit",   "unit_field",
                                                 "title", "description", "source", "constraints"};
 
-enum { C_REQUIRED, C_UNIQUE, C_MINIMUM, C_MAXIMUM, C_MINLENGTH, C_MAXLENGTH, C_PATTERN, C_ENUM, C_COUNT };
+enum {
+    C_REQUIRED,
+    C_UNIQUE,
+    C_MINIMUM,
+    C_MAXIMUM,
+    C_MINLENGTH,
+    C_MAXLENGTH,
+    C_PATTERN,
+    C_ENUM,
+    C_COUNT
+};
 static const char *const con_keys[C_COUNT] = {"required",  "unique",    "minimum", "maximum",
                                               "minLength", "maxLength", "pattern", "enum"};
 
@@ -339,7 +359,8 @@ static jp_status_t next_event(rd_t *r)
         anchor = e->data.mapping_start.anchor;
         tag = e->data.mapping_start.tag;
         break;
-    default: break;
+    default:
+        break;
     }
     if (anchor)
         return fail_mark(r, e->start_mark, JP_ERR_PARSE,
@@ -692,9 +713,12 @@ static jp_status_t parse_cell(rd_t *r, const jp_field_t *f, jp_column_t *col, co
         return fail(r, n, JP_ERR_TYPE, "expected one value, found %s", kind_name(n));
     if (is_null(n)) return push_st(r, jp_column_push_null(col));
     switch (f->type) {
-    case JP_TYPE_STRING: return push_st(r, jp_column_push_str(col, n->s, n->n));
-    case JP_TYPE_INT: return parse_int(r, col, n, unit, row_unit);
-    case JP_TYPE_NUMBER: return parse_number(r, col, n, unit, row_unit);
+    case JP_TYPE_STRING:
+        return push_st(r, jp_column_push_str(col, n->s, n->n));
+    case JP_TYPE_INT:
+        return parse_int(r, col, n, unit, row_unit);
+    case JP_TYPE_NUMBER:
+        return parse_number(r, col, n, unit, row_unit);
     case JP_TYPE_BOOL: {
         bool b;
         if (!bool_text(n->s, n->n, &b))
@@ -714,7 +738,8 @@ static jp_status_t parse_cell(rd_t *r, const jp_field_t *f, jp_column_t *col, co
         if (!jp_period_parse(n->s, n->n, &p, &pe)) return fail(r, n, JP_ERR_TYPE, "%s", pe.msg);
         return push_st(r, jp_column_push_period(col, &p));
     }
-    default: return fail(r, n, JP_ERR_INTERNAL, "field of no type");
+    default:
+        return fail(r, n, JP_ERR_INTERNAL, "field of no type");
     }
 }
 
@@ -808,8 +833,8 @@ static jp_status_t do_field(rd_t *r, const ynode_t *m, jp_field_t *f, const ynod
     char sh[96], ubuf[64];
     jp_status_t st;
     if (m->kind != Y_MAP)
-        return fail(r, m, JP_ERR_PARSE,
-                    "a field is a mapping (name, type, unit, ...), not %s", kind_name(m));
+        return fail(r, m, JP_ERR_PARSE, "a field is a mapping (name, type, unit, ...), not %s",
+                    kind_name(m));
     /* name the field in messages about its other keys */
     for (size_t i = 0; i + 1 < m->n; i += 2)
         if (text_is(m->kids[i]->s, m->kids[i]->n, "name") && m->kids[i + 1]->kind == Y_SCALAR &&
@@ -934,9 +959,8 @@ static jp_status_t do_fields(rd_t *r, const ynode_t *list)
         }
         if (r->fields[j].type != JP_TYPE_STRING) {
             st = fail(r, ufs[i], JP_ERR_PARSE,
-                      "unit_field %s must name a string field, not a%s %s field",
-                      SHOWN(ufs[i]), r->fields[j].type == JP_TYPE_INT ? "n" : "",
-                      jp_type_name(r->fields[j].type));
+                      "unit_field %s must name a string field, not a%s %s field", SHOWN(ufs[i]),
+                      r->fields[j].type == JP_TYPE_INT ? "n" : "", jp_type_name(r->fields[j].type));
             goto done;
         }
         r->cur_field = NULL;
@@ -1126,9 +1150,13 @@ static jp_status_t pass_one(rd_t *r)
         if (r->ev.type != YAML_SCALAR_EVENT)
             return fail_mark(r, r->ev.start_mark, JP_ERR_PARSE,
                              "a key must be plain text, not a list or mapping");
-        ynode_t key = {Y_SCALAR, true, (long)r->ev.start_mark.line + 1,
-                       (long)r->ev.start_mark.column + 1, r->ev.data.scalar.length,
-                       (char *)r->ev.data.scalar.value, NULL};
+        ynode_t key = {Y_SCALAR,
+                       true,
+                       (long)r->ev.start_mark.line + 1,
+                       (long)r->ev.start_mark.column + 1,
+                       r->ev.data.scalar.length,
+                       (char *)r->ev.data.scalar.value,
+                       NULL};
         long x = key_index(&key, top_keys, K_COUNT);
         if (x < 0) return unknown_key(r, &key, "key", top_keys, K_COUNT);
         if (r->key_line[x])
@@ -1175,8 +1203,8 @@ static jp_status_t pass_two(rd_t *r)
     for (;;) {
         if ((st = next_event(r))) return st;
         if (r->ev.type != YAML_SCALAR_EVENT) break;
-        bool rows = text_is((const char *)r->ev.data.scalar.value, r->ev.data.scalar.length,
-                            "rows");
+        bool rows =
+            text_is((const char *)r->ev.data.scalar.value, r->ev.data.scalar.length, "rows");
         if ((st = next_event(r))) return st;
         if (rows) return stream_rows(r);
         if ((st = skip(r, 2))) return st;
@@ -1185,8 +1213,8 @@ static jp_status_t pass_two(rd_t *r)
 }
 
 /* A field name or a list of them. */
-static jp_status_t name_list(rd_t *r, const ynode_t *n, const char *what, bool local,
-                             char ***out, size_t *count)
+static jp_status_t name_list(rd_t *r, const ynode_t *n, const char *what, bool local, char ***out,
+                             size_t *count)
 {
     char sh[96];
     *out = NULL;
@@ -1303,7 +1331,7 @@ static jp_status_t do_foreign_keys(rd_t *r, const ynode_t *list, jp_schema_t *s)
 
 static jp_status_t do_meta(rd_t *r, jp_meta_t *m)
 {
-    char **slot[] = {NULL,      &m->name,   &m->title,       &m->description,
+    char **slot[] = {NULL,       &m->name,        &m->title,  &m->description,
                      &m->source, &m->source_file, &m->period, &m->license};
     jp_status_t st;
     for (int k = K_NAME; k <= K_LICENSE; k++)
@@ -1377,8 +1405,7 @@ static jp_status_t select_columns(jp_dataset_t **pds, const jp_read_opts_t *o, j
             st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
             break;
         }
-        jp_foreign_key_t *nf =
-            jp_realloc_array(t->foreign_keys, t->n_foreign_keys + 1, sizeof *nf);
+        jp_foreign_key_t *nf = jp_realloc_array(t->foreign_keys, t->n_foreign_keys + 1, sizeof *nf);
         if (!nf) {
             jp_schema_free(&cp);
             st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -1415,8 +1442,7 @@ static jp_status_t finish(rd_t *r, const jp_read_opts_t *o, jp_dataset_t **out)
         (st = name_list(r, r->top[K_PRIMARY_KEY], "primary_key", true, &ds->schema.primary_key,
                         &ds->schema.n_primary_key)))
         goto fail;
-    if (r->top[K_FOREIGN_KEYS] &&
-        (st = do_foreign_keys(r, r->top[K_FOREIGN_KEYS], &ds->schema)))
+    if (r->top[K_FOREIGN_KEYS] && (st = do_foreign_keys(r, r->top[K_FOREIGN_KEYS], &ds->schema)))
         goto fail;
     /*
      * Hand the fields and columns over whole: names are known to be unique
@@ -1595,8 +1621,7 @@ static jp_status_t w_emitter_error(wr_t *w)
     if (w->nomem || w->em.error == YAML_MEMORY_ERROR)
         return w_fail(w, JP_ERR_NOMEM, "out of memory");
     if (w->io_failed) return jp_error_errno(w->err, JP_ERR_IO, w->io_errno, "cannot write");
-    return w_fail(w, JP_ERR_INTERNAL, "YAML emitter: %s",
-                  w->em.problem ? w->em.problem : "failed");
+    return w_fail(w, JP_ERR_INTERNAL, "YAML emitter: %s", w->em.problem ? w->em.problem : "failed");
 }
 
 /* Emit and take care of the event, whatever happens. */
@@ -1657,9 +1682,8 @@ static bool word_ci(const char *s, size_t n, const char *w)
  */
 static bool needs_quotes(const char *s, size_t n)
 {
-    static const char *const words[] = {"~",   "null", "true", "false", "yes", "no",   "on",
-                                        "off", "y",    "n",    ".nan",  ".inf", "-.inf", "+.inf",
-                                        "=",   "<<"};
+    static const char *const words[] = {"~", "null", "true", "false", "yes",   "no",    "on", "off",
+                                        "y", "n",    ".nan", ".inf",  "-.inf", "+.inf", "=",  "<<"};
     if (n == 0) return true;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -1690,8 +1714,8 @@ static jp_status_t w_scalar(wr_t *w, const char *s, size_t n, int how)
     if (how == S_QUOTED || (how == S_AUTO && needs_quotes(s, n)))
         style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     yaml_event_t ev;
-    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)(n ? s : ""), (int)n,
-                                      1, 1, style))
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)(n ? s : ""), (int)n, 1,
+                                      1, style))
         return w_fail(w, JP_ERR_NOMEM, "out of memory");
     return w_emit(w, &ev);
 }
@@ -1709,11 +1733,11 @@ static jp_status_t w_key(wr_t *w, const char *key)
 static jp_status_t w_start(wr_t *w, bool map, bool flow)
 {
     yaml_event_t ev;
-    int ok = map ? yaml_mapping_start_event_initialize(
-                       &ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
-                 : yaml_sequence_start_event_initialize(
-                       &ev, NULL, NULL, 1,
-                       flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
+    int ok =
+        map ? yaml_mapping_start_event_initialize(
+                  &ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
+            : yaml_sequence_start_event_initialize(
+                  &ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
     if (!ok) return w_fail(w, JP_ERR_NOMEM, "out of memory");
     return w_emit(w, &ev);
 }
@@ -1764,7 +1788,8 @@ static jp_status_t w_value(wr_t *w, const jp_value_t *v)
             jp_format_double(v->u.d, num, sizeof num);
         n = snprintf(buf, sizeof buf, "%s%s", sym, num);
         return w_scalar(w, buf, (size_t)n, how);
-    case JP_TYPE_BOOL: return w_scalar(w, v->u.b ? "true" : "false", v->u.b ? 4 : 5, S_PLAIN);
+    case JP_TYPE_BOOL:
+        return w_scalar(w, v->u.b ? "true" : "false", v->u.b ? 4 : 5, S_PLAIN);
     case JP_TYPE_DATE: {
         int y, m, d;
         jp_date_to_ymd(v->u.date, &y, &m, &d);
@@ -1777,8 +1802,10 @@ static jp_status_t w_value(wr_t *w, const jp_value_t *v)
     case JP_TYPE_PERIOD:
         jp_period_format(&v->u.period, buf, sizeof buf);
         return w_scalar(w, buf, strlen(buf), S_QUOTED);
-    case JP_TYPE_STRING: return w_scalar(w, v->u.s.ptr, v->u.s.len, S_AUTO);
-    default: return w_fail(w, JP_ERR_INTERNAL, "a value of no type");
+    case JP_TYPE_STRING:
+        return w_scalar(w, v->u.s.ptr, v->u.s.len, S_AUTO);
+    default:
+        return w_fail(w, JP_ERR_INTERNAL, "a value of no type");
     }
 }
 
@@ -1793,10 +1820,8 @@ static jp_status_t w_constraints(wr_t *w, const jp_field_t *f)
         return st;
     if (c->unique && ((st = w_key(w, "unique")) || (st = w_scalar(w, "true", 4, S_PLAIN))))
         return st;
-    if (c->has_minimum && ((st = w_key(w, "minimum")) || (st = w_value(w, &c->minimum))))
-        return st;
-    if (c->has_maximum && ((st = w_key(w, "maximum")) || (st = w_value(w, &c->maximum))))
-        return st;
+    if (c->has_minimum && ((st = w_key(w, "minimum")) || (st = w_value(w, &c->minimum)))) return st;
+    if (c->has_maximum && ((st = w_key(w, "maximum")) || (st = w_value(w, &c->maximum)))) return st;
     if (c->min_length >= 0) {
         int n = snprintf(buf, sizeof buf, "%ld", c->min_length);
         if ((st = w_key(w, "minLength")) || (st = w_scalar(w, buf, (size_t)n, S_PLAIN))) return st;
@@ -1831,8 +1856,7 @@ static jp_status_t w_check(wr_t *w, const jp_dataset_t *ds)
         if (f->unit && !jp_unit_canonical(f->unit, ubuf, sizeof ubuf))
             return w_fail(w, JP_ERR_INVALID, "unknown unit '%s'", f->unit);
         if (!f->unit_field) continue;
-        if (f->unit)
-            return w_fail(w, JP_ERR_INVALID, "the field has both a unit and a unit_field");
+        if (f->unit) return w_fail(w, JP_ERR_INVALID, "the field has both a unit and a unit_field");
         long j = jp_schema_find(s, f->unit_field);
         if (j < 0 || (size_t)j == i || s->fields[j].type != JP_TYPE_STRING)
             return w_fail(w, JP_ERR_INVALID, "unit_field '%s' does not name another string field",
@@ -1886,9 +1910,9 @@ static jp_status_t w_document(wr_t *w, jp_dataset_t *ds, bool with_rows)
     if ((st = w_start(w, true, false))) return st;
     if ((st = w_key(w, "jinpu")) || (st = w_scalar(w, "1", 1, S_PLAIN))) return st;
     if ((st = w_pair(w, "name", m->name)) || (st = w_pair(w, "title", m->title)) ||
-        (st = w_pair(w, "description", m->description)) ||
-        (st = w_pair(w, "source", m->source)) || (st = w_pair(w, "source_file", m->source_file)) ||
-        (st = w_pair(w, "period", m->period)) || (st = w_pair(w, "license", m->license)))
+        (st = w_pair(w, "description", m->description)) || (st = w_pair(w, "source", m->source)) ||
+        (st = w_pair(w, "source_file", m->source_file)) || (st = w_pair(w, "period", m->period)) ||
+        (st = w_pair(w, "license", m->license)))
         return st;
     if (m->n_notes) {
         if ((st = w_key(w, "notes")) || (st = w_start(w, false, false))) return st;
@@ -2022,6 +2046,7 @@ bool jp_yaml_sniff(const unsigned char *h, size_t n)
 
 static const char *const exts[] = {".yaml", ".yml", NULL};
 
-const jp_format_t jp_format_yaml = {"yaml",     exts,      "jinpu dataset (YAML, docs/format.md)",
-                                    jp_yaml_sniff, yaml_read, yaml_read_mem,
-                                    yaml_write,    yaml_write_mem};
+const jp_format_t jp_format_yaml = {
+    "yaml",        exts,          "jinpu dataset (YAML, docs/format.md)",
+    jp_yaml_sniff, yaml_read,     yaml_read_mem,
+    yaml_write,    yaml_write_mem};

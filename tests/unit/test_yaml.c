@@ -3,6 +3,7 @@
  * datasets, figures as printed, every refusal with its message and exact
  * position, hostile and broken documents, allocation failures.
  */
+#include <dirent.h>
 #include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,8 +53,8 @@ static void expect_err(int at, const char *text, jp_status_t code, long line, lo
     CHECK_MSG(ds == NULL, "line %d: read succeeded", at);
     jp_dataset_unref(ds);
     if (ds) return;
-    CHECK_MSG(err.code == code, "line %d: code %s, expected %s: %s", at,
-              jp_status_name(err.code), jp_status_name(code), buf);
+    CHECK_MSG(err.code == code, "line %d: code %s, expected %s: %s", at, jp_status_name(err.code),
+              jp_status_name(code), buf);
     CHECK_MSG(strcmp(err.file, "t.yaml") == 0, "line %d: file '%s'", at, err.file);
     CHECK_MSG(err.line == line && err.col == col, "line %d: at %ld:%ld, expected %ld:%ld: %s", at,
               err.line, err.col, line, col, buf);
@@ -75,8 +76,8 @@ static jp_dataset_t *round_trip(int at, jp_dataset_t *ds, bool with_rows)
     if (st) return NULL;
     jp_dataset_t *back = NULL;
     st = jp_yaml_read_mem("rt.yaml", b.data, b.len, NULL, &back, &err);
-    CHECK_MSG(st == JP_OK, "line %d: read back: %s\n%s", at,
-              jp_error_format(&err, buf, sizeof buf), b.data);
+    CHECK_MSG(st == JP_OK, "line %d: read back: %s\n%s", at, jp_error_format(&err, buf, sizeof buf),
+              b.data);
     if (!st && with_rows) {
         char why[256] = "";
         bool eq = jp_dataset_equal(ds, back, why, sizeof why);
@@ -123,7 +124,8 @@ static jp_dataset_t *build_full(void)
     jp_error_t err;
     jp_meta_set(&ds->meta.name, "full");
     jp_meta_set(&ds->meta.title, "2022");
-    jp_meta_set(&ds->meta.description, "line one\nline two: with a colon\n\n  indented # not a comment ");
+    jp_meta_set(&ds->meta.description,
+                "line one\nline two: with a colon\n\n  indented # not a comment ");
     jp_meta_set(&ds->meta.source, "《塑造新优势 迸发新活力》(2022), section 大樱桃");
     jp_meta_set(&ds->meta.source_file, "seed/000.txt");
     jp_meta_set(&ds->meta.period, "2022-01..2022-08");
@@ -232,8 +234,14 @@ static jp_dataset_t *build_full(void)
     CHECK(jp_dataset_add_column(ds, &f, c, &err) == JP_OK);
 
     c = jp_column_new(JP_TYPE_PERIOD, NROWS);
-    const char *periods[NROWS] = {"2021",         "2022-07",  "2022-07-15",         "2022-Q3",
-                                  "2022-01..2022-08", "..2021", "last 5 years..2022", NULL};
+    const char *periods[NROWS] = {"2021",
+                                  "2022-07",
+                                  "2022-07-15",
+                                  "2022-Q3",
+                                  "2022-01..2022-08",
+                                  "..2021",
+                                  "last 5 years..2022",
+                                  NULL};
     jp_column_t *pe = jp_column_new(JP_TYPE_PERIOD, 3);
     for (int i = 0; i < NROWS; i++) {
         if (periods[i]) {
@@ -356,17 +364,105 @@ static void test_round_trip_small(void)
     jp_dataset_unref(ds);
 
     /* awkward strings, one per row */
-    static const char *const awk[] = {
-        "", " ", " lead", "trail ", "a: b", "a:b", "#hash", "a #b", "x\ny", "\r", "'single'",
-        "\"double\"", "it's", "yes", "No", "ON", "off", "y", "n", "null", "Null", "NULL", "~",
-        "true", "False", "2022", "000123", "1e5", "-1", "+1", ".5", "-.5", "0x1F", "0o17",
-        "1_000", "12:30", ".inf", "-.inf", ".NaN", "nan", "- dash", "-", "? q", "?", ":", "[a]",
-        "{b}", "a,b", "a, b", "&anchor", "*alias", "!tag", "!!str", "%pct", "@at", "`tick", "|",
-        "|-", ">", ">-", "...", "---", "--- x", "中文", "emoji 😀", "tab\there", "\x01ctrl",
-        "back\\slash", "<<", "=", "a\u2028b", "a\u2029b", "a\xc2\x85" "b", "\xef\xbb\xbf" "bom",
-        "a\xc2\xa0" "b", "line1\n\nline3 ", "  ", "\t", "\\n", "a\"b'c", "~1.14e9", ">140000",
-        "14.8万", "2022-07-15", "2022-01..2022-08", "{a: 1}", "[1, 2]", "a # b", "#", "'",
-        "\"", "\n", "\n\n", " \n ", "x\n", "\nx"};
+    static const char *const awk[] = {"",
+                                      " ",
+                                      " lead",
+                                      "trail ",
+                                      "a: b",
+                                      "a:b",
+                                      "#hash",
+                                      "a #b",
+                                      "x\ny",
+                                      "\r",
+                                      "'single'",
+                                      "\"double\"",
+                                      "it's",
+                                      "yes",
+                                      "No",
+                                      "ON",
+                                      "off",
+                                      "y",
+                                      "n",
+                                      "null",
+                                      "Null",
+                                      "NULL",
+                                      "~",
+                                      "true",
+                                      "False",
+                                      "2022",
+                                      "000123",
+                                      "1e5",
+                                      "-1",
+                                      "+1",
+                                      ".5",
+                                      "-.5",
+                                      "0x1F",
+                                      "0o17",
+                                      "1_000",
+                                      "12:30",
+                                      ".inf",
+                                      "-.inf",
+                                      ".NaN",
+                                      "nan",
+                                      "- dash",
+                                      "-",
+                                      "? q",
+                                      "?",
+                                      ":",
+                                      "[a]",
+                                      "{b}",
+                                      "a,b",
+                                      "a, b",
+                                      "&anchor",
+                                      "*alias",
+                                      "!tag",
+                                      "!!str",
+                                      "%pct",
+                                      "@at",
+                                      "`tick",
+                                      "|",
+                                      "|-",
+                                      ">",
+                                      ">-",
+                                      "...",
+                                      "---",
+                                      "--- x",
+                                      "中文",
+                                      "emoji 😀",
+                                      "tab\there",
+                                      "\x01ctrl",
+                                      "back\\slash",
+                                      "<<",
+                                      "=",
+                                      "a\u2028b",
+                                      "a\u2029b",
+                                      "a\xc2\x85"
+                                      "b",
+                                      "\xef\xbb\xbf"
+                                      "bom",
+                                      "a\xc2\xa0"
+                                      "b",
+                                      "line1\n\nline3 ",
+                                      "  ",
+                                      "\t",
+                                      "\\n",
+                                      "a\"b'c",
+                                      "~1.14e9",
+                                      ">140000",
+                                      "14.8万",
+                                      "2022-07-15",
+                                      "2022-01..2022-08",
+                                      "{a: 1}",
+                                      "[1, 2]",
+                                      "a # b",
+                                      "#",
+                                      "'",
+                                      "\"",
+                                      "\n",
+                                      "\n\n",
+                                      " \n ",
+                                      "x\n",
+                                      "\nx"};
     size_t n = sizeof awk / sizeof awk[0];
     ds = jp_dataset_new();
     jp_meta_set(&ds->meta.name, "awkward");
@@ -470,7 +566,7 @@ static void test_write_refusals(void)
     "  - {name: b, type: boolean}\n"                                                               \
     "  - {name: u, type: string}\n"                                                                \
     "  - {name: v, type: number, unit_field: u}\n"                                                 \
-    "  - {name: a, type: number, unit: 亩}\n"                                                      \
+    "  - {name: a, type: number, unit: 亩}\n"                                                     \
     "rows:\n"
 
 static double num(jp_dataset_t *ds, const char *field, size_t row)
@@ -506,15 +602,16 @@ static bool isnull(jp_dataset_t *ds, const char *field, size_t row)
 
 static void test_figures(void)
 {
-    jp_dataset_t *ds = READ_OK(HEAD "  - {n: 14.8万, i: 14.8万, a: 14.8万亩, v: 14.8万亩, u: 亩}\n"
-                                    "  - {n: 约11.4亿, i: \">140000\", a: \"148,000\"}\n"
-                                    "  - {n: \"2576.3亿\", i: 3.78万以上, v: 20万元, u: CNY}\n"
-                                    "  - {n: 14万余, i: 不足5, v: 20万元, u: 万元}\n"
-                                    "  - {n: \"<=5\", i: 5以下, v: 约11.4亿美元, u: USD}\n"
-                                    "  - {n: \"~1.14e9\", i: \">=37800\", v: \"3.78万以上\", u: 元}\n"
-                                    "  - {n: .nan, i: -9223372036854775808, v: -.inf}\n"
-                                    "  - {n: 1e308, i: 9007199254740993, v: 5e-324}\n"
-                                    "  - {n: -0.0, i: \"37800+\", v: \"more than 140000\"}\n");
+    jp_dataset_t *ds =
+        READ_OK(HEAD "  - {n: 14.8万, i: 14.8万, a: 14.8万亩, v: 14.8万亩, u: 亩}\n"
+                     "  - {n: 约11.4亿, i: \">140000\", a: \"148,000\"}\n"
+                     "  - {n: \"2576.3亿\", i: 3.78万以上, v: 20万元, u: CNY}\n"
+                     "  - {n: 14万余, i: 不足5, v: 20万元, u: 万元}\n"
+                     "  - {n: \"<=5\", i: 5以下, v: 约11.4亿美元, u: USD}\n"
+                     "  - {n: \"~1.14e9\", i: \">=37800\", v: \"3.78万以上\", u: 元}\n"
+                     "  - {n: .nan, i: -9223372036854775808, v: -.inf}\n"
+                     "  - {n: 1e308, i: 9007199254740993, v: 5e-324}\n"
+                     "  - {n: -0.0, i: \"37800+\", v: \"more than 140000\"}\n");
     if (!ds) return;
     CHECK_INT(ds->nrows, 9);
     CHECK_DBL(num(ds, "n", 0), 148000);
@@ -594,9 +691,9 @@ static void test_values(void)
     CHECK_STR(jp_date_format(d->v.date[0], buf), "2022-07-15");
     CHECK(isnull(ds, "d", 1));
     jp_column_t *p = jp_dataset_column(ds, "p");
-    const char *pw[] = {"2022",       "2022-01..2022-08", "..2021",  "2019..",
-                        "cumulative", "last 5 years",     "2021..2022", "2022-Q3",
-                        "last 5 years..2022"};
+    const char *pw[] = {"2022",       "2022-01..2022-08", "..2021",
+                        "2019..",     "cumulative",       "last 5 years",
+                        "2021..2022", "2022-Q3",          "last 5 years..2022"};
     for (size_t i = 0; i < 9; i++) {
         jp_period_format(&p->v.p[i], buf, sizeof buf);
         CHECK_MSG(strcmp(buf, pw[i]) == 0, "period %zu: %s vs %s", i, buf, pw[i]);
@@ -674,7 +771,8 @@ static void test_values(void)
         c = &ds->schema.fields[1].constraints;
         CHECK(c->has_minimum && c->minimum.type == JP_TYPE_STRING && c->minimum.u.s.len == 1 &&
               c->minimum.u.s.ptr[0] == '2');
-        CHECK(c->has_maximum && c->maximum.u.s.len == 2 && memcmp(c->maximum.u.s.ptr, "zz", 2) == 0);
+        CHECK(c->has_maximum && c->maximum.u.s.len == 2 &&
+              memcmp(c->maximum.u.s.ptr, "zz", 2) == 0);
         CHECK(c->min_length == 1 && c->max_length == 3 && c->required && !c->unique);
         CHECK_STR(c->pattern, "^\\d+$");
         c = &ds->schema.fields[2].constraints;
@@ -733,10 +831,11 @@ static void test_options(void)
 
 static void test_sniff(void)
 {
-    const char *yes[] = {"jinpu: 1\n", "\xef\xbb\xbfjinpu: 1", "# c\n\n---\njinpu: 1",
-                         "%YAML 1.1\n---\njinpu: 1\n", "jinpu:\r\n", "  \n#x\njinpu:"};
-    const char *no[] = {"name: x\njinpu: 1\n", "a,b\n1,2\n", "", "jinpux: 1", " jinpu: 1",
-                        "---\n- jinpu: 1"};
+    const char *yes[] = {"jinpu: 1\n",           "\xef\xbb\xbfjinpu: 1",
+                         "# c\n\n---\njinpu: 1", "%YAML 1.1\n---\njinpu: 1\n",
+                         "jinpu:\r\n",           "  \n#x\njinpu:"};
+    const char *no[] = {"name: x\njinpu: 1\n", "a,b\n1,2\n", "",
+                        "jinpux: 1",           " jinpu: 1",  "---\n- jinpu: 1"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         CHECK_MSG(jp_yaml_sniff((const unsigned char *)yes[i], strlen(yes[i])), "%zu", i);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -764,7 +863,8 @@ static void test_errors(void)
     ERR(HEAD "  - {n: [1, 2]}\n", JP_ERR_TYPE, 14, 9, 1, "n", "expected one value, found a list");
     ERR(HEAD "  - {a: 3公顷}\n", JP_ERR_UNIT, 14, 9, 1, "a",
         "'3公顷' is in ha but the field's unit is mu");
-    ERR(HEAD "  - {n: 3吨}\n", JP_ERR_UNIT, 14, 9, 1, "n", "'3吨' is in t but the field has no unit");
+    ERR(HEAD "  - {n: 3吨}\n", JP_ERR_UNIT, 14, 9, 1, "n",
+        "'3吨' is in t but the field has no unit");
     ERR(HEAD "  - {u: mu, v: 14.8万吨}\n", JP_ERR_UNIT, 14, 16, 1, "v",
         "'14.8万吨' is in t but the row's unit is mu");
     ERR(HEAD "  - {v: 14.8万吨, u: 亩}\n", JP_ERR_UNIT, 14, 9, 1, "v",
@@ -785,11 +885,11 @@ static void test_errors(void)
         "'rows' must be a list");
     ERR("jinpu: 1\nfields: []\nrows: many\n", JP_ERR_PARSE, 3, 7, 0, NULL,
         "'rows' must be a list of rows, not 'many'");
-    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nrows: [{x: 1, x: 2}]\n", JP_ERR_PARSE, 3, 15,
-        1, NULL, "field 'x' appears twice in this row");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nrows: [{x: 1, x: 2}]\n", JP_ERR_PARSE, 3, 15, 1,
+        NULL, "field 'x' appears twice in this row");
     /* rows before fields are still reported at their place */
-    ERR("jinpu: 1\nrows:\n  - {x: 1}\n  - {x: zz}\nfields: [{name: x, type: int}]\n",
-        JP_ERR_TYPE, 4, 9, 2, "x", "'zz' is not an integer");
+    ERR("jinpu: 1\nrows:\n  - {x: 1}\n  - {x: zz}\nfields: [{name: x, type: int}]\n", JP_ERR_TYPE,
+        4, 9, 2, "x", "'zz' is not an integer");
 
     /* the top level */
     ERR("jinpu: 1\nfields: []\nrowz: []\n", JP_ERR_PARSE, 3, 1, 0, NULL,
@@ -797,14 +897,14 @@ static void test_errors(void)
         "period, license, notes, fields, primary_key, foreign_keys, rows)");
     ERR("jinpu: 1\ntitle: a\nfields: []\ntitle: b\n", JP_ERR_PARSE, 4, 1, 0, NULL,
         "key 'title' appears twice (first on line 2)");
-    ERR("jinpu: 2\nfields: []\n", JP_ERR_PARSE, 1, 8, 0, NULL,
-        "unsupported format version '2'");
+    ERR("jinpu: 2\nfields: []\n", JP_ERR_PARSE, 1, 8, 0, NULL, "unsupported format version '2'");
     ERR("name: x\nfields: []\n", JP_ERR_PARSE, 1, 1, 0, NULL, "missing 'jinpu: 1'");
     ERR("jinpu: 1\nname: x\n", JP_ERR_PARSE, 1, 1, 0, NULL, "missing 'fields'");
     ERR("", JP_ERR_PARSE, 1, 1, 0, NULL, "empty document");
     ERR("# nothing\n", JP_ERR_PARSE, 1, 1, 0, NULL, "empty document");
     ERR("---\n", JP_ERR_PARSE, 2, 1, 0, NULL, "empty document");
-    ERR("- a\n- b\n", JP_ERR_PARSE, 1, 1, 0, NULL, "is a mapping (jinpu, fields, rows, ...), not a list");
+    ERR("- a\n- b\n", JP_ERR_PARSE, 1, 1, 0, NULL,
+        "is a mapping (jinpu, fields, rows, ...), not a list");
     ERR("hello\n", JP_ERR_PARSE, 1, 1, 0, NULL, "not text");
     ERR("jinpu: 1\nfields: []\n---\njinpu: 1\n", JP_ERR_PARSE, 3, 1, 0, NULL,
         "a second YAML document");
@@ -819,12 +919,12 @@ static void test_errors(void)
     ERR("jinpu: 1\n[a]: 1\nfields: []\n", JP_ERR_PARSE, 2, 1, 0, NULL, "a key must be plain text");
 
     /* fields */
-    ERR("jinpu: 1\nfields:\n  - name: x\n    type: number\n    unti: mu\n", JP_ERR_PARSE, 5, 5,
-        0, "x",
+    ERR("jinpu: 1\nfields:\n  - name: x\n    type: number\n    unti: mu\n", JP_ERR_PARSE, 5, 5, 0,
+        "x",
         "unknown field key 'unti' (expected name, type, unit, unit_field, title, description, "
         "source, constraints)");
-    ERR("jinpu: 1\nfields:\n  - {unit: mu, type: number, unti: mu}\n", JP_ERR_PARSE, 3, 30, 0,
-        NULL, "unknown field key 'unti'");
+    ERR("jinpu: 1\nfields:\n  - {unit: mu, type: number, unti: mu}\n", JP_ERR_PARSE, 3, 30, 0, NULL,
+        "unknown field key 'unti'");
     ERR("jinpu: 1\nfields:\n  - name: x\n    type: number\n    constraints:\n"
         "      minumum: 0\n",
         JP_ERR_PARSE, 6, 7, 0, "x",
@@ -832,18 +932,19 @@ static void test_errors(void)
         "maxLength, pattern, enum)");
     ERR("jinpu: 1\nfields:\n  - {name: x, type: flaot}\n", JP_ERR_PARSE, 3, 21, 0, "x",
         "unknown type 'flaot' (expected integer, number, string, boolean, date or period)");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit: muu}\n", JP_ERR_UNIT, 3, 35, 0,
-        "x", "unknown unit 'muu'");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit: muu}\n", JP_ERR_UNIT, 3, 35, 0, "x",
+        "unknown unit 'muu'");
     ERR("jinpu: 1\nfields:\n  - {name: x, type: number}\n  - {name: y, type: int}\n"
         "  - {name: x, type: int}\n",
         JP_ERR_PARSE, 5, 12, 0, NULL, "field 'x' appears twice (first on line 3)");
     ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit_field: y}\n"
         "  - {name: y, type: integer}\n",
-        JP_ERR_PARSE, 3, 41, 0, "x", "unit_field 'y' must name a string field, not an integer field");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit_field: z}\n", JP_ERR_PARSE, 3, 41,
-        0, "x", "unit_field 'z' names no field");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: string, unit_field: x}\n", JP_ERR_PARSE, 3, 41,
-        0, "x", "cannot hold its own unit");
+        JP_ERR_PARSE, 3, 41, 0, "x",
+        "unit_field 'y' must name a string field, not an integer field");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit_field: z}\n", JP_ERR_PARSE, 3, 41, 0,
+        "x", "unit_field 'z' names no field");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: string, unit_field: x}\n", JP_ERR_PARSE, 3, 41, 0,
+        "x", "cannot hold its own unit");
     ERR("jinpu: 1\nfields:\n  - {name: x, type: number, unit: t, unit_field: y}\n"
         "  - {name: y, type: string}\n",
         JP_ERR_PARSE, 3, 50, 0, "x", "either 'unit' or 'unit_field'");
@@ -852,26 +953,26 @@ static void test_errors(void)
     ERR("jinpu: 1\nfields:\n  - {name: x}\n", JP_ERR_PARSE, 3, 5, 0, "x", "needs a 'type'");
     ERR("jinpu: 1\nfields:\n  - x\n", JP_ERR_PARSE, 3, 5, 0, NULL, "a field is a mapping");
     ERR("jinpu: 1\nfields: x\n", JP_ERR_PARSE, 2, 9, 0, NULL, "'fields' must be a list");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {minimum: 0.5}}\n",
-        JP_ERR_TYPE, 3, 49, 0, "x", "'0.5' is not an integer");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {minimum: '>5'}}\n",
-        JP_ERR_TYPE, 3, 49, 0, "x", "'minimum' must be an exact value");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {enum: [1, b]}}\n",
-        JP_ERR_TYPE, 3, 50, 0, "x", "'b' is not an integer");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {required: 1}}\n",
-        JP_ERR_TYPE, 3, 50, 0, "x", "'required' must be true or false");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {maxLength: -1}}\n",
-        JP_ERR_TYPE, 3, 51, 0, "x", "'maxLength' must be a whole number");
-    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: [required]}\n", JP_ERR_PARSE,
-        3, 39, 0, "x", "'constraints' must be a mapping");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {minimum: 0.5}}\n", JP_ERR_TYPE,
+        3, 49, 0, "x", "'0.5' is not an integer");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {minimum: '>5'}}\n", JP_ERR_TYPE,
+        3, 49, 0, "x", "'minimum' must be an exact value");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {enum: [1, b]}}\n", JP_ERR_TYPE,
+        3, 50, 0, "x", "'b' is not an integer");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {required: 1}}\n", JP_ERR_TYPE, 3,
+        50, 0, "x", "'required' must be true or false");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {maxLength: -1}}\n", JP_ERR_TYPE,
+        3, 51, 0, "x", "'maxLength' must be a whole number");
+    ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: [required]}\n", JP_ERR_PARSE, 3,
+        39, 0, "x", "'constraints' must be a mapping");
     ERR("jinpu: 1\nfields:\n  - {name: x, type: int, constraints: {minimum: 1, minimum: 2}}\n",
         JP_ERR_PARSE, 3, 52, 0, "x", "constraint 'minimum' appears twice");
 
     /* keys */
-    ERR("jinpu: 1\nfields: [{name: a, type: int}]\nprimary_key: [a, b]\n", JP_ERR_PARSE, 3, 18,
-        0, NULL, "'primary_key' names no field 'b'");
-    ERR("jinpu: 1\nfields: [{name: a, type: int}]\nprimary_key: [a, a]\n", JP_ERR_PARSE, 3, 18,
-        0, NULL, "'primary_key' names 'a' twice");
+    ERR("jinpu: 1\nfields: [{name: a, type: int}]\nprimary_key: [a, b]\n", JP_ERR_PARSE, 3, 18, 0,
+        NULL, "'primary_key' names no field 'b'");
+    ERR("jinpu: 1\nfields: [{name: a, type: int}]\nprimary_key: [a, a]\n", JP_ERR_PARSE, 3, 18, 0,
+        NULL, "'primary_key' names 'a' twice");
     ERR("jinpu: 1\nfields: [{name: a, type: int}]\nforeign_keys:\n  - {fields: a, reference: "
         "{fields: z}}\n",
         JP_ERR_PARSE, 4, 37, 0, NULL, "'fields' names no field 'z'");
@@ -885,7 +986,8 @@ static void test_errors(void)
     /* not plain data */
     ERR("jinpu: 1\nname: &a x\nfields: []\n", JP_ERR_PARSE, 2, 7, 0, NULL, "anchors (&a)");
     ERR("jinpu: 1\nfields: []\ntitle: *a\n", JP_ERR_PARSE, 3, 8, 0, NULL, "aliases (*a)");
-    ERR("jinpu: 1\nfields: !!seq []\n", JP_ERR_PARSE, 2, 9, 0, NULL, "tags (tag:yaml.org,2002:seq)");
+    ERR("jinpu: 1\nfields: !!seq []\n", JP_ERR_PARSE, 2, 9, 0, NULL,
+        "tags (tag:yaml.org,2002:seq)");
     ERR(HEAD "  - {n: !!float 1}\n", JP_ERR_PARSE, 14, 9, 1, NULL, "tags (");
     ERR("jinpu: 1\nfields: []\n"
         "notes: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
@@ -978,6 +1080,22 @@ static void test_files(void)
             unlink(path);
             /* a failed write leaves nothing behind */
             CHECK(jp_dataset_save(ds, "/no/such/dir/x.yaml", NULL, &err) == JP_ERR_IO);
+            jp_column_t *badcol = jp_column_new(JP_TYPE_STRING, ds->nrows);
+            for (size_t r = 0; r < ds->nrows; r++) jp_column_push_str(badcol, r ? "\xc3" : "ok", 2);
+            jp_dataset_add(ds, "bad", badcol, NULL, NULL);
+            CHECK(jp_dataset_save(ds, path, NULL, &err) == JP_ERR_INVALID);
+            CHECK(access(path, F_OK) != 0);
+            CHECK_INT(err.row, 2);
+            CHECK_STR(err.field, "bad");
+            CHECK_STR(err.file, path);
+            /* no temporary file either */
+            DIR *dir = opendir("/tmp");
+            const char *base = strrchr(path, '/') + 1;
+            int left = 0;
+            for (struct dirent *de; dir && (de = readdir(dir));)
+                left += de->d_name[0] == '.' && strncmp(de->d_name + 1, base, strlen(base)) == 0;
+            if (dir) closedir(dir);
+            CHECK(dir != NULL && left == 0);
         }
         jp_dataset_unref(ds);
         unlink(tmpl);
@@ -1004,7 +1122,8 @@ static const char *sample =
     "primary_key: [indicator]\n"
     "foreign_keys:\n  - {fields: [unit], reference: {dataset: units, fields: [name]}}\n"
     "rows:\n"
-    "  - {indicator: a, value: 14.8万亩, unit: mu, n: 20万元, when: 2022, day: 2022-07-15, ok: true}\n"
+    "  - {indicator: a, value: 14.8万亩, unit: mu, n: 20万元, when: 2022, day: 2022-07-15, ok: "
+    "true}\n"
     "  - {indicator: b, value: \">140000\", unit: t, n: \"~3\", when: \"..2021\", ok: ~}\n"
     "  - [b, 约11.4亿, CNY, 3.78万以上, 2019.., 2000-01-01, false]\n";
 
@@ -1017,8 +1136,8 @@ static void check_clean(const char *what, size_t k, jp_status_t st, jp_dataset_t
         CHECK_MSG(ds == NULL, "%s %zu: a dataset with an error", what, k);
         CHECK_MSG(err->msg[0] != '\0' && strcmp(err->file, "t.yaml") == 0, "%s %zu: no message",
                   what, k);
-        CHECK_MSG(st == JP_ERR_NOMEM || st == JP_ERR_LIMIT || err->line > 0,
-                  "%s %zu: no line: %s", what, k, err->msg);
+        CHECK_MSG(st == JP_ERR_NOMEM || st == JP_ERR_LIMIT || err->line > 0, "%s %zu: no line: %s",
+                  what, k, err->msg);
     }
 }
 
@@ -1110,7 +1229,8 @@ static void test_cell_limit(void)
     for (int r = 0; r < 40000; r++) jp_buf_puts(&b, "{},");
     jp_buf_puts(&b, "{}]\n");
     CHECK(jp_yaml_read_mem("t.yaml", b.data, b.len, NULL, &ds, &err) == JP_ERR_LIMIT);
-    CHECK(ds == NULL && strstr(err.msg, "cells (100 fields)") && err.row > 10000 && err.line == 104);
+    CHECK(ds == NULL && strstr(err.msg, "cells (100 fields)") && err.row > 10000 &&
+          err.line == 104);
     jp_buf_free(&b);
 }
 
