@@ -120,6 +120,7 @@ static void kill_hook(void *ctx, uint64_t bytes)
 
 static int l_export(lua_State *L)
 {
+    lua_settop(L, 3); /* [path, datasets, opts]: what we push goes above */
     const char *path = luaL_checkstring(L, 1);
     size_t n = 0;
     jp_dataset_t **v;
@@ -188,6 +189,7 @@ static int l_export(lua_State *L)
 
 static int l_open(lua_State *L)
 {
+    lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
     jp_archive_limits_t lim;
     read_limits(L, 2, &lim);
@@ -234,6 +236,7 @@ static int verify_open(lua_State *L, jp_archive_t *a)
  * hostile, incomplete) or "unreadable" (no such file, not an archive). */
 static int l_verify_archive(lua_State *L)
 {
+    lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
     jp_archive_limits_t lim;
     read_limits(L, 2, &lim);

@@ -840,7 +840,8 @@ void jp_archive_file_at(const jp_archive_t *a, size_t i, jp_archive_file_info_t 
             out->size = e->size;
             out->sha256 = e->damage ? "" : e->hex;
             out->listed = find_file(a->files, a->nfiles, e->rel) ||
-                          find_file(a->sums, a->nsums, e->rel);
+                          find_file(a->sums, a->nsums, e->rel) ||
+                          (a->has_sums && strcmp(e->rel, JP_ARCHIVE_SUMS) == 0);
             return;
         }
     }

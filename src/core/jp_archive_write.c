@@ -374,7 +374,7 @@ static jp_status_t tar_put(tarw_t *t, const void *p, size_t n, jp_error_t *err)
 static jp_status_t write_tar(const ents_t *ents, const char *top, int64_t mtime, tarw_t *t,
                              jp_error_t *err)
 {
-    static const char zeros[JP_TAR_RECORD];
+    static const char zeros[JP_TAR_RECORD + 2 * JP_TAR_BLOCK];
     jp_buf_t h = JP_BUF_INIT, full = JP_BUF_INIT;
     jp_status_t st = JP_OK;
     if (*top) {

@@ -145,7 +145,7 @@ static void tar_add(jp_buf_t *b, const char *name, const char *data, bool dir)
 
 static void tar_end(jp_buf_t *b)
 {
-    static const char z[JP_TAR_RECORD];
+    static const char z[JP_TAR_RECORD + 2 * JP_TAR_BLOCK];
     jp_buf_append(b, z, jp_tar_end_len(b->len));
 }
 
