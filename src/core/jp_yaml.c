@@ -1104,17 +1104,19 @@ static jp_status_t check_version(rd_t *r, const ynode_t *v)
                 v->kind == Y_SCALAR ? SHOWN(v) : kind_name(v));
 }
 
-/* Stream start, document start, and the event after it. */
-static jp_status_t open_document(rd_t *r)
+/* Stream start, document start, and the event after it; `expected` says
+ * what an empty document lacks. */
+static jp_status_t open_document(rd_t *r, const char *expected)
 {
     jp_status_t st;
     if ((st = next_event(r))) return st; /* stream start */
     if ((st = next_event(r))) return st;
     if (r->ev.type == YAML_STREAM_END_EVENT)
-        return fail_at(r, 1, 1, JP_ERR_PARSE,
-                       "empty document: a jinpu dataset starts with 'jinpu: 1'");
+        return fail_at(r, 1, 1, JP_ERR_PARSE, "empty document: %s", expected);
     return next_event(r);
 }
+
+#define DATASET_START "a jinpu dataset starts with 'jinpu: 1'"
 
 static jp_status_t close_document(rd_t *r)
 {
@@ -1131,13 +1133,13 @@ static jp_status_t pass_one(rd_t *r)
 {
     char sh[96];
     jp_status_t st;
-    if ((st = open_document(r))) return st;
+    if ((st = open_document(r, DATASET_START))) return st;
     if (r->ev.type != YAML_MAPPING_START_EVENT) {
         bool empty = r->ev.type == YAML_SCALAR_EVENT && r->ev.data.scalar.length == 0 &&
                      r->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         if (empty)
-            return fail_mark(r, r->ev.start_mark, JP_ERR_PARSE,
-                             "empty document: a jinpu dataset starts with 'jinpu: 1'");
+            return fail_mark(r, r->ev.start_mark, JP_ERR_PARSE, "empty document: %s",
+                             DATASET_START);
         return fail_mark(r, r->ev.start_mark, JP_ERR_PARSE,
                          "a jinpu dataset is a mapping (jinpu, fields, rows, ...), not %s",
                          r->ev.type == YAML_SEQUENCE_START_EVENT ? "a list" : "text");
@@ -1199,7 +1201,7 @@ static jp_status_t pass_two(rd_t *r)
     if (!yaml_parser_initialize(&r->parser)) return nomem(r);
     r->parser_live = true;
     yaml_parser_set_input_string(&r->parser, (const unsigned char *)r->data, r->len);
-    if ((st = open_document(r))) return st; /* now at the top mapping */
+    if ((st = open_document(r, DATASET_START))) return st; /* now at the top mapping */
     for (;;) {
         if ((st = next_event(r))) return st;
         if (r->ev.type != YAML_SCALAR_EVENT) break;
@@ -1545,7 +1547,7 @@ jp_status_t jp_yaml_parse_field(const char *name, const char *text, size_t n, jp
     jp_status_t st = rd_open(&r);
     ynode_t *node = NULL;
     const ynode_t *nn = NULL, *uf = NULL;
-    if (!st) st = open_document(&r);
+    if (!st) st = open_document(&r, "expected a field definition {name, type, ...}");
     if (!st) st = build(&r, &r.tree, 1, &node);
     if (!st) st = close_document(&r);
     if (!st) st = do_field(&r, node, out, &nn, &uf);

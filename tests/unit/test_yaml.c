@@ -827,6 +827,19 @@ static void test_options(void)
     def = "[a]";
     CHECK(jp_yaml_parse_field(NULL, def, strlen(def), &f, &err) == JP_ERR_PARSE);
     jp_field_free(&f);
+    CHECK(jp_yaml_parse_field("opt", "", 0, &f, &err) == JP_ERR_PARSE);
+    CHECK(strstr(err.msg, "expected a field definition") != NULL);
+    jp_field_free(&f);
+
+    /* without an error record the status still says what happened */
+    CHECK(jp_yaml_read_mem("t.yaml", "x: [", 4, NULL, &ds, NULL) == JP_ERR_PARSE && !ds);
+    CHECK(jp_yaml_read_mem(NULL, NULL, 0, NULL, &ds, NULL) == JP_ERR_PARSE && !ds);
+    jp_buf_t b = JP_BUF_INIT;
+    ds = READ_OK("jinpu: 1\nfields: []\n");
+    if (ds) CHECK(jp_yaml_write_buf(ds, true, &b, NULL) == JP_OK);
+    CHECK(b.data && strcmp(b.data, "jinpu: 1\nname: t\nfields: []\nrows: []\n") == 0);
+    jp_buf_free(&b);
+    jp_dataset_unref(ds);
 }
 
 static void test_sniff(void)
