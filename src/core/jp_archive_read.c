@@ -356,6 +356,7 @@ static jp_status_t scan_begin(visitor_t *v, const char *name, bool is_dir, uint6
 {
     scan_t *s = (scan_t *)v;
     jp_archive_t *a = s->a;
+    s->capturing = false;
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 32;
         aent_t *e = jp_realloc_array(a->ents, cap, sizeof *e);
