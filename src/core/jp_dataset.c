@@ -216,9 +216,10 @@ jp_status_t jp_dataset_need_all(jp_dataset_t *ds, jp_error_t *err)
 
 jp_status_t jp_dataset_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
-    if (!ds->lazy || ds->lazy->rows_known) return JP_OK;
-    jp_status_t st = ds->lazy->ops->need_rows ? ds->lazy->ops->need_rows(ds, err)
-                                              : ds->lazy->ops->need(ds, NULL, 0, err);
+    jp_lazy_t *lz = ds->lazy;
+    if (!lz || lz->rows_known) return JP_OK;
+    jp_status_t st = lz->ops->need_rows ? lz->ops->need_rows(ds, err) : lz->ops->need(ds, NULL, 0, err);
+    /* need() may have settled everything and dropped the plan */
     if (!st && ds->lazy) ds->lazy->rows_known = true;
     return st;
 }
