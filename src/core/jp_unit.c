@@ -246,18 +246,27 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
     size_t intstart = i;
+    size_t group = 0;  /* digits since the last ',' */
+    bool grouped = false;
     while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ',')) {
         if (s[i] == ',') {
-            /* thousands separator only between digit groups of three */
-            if (i == intstart || i + 3 >= n + 0 || !(s[i + 1] >= '0' && s[i + 1] <= '9'))
+            /* thousands separators: 1-3 digits first, then groups of exactly three */
+            if (i == intstart || (grouped ? group != 3 : group > 3))
                 return qfail(err, s, n, i, "misplaced ','");
-        } else if (nd < sizeof digits - 10) {
+            grouped = true;
+            group = 0;
+            i++;
+            continue;
+        }
+        group++;
+        if (nd < sizeof digits - 10) {
             digits[nd++] = s[i];
         } else {
             return qfail(err, s, n, i, "too many digits");
         }
         i++;
     }
+    if (grouped && group != 3) return qfail(err, s, n, i, "misplaced ','");
     if (i < n && s[i] == '.') {
         if (nd < sizeof digits - 10) digits[nd++] = '.';
         i++;

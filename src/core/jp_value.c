@@ -517,7 +517,8 @@ bool jp_parse_double(const char *s, size_t n, double *out)
     errno = 0;
     char *end;
     double v = strtod(tmp, &end);
-    bool ok = end == tmp + n;
+    /* overflow to infinity is not a number we can store faithfully */
+    bool ok = end == tmp + n && !isinf(v);
     if (tmp != small) jp_free(tmp);
     if (!ok) return false;
     *out = v;

@@ -156,7 +156,8 @@ int jp_format_double(double d, char *buf, size_t size);
  * Fast exact parser for decimal numbers as data files write them: optional
  * sign, digits, optional fraction, optional exponent.  Exactly n bytes, no
  * surrounding space.  Correctly rounded (falls back to strtod when the fast
- * path cannot guarantee it).  Returns false when the text is not a number.
+ * path cannot guarantee it).  Returns false when the text is not a number
+ * or overflows to infinity ("1e999"); underflow gives 0 or a subnormal.
  */
 bool jp_parse_double(const char *s, size_t n, double *out);
 /* Canonical int64: optional '-', no leading zeros (except "0"), no '+'.

@@ -51,6 +51,8 @@ static void test_double_text(void)
     CHECK(!jp_parse_double("-", 1, &d));
     CHECK(!jp_parse_double("1e", 2, &d));
     CHECK(!jp_parse_double("nan", 3, &d));
+    CHECK(!jp_parse_double("1e999", 5, &d));
+    CHECK(jp_parse_double("1e-999", 6, &d) && d == 0);
     /* long mantissas take the exact slow path */
     CHECK(jp_parse_double("0.12345678901234567890123", 25, &d) && d == 0.12345678901234567890123);
     CHECK(jp_parse_double("123456789012345678901234567890", 30, &d) &&
@@ -180,6 +182,7 @@ static void test_units(void)
         {"~1.14e9", 1.14e9, JP_Q_APPROX, ""},
         {"<= 5", 5, JP_Q_AT_MOST, ""},
         {"148,000", 148000, JP_Q_EXACT, ""},
+        {"1,234,567.5", 1234567.5, JP_Q_EXACT, ""},
         {"1.2k", 1200, JP_Q_EXACT, ""},
         {"3M", 3e6, JP_Q_EXACT, ""},
         {"2B", 2e9, JP_Q_EXACT, ""},
@@ -199,7 +202,8 @@ static void test_units(void)
         CHECK_MSG(q.qual == figs[i].q, "'%s' qualifier %s", figs[i].text, jp_qual_name(q.qual));
         CHECK_STR(q.unit, figs[i].unit);
     }
-    const char *bad[] = {"", "abc", "12 furlongs", "约", "1,2", ">", "14万余以上吨", "1.2.3"};
+    const char *bad[] = {"", "abc", "12 furlongs", "约", "1,2", ">", "14万余以上吨", "1.2.3",
+                         "1,0000", "1234,567", ",123", "1,23"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jp_quantity_t q;
         jp_error_clear(&err);
