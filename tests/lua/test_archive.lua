@@ -61,6 +61,27 @@ for _, fmt in ipairs({ "yaml", "csv" }) do
   end
 end
 
+-- qualifiers: a side column by default (numbers stay numbers), or inline
+if pcall(function() jp.export(p("probe.zip"), { plain }, { format = "csv" }) end) then
+  jp.export(p("q.zip"), { every }, { top = "q" })
+  local z <close> = jp.open_archive(p("q.zip"))
+  t.ok(z:load("every"):equals(every), "side-column qualifiers round trip")
+  t.ok(z:info():find("every: 5 rows, 7 fields, csv", 1, true), "stored as csv")
+  jp.export(p("q.tar"), { every })
+  local fh <close> = io.open(p("q.tar"), "rb")
+  local m = fh:read("a")
+  t.ok(m:find("\n14万", 1, true) == nil and m:find("148000", 1, true) ~= nil, "numbers in base units")
+  jp.export(p("qi.tar.gz"), { every }, { qualifiers = "inline" })
+  local zi <close> = jp.open_archive(p("qi.tar.gz"))
+  t.ok(zi:load("every"):equals(every), "inline qualifiers round trip")
+  t.ok(m:find("output_qualifier", 1, true) ~= nil, "side column in the zip")
+  -- spreadsheet-safe changes the text (so the round trip is no longer exact)
+  jp.export(p("s.zip"), { every }, { spreadsheet_safe = true })
+  local zs <close> = jp.open_archive(p("s.zip"))
+  local same = zs:load("every"):equals(every)
+  t.ok(not same, "spreadsheet_safe neutralises =SUM(A1)")
+end
+
 -- reproducible: two exports are byte-identical, whatever the threads
 local function slurp(path)
   local f = assert(io.open(path, "rb"))
