@@ -176,8 +176,8 @@ jp_status_t jp_report_add_rule(jp_report_t *r, const char *kind, const char *fie
     return JP_OK;
 }
 
-jp_status_t jp_report_fail(jp_report_t *r, uint32_t id, size_t row, const char *field,
-                           const char *message, jp_error_t *err)
+static jp_status_t report_fail(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                               const char *message, bool doubtful, jp_error_t *err)
 {
     if (r->finished || id >= r->n_rules)
         return jp_error_set(err, JP_ERR_ARG, "no such rule, or the report is finished");
@@ -188,9 +188,21 @@ jp_status_t jp_report_fail(jp_report_t *r, uint32_t id, size_t row, const char *
     size_t msg = 0;
     if (message && jpv_text(r, message, &msg) != JP_OK)
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (jpv_issue(r, id, row, f, JP_VC_CUSTOM, false, JP_NO_ROW, msg) != JP_OK)
+    if (jpv_issue(r, id, row, f, JP_VC_CUSTOM, doubtful, JP_NO_ROW, msg) != JP_OK)
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     return JP_OK;
+}
+
+jp_status_t jp_report_fail(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                           const char *message, jp_error_t *err)
+{
+    return report_fail(r, id, row, field, message, false, err);
+}
+
+jp_status_t jp_report_doubt(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                            const char *message, jp_error_t *err)
+{
+    return report_fail(r, id, row, field, message, true, err);
 }
 
 void jp_report_checked(jp_report_t *r, uint32_t id, size_t n)

@@ -207,6 +207,11 @@ jp_status_t jp_report_add_rule(jp_report_t *r, const char *kind, const char *fie
  * NULL or unknown: then no field), with its message. */
 jp_status_t jp_report_fail(jp_report_t *r, uint32_t id, size_t row, const char *field,
                            const char *message, jp_error_t *err);
+/* The same for a failure that is not certain (a bound that qualified or
+ * approximate figures may or may not cross): always a warning, and not
+ * counted as a failure of the rule. */
+jp_status_t jp_report_doubt(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                            const char *message, jp_error_t *err);
 /* Count rows looked at by rule `id`. */
 void jp_report_checked(jp_report_t *r, uint32_t id, size_t n);
 /* Mark rule `id` broken or skipped, with why (copied). */

@@ -128,11 +128,13 @@ jp_status_t jp_validate_expr(jp_report_t *r, const char *src, const jp_rule_opts
         jp_column_unref(col);
         return st;
     }
+    /* an expression over one field points at that field's cells */
+    long field = ncols == 1 ? cols[0] : -1;
     size_t checked = 0;
     for (size_t i = 0; i < r->ds->nrows && st == JP_OK; i++) {
         if (!jpv_applies(mask, i) || jp_column_is_null(col, i)) continue;
         checked++;
-        if (!col->v.b[i]) st = jpv_issue(r, id, i, -1, JP_VC_EXPR, false, JP_NO_ROW, 0);
+        if (!col->v.b[i]) st = jpv_issue(r, id, i, field, JP_VC_EXPR, false, JP_NO_ROW, 0);
     }
     jp_free(mask);
     jp_column_unref(col);

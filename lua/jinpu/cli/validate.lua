@@ -1,0 +1,209 @@
+-- jinpu validate FILE... : check datasets against their schemas, their
+-- default rule packs and the rules of --rules files; print a report.
+--
+-- Exit status: 0 every dataset is valid; 1 some data fails; 2 usage error
+-- (unknown option, no file); 3 an input cannot be used: a file that does
+-- not load, a rules file that does not run, or a rule that is malformed or
+-- raises (a broken rule leaves the verdict incomplete, so neither 0 nor 1
+-- would be true; docs/validation.md says more).
+local jp = require("jinpu")
+local V = require("jinpu.validate")
+
+local usage = [[
+usage: jinpu validate [options] FILE...
+Checks each dataset against the constraints of its schema (required, unique,
+minimum, maximum, minLength, maxLength, pattern, enum, keys, units), the
+rule pack of its domain (by its name: cherry, ip, workforce, economy) and
+the rules of the --rules files.  Datasets given together may refer to each
+other (foreign keys, cross-dataset rules) by name.
+options:
+  --rules FILE.lua    more rules: a Lua script returning a rules table
+                      (docs/validation.md); may be repeated
+  --format text|json  the report for people (default) or for machines
+  --max N             issues shown per rule in the text report (default 20,
+                      0 = all)
+  --no-pack           do not run the domain rule packs
+  --no-schema         do not check the schemas' own constraints
+exit status: 0 valid, 1 the data fails, 2 usage error, 3 an input or a rule
+is unusable (the message names it)]]
+
+local function fail_usage(msg)
+  io.stderr:write("jinpu validate: " .. msg .. "\n" .. usage .. "\n")
+  return 2
+end
+
+-- Merge rules tables: fields' constraint sets by name (later files win on
+-- the same constraint), list entries concatenated.
+local function merge_into(dst, src)
+  for k, v in pairs(src) do
+    if type(k) == "string" then
+      if type(dst[k]) == "table" and type(v) == "table" then
+        for ck, cv in pairs(v) do dst[k][ck] = cv end
+      elseif type(v) == "table" then
+        local copy = {}
+        for ck, cv in pairs(v) do copy[ck] = cv end
+        dst[k] = copy
+      else
+        dst[k] = v
+      end
+    end
+  end
+  for _, spec in ipairs(src) do dst[#dst + 1] = spec end
+end
+
+-- Load a rules file: returns { all = rules-or-function, per = {name = rules} }
+-- or nil and a message naming the file.
+local function load_rules(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then return nil, err end
+  local ok, res = pcall(chunk)
+  if not ok then return nil, jp.error_message(res) end
+  if type(res) == "function" then return { fn = res, per = {} } end
+  if type(res) ~= "table" then
+    return nil, path .. ": a rules file must return a table of rules (or a function), not a " .. type(res)
+  end
+  local all, per = {}, {}
+  for k, v in pairs(res) do
+    if k ~= "datasets" then all[k] = v end
+  end
+  if res.datasets ~= nil then
+    if type(res.datasets) ~= "table" then
+      return nil, path .. ": `datasets` must map dataset names to rules tables"
+    end
+    for name, r in pairs(res.datasets) do per[name] = r end
+  end
+  return { all = all, per = per }
+end
+
+-- The rules for dataset ds from every loaded file, as one rules table (a
+-- function when a file returned one, called per dataset).
+local function rules_for(files, ds)
+  local merged, fns = {}, {}
+  for _, f in ipairs(files) do
+    if f.fn then
+      fns[#fns + 1] = f.fn
+    else
+      merge_into(merged, f.all)
+      local own = f.per[ds:name()]
+      if type(own) == "table" then merge_into(merged, own) end
+    end
+  end
+  if #fns == 0 then return next(merged) ~= nil and merged or nil end
+  return function(d, ctx)
+    local out = {}
+    merge_into(out, merged)
+    for _, fn in ipairs(fns) do
+      local r = fn(d, ctx)
+      if r ~= nil then
+        if type(r) ~= "table" then error("a rules function must return a table, not a " .. type(r)) end
+        merge_into(out, r)
+      end
+    end
+    return out
+  end
+end
+
+return function(args)
+  local files, rules_files, format, max = {}, {}, "text", 20
+  local opts = {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-h" or a == "--help" then
+      print(usage)
+      return 0
+    elseif a == "--rules" then
+      if not args[i + 1] then return fail_usage("--rules needs a file") end
+      rules_files[#rules_files + 1] = args[i + 1]
+      i = i + 1
+    elseif a:match("^%-%-rules=") then
+      rules_files[#rules_files + 1] = a:sub(9)
+    elseif a == "--format" or a:match("^%-%-format=") then
+      local f = a:match("^%-%-format=(.*)$")
+      if not f then f = args[i + 1]; i = i + 1 end
+      if f ~= "text" and f ~= "json" then return fail_usage("--format must be text or json") end
+      format = f
+    elseif a == "--max" then
+      max = math.tointeger(tonumber(args[i + 1] or ""))
+      if not max or max < 0 then return fail_usage("--max needs a whole number, 0 or more") end
+      i = i + 1
+    elseif a == "--no-pack" then
+      opts.pack = false
+    elseif a == "--no-schema" then
+      opts.schema = false
+    elseif a == "--" then
+      for k = i + 1, #args do files[#files + 1] = args[k] end
+      break
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return fail_usage("unknown option '" .. a .. "'")
+    else
+      files[#files + 1] = a
+    end
+    i = i + 1
+  end
+  if #files == 0 then return fail_usage("no file given") end
+
+  local status = 0
+  local load_errors = {}
+  local function problem(file, msg)
+    io.stderr:write("jinpu validate: " .. msg .. "\n")
+    load_errors[#load_errors + 1] = { file = file, message = msg }
+    status = 3
+  end
+
+  local loaded_rules = {}
+  for _, path in ipairs(rules_files) do
+    local r, err = load_rules(path)
+    if not r then problem(path, "rules file " .. err) else loaded_rules[#loaded_rules + 1] = r end
+  end
+
+  local datasets, all = {}, {}
+  for _, path in ipairs(files) do
+    local ok, ds = pcall(jp.load, path)
+    if ok then
+      datasets[#datasets + 1] = ds
+      all[path] = ds
+      local n = ds:name()
+      if n and n ~= "" and all[n] == nil then all[n] = ds end
+    else
+      problem(path, jp.error_message(ds))
+    end
+  end
+
+  -- a rules file that did not load leaves every verdict incomplete: say
+  -- so without pretending to validate
+  local reports = {}
+  if #loaded_rules == #rules_files then
+    for k, ds in ipairs(datasets) do
+      local o = { datasets = all }
+      for key, v in pairs(opts) do o[key] = v end
+      reports[k] = V.validate(ds, rules_for(loaded_rules, ds), o)
+    end
+  end
+
+  for _, r in ipairs(reports) do
+    if r.counts.rule_errors > 0 then
+      status = 3
+    elseif not r.ok and status == 0 then
+      status = 1
+    end
+  end
+
+  if format == "json" then
+    local parts = {}
+    for k, r in ipairs(reports) do parts[k] = r:json() end
+    local errs = {}
+    for k, e in ipairs(load_errors) do
+      errs[k] = string.format('{"file":%s,"message":%s}', jp._json_string(e.file), jp._json_string(e.message))
+    end
+    io.write(string.format('{"ok":%s,"status":%d,"reports":[%s],"input_errors":[%s]}\n',
+      status == 0 and "true" or "false", status, table.concat(parts, ","), table.concat(errs, ",")))
+  else
+    for k, r in ipairs(reports) do
+      if k > 1 then io.write("\n") end
+      io.write(r:text(max))
+    end
+    if #reports > 1 then io.write("\n" .. V.summary(reports) .. "\n") end
+  end
+  return status
+end
