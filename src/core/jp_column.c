@@ -169,34 +169,59 @@ jp_status_t jp_strdict_intern(jp_strdict_t *d, const char *s, size_t n, uint32_t
     return JP_OK;
 }
 
-static const jp_strdict_t *sort_dict; /* qsort has no context argument */
-
-static int cmp_codes(const void *a, const void *b)
+static int cmp_dict_codes(const jp_strdict_t *d, uint32_t x, uint32_t y)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     size_t lx, ly;
-    const char *sx = jp_strdict_get(sort_dict, x, &lx);
-    const char *sy = jp_strdict_get(sort_dict, y, &ly);
+    const char *sx = jp_strdict_get(d, x, &lx);
+    const char *sy = jp_strdict_get(d, y, &ly);
     int c = memcmp(sx, sy, lx < ly ? lx : ly);
     if (c) return c;
     return lx < ly ? -1 : lx > ly;
 }
 
+/* Merge sort of codes by their strings: the dictionary travels as an
+ * argument (no static state), so ranks may be computed on many threads. */
+static void sort_codes(const jp_strdict_t *d, uint32_t *a, uint32_t *tmp, size_t n)
+{
+    if (n < 16) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t v = a[i];
+            size_t j = i;
+            while (j > 0 && cmp_dict_codes(d, a[j - 1], v) > 0) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    sort_codes(d, a, tmp, h);
+    sort_codes(d, a + h, tmp, n - h);
+    if (cmp_dict_codes(d, a[h - 1], a[h]) <= 0) return;
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) a[k++] = cmp_dict_codes(d, a[j], tmp[i]) < 0 ? a[j++] : tmp[i++];
+    while (i < h) a[k++] = tmp[i++];
+}
+
 jp_status_t jp_strdict_ranks(const jp_strdict_t *d, uint32_t **rank)
 {
-    uint32_t *order = jp_malloc_array(d->count ? d->count : 1, sizeof *order);
-    uint32_t *r = jp_malloc_array(d->count ? d->count : 1, sizeof *r);
-    if (!order || !r) {
+    size_t n = d->count ? d->count : 1;
+    uint32_t *order = jp_malloc_array(n, sizeof *order);
+    uint32_t *tmp = jp_malloc_array(n, sizeof *tmp);
+    uint32_t *r = jp_malloc_array(n, sizeof *r);
+    if (!order || !tmp || !r) {
         jp_free(order);
+        jp_free(tmp);
         jp_free(r);
         return JP_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < d->count; i++) order[i] = i;
-    sort_dict = d;
-    qsort(order, d->count, sizeof *order, cmp_codes);
-    sort_dict = NULL;
+    sort_codes(d, order, tmp, d->count);
     for (uint32_t i = 0; i < d->count; i++) r[order[i]] = i;
     jp_free(order);
+    jp_free(tmp);
     *rank = r;
     return JP_OK;
 }

@@ -1,0 +1,470 @@
+/*
+ * jp_plan.c - lazy plan nodes: a node maps requested output fields to the
+ * input fields they read, asks its input for all of them at once, then
+ * builds just the requested columns (passing through, gathering selected
+ * rows, or evaluating expressions).
+ *
+ * Owns: the plan node (jp_lazy_t) and its need/need_rows/free.  Must
+ * never: modify the input dataset's values, keep a column of its own
+ * output outside ds->cols, print.
+ */
+#include "jp_plan.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "jp_expr.h"
+#include "jp_lazy.h"
+#include "jp_mem.h"
+
+enum rows_kind { ROWS_ALL, ROWS_PRED, ROWS_LIST, ROWS_RANGE };
+
+typedef struct pfield {
+    long src;
+    char *expr_src;
+    jp_expr_t *parsed;   /* names only, for the inputs */
+    jp_expr_t *compiled; /* once the inputs have types */
+    jp_column_t *ready;
+} pfield_t;
+
+typedef struct plan {
+    jp_lazy_t base; /* first: the dataset holds &base */
+    char *verb;
+    jp_dataset_t *in;
+    pfield_t *f;
+    size_t nf;
+    int rows_kind;
+    char *pred_src;
+    jp_expr_t *pred_parsed;
+    bool rows_done;
+    size_t *rows; /* selected input rows (PRED, LIST) */
+    size_t nsel;
+    size_t from, count; /* RANGE */
+    bool tail;
+} plan_t;
+
+static void plan_free(jp_lazy_t *lz)
+{
+    plan_t *p = (plan_t *)lz;
+    for (size_t i = 0; i < p->nf; i++) {
+        jp_free(p->f[i].expr_src);
+        jp_expr_free(p->f[i].parsed);
+        jp_expr_free(p->f[i].compiled);
+        jp_column_unref(p->f[i].ready);
+    }
+    jp_free(p->f);
+    jp_expr_free(p->pred_parsed);
+    jp_free(p->pred_src);
+    jp_free(p->rows);
+    jp_free(p->verb);
+    jp_dataset_unref(p->in);
+    jp_free(p);
+}
+
+/* Add the input fields a compiled-or-parsed expression reads. */
+static void add_inputs(const jp_expr_t *e, bool *want)
+{
+    const size_t *idx;
+    size_t n = jp_expr_inputs(e, &idx);
+    for (size_t k = 0; k < n; k++) want[idx[k]] = true;
+}
+
+static jp_status_t verb_error(plan_t *p, jp_error_t *err, jp_status_t st)
+{
+    if (err && st != JP_ERR_NOMEM) jp_error_prefix(err, "%s", p->verb);
+    return st;
+}
+
+/* Compile against the (now typed) input schema; errors name the verb. */
+static jp_expr_t *compile_now(plan_t *p, const char *src, jp_error_t *err)
+{
+    jp_expr_t *e = jp_expr_compile(src, &p->in->schema, err);
+    if (!e && err) verb_error(p, err, err->code);
+    return e;
+}
+
+/* Settle which input rows the node keeps. */
+static jp_status_t settle_rows(plan_t *p, jp_error_t *err)
+{
+    if (p->rows_done) return JP_OK;
+    jp_status_t st;
+    switch (p->rows_kind) {
+    case ROWS_ALL:
+    case ROWS_LIST: break;
+    case ROWS_PRED: {
+        jp_expr_t *e = compile_now(p, p->pred_src, err);
+        if (!e) return err ? err->code : JP_ERR_EXPR;
+        if (jp_expr_type(e) != JP_TYPE_BOOL) {
+            st = jp_error_set(err, JP_ERR_EXPR, "%s: \"%s\" is a %s expression, not a condition",
+                              p->verb, p->pred_src, jp_type_name(jp_expr_type(e)));
+            jp_expr_free(e);
+            return st;
+        }
+        st = jp_expr_select_cols(e, p->in->cols, p->in->nrows, &p->rows, &p->nsel, err);
+        jp_expr_free(e);
+        if (st) return verb_error(p, err, st);
+        break;
+    }
+    case ROWS_RANGE: {
+        size_t n = p->in->nrows;
+        if (p->tail) {
+            p->from = p->count < n ? n - p->count : 0;
+        }
+        if (p->from > n) p->from = n;
+        if (p->count > n - p->from) p->count = n - p->from;
+        p->nsel = p->count;
+        break;
+    }
+    }
+    p->rows_done = true;
+    return JP_OK;
+}
+
+static size_t out_rows(const plan_t *p)
+{
+    switch (p->rows_kind) {
+    case ROWS_ALL: return p->in->nrows;
+    default: return p->nsel;
+    }
+}
+
+static jp_column_t *pick_rows(plan_t *p, jp_column_t *c)
+{
+    switch (p->rows_kind) {
+    case ROWS_ALL: return jp_column_ref(c);
+    case ROWS_RANGE:
+        if (p->from == 0 && p->count == c->len) return jp_column_ref(c);
+        return jp_column_slice(c, p->from, p->count);
+    default: return jp_column_gather(c, p->rows, p->nsel);
+    }
+}
+
+/* Row lines of the node's rows, once the rows are settled. */
+static jp_status_t settle_origin(plan_t *p, jp_dataset_t *ds)
+{
+    const jp_dataset_t *in = p->in;
+    if (!in->origin || ds->origin) return JP_OK;
+    if (p->rows_kind == ROWS_ALL) {
+        jp_plan_copy_origin(ds, in);
+        return JP_OK;
+    }
+    jp_column_t *lines = NULL;
+    long first = 0;
+    if (p->rows_kind == ROWS_RANGE) {
+        if (in->lines) {
+            if (!(lines = jp_column_slice(in->lines, p->from, p->count))) return JP_ERR_NOMEM;
+        } else if (in->first_line)
+            first = in->first_line + (long)p->from;
+    } else if (in->lines) {
+        if (!(lines = jp_column_gather(in->lines, p->rows, p->nsel))) return JP_ERR_NOMEM;
+    } else if (in->first_line) {
+        if (!(lines = jp_column_new(JP_TYPE_INT, p->nsel))) return JP_ERR_NOMEM;
+        for (size_t k = 0; k < p->nsel; k++) lines->v.i[k] = in->first_line + (long)p->rows[k];
+        jp_column_set_len(lines, p->nsel);
+    }
+    jp_dataset_set_origin(ds, in->origin, lines);
+    ds->first_line = first;
+    return JP_OK;
+}
+
+static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
+{
+    plan_t *p = (plan_t *)ds->lazy;
+    jp_dataset_t *in = p->in;
+    size_t nin = in->schema.n_fields;
+    bool *want = jp_calloc(nin ? nin : 1, sizeof *want);
+    size_t *list = jp_malloc_array(nin ? nin : 1, sizeof *list);
+    jp_status_t st = JP_OK;
+    if (!want || !list) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* 1. which input fields */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx[k];
+        if (ds->cols[i]) continue;
+        pfield_t *f = &p->f[i];
+        if (f->src >= 0) want[f->src] = true;
+        else if (f->parsed) add_inputs(f->parsed, want);
+    }
+    if (!p->rows_done && p->pred_parsed) add_inputs(p->pred_parsed, want);
+    size_t m = 0;
+    for (size_t i = 0; i < nin; i++)
+        if (want[i]) list[m++] = i;
+    /* 2. one request to the input: a lazy CSV parses them in one pass */
+    if (m) st = jp_dataset_need(in, list, m, err);
+    else st = jp_dataset_need_rows(in, err);
+    if (st) goto done;
+    /* 3. rows */
+    if ((st = settle_rows(p, err))) goto done;
+    if ((st = settle_origin(p, ds))) {
+        jp_error_set(err, st, "out of memory");
+        goto done;
+    }
+    ds->nrows = out_rows(p);
+    /* 4. the requested columns */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx[k];
+        if (ds->cols[i]) continue;
+        pfield_t *f = &p->f[i];
+        jp_column_t *c = NULL;
+        jp_field_t *fd = &ds->schema.fields[i];
+        if (f->src >= 0) {
+            c = pick_rows(p, in->cols[f->src]);
+            if (!c) {
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            /* the input's field is settled now: take its type (and unit) */
+            const jp_field_t *sf = &in->schema.fields[f->src];
+            fd->type = c->type;
+            if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) {
+                jp_column_unref(c);
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+        } else if (f->ready) {
+            c = pick_rows(p, f->ready);
+            if (!c) {
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            fd->type = c->type;
+        } else {
+            jp_expr_t *e = f->compiled ? f->compiled : compile_now(p, f->expr_src, err);
+            f->compiled = NULL;
+            if (!e) {
+                st = err ? err->code : JP_ERR_EXPR;
+                goto done;
+            }
+            jp_column_t *full = jp_expr_eval_cols(e, in->cols, in->nrows, err);
+            if (!full) {
+                st = verb_error(p, err, err ? err->code : JP_ERR_NOMEM);
+                jp_expr_free(e);
+                goto done;
+            }
+            c = pick_rows(p, full);
+            jp_column_unref(full);
+            const char *u = jp_expr_unit(e);
+            fd->type = jp_expr_type(e);
+            jp_free(fd->unit);
+            fd->unit = NULL;
+            if ((u && !(fd->unit = jp_strdup(u))) || !c) {
+                jp_column_unref(c);
+                jp_expr_free(e);
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            jp_expr_free(e);
+        }
+        ds->cols[i] = c;
+    }
+done:
+    jp_free(want);
+    jp_free(list);
+    return st;
+}
+
+static jp_status_t plan_need_rows(jp_dataset_t *ds, jp_error_t *err)
+{
+    return plan_need(ds, NULL, 0, err);
+}
+
+static const jp_lazy_ops_t plan_ops = {"plan", plan_need, plan_need_rows, plan_free};
+
+void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src)
+{
+    if (!src->origin) return;
+    jp_dataset_set_origin(dst, src->origin, jp_column_ref(src->lines));
+    dst->first_line = src->first_line;
+}
+
+/* A new lazy dataset with the input's metadata and the node's fields. */
+static jp_dataset_t *new_node(plan_t *p, const jp_plan_field_t *f, size_t n, jp_error_t *err)
+{
+    jp_dataset_t *in = p->in;
+    jp_dataset_t *ds = jp_dataset_new_like(in, false, err);
+    if (!ds) return NULL;
+    ds->cols = jp_calloc(n ? n : 1, sizeof *ds->cols);
+    if (!ds->cols) goto nomem;
+    ds->cols_cap = n ? n : 1;
+    for (size_t i = 0; i < n; i++) {
+        jp_field_t fd;
+        if (f[i].src >= 0) {
+            if (jp_field_copy(&fd, &in->schema.fields[f[i].src])) goto nomem;
+            if (strcmp(fd.name, f[i].name) != 0) {
+                jp_free(fd.name);
+                if (!(fd.name = jp_strdup(f[i].name))) {
+                    jp_field_free(&fd);
+                    goto nomem;
+                }
+            }
+        } else {
+            jp_field_init(&fd);
+            fd.name = jp_strdup(f[i].name);
+            fd.type = f[i].col ? f[i].col->type : JP_TYPE_NONE;
+            fd.unit = f[i].col && f[i].unit ? jp_strdup(f[i].unit) : NULL;
+            if (!fd.name || (f[i].col && f[i].unit && !fd.unit)) {
+                jp_field_free(&fd);
+                goto nomem;
+            }
+        }
+        jp_status_t st = jp_schema_add(&ds->schema, &fd, err);
+        jp_field_free(&fd);
+        if (st) {
+            jp_dataset_unref(ds);
+            return NULL;
+        }
+    }
+    ds->lazy = &p->base;
+    return ds;
+nomem:
+    jp_dataset_unref(ds);
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+static plan_t *plan_new(jp_dataset_t *in, const char *verb, size_t nf)
+{
+    plan_t *p = jp_calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->base.ops = &plan_ops;
+    p->verb = jp_strdup(verb);
+    p->f = jp_calloc(nf ? nf : 1, sizeof *p->f);
+    p->nf = nf;
+    p->in = jp_dataset_ref(in);
+    if (!p->verb || !p->f) {
+        plan_free(&p->base);
+        return NULL;
+    }
+    for (size_t i = 0; i < nf; i++) p->f[i].src = -1;
+    return p;
+}
+
+/* Do all the fields the expression reads have a type yet? */
+static bool typed(const jp_dataset_t *in, const jp_expr_t *e)
+{
+    const size_t *idx;
+    size_t n = jp_expr_inputs(e, &idx);
+    for (size_t k = 0; k < n; k++)
+        if (in->schema.fields[idx[k]].type == JP_TYPE_NONE) return false;
+    return true;
+}
+
+/* Check names now; keep the parsed form for its inputs. */
+static jp_expr_t *parse_names(jp_dataset_t *in, const char *verb, const char *src,
+                              jp_error_t *err)
+{
+    jp_expr_t *e = jp_expr_parse(src, &in->schema, err);
+    if (!e && err && err->code != JP_ERR_NOMEM) jp_error_prefix(err, "%s", verb);
+    return e;
+}
+
+jp_dataset_t *jp_plan_map(jp_dataset_t *in, const char *verb, const jp_plan_field_t *f, size_t n,
+                          const char *pred, jp_error_t *err)
+{
+    plan_t *p = plan_new(in, verb, n);
+    if (!p) goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        p->f[i].src = f[i].src;
+        if (f[i].expr) {
+            if (!(p->f[i].expr_src = jp_strdup(f[i].expr))) goto nomem;
+            if (!(p->f[i].parsed = parse_names(in, verb, f[i].expr, err))) goto fail;
+        } else if (f[i].col)
+            p->f[i].ready = jp_column_ref(f[i].col);
+    }
+    if (pred) {
+        p->rows_kind = ROWS_PRED;
+        if (!(p->pred_src = jp_strdup(pred))) goto nomem;
+        if (!(p->pred_parsed = parse_names(in, verb, pred, err))) goto fail;
+    }
+    jp_dataset_t *ds = new_node(p, f, n, err);
+    if (!ds) goto fail;
+    /* inputs already typed (or no inputs): type-check now, not at need time */
+    for (size_t i = 0; i < n; i++) {
+        pfield_t *pf = &p->f[i];
+        if (!pf->parsed || !typed(in, pf->parsed)) continue;
+        if (!(pf->compiled = compile_now(p, pf->expr_src, err))) {
+            jp_dataset_unref(ds);
+            return NULL;
+        }
+        jp_field_t *fd = &ds->schema.fields[i];
+        const char *u = jp_expr_unit(pf->compiled);
+        fd->type = jp_expr_type(pf->compiled);
+        if (u && !(fd->unit = jp_strdup(u))) {
+            jp_dataset_unref(ds);
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+    }
+    if (p->pred_parsed && typed(in, p->pred_parsed)) {
+        jp_expr_t *e = compile_now(p, p->pred_src, err);
+        jp_status_t st = JP_OK;
+        if (!e) st = err ? err->code : JP_ERR_EXPR;
+        else if (jp_expr_type(e) != JP_TYPE_BOOL)
+            st = jp_error_set(err, JP_ERR_EXPR, "%s: \"%s\" is a %s expression, not a condition",
+                              p->verb, p->pred_src, jp_type_name(jp_expr_type(e)));
+        jp_expr_free(e);
+        if (st) {
+            jp_dataset_unref(ds);
+            return NULL;
+        }
+    }
+    return ds;
+nomem:
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+fail:
+    if (p) plan_free(&p->base);
+    return NULL;
+}
+
+static jp_dataset_t *all_fields(plan_t *p, jp_error_t *err)
+{
+    jp_dataset_t *in = p->in;
+    size_t n = in->schema.n_fields;
+    jp_plan_field_t *f = jp_calloc(n ? n : 1, sizeof *f);
+    if (!f) {
+        plan_free(&p->base);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        f[i].name = in->schema.fields[i].name;
+        f[i].src = (long)i;
+        p->f[i].src = (long)i;
+    }
+    jp_dataset_t *ds = new_node(p, f, n, err);
+    jp_free(f);
+    if (!ds) plan_free(&p->base);
+    return ds;
+}
+
+jp_dataset_t *jp_plan_take(jp_dataset_t *in, const char *verb, const size_t *idx, size_t n,
+                           jp_error_t *err)
+{
+    plan_t *p = plan_new(in, verb, in->schema.n_fields);
+    if (!p || !(p->rows = jp_malloc_array(n ? n : 1, sizeof *p->rows))) {
+        if (p) plan_free(&p->base);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (n) memcpy(p->rows, idx, n * sizeof *idx);
+    p->nsel = n;
+    p->rows_kind = ROWS_LIST;
+    p->rows_done = true;
+    return all_fields(p, err);
+}
+
+jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, size_t n, bool tail,
+                            jp_error_t *err)
+{
+    plan_t *p = plan_new(in, verb, in->schema.n_fields);
+    if (!p) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->rows_kind = ROWS_RANGE;
+    p->from = from;
+    p->count = n;
+    p->tail = tail;
+    return all_fields(p, err);
+}

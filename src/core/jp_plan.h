@@ -1,0 +1,59 @@
+/*
+ * jp_plan.h - lazy plan nodes for the verbs (filter, mutate, select/drop/
+ * rename, take, head/tail/slice) over lazy inputs.
+ *
+ * A node is a jp_lazy_t of a new dataset that holds a reference to its
+ * input.  When a consumer needs some of the node's fields, the node works
+ * out which input fields that takes (its own expressions' inputs plus the
+ * passed-through fields), asks its input for exactly those in one call, and
+ * builds only the requested columns; a chain of nodes over a lazy CSV file
+ * therefore parses just the columns the whole pipeline reads, once.
+ *
+ * Names are checked when a node is made (lazy datasets know their field
+ * names); expressions are type-checked as soon as their inputs have types,
+ * which for a CSV file is when the columns are parsed.  Errors found then
+ * are prefixed with the verb that planned the work.
+ *
+ * Ownership: constructors take a borrowed input (they take their own
+ * reference) and return a dataset with one reference owned by the caller.
+ * Only the verbs (jp_verbs*.c) call these; they are used when the input is
+ * lazy.
+ */
+#ifndef JP_PLAN_H
+#define JP_PLAN_H
+
+#include <stddef.h>
+#include "jp_dataset.h"
+#include "jp_error.h"
+
+/* One output field of a node: an input field (src >= 0), an expression
+ * over the input's fields, or a ready column (borrowed; nrows long). */
+typedef struct jp_plan_field {
+    const char *name;
+    long src;
+    const char *expr;
+    jp_column_t *col;
+    const char *unit; /* for ready columns */
+} jp_plan_field_t;
+
+/*
+ * A node with fields `f` over rows of `in` chosen by an expression (`pred`,
+ * may be NULL: every row).  For a mutate, f lists the input's fields
+ * (src) with the new and replaced ones.
+ */
+jp_dataset_t *jp_plan_map(jp_dataset_t *in, const char *verb, const jp_plan_field_t *f, size_t n,
+                          const char *pred, jp_error_t *err);
+
+/* Every field of `in`, rows idx[0..n) (copied). */
+jp_dataset_t *jp_plan_take(jp_dataset_t *in, const char *verb, const size_t *idx, size_t n,
+                           jp_error_t *err);
+
+/* Every field of `in`, a range of rows: from the start (tail false) or
+ * counted back from the end (tail true, `from` ignored). */
+jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, size_t n, bool tail,
+                            jp_error_t *err);
+
+/* Carry the origin file and row lines of `src` over to `dst` (same rows). */
+void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * jp_verbs.h - the analyst's verbs: filter, select/drop/rename, mutate,
+ * sort, group_by + agg, join, head/tail/slice, distinct, concat, pivot,
+ * unpivot, convert, and vector operations on columns.
+ *
+ * Ownership: every verb takes its input(s) by borrowed pointer and returns
+ * a NEW dataset with one reference owned by the caller (NULL on error, with
+ * err filled).  Inputs are never modified, except that a lazy input may be
+ * loaded (jp_dataset_need) - which changes no value.  Outputs share the
+ * unchanged columns of their input.
+ *
+ * Lazy inputs: filter with an expression, mutate with expressions,
+ * select/drop/rename, take, head/slice on a lazy dataset return lazy
+ * datasets (jp_plan.h) that load only what their consumer needs; every
+ * other verb loads the columns it reads.  Errors found while loading name
+ * the verb that planned the work.
+ *
+ * Errors name the verb and the field: "sum: field 'crop' is a string",
+ * "join: key 'year' is integer in the left dataset but string in the right
+ * ('yr')", and expression errors name the token and its column.
+ *
+ * Nulls and qualifiers: see docs/verbs.md (each verb documents its rule
+ * there and in its comment below).
+ */
+#ifndef JP_VERBS_H
+#define JP_VERBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "jp_dataset.h"
+#include "jp_error.h"
+#include "jp_value.h"
+
+/* ---- rows ------------------------------------------------------------------ */
+
+/* Rows where the expression is true (null counts as false). */
+jp_dataset_t *jp_filter(jp_dataset_t *ds, const char *expr, jp_error_t *err);
+/* Rows idx[0..n) in that order (indices < nrows; repeats allowed). */
+jp_dataset_t *jp_take(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err);
+/* The first / last n rows (fewer when the dataset is shorter). */
+jp_dataset_t *jp_head(jp_dataset_t *ds, size_t n, jp_error_t *err);
+jp_dataset_t *jp_tail(jp_dataset_t *ds, size_t n, jp_error_t *err);
+/* Rows [from, from + n), clipped to the dataset. */
+jp_dataset_t *jp_slice(jp_dataset_t *ds, size_t from, size_t n, jp_error_t *err);
+
+/* ---- fields ---------------------------------------------------------------- */
+
+/* Only these fields, in this order (a name may not repeat). */
+jp_dataset_t *jp_select(jp_dataset_t *ds, const char *const *names, size_t n, jp_error_t *err);
+/* All fields but these. */
+jp_dataset_t *jp_drop(jp_dataset_t *ds, const char *const *names, size_t n, jp_error_t *err);
+/* Rename from[k] to to[k]; the order of fields is kept. */
+jp_dataset_t *jp_rename(jp_dataset_t *ds, const char *const *from, const char *const *to, size_t n,
+                        jp_error_t *err);
+
+/*
+ * A new or replaced field: from an expression (`expr`) or a ready column
+ * (`col`, borrowed, nrows long; the verb takes its own reference) with an
+ * optional unit.  A replaced field keeps its position; new fields are
+ * appended in order.  With `sequential`, each expression sees the fields
+ * made before it in the same call; otherwise only the input's fields.
+ */
+typedef struct jp_mutation {
+    const char *name;
+    const char *expr;
+    jp_column_t *col;
+    const char *unit;
+} jp_mutation_t;
+
+jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool sequential,
+                        jp_error_t *err);
+
+/* ---- order ------------------------------------------------------------------ */
+
+typedef struct jp_sort_key {
+    const char *field;
+    bool desc;
+} jp_sort_key_t;
+
+/* Stable multi-key sort; nulls last whatever the direction; strings by
+ * byte order; NaN after every number and before nulls. */
+jp_dataset_t *jp_sort(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err);
+/* The permutation only: (*order)[k] is the input row at output position k
+ * (jp_malloc'd, nrows entries). */
+jp_status_t jp_sort_order(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t **order,
+                          jp_error_t *err);
+
+/* ---- groups ----------------------------------------------------------------- */
+
+typedef enum jp_agg_kind {
+    JP_AGG_COUNT,          /* field NULL: rows; else non-null values */
+    JP_AGG_SUM,            /* numbers; nulls ignored; all-null group -> null */
+    JP_AGG_MEAN,           /* numbers -> number */
+    JP_AGG_MIN,            /* numbers, strings, dates, booleans, periods */
+    JP_AGG_MAX,
+    JP_AGG_MEDIAN,         /* numbers -> number */
+    JP_AGG_QUANTILE,       /* numbers -> number, p in [0, 1], linear interpolation */
+    JP_AGG_COUNT_DISTINCT, /* any type -> integer; nulls not counted */
+    JP_AGG_FIRST,          /* first / last non-null value, any type */
+    JP_AGG_LAST
+} jp_agg_kind_t;
+
+typedef struct jp_agg {
+    const char *name;  /* output field */
+    jp_agg_kind_t kind;
+    const char *field; /* input field (NULL only for count) */
+    double p;          /* quantile */
+} jp_agg_t;
+
+/* "count", "sum", ... and back; false when unknown. */
+const char *jp_agg_name(jp_agg_kind_t k);
+bool jp_agg_from_name(const char *name, jp_agg_kind_t *out);
+
+/*
+ * One row per distinct combination of the key fields (nulls form a group),
+ * in order of first appearance: the key fields, then the aggregates in the
+ * order given.  With no keys, one row over the whole dataset (also when it
+ * is empty).
+ */
+jp_dataset_t *jp_group_agg(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                           const jp_agg_t *aggs, size_t naggs, jp_error_t *err);
+
+/* Distinct combinations of `fields` (all fields when n == 0), first
+ * occurrence kept, in order; keep_all keeps every field of those rows. */
+jp_dataset_t *jp_distinct(jp_dataset_t *ds, const char *const *fields, size_t n, bool keep_all,
+                          jp_error_t *err);
+
+/* ---- joins ------------------------------------------------------------------ */
+
+typedef enum jp_join_how {
+    JP_JOIN_INNER, /* matching pairs, left order, then right order */
+    JP_JOIN_LEFT,  /* every left row; nulls where nothing matches */
+    JP_JOIN_ANTI,  /* left rows with no match (left fields only) */
+    JP_JOIN_SEMI   /* left rows with a match, once each (left fields only) */
+} jp_join_how_t;
+
+bool jp_join_from_name(const char *name, jp_join_how_t *out);
+
+/*
+ * Hash join on left_keys[k] == right_keys[k] (right_keys NULL: the same
+ * names).  Null keys never match.  Strings compare by content across
+ * dictionaries; integer and number keys compare as numbers; other type
+ * mismatches are an error naming both fields.  The output holds the left
+ * fields, then the right's non-key fields; a right field whose name is
+ * taken gets `suffix` appended (NULL: "_right").
+ */
+jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
+                      const char *const *right_keys, size_t nkeys, jp_join_how_t how,
+                      const char *suffix, jp_error_t *err);
+
+/* ---- shapes ------------------------------------------------------------------ */
+
+/*
+ * Rows of all datasets one after the other.  Every dataset has the same
+ * field names (any order; the first dataset's order is used); integer and
+ * number fields widen to number; strings merge their dictionaries; units
+ * must agree.  Metadata comes from the first.
+ */
+jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err);
+
+/*
+ * Long -> wide: one row per distinct combination of id_cols (default: every
+ * field but names_from and values_from), one new field per distinct value
+ * of names_from (its text, in order of first appearance), holding
+ * values_from.  Several values for one cell are an error unless values_fn
+ * says how to combine them (has_fn).
+ */
+typedef struct jp_pivot_opts {
+    const char *const *id_cols;
+    size_t n_id_cols;
+    const char *names_from;
+    const char *values_from;
+    bool has_fn;
+    jp_agg_kind_t values_fn;
+    const char *names_prefix; /* prepended to the new field names, or NULL */
+} jp_pivot_opts_t;
+
+jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *err);
+
+/*
+ * Wide -> long: for each input row and each of `cols` (in order), one row
+ * with the other fields (id fields), names_to = the column's name and
+ * values_to = its value.  The columns must share a type (integer and number
+ * widen); units kept when they agree; qualifiers kept.  drop_nulls skips
+ * null values.
+ */
+typedef struct jp_unpivot_opts {
+    const char *const *cols;
+    size_t n_cols;
+    const char *names_to;  /* default "name" */
+    const char *values_to; /* default "value" */
+    bool drop_nulls;
+} jp_unpivot_opts_t;
+
+jp_dataset_t *jp_unpivot(jp_dataset_t *ds, const jp_unpivot_opts_t *o, jp_error_t *err);
+
+/*
+ * Convert a numeric field to `unit` (jp_unit_factor).  An integer field
+ * stays integer when the factor is a whole number and nothing overflows,
+ * else becomes number.  When the field's unit comes from a per-row unit
+ * field (field.unit_field), every row converts from its own unit and the
+ * unit field is set to `unit`; a row whose unit does not convert is an
+ * error naming the row.  Qualifiers are kept.
+ */
+jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, jp_error_t *err);
+
+/* ---- columns ----------------------------------------------------------------- */
+
+/*
+ * Vector operations.  Nulls are ignored; with no values the result is a
+ * null value (count: 0).  sum of integers is an integer (JP_ERR_RANGE on
+ * overflow) carrying the combined qualifier (jp_qual_combine); mean is a
+ * number with the same qualifier; min/max return the chosen value with its
+ * own qualifier (strings point into the column's dictionary).  `what`
+ * names the column in messages (may be NULL).
+ */
+jp_status_t jp_vec_sum(const jp_column_t *c, const char *what, jp_value_t *out, jp_error_t *err);
+jp_status_t jp_vec_mean(const jp_column_t *c, const char *what, jp_value_t *out, jp_error_t *err);
+jp_status_t jp_vec_min(const jp_column_t *c, const char *what, jp_value_t *out, jp_error_t *err);
+jp_status_t jp_vec_max(const jp_column_t *c, const char *what, jp_value_t *out, jp_error_t *err);
+size_t jp_vec_count(const jp_column_t *c); /* non-null values */
+
+#endif
