@@ -80,7 +80,8 @@ static void check_keys(lua_State *L, int t, const char *const *known, const char
         lua_pop(L, 1);
         bool ok = false;
         if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !ok; k++) ok = strcmp(*k, lua_tostring(L, -1)) == 0;
+            for (const char *const *k = known; *k && !ok; k++)
+                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
         if (!ok) {
             const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
             jpl_errorf(L, "%s: unknown option '%s'", what, k);
@@ -136,7 +137,8 @@ static int l_export(lua_State *L)
         for (size_t i = 0; i < n; i++) {
             lua_geti(L, 2, (lua_Integer)i + 1);
             v[i] = jpl_test_dataset(L, -1);
-            if (!v[i]) return jpl_errorf(L, "export: item %d of the list is not a dataset", (int)i + 1);
+            if (!v[i])
+                return jpl_errorf(L, "export: item %d of the list is not a dataset", (int)i + 1);
             lua_pop(L, 1); /* still referenced by the list */
         }
     }
@@ -144,8 +146,9 @@ static int l_export(lua_State *L)
     jp_export_opts_init(&o);
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        static const char *const known[] = {"level", "threads", "format", "top", "spreadsheet_safe",
-                                            "qualifiers", "mtime", "zip64", "kind", NULL};
+        static const char *const known[] = {
+            "level",      "threads", "format", "top",  "spreadsheet_safe",
+            "qualifiers", "mtime",   "zip64",  "kind", NULL};
         check_keys(L, 3, known, "export");
         o.level = (int)opt_int(L, 3, "level", 0);
         o.threads = (int)opt_int(L, 3, "threads", 0);
@@ -155,15 +158,20 @@ static int l_export(lua_State *L)
         o.zip64 = opt_bool(L, 3, "zip64", false);
         o.mtime = opt_int(L, 3, "mtime", -1);
         const char *q = opt_str(L, 3, "qualifiers");
-        if (q && strcmp(q, "inline") == 0) o.inline_qualifiers = true;
+        if (q && strcmp(q, "inline") == 0)
+            o.inline_qualifiers = true;
         else if (q && strcmp(q, "column") != 0)
             return jpl_errorf(L, "export: qualifiers must be \"column\" or \"inline\"");
         const char *kind = opt_str(L, 3, "kind");
         if (kind) {
-            if (strcmp(kind, "tar.gz") == 0 || strcmp(kind, "tgz") == 0) o.kind = JP_ARCHIVE_TGZ;
-            else if (strcmp(kind, "zip") == 0) o.kind = JP_ARCHIVE_ZIP;
-            else if (strcmp(kind, "tar") == 0) o.kind = JP_ARCHIVE_TAR;
-            else return jpl_errorf(L, "export: kind must be \"tar.gz\", \"zip\" or \"tar\"");
+            if (strcmp(kind, "tar.gz") == 0 || strcmp(kind, "tgz") == 0)
+                o.kind = JP_ARCHIVE_TGZ;
+            else if (strcmp(kind, "zip") == 0)
+                o.kind = JP_ARCHIVE_ZIP;
+            else if (strcmp(kind, "tar") == 0)
+                o.kind = JP_ARCHIVE_TAR;
+            else
+                return jpl_errorf(L, "export: kind must be \"tar.gz\", \"zip\" or \"tar\"");
         }
         if (o.level && (o.level < 1 || o.level > 9))
             return jpl_errorf(L, "export: level must be 1..9");
@@ -388,18 +396,19 @@ static int arc_meta(lua_State *L)
 static int arc_tostring(lua_State *L)
 {
     box_t *b = luaL_checkudata(L, 1, ARCHIVE_MT);
-    if (!b->a) lua_pushliteral(L, "archive (closed)");
-    else lua_pushfstring(L, "archive (%d datasets)", (int)jp_archive_count(b->a));
+    if (!b->a)
+        lua_pushliteral(L, "archive (closed)");
+    else
+        lua_pushfstring(L, "archive (%d datasets)", (int)jp_archive_count(b->a));
     return 1;
 }
 
 void jpl_open_archive(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"list", arc_list},         {"load", arc_load},
-                                       {"verify", arc_verify},     {"info", arc_info},
-                                       {"files", arc_files},       {"datasets", arc_datasets},
-                                       {"meta", arc_meta},         {"close", arc_close},
-                                       {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"list", arc_list}, {"load", arc_load},   {"verify", arc_verify},
+        {"info", arc_info}, {"files", arc_files}, {"datasets", arc_datasets},
+        {"meta", arc_meta}, {"close", arc_close}, {NULL, NULL}};
     if (luaL_newmetatable(L, ARCHIVE_MT)) { /* [jp, mt] */
         luaL_newlib(L, methods);            /* [jp, mt, methods] */
         lua_setfield(L, -2, "__index");

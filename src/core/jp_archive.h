@@ -117,8 +117,7 @@ const char *jp_archive_name(const jp_archive_t *a, size_t i);
  * Load a dataset by name (NULL: the only one).  The member's bytes are
  * checked against the manifest's size and SHA-256 before they are parsed.
  */
-jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **out,
-                            jp_error_t *err);
+jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **out, jp_error_t *err);
 
 typedef struct jp_archive_problem {
     char *entry; /* path inside the archive (relative to the top directory) or "" */

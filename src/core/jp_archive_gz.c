@@ -60,8 +60,10 @@ jp_status_t jp_arc_deflate(const void *p, size_t n, int level, int threads, jp_b
     jp_status_t st = w ? JP_OK : (err && err->code ? err->code : JP_ERR_NOMEM);
     if (!st) st = jp_gzip_write(w, p, n, err);
     if (w) {
-        if (!st) st = jp_gzip_close(w, crc, NULL, err);
-        else jp_gzip_abort(w);
+        if (!st)
+            st = jp_gzip_close(w, crc, NULL, err);
+        else
+            jp_gzip_abort(w);
     }
     if (fclose(fp) != 0 && !st) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (!st) {

@@ -14,8 +14,10 @@ static void show(const char *s, size_t n, char *buf, size_t size)
     size_t k = 0;
     for (size_t i = 0; i < n && k + 5 < size; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
-        else buf[k++] = (char)c;
+        if (c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
+        else
+            buf[k++] = (char)c;
     }
     buf[k] = '\0';
 }
@@ -44,8 +46,7 @@ jp_status_t jp_archive_name_check(const char *archive, const char *s, size_t n, 
         return jp_error_set(err, JP_ERR_ARCHIVE,
                             "%s: entry '%s': absolute path (refused: it would leave the archive)",
                             archive, shown);
-    if (n >= 2 && s[1] == ':' &&
-        ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+    if (n >= 2 && s[1] == ':' && ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
         return jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': drive-letter path refused",
                             archive, shown);
     char *norm = jp_malloc(n + 1);

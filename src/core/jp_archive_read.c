@@ -52,8 +52,7 @@ typedef struct mqual {
 } mqual_t;
 
 typedef struct mds {
-    char *name, *title, *source, *source_file, *origin, *period, *license, *format, *data,
-        *schema;
+    char *name, *title, *source, *source_file, *origin, *period, *license, *format, *data, *schema;
     long long rows, fields;
     mqual_t *q;
     size_t nq;
@@ -90,8 +89,8 @@ struct jp_archive {
     char **sums_errors;
     size_t nsums_errors;
     /* archives without a manifest: readable members by stem */
-    char **foreign;       /* dataset names */
-    size_t *foreign_ent;  /* their entries */
+    char **foreign;      /* dataset names */
+    size_t *foreign_ent; /* their entries */
     size_t nforeign;
 };
 
@@ -179,8 +178,8 @@ static jp_status_t src_read(void *ctx, void *buf, size_t n, size_t *got, jp_erro
             }
         } else if (r == Z_BUF_ERROR || r == Z_OK) {
             if (k == 0 && s->z.avail_in == 0 && s->eof_in)
-                return jp_error_set(err, JP_ERR_ARCHIVE,
-                                    "%s: truncated: the gzip data ends early", s->archive);
+                return jp_error_set(err, JP_ERR_ARCHIVE, "%s: truncated: the gzip data ends early",
+                                    s->archive);
         } else {
             return jp_error_set(err, JP_ERR_ARCHIVE, "%s: corrupt gzip data (%s)", s->archive,
                                 s->z.msg ? s->z.msg : "inflate failed");
@@ -223,8 +222,8 @@ typedef struct take {
 
 typedef struct visitor {
     /* before the data of a file entry (dirs are reported with size 0) */
-    jp_status_t (*begin)(struct visitor *v, const char *name, bool is_dir, uint64_t size,
-                         take_t *t, jp_error_t *err);
+    jp_status_t (*begin)(struct visitor *v, const char *name, bool is_dir, uint64_t size, take_t *t,
+                         jp_error_t *err);
     /* after; damage is set (and sha undefined) when a zip entry's data is bad */
     jp_status_t (*end)(struct visitor *v, const char *name, const unsigned char *sha,
                        const char *damage, jp_error_t *err);
@@ -565,7 +564,8 @@ static void parse_manifest(jp_archive_t *a, const jp_buf_t *text)
         if (!f->path) goto nomem;
         a->nfiles++;
         f->size = size;
-        for (int k = 0; k < 65; k++) f->sha[k] = (char)(sha[k] >= 'A' && sha[k] <= 'F' ? sha[k] + 32 : sha[k]);
+        for (int k = 0; k < 65; k++)
+            f->sha[k] = (char)(sha[k] >= 'A' && sha[k] <= 'F' ? sha[k] + 32 : sha[k]);
     }
     goto done;
 nomem:
@@ -611,7 +611,8 @@ static void parse_sums(jp_archive_t *a, const jp_buf_t *text)
         mfile_t *f = &a->sums[a->nsums];
         f->path = jp_strndup(l + 66, len - 66);
         if (!f->path) return;
-        for (int k = 0; k < 65; k++) f->sha[k] = (char)(hex[k] >= 'A' && hex[k] <= 'F' ? hex[k] + 32 : hex[k]);
+        for (int k = 0; k < 65; k++)
+            f->sha[k] = (char)(hex[k] >= 'A' && hex[k] <= 'F' ? hex[k] + 32 : hex[k]);
         a->nsums++;
     }
 }
@@ -658,8 +659,10 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
         jp_free(a);
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
-    if (lim) a->lim = *lim;
-    else jp_archive_limits_init(&a->lim);
+    if (lim)
+        a->lim = *lim;
+    else
+        jp_archive_limits_init(&a->lim);
     jp_status_t st = JP_OK;
     a->fd = open(path, O_RDONLY);
     if (a->fd < 0) {
@@ -674,11 +677,13 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
         st = jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", path);
         goto fail;
     }
-    if (hn >= 2 && head[0] == 0x1f && head[1] == 0x8b) a->kind = JP_ARCHIVE_TGZ;
+    if (hn >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+        a->kind = JP_ARCHIVE_TGZ;
     else if (hn >= 4 && head[0] == 'P' && head[1] == 'K' &&
              ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
         a->kind = JP_ARCHIVE_ZIP;
-    else if (hn == 512 && memcmp(head + 257, "ustar", 5) == 0) a->kind = JP_ARCHIVE_TAR;
+    else if (hn == 512 && memcmp(head + 257, "ustar", 5) == 0)
+        a->kind = JP_ARCHIVE_TAR;
     else {
         jp_archive_kind_t k = jp_archive_kind_for_path(path);
         if (k == JP_ARCHIVE_NONE || hn == 0) {
@@ -689,7 +694,10 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
         }
         /* named like one but not one: corrupt rather than foreign */
         st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: does not start like a %s archive (corrupt?)",
-                          path, k == JP_ARCHIVE_ZIP ? "zip" : k == JP_ARCHIVE_TAR ? "tar" : "gzip");
+                          path,
+                          k == JP_ARCHIVE_ZIP   ? "zip"
+                          : k == JP_ARCHIVE_TAR ? "tar"
+                                                : "gzip");
         goto fail;
     }
     if (a->kind == JP_ARCHIVE_ZIP) {
@@ -718,7 +726,8 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
             bool common = a->n > 0;
             for (size_t i = 0; i < a->n && common; i++) {
                 const char *nm = a->ents[i].name;
-                common = strncmp(nm, first, tl) == 0 && (nm[tl] == '/' || (nm[tl] == 0 && a->ents[i].is_dir));
+                common = strncmp(nm, first, tl) == 0 &&
+                         (nm[tl] == '/' || (nm[tl] == 0 && a->ents[i].is_dir));
             }
             a->top = jp_strndup(first, common ? tl : 0);
         }
@@ -732,7 +741,8 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
             size_t tl = sl ? (size_t)(sl - s.sums_name) : 0;
             if (a->top && (strlen(a->top) != tl || strncmp(a->top, s.sums_name, tl) != 0))
                 a->has_sums = false; /* not beside the manifest */
-            else parse_sums(a, &s.sums);
+            else
+                parse_sums(a, &s.sums);
         }
         for (size_t i = 0; a->top && i < a->n; i++) a->ents[i].rel = rel_of(a, a->ents[i].name);
         if (!st && !a->has_manifest) find_foreign(a);
@@ -930,11 +940,12 @@ static jp_status_t check_list(const jp_archive_t *a, const mfile_t *v, size_t n,
         }
         if (e->damage) continue; /* reported once, below */
         if (sizes && e->size != v[i].size)
-            st = problem(p, v[i].path, "size %llu bytes, but %s says %llu", (unsigned long long)e->size,
-                         by, (unsigned long long)v[i].size);
+            st = problem(p, v[i].path, "size %llu bytes, but %s says %llu",
+                         (unsigned long long)e->size, by, (unsigned long long)v[i].size);
         if (!st && strcmp(e->hex, v[i].sha) != 0)
-            st = problem(p, v[i].path, "SHA-256 mismatch: %s says %.16s..., the contents hash to %.16s...",
-                         by, v[i].sha, e->hex);
+            st = problem(p, v[i].path,
+                         "SHA-256 mismatch: %s says %.16s..., the contents hash to %.16s...", by,
+                         v[i].sha, e->hex);
     }
     return st;
 }
@@ -947,14 +958,16 @@ jp_status_t jp_archive_verify(jp_archive_t *a, jp_archive_problems_t *out, jp_er
         if (a->ents[i].damage) st = problem(out, a->ents[i].rel, "%s", a->ents[i].damage);
     if (!st && !a->has_manifest)
         st = problem(out, JP_ARCHIVE_MANIFEST,
-                     a->manifest_error ? "%s" : "missing: not a jinpu archive, nothing to check "
-                                                "against%s",
+                     a->manifest_error ? "%s"
+                                       : "missing: not a jinpu archive, nothing to check "
+                                         "against%s",
                      a->manifest_error ? a->manifest_error : "");
     else if (!st && a->manifest_error)
         st = problem(out, JP_ARCHIVE_MANIFEST, "%s", a->manifest_error);
     if (!st && !a->has_sums) st = problem(out, JP_ARCHIVE_SUMS, "missing");
     for (size_t i = 0; i < a->nsums_errors && !st; i++)
-        st = problem(out, JP_ARCHIVE_SUMS, "%s", a->sums_errors[i] ? a->sums_errors[i] : "malformed line");
+        st = problem(out, JP_ARCHIVE_SUMS, "%s",
+                     a->sums_errors[i] ? a->sums_errors[i] : "malformed line");
     if (!st) st = check_list(a, a->files, a->nfiles, JP_ARCHIVE_MANIFEST, true, out);
     if (!st) st = check_list(a, a->sums, a->nsums, JP_ARCHIVE_SUMS, false, out);
     for (size_t i = 0; i < a->n && !st; i++) {
@@ -998,8 +1011,8 @@ typedef struct grab {
     int cur, left;
 } grab_t;
 
-static jp_status_t grab_begin(visitor_t *v, const char *name, bool is_dir, uint64_t size,
-                              take_t *t, jp_error_t *err)
+static jp_status_t grab_begin(visitor_t *v, const char *name, bool is_dir, uint64_t size, take_t *t,
+                              jp_error_t *err)
 {
     grab_t *g = (grab_t *)v;
     g->cur = -1;
@@ -1065,8 +1078,9 @@ static jp_status_t assemble(jp_archive_t *a, const mds_t *x, jp_dataset_t *sds, 
         const jp_field_t *fd = &sds->schema.fields[i];
         long k = jp_dataset_find(dds, fd->name);
         if (k < 0) {
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: dataset '%s': field '%s' is missing from %s",
-                              a->path, x->name, fd->name, x->data);
+            st =
+                jp_error_set(err, JP_ERR_ARCHIVE, "%s: dataset '%s': field '%s' is missing from %s",
+                             a->path, x->name, fd->name, x->data);
             break;
         }
         jp_column_t *c = dds->cols[k];
@@ -1105,7 +1119,8 @@ static jp_status_t assemble(jp_archive_t *a, const mds_t *x, jp_dataset_t *sds, 
                 snprintf(nm, sizeof nm, "%.*s", (int)(len < 31 ? len : 31), s);
                 if (len == 0) continue;
                 if (!jp_qual_from_name(nm, &ql)) {
-                    st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: unknown qualifier '%s'", x->data, nm);
+                    st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: unknown qualifier '%s'", x->data,
+                                      nm);
                     jp_error_row(err, (long)row + 1);
                     jp_error_field(err, x->q[q].column);
                     break;
@@ -1156,7 +1171,8 @@ static jp_status_t no_such(const jp_archive_t *a, const char *name, jp_error_t *
     char list[512] = "";
     size_t k = 0;
     for (size_t i = 0; i < jp_archive_count(a) && k + 2 < sizeof list; i++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", jp_archive_name(a, i));
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "",
+                              jp_archive_name(a, i));
     if (k >= sizeof list) k = sizeof list - 1;
     if (!name)
         return jp_error_set(err, JP_ERR_ARG,
@@ -1203,8 +1219,7 @@ static jp_status_t load_foreign(jp_archive_t *a, const char *name, jp_dataset_t 
     return st;
 }
 
-jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **out,
-                            jp_error_t *err)
+jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **out, jp_error_t *err)
 {
     *out = NULL;
     if (!a->has_manifest) return load_foreign(a, name, out, err);
@@ -1212,14 +1227,17 @@ jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **ou
         return jp_error_set(err, JP_ERR_ARCHIVE, "%s: %s: %s", a->path, JP_ARCHIVE_MANIFEST,
                             a->manifest_error);
     const mds_t *x = NULL;
-    if (!name && a->nds == 1) x = &a->ds[0];
-    else if (name) x = find_ds(a, name);
+    if (!name && a->nds == 1)
+        x = &a->ds[0];
+    else if (name)
+        x = find_ds(a, name);
     if (!x) return no_such(a, name, err);
     const jp_format_t *f = jp_format_find(x->format ? x->format : "csv");
     if (!f || !f->read_mem)
-        return jp_error_set(err, JP_ERR_FORMAT, "%s: dataset '%s' is stored as '%s', which this "
-                            "jinpu cannot read from memory", a->path, x->name,
-                            x->format ? x->format : "?");
+        return jp_error_set(err, JP_ERR_FORMAT,
+                            "%s: dataset '%s' is stored as '%s', which this "
+                            "jinpu cannot read from memory",
+                            a->path, x->name, x->format ? x->format : "?");
     grab_t g;
     memset(&g, 0, sizeof g);
     g.v.begin = grab_begin;
@@ -1246,7 +1264,8 @@ jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **ou
     }
     if (!st) {
         /* the data is read with the stored schema, plus the qualifier columns as text */
-        if (jp_schema_copy(&rs, &sds->schema)) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        if (jp_schema_copy(&rs, &sds->schema))
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         for (size_t q = 0; q < x->nq && !st; q++) {
             jp_field_t fq;
             jp_field_init(&fq);
@@ -1339,5 +1358,11 @@ static bool archive_sniff(const unsigned char *head, size_t n)
 static const char *const archive_exts[] = {".tar.gz", ".tgz", ".tar", ".zip", NULL};
 
 const jp_format_t jp_format_archive = {
-    "archive", archive_exts, "jinpu archive (.tar.gz, .tgz, .tar, .zip): datasets with manifest",
-    archive_sniff, archive_read, NULL, NULL, NULL};
+    "archive",
+    archive_exts,
+    "jinpu archive (.tar.gz, .tgz, .tar, .zip): datasets with manifest",
+    archive_sniff,
+    archive_read,
+    NULL,
+    NULL,
+    NULL};

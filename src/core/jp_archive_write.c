@@ -125,10 +125,14 @@ static jp_status_t yq(jp_buf_t *b, const char *s)
         if (*p == '"' || *p == '\\') {
             st = jp_buf_putc(b, '\\');
             if (!st) st = jp_buf_putc(b, (char)*p);
-        } else if (*p == '\n') st = jp_buf_puts(b, "\\n");
-        else if (*p == '\t') st = jp_buf_puts(b, "\\t");
-        else if (*p < 0x20 || *p == 0x7f) st = jp_buf_printf(b, "\\x%02x", *p);
-        else st = jp_buf_putc(b, (char)*p);
+        } else if (*p == '\n')
+            st = jp_buf_puts(b, "\\n");
+        else if (*p == '\t')
+            st = jp_buf_puts(b, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            st = jp_buf_printf(b, "\\x%02x", *p);
+        else
+            st = jp_buf_putc(b, (char)*p);
     }
     if (!st) st = jp_buf_putc(b, '"');
     return st;
@@ -202,7 +206,8 @@ static jp_status_t with_qual_columns(dsrec_t *r, jp_dataset_t **out, jp_error_t 
         if (!st && !q) st = JP_ERR_NOMEM;
         for (size_t k = 0; k < c->len && !st; k++) {
             jp_qual_t ql = jp_column_qual(c, k);
-            if (ql == JP_Q_EXACT) st = jp_column_push_null(q);
+            if (ql == JP_Q_EXACT)
+                st = jp_column_push_null(q);
             else {
                 const char *s = jp_qual_name(ql);
                 st = jp_column_push_str(q, s, strlen(s));
@@ -237,8 +242,10 @@ static jp_status_t serialise(dsrec_t *r, const jp_export_opts_t *o, const jp_for
     if (st) return st;
     bool csv = strcasecmp(f->name, "csv") == 0;
     jp_dataset_t *x = NULL;
-    if (csv && !o->inline_qualifiers) st = with_qual_columns(r, &x, err);
-    else x = jp_dataset_ref(r->ds);
+    if (csv && !o->inline_qualifiers)
+        st = with_qual_columns(r, &x, err);
+    else
+        x = jp_dataset_ref(r->ds);
     if (st) return st;
     jp_write_opts_t wo;
     jp_write_opts_init(&wo);
@@ -265,8 +272,8 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-static jp_status_t manifest_text(const dsrec_t *recs, size_t n, const ents_t *ents,
-                                 int64_t mtime, jp_buf_t *b, jp_error_t *err)
+static jp_status_t manifest_text(const dsrec_t *recs, size_t n, const ents_t *ents, int64_t mtime,
+                                 jp_buf_t *b, jp_error_t *err)
 {
     char when[32];
     time_t t = (time_t)mtime;
@@ -435,8 +442,8 @@ static jp_status_t write_zip(const ents_t *ents, const char *top, int64_t mtime,
         if (z.len < e->data.len)
             st = jp_zip_add(&w, full.data, false, 8, z.data, z.len, crc, e->data.len, err);
         else
-            st = jp_zip_add(&w, full.data, false, 0, e->data.data, e->data.len, crc,
-                            e->data.len, err);
+            st = jp_zip_add(&w, full.data, false, 0, e->data.data, e->data.len, crc, e->data.len,
+                            err);
     }
     if (!st) st = jp_zip_finish(&w, err);
     jp_zip_writer_free(&w);
@@ -501,8 +508,10 @@ jp_status_t jp_archive_export(const char *path, jp_dataset_t *const *ds, size_t 
 
     char stem[256];
     jp_buf_t topb = JP_BUF_INIT;
-    if (opts->top) st = jp_buf_puts(&topb, opts->top);
-    else st = jp_buf_puts(&topb, jp_path_stem(path, stem, sizeof stem));
+    if (opts->top)
+        st = jp_buf_puts(&topb, opts->top);
+    else
+        st = jp_buf_puts(&topb, jp_path_stem(path, stem, sizeof stem));
     if (st) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (topb.len) {
         char *norm = NULL;
@@ -592,12 +601,16 @@ jp_status_t jp_archive_export(const char *path, jp_dataset_t *const *ds, size_t 
                     st = jp_arc_gz_open(&t.gz, of.af.fp, level, threads, err);
                 if (!st) st = write_tar(&ents, top, mtime, &t, err);
                 if (t.gz) {
-                    if (!st) st = jp_arc_gz_finish(t.gz, err);
-                    else jp_arc_gz_free(t.gz);
+                    if (!st)
+                        st = jp_arc_gz_finish(t.gz, err);
+                    else
+                        jp_arc_gz_free(t.gz);
                 }
             }
-            if (!st) st = jp_atomic_commit(&of.af, err);
-            else jp_atomic_abort(&of.af);
+            if (!st)
+                st = jp_atomic_commit(&of.af, err);
+            else
+                jp_atomic_abort(&of.af);
         }
     }
     for (size_t i = 0; i < n; i++) dsrec_free(&recs[i]);

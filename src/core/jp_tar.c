@@ -13,18 +13,25 @@
 
 /* field offsets and widths of a ustar header */
 enum {
-    F_NAME = 0, W_NAME = 100,
-    F_MODE = 100, F_UID = 108, F_GID = 116,
-    F_SIZE = 124, W_SIZE = 12,
+    F_NAME = 0,
+    W_NAME = 100,
+    F_MODE = 100,
+    F_UID = 108,
+    F_GID = 116,
+    F_SIZE = 124,
+    W_SIZE = 12,
     F_MTIME = 136,
     F_CHKSUM = 148,
     F_TYPE = 156,
-    F_MAGIC = 257, F_VERSION = 263,
-    F_UNAME = 265, F_GNAME = 297,
-    F_PREFIX = 345, W_PREFIX = 155
+    F_MAGIC = 257,
+    F_VERSION = 263,
+    F_UNAME = 265,
+    F_GNAME = 297,
+    F_PREFIX = 345,
+    W_PREFIX = 155
 };
 
-#define PAX_MAX (1u << 20) /* a pax header we read may hold at most this */
+#define PAX_MAX     (1u << 20) /* a pax header we read may hold at most this */
 #define OCTAL11_MAX 077777777777ULL
 
 static void put_octal(unsigned char *f, size_t width, uint64_t v)
@@ -228,8 +235,7 @@ static jp_status_t seen_add(jp_tar_reader_t *r, const char *name, jp_error_t *er
     return JP_OK;
 }
 
-static jp_status_t read_full(jp_tar_reader_t *r, void *buf, size_t n, size_t *got,
-                             jp_error_t *err)
+static jp_status_t read_full(jp_tar_reader_t *r, void *buf, size_t n, size_t *got, jp_error_t *err)
 {
     size_t total = 0;
     while (total < n) {
@@ -335,7 +341,8 @@ static jp_status_t parse_pax(jp_tar_reader_t *r, const char *d, size_t n, pendin
     size_t i = 0;
     while (i < n) {
         size_t len = 0, j = i;
-        while (j < n && d[j] >= '0' && d[j] <= '9' && len < PAX_MAX) len = len * 10 + (size_t)(d[j++] - '0');
+        while (j < n && d[j] >= '0' && d[j] <= '9' && len < PAX_MAX)
+            len = len * 10 + (size_t)(d[j++] - '0');
         if (j == i || j >= n || d[j] != ' ' || len < 5 || len > n - i || d[i + len - 1] != '\n')
             return jp_error_set(err, JP_ERR_ARCHIVE, "%s: malformed pax extended header",
                                 r->archive);
@@ -357,8 +364,7 @@ static jp_status_t parse_pax(jp_tar_reader_t *r, const char *d, size_t n, pendin
                 return jp_error_set(err, JP_ERR_ARCHIVE, "%s: bad pax size record", r->archive);
             for (size_t k = 0; k < vlen; k++) {
                 if (val[k] < '0' || val[k] > '9')
-                    return jp_error_set(err, JP_ERR_ARCHIVE, "%s: bad pax size record",
-                                        r->archive);
+                    return jp_error_set(err, JP_ERR_ARCHIVE, "%s: bad pax size record", r->archive);
                 v = v * 10 + (uint64_t)(val[k] - '0');
             }
             p->has_size = true;
@@ -479,10 +485,11 @@ jp_status_t jp_tar_next(jp_tar_reader_t *r, const jp_tar_entry_t **e, jp_error_t
         if (type == 'x' || type == 'g' || type == 'L') {
             char *d = NULL;
             const char *what = type == 'L' ? "long-name header" : "pax extended header";
-            if ((st = read_meta(r, size, type == 'L' ? JP_ARCHIVE_NAME_MAX + 1 : PAX_MAX, what,
-                                &d, err)))
+            if ((st = read_meta(r, size, type == 'L' ? JP_ARCHIVE_NAME_MAX + 1 : PAX_MAX, what, &d,
+                                err)))
                 goto fail;
-            if (type == 'x') st = parse_pax(r, d, (size_t)size, &p, err);
+            if (type == 'x')
+                st = parse_pax(r, d, (size_t)size, &p, err);
             else if (type == 'L') {
                 size_t n = (size_t)size;
                 while (n && d[n - 1] == '\0') n--;
@@ -522,22 +529,31 @@ jp_status_t jp_tar_next(jp_tar_reader_t *r, const jp_tar_entry_t **e, jp_error_t
         if (p.has_size) size = p.size;
         bool is_dir = false;
         switch (type) {
-        case '0': case '\0': case '7':
-            if (slash_dir && type == '\0') is_dir = true; /* old-style directory */
+        case '0':
+        case '\0':
+        case '7':
+            if (slash_dir && type == '\0')
+                is_dir = true; /* old-style directory */
             else if (slash_dir) {
                 st = jp_error_set(err, JP_ERR_ARCHIVE,
                                   "%s: entry '%s': a file whose name ends in '/'", r->archive,
                                   shown);
             }
             break;
-        case '5': is_dir = true; break;
-        case '1': case '2': case 'K':
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': %s refused", r->archive,
-                              shown, type == '2' ? "symbolic link" : "hard link");
+        case '5':
+            is_dir = true;
             break;
-        case '3': case '4': case '6':
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': %s refused", r->archive,
-                              shown, type == '6' ? "FIFO" : "device file");
+        case '1':
+        case '2':
+        case 'K':
+            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': %s refused", r->archive, shown,
+                              type == '2' ? "symbolic link" : "hard link");
+            break;
+        case '3':
+        case '4':
+        case '6':
+            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': %s refused", r->archive, shown,
+                              type == '6' ? "FIFO" : "device file");
             break;
         default:
             st = jp_error_set(err, JP_ERR_ARCHIVE,
@@ -549,8 +565,8 @@ jp_status_t jp_tar_next(jp_tar_reader_t *r, const jp_tar_entry_t **e, jp_error_t
                               "%s: entry '%s': a directory that claims %llu bytes of data",
                               r->archive, shown, (unsigned long long)size);
         if (!st && ++r->n_entries > r->max_entries)
-            st = jp_error_set(err, JP_ERR_LIMIT, "%s: more than %llu entries (refused)",
-                              r->archive, (unsigned long long)r->max_entries);
+            st = jp_error_set(err, JP_ERR_LIMIT, "%s: more than %llu entries (refused)", r->archive,
+                              (unsigned long long)r->max_entries);
         if (!st && name) st = seen_add(r, name, err);
         pending_free(&p);
         if (st) {

@@ -26,7 +26,7 @@
 #include "jp_buf.h"
 #include "jp_error.h"
 
-#define JP_TAR_BLOCK 512
+#define JP_TAR_BLOCK  512
 #define JP_TAR_RECORD 10240
 
 jp_status_t jp_tar_put_header(jp_buf_t *out, const char *path, uint64_t size, bool is_dir,
@@ -52,8 +52,8 @@ typedef struct jp_tar_reader {
     void *ctx;
     const char *archive; /* for messages (not owned) */
     jp_tar_entry_t cur;
-    uint64_t left;       /* data bytes of `cur` not yet read */
-    uint64_t pad;        /* padding after them */
+    uint64_t left; /* data bytes of `cur` not yet read */
+    uint64_t pad;  /* padding after them */
     bool done;
     uint64_t max_entries, n_entries;
     /* names seen, for duplicate detection: open-addressing set */

@@ -17,16 +17,16 @@
 #include "jp_archive_name.h"
 #include "jp_mem.h"
 
-#define SIG_LOCAL 0x04034b50u
+#define SIG_LOCAL   0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
-#define SIG_EOCD 0x06054b50u
-#define SIG_EOCD64 0x06064b50u
-#define SIG_LOC64 0x07064b50u
-#define SIG_DD 0x08074b50u
-#define MAX32 0xffffffffu
-#define MAX16 0xffffu
-#define FLAG_UTF8 0x0800u
-#define MADE_BY ((3u << 8) | 45u) /* Unix, spec 4.5 */
+#define SIG_EOCD    0x06054b50u
+#define SIG_EOCD64  0x06064b50u
+#define SIG_LOC64   0x07064b50u
+#define SIG_DD      0x08074b50u
+#define MAX32       0xffffffffu
+#define MAX16       0xffffu
+#define FLAG_UTF8   0x0800u
+#define MADE_BY     ((3u << 8) | 45u) /* Unix, spec 4.5 */
 
 static void le16(unsigned char *p, unsigned v)
 {
@@ -47,8 +47,7 @@ static unsigned rd16(const unsigned char *p)
 }
 static uint32_t rd32(const unsigned char *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static uint64_t rd64(const unsigned char *p)
 {
@@ -242,8 +241,8 @@ static jp_status_t pread_full(jp_zip_t *z, void *buf, size_t n, uint64_t off, co
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", z->archive);
         if (r == 0)
-            return jp_error_set(err, JP_ERR_ARCHIVE, "%s: truncated while reading %s",
-                                z->archive, what);
+            return jp_error_set(err, JP_ERR_ARCHIVE, "%s: truncated while reading %s", z->archive,
+                                what);
         done += (size_t)r;
     }
     return JP_OK;
@@ -258,8 +257,8 @@ void jp_zip_close(jp_zip_t *z)
 }
 
 /* Find the zip64 extra field's values for the fields that are saturated. */
-static bool zip64_extra(const unsigned char *x, size_t xl, bool need_u, bool need_c,
-                        bool need_off, uint64_t *u, uint64_t *c, uint64_t *off)
+static bool zip64_extra(const unsigned char *x, size_t xl, bool need_u, bool need_c, bool need_off,
+                        uint64_t *u, uint64_t *c, uint64_t *off)
 {
     size_t i = 0;
     while (i + 4 <= xl) {
@@ -327,8 +326,8 @@ static jp_status_t check_local(jp_zip_t *z, jp_zip_entry_t *e, uint16_t flags, u
     char *lname = NULL;
     bool ldir = false;
     jp_error_t tmp;
-    if (jp_archive_name_check(z->archive, (char *)buf, nlen, &lname, &ldir, &tmp) ||
-        !lname || strcmp(lname, e->name) != 0) {
+    if (jp_archive_name_check(z->archive, (char *)buf, nlen, &lname, &ldir, &tmp) || !lname ||
+        strcmp(lname, e->name) != 0) {
         jp_free(lname);
         jp_free(buf);
         return jp_error_set(err, JP_ERR_ARCHIVE,
@@ -375,8 +374,10 @@ static jp_status_t check_local(jp_zip_t *z, jp_zip_entry_t *e, uint16_t flags, u
         size_t avail = cd_off - stop < 24 ? (size_t)(cd_off - stop) : 24;
         if (avail < 12 || (st = pread_full(z, d, avail, stop, "a data descriptor", err)))
             return st ? st
-                      : jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': truncated data "
-                                     "descriptor", z->archive, e->name);
+                      : jp_error_set(err, JP_ERR_ARCHIVE,
+                                     "%s: entry '%s': truncated data "
+                                     "descriptor",
+                                     z->archive, e->name);
         size_t k = rd32(d) == SIG_DD ? 4 : 0;
         bool is64 = e->csize >= MAX32 || e->usize >= MAX32;
         size_t need = k + (is64 ? 20 : 12);
@@ -408,7 +409,8 @@ jp_status_t jp_zip_open(jp_zip_t *z, int fd, const char *archive, const jp_zip_l
     z->fd = fd;
     z->archive = archive;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) return jp_error_errno(err, JP_ERR_IO, errno, "cannot stat %s", archive);
+    if (fstat(fd, &sb) != 0)
+        return jp_error_errno(err, JP_ERR_IO, errno, "cannot stat %s", archive);
     z->file_size = (uint64_t)sb.st_size;
     if (z->file_size < 22)
         return jp_error_set(err, JP_ERR_ARCHIVE, "%s: too short to be a zip archive", archive);
@@ -446,8 +448,7 @@ jp_status_t jp_zip_open(jp_zip_t *z, int fd, const char *archive, const jp_zip_l
         if (eocd_pos < 20 || (st = pread_full(z, l, 20, eocd_pos - 20, "the zip64 locator", err)) ||
             rd32(l) != SIG_LOC64)
             return st ? st
-                      : jp_error_set(err, JP_ERR_ARCHIVE, "%s: zip64 locator missing",
-                                     archive);
+                      : jp_error_set(err, JP_ERR_ARCHIVE, "%s: zip64 locator missing", archive);
         uint64_t r_off = rd64(l + 8);
         if (rd32(l + 4) != 0 || rd32(l + 16) != 1 || r_off + 56 > eocd_pos - 20)
             return jp_error_set(err, JP_ERR_ARCHIVE, "%s: bad zip64 locator", archive);
@@ -474,8 +475,7 @@ jp_status_t jp_zip_open(jp_zip_t *z, int fd, const char *archive, const jp_zip_l
         return jp_error_set(err, JP_ERR_LIMIT, "%s: %llu entries (limit %llu)", archive,
                             (unsigned long long)n, (unsigned long long)lim->max_entries);
     if (cd_size > (uint64_t)n * (46 + 3 * 65535ull) || cd_size > (256u << 20))
-        return jp_error_set(err, JP_ERR_ARCHIVE, "%s: implausible central directory size",
-                            archive);
+        return jp_error_set(err, JP_ERR_ARCHIVE, "%s: implausible central directory size", archive);
     unsigned char *cd = jp_malloc((size_t)cd_size + 1);
     z->ents = jp_calloc(n ? (size_t)n : 1, sizeof *z->ents);
     uint16_t *flags = jp_calloc(n ? (size_t)n : 1, sizeof *flags);
@@ -521,8 +521,8 @@ jp_status_t jp_zip_open(jp_zip_t *z, int fd, const char *archive, const jp_zip_l
         const char *nm = en->name;
         if (!zip64_extra(h + 46 + nlen, xlen, us == MAX32, cs == MAX32, off == MAX32, &us, &cs,
                          &off)) {
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': malformed zip64 field",
-                              archive, nm);
+            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': malformed zip64 field", archive,
+                              nm);
             goto done;
         }
         if (fl & 0x41) {
@@ -538,8 +538,7 @@ jp_status_t jp_zip_open(jp_zip_t *z, int fd, const char *archive, const jp_zip_l
             goto done;
         }
         if (dstart != 0) {
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': on another disk", archive,
-                              nm);
+            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s': on another disk", archive, nm);
             goto done;
         }
         if (made == 3) {

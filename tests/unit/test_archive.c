@@ -222,7 +222,10 @@ static void test_tar(void)
     CHECK(memcmp(h + 100, "0000644", 7) == 0);
     CHECK(memcmp(h + 108, "0000000", 7) == 0);
     CHECK(memcmp(h + 265, "root", 5) == 0);
-    CHECK(memcmp(h + 257, "ustar\0" "00", 8) == 0);
+    CHECK(memcmp(h + 257,
+                 "ustar\0"
+                 "00",
+                 8) == 0);
     CHECK(memcmp(h + 136, "02263523000", 11) == 0); /* 315532800 */
     CHECK(memcmp(b.data + 100, "0000755", 7) == 0);
     /* read back, including the pax path */
@@ -256,7 +259,8 @@ static void test_tar(void)
         jp_tar_reader_init(&rr, mem_read, &mm, "t.tar", 0);
         const jp_tar_entry_t *ee;
         size_t last = 0;
-        while (jp_tar_next(&rr, &ee, NULL) == JP_OK && ee) last = mm.off + ee->size + jp_tar_pad_len(ee->size);
+        while (jp_tar_next(&rr, &ee, NULL) == JP_OK && ee)
+            last = mm.off + ee->size + jp_tar_pad_len(ee->size);
         jp_tar_reader_free(&rr);
         needed = last + 1024;
     }
@@ -643,8 +647,10 @@ static jp_dataset_t *sample(const char *name)
     for (int i = 0; i < 4; i++) {
         jp_period_t p;
         jp_period_parse(ps[i], strlen(ps[i]), &p, NULL);
-        if (i == 2) jp_column_push_null(c);
-        else jp_column_push_period(c, &p);
+        if (i == 2)
+            jp_column_push_null(c);
+        else
+            jp_column_push_period(c, &p);
     }
     jp_dataset_add(ds, "period", c, NULL, NULL);
     return ds;
@@ -681,7 +687,8 @@ static void round_trip(const char *file, const char *format, int threads)
         for (int i = 0; i < 2; i++) {
             jp_dataset_t *back = NULL;
             st = jp_archive_load(a, i ? "two" : "one", &back, &err);
-            CHECK_MSG(st == JP_OK, "%s/%s: %s", file, format, jp_error_format(&err, buf, sizeof buf));
+            CHECK_MSG(st == JP_OK, "%s/%s: %s", file, format,
+                      jp_error_format(&err, buf, sizeof buf));
             char why[256] = "";
             CHECK_MSG(back && jp_dataset_equal(ds[i], back, why, sizeof why), "%s/%s: %s", file,
                       format, why);
@@ -723,7 +730,8 @@ static void export_one(const char *path, const jp_export_opts_t *o)
 
 static void test_export(void)
 {
-    const char *fmts[] = {"yaml", jp_format_find("csv") && jp_format_find("csv")->write_mem ? "csv" : NULL};
+    const char *fmts[] = {"yaml",
+                          jp_format_find("csv") && jp_format_find("csv")->write_mem ? "csv" : NULL};
     for (int f = 0; f < 2; f++) {
         if (!fmts[f]) {
             printf("# csv writer not available: csv round trips skipped\n");
@@ -877,19 +885,23 @@ static void test_verify(void)
         jp_buf_t data = JP_BUF_INIT;
         char buf[4096];
         size_t got;
-        while (jp_tar_read(&r, buf, sizeof buf, &got, NULL) == JP_OK && got) jp_buf_append(&data, buf, got);
+        while (jp_tar_read(&r, buf, sizeof buf, &got, NULL) == JP_OK && got)
+            jp_buf_append(&data, buf, got);
         if (e->is_dir) {
             char nm[600];
             snprintf(nm, sizeof nm, "%s/", e->name);
             tar_add(&t, nm, NULL, true);
-        } else tar_add(&t, e->name, data.data, false);
+        } else
+            tar_add(&t, e->name, data.data, false);
         jp_buf_free(&data);
     }
     jp_tar_reader_free(&r);
     tar_end(&t);
     write_file(tmp("v4.tar"), t.data, t.len);
-    CHECK(problems_of(tmp("v4.tar"), "data/one.schema.yaml: listed in manifest.yaml but missing") == 1);
-    CHECK(problems_of(tmp("v4.tar"), "data/one.schema.yaml: listed in sha256sums.txt but missing") == 1);
+    CHECK(problems_of(tmp("v4.tar"), "data/one.schema.yaml: listed in manifest.yaml but missing") ==
+          1);
+    CHECK(problems_of(tmp("v4.tar"),
+                      "data/one.schema.yaml: listed in sha256sums.txt but missing") == 1);
     jp_buf_free(&t);
     jp_buf_free(&b);
 }
@@ -934,8 +946,10 @@ static void test_bombs(void)
     if (jp_archive_open(tmp("bomb.tar.gz"), &lim, &a, &err) == JP_OK) {
         jp_dataset_t *ds = NULL;
         jp_status_t st = jp_archive_load(a, "zeros", &ds, &err);
-        if (jp_format_find("csv")->read_mem) CHECK_MSG(st == JP_ERR_LIMIT && !ds, "%s", err.msg);
-        else CHECK(st == JP_ERR_NOTFOUND && !ds);
+        if (jp_format_find("csv")->read_mem)
+            CHECK_MSG(st == JP_ERR_LIMIT && !ds, "%s", err.msg);
+        else
+            CHECK(st == JP_ERR_NOTFOUND && !ds);
         jp_archive_close(a);
     } else {
         CHECK_MSG(0, "open: %s", err.msg);
@@ -972,7 +986,8 @@ static void test_bombs(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/jp-archive-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(tmpdir, sizeof tmpdir, "%s/jp-archive-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) return 2;
     jp_formats_init();
     test_sha256();
