@@ -192,11 +192,16 @@ local function add_spec(v, ds, spec, index, ctx, prefix)
     return
   end
   local name = type(spec.name) == "string" and spec.name or nil
-  -- unknown keys: a misspelt option must not vanish silently
+  -- unknown keys: a misspelt option (sevrity, were) must not vanish
+  -- silently, nor the rule run without it
+  local unknown = {}
   for _, k in ipairs(sorted_keys(spec)) do
-    if not (CONSTRAINTS[k] or META[k] or SHAPES[k] or k == "fields" or k == "reference") then
-      broken(v, spec, (name or default) .. "." .. k, "rule", "unknown key '" .. k .. "' in rule")
-    end
+    if not (CONSTRAINTS[k] or META[k] or SHAPES[k]) then unknown[#unknown + 1] = "'" .. k .. "'" end
+  end
+  if #unknown > 0 then
+    broken(v, spec, name or default, "rule", "unknown key" .. (#unknown > 1 and "s " or " ")
+      .. table.concat(unknown, ", ") .. " in the rule")
+    return
   end
   local has_constraint = false
   for k in pairs(CONSTRAINTS) do

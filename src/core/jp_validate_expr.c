@@ -6,6 +6,7 @@
  * fails, null (an input was null) does not apply.  A rule whose expression
  * does not compile, or is not a condition, is broken, not failed.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include "jp_expr.h"
@@ -95,6 +96,17 @@ jp_status_t jpv_where(jp_report_t *r, uint32_t id, const char *where, uint8_t **
     return JP_OK;
 }
 
+/* Does the expression deal with nulls itself?  Then it sees every row. */
+static bool handles_nulls(const char *src)
+{
+    for (const char *p = src; (p = strstr(p, "nil")) != NULL; p += 3) {
+        bool start = p == src || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        bool end = !(isalnum((unsigned char)p[3]) || p[3] == '_');
+        if (start && end) return true;
+    }
+    return strstr(src, "coalesce") != NULL;
+}
+
 jp_status_t jp_validate_expr(jp_report_t *r, const char *src, const jp_rule_opts_t *o,
                              jp_error_t *err)
 {
@@ -109,6 +121,14 @@ jp_status_t jp_validate_expr(jp_report_t *r, const char *src, const jp_rule_opts
     long cols[16];
     size_t ncols = 0;
     for (size_t k = 0; k < nin && ncols < 16; k++) cols[ncols++] = (long)in[k];
+    /* A comparison with a null is false in expressions; a rule, though,
+     * does not apply to a row that lacks a value it compares (`required`
+     * is the check for missing values), unless it handles nulls itself. */
+    const jp_column_t *nullable[16];
+    size_t nnull = 0;
+    if (!handles_nulls(src))
+        for (size_t k = 0; k < ncols; k++)
+            if (r->ds->cols[cols[k]]->nulls) nullable[nnull++] = r->ds->cols[cols[k]];
     jp_rule_info_t *ri = &r->rules[id];
     if (ncols) {
         ri->cols = jp_malloc_array(ncols, sizeof *ri->cols);
@@ -133,6 +153,9 @@ jp_status_t jp_validate_expr(jp_report_t *r, const char *src, const jp_rule_opts
     size_t checked = 0;
     for (size_t i = 0; i < r->ds->nrows && st == JP_OK; i++) {
         if (!jpv_applies(mask, i) || jp_column_is_null(col, i)) continue;
+        bool skip = false;
+        for (size_t k = 0; k < nnull && !skip; k++) skip = nullable[k]->nulls[i];
+        if (skip) continue;
         checked++;
         if (!col->v.b[i]) st = jpv_issue(r, id, i, field, JP_VC_EXPR, false, JP_NO_ROW, 0);
     }
