@@ -18,7 +18,7 @@
 #include "jp_mem.h"
 #include "jp_value.h"
 
-static jp_qual_t vu_qual(const char **s)
+static inline jp_qual_t vu_qual(const char **s)
 {
     const char *p = *s;
     jp_qual_t q = JP_Q_EXACT;
@@ -31,7 +31,7 @@ static jp_qual_t vu_qual(const char **s)
     return q;
 }
 
-static jp_dataset_t *mk(const char *fields, const char *rows)
+static inline jp_dataset_t *mk(const char *fields, const char *rows)
 {
     char names[16][32], units[16][32];
     char types[16];
@@ -111,7 +111,7 @@ static jp_dataset_t *mk(const char *fields, const char *rows)
 }
 
 /* "k,v;a,1.5;b," with qualifier symbols; NULL dataset -> "NULL". */
-static const char *dump(jp_dataset_t *ds)
+static inline const char *dump(jp_dataset_t *ds)
 {
     static char buf[8192];
     if (!ds) return "NULL";
@@ -139,7 +139,7 @@ static const char *dump(jp_dataset_t *ds)
 }
 
 /* Type letters of a dataset's fields: "sni". */
-static const char *types_of(const jp_dataset_t *ds)
+static inline const char *types_of(const jp_dataset_t *ds)
 {
     static char buf[64];
     size_t k = 0;
