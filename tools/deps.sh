@@ -11,6 +11,9 @@ have_pc yaml-0.1 || need="$need libyaml-dev"
 have_pc zlib || need="$need zlib1g-dev"
 have_pc libcrypto || need="$need libssl-dev"
 have_pc libedit || need="$need libedit-dev"
+# the archive tests check exports with the standard tools
+command -v zip >/dev/null 2>&1 || need="$need zip"
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "jinpu: installing missing packages:$need" >&2

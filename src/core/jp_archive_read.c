@@ -1030,7 +1030,9 @@ static jp_status_t grab_begin(visitor_t *v, const char *name, bool is_dir, uint6
             t->hash = true;
             t->capture = &g->got[i];
             t->limit = g->a->lim.max_member;
-            if (jp_buf_reserve(&g->got[i], (size_t)size + 1))
+            /* the declared size may lie: reserve a bounded amount, grow as data comes */
+            size_t want = size < ((uint64_t)64 << 20) ? (size_t)size + 1 : (size_t)64 << 20;
+            if (jp_buf_reserve(&g->got[i], want))
                 return jp_error_set(err, JP_ERR_NOMEM, "out of memory reading %s", name);
         }
     }

@@ -144,7 +144,7 @@ $ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar
 ! stopped after 3000 bytes
 
 # a killed export (SIGKILL midway, nothing cleaned up) keeps the old archive intact
-$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_KILL_AFTER=1048576 $JINPU -e 'local jp = require("jinpu"); local r = {}; for i = 1, 40000 do r[i] = { x = i, s = "row " .. i .. " of a big table" } end; jp.export(arg and os.getenv("T") .. "/r.tar.gz" or "", { jp.dataset{ name = "big", fields = { { name = "x", type = "integer" }, { name = "s", type = "string" } }, rows = r } }, { format = "yaml" })'; echo "exit $?"; cmp $T/r.tar.gz $T/old && $JINPU verify -q $T/r.tar.gz && echo intact
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_KILL_AFTER=1048576 $JINPU -e 'local jp = require("jinpu"); local r = {}; for i = 1, 40000 do r[i] = { x = i, s = "row " .. i .. " of a big table" } end; jp.export(os.getenv("T") .. "/r.tar.gz", { jp.dataset{ name = "big", fields = { { name = "x", type = "integer" }, { name = "s", type = "string" } }, rows = r } }, { format = "yaml" })'; echo "exit $?"; cmp $T/r.tar.gz $T/old && $JINPU verify -q $T/r.tar.gz && echo intact
 > exit 137
 > intact
 
