@@ -235,9 +235,12 @@ check_case() {
     VALIDATE)
         got=$(sed -n 1p "$OUT" 2>/dev/null)
         secs=$(sed -n 2p "$OUT" 2>/dev/null)
+        broken=$(sed -n 3p "$OUT" 2>/dev/null)
         extra=
         [ -n "$secs" ] && extra=" (validate() $secs s CPU)"
-        if [ "$got" = "$REF_ERRORS" ]; then
+        if [ -n "$broken" ] && [ "$broken" != 0 ]; then
+            verdict "$w" "$tool" 1 "errors=$got but $broken rule(s) could not run$extra MISMATCH"
+        elif [ "$got" = "$REF_ERRORS" ]; then
             verdict "$w" "$tool" 0 "errors=$got$extra OK"
         else
             verdict "$w" "$tool" 1 "errors=$got, expected $REF_ERRORS$extra MISMATCH"
