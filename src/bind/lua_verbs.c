@@ -1,9 +1,1242 @@
 /*
- * lua_verbs.c - placeholder: the verbs bindings are not built yet.
+ * lua_verbs.c - the verbs as dataset and column methods, the aggregate
+ * constructors (jp.count, jp.sum, ...), jp.concat, and the row view that
+ * Lua-function predicates and mutations see.
+ *
+ * The row view: one plain Lua table reused for every row.  Before each
+ * call the fields the function has read so far are copied into it (a raw
+ * set per field), so reading them is an ordinary table access; a field
+ * read for the first time goes through __index, which reads the cell,
+ * loads the column if the dataset is lazy, and adds the field to the set.
+ * No table is built per row.  The view is only valid during the call.
+ *
+ * Owns: the "jinpu.grouped" and "jinpu.agg" metatables and these methods.
+ * Must never: keep malloc'd memory reachable only from a C local across a
+ * call that can raise (buffers live in userdata with __gc), call the core
+ * with a lua_State.
  */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jp_lazy.h"
+#include "jp_mem.h"
+#include "jp_verbs.h"
 #include "jpl.h"
+
+#define GROUPED_MT "jinpu.grouped"
+#define AGG_MT "jinpu.agg"
+#define BOX_MT "jinpu.verbs.box"
+#define ROW_MT "jinpu.row"
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* Raise a core error; drop the "field 'x': " prefix when the message
+ * already names the field. */
+static int verr(lua_State *L, const jp_error_t *err)
+{
+    jp_error_t e = *err;
+    if (e.field[0]) {
+        char q[140];
+        snprintf(q, sizeof q, "'%s'", e.field);
+        if (strstr(e.msg, q)) e.field[0] = '\0';
+    }
+    return jpl_error(L, &e);
+}
+
+/* ---- boxes: memory owned by the Lua GC while a loop may raise ------------------ */
+
+typedef struct box {
+    jp_column_t *col;
+    size_t *v;
+    size_t n, cap;
+} box_t;
+
+static int box_gc(lua_State *L)
+{
+    box_t *b = luaL_checkudata(L, 1, BOX_MT);
+    jp_column_unref(b->col);
+    jp_free(b->v);
+    b->col = NULL;
+    b->v = NULL;
+    return 0;
+}
+
+/* [-0, +1, m] */
+static box_t *new_box(lua_State *L)
+{
+    box_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+    memset(b, 0, sizeof *b);
+    luaL_setmetatable(L, BOX_MT);
+    return b;
+}
+
+static void box_push(lua_State *L, box_t *b, size_t v)
+{
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 4096;
+        size_t *a = jp_realloc_array(b->v, nc, sizeof *a);
+        if (!a) jpl_errorf(L, "out of memory");
+        b->v = a;
+        b->cap = nc;
+    }
+    b->v[b->n++] = v;
+}
+
+/* ---- the row view --------------------------------------------------------------- */
+
+typedef struct rowview {
+    jp_dataset_t *ds; /* borrowed: the dataset is on the stack below */
+    size_t row;
+    int *used; /* field indices copied into the view before each call */
+    size_t nused;
+    bool *is_used;
+    size_t nf;
+    const char *verb;
+} rowview_t;
+
+/* Stack slots of the loop (absolute indices). */
+typedef struct loop {
+    int fn, view, keys, cache, strs, state;
+} loop_t;
+
+static int rowview_gc(lua_State *L)
+{
+    rowview_t *v = lua_touserdata(L, 1);
+    jp_free(v->used);
+    jp_free(v->is_used);
+    v->used = NULL;
+    v->is_used = NULL;
+    return 0;
+}
+
+/* Push cell (row, field j), strings through a per-field cache of Lua
+ * strings indexed by dictionary code (upvalue/stack table `strs`). */
+static void push_view_cell(lua_State *L, const jp_column_t *c, size_t row, int strs, int j)
+{
+    if (c->type != JP_TYPE_STRING || jp_column_is_null(c, row) || c->dict->count > 100000) {
+        /* (a cache of mostly distinct strings would only cost memory) */
+        jpl_push_cell(L, c, row);
+        return;
+    }
+    lua_rawgeti(L, strs, j + 1);       /* [cache_j] */
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, (int)(c->dict->count < 4096 ? c->dict->count : 4096), 0);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, strs, j + 1); /* [cache_j] */
+    }
+    lua_Integer code = (lua_Integer)c->v.s[row] + 1;
+    if (lua_rawgeti(L, -1, code) == LUA_TNIL) { /* [cache_j, s?] */
+        lua_pop(L, 1);
+        size_t len;
+        const char *s = jp_column_str(c, row, &len);
+        lua_pushlstring(L, s, len);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, code);
+    }
+    lua_remove(L, -2); /* [s] */
+}
+
+/* __index(view, key): upvalues 1 state, 2 name -> field cache, 3 keys, 4 strs */
+static int view_index(lua_State *L)
+{
+    rowview_t *v = lua_touserdata(L, lua_upvalueindex(1));
+    if (lua_type(L, 2) != LUA_TSTRING) return 0;
+    lua_pushvalue(L, 2);
+    lua_Integer j;
+    if (lua_rawget(L, lua_upvalueindex(2)) == LUA_TNUMBER) {
+        j = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 1);
+        const char *name = lua_tostring(L, 2);
+        long f = jp_dataset_find(v->ds, name);
+        if (f < 0) {
+            jp_error_t err;
+            jp_error_clear(&err);
+            long dummy;
+            jp_dataset_lookup(v->ds, name, v->verb, &dummy, &err);
+            return verr(L, &err);
+        }
+        j = f;
+        lua_pushvalue(L, 2);
+        lua_pushinteger(L, j);
+        lua_rawset(L, lua_upvalueindex(2));
+    }
+    jp_dataset_t *ds = v->ds;
+    if (!ds->cols[j]) {
+        size_t k = (size_t)j;
+        jpl_need(L, ds, &k, 1);
+    }
+    if (!v->is_used[j]) {
+        v->is_used[j] = true;
+        v->used[v->nused++] = (int)j;
+        lua_pushvalue(L, 2);
+        lua_rawseti(L, lua_upvalueindex(3), (lua_Integer)v->nused);
+    }
+    if (v->row >= ds->nrows) return 0;
+    push_view_cell(L, ds->cols[j], v->row, lua_upvalueindex(4), (int)j);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1); /* later reads in this call are plain */
+    return 1;
+}
+
+/* __pairs: every field of the current row. */
+static int view_next(lua_State *L)
+{
+    rowview_t *v = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    jp_dataset_t *ds = v->ds;
+    while ((size_t)i < ds->schema.n_fields) {
+        size_t k = (size_t)i++;
+        lua_pushinteger(L, i);
+        lua_replace(L, lua_upvalueindex(2));
+        if (!ds->cols[k]) jpl_need(L, ds, &k, 1);
+        if (jp_column_is_null(ds->cols[k], v->row)) continue;
+        lua_pushstring(L, ds->schema.fields[k].name);
+        jpl_push_cell(L, ds->cols[k], v->row);
+        return 2;
+    }
+    return 0;
+}
+
+static int view_pairs(lua_State *L)
+{
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__row"); /* [mt, state] */
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, view_next, 2);
+    return 1;
+}
+
+/* jp.copy_row(r): a fresh table with every field of the row r views. */
+static int l_copy_row(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_getmetatable(L, 1) || lua_getfield(L, -1, "__row") != LUA_TUSERDATA) {
+        /* a plain table: a shallow copy */
+        lua_settop(L, 1);
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, 1)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, 2);
+        }
+        return 1;
+    }
+    rowview_t *v = lua_touserdata(L, -1);
+    jp_dataset_t *ds = v->ds;
+    jpl_need_all(L, ds);
+    lua_createtable(L, 0, (int)ds->schema.n_fields);
+    for (size_t k = 0; k < ds->schema.n_fields; k++) {
+        jpl_push_cell(L, ds->cols[k], v->row);
+        lua_setfield(L, -2, ds->schema.fields[k].name);
+    }
+    return 1;
+}
+
+/* [-0, +6, m] Set up a view over ds for function fn (at index fnidx). */
+static rowview_t *open_view(lua_State *L, jp_dataset_t *ds, int fnidx, const char *verb, loop_t *lp)
+{
+    lp->fn = fnidx;
+    rowview_t *v = lua_newuserdatauv(L, sizeof *v, 0); /* [state] */
+    memset(v, 0, sizeof *v);
+    lp->state = lua_gettop(L);
+    lua_createtable(L, 0, 1); /* a metatable just for the __gc */
+    lua_pushcfunction(L, rowview_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    v->ds = ds;
+    v->verb = verb;
+    v->nf = ds->schema.n_fields;
+    v->used = jp_malloc_array(v->nf ? v->nf : 1, sizeof *v->used);
+    v->is_used = jp_calloc(v->nf ? v->nf : 1, sizeof *v->is_used);
+    if (!v->used || !v->is_used) jpl_errorf(L, "%s: out of memory", verb);
+    lua_newtable(L); /* [state, cache] */
+    lp->cache = lua_gettop(L);
+    lua_newtable(L); /* keys */
+    lp->keys = lua_gettop(L);
+    lua_newtable(L); /* strs */
+    lp->strs = lua_gettop(L);
+    lua_createtable(L, 0, (int)v->nf); /* the view */
+    lp->view = lua_gettop(L);
+    lua_createtable(L, 0, 3); /* [.., view, mt] */
+    lua_pushvalue(L, lp->state);
+    lua_pushvalue(L, lp->cache);
+    lua_pushvalue(L, lp->keys);
+    lua_pushvalue(L, lp->strs);
+    lua_pushcclosure(L, view_index, 4);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, view_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushvalue(L, lp->state);
+    lua_setfield(L, -2, "__row");
+    lua_pushliteral(L, "jinpu row view");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, lp->view);
+    return v;
+}
+
+/* Point the view at row i: copy in the fields read so far. */
+static void view_at(lua_State *L, rowview_t *v, const loop_t *lp, size_t i)
+{
+    v->row = i;
+    jp_dataset_t *ds = v->ds;
+    for (size_t k = 0; k < v->nused; k++) {
+        int j = v->used[k];
+        lua_rawgeti(L, lp->keys, (lua_Integer)k + 1);
+        const jp_column_t *c = ds->cols[j];
+        if (jp_column_is_null(c, i)) lua_pushnil(L);
+        else
+            switch (c->type) {
+            case JP_TYPE_NUMBER: lua_pushnumber(L, c->v.d[i]); break;
+            case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)c->v.i[i]); break;
+            case JP_TYPE_STRING: push_view_cell(L, c, i, lp->strs, j); break;
+            default: jpl_push_cell(L, c, i);
+            }
+        lua_rawset(L, lp->view);
+    }
+}
+
+static bool rows_known(const jp_dataset_t *ds)
+{
+    return !ds->lazy || ds->lazy->rows_known;
+}
+
+/* Before a loop over the rows: the row count (columns come on demand). */
+static void settle_rows(lua_State *L, jp_dataset_t *ds)
+{
+    if (rows_known(ds)) return;
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_dataset_need_rows(ds, &err)) verr(L, &err);
+}
+
+/* ---- filter ------------------------------------------------------------------------ */
+
+/* The loop runs under one lua_pcall so that errors can name the row. */
+typedef struct fnloop {
+    jp_dataset_t *ds;
+    rowview_t *v;
+    loop_t lp;
+    box_t *out;   /* filter: selected rows; mutate: values */
+    size_t row;   /* current row, for messages */
+    const char *name; /* mutate: the field */
+    int kind;     /* mutate: 0 unknown, 1 int, 2 number, 3 string, 4 bool */
+    size_t leading_nils;
+} fnloop_t;
+
+static int filter_loop(lua_State *L)
+{
+    fnloop_t *f = lua_touserdata(L, 1);
+    const loop_t *lp = &f->lp;
+    for (size_t i = 0; i < f->ds->nrows; i++) {
+        f->row = i;
+        view_at(L, f->v, lp, i);
+        lua_pushvalue(L, lp->fn);
+        lua_pushvalue(L, lp->view);
+        lua_call(L, 1, 1);
+        if (lua_toboolean(L, -1)) box_push(L, f->out, i);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* Run `loopfn` protected; on error prefix "verb: row N: " and raise. */
+static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char *verb)
+{
+    /* the loop's frame: 1 f, 2 fn, 3 view, 4 keys, 5 strs */
+    lua_pushcfunction(L, loopfn);
+    lua_pushlightuserdata(L, f);
+    lua_pushvalue(L, f->lp.fn);
+    lua_pushvalue(L, f->lp.view);
+    lua_pushvalue(L, f->lp.keys);
+    lua_pushvalue(L, f->lp.strs);
+    f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
+    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        if (f->name)
+            jpl_errorf(L, "%s: '%s', row %d: %s", verb, f->name, (int)f->row + 1,
+                       msg ? msg : "(error object is not a string)");
+        jpl_errorf(L, "%s: row %d: %s", verb, (int)f->row + 1,
+                   msg ? msg : "(error object is not a string)");
+    }
+}
+
+static int ds_filter(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        jp_dataset_t *out = jp_filter(ds, lua_tostring(L, 2), &err);
+        if (!out) return verr(L, &err);
+        jpl_push_dataset(L, out);
+        return 1;
+    }
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    settle_rows(L, ds);
+    fnloop_t f;
+    memset(&f, 0, sizeof f);
+    f.ds = ds;
+    f.v = open_view(L, ds, 2, "filter", &f.lp);
+    f.out = new_box(L);
+    run_loop(L, filter_loop, &f, "filter");
+    jp_dataset_t *out = jp_take(ds, f.out->v ? f.out->v : (size_t[]){0}, f.out->n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ---- mutate --------------------------------------------------------------------------- */
+
+static const char *kind_name(int k)
+{
+    static const char *const n[] = {"nil", "integer", "number", "string", "boolean"};
+    return n[k];
+}
+
+/* Store the function's result (on top) as row i of the new column. */
+static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
+{
+    box_t *b = f->out;
+    int t = lua_type(L, -1);
+    int k;
+    switch (t) {
+    case LUA_TNIL: k = 0; break;
+    case LUA_TNUMBER: k = lua_isinteger(L, -1) ? 1 : 2; break;
+    case LUA_TSTRING: k = 3; break;
+    case LUA_TBOOLEAN: k = 4; break;
+    default:
+        jpl_errorf(L, "returned a %s (values must be numbers, strings, booleans or nil)",
+                   luaL_typename(L, -1));
+        return;
+    }
+    if (k && !f->kind) {
+        /* the first value fixes the type; earlier rows were nil */
+        jp_type_t ty = k == 1 ? JP_TYPE_INT : k == 2 ? JP_TYPE_NUMBER : k == 3 ? JP_TYPE_STRING : JP_TYPE_BOOL;
+        b->col = jp_column_new(ty, f->ds->nrows);
+        if (!b->col) jpl_errorf(L, "out of memory");
+        for (size_t q = 0; q < f->leading_nils; q++)
+            if (jp_column_push_null(b->col)) jpl_errorf(L, "out of memory");
+        f->kind = k;
+    }
+    if (!k) {
+        if (!f->kind) f->leading_nils++;
+        else if (jp_column_push_null(b->col)) jpl_errorf(L, "out of memory");
+        return;
+    }
+    if (k != f->kind) {
+        if (k == 2 && f->kind == 1) {
+            /* integers so far, now a float: the column becomes number */
+            jp_error_t err;
+            jp_column_t *c = jp_column_cast(b->col, JP_TYPE_NUMBER, &err);
+            if (!c || jp_column_reserve(c, f->ds->nrows)) {
+                jp_column_unref(c);
+                jpl_errorf(L, "out of memory");
+            }
+            jp_column_unref(b->col);
+            b->col = c;
+            f->kind = 2;
+        } else if (!(k == 1 && f->kind == 2)) {
+            jpl_errorf(L, "returned a %s after %s values", kind_name(k), kind_name(f->kind));
+        }
+    }
+    jp_status_t st;
+    jp_column_t *c = b->col;
+    switch (f->kind) {
+    case 1: st = jp_column_push_int(c, (int64_t)lua_tointeger(L, -1), JP_Q_EXACT); break;
+    case 2: st = jp_column_push_number(c, (double)lua_tonumber(L, -1), JP_Q_EXACT); break;
+    case 3: {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        st = jp_column_push_str(c, s, n);
+        break;
+    }
+    default: st = jp_column_push_bool(c, lua_toboolean(L, -1)); break;
+    }
+    if (st) jpl_errorf(L, "out of memory");
+    (void)i;
+}
+
+static int mutate_loop(lua_State *L)
+{
+    fnloop_t *f = lua_touserdata(L, 1);
+    const loop_t *lp = &f->lp;
+    for (size_t i = 0; i < f->ds->nrows; i++) {
+        f->row = i;
+        view_at(L, f->v, lp, i);
+        lua_pushvalue(L, lp->fn);
+        lua_pushvalue(L, lp->view);
+        lua_call(L, 1, 1);
+        mutate_store(L, f, i);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* [-0, +1, m] The column a Lua function makes over ds (a box on top). */
+static jp_column_t *function_column(lua_State *L, jp_dataset_t *ds, int fnidx, const char *name)
+{
+    int top = lua_gettop(L);
+    settle_rows(L, ds);
+    fnloop_t f;
+    memset(&f, 0, sizeof f);
+    f.ds = ds;
+    f.name = name;
+    f.v = open_view(L, ds, fnidx, "mutate", &f.lp);
+    f.out = new_box(L);
+    run_loop(L, mutate_loop, &f, "mutate");
+    box_t *b = f.out;
+    if (!b->col) {
+        /* nil everywhere: a column of nulls */
+        b->col = jp_column_new_nulls(JP_TYPE_NUMBER, ds->nrows);
+        if (!b->col) jpl_errorf(L, "out of memory");
+    }
+    lua_pushvalue(L, -1);
+    lua_replace(L, top + 1); /* keep only the box */
+    lua_settop(L, top + 1);
+    return b->col;
+}
+
+/* One entry of mutate{}: name at -2, value at -1. */
+static void read_mutation(lua_State *L, jp_dataset_t *src, jp_mutation_t *m, int vidx,
+                          const char *name)
+{
+    memset(m, 0, sizeof *m);
+    m->name = name;
+    switch (lua_type(L, vidx)) {
+    case LUA_TSTRING: m->expr = lua_tostring(L, vidx); break;
+    case LUA_TFUNCTION:
+        m->col = function_column(L, src, vidx, name); /* leaves its box on the stack */
+        break;
+    case LUA_TUSERDATA:
+        m->col = jpl_check_column(L, vidx);
+        m->unit = jpl_column_unit(L, vidx);
+        break;
+    default:
+        jpl_errorf(L, "mutate: '%s' must be an expression (string), a function of the row or a "
+                      "column, not a %s",
+                   name, luaL_typename(L, vidx));
+    }
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int ds_mutate(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    jp_error_t err;
+    jp_error_clear(&err);
+    size_t alen = (size_t)lua_rawlen(L, 2);
+    if (alen > 0) {
+        /* array form {{"a", ...}, {"b", ...}}: in order, each sees the ones before */
+        lua_pushvalue(L, 1); /* [.., cur] */
+        for (size_t k = 1; k <= alen; k++) {
+            int cur = lua_gettop(L);
+            jp_dataset_t *cd = jpl_check_dataset(L, cur);
+            if (lua_rawgeti(L, 2, (lua_Integer)k) != LUA_TTABLE) /* [.., cur, item] */
+                jpl_errorf(L, "mutate: item %d must be a pair {name, value}", (int)k);
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2); /* [.., cur, item, name, value] */
+            if (lua_type(L, -2) != LUA_TSTRING)
+                jpl_errorf(L, "mutate: item %d needs a field name first", (int)k);
+            const char *name = lua_tostring(L, -2);
+            jp_mutation_t m;
+            read_mutation(L, cd, &m, cur + 3, name);
+            jp_dataset_t *out = jp_mutate(cd, &m, 1, true, &err);
+            if (!out) return verr(L, &err);
+            lua_settop(L, cur);
+            jpl_push_dataset(L, out); /* [.., cur, next] */
+            lua_remove(L, cur);
+        }
+        return 1;
+    }
+    /* map form: every value sees the input only; new fields appended by name */
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING) jpl_errorf(L, "mutate: field names must be strings");
+        n++;
+        lua_pop(L, 1);
+    }
+    const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0); /* [3] */
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        names[k++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(names, n, sizeof *names, cmp_names);
+    jp_mutation_t *m = lua_newuserdatauv(L, (n ? n : 1) * sizeof *m, 0); /* [4] */
+    for (k = 0; k < n; k++) {
+        lua_getfield(L, 2, names[k]); /* the value stays on the stack (keeps strings alive) */
+        read_mutation(L, ds, &m[k], lua_gettop(L), names[k]);
+    }
+    jp_dataset_t *out = jp_mutate(ds, m, n, false, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ---- fields and rows ------------------------------------------------------------------ */
+
+static int ds_select(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    size_t n;
+    const char **names = jpl_check_names(L, 2, &n);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_select(ds, names, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_drop(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    size_t n;
+    const char **names = jpl_check_names(L, 2, &n);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_drop(ds, names, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_rename(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            jpl_errorf(L, "rename: use {old = \"new\", ...} with string names");
+        n++;
+        lua_pop(L, 1);
+    }
+    const char **from = lua_newuserdatauv(L, (n ? n : 1) * sizeof *from, 0);
+    const char **to = lua_newuserdatauv(L, (n ? n : 1) * sizeof *to, 0);
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        from[k] = lua_tostring(L, -2);
+        to[k++] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_rename(ds, from, to, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_tail(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 10);
+    luaL_argcheck(L, n >= 0, 2, "must not be negative");
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_tail(ds, (size_t)n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ds:slice(i [, j]): rows i..j, 1-based and inclusive, negative counts
+ * from the end (like string.sub). */
+static int ds_slice(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2), j = luaL_optinteger(L, 3, -1);
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (i < 0 || j < 0) {
+        if (jp_dataset_need_rows(ds, &err)) return verr(L, &err);
+    }
+    lua_Integer len = (lua_Integer)ds->nrows;
+    if (i < 0) i = i < -len ? 1 : len + i + 1;
+    else if (i == 0) i = 1;
+    if (j < 0) j = len + j + 1;
+    size_t from = (size_t)i - 1, n = j >= i ? (size_t)(j - i + 1) : 0;
+    jp_dataset_t *out = jp_slice(ds, from, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_sort(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    size_t n;
+    const char **names = jpl_check_names(L, 2, &n);
+    if (n == 0) jpl_errorf(L, "sort: name at least one field (\"-name\" for descending)");
+    jp_sort_key_t *k = lua_newuserdatauv(L, n * sizeof *k, 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = names[i];
+        k[i].desc = s[0] == '-';
+        k[i].field = (s[0] == '-' || s[0] == '+') ? s + 1 : s;
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_sort(ds, k, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ds:distinct("a", "b") | ds:distinct() | ds:distinct{"a", keep_all = true} */
+static int ds_distinct(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    bool keep_all = false;
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_getfield(L, 2, "keep_all");
+        keep_all = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    size_t n;
+    const char **names = jpl_check_names(L, 2, &n);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_distinct(ds, names, n, keep_all, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int concat_list(lua_State *L, int from, int to)
+{
+    int n = to - from + 1;
+    jp_dataset_t **list = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *list, 0);
+    for (int i = 0; i < n; i++) list[i] = jpl_check_dataset(L, from + i);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_concat(list, (size_t)n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_concat(lua_State *L)
+{
+    jpl_check_dataset(L, 1);
+    return concat_list(L, 1, lua_gettop(L));
+}
+
+/* jp.concat{a, b, c} */
+static int l_concat(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int n = (int)lua_rawlen(L, 1);
+    if (n == 0) jpl_errorf(L, "concat: no datasets");
+    luaL_checkstack(L, n + 4, "too many datasets");
+    lua_settop(L, 1);
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, 1, i);
+    return concat_list(L, 2, n + 1);
+}
+
+/* ds:join(other, "key" | {"k1", "k2"} | {{"left", "right"}, ...}, how, {suffix = }) */
+static int ds_join(lua_State *L)
+{
+    jp_dataset_t *a = jpl_check_dataset(L, 1);
+    jp_dataset_t *b = jpl_check_dataset(L, 2);
+    const char *how_s = luaL_optstring(L, 4, "inner");
+    jp_join_how_t how;
+    if (!jp_join_from_name(how_s, &how))
+        jpl_errorf(L, "join: how must be \"inner\", \"left\", \"anti\" or \"semi\", not \"%s\"", how_s);
+    const char *suffix = NULL;
+    if (lua_type(L, 5) == LUA_TTABLE) {
+        lua_getfield(L, 5, "suffix");
+        suffix = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    size_t n;
+    const char **lk, **rk;
+    if (lua_type(L, 3) == LUA_TSTRING) {
+        n = 1;
+        lk = lua_newuserdatauv(L, sizeof *lk, 0);
+        rk = lk;
+        lk[0] = lua_tostring(L, 3);
+    } else {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        n = (size_t)lua_rawlen(L, 3);
+        lk = lua_newuserdatauv(L, (n ? n : 1) * sizeof *lk, 0);
+        rk = lua_newuserdatauv(L, (n ? n : 1) * sizeof *rk, 0);
+        for (size_t k = 0; k < n; k++) {
+            int t = lua_rawgeti(L, 3, (lua_Integer)k + 1);
+            if (t == LUA_TSTRING) {
+                lk[k] = rk[k] = lua_tostring(L, -1);
+            } else if (t == LUA_TTABLE) {
+                lua_rawgeti(L, -1, 1);
+                lua_rawgeti(L, -2, 2);
+                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                    jpl_errorf(L, "join: key %d must be a name or a pair {left, right}", (int)k + 1);
+                lk[k] = lua_tostring(L, -2);
+                rk[k] = lua_tostring(L, -1);
+                lua_pop(L, 2);
+            } else
+                jpl_errorf(L, "join: key %d must be a name or a pair {left, right}", (int)k + 1);
+            lua_pop(L, 1); /* the table keeps the strings alive */
+        }
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_join(a, b, lk, rk, n, how, suffix, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ---- aggregates ------------------------------------------------------------------------ */
+
+/* jp.sum("x") etc. return a small table {kind =, field =, p =} with AGG_MT. */
+static int make_agg(lua_State *L, jp_agg_kind_t kind, bool field_optional)
+{
+    const char *field = field_optional ? luaL_optstring(L, 1, NULL) : luaL_checkstring(L, 1);
+    double p = 0;
+    if (kind == JP_AGG_QUANTILE) {
+        p = luaL_checknumber(L, 2);
+        luaL_argcheck(L, p >= 0 && p <= 1, 2, "p must be between 0 and 1");
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, jp_agg_name(kind));
+    lua_setfield(L, -2, "kind");
+    if (field) {
+        lua_pushstring(L, field);
+        lua_setfield(L, -2, "field");
+    }
+    if (kind == JP_AGG_QUANTILE) {
+        lua_pushnumber(L, p);
+        lua_setfield(L, -2, "p");
+    }
+    luaL_setmetatable(L, AGG_MT);
+    return 1;
+}
+
+static int l_count(lua_State *L) { return make_agg(L, JP_AGG_COUNT, true); }
+static int l_sum(lua_State *L) { return make_agg(L, JP_AGG_SUM, false); }
+static int l_mean(lua_State *L) { return make_agg(L, JP_AGG_MEAN, false); }
+static int l_min(lua_State *L) { return make_agg(L, JP_AGG_MIN, false); }
+static int l_max(lua_State *L) { return make_agg(L, JP_AGG_MAX, false); }
+static int l_median(lua_State *L) { return make_agg(L, JP_AGG_MEDIAN, false); }
+static int l_quantile(lua_State *L) { return make_agg(L, JP_AGG_QUANTILE, false); }
+static int l_count_distinct(lua_State *L) { return make_agg(L, JP_AGG_COUNT_DISTINCT, false); }
+static int l_first(lua_State *L) { return make_agg(L, JP_AGG_FIRST, false); }
+static int l_last(lua_State *L) { return make_agg(L, JP_AGG_LAST, false); }
+
+static int agg_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "kind");
+    lua_getfield(L, 1, "field");
+    lua_getfield(L, 1, "p");
+    if (lua_isnil(L, -1))
+        lua_pushfstring(L, "jp.%s(%s%s%s)", lua_tostring(L, -3), lua_isnil(L, -2) ? "" : "\"",
+                        lua_isnil(L, -2) ? "" : lua_tostring(L, -2), lua_isnil(L, -2) ? "" : "\"");
+    else
+        lua_pushfstring(L, "jp.%s(\"%s\", %f)", lua_tostring(L, -3), lua_tostring(L, -2),
+                        lua_tonumber(L, -1));
+    return 1;
+}
+
+/* Read the aggregate spec at idx into a (strings stay owned by the spec). */
+static void read_agg(lua_State *L, int idx, const char *name, jp_agg_t *a)
+{
+    bool ok = false;
+    if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        luaL_getmetatable(L, AGG_MT);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!ok)
+        jpl_errorf(L, "agg: '%s' must be an aggregate such as jp.sum(\"x\"), not a %s", name,
+                   luaL_typename(L, idx));
+    memset(a, 0, sizeof *a);
+    a->name = name;
+    lua_getfield(L, idx, "kind");
+    jp_agg_from_name(lua_tostring(L, -1), &a->kind);
+    lua_getfield(L, idx, "field");
+    a->field = lua_tostring(L, -1);
+    lua_getfield(L, idx, "p");
+    a->p = lua_tonumber(L, -1);
+    lua_pop(L, 3);
+}
+
+/* Aggregate ds by keys[0..nkeys) with the spec table at tidx. */
+static int do_agg(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_t nkeys, int tidx)
+{
+    luaL_checktype(L, tidx, LUA_TTABLE);
+    size_t alen = (size_t)lua_rawlen(L, tidx), nmap = 0;
+    lua_pushnil(L);
+    while (lua_next(L, tidx)) {
+        if (lua_type(L, -2) == LUA_TSTRING) nmap++;
+        else if (!lua_isinteger(L, -2))
+            jpl_errorf(L, "agg: keys must be names (or use the array form {{\"n\", jp.count()}})");
+        lua_pop(L, 1);
+    }
+    if (alen && nmap)
+        jpl_errorf(L, "agg: use either the map form {n = jp.count()} or the array form "
+                      "{{\"n\", jp.count()}}, not both");
+    size_t n = alen ? alen : nmap;
+    jp_agg_t *a = lua_newuserdatauv(L, (n ? n : 1) * sizeof *a, 0);
+    if (alen) {
+        for (size_t k = 0; k < alen; k++) {
+            if (lua_rawgeti(L, tidx, (lua_Integer)k + 1) != LUA_TTABLE)
+                jpl_errorf(L, "agg: item %d must be a pair {name, aggregate}", (int)k + 1);
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2); /* [item, name, spec] */
+            if (lua_type(L, -2) != LUA_TSTRING)
+                jpl_errorf(L, "agg: item %d needs a name first", (int)k + 1);
+            read_agg(L, lua_gettop(L), lua_tostring(L, -2), &a[k]);
+            lua_pop(L, 3); /* strings stay alive in the item table */
+        }
+    } else {
+        const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
+        size_t k = 0;
+        lua_pushnil(L);
+        while (lua_next(L, tidx)) {
+            names[k++] = lua_tostring(L, -2);
+            lua_pop(L, 1);
+        }
+        qsort(names, n, sizeof *names, cmp_names);
+        for (k = 0; k < n; k++) {
+            lua_getfield(L, tidx, names[k]);
+            read_agg(L, lua_gettop(L), names[k], &a[k]);
+            lua_pop(L, 1);
+        }
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_group_agg(ds, keys, nkeys, a, n, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+typedef struct grouped {
+    jp_dataset_t *ds;
+} grouped_t;
+
+static int grouped_gc(lua_State *L)
+{
+    grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
+    jp_dataset_unref(g->ds);
+    g->ds = NULL;
+    return 0;
+}
+
+/* ds:group_by("k1", "k2") or ds:group_by{"k1", "k2"} -> a grouped dataset */
+static int ds_group_by(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    size_t n;
+    const char **names = jpl_check_names(L, 2, &n);
+    /* check the names now, so the error points at group_by */
+    for (size_t k = 0; k < n; k++) {
+        long i;
+        jp_error_t err;
+        jp_error_clear(&err);
+        if (jp_dataset_lookup(ds, names[k], "group_by", &i, &err)) return verr(L, &err);
+    }
+    grouped_t *g = lua_newuserdatauv(L, sizeof *g, 1);
+    g->ds = NULL;
+    luaL_setmetatable(L, GROUPED_MT);
+    lua_createtable(L, (int)n, 0); /* the keys, as Lua strings */
+    for (size_t k = 0; k < n; k++) {
+        lua_pushstring(L, names[k]);
+        lua_rawseti(L, -2, (lua_Integer)k + 1);
+    }
+    lua_setiuservalue(L, -2, 1);
+    g->ds = jp_dataset_ref(ds);
+    return 1;
+}
+
+static int grouped_agg(lua_State *L)
+{
+    grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
+    lua_settop(L, 2);
+    lua_getiuservalue(L, 1, 1); /* [g, spec, keys] */
+    size_t n = (size_t)lua_rawlen(L, 3);
+    const char **keys = lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0);
+    for (size_t k = 0; k < n; k++) {
+        lua_rawgeti(L, 3, (lua_Integer)k + 1);
+        keys[k] = lua_tostring(L, -1); /* alive in the keys table */
+        lua_pop(L, 1);
+    }
+    return do_agg(L, g->ds, keys, n, 2);
+}
+
+static int grouped_tostring(lua_State *L)
+{
+    grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
+    lua_getiuservalue(L, 1, 1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "grouped dataset by ");
+    size_t n = (size_t)lua_rawlen(L, 2);
+    for (size_t k = 0; k < n; k++) {
+        lua_rawgeti(L, 2, (lua_Integer)k + 1);
+        if (k) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    luaL_addstring(&b, g->ds ? " (use :agg{...})" : "");
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ds:agg{...}: one row over the whole dataset */
+static int ds_agg(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_settop(L, 2);
+    return do_agg(L, ds, NULL, 0, 2);
+}
+
+/* ---- reshaping and units ------------------------------------------------------------- */
+
+static const char *field_opt(lua_State *L, int t, const char *key, bool required, const char *verb)
+{
+    lua_getfield(L, t, key);
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the option table keeps the string alive */
+    if (!s && required) jpl_errorf(L, "%s: option '%s' (a field name) is required", verb, key);
+    return s;
+}
+
+/* Names in option `key` (a string or a list) as an array (a userdata on top). */
+static const char **names_opt(lua_State *L, int t, const char *key, size_t *n)
+{
+    int type = lua_getfield(L, t, key); /* [v] */
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        *n = 0;
+        lua_newuserdatauv(L, sizeof(char *), 0);
+        return lua_touserdata(L, -1);
+    }
+    int v = lua_gettop(L);
+    const char **names = jpl_check_names(L, v, n); /* [v, names] */
+    if (type == LUA_TSTRING) {
+        /* jpl_check_names read every argument from v up: exactly this one */
+        *n = 1;
+    }
+    lua_remove(L, v);
+    return names;
+}
+
+static void check_opts(lua_State *L, int t, const char *verb, const char *const *allowed)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        bool ok = false;
+        if (lua_type(L, -2) == LUA_TSTRING)
+            for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, lua_tostring(L, -2)) == 0;
+        if (!ok) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (const char *const *a = allowed; *a; a++) {
+                if (a != allowed) luaL_addstring(&b, ", ");
+                luaL_addstring(&b, *a);
+            }
+            luaL_pushresult(&b);
+            jpl_errorf(L, "%s: unknown option '%s' (options: %s)", verb,
+                       lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "?", lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* ds:pivot{names_from =, values_from =, id_cols = {...}, values_fn = "sum", names_prefix = } */
+static int ds_pivot(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    static const char *const allowed[] = {"names_from", "values_from", "id_cols", "values_fn",
+                                          "names_prefix", NULL};
+    check_opts(L, 2, "pivot", allowed);
+    jp_pivot_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.names_from = field_opt(L, 2, "names_from", true, "pivot");
+    o.values_from = field_opt(L, 2, "values_from", true, "pivot");
+    o.names_prefix = field_opt(L, 2, "names_prefix", false, "pivot");
+    const char *fn = field_opt(L, 2, "values_fn", false, "pivot");
+    if (fn) {
+        if (!jp_agg_from_name(fn, &o.values_fn) || o.values_fn == JP_AGG_QUANTILE)
+            jpl_errorf(L, "pivot: values_fn \"%s\" is not one of count, sum, mean, min, max, median, "
+                          "count_distinct, first, last",
+                       fn);
+        o.has_fn = true;
+    }
+    o.id_cols = names_opt(L, 2, "id_cols", &o.n_id_cols);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_pivot(ds, &o, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ds:unpivot{cols = {...}, names_to = "name", values_to = "value", drop_nulls = false} */
+static int ds_unpivot(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    static const char *const allowed[] = {"cols", "names_to", "values_to", "drop_nulls", NULL};
+    check_opts(L, 2, "unpivot", allowed);
+    jp_unpivot_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.names_to = field_opt(L, 2, "names_to", false, "unpivot");
+    o.values_to = field_opt(L, 2, "values_to", false, "unpivot");
+    lua_getfield(L, 2, "drop_nulls");
+    o.drop_nulls = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    o.cols = names_opt(L, 2, "cols", &o.n_cols);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_unpivot(ds, &o, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+static int ds_convert(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    const char *field = luaL_checkstring(L, 2);
+    const char *unit = luaL_checkstring(L, 3);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_convert(ds, field, unit, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
+/* ---- column vector operations ------------------------------------------------------------- */
+
+/* value, qualifier name */
+static int push_result(lua_State *L, const jp_value_t *v)
+{
+    if (v->is_null) lua_pushnil(L);
+    else
+        switch (v->type) {
+        case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
+        case JP_TYPE_NUMBER: lua_pushnumber(L, v->u.d); break;
+        case JP_TYPE_BOOL: lua_pushboolean(L, v->u.b); break;
+        case JP_TYPE_STRING: lua_pushlstring(L, v->u.s.ptr, v->u.s.len); break;
+        case JP_TYPE_DATE: {
+            char buf[16];
+            lua_pushstring(L, jp_date_format(v->u.date, buf));
+            break;
+        }
+        case JP_TYPE_PERIOD: {
+            char buf[96];
+            lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf));
+            break;
+        }
+        default: lua_pushnil(L);
+        }
+    lua_pushstring(L, jp_qual_name(v->is_null ? JP_Q_EXACT : v->qual));
+    return 2;
+}
+
+typedef jp_status_t (*vec_fn)(const jp_column_t *, const char *, jp_value_t *, jp_error_t *);
+
+static int col_vec(lua_State *L, vec_fn fn)
+{
+    jp_column_t *c = jpl_check_column(L, 1);
+    const char *name = jpl_column_name(L, 1);
+    jp_value_t v;
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (fn(c, name[0] ? name : NULL, &v, &err)) return verr(L, &err);
+    return push_result(L, &v);
+}
+
+static int col_sum(lua_State *L) { return col_vec(L, jp_vec_sum); }
+static int col_mean(lua_State *L) { return col_vec(L, jp_vec_mean); }
+static int col_min(lua_State *L) { return col_vec(L, jp_vec_min); }
+static int col_max(lua_State *L) { return col_vec(L, jp_vec_max); }
+
+static int col_count(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)jp_vec_count(jpl_check_column(L, 1)));
+    return 1;
+}
+
+static int col_null_count(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)jp_column_null_count(jpl_check_column(L, 1)));
+    return 1;
+}
+
+/* ---- registration ------------------------------------------------------------------------- */
 
 void jpl_open_verbs(lua_State *L)
 {
-    (void)L;
+    /* [jp] */
+    luaL_newmetatable(L, BOX_MT);
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, AGG_MT);
+    lua_pushcfunction(L, agg_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, GROUPED_MT);
+    static const luaL_Reg grouped_methods[] = {{"agg", grouped_agg}, {NULL, NULL}};
+    lua_newtable(L);
+    luaL_setfuncs(L, grouped_methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, grouped_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, grouped_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+
+    static const luaL_Reg ds_methods[] = {
+        {"filter", ds_filter},     {"select", ds_select},   {"drop", ds_drop},
+        {"rename", ds_rename},     {"mutate", ds_mutate},   {"sort", ds_sort},
+        {"group_by", ds_group_by}, {"agg", ds_agg},         {"join", ds_join},
+        {"tail", ds_tail},         {"slice", ds_slice},     {"distinct", ds_distinct},
+        {"concat", ds_concat},     {"pivot", ds_pivot},     {"unpivot", ds_unpivot},
+        {"convert", ds_convert},   {NULL, NULL}};
+    jpl_add_dataset_methods(L, ds_methods);
+    static const luaL_Reg col_methods[] = {{"sum", col_sum},     {"mean", col_mean},
+                                           {"min", col_min},     {"max", col_max},
+                                           {"count", col_count}, {"null_count", col_null_count},
+                                           {NULL, NULL}};
+    jpl_add_column_methods(L, col_methods);
+    static const luaL_Reg funcs[] = {{"count", l_count},
+                                     {"sum", l_sum},
+                                     {"mean", l_mean},
+                                     {"min", l_min},
+                                     {"max", l_max},
+                                     {"median", l_median},
+                                     {"quantile", l_quantile},
+                                     {"count_distinct", l_count_distinct},
+                                     {"first", l_first},
+                                     {"last", l_last},
+                                     {"concat", l_concat},
+                                     {"copy_row", l_copy_row},
+                                     {NULL, NULL}};
+    luaL_setfuncs(L, funcs, 0);
 }
