@@ -57,49 +57,90 @@ uint64_t jp_key_value(const jp_column_t *c, size_t i, bool as_number)
     }
 }
 
-/* Dense code of every row for a key with a small value space, or false. */
-static bool narrow_codes(const jp_column_t *c, size_t nrows, uint32_t *code, uint64_t *card)
+/* Can the key's values be numbered densely?  Sets the number of codes
+ * (including 0 for null) and, for integers and dates, the smallest value. */
+static bool narrow_key(const jp_column_t *c, size_t nrows, uint64_t *card, int64_t *base)
 {
     const uint8_t *nl = c->nulls;
+    *base = 0;
     switch (c->type) {
-    case JP_TYPE_STRING: {
-        const uint32_t *s = c->v.s;
-        if (nl)
-            for (size_t i = 0; i < nrows; i++) code[i] = nl[i] ? 0 : s[i] + 1;
-        else
-            for (size_t i = 0; i < nrows; i++) code[i] = s[i] + 1;
-        *card = (uint64_t)c->dict->count + 1;
-        return true;
-    }
-    case JP_TYPE_BOOL:
-        for (size_t i = 0; i < nrows; i++) code[i] = (nl && nl[i]) ? 0 : (uint32_t)c->v.b[i] + 1;
-        *card = 3;
-        return true;
+    case JP_TYPE_STRING: *card = (uint64_t)c->dict->count + 1; return true;
+    case JP_TYPE_BOOL: *card = 3; return true;
     case JP_TYPE_INT:
     case JP_TYPE_DATE: {
-        bool isint = c->type == JP_TYPE_INT;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (size_t i = 0; i < nrows; i++) {
-            if (nl && nl[i]) continue;
-            int64_t v = isint ? c->v.i[i] : c->v.date[i];
-            if (v < lo) lo = v;
-            if (v > hi) hi = v;
+        if (c->type == JP_TYPE_INT) {
+            const int64_t *v = c->v.i;
+            for (size_t i = 0; i < nrows; i++) {
+                if (nl && nl[i]) continue;
+                lo = v[i] < lo ? v[i] : lo;
+                hi = v[i] > hi ? v[i] : hi;
+            }
+        } else {
+            const int32_t *v = c->v.date;
+            for (size_t i = 0; i < nrows; i++) {
+                if (nl && nl[i]) continue;
+                lo = v[i] < lo ? v[i] : lo;
+                hi = v[i] > hi ? v[i] : hi;
+            }
         }
         if (lo > hi) { /* all null */
-            memset(code, 0, nrows * sizeof *code);
             *card = 1;
             return true;
         }
         if ((uint64_t)hi - (uint64_t)lo >= ((uint64_t)1 << 24)) return false;
-        for (size_t i = 0; i < nrows; i++) {
-            if (nl && nl[i]) code[i] = 0;
-            else code[i] = (uint32_t)((uint64_t)(isint ? c->v.i[i] : c->v.date[i]) - (uint64_t)lo) + 1;
-        }
         *card = (uint64_t)hi - (uint64_t)lo + 2;
+        *base = lo;
         return true;
     }
     default: return false;
     }
+}
+
+/* code = code * mul + (this key's code of the row); mul 0: code = key code. */
+static void fold_codes(const jp_column_t *c, size_t nrows, int64_t base, uint32_t mul,
+                       uint32_t *code)
+{
+    const uint8_t *nl = c->nulls;
+#define FOLD(EXPR)                                                                                 \
+    do {                                                                                           \
+        if (!mul) {                                                                                \
+            if (nl)                                                                                \
+                for (size_t i = 0; i < nrows; i++) code[i] = nl[i] ? 0 : (uint32_t)(EXPR);         \
+            else                                                                                   \
+                for (size_t i = 0; i < nrows; i++) code[i] = (uint32_t)(EXPR);                     \
+        } else {                                                                                   \
+            if (nl)                                                                                \
+                for (size_t i = 0; i < nrows; i++)                                                 \
+                    code[i] = code[i] * mul + (nl[i] ? 0 : (uint32_t)(EXPR));                      \
+            else                                                                                   \
+                for (size_t i = 0; i < nrows; i++) code[i] = code[i] * mul + (uint32_t)(EXPR);     \
+        }                                                                                          \
+    } while (0)
+    switch (c->type) {
+    case JP_TYPE_STRING: {
+        const uint32_t *s = c->v.s;
+        FOLD(s[i] + 1);
+        break;
+    }
+    case JP_TYPE_BOOL: {
+        const uint8_t *b = c->v.b;
+        FOLD(b[i] + 1u);
+        break;
+    }
+    case JP_TYPE_INT: {
+        const int64_t *v = c->v.i;
+        FOLD((uint64_t)v[i] - (uint64_t)base + 1);
+        break;
+    }
+    case JP_TYPE_DATE: {
+        const int32_t *v = c->v.date;
+        FOLD((uint64_t)(int64_t)v[i] - (uint64_t)base + 1);
+        break;
+    }
+    default: break;
+    }
+#undef FOLD
 }
 
 static jp_status_t push_group(jp_groups_t *g, size_t *cap, size_t row)
@@ -117,20 +158,16 @@ static jp_status_t push_group(jp_groups_t *g, size_t *cap, size_t row)
 }
 
 static jp_status_t dense_groups(jp_column_t *const *cols, size_t nkeys, size_t nrows,
-                                uint32_t *code, uint32_t *tmp, uint64_t space, jp_groups_t *g)
+                                const uint64_t *card, const int64_t *base, uint64_t space,
+                                jp_groups_t *g)
 {
-    /* code[] holds the first key's codes; fold in the others */
-    for (size_t k = 1; k < nkeys; k++) {
-        uint64_t card;
-        narrow_codes(cols[k], nrows, tmp, &card);
-        uint32_t m = (uint32_t)card;
-        for (size_t i = 0; i < nrows; i++) code[i] = code[i] * m + tmp[i];
-    }
+    uint32_t *code = g->gid; /* combined codes, rewritten in place into groups */
+    for (size_t k = 0; k < nkeys; k++)
+        fold_codes(cols[k], nrows, base[k], k ? (uint32_t)card[k] : 0, code);
     uint32_t *slot = jp_malloc_array(space ? space : 1, sizeof *slot);
     if (!slot) return JP_ERR_NOMEM;
     memset(slot, 0xff, space * sizeof *slot);
     size_t cap = 0;
-    uint32_t *gid = code; /* rewritten in place: code[i] -> group */
     for (size_t i = 0; i < nrows; i++) {
         uint32_t c = code[i];
         uint32_t s = slot[c];
@@ -142,7 +179,7 @@ static jp_status_t dense_groups(jp_column_t *const *cols, size_t nkeys, size_t n
             }
             slot[c] = s;
         }
-        gid[i] = s;
+        code[i] = s;
     }
     jp_free(slot);
     return JP_OK;
@@ -248,8 +285,11 @@ jp_status_t jp_group_rows(jp_column_t *const *cols, size_t nkeys, size_t nrows, 
         return JP_OK;
     }
     /* try the dense path: every key narrow, and a small product */
-    uint32_t *tmp = jp_malloc_array(nrows ? nrows : 1, sizeof *tmp);
-    if (!tmp) {
+    uint64_t *card = jp_malloc_array(nkeys, sizeof *card);
+    int64_t *base = jp_malloc_array(nkeys, sizeof *base);
+    if (!card || !base) {
+        jp_free(card);
+        jp_free(base);
         st = JP_ERR_NOMEM;
         goto fail;
     }
@@ -258,13 +298,13 @@ jp_status_t jp_group_rows(jp_column_t *const *cols, size_t nkeys, size_t nrows, 
     if (limit > ((uint64_t)1 << 24)) limit = (uint64_t)1 << 24;
     bool dense = true;
     for (size_t k = 0; k < nkeys && dense; k++) {
-        uint64_t card;
-        if (!narrow_codes(cols[k], nrows, k == 0 ? g->gid : tmp, &card)) dense = false;
-        else if ((space *= card) > limit) dense = false;
+        if (!narrow_key(cols[k], nrows, &card[k], &base[k])) dense = false;
+        else if ((space *= card[k]) > limit) dense = false;
     }
-    if (dense) st = dense_groups(cols, nkeys, nrows, g->gid, tmp, space, g);
+    if (dense) st = dense_groups(cols, nkeys, nrows, card, base, space, g);
     else st = hash_groups(cols, nkeys, nrows, g->gid, g);
-    jp_free(tmp);
+    jp_free(card);
+    jp_free(base);
     if (st) goto fail;
     return JP_OK;
 fail:

@@ -15,6 +15,7 @@
 #include "jp_expr.h"
 #include "jp_lazy.h"
 #include "jp_mem.h"
+#include "jp_par.h"
 
 enum rows_kind { ROWS_ALL, ROWS_PRED, ROWS_LIST, ROWS_RANGE };
 
@@ -166,6 +167,77 @@ static jp_status_t settle_origin(plan_t *p, jp_dataset_t *ds)
     return JP_OK;
 }
 
+/* Gathering selected rows of several columns at once, on all cores. */
+typedef struct gjob {
+    jp_column_t *const *src;
+    jp_column_t **dst;
+    size_t ncols;
+    const size_t *rows;
+    size_t n;
+} gjob_t;
+
+static void gather_part(void *ctx, int k, int parts)
+{
+    const gjob_t *j = ctx;
+    size_t from = j->n * (size_t)k / (size_t)parts, to = j->n * (size_t)(k + 1) / (size_t)parts;
+    const size_t *r = j->rows;
+    for (size_t c = 0; c < j->ncols; c++) {
+        const jp_column_t *s = j->src[c];
+        jp_column_t *d = j->dst[c];
+        switch (jp_type_width(s->type)) {
+        case 8: {
+            const uint64_t *a = s->v.raw;
+            uint64_t *b = d->v.raw;
+            for (size_t q = from; q < to; q++) b[q] = a[r[q]];
+            break;
+        }
+        case 4: {
+            const uint32_t *a = s->v.raw;
+            uint32_t *b = d->v.raw;
+            for (size_t q = from; q < to; q++) b[q] = a[r[q]];
+            break;
+        }
+        case 1: {
+            const uint8_t *a = s->v.raw;
+            uint8_t *b = d->v.raw;
+            for (size_t q = from; q < to; q++) b[q] = a[r[q]];
+            break;
+        }
+        default: {
+            size_t w = jp_type_width(s->type);
+            for (size_t q = from; q < to; q++)
+                memcpy((char *)d->v.raw + q * w, (const char *)s->v.raw + r[q] * w, w);
+        }
+        }
+        if (s->nulls)
+            for (size_t q = from; q < to; q++) d->nulls[q] = s->nulls[r[q]];
+        if (s->quals)
+            for (size_t q = from; q < to; q++) d->quals[q] = s->quals[r[q]];
+    }
+}
+
+/* dst[c] = rows of src[c] (no JP_NO_ROW among them). */
+static jp_status_t gather_many(jp_column_t *const *src, jp_column_t **dst, size_t ncols,
+                               const size_t *rows, size_t n)
+{
+    for (size_t c = 0; c < ncols; c++) dst[c] = NULL;
+    for (size_t c = 0; c < ncols; c++) {
+        const jp_column_t *s = src[c];
+        jp_column_t *d = s->type == JP_TYPE_STRING ? jp_column_new_with_dict(s->dict, n)
+                                                   : jp_column_new(s->type, n);
+        if (!d || (s->nulls && jp_column_alloc_nulls(d)) || (s->quals && jp_column_alloc_quals(d)) ||
+            jp_column_set_len(d, n)) {
+            jp_column_unref(d);
+            for (size_t q = 0; q < c; q++) jp_column_unref(dst[q]);
+            return JP_ERR_NOMEM;
+        }
+        dst[c] = d;
+    }
+    gjob_t j = {src, dst, ncols, rows, n};
+    jp_par_run(jp_par_parts(n * ncols, (size_t)1 << 19), gather_part, &j);
+    return JP_OK;
+}
+
 static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
     plan_t *p = (plan_t *)ds->lazy;
@@ -201,7 +273,45 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         goto done;
     }
     ds->nrows = out_rows(p);
-    /* 4. the requested columns */
+    /* 4a. pass-through columns of selected rows: gathered together, in parallel */
+    if (p->rows_kind == ROWS_PRED || p->rows_kind == ROWS_LIST) {
+        jp_column_t **src = jp_malloc_array(n ? n : 1, sizeof *src);
+        jp_column_t **dst = jp_malloc_array(n ? n : 1, sizeof *dst);
+        size_t *at = jp_malloc_array(n ? n : 1, sizeof *at);
+        size_t m2 = 0;
+        if (!src || !dst || !at) {
+            jp_free(src);
+            jp_free(dst);
+            jp_free(at);
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < n; k++) {
+            size_t i = idx[k];
+            bool dup = false;
+            for (size_t q = 0; q < m2 && !dup; q++) dup = at[q] == i;
+            if (ds->cols[i] || p->f[i].src < 0 || dup) continue;
+            src[m2] = in->cols[p->f[i].src];
+            at[m2++] = i;
+        }
+        if (m2 && gather_many(src, dst, m2, p->rows, p->nsel)) st = JP_ERR_NOMEM;
+        for (size_t q = 0; q < m2 && !st; q++) {
+            size_t i = at[q];
+            ds->cols[i] = dst[q];
+            ds->schema.fields[i].type = dst[q]->type;
+            const jp_field_t *sf = &in->schema.fields[p->f[i].src];
+            jp_field_t *fd = &ds->schema.fields[i];
+            if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) st = JP_ERR_NOMEM;
+        }
+        jp_free(src);
+        jp_free(dst);
+        jp_free(at);
+        if (st) {
+            jp_error_set(err, st, "out of memory");
+            goto done;
+        }
+    }
+    /* 4b. the other requested columns */
     for (size_t k = 0; k < n; k++) {
         size_t i = idx[k];
         if (ds->cols[i]) continue;
@@ -467,4 +577,38 @@ jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, siz
     p->count = n;
     p->tail = tail;
     return all_fields(p, err);
+}
+
+jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t n, jp_error_t *err)
+{
+    if (ds->lazy) {
+        jp_error_set(err, JP_ERR_INTERNAL, "gather on a lazy dataset");
+        return NULL;
+    }
+    size_t nf = ds->schema.n_fields;
+    if (nf == 0 || n < 4096) return jp_dataset_gather(ds, rows, n, err);
+    jp_dataset_t *out = jp_dataset_new_like(ds, true, err);
+    if (!out) return NULL;
+    if (gather_many(ds->cols, out->cols, nf, rows, n)) {
+        jp_dataset_unref(out);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    out->nrows = n;
+    if (ds->origin) {
+        jp_column_t *lines = NULL;
+        if (ds->lines) {
+            if (gather_many(&ds->lines, &lines, 1, rows, n)) lines = NULL, n = 0;
+        } else if (ds->first_line && (lines = jp_column_new(JP_TYPE_INT, n))) {
+            for (size_t k = 0; k < n; k++) lines->v.i[k] = ds->first_line + (long)rows[k];
+            jp_column_set_len(lines, n);
+        }
+        if (!lines && (ds->lines || ds->first_line)) {
+            jp_dataset_unref(out);
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        jp_dataset_set_origin(out, ds->origin, lines);
+    }
+    return out;
 }

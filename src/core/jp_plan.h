@@ -53,6 +53,10 @@ jp_dataset_t *jp_plan_take(jp_dataset_t *in, const char *verb, const size_t *idx
 jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, size_t n, bool tail,
                             jp_error_t *err);
 
+/* Like jp_dataset_gather (rows without JP_NO_ROW, an eager dataset), the
+ * columns gathered on all cores. */
+jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t n, jp_error_t *err);
+
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);
 

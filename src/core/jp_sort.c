@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 #include "jp_mem.h"
+#include "jp_plan.h"
 #include "jp_verbs.h"
 
 typedef struct kv {
@@ -224,7 +225,7 @@ jp_dataset_t *jp_sort(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_
     size_t *order;
     if (jp_sort_order(ds, keys, n, &order, err)) return NULL;
     jp_dataset_t *out = NULL;
-    if (!jp_dataset_need_all(ds, err)) out = jp_dataset_gather(ds, order, ds->nrows, err);
+    if (!jp_dataset_need_all(ds, err)) out = jp_plan_gather(ds, order, ds->nrows, err);
     jp_free(order);
     return out;
 }

@@ -65,7 +65,7 @@ jp_dataset_t *jp_filter(jp_dataset_t *ds, const char *expr, jp_error_t *err)
         name_verb(err, "filter");
         return NULL;
     }
-    jp_dataset_t *out = jp_dataset_gather(ds, rows, n, err);
+    jp_dataset_t *out = jp_plan_gather(ds, rows, n, err);
     jp_free(rows);
     return out;
 }
@@ -80,7 +80,7 @@ jp_dataset_t *jp_take(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t 
             return NULL;
         }
     if (ds->lazy) return jp_plan_take(ds, "take", idx, n, err);
-    return jp_dataset_gather(ds, idx, n, err);
+    return jp_plan_gather(ds, idx, n, err);
 }
 
 static jp_dataset_t *range(jp_dataset_t *ds, const char *verb, size_t from, size_t n, bool tail,
