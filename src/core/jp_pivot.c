@@ -106,7 +106,6 @@ jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *e
                              "pivot: rows %zu and %zu both give a value for '%s' in the same id "
                              "group (pass values_fn to combine them)",
                              pick[at] + 1, i + 1, nm);
-                jp_error_row(err, (long)i + 1);
                 goto fail;
             }
             pick[at] = i;

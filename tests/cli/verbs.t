@@ -1,0 +1,47 @@
+# The verbs from scripts: a pipeline's output file, and the errors a person
+# sees for bad expressions, unknown fields and type mistakes (exit 3).
+
+$ printf 'jp.read_csv("tests/data/verbs/farms.csv"):filter("output_t > 45"):mutate{ yield = "output_t / area_mu" }:group_by("district"):agg{ n = jp.count(), s = jp.sum("output_t"), m = jp.mean("yield") }:sort("-s"):write_csv(arg[1])\n' > $T/p.lua && $JINPU run $T/p.lua $T/out.csv && cat $T/out.csv
+> district,m,n,s
+> Lushun,0.5,2,110
+
+$ printf 'print(jp.read_csv("tests/data/verbs/farms.csv"):filter(function(r) return r.crop == "cherry" end):select("district", "year"))\n' > $T/f.lua && $JINPU run $T/f.lua
+~ Lushun +2021
+~ Jinzhou +2021
+~ 3 rows
+
+# an unknown field in an expression: the token, its column, a suggestion
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("ouput_t > 3")'
+? 3
+! filter: unknown field 'ouput_t' at column 1 in "ouput_t > 3" \(did you mean 'output_t'\?\)
+
+# a type error names the operator's column
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):mutate{ x = "crop + 1" }'
+? 3
+! mutate: cannot add string 'crop' and integer 1 \(operator '\+' at column 6\)
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):group_by("crop"):agg{ s = jp.sum("district") }'
+? 3
+! agg: sum of field 'district' for 's': it is string, not a number
+
+$ $JINPU -e 'local d = jp.read_csv("tests/data/verbs/farms.csv"); d:join(d:select("year"):mutate{ year = "tostring(year)" }, "year")'
+? 3
+! join: key 'year' is integer in the left dataset but string in the right
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):convert("area_mu", "kg")'
+? 3
+! convert: field 'area_mu' has no unit to convert from
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):sort("-nope")'
+? 3
+! sort: no field 'nope' in dataset 'farms' \(fields: district, year, crop, area_mu, output_t, note\)
+
+# an error inside a row function names the row
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter(function(r) return r.output_t > 1 end)'
+? 3
+! filter: row 4: .*attempt to compare
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("output_t = 3")'
+? 3
+! filter: unexpected '=' at column 10 \(use == to compare\)
+!! Segmentation|AddressSanitizer|runtime error

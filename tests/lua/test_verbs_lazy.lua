@@ -1,0 +1,68 @@
+-- Verbs over a lazy CSV file (one big enough to be read lazily): the same
+-- answers as over the loaded file; errors found when the columns arrive
+-- still name the verb and the token.
+local t = require("testlib")
+local jp = require("jinpu")
+
+-- about 9 MB, over the lazy threshold
+local path = os.tmpname()
+do
+  local f = assert(io.open(path, "w"))
+  f:write("year,district,crop,area_mu,output_t,note\n")
+  local ds = { "Lushun", "Jinzhou", "Pulandian", "Wafangdian" }
+  local crops = { "cherry", "apple", "pear" }
+  local buf = {}
+  for i = 1, 150000 do
+    buf[#buf + 1] = string.format("%d,%s,%s,%.2f,%s,\"note %d, padded to make the file larger........\"\n",
+      2015 + i % 8, ds[(i // 8) % 4 + 1], crops[i % 3 + 1], 10 + i % 97, i % 11 == 0 and "" or string.format("%.3f", (i * 7) % 1000),
+      i)
+    if #buf == 5000 then f:write(table.concat(buf)); buf = {} end
+  end
+  f:write(table.concat(buf))
+  f:close()
+end
+
+local function pipeline(src)
+  return src:filter("output_t > 456.0")
+    :mutate{ yield = "output_t / area_mu" }
+    :group_by("district", "year")
+    :agg{ n = jp.count(), s = jp.sum("output_t"), m = jp.mean("yield") }
+    :sort("district", "year")
+end
+
+local lazy = jp.read_csv(path)
+local eager = jp.read_csv(path, { lazy = false })
+local a, b = pipeline(lazy), pipeline(eager)
+t.eq(#a, 32, "4 districts x 8 years")
+t.ok(a:equals(b), "lazy and loaded give the same groups")
+t.eq(a:column("n"):sum(), #eager:filter("output_t > 456.0"), "counts add up")
+
+-- functions over a lazy file
+local lazy2 = jp.read_csv(path)
+local c = lazy2:filter(function(r) return r.output_t and r.output_t > 456.0 end)
+  :mutate{ yield = function(r) return r.output_t / r.area_mu end }
+  :group_by("district", "year")
+  :agg{ n = jp.count(), s = jp.sum("output_t"), m = jp.mean("yield") }
+  :sort("district", "year")
+t.eq(c:column("n"):totable(), a:column("n"):totable(), "function pipeline: same counts")
+for i = 1, #a do t.near(c:column("m")[i], a:column("m")[i], 1e-12) end
+
+-- selecting, renaming, tail over a lazy file
+local tl = jp.read_csv(path):select("note", "year"):rename{ note = "remark" }:tail(2)
+t.eq(tl:names(), { "remark", "year" })
+t.eq(tl:column("year"):totable(), eager:tail(2):column("year"):totable())
+
+-- a type error found when the column arrives names the verb and the token
+local bad = jp.read_csv(path):filter("crop > 3")
+t.raises(function() return #bad end, "filter: cannot compare string 'crop' with integer 3 at column 6")
+local bad2 = jp.read_csv(path):mutate{ z = "district * 2" }
+t.raises(function() bad2:column("z") end, "mutate: cannot multiply string 'district' and integer 2")
+-- names are checked at once
+t.raises(function() jp.read_csv(path):filter("distrct == 'x'") end, "did you mean 'district'")
+
+-- W3's shape: one column, its sum
+local w3 = jp.read_csv(path, { columns = { "output_t" } })
+t.near(w3:column("output_t"):sum(), eager:column("output_t"):sum(), 1e-6)
+
+os.remove(path)
+t.done()
