@@ -189,11 +189,14 @@ static const jp_unit_t *match_unit(const char *s, size_t n, size_t *len)
                 unsigned char next = k < n ? (unsigned char)s[k] : 0;
                 unsigned char last = (unsigned char)a[k - 1];
                 bool ascii_word = last < 0x80 && ((last | 0x20) >= 'a' && (last | 0x20) <= 'z');
-                if (ascii_word && next < 0x80 &&
-                    (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') || (next >= '0' && next <= '9')))
-                    continue;
-                best = &units[i];
-                bestlen = k;
+                /* an ASCII name must end at a non-letter ("t" is not the
+                 * start of "twenty"); skip to the next alias, not `continue`,
+                 * which would test the same alias forever */
+                if (!(ascii_word && next < 0x80 &&
+                      (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') || (next >= '0' && next <= '9')))) {
+                    best = &units[i];
+                    bestlen = k;
+                }
             }
             if (a == name) {
                 a = units[i].aliases;

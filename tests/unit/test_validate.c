@@ -325,7 +325,9 @@ static void test_qualifiers(void)
 static void test_types_units(void)
 {
     jp_dataset_t *ds = jp_dataset_new();
-    const char *loose[] = {"12", "14.8万", "n/a", NULL, "1,234", "n/a", "3.5"};
+    /* "twenty" starts like the unit "t": it once sent the figure reader
+     * into an endless loop */
+    const char *loose[] = {"12", "14.8万", "n/a", NULL, "1,234", "twenty", "3.5"};
     const char *dates[] = {"2021-02-28", "2021-02-29", "x", NULL, "2024-02-29", "2021-13-01", "2021"};
     const char *units[] = {"mu", "t", "furlong", NULL, "CNY/person", "furlong", NULL};
     double vals[] = {1, 2, 3, 4, 5, 6, NAN};
@@ -362,6 +364,7 @@ static void test_types_units(void)
     CHECK_STR(message_of(r, "unit.known_unit", 0, &m), "'furlong' is not a known unit");
     CHECK_STR(message_of(r, "unit.known_unit", 1, &m), "no unit for the value 4");
     CHECK_STR(message_of(r, "loose.type", 0, &m), "'n/a' is not a valid number");
+    CHECK_STR(message_of(r, "loose.type", 1, &m), "'twenty' is not a valid number");
     CHECK_INT(r->n_broken, 1);
     jp_buf_free(&m);
     jp_report_free(r);
