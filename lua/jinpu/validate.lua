@@ -379,9 +379,10 @@ function M.summary(reports)
     local c = r.counts
     local verdict = c.rule_errors > 0 and "RULE ERRORS" or (c.errors > 0 and "FAILED" or "valid")
     if not r.ok then bad = bad + 1 end
-    lines[#lines + 1] = string.format("%-12s %-11s %3d rules, %d errors, %d warnings%s", r.dataset,
-      verdict, c.rules, c.errors, c.warnings,
-      c.rule_errors > 0 and (", " .. c.rule_errors .. " broken rules") or "")
+    local function n(k, one, many) return k .. " " .. (k == 1 and one or many) end
+    lines[#lines + 1] = string.format("%-12s %-11s %s, %s, %s%s", r.dataset, verdict,
+      n(c.rules, "rule", "rules"), n(c.errors, "error", "errors"), n(c.warnings, "warning", "warnings"),
+      c.rule_errors > 0 and (", " .. n(c.rule_errors, "broken rule", "broken rules")) or "")
   end
   lines[#lines + 1] = string.format("%d of %d datasets valid", #reports - bad, #reports)
   return table.concat(lines, "\n")
