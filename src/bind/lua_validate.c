@@ -627,8 +627,9 @@ static void set_i(lua_State *L, const char *k, lua_Integer v)
     lua_setfield(L, -2, k);
 }
 
-/* [-0, +1, m] issue i as {row, field, rule, message, severity, file, line, first_row} */
-static void push_issue(lua_State *L, const jp_report_t *r, size_t i)
+/* [-0, +1, m] issue i as {row, field, rule, message, severity, file, line,
+ * first_row}; b is a scratch buffer owned by a bufbox on the stack. */
+static void push_issue(lua_State *L, const jp_report_t *r, size_t i, jp_buf_t *b)
 {
     const jp_issue_t *is = &r->issues[i];
     lua_createtable(L, 0, 8);
@@ -640,13 +641,12 @@ static void push_issue(lua_State *L, const jp_report_t *r, size_t i)
     long line = jp_report_line(r, i);
     if (line > 0) set_i(L, "line", line);
     if (is->other != JP_NO_ROW) set_i(L, "first_row", (lua_Integer)is->other + 1);
-    jp_buf_t *b = push_bufbox(L);
-    bufbox_result(L, b, jp_report_message(r, i, b));
+    jp_buf_reset(b);
+    if (jp_report_message(r, i, b) != JP_OK) luaL_error(L, "out of memory");
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
     lua_setfield(L, -2, "message");
 }
 
-/* tostring(report): the text form, at most 10 issues per rule, without
- * the final newline (print adds one). */
 static int r_tostring(lua_State *L)
 {
     jp_report_t *r = check_report(L, 1);
@@ -690,13 +690,16 @@ static int r_quarantine(lua_State *L)
 
 static void push_issues(lua_State *L, const jp_report_t *r, int sev)
 {
-    lua_newtable(L);
+    jp_buf_t *b = push_bufbox(L); /* [bufbox] */
+    size_t n = sev == JP_SEV_ERROR ? r->n_errors : sev == JP_SEV_WARNING ? r->n_warnings : r->n_issues;
+    lua_createtable(L, n < INT32_MAX ? (int)n : 0, 0); /* [bufbox, list] */
     lua_Integer k = 0;
     for (size_t i = 0; i < r->n_issues; i++) {
         if (sev >= 0 && r->issues[i].severity != sev) continue;
-        push_issue(L, r, i);
+        push_issue(L, r, i, b);
         lua_rawseti(L, -2, ++k);
     }
+    lua_remove(L, -2); /* [list]; the bufbox frees its buffer when collected */
 }
 
 static void push_rules(lua_State *L, const jp_report_t *r)

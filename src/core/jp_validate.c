@@ -74,6 +74,8 @@ void jp_report_free(jp_report_t *r)
     for (size_t i = 0; i < r->n_rules; i++) rule_free(&r->rules[i]);
     jp_free(r->rules);
     jp_free(r->issues);
+    jp_free(r->order);
+    jp_free(r->rule_start);
     jp_buf_free(&r->texts);
     jp_free(r->name);
     jp_free(r->file);
@@ -264,9 +266,32 @@ void jp_report_finish(jp_report_t *r)
         jp_rule_info_t *ri = &r->rules[is->rule];
         if (ri->status == JP_RULE_TOLERATED || ri->status == JP_RULE_BROKEN)
             is->severity = JP_SEV_WARNING;
-        if (is->severity == JP_SEV_ERROR) r->n_errors++;
-        else r->n_warnings++;
+        if (is->severity == JP_SEV_ERROR) r->n_errors++, ri->errors++;
+        else r->n_warnings++, ri->warnings++;
     }
+    /* group the issues by rule (a counting sort keeps each rule's in the
+     * order they were found): the text form reads a rule's issues without
+     * scanning all of them.  Without memory the forms fall back to scans. */
+    r->rule_start = jp_calloc(r->n_rules + 1, sizeof *r->rule_start);
+    r->order = jp_malloc_array(r->n_issues ? r->n_issues : 1, sizeof *r->order);
+    if (!r->rule_start || !r->order) {
+        jp_free(r->rule_start);
+        jp_free(r->order);
+        r->rule_start = r->order = NULL;
+        return;
+    }
+    for (size_t k = 0; k < r->n_rules; k++)
+        r->rule_start[k + 1] = r->rule_start[k] + r->rules[k].errors + r->rules[k].warnings;
+    size_t *fill = jp_malloc_array(r->n_rules ? r->n_rules : 1, sizeof *fill);
+    if (!fill) {
+        jp_free(r->rule_start);
+        jp_free(r->order);
+        r->rule_start = r->order = NULL;
+        return;
+    }
+    memcpy(fill, r->rule_start, r->n_rules * sizeof *fill);
+    for (size_t i = 0; i < r->n_issues; i++) r->order[fill[r->issues[i].rule]++] = i;
+    jp_free(fill);
 }
 
 bool jp_report_ok(const jp_report_t *r)

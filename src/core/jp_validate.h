@@ -105,6 +105,7 @@ typedef struct jp_rule_info {
     size_t failed;   /* of those, how many failed for sure */
     size_t doubtful; /* approximate figures that may fail (always warnings) */
     jp_rule_status_t status;
+    size_t errors, warnings; /* its issues by final severity (once finished) */
     /* for messages: the bound as text ("400"), the enum list, the
      * referenced key ("subsidy (degree)"); and the schema indices of the
      * fields a key or expression reads */
@@ -137,6 +138,8 @@ typedef struct jp_report {
     /* after jp_report_finish: */
     bool finished;
     size_t n_errors, n_warnings, n_broken;
+    size_t *order;      /* issue indices grouped by rule, in row order within */
+    size_t *rule_start; /* rule k's issues are order[rule_start[k] .. rule_start[k+1]) */
 } jp_report_t;
 
 /* Default relative tolerance of approximate figures (see docs). */

@@ -123,6 +123,10 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 static size_t count_issues(const jp_report_t *r, uint32_t rule, int sev)
 {
+    const jp_rule_info_t *ri = &r->rules[rule];
+    if (r->finished)
+        return sev == JP_SEV_ERROR ? ri->errors : sev == JP_SEV_WARNING ? ri->warnings
+                                                                         : ri->errors + ri->warnings;
     size_t n = 0;
     for (size_t i = 0; i < r->n_issues; i++)
         if (r->issues[i].rule == rule && (sev < 0 || r->issues[i].severity == sev)) n++;
@@ -195,7 +199,10 @@ jp_status_t jp_report_text(const jp_report_t *r, size_t max_per_rule, jp_buf_t *
             }
             if (st == JP_OK && ri->reason) st = jp_buf_printf(out, "      why: %s\n", ri->reason);
             size_t shown = 0;
-            for (size_t i = 0; i < r->n_issues && st == JP_OK; i++) {
+            size_t from = r->order ? r->rule_start[k] : 0;
+            size_t to = r->order ? r->rule_start[k + 1] : r->n_issues;
+            for (size_t j = from; j < to && st == JP_OK; j++) {
+                size_t i = r->order ? r->order[j] : j;
                 if (r->issues[i].rule != k) continue;
                 if (max_per_rule && shown == max_per_rule) {
                     st = jp_buf_printf(out, "      ... and %zu more\n", nall - shown);
