@@ -372,6 +372,26 @@ function M.default(ds, others)
   return M.validate(ds, nil, { datasets = others })
 end
 
+-- For the bundled report: the datasets of a name -> dataset map validated
+-- together (each under its schema and default pack), in the order of
+-- `names` (default: sorted names).  Returns the reports, whether all are
+-- ok, and a text block (a verdict line per dataset, then the issues).
+function M.bundled(map, names)
+  if not names then
+    names = {}
+    for k in pairs(map) do names[#names + 1] = k end
+    table.sort(names)
+  end
+  local list = {}
+  for i, n in ipairs(names) do list[i] = map[n] end
+  local reports, ok = M.validate_all(list, nil, { datasets = map })
+  local text = { M.summary(reports) }
+  for _, r in ipairs(reports) do
+    if r.counts.errors + r.counts.warnings + r.counts.rule_errors > 0 then text[#text + 1] = tostring(r) end
+  end
+  return reports, ok, table.concat(text, "\n")
+end
+
 -- A one-line verdict per report and a total, for summaries.
 function M.summary(reports)
   local lines, bad = {}, 0

@@ -419,6 +419,11 @@ local nopack = bundled[1]:validate(nil, { pack = false })
 for _, ru in ipairs(nopack.rules) do t.ok(not ru.name:find("^cherry%."), "pack = false") end
 t.ok(V.default(bundled[4], bundled).ok, "the function the demo calls")
 t.ok(V.summary(reports):find("4 of 4 datasets valid", 1, true), "summary")
+local map = {}
+for i, name in ipairs(names_list) do map[name] = bundled[i] end
+local breps, bok, btext = V.bundled(map)
+t.ok(bok and #breps == 4 and btext:find("4 of 4 datasets valid", 1, true), "V.bundled for the demo")
+t.eq(breps[1].dataset, "cherry", "V.bundled orders by name")
 
 -- a corrupted figure fails the pack rule and names the rows
 local ch = jp.dataset{
