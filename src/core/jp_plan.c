@@ -440,7 +440,7 @@ static plan_t *plan_new(jp_dataset_t *in, const char *verb, size_t nf)
     p->base.ops = &plan_ops;
     p->verb = jp_strdup(verb);
     p->f = jp_calloc(nf ? nf : 1, sizeof *p->f);
-    p->nf = nf;
+    p->nf = p->f ? nf : 0;
     p->in = jp_dataset_ref(in);
     if (!p->verb || !p->f) {
         plan_free(&p->base);

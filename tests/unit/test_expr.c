@@ -437,6 +437,74 @@ static void test_empty(void)
     jp_dataset_unref(ds);
 }
 
+/* Out of memory at each allocation of compile and evaluation. */
+static void test_oom(void)
+{
+    const char *src = "if_else(x > 1 and s ~= 'pear', lower(s) .. tostring(i), upper(t) or 'none')";
+    int ok = 0;
+    for (long n = 1; n < 2000 && !ok; n++) {
+        jp_error_t err;
+        jp_error_clear(&err);
+        jp_mem_fail_after(n, 1);
+        jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+        jp_column_t *c = e ? jp_expr_eval(e, DS, &err) : NULL;
+        size_t *rows = NULL, m = 0;
+        jp_expr_t *p = c ? jp_expr_compile("x > 0 and s == 'cherry'", &DS->schema, &err) : NULL;
+        jp_status_t st = p ? jp_expr_select(p, DS, &rows, &m, &err) : JP_ERR_NOMEM;
+        jp_mem_fail_after(0, 0);
+        if (!st) ok = 1;
+        else CHECK_MSG(err.code == JP_ERR_NOMEM, "allocation %ld: %s", n, err.msg);
+        jp_free(rows);
+        jp_expr_free(p);
+        jp_column_unref(c);
+        jp_expr_free(e);
+    }
+    CHECK(ok);
+}
+
+/* Random token soup: every input either compiles and evaluates or gives a
+ * JP_ERR_EXPR with a column inside the text; the sanitizers catch the rest. */
+static void test_fuzz(void)
+{
+    static const char *const toks[] = {
+        "x", "i", "s", "b", "d", "t", "u", "`output value`", "1", "2.5", "0", "-", "+", "*", "/",
+        "//", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=", "and", "or", "not", "nil", "true",
+        "false", "(", ")", ",", "'a'", "\"b\"", "#", "abs(", "floor(", "round(", "min(", "max(",
+        "lower(", "len(", "substr(", "coalesce(", "if_else(", "tostring(", "year(", "'2022-01-01'",
+        "1e308", "9223372036854775807", "0x7fffffffffffffff", "'", "`", "=", "!", "."};
+    unsigned seed = 7;
+    int compiled = 0;
+    for (int k = 0; k < 6000; k++) {
+        char src[400] = "";
+        int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 9;
+        for (int j = 0; j < n; j++) {
+            seed = seed * 1103515245u + 12345u;
+            strcat(src, toks[(seed >> 16) % (sizeof toks / sizeof toks[0])]);
+            strcat(src, " ");
+        }
+        jp_error_t err;
+        jp_error_clear(&err);
+        jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+        if (!e) {
+            CHECK_MSG(err.code == JP_ERR_EXPR && err.col >= 1 && err.col <= (long)strlen(src) + 1,
+                      "'%s': code %d col %ld: %s", src, (int)err.code, err.col, err.msg);
+            continue;
+        }
+        compiled++;
+        jp_column_t *c = jp_expr_eval(e, DS, &err);
+        CHECK_MSG(c && c->len == DS->nrows, "'%s' did not evaluate: %s", src, err.msg);
+        jp_column_unref(c);
+        if (jp_expr_type(e) == JP_TYPE_BOOL) {
+            size_t *rows, m;
+            CHECK(jp_expr_select(e, DS, &rows, &m, &err) == JP_OK && m <= DS->nrows);
+            jp_free(rows);
+        }
+        jp_expr_free(e);
+    }
+    printf("# fuzz: %d of 6000 compiled\n", compiled);
+    CHECK(compiled > 150);
+}
+
 int main(void)
 {
     DS = sample();
@@ -449,6 +517,8 @@ int main(void)
     test_inputs_and_parse();
     test_big();
     test_empty();
+    test_oom();
+    test_fuzz();
     jp_dataset_unref(DS);
     return unit_done();
 }

@@ -2,6 +2,7 @@
  * test_verbs.c - every verb against hand-computed answers: nulls,
  * qualifiers, empty and one-row datasets, errors naming verb and field.
  */
+#include "jp_mem.h"
 #include "jp_verbs.h"
 #include "unit.h"
 #include "verbs_util.h"
@@ -454,8 +455,119 @@ static void test_vec(void)
     jp_column_unref(c);
 }
 
+
+/* Every verb on an empty and on a one-row dataset. */
+static void sweep(const char *rows, size_t n)
+{
+    jp_dataset_t *d = mk("k:s,v:n:mu,i:i,w:n:mu", rows);
+    jp_dataset_t *r;
+#define ROWS(expr, want)                                                                           \
+    do {                                                                                           \
+        r = (expr);                                                                                \
+        CHECK_MSG(r && r->nrows == (want), "%s on %zu rows: %s", #expr, n, r ? "wrong count" : err.msg); \
+        jp_dataset_unref(r);                                                                       \
+    } while (0)
+    ROWS(jp_filter(d, "v > 0", &err), n);
+    ROWS(jp_head(d, 5, &err), n);
+    ROWS(jp_tail(d, 5, &err), n);
+    ROWS(jp_slice(d, 0, 5, &err), n);
+    size_t none = 0;
+    ROWS(jp_take(d, &none, 0, &err), 0);
+    const char *sel[] = {"v"};
+    ROWS(jp_select(d, sel, 1, &err), n);
+    ROWS(jp_drop(d, sel, 1, &err), n);
+    const char *to[] = {"vv"};
+    ROWS(jp_rename(d, sel, to, 1, &err), n);
+    jp_mutation_t m[] = {{"x", "v * i", NULL, NULL}, {"y", "k .. 'z'", NULL, NULL}};
+    ROWS(jp_mutate(d, m, 2, true, &err), n);
+    jp_sort_key_t sk[] = {{"k", false}, {"v", true}};
+    ROWS(jp_sort(d, sk, 2, &err), n);
+    const char *keys[] = {"k", "i"};
+    jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0},     {"s", JP_AGG_SUM, "v", 0},
+                     {"m", JP_AGG_MEAN, "i", 0},       {"lo", JP_AGG_MIN, "k", 0},
+                     {"hi", JP_AGG_MAX, "v", 0},       {"med", JP_AGG_MEDIAN, "v", 0},
+                     {"q", JP_AGG_QUANTILE, "i", 0.3}, {"nd", JP_AGG_COUNT_DISTINCT, "k", 0},
+                     {"f", JP_AGG_FIRST, "k", 0},      {"l", JP_AGG_LAST, "v", 0}};
+    ROWS(jp_group_agg(d, keys, 2, ag, 10, &err), n);
+    ROWS(jp_group_agg(d, NULL, 0, ag, 10, &err), 1);
+    ROWS(jp_distinct(d, keys, 2, false, &err), n);
+    ROWS(jp_distinct(d, NULL, 0, false, &err), n);
+    const char *jk[] = {"k"};
+    ROWS(jp_join(d, d, jk, NULL, 1, JP_JOIN_INNER, NULL, &err), n);
+    ROWS(jp_join(d, d, jk, NULL, 1, JP_JOIN_LEFT, NULL, &err), n);
+    ROWS(jp_join(d, d, jk, NULL, 1, JP_JOIN_ANTI, NULL, &err), 0);
+    ROWS(jp_join(d, d, jk, NULL, 1, JP_JOIN_SEMI, NULL, &err), n);
+    jp_dataset_t *list[] = {d, d};
+    ROWS(jp_concat(list, 2, &err), 2 * n);
+    jp_pivot_opts_t po = {0};
+    po.names_from = "k";
+    po.values_from = "v";
+    po.has_fn = true;
+    po.values_fn = JP_AGG_SUM;
+    ROWS(jp_pivot(d, &po, &err), n);
+    const char *uc[] = {"v", "w"};
+    jp_unpivot_opts_t uo = {uc, 2, NULL, NULL, false};
+    ROWS(jp_unpivot(d, &uo, &err), 2 * n);
+    ROWS(jp_convert(d, "v", "ha", &err), n);
+    jp_value_t v;
+    CHECK(jp_vec_sum(d->cols[1], "v", &v, &err) == JP_OK && v.is_null == (n == 0));
+    CHECK(jp_vec_max(d->cols[0], "k", &v, &err) == JP_OK && v.is_null == (n == 0));
+#undef ROWS
+    jp_dataset_unref(d);
+}
+
+/* Out of memory at every allocation of a pipeline: an error, never a crash
+ * or a leak (the sanitizer build checks the leaks). */
+static void oom(void)
+{
+    jp_dataset_t *d = mk("k:s,y:i,v:n:t,a:n:mu", "a,1,>2,1;b,2,3,2;a,1,,3;c,3,4,4;b,2,5,5");
+    int failures = 0, successes = 0;
+    for (long n = 1; n < 3000; n++) {
+        jp_mem_fail_after(n, 1);
+        jp_error_clear(&err);
+        jp_dataset_t *f = jp_filter(d, "v > 1 or k == 'a'", &err);
+        jp_mutation_t m[] = {{"yield", "v / a", NULL, NULL}, {"s", "upper(k) .. y", NULL, NULL}};
+        jp_dataset_t *g = f ? jp_mutate(f, m, 2, true, &err) : NULL;
+        const char *keys[] = {"k", "y"};
+        jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"s", JP_AGG_SUM, "v", 0},
+                         {"q", JP_AGG_MEDIAN, "yield", 0}, {"d", JP_AGG_COUNT_DISTINCT, "s", 0}};
+        jp_dataset_t *h = g ? jp_group_agg(g, keys, 2, ag, 4, &err) : NULL;
+        jp_sort_key_t sk[] = {{"k", true}};
+        jp_dataset_t *s2 = h ? jp_sort(h, sk, 1, &err) : NULL;
+        const char *jk[] = {"k"};
+        jp_dataset_t *j = s2 ? jp_join(s2, d, jk, NULL, 1, JP_JOIN_LEFT, NULL, &err) : NULL;
+        jp_pivot_opts_t po = {0};
+        po.names_from = "y";
+        po.values_from = "v";
+        po.has_fn = true;
+        po.values_fn = JP_AGG_MAX;
+        jp_dataset_t *p = j ? jp_pivot(d, &po, &err) : NULL;
+        jp_mem_fail_after(0, 0);
+        if (p) successes++;
+        else {
+            failures++;
+            if (err.code != JP_ERR_NOMEM) {
+                printf("not ok: allocation %ld failed with '%s'\n", n, err.msg);
+                unit_fail++;
+            }
+        }
+        jp_dataset_unref(p);
+        jp_dataset_unref(j);
+        jp_dataset_unref(s2);
+        jp_dataset_unref(h);
+        jp_dataset_unref(g);
+        jp_dataset_unref(f);
+        if (p) break; /* past the last allocation */
+    }
+    CHECK(successes == 1 && failures > 50);
+    jp_dataset_unref(d);
+}
+
 int main(void)
 {
+    oom();
+    sweep("", 0);
+    sweep("a,1.5,2,3", 1);
     test_filter_rows();
     test_fields();
     test_mutate();

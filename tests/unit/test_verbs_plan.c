@@ -207,8 +207,39 @@ static void test_origin(void)
     jp_dataset_unref(src);
 }
 
+/* Out of memory anywhere in a lazy pipeline: an error, no crash, no leak. */
+static void test_oom(void)
+{
+    int ok = 0;
+    for (long n = 1; n < 3000 && !ok; n++) {
+        jp_dataset_t *src = source();
+        jp_mem_fail_after(n, 1);
+        jp_error_clear(&err);
+        jp_dataset_t *a = jp_filter(src, "output_t > 456.0", &err);
+        jp_mutation_t m[] = {{"yield", "output_t / area_mu", NULL, NULL}};
+        jp_dataset_t *b = a ? jp_mutate(a, m, 1, false, &err) : NULL;
+        jp_dataset_t *c = b ? jp_tail(b, 2, &err) : NULL;
+        const char *keys[] = {"district"};
+        jp_agg_t ag[] = {{"m", JP_AGG_MEAN, "yield", 0}};
+        jp_dataset_t *g = c ? jp_group_agg(c, keys, 1, ag, 1, &err) : NULL;
+        jp_mem_fail_after(0, 0);
+        if (g) ok = 1;
+        else if (err.code != JP_ERR_NOMEM) {
+            printf("not ok: allocation %ld: '%s'\n", n, err.msg);
+            unit_fail++;
+        }
+        jp_dataset_unref(g);
+        jp_dataset_unref(c);
+        jp_dataset_unref(b);
+        jp_dataset_unref(a);
+        jp_dataset_unref(src);
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
+    test_oom();
     test_w1();
     test_names_now_types_later();
     test_projection_and_rows();
