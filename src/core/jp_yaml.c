@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -679,6 +680,18 @@ static jp_status_t parse_int(rd_t *r, jp_column_t *col, const ynode_t *n, const 
     return push_st(r, jp_column_push_int(col, (int64_t)v, qt.qual));
 }
 
+/* A decimal that strtod reads whole but only as infinity ("1e999"). */
+static bool overflows(const char *s, size_t n)
+{
+    char tmp[128];
+    if (n == 0 || n >= sizeof tmp) return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    char *end;
+    double d = strtod(tmp, &end);
+    return end == tmp + n && isinf(d) && !isalpha((unsigned char)tmp[n - 1]);
+}
+
 static jp_status_t parse_number(rd_t *r, jp_column_t *col, const ynode_t *n, const char *unit,
                                 bool row_unit)
 {
@@ -687,10 +700,9 @@ static jp_status_t parse_number(rd_t *r, jp_column_t *col, const ynode_t *n, con
     size_t k = qual_prefix(n->s, n->n, &q);
     double d;
     if (special_double(n->s + k, n->n - k, &d)) return push_st(r, jp_column_push_number(col, d, q));
-    if (jp_parse_double(n->s + k, n->n - k, &d)) {
-        if (isinf(d)) return fail(r, n, JP_ERR_RANGE, "%s is too large for a number", SHOWN(n));
-        return push_st(r, jp_column_push_number(col, d, q));
-    }
+    if (jp_parse_double(n->s + k, n->n - k, &d)) return push_st(r, jp_column_push_number(col, d, q));
+    if (overflows(n->s + k, n->n - k))
+        return fail(r, n, JP_ERR_RANGE, "%s is too large for a number", SHOWN(n));
     jp_quantity_t qt;
     jp_error_t qe;
     jp_error_clear(&qe);
