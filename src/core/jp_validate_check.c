@@ -71,16 +71,25 @@ static bool rows_equal(const jp_column_t *const *a, size_t i, const jp_column_t 
     return true;
 }
 
-/* Open addressing over row numbers of `cols` (slot = row + 1, 0 = empty). */
+/* Open addressing over row numbers of `cols`: each slot holds row + 1 (0 =
+ * empty) and 32 bits of the row's hash, 8 bytes in all, so that a probe
+ * touches one cache line and compares cells only when the bits agree. */
+typedef struct keyslot {
+    uint32_t row1;
+    uint32_t tag;
+} keyslot_t;
+
 typedef struct keyset {
     const jp_column_t *const *cols;
     size_t n;
-    size_t *slots;
+    keyslot_t *slots;
     size_t mask;
 } keyset_t;
 
 static jp_status_t keyset_init(keyset_t *ks, const jp_column_t *const *cols, size_t n, size_t rows)
 {
+    ks->slots = NULL;
+    if (rows >= UINT32_MAX) return JP_ERR_LIMIT;
     size_t cap = 16;
     while (cap < rows * 2) cap <<= 1;
     ks->cols = cols;
@@ -99,13 +108,18 @@ static void keyset_free(keyset_t *ks)
  * (of ks's own columns) is added when absent. */
 static size_t keyset_find(keyset_t *ks, const jp_column_t *const *cols, size_t i, bool insert)
 {
-    size_t s = (size_t)row_hash(cols, ks->n, i) & ks->mask;
-    while (ks->slots[s]) {
-        size_t row = ks->slots[s] - 1;
-        if (rows_equal(ks->cols, row, cols, i, ks->n)) return row;
+    uint64_t h = row_hash(cols, ks->n, i);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t s = (size_t)h & ks->mask;
+    while (ks->slots[s].row1) {
+        size_t row = ks->slots[s].row1 - 1;
+        if (ks->slots[s].tag == tag && rows_equal(ks->cols, row, cols, i, ks->n)) return row;
         s = (s + 1) & ks->mask;
     }
-    if (insert) ks->slots[s] = i + 1;
+    if (insert) {
+        ks->slots[s].row1 = (uint32_t)(i + 1);
+        ks->slots[s].tag = tag;
+    }
     return JP_NO_ROW;
 }
 
@@ -297,6 +311,38 @@ static jp_status_t chk_required(jp_report_t *r, uint32_t id, long fi, const uint
     return JP_OK;
 }
 
+/* Integers spanning a range not much wider than the row count (ids,
+ * years, codes): a table indexed by value - min finds repeats in one pass.
+ * Returns false (nothing done) when the range is too wide. */
+static bool int_range_unique(jp_report_t *r, uint32_t id, long fi, const uint8_t *mask,
+                             size_t *checked, jp_status_t *st)
+{
+    const jp_column_t *c = r->ds->cols[fi];
+    size_t n = r->ds->nrows;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
+        if (c->v.i[i] < lo) lo = c->v.i[i];
+        if (c->v.i[i] > hi) hi = c->v.i[i];
+    }
+    if (lo > hi) return false;
+    /* the span, without overflowing int64 */
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    if (n >= UINT32_MAX || span >= (uint64_t)n * 4 + 1024) return false;
+    uint32_t *first = jp_calloc((size_t)span + 1, sizeof *first); /* row + 1 */
+    if (!first) return false; /* the hash table may still fit */
+    *st = JP_OK;
+    for (size_t i = 0; i < n && *st == JP_OK; i++) {
+        if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
+        (*checked)++;
+        uint32_t *slot = &first[(uint64_t)c->v.i[i] - (uint64_t)lo];
+        if (!*slot) *slot = (uint32_t)(i + 1);
+        else *st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, *slot - 1, 0);
+    }
+    jp_free(first);
+    return true;
+}
+
 static jp_status_t chk_unique(jp_report_t *r, uint32_t id, long fi, const uint8_t *mask)
 {
     const jp_column_t *c = r->ds->cols[fi];
@@ -315,6 +361,8 @@ static jp_status_t chk_unique(jp_report_t *r, uint32_t id, long fi, const uint8_
             else st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, first[code], 0);
         }
         jp_free(first);
+    } else if (c->type == JP_TYPE_INT && int_range_unique(r, id, fi, mask, &checked, &st)) {
+        /* done by the direct table */
     } else {
         keyset_t ks;
         const jp_column_t *cols[1] = {c};

@@ -260,6 +260,32 @@ static void test_constraints(void)
 }
 
 /* Every qualifier against a minimum and a maximum of 400. */
+/* unique over integers: a narrow range (direct table) and a wide one (hashing) */
+static void test_unique_ints(void)
+{
+    int64_t narrow[] = {3, 7, 3, 4, 7, 3};
+    int64_t wide[] = {5, 1000000000000LL, 5, -3, 1000000000000LL, INT64_MIN, INT64_MAX, INT64_MIN};
+    for (int k = 0; k < 2; k++) {
+        jp_dataset_t *ds = jp_dataset_new();
+        add(ds, "id", k ? ints(wide, 8) : ints(narrow, 6));
+        jp_report_t *r = report(ds);
+        jp_constraints_t c;
+        jp_constraints_init(&c);
+        c.unique = true;
+        jp_error_t e;
+        CHECK(jp_validate_field(r, "id", &c, NULL, &e) == JP_OK);
+        jp_report_finish(r);
+        char b[256];
+        CHECK_STR(rows_of(r, "id.unique", b), k ? "3,5,8," : "3,5,6,");
+        jp_buf_t m = JP_BUF_INIT;
+        CHECK_STR(message_of(r, "id.unique", 1, &m), k ? "1000000000000 repeats row 2 (unique)"
+                                                        : "7 repeats row 2 (unique)");
+        jp_buf_free(&m);
+        jp_report_free(r);
+        jp_dataset_unref(ds);
+    }
+}
+
 static void test_qualifiers(void)
 {
     struct {
@@ -702,6 +728,7 @@ int main(void)
 {
     test_regex();
     test_constraints();
+    test_unique_ints();
     test_qualifiers();
     test_types_units();
     test_keys();
