@@ -125,3 +125,11 @@ $ $JINPU validate datasets/cherry.yaml --rules
 ! --rules needs a file
 $ $JINPU validate --help
 ~ ^usage: jinpu validate
+
+# a bad pattern in a dataset's own schema: a broken rule (exit 3), the other
+# rules still give their verdict
+$ $JINPU validate tests/data/validate/badpattern.yaml
+? 3
+~ BROKEN  code.pattern: pattern \[a- on 'code'
+~ bad pattern '\[a-'
+~ badpattern.yaml:8: row 1, field 'n': 11 is above the maximum 10
