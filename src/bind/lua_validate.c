@@ -30,8 +30,8 @@
 #include "jpl.h"
 
 #define VALIDATOR_MT "jinpu.validator"
-#define REPORT_MT "jinpu.report"
-#define CBOX_MT "jinpu.constraintsbox"
+#define REPORT_MT    "jinpu.report"
+#define CBOX_MT      "jinpu.constraintsbox"
 
 typedef struct {
     jp_report_t *r;
@@ -239,8 +239,8 @@ static const char *const constraint_names[] = {"required",  "unique",    "minimu
                                                "minLength", "maxLength", "pattern", "enum",
                                                "type",      NULL};
 /* keys of a rule table that are not constraints */
-static const char *const meta_names[] = {"name", "where", "reason", "severity", "mostly",
-                                         "field", NULL};
+static const char *const meta_names[] = {"name",   "where", "reason", "severity",
+                                         "mostly", "field", NULL};
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -327,12 +327,13 @@ static int v_constraints(lua_State *L)
         for (const char *const *p = constraint_names; *p; p++)
             if (edit_distance(k, *p) <= 2) near = *p;
         snprintf(name, sizeof name, "%s.%s", base, k);
-        const char *msg = near ? lua_pushfstring(L, "unknown constraint '%s' (did you mean '%s'?)", k, near)
-                               : lua_pushfstring(L,
-                                                 "unknown constraint '%s' (known: required, unique, "
-                                                 "minimum, maximum, minLength, maxLength, pattern, "
-                                                 "enum, type)",
-                                                 k);
+        const char *msg =
+            near ? lua_pushfstring(L, "unknown constraint '%s' (did you mean '%s'?)", k, near)
+                 : lua_pushfstring(L,
+                                   "unknown constraint '%s' (known: required, unique, "
+                                   "minimum, maximum, minLength, maxLength, pattern, "
+                                   "enum, type)",
+                                   k);
         add_broken(L, r, "constraint", field, name, msg);
         lua_pop(L, 1);
     }
@@ -348,30 +349,40 @@ static int v_constraints(lua_State *L)
             continue;
         }
         if (!strcmp(*p, "required") || !strcmp(*p, "unique")) {
-            if (t != LUA_TBOOLEAN) msg = "must be true or false";
-            else if (**p == 'r') c->required = lua_toboolean(L, -1);
-            else c->unique = lua_toboolean(L, -1);
+            if (t != LUA_TBOOLEAN)
+                msg = "must be true or false";
+            else if (**p == 'r')
+                c->required = lua_toboolean(L, -1);
+            else
+                c->unique = lua_toboolean(L, -1);
         } else if (!strcmp(*p, "minimum") || !strcmp(*p, "maximum")) {
             jp_value_t v;
             if (!to_bound(L, -1, f, &c->bounds, &v, &e))
                 msg = lua_pushfstring(L, "%s: %s", *p, e.msg);
-            else if ((*p)[1] == 'i') c->minimum = v, c->has_minimum = true;
-            else c->maximum = v, c->has_maximum = true;
+            else if ((*p)[1] == 'i')
+                c->minimum = v, c->has_minimum = true;
+            else
+                c->maximum = v, c->has_maximum = true;
         } else if (!strcmp(*p, "minLength") || !strcmp(*p, "maxLength")) {
             if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
                 msg = "must be a whole number, 0 or more";
-            else if ((*p)[1] == 'i') c->min_length = (long)lua_tointeger(L, -1);
-            else c->max_length = (long)lua_tointeger(L, -1);
+            else if ((*p)[1] == 'i')
+                c->min_length = (long)lua_tointeger(L, -1);
+            else
+                c->max_length = (long)lua_tointeger(L, -1);
         } else if (!strcmp(*p, "pattern")) {
-            if (t != LUA_TSTRING) msg = "must be a string";
-            else if (!(c->pattern = jp_strdup(lua_tostring(L, -1)))) return luaL_error(L, "out of memory");
+            if (t != LUA_TSTRING)
+                msg = "must be a string";
+            else if (!(c->pattern = jp_strdup(lua_tostring(L, -1))))
+                return luaL_error(L, "out of memory");
         } else if (!strcmp(*p, "enum")) {
             if (t != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
                 msg = "must be a non-empty list of values";
             } else {
                 int et = lua_gettop(L);
                 size_t n = lua_rawlen(L, et);
-                c->enum_values = jp_column_new(f->type == JP_TYPE_INT ? JP_TYPE_NUMBER : f->type, n);
+                c->enum_values =
+                    jp_column_new(f->type == JP_TYPE_INT ? JP_TYPE_NUMBER : f->type, n);
                 if (!c->enum_values) return luaL_error(L, "out of memory");
                 for (size_t i = 1; i <= n && !msg; i++) {
                     lua_rawgeti(L, et, (lua_Integer)i);
@@ -454,7 +465,10 @@ static int v_key(lua_State *L)
     bool primary = lua_toboolean(L, 4);
     if (bad) {
         add_broken(L, r, primary ? "primary_key" : "unique_key", NULL,
-                   o.name ? o.name : primary ? "primary_key" : "unique_key", bad);
+                   o.name    ? o.name
+                   : primary ? "primary_key"
+                             : "unique_key",
+                   bad);
         return 0;
     }
     jp_error_t e;
@@ -691,7 +705,9 @@ static int r_quarantine(lua_State *L)
 static void push_issues(lua_State *L, const jp_report_t *r, int sev)
 {
     jp_buf_t *b = push_bufbox(L); /* [bufbox] */
-    size_t n = sev == JP_SEV_ERROR ? r->n_errors : sev == JP_SEV_WARNING ? r->n_warnings : r->n_issues;
+    size_t n = sev == JP_SEV_ERROR     ? r->n_errors
+               : sev == JP_SEV_WARNING ? r->n_warnings
+                                       : r->n_issues;
     lua_createtable(L, n < INT32_MAX ? (int)n : 0, 0); /* [bufbox, list] */
     lua_Integer k = 0;
     for (size_t i = 0; i < r->n_issues; i++) {
@@ -769,10 +785,8 @@ static void push_counts(lua_State *L, const jp_report_t *r)
     lua_setfield(L, -2, "by_rule");
 }
 
-static const luaL_Reg report_methods[] = {{"quarantine", r_quarantine},
-                                          {"json", r_json},
-                                          {"text", r_text},
-                                          {NULL, NULL}};
+static const luaL_Reg report_methods[] = {
+    {"quarantine", r_quarantine}, {"json", r_json}, {"text", r_text}, {NULL, NULL}};
 
 /* report.<key>: plain values, and tables built once then cached */
 static int r_index(lua_State *L)
@@ -793,8 +807,10 @@ static int r_index(lua_State *L)
         return 1;
     }
     if (!strcmp(k, "file")) {
-        if (r->file) lua_pushstring(L, r->file);
-        else lua_pushnil(L);
+        if (r->file)
+            lua_pushstring(L, r->file);
+        else
+            lua_pushnil(L);
         return 1;
     }
     if (!strcmp(k, "rows")) {
@@ -809,12 +825,18 @@ static int r_index(lua_State *L)
     lua_getfield(L, 3, k);
     if (!lua_isnil(L, -1)) return 1;
     lua_pop(L, 1);
-    if (!strcmp(k, "errors")) push_issues(L, r, JP_SEV_ERROR);
-    else if (!strcmp(k, "warnings")) push_issues(L, r, JP_SEV_WARNING);
-    else if (!strcmp(k, "issues")) push_issues(L, r, -1);
-    else if (!strcmp(k, "rules")) push_rules(L, r);
-    else if (!strcmp(k, "rule_errors")) push_rule_errors(L, r);
-    else if (!strcmp(k, "counts")) push_counts(L, r);
+    if (!strcmp(k, "errors"))
+        push_issues(L, r, JP_SEV_ERROR);
+    else if (!strcmp(k, "warnings"))
+        push_issues(L, r, JP_SEV_WARNING);
+    else if (!strcmp(k, "issues"))
+        push_issues(L, r, -1);
+    else if (!strcmp(k, "rules"))
+        push_rules(L, r);
+    else if (!strcmp(k, "rule_errors"))
+        push_rule_errors(L, r);
+    else if (!strcmp(k, "counts"))
+        push_counts(L, r);
     else if (!strcmp(k, "failed")) {
         lua_pushcfunction(L, r_quarantine);
         lua_pushvalue(L, 1);
@@ -871,13 +893,19 @@ static int l_is_report(lua_State *L)
 
 void jpl_open_validate(lua_State *L)
 {
-    static const luaL_Reg vmethods[] = {{"schema", v_schema},   {"constraints", v_constraints},
-                                        {"expr", v_expr},       {"key", v_key},
+    static const luaL_Reg vmethods[] = {{"schema", v_schema},
+                                        {"constraints", v_constraints},
+                                        {"expr", v_expr},
+                                        {"key", v_key},
                                         {"foreign_key", v_foreign_key},
-                                        {"rule", v_rule},       {"fail", v_fail},
-                                        {"checked", v_checked}, {"broken", v_broken},
-                                        {"skipped", v_skipped}, {"rows", v_rows},
-                                        {"finish", v_finish},   {NULL, NULL}};
+                                        {"rule", v_rule},
+                                        {"fail", v_fail},
+                                        {"checked", v_checked},
+                                        {"broken", v_broken},
+                                        {"skipped", v_skipped},
+                                        {"rows", v_rows},
+                                        {"finish", v_finish},
+                                        {NULL, NULL}};
     int mod = lua_gettop(L);
     if (luaL_newmetatable(L, VALIDATOR_MT)) {
         lua_pushcfunction(L, box_gc);
@@ -888,8 +916,10 @@ void jpl_open_validate(lua_State *L)
     }
     lua_pop(L, 1);
     if (luaL_newmetatable(L, REPORT_MT)) {
-        static const luaL_Reg meta[] = {{"__gc", box_gc},         {"__index", r_index},
-                                        {"__tostring", r_tostring}, {"__len", r_len},
+        static const luaL_Reg meta[] = {{"__gc", box_gc},
+                                        {"__index", r_index},
+                                        {"__tostring", r_tostring},
+                                        {"__len", r_len},
                                         {NULL, NULL}};
         luaL_setfuncs(L, meta, 0);
         lua_pushliteral(L, "validation report");

@@ -32,9 +32,12 @@ const char *jp_severity_name(jp_severity_t s)
 bool jp_severity_from_name(const char *name, jp_severity_t *out)
 {
     if (!name) return false;
-    if (!strcmp(name, "error")) *out = JP_SEV_ERROR;
-    else if (!strcmp(name, "warning") || !strcmp(name, "warn")) *out = JP_SEV_WARNING;
-    else return false;
+    if (!strcmp(name, "error"))
+        *out = JP_SEV_ERROR;
+    else if (!strcmp(name, "warning") || !strcmp(name, "warn"))
+        *out = JP_SEV_WARNING;
+    else
+        return false;
     return true;
 }
 
@@ -145,8 +148,10 @@ jp_status_t jpv_issue(jp_report_t *r, uint32_t rule, size_t row, long field, jp_
     is->severity = (uint8_t)(doubtful ? JP_SEV_WARNING : r->rules[rule].severity);
     is->msg = msg;
     jp_rule_info_t *ri = &r->rules[rule];
-    if (doubtful) ri->doubtful++;
-    else ri->failed++;
+    if (doubtful)
+        ri->doubtful++;
+    else
+        ri->failed++;
     return JP_OK;
 }
 
@@ -266,8 +271,10 @@ void jp_report_finish(jp_report_t *r)
         jp_rule_info_t *ri = &r->rules[is->rule];
         if (ri->status == JP_RULE_TOLERATED || ri->status == JP_RULE_BROKEN)
             is->severity = JP_SEV_WARNING;
-        if (is->severity == JP_SEV_ERROR) r->n_errors++, ri->errors++;
-        else r->n_warnings++, ri->warnings++;
+        if (is->severity == JP_SEV_ERROR)
+            r->n_errors++, ri->errors++;
+        else
+            r->n_warnings++, ri->warnings++;
     }
     /* group the issues by rule (a counting sort keeps each rule's in the
      * order they were found): the text form reads a rule's issues without
@@ -378,7 +385,8 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
     jp_status_t st = JP_OK;
     if (is->msg) return jp_buf_puts(out, r->texts.data + is->msg - 1);
     switch ((jp_vcheck_t)is->check) {
-    case JP_VC_REQUIRED: return jp_buf_puts(out, "missing value (required)");
+    case JP_VC_REQUIRED:
+        return jp_buf_puts(out, "missing value (required)");
     case JP_VC_UNIQUE:
         if (c) st = jpv_cell_repr(out, c, is->row);
         if (st == JP_OK) st = jp_buf_puts(out, " repeats ");
@@ -391,14 +399,16 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
         if (c) st = jpv_cell_repr(out, c, is->row);
         if (st != JP_OK) return st;
         if (is_nan_cell(c, is->row))
-            return jp_buf_printf(out, " cannot be compared with the %s %s", min ? "minimum" : "maximum",
-                                 bound);
+            return jp_buf_printf(out, " cannot be compared with the %s %s",
+                                 min ? "minimum" : "maximum", bound);
         st = jp_buf_printf(out, " is %s the %s %s", min ? "below" : "above",
                            min ? "minimum" : "maximum", bound);
         jp_qual_t q = c ? jp_column_qual(c, is->row) : JP_Q_EXACT;
         if (st == JP_OK && is->doubtful && q == JP_Q_APPROX)
-            st = jp_buf_printf(out, " (an approximate figure: the true value may be within %g%% of "
-                               "it, so this is not certain)", r->approx_tolerance * 100);
+            st = jp_buf_printf(out,
+                               " (an approximate figure: the true value may be within %g%% of "
+                               "it, so this is not certain)",
+                               r->approx_tolerance * 100);
         else if (st == JP_OK && is->doubtful)
             st = jp_buf_printf(out, " as printed (%s: the true value may still be within it)",
                                jp_qual_name(q));
@@ -458,7 +468,8 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
         if (st == JP_OK) st = jp_buf_puts(out, " repeats ");
         if (st == JP_OK) st = row_ref(out, r, is->other);
         return st;
-    case JP_VC_KEY_NULL: return jp_buf_printf(out, "the key (%s) is null", ri->field ? ri->field : "");
+    case JP_VC_KEY_NULL:
+        return jp_buf_printf(out, "the key (%s) is null", ri->field ? ri->field : "");
     case JP_VC_FOREIGN_KEY:
         st = key_repr(out, r, ri, is->row);
         if (st == JP_OK) st = jp_buf_printf(out, " is not found in %s", bound);
@@ -472,7 +483,8 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
             if (st == JP_OK && k + 1 == ri->n_cols) st = jp_buf_putc(out, ')');
         }
         return st;
-    case JP_VC_CUSTOM: return jp_buf_puts(out, ri->detail ? ri->detail : "the rule does not hold");
+    case JP_VC_CUSTOM:
+        return jp_buf_puts(out, ri->detail ? ri->detail : "the rule does not hold");
     }
     return jp_buf_puts(out, "invalid");
 }

@@ -88,7 +88,10 @@ typedef struct jp_rule_opts {
     double mostly;          /* fraction of checked rows that must pass, (0, 1]; 0 = 1 */
 } jp_rule_opts_t;
 
-#define JP_RULE_OPTS_INIT {NULL, NULL, NULL, JP_SEV_ERROR, 0}
+#define JP_RULE_OPTS_INIT                                                                          \
+    {                                                                                              \
+        NULL, NULL, NULL, JP_SEV_ERROR, 0                                                          \
+    }
 
 typedef struct jp_rule_info {
     char *name;
@@ -98,7 +101,7 @@ typedef struct jp_rule_info {
     char *detail; /* what is checked, e.g. "maximum 400", "value <= 100" */
     char *where;  /* the row subset, or NULL */
     char *reason;
-    char *message;   /* BROKEN: what is wrong with the rule; SKIPPED: why */
+    char *message; /* BROKEN: what is wrong with the rule; SKIPPED: why */
     jp_severity_t severity;
     double mostly;
     size_t checked;  /* rows (or cells) the rule looked at */
@@ -115,25 +118,25 @@ typedef struct jp_rule_info {
 } jp_rule_info_t;
 
 typedef struct jp_issue {
-    size_t row;        /* 0-based; JP_NO_ROW = the dataset as a whole */
-    size_t other;      /* UNIQUE / KEY_REPEAT: the first row with the value */
-    uint32_t rule;     /* index into rules */
-    int32_t field;     /* schema index, or -1 */
-    uint8_t check;     /* jp_vcheck_t */
-    uint8_t severity;  /* jp_severity_t, final once the report is finished */
-    uint8_t doubtful;  /* an approximate figure: the bound may not really be crossed */
-    size_t msg;        /* CUSTOM / TYPE: 1 + offset of the text in `texts`; 0 = none */
+    size_t row;       /* 0-based; JP_NO_ROW = the dataset as a whole */
+    size_t other;     /* UNIQUE / KEY_REPEAT: the first row with the value */
+    uint32_t rule;    /* index into rules */
+    int32_t field;    /* schema index, or -1 */
+    uint8_t check;    /* jp_vcheck_t */
+    uint8_t severity; /* jp_severity_t, final once the report is finished */
+    uint8_t doubtful; /* an approximate figure: the bound may not really be crossed */
+    size_t msg;       /* CUSTOM / TYPE: 1 + offset of the text in `texts`; 0 = none */
 } jp_issue_t;
 
 typedef struct jp_report {
-    jp_dataset_t *ds;  /* reference */
-    char *name;        /* the dataset's name, or "" */
-    char *file;        /* where its rows came from, or NULL */
+    jp_dataset_t *ds; /* reference */
+    char *name;       /* the dataset's name, or "" */
+    char *file;       /* where its rows came from, or NULL */
     jp_rule_info_t *rules;
     size_t n_rules, cap_rules;
     jp_issue_t *issues;
     size_t n_issues, cap_issues;
-    jp_buf_t texts;    /* messages of issues that carry their own (NUL-separated) */
+    jp_buf_t texts; /* messages of issues that carry their own (NUL-separated) */
     double approx_tolerance;
     /* after jp_report_finish: */
     bool finished;

@@ -36,7 +36,8 @@ static uint64_t cell_hash(const jp_column_t *c, size_t i)
 {
     if (jp_column_is_null(c, i)) return 0x6e756c6cULL;
     switch (c->type) {
-    case JP_TYPE_INT: return mix((uint64_t)c->v.i[i]);
+    case JP_TYPE_INT:
+        return mix((uint64_t)c->v.i[i]);
     case JP_TYPE_NUMBER: {
         double d = c->v.d[i];
         if (isnan(d)) return 0x4e614eULL;
@@ -45,14 +46,19 @@ static uint64_t cell_hash(const jp_column_t *c, size_t i)
         memcpy(&b, &d, sizeof b);
         return mix(b ^ 0x5555);
     }
-    case JP_TYPE_STRING: return mix(c->dict->hashes[c->v.s[i]] ^ 0xabcdULL);
-    case JP_TYPE_BOOL: return mix(c->v.b[i] + 77u);
-    case JP_TYPE_DATE: return mix((uint64_t)(uint32_t)c->v.date[i] ^ 0xda7eULL);
+    case JP_TYPE_STRING:
+        return mix(c->dict->hashes[c->v.s[i]] ^ 0xabcdULL);
+    case JP_TYPE_BOOL:
+        return mix(c->v.b[i] + 77u);
+    case JP_TYPE_DATE:
+        return mix((uint64_t)(uint32_t)c->v.date[i] ^ 0xda7eULL);
     case JP_TYPE_PERIOD: {
         const jp_period_t *p = &c->v.p[i];
-        return mix(((uint64_t)(uint32_t)p->to << 32) ^ (uint32_t)p->from ^ ((uint64_t)p->kind << 61));
+        return mix(((uint64_t)(uint32_t)p->to << 32) ^ (uint32_t)p->from ^
+                   ((uint64_t)p->kind << 61));
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -130,17 +136,24 @@ static jp_status_t value_text(jp_buf_t *out, const jp_value_t *v)
     char buf[96];
     if (v->is_null) return jp_buf_puts(out, "null");
     switch (v->type) {
-    case JP_TYPE_INT: return jp_buf_printf(out, "%lld", (long long)v->u.i);
-    case JP_TYPE_NUMBER: jp_format_double(v->u.d, buf, sizeof buf); return jp_buf_puts(out, buf);
-    case JP_TYPE_BOOL: return jp_buf_puts(out, v->u.b ? "true" : "false");
-    case JP_TYPE_DATE: return jp_buf_puts(out, jp_date_format(v->u.date, buf));
-    case JP_TYPE_PERIOD: return jp_buf_puts(out, jp_period_format(&v->u.period, buf, sizeof buf));
+    case JP_TYPE_INT:
+        return jp_buf_printf(out, "%lld", (long long)v->u.i);
+    case JP_TYPE_NUMBER:
+        jp_format_double(v->u.d, buf, sizeof buf);
+        return jp_buf_puts(out, buf);
+    case JP_TYPE_BOOL:
+        return jp_buf_puts(out, v->u.b ? "true" : "false");
+    case JP_TYPE_DATE:
+        return jp_buf_puts(out, jp_date_format(v->u.date, buf));
+    case JP_TYPE_PERIOD:
+        return jp_buf_puts(out, jp_period_format(&v->u.period, buf, sizeof buf));
     case JP_TYPE_STRING:
         if (jp_buf_putc(out, '\'') || jp_buf_append(out, v->u.s.ptr, v->u.s.len) ||
             jp_buf_putc(out, '\''))
             return JP_ERR_NOMEM;
         return JP_OK;
-    default: return jp_buf_puts(out, "?");
+    default:
+        return jp_buf_puts(out, "?");
     }
 }
 
@@ -190,18 +203,24 @@ static int judge(bool is_min, int cmp, jp_qual_t q, double v, double bound, doub
         switch (q) {
         case JP_Q_EXACT:
         case JP_Q_AT_MOST:
-        case JP_Q_LESS_THAN: return FAIL;
-        case JP_Q_APPROX: return v + tol * fabs(v) < bound ? FAIL : DOUBT;
-        default: return DOUBT; /* at_least / more_than: the truth may lie above */
+        case JP_Q_LESS_THAN:
+            return FAIL;
+        case JP_Q_APPROX:
+            return v + tol * fabs(v) < bound ? FAIL : DOUBT;
+        default:
+            return DOUBT; /* at_least / more_than: the truth may lie above */
         }
     }
     if (cmp <= 0) return cmp == 0 && q == JP_Q_MORE_THAN ? FAIL : PASS;
     switch (q) {
     case JP_Q_EXACT:
     case JP_Q_AT_LEAST:
-    case JP_Q_MORE_THAN: return FAIL;
-    case JP_Q_APPROX: return v - tol * fabs(v) > bound ? FAIL : DOUBT;
-    default: return DOUBT; /* at_most / less_than: the truth may lie below */
+    case JP_Q_MORE_THAN:
+        return FAIL;
+    case JP_Q_APPROX:
+        return v - tol * fabs(v) > bound ? FAIL : DOUBT;
+    default:
+        return DOUBT; /* at_most / less_than: the truth may lie below */
     }
 }
 
@@ -264,8 +283,10 @@ static jp_status_t chk_bound(jp_report_t *r, uint32_t id, long fi, const uint8_t
                 cmp = c->v.i[i] < b.u.i ? -1 : c->v.i[i] > b.u.i;
             else
                 cmp = cmp3(v, bd);
-            if (isnan(v) || isnan(bd)) res = FAIL;
-            else res = judge(is_min, cmp, jp_column_qual(c, i), v, bd, tol);
+            if (isnan(v) || isnan(bd))
+                res = FAIL;
+            else
+                res = judge(is_min, cmp, jp_column_qual(c, i), v, bd, tol);
             break;
         }
         case JP_TYPE_DATE: {
@@ -287,10 +308,12 @@ static jp_status_t chk_bound(jp_report_t *r, uint32_t id, long fi, const uint8_t
             res = is_min ? cmp < 0 : cmp > 0;
             break;
         }
-        default: break;
+        default:
+            break;
         }
-        if (res != PASS) st = jpv_issue(r, id, i, fi, is_min ? JP_VC_MINIMUM : JP_VC_MAXIMUM,
-                                        res == DOUBT, JP_NO_ROW, 0);
+        if (res != PASS)
+            st = jpv_issue(r, id, i, fi, is_min ? JP_VC_MINIMUM : JP_VC_MAXIMUM, res == DOUBT,
+                           JP_NO_ROW, 0);
     }
     jp_report_checked(r, id, checked);
     return st;
@@ -330,14 +353,16 @@ static bool int_range_unique(jp_report_t *r, uint32_t id, long fi, const uint8_t
     uint64_t span = (uint64_t)hi - (uint64_t)lo;
     if (n >= UINT32_MAX || span >= (uint64_t)n * 4 + 1024) return false;
     uint32_t *first = jp_calloc((size_t)span + 1, sizeof *first); /* row + 1 */
-    if (!first) return false; /* the hash table may still fit */
+    if (!first) return false;                                     /* the hash table may still fit */
     *st = JP_OK;
     for (size_t i = 0; i < n && *st == JP_OK; i++) {
         if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
         (*checked)++;
         uint32_t *slot = &first[(uint64_t)c->v.i[i] - (uint64_t)lo];
-        if (!*slot) *slot = (uint32_t)(i + 1);
-        else *st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, *slot - 1, 0);
+        if (!*slot)
+            *slot = (uint32_t)(i + 1);
+        else
+            *st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, *slot - 1, 0);
     }
     jp_free(first);
     return true;
@@ -357,8 +382,10 @@ static jp_status_t chk_unique(jp_report_t *r, uint32_t id, long fi, const uint8_
             if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
             checked++;
             uint32_t code = c->v.s[i];
-            if (first[code] == JP_NO_ROW) first[code] = i;
-            else st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, first[code], 0);
+            if (first[code] == JP_NO_ROW)
+                first[code] = i;
+            else
+                st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, first[code], 0);
         }
         jp_free(first);
     } else if (c->type == JP_TYPE_INT && int_range_unique(r, id, fi, mask, &checked, &st)) {
@@ -530,9 +557,9 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
 {
     static const jp_rule_opts_t none = JP_RULE_OPTS_INIT;
     if (!o) o = &none;
-    bool set[C_N] = {c->required,        c->unique,         c->has_minimum,  c->has_maximum,
-                     c->min_length >= 0, c->max_length >= 0, c->pattern != NULL,
-                     c->enum_values != NULL};
+    bool set[C_N] = {
+        c->required,        c->unique,          c->has_minimum,     c->has_maximum,
+        c->min_length >= 0, c->max_length >= 0, c->pattern != NULL, c->enum_values != NULL};
     const char *base = o->name && o->name[0] ? o->name : field;
     long fi = jp_schema_find(&r->ds->schema, field);
     uint32_t ids[C_N];
@@ -552,26 +579,38 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
         size_t at = b.len;
         if (st == JP_OK) {
             switch (k) {
-            case C_MINIMUM: st = value_text(&b, &c->minimum); break;
-            case C_MAXIMUM: st = value_text(&b, &c->maximum); break;
-            case C_MINLEN: st = jp_buf_printf(&b, "%ld", c->min_length); break;
-            case C_MAXLEN: st = jp_buf_printf(&b, "%ld", c->max_length); break;
-            case C_PATTERN: st = jp_buf_puts(&b, c->pattern); break;
-            case C_ENUM: st = enum_text(&b, c->enum_values); break;
-            default: break;
+            case C_MINIMUM:
+                st = value_text(&b, &c->minimum);
+                break;
+            case C_MAXIMUM:
+                st = value_text(&b, &c->maximum);
+                break;
+            case C_MINLEN:
+                st = jp_buf_printf(&b, "%ld", c->min_length);
+                break;
+            case C_MAXLEN:
+                st = jp_buf_printf(&b, "%ld", c->max_length);
+                break;
+            case C_PATTERN:
+                st = jp_buf_puts(&b, c->pattern);
+                break;
+            case C_ENUM:
+                st = enum_text(&b, c->enum_values);
+                break;
+            default:
+                break;
             }
         }
-        if (st == JP_OK)
-            st = jpv_rule(r, "constraint", field, b.data, defname, &ro, &ids[k]);
+        if (st == JP_OK) st = jpv_rule(r, "constraint", field, b.data, defname, &ro, &ids[k]);
         if (st == JP_OK && k >= C_MINIMUM) st = set_bound(r, ids[k], b.data + at);
     }
     jp_buf_free(&b);
-    if (st != JP_OK) return st == JP_ERR_ARG ? jp_error_set(err, st, "the report is finished") : NOMEM(err);
+    if (st != JP_OK)
+        return st == JP_ERR_ARG ? jp_error_set(err, st, "the report is finished") : NOMEM(err);
     if (!nset) return JP_OK;
     if (fi < 0) {
         for (int k = 0; k < C_N && st == JP_OK; k++)
-            if (set[k])
-                st = jpv_broken(r, ids[k], "no field '%s' in dataset '%s'", field, r->name);
+            if (set[k]) st = jpv_broken(r, ids[k], "no field '%s' in dataset '%s'", field, r->name);
         return st == JP_OK ? JP_OK : NOMEM(err);
     }
     uint8_t *mask = NULL;
@@ -589,15 +628,32 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
     for (int k = 0; k < C_N && st == JP_OK; k++) {
         if (!set[k]) continue;
         switch (k) {
-        case C_REQUIRED: st = chk_required(r, ids[k], fi, mask); break;
-        case C_UNIQUE: st = chk_unique(r, ids[k], fi, mask); break;
-        case C_MINIMUM: st = chk_bound(r, ids[k], fi, mask, &c->minimum, true); break;
-        case C_MAXIMUM: st = chk_bound(r, ids[k], fi, mask, &c->maximum, false); break;
-        case C_MINLEN: st = chk_length(r, ids[k], fi, mask, c->min_length, true); break;
-        case C_MAXLEN: st = chk_length(r, ids[k], fi, mask, c->max_length, false); break;
-        case C_PATTERN: st = chk_pattern(r, ids[k], fi, mask, c->pattern); break;
-        case C_ENUM: st = chk_enum(r, ids[k], fi, mask, c->enum_values); break;
-        default: break;
+        case C_REQUIRED:
+            st = chk_required(r, ids[k], fi, mask);
+            break;
+        case C_UNIQUE:
+            st = chk_unique(r, ids[k], fi, mask);
+            break;
+        case C_MINIMUM:
+            st = chk_bound(r, ids[k], fi, mask, &c->minimum, true);
+            break;
+        case C_MAXIMUM:
+            st = chk_bound(r, ids[k], fi, mask, &c->maximum, false);
+            break;
+        case C_MINLEN:
+            st = chk_length(r, ids[k], fi, mask, c->min_length, true);
+            break;
+        case C_MAXLEN:
+            st = chk_length(r, ids[k], fi, mask, c->max_length, false);
+            break;
+        case C_PATTERN:
+            st = chk_pattern(r, ids[k], fi, mask, c->pattern);
+            break;
+        case C_ENUM:
+            st = chk_enum(r, ids[k], fi, mask, c->enum_values);
+            break;
+        default:
+            break;
         }
     }
     jp_free(mask);
@@ -618,7 +674,7 @@ static bool text_is(const char *s, size_t n, jp_type_t t)
         return t == JP_TYPE_NUMBER || q.is_integer;
     }
     case JP_TYPE_BOOL: {
-        static const char *const words[] = {"true", "True", "TRUE", "1",
+        static const char *const words[] = {"true",  "True",  "TRUE",  "1",
                                             "false", "False", "FALSE", "0"};
         for (size_t k = 0; k < 8; k++)
             if (strlen(words[k]) == n && !memcmp(words[k], s, n)) return true;
@@ -632,7 +688,8 @@ static bool text_is(const char *s, size_t n, jp_type_t t)
         jp_period_t p;
         return jp_period_parse(s, n, &p, NULL);
     }
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -664,7 +721,8 @@ jp_status_t jp_validate_type(jp_report_t *r, const char *field, jp_type_t type,
         return NOMEM(err);
     long fi = jp_schema_find(&r->ds->schema, field);
     if (fi < 0)
-        return jpv_broken(r, id, "no field '%s' in dataset '%s'", field, r->name) ? NOMEM(err) : JP_OK;
+        return jpv_broken(r, id, "no field '%s' in dataset '%s'", field, r->name) ? NOMEM(err)
+                                                                                  : JP_OK;
     if (type == JP_TYPE_NONE) return jpv_broken(r, id, "no type to check") ? NOMEM(err) : JP_OK;
     uint8_t *mask = NULL;
     bool broken = false;
@@ -719,14 +777,15 @@ jp_status_t jp_validate_units(jp_report_t *r, const char *field, const char *val
     long vi = value_field ? jp_schema_find(&r->ds->schema, value_field) : -1;
     if (fi < 0)
         return jpv_broken(r, id, "no unit field '%s' in dataset '%s'", field, r->name) ? NOMEM(err)
-                                                                                     : JP_OK;
+                                                                                       : JP_OK;
     if (value_field && vi < 0)
         return jpv_broken(r, id, "no field '%s' in dataset '%s'", value_field, r->name) ? NOMEM(err)
                                                                                         : JP_OK;
     const jp_column_t *c = r->ds->cols[fi];
     if (c->type != JP_TYPE_STRING)
-        return jpv_broken(r, id, "unit field '%s' is %s, not string", field,
-                          jp_type_name(c->type)) ? NOMEM(err) : JP_OK;
+        return jpv_broken(r, id, "unit field '%s' is %s, not string", field, jp_type_name(c->type))
+                   ? NOMEM(err)
+                   : JP_OK;
     if (vi >= 0 && set_cols(r, id, &vi, 1) != JP_OK) return NOMEM(err);
     uint8_t *mask = NULL;
     bool broken = false;
@@ -802,7 +861,8 @@ jp_status_t jp_validate_key(jp_report_t *r, const char *const *fields, size_t n,
     if (join_names(&names, fields, n) != JP_OK) return NOMEM(err);
     jp_buf_t detail = JP_BUF_INIT;
     uint32_t id;
-    jp_status_t st = jp_buf_printf(&detail, "%s (%s)", primary ? "primary key" : "unique", names.data);
+    jp_status_t st =
+        jp_buf_printf(&detail, "%s (%s)", primary ? "primary key" : "unique", names.data);
     if (st == JP_OK)
         st = jpv_rule(r, primary ? "primary_key" : "unique_key", names.data, detail.data,
                       primary ? "primary_key" : "unique_key", o, &id);
@@ -867,8 +927,8 @@ jp_status_t jp_validate_foreign_key(jp_report_t *r, const char *const *fields, s
 {
     jp_buf_t names = JP_BUF_INIT, detail = JP_BUF_INIT, bound = JP_BUF_INIT;
     uint32_t id;
-    const char *rname = ref ? (ref_name ? ref_name : (ref->meta.name ? ref->meta.name : "?"))
-                            : "this dataset";
+    const char *rname =
+        ref ? (ref_name ? ref_name : (ref->meta.name ? ref->meta.name : "?")) : "this dataset";
     if (!ref_fields) ref_fields = fields;
     jp_status_t st = join_names(&names, fields, n);
     if (st == JP_OK) st = jp_buf_printf(&bound, "%s (", rname);
@@ -886,8 +946,10 @@ jp_status_t jp_validate_foreign_key(jp_report_t *r, const char *const *fields, s
     jp_buf_free(&bound);
     if (st != JP_OK) return NOMEM(err);
     if (!n) return jpv_broken(r, id, "a foreign key needs at least one field") ? NOMEM(err) : JP_OK;
-    if (!ref) ref = r->ds;
-    else if (jp_dataset_need_all(ref, err) != JP_OK) return err ? err->code : JP_ERR_IO;
+    if (!ref)
+        ref = r->ds;
+    else if (jp_dataset_need_all(ref, err) != JP_OK)
+        return err ? err->code : JP_ERR_IO;
     long *idx = jp_malloc_array(n, sizeof *idx), *ridx = jp_malloc_array(n, sizeof *ridx);
     const jp_column_t **cols = jp_malloc_array(n, sizeof *cols);
     const jp_column_t **rcols = jp_malloc_array(n, sizeof *rcols);
@@ -993,7 +1055,8 @@ jp_status_t jp_validate_schema(jp_report_t *r, jp_dataset_resolver_t resolve, vo
             }
         }
         st = jp_validate_foreign_key(r, (const char *const *)fk->fields, fk->n_fields, ref,
-                                     fk->ref_dataset, (const char *const *)fk->ref_fields, NULL, err);
+                                     fk->ref_dataset, (const char *const *)fk->ref_fields, NULL,
+                                     err);
     }
     return st;
 }

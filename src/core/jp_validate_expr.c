@@ -37,8 +37,8 @@ static jp_expr_t *compile_cond(jp_report_t *r, uint32_t id, const char *src, con
     }
     if (jp_expr_type(x) != JP_TYPE_BOOL) {
         *broken = true;
-        *st = jpv_broken(r, id, "%s`%s` is not a condition (it gives a %s, not true or false)", what,
-                         src, jp_type_name(jp_expr_type(x)));
+        *st = jpv_broken(r, id, "%s`%s` is not a condition (it gives a %s, not true or false)",
+                         what, src, jp_type_name(jp_expr_type(x)));
         jp_expr_free(x);
         return NULL;
     }
@@ -65,8 +65,8 @@ static jp_column_t *eval_cond(jp_report_t *r, uint32_t id, jp_expr_t *x, const c
     }
     if (col->type != JP_TYPE_BOOL || col->len != r->ds->nrows) {
         *broken = true;
-        *st = jpv_broken(r, id, "%s`%s` did not give one condition per row", what,
-                         jp_expr_source(x));
+        *st =
+            jpv_broken(r, id, "%s`%s` did not give one condition per row", what, jp_expr_source(x));
         jp_column_unref(col);
         return NULL;
     }

@@ -24,10 +24,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     size_t len;
     unsigned min;
     if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
     if (n < len) return 0;
     unsigned cp = c & (0x3F >> (len - 1));
     for (size_t k = 1; k < len; k++) {
@@ -51,8 +55,12 @@ jp_status_t jp_json_string(jp_buf_t *out, const char *s, size_t n)
             st = jp_buf_append(out, esc, 2);
             i++;
         } else if (c < 0x20) {
-            const char *e = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
-                          : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            const char *e = c == '\n'   ? "\\n"
+                            : c == '\t' ? "\\t"
+                            : c == '\r' ? "\\r"
+                            : c == '\b' ? "\\b"
+                            : c == '\f' ? "\\f"
+                                        : NULL;
             st = e ? jp_buf_puts(out, e) : jp_buf_printf(out, "\\u%04x", c);
             i++;
         } else if (c < 0x80) {
@@ -108,7 +116,8 @@ static jp_status_t issue_where(const jp_report_t *r, size_t i, jp_buf_t *out)
         st = jp_buf_printf(out, "%s: ", r->name);
     }
     if (st != JP_OK) return st;
-    if (is->row != JP_NO_ROW && field) return jp_buf_printf(out, "row %zu, field '%s': ", is->row + 1, field);
+    if (is->row != JP_NO_ROW && field)
+        return jp_buf_printf(out, "row %zu, field '%s': ", is->row + 1, field);
     if (is->row != JP_NO_ROW) return jp_buf_printf(out, "row %zu: ", is->row + 1);
     if (field) return jp_buf_printf(out, "field '%s': ", field);
     return JP_OK;
@@ -125,8 +134,9 @@ static size_t count_issues(const jp_report_t *r, uint32_t rule, int sev)
 {
     const jp_rule_info_t *ri = &r->rules[rule];
     if (r->finished)
-        return sev == JP_SEV_ERROR ? ri->errors : sev == JP_SEV_WARNING ? ri->warnings
-                                                                         : ri->errors + ri->warnings;
+        return sev == JP_SEV_ERROR     ? ri->errors
+               : sev == JP_SEV_WARNING ? ri->warnings
+                                       : ri->errors + ri->warnings;
     size_t n = 0;
     for (size_t i = 0; i < r->n_issues; i++)
         if (r->issues[i].rule == rule && (sev < 0 || r->issues[i].severity == sev)) n++;
@@ -142,12 +152,14 @@ jp_status_t jp_report_text(const jp_report_t *r, size_t max_per_rule, jp_buf_t *
     if (st == JP_OK && r->file) st = jp_buf_printf(out, " (%s)", r->file);
     const char *verdict = r->n_broken ? "RULE ERRORS" : r->n_errors ? "FAILED" : "valid";
     if (st == JP_OK)
-        st = jp_buf_printf(out, ": %zu %s, %zu %s: %s", r->ds->nrows, plural(r->ds->nrows, "row", "rows"),
-                           r->n_rules, plural(r->n_rules, "rule", "rules"), verdict);
+        st = jp_buf_printf(out, ": %zu %s, %zu %s: %s", r->ds->nrows,
+                           plural(r->ds->nrows, "row", "rows"), r->n_rules,
+                           plural(r->n_rules, "rule", "rules"), verdict);
     if (st == JP_OK && (r->n_errors || r->n_warnings || r->n_broken)) {
         const char *sep = " (";
         if (r->n_errors) {
-            st = jp_buf_printf(out, "%s%zu %s", sep, r->n_errors, plural(r->n_errors, "error", "errors"));
+            st = jp_buf_printf(out, "%s%zu %s", sep, r->n_errors,
+                               plural(r->n_errors, "error", "errors"));
             sep = ", ";
         }
         if (st == JP_OK && r->n_warnings) {
@@ -170,9 +182,9 @@ jp_status_t jp_report_text(const jp_report_t *r, size_t max_per_rule, jp_buf_t *
                 if (ri->status == JP_RULE_PASSED && !nall) passed++;
                 if (ri->status == JP_RULE_SKIPPED) skipped++;
             }
-            bool show = pass == 0 ? ri->status == JP_RULE_BROKEN
-                      : pass == 1 ? ri->status != JP_RULE_BROKEN && nerr > 0
-                                  : ri->status != JP_RULE_BROKEN && nerr == 0 && nall > 0;
+            bool show = pass == 0   ? ri->status == JP_RULE_BROKEN
+                        : pass == 1 ? ri->status != JP_RULE_BROKEN && nerr > 0
+                                    : ri->status != JP_RULE_BROKEN && nerr == 0 && nall > 0;
             if (!show) continue;
             const char *tag = pass == 0 ? "BROKEN " : pass == 1 ? "ERROR  " : "WARNING";
             st = jp_buf_printf(out, "  %s %s", tag, ri->name);
@@ -239,7 +251,8 @@ static jp_status_t json_issue(const jp_report_t *r, size_t i, jp_buf_t *out)
     const jp_rule_info_t *ri = &r->rules[is->rule];
     jp_status_t st = jp_buf_puts(out, "{\"row\":");
     if (st == JP_OK)
-        st = is->row == JP_NO_ROW ? jp_buf_puts(out, "null") : jp_buf_printf(out, "%zu", is->row + 1);
+        st = is->row == JP_NO_ROW ? jp_buf_puts(out, "null")
+                                  : jp_buf_printf(out, "%zu", is->row + 1);
     long line = jp_report_line(r, i);
     if (st == JP_OK) st = jp_buf_puts(out, ",\"line\":");
     if (st == JP_OK) st = line > 0 ? jp_buf_printf(out, "%ld", line) : jp_buf_puts(out, "null");
@@ -258,7 +271,8 @@ static jp_status_t json_issue(const jp_report_t *r, size_t i, jp_buf_t *out)
         if (st == JP_OK) st = jp_json_string(out, m.data ? m.data : "", m.len);
         jp_buf_free(&m);
     }
-    if (st == JP_OK && is->other != JP_NO_ROW) st = jp_buf_printf(out, ",\"first_row\":%zu", is->other + 1);
+    if (st == JP_OK && is->other != JP_NO_ROW)
+        st = jp_buf_printf(out, ",\"first_row\":%zu", is->other + 1);
     if (st == JP_OK) st = jp_buf_putc(out, '}');
     return st;
 }
@@ -284,7 +298,8 @@ static jp_status_t json_by_field(const jp_report_t *r, jp_buf_t *out)
     size_t *counts = jp_calloc(nf ? nf : 1, sizeof *counts);
     if (!counts) return JP_ERR_NOMEM;
     for (size_t i = 0; i < r->n_issues; i++)
-        if (r->issues[i].field >= 0 && (size_t)r->issues[i].field < nf) counts[r->issues[i].field]++;
+        if (r->issues[i].field >= 0 && (size_t)r->issues[i].field < nf)
+            counts[r->issues[i].field]++;
     jp_status_t st = jp_buf_putc(out, '{');
     bool first = true;
     for (size_t k = 0; k < nf && st == JP_OK; k++) {
@@ -306,7 +321,8 @@ jp_status_t jp_report_json(const jp_report_t *r, jp_buf_t *out)
     if (st == JP_OK) st = jp_buf_puts(out, ",\"file\":");
     if (st == JP_OK) st = json_str_or_null(out, r->file);
     if (st == JP_OK)
-        st = jp_buf_printf(out, ",\"rows\":%zu,\"ok\":%s,\"counts\":{\"errors\":%zu,\"warnings\":%zu,"
+        st = jp_buf_printf(out,
+                           ",\"rows\":%zu,\"ok\":%s,\"counts\":{\"errors\":%zu,\"warnings\":%zu,"
                            "\"rule_errors\":%zu,\"rules\":%zu,\"by_rule\":{",
                            r->ds->nrows, jp_report_ok(r) ? "true" : "false", r->n_errors,
                            r->n_warnings, r->n_broken, r->n_rules);
@@ -439,7 +455,7 @@ jp_dataset_t *jp_report_quarantine(const jp_report_t *r, bool warnings, jp_error
     }
     crules = NULL;
     if (jp_meta_add_note(&out->meta, "Rows that failed validation: _row and _line say where each "
-                                      "came from, _rules which rules it failed.") != JP_OK)
+                                     "came from, _rules which rules it failed.") != JP_OK)
         goto fail_nomem;
     jp_free(rr);
     jp_free(rows);

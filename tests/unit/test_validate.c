@@ -17,8 +17,10 @@ static jp_column_t *strs(const char *const *v, size_t n)
 {
     jp_column_t *c = jp_column_new(JP_TYPE_STRING, n);
     for (size_t i = 0; i < n; i++) {
-        if (v[i]) jp_column_push_str(c, v[i], strlen(v[i]));
-        else jp_column_push_null(c);
+        if (v[i])
+            jp_column_push_str(c, v[i], strlen(v[i]));
+        else
+            jp_column_push_null(c);
     }
     return c;
 }
@@ -27,8 +29,10 @@ static jp_column_t *nums(const double *v, const jp_qual_t *q, size_t n)
 {
     jp_column_t *c = jp_column_new(JP_TYPE_NUMBER, n);
     for (size_t i = 0; i < n; i++) {
-        if (isnan(v[i]) && q && q[i] == (jp_qual_t)99) jp_column_push_null(c);
-        else jp_column_push_number(c, v[i], q ? q[i] : JP_Q_EXACT);
+        if (isnan(v[i]) && q && q[i] == (jp_qual_t)99)
+            jp_column_push_null(c);
+        else
+            jp_column_push_number(c, v[i], q ? q[i] : JP_Q_EXACT);
     }
     return c;
 }
@@ -150,7 +154,8 @@ static const char *js_value(const char *p)
     const char *s = p;
     if (*p == '-') p++;
     if (!isdigit((unsigned char)*p)) return NULL;
-    if (*p == '0') p++;
+    if (*p == '0')
+        p++;
     else
         while (isdigit((unsigned char)*p)) p++;
     if (*p == '.') {
@@ -237,13 +242,16 @@ static void test_constraints(void)
     CHECK_STR(message_of(r, "name.unique", 0, &m), "'apple' repeats row 1 (unique)");
     CHECK_STR(message_of(r, "name.unique", 1, &m), "'apple' repeats row 1 (unique)");
     CHECK_STR(rows_of(r, "name.minLength", b), "2,5,7,"); /* pear, 樱桃樱桃, Pear: 4 < 5 */
-    CHECK_STR(message_of(r, "name.minLength", 0, &m), "'pear' has 4 characters, fewer than minLength 5");
+    CHECK_STR(message_of(r, "name.minLength", 0, &m),
+              "'pear' has 4 characters, fewer than minLength 5");
     /* 樱桃樱桃 is 4 characters (12 bytes): within maxLength 4 */
     CHECK_STR(rows_of(r, "name.maxLength", b), "1,4,6,");
     CHECK_STR(rows_of(r, "name.pattern", b), "5,7,");
-    CHECK(strstr(message_of(r, "name.pattern", 1, &m), "'Pear' does not match the pattern [a-z]+") != NULL);
+    CHECK(strstr(message_of(r, "name.pattern", 1, &m),
+                 "'Pear' does not match the pattern [a-z]+") != NULL);
     CHECK_STR(rows_of(r, "name.enum", b), "7,");
-    CHECK_STR(message_of(r, "name.enum", 0, &m), "'Pear' is not one of ['apple', 'pear', '樱桃樱桃']");
+    CHECK_STR(message_of(r, "name.enum", 0, &m),
+              "'Pear' is not one of ['apple', 'pear', '樱桃樱桃']");
     CHECK_STR(rows_of(r, "value.minimum", b), "5,6,"); /* -1, and nan cannot be compared */
     CHECK_STR(rows_of(r, "value.maximum", b), "4,6,");
     CHECK_STR(message_of(r, "value.maximum", 0, &m), "11 is above the maximum 10");
@@ -278,8 +286,8 @@ static void test_unique_ints(void)
         char b[256];
         CHECK_STR(rows_of(r, "id.unique", b), k ? "3,5,8," : "3,5,6,");
         jp_buf_t m = JP_BUF_INIT;
-        CHECK_STR(message_of(r, "id.unique", 1, &m), k ? "1000000000000 repeats row 2 (unique)"
-                                                        : "7 repeats row 2 (unique)");
+        CHECK_STR(message_of(r, "id.unique", 1, &m),
+                  k ? "1000000000000 repeats row 2 (unique)" : "7 repeats row 2 (unique)");
         jp_buf_free(&m);
         jp_report_free(r);
         jp_dataset_unref(ds);
@@ -294,15 +302,15 @@ static void test_qualifiers(void)
         const char *max; /* outcome against maximum 400: "" pass, "e" error, "w" warning */
         const char *min; /* against minimum 400 */
     } cases[] = {
-        {400, JP_Q_EXACT, "", ""},         {401, JP_Q_EXACT, "e", ""},
-        {399, JP_Q_EXACT, "", "e"},        {400, JP_Q_MORE_THAN, "e", ""},
-        {399, JP_Q_MORE_THAN, "", "w"},    {500, JP_Q_MORE_THAN, "e", ""},
-        {400, JP_Q_AT_LEAST, "", ""},      {401, JP_Q_AT_LEAST, "e", ""},
-        {300, JP_Q_AT_LEAST, "", "w"},     {400, JP_Q_LESS_THAN, "", "e"},
-        {401, JP_Q_LESS_THAN, "w", ""},    {400, JP_Q_AT_MOST, "", ""},
-        {399, JP_Q_AT_MOST, "", "e"},      {500, JP_Q_AT_MOST, "w", ""},
-        {410, JP_Q_APPROX, "w", ""},       {430, JP_Q_APPROX, "e", ""},
-        {390, JP_Q_APPROX, "", "w"},       {370, JP_Q_APPROX, "", "e"},
+        {400, JP_Q_EXACT, "", ""},      {401, JP_Q_EXACT, "e", ""},
+        {399, JP_Q_EXACT, "", "e"},     {400, JP_Q_MORE_THAN, "e", ""},
+        {399, JP_Q_MORE_THAN, "", "w"}, {500, JP_Q_MORE_THAN, "e", ""},
+        {400, JP_Q_AT_LEAST, "", ""},   {401, JP_Q_AT_LEAST, "e", ""},
+        {300, JP_Q_AT_LEAST, "", "w"},  {400, JP_Q_LESS_THAN, "", "e"},
+        {401, JP_Q_LESS_THAN, "w", ""}, {400, JP_Q_AT_MOST, "", ""},
+        {399, JP_Q_AT_MOST, "", "e"},   {500, JP_Q_AT_MOST, "w", ""},
+        {410, JP_Q_APPROX, "w", ""},    {430, JP_Q_APPROX, "e", ""},
+        {390, JP_Q_APPROX, "", "w"},    {370, JP_Q_APPROX, "", "e"},
     };
     size_t n = sizeof cases / sizeof cases[0];
     double v[32];
@@ -341,7 +349,8 @@ static void test_qualifiers(void)
     const jp_rule_info_t *ri = rule(r, "firms.maximum");
     CHECK_INT(ri->doubtful, 3);
     CHECK_INT(ri->failed, 5);
-    CHECK(strstr(message_of(r, "firms.maximum", 5, &m), "500 is above the maximum 400 as printed (at_most") != NULL);
+    CHECK(strstr(message_of(r, "firms.maximum", 5, &m),
+                 "500 is above the maximum 400 as printed (at_most") != NULL);
     CHECK(strstr(message_of(r, "firms.maximum", 6, &m), "an approximate figure") != NULL);
     jp_buf_free(&m);
     jp_report_free(r);
@@ -354,7 +363,8 @@ static void test_types_units(void)
     /* "twenty" starts like the unit "t": it once sent the figure reader
      * into an endless loop */
     const char *loose[] = {"12", "14.8万", "n/a", NULL, "1,234", "twenty", "3.5"};
-    const char *dates[] = {"2021-02-28", "2021-02-29", "x", NULL, "2024-02-29", "2021-13-01", "2021"};
+    const char *dates[] = {"2021-02-28", "2021-02-29", "x",   NULL,
+                           "2024-02-29", "2021-13-01", "2021"};
     const char *units[] = {"mu", "t", "furlong", NULL, "CNY/person", "furlong", NULL};
     double vals[] = {1, 2, 3, 4, 5, 6, NAN};
     jp_qual_t q[] = {0, 0, 0, 0, 0, 0, (jp_qual_t)99};
@@ -476,7 +486,8 @@ static void test_foreign_keys(void)
     CHECK_STR(message_of(r, "foreign_key.degree,_amount", 0, &m),
               "('phd', 100000) is not found in subsidy (degree, amount)");
     CHECK(rule(r, "mismatch")->status == JP_RULE_BROKEN);
-    CHECK(strstr(rule(r, "mismatch")->message, "is number but subsidy's 'degree' is string") != NULL);
+    CHECK(strstr(rule(r, "mismatch")->message, "is number but subsidy's 'degree' is string") !=
+          NULL);
     jp_buf_free(&m);
     jp_report_free(r);
 
@@ -506,7 +517,7 @@ static void test_foreign_keys(void)
 
 static void test_expr_where_mostly(void)
 {
-    const char *unit[] = {"percent", "percent", "CNY", "percent", "percent", "percent",
+    const char *unit[] = {"percent", "percent", "CNY",     "percent", "percent", "percent",
                           "percent", "percent", "percent", "percent", "percent"};
     double v[] = {50, 120, 5000, 99, 100, 101, 1, 2, 3, 4, 5};
     jp_dataset_t *ds = jp_dataset_new();
@@ -603,7 +614,8 @@ static void test_outputs(void)
     CHECK(jp_report_fail(r, id, 9, "value", "x", &e) == JP_ERR_ARG);
     o.name = "oops";
     CHECK(jp_report_add_rule(r, "function", NULL, NULL, &o, &id, &e) == JP_OK);
-    CHECK(jp_report_rule_broken(r, id, "rule 'oops' raised: attempt to index a nil value") == JP_OK);
+    CHECK(jp_report_rule_broken(r, id, "rule 'oops' raised: attempt to index a nil value") ==
+          JP_OK);
     o.name = "later";
     CHECK(jp_report_add_rule(r, "dataset", NULL, NULL, &o, &id, &e) == JP_OK);
     CHECK(jp_report_rule_skipped(r, id, "needs dataset 'economy'") == JP_OK);
@@ -615,9 +627,12 @@ static void test_outputs(void)
     jp_buf_t t = JP_BUF_INIT;
     CHECK(jp_report_text(r, 0, &t) == JP_OK);
     printf("%s", t.data);
-    CHECK(strstr(t.data, "cherry (data/cherry.yaml): 4 rows, 5 rules: RULE ERRORS (4 errors, 1 broken rule)\n") != NULL);
-    CHECK(strstr(t.data, "data/cherry.yaml:22: row 3, field 'value': -5 is below the minimum 0\n") != NULL);
-    CHECK(strstr(t.data, "data/cherry.yaml:21: row 2, field 'value': >140000 is above the maximum 140000 whatever its exact value (more_than)\n") != NULL);
+    CHECK(strstr(t.data, "cherry (data/cherry.yaml): 4 rows, 5 rules: RULE ERRORS (4 errors, 1 "
+                         "broken rule)\n") != NULL);
+    CHECK(strstr(t.data,
+                 "data/cherry.yaml:22: row 3, field 'value': -5 is below the minimum 0\n") != NULL);
+    CHECK(strstr(t.data, "data/cherry.yaml:21: row 2, field 'value': >140000 is above the maximum "
+                         "140000 whatever its exact value (more_than)\n") != NULL);
     CHECK(strstr(t.data, "data/cherry.yaml: output value per tonne is 1 CNY/t\n") != NULL);
     CHECK(strstr(t.data, "data/cherry.yaml:23: row 4, field 'value': jobs look odd\n") != NULL);
     CHECK(strstr(t.data, "BROKEN  oops\n      rule 'oops' raised") != NULL);
@@ -632,12 +647,20 @@ static void test_outputs(void)
     CHECK(jp_report_json(r, &t) == JP_OK);
     CHECK(json_valid(t.data));
     if (!json_valid(t.data)) printf("%s\n", t.data);
-    CHECK(strstr(t.data, "{\"dataset\":\"cherry\",\"file\":\"data/cherry.yaml\",\"rows\":4,\"ok\":false,") == t.data);
-    CHECK(strstr(t.data, "\"by_rule\":{\"value.minimum\":1,\"value.maximum\":1,\"cross\":2}") != NULL);
+    CHECK(
+        strstr(t.data,
+               "{\"dataset\":\"cherry\",\"file\":\"data/cherry.yaml\",\"rows\":4,\"ok\":false,") ==
+        t.data);
+    CHECK(strstr(t.data, "\"by_rule\":{\"value.minimum\":1,\"value.maximum\":1,\"cross\":2}") !=
+          NULL);
     CHECK(strstr(t.data, "\"by_field\":{\"value\":3}") != NULL);
-    CHECK(strstr(t.data, "{\"row\":3,\"line\":22,\"file\":\"data/cherry.yaml\",\"field\":\"value\",\"rule\":\"value.minimum\",\"severity\":\"error\",\"message\":\"-5 is below the minimum 0\"}") != NULL);
+    CHECK(strstr(t.data, "{\"row\":3,\"line\":22,\"file\":\"data/"
+                         "cherry.yaml\",\"field\":\"value\",\"rule\":\"value.minimum\","
+                         "\"severity\":\"error\",\"message\":\"-5 is below the minimum 0\"}") !=
+          NULL);
     CHECK(strstr(t.data, "{\"row\":null,\"line\":null,") != NULL);
-    CHECK(strstr(t.data, "\"rule_errors\":[{\"rule\":\"oops\",\"message\":\"rule 'oops' raised: attempt to index a nil value\"}]") != NULL);
+    CHECK(strstr(t.data, "\"rule_errors\":[{\"rule\":\"oops\",\"message\":\"rule 'oops' raised: "
+                         "attempt to index a nil value\"}]") != NULL);
 
     /* quarantine: rows 2, 3, 4 with their rules */
     jp_dataset_t *qd = jp_report_quarantine(r, false, &e);
