@@ -219,10 +219,35 @@ static jp_column_t *agg_pick(jp_agg_kind_t kind, const jp_column_t *c, const uin
     return out;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Quickselect (Hoare partition, median-of-three pivot): afterwards x[k]
+ * holds the k-th smallest and everything before it is not larger, after
+ * it not smaller.  Linear on average; NaN never gets here. */
+static void select_kth(double *x, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x[mid] < x[lo]) { double t = x[mid]; x[mid] = x[lo]; x[lo] = t; }
+        if (x[hi] < x[lo]) { double t = x[hi]; x[hi] = x[lo]; x[lo] = t; }
+        if (x[hi] < x[mid]) { double t = x[hi]; x[hi] = x[mid]; x[mid] = t; }
+        double pivot = x[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (x[i] < pivot) i++;
+            while (x[j] > pivot) j--;
+            if (i <= j) {
+                double t = x[i];
+                x[i] = x[j];
+                x[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return;
+    }
 }
 
 static jp_column_t *agg_quantile(const jp_column_t *c, double p, const uint32_t *gid, size_t nrows,
@@ -257,11 +282,18 @@ static jp_column_t *agg_quantile(const jp_column_t *c, double p, const uint32_t 
             out->v.d[g] = 0;
             continue;
         }
-        qsort(vals + a, k, sizeof *vals, cmp_double);
         double h = p * (double)(k - 1);
         size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
-        double v = vals[a + lo];
-        if (hi != lo) v += (vals[a + hi] - vals[a + lo]) * (h - (double)lo);
+        double *x = vals + a;
+        select_kth(x, k, lo);
+        double v = x[lo];
+        if (hi != lo) {
+            /* the next order statistic is the smallest of what lies above */
+            double up = x[lo + 1];
+            for (size_t q = lo + 2; q < k; q++)
+                if (x[q] < up) up = x[q];
+            v += (up - x[lo]) * (h - (double)lo);
+        }
         out->v.d[g] = v;
     }
     if (c->quals) {

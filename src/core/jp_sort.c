@@ -21,10 +21,15 @@ typedef struct kv {
     size_t v;
 } kv_t;
 
-/* Stable LSD radix sort on 8-bit digits, skipping digits that never vary. */
+/* Stable LSD radix sort on 11-bit digits (six passes at most), skipping
+ * the digits that never vary - for most keys the high ones. */
+#define RBITS 11
+#define RBUCKETS (1u << RBITS)
+#define RPASSES ((64 + RBITS - 1) / RBITS)
+
 static jp_status_t radix_sort(kv_t *a, size_t n)
 {
-    if (n < 32) {
+    if (n < 64) {
         for (size_t i = 1; i < n; i++) {
             kv_t x = a[i];
             size_t j = i;
@@ -36,7 +41,7 @@ static jp_status_t radix_sort(kv_t *a, size_t n)
         }
         return JP_OK;
     }
-    size_t (*hist)[256] = jp_calloc(8, sizeof *hist);
+    size_t (*hist)[RBUCKETS] = jp_calloc(RPASSES, sizeof *hist);
     kv_t *tmp = jp_malloc_array(n, sizeof *tmp);
     if (!hist || !tmp) {
         jp_free(hist);
@@ -45,19 +50,20 @@ static jp_status_t radix_sort(kv_t *a, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         uint64_t k = a[i].k;
-        for (int d = 0; d < 8; d++) hist[d][(k >> (8 * d)) & 0xff]++;
+        for (int d = 0; d < RPASSES; d++) hist[d][(k >> (RBITS * d)) & (RBUCKETS - 1)]++;
     }
     kv_t *src = a, *dst = tmp;
-    for (int d = 0; d < 8; d++) {
+    for (int d = 0; d < RPASSES; d++) {
         size_t *h = hist[d];
-        if (h[(src[0].k >> (8 * d)) & 0xff] == n) continue; /* one value: nothing moves */
+        unsigned shift = RBITS * (unsigned)d;
+        if (h[(src[0].k >> shift) & (RBUCKETS - 1)] == n) continue; /* one value: nothing moves */
         size_t sum = 0;
-        for (int b = 0; b < 256; b++) {
+        for (unsigned b = 0; b < RBUCKETS; b++) {
             size_t c = h[b];
             h[b] = sum;
             sum += c;
         }
-        for (size_t i = 0; i < n; i++) dst[h[(src[i].k >> (8 * d)) & 0xff]++] = src[i];
+        for (size_t i = 0; i < n; i++) dst[h[(src[i].k >> shift) & (RBUCKETS - 1)]++] = src[i];
         kv_t *t = src;
         src = dst;
         dst = t;

@@ -2,6 +2,7 @@
  * test_verbs.c - every verb against hand-computed answers: nulls,
  * qualifiers, empty and one-row datasets, errors naming verb and field.
  */
+#include "jp_keys.h"
 #include "jp_mem.h"
 #include "jp_verbs.h"
 #include "unit.h"
@@ -563,8 +564,58 @@ static void oom(void)
     jp_dataset_unref(d);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quantiles by selection against quantiles by sorting, on random groups
+ * with many ties. */
+static void test_quantile_random(void)
+{
+    unsigned seed = 99;
+    bool ok = true;
+    for (int round = 0; round < 40 && ok; round++) {
+        size_t n = 1 + (size_t)(round * 37 % 500);
+        jp_column_t *v = jp_column_new(JP_TYPE_NUMBER, n);
+        uint32_t *gid = jp_malloc_array(n, sizeof *gid);
+        size_t ng = 1 + (size_t)round % 7;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            jp_column_push_number(v, (double)((seed >> 16) % (round % 3 ? 10 : 1000)), JP_Q_EXACT);
+            gid[i] = (uint32_t)((seed >> 8) % ng);
+        }
+        double ps[] = {0, 0.1, 0.25, 0.5, 0.77, 0.9, 1};
+        for (size_t pi = 0; pi < 7 && ok; pi++) {
+            jp_column_t *q = jp_agg_column(JP_AGG_QUANTILE, v, "v", ps[pi], gid, n, ng, &err);
+            for (size_t g = 0; g < ng && ok; g++) {
+                double *x = jp_malloc_array(n, sizeof *x);
+                size_t m = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (gid[i] == g) x[m++] = v->v.d[i];
+                if (!m) ok = jp_column_is_null(q, g);
+                else {
+                    qsort(x, m, sizeof *x, cmp_dbl);
+                    double h = ps[pi] * (double)(m - 1);
+                    size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
+                    double want = x[lo] + (x[hi] - x[lo]) * (h - (double)lo);
+                    ok = !jp_column_is_null(q, g) && fabs(q->v.d[g] - want) < 1e-9;
+                    if (!ok) printf("round %d p %g group %zu: %g want %g\n", round, ps[pi], g, q->v.d[g], want);
+                }
+                jp_free(x);
+            }
+            jp_column_unref(q);
+        }
+        jp_free(gid);
+        jp_column_unref(v);
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
+    test_quantile_random();
     oom();
     sweep("", 0);
     sweep("a,1.5,2,3", 1);
