@@ -59,7 +59,7 @@ local CONSTRAINTS = {
 }
 local META = { name = true, where = true, reason = true, severity = true, mostly = true }
 local SHAPES = {
-  field = true, expr = true, check = true, dataset = true, needs = true, primary_key = true,
+  field = true, expr = true, check = true, rule = true, dataset = true, needs = true, primary_key = true,
   unique_key = true, foreign_key = true, doc = true,
 }
 
@@ -190,6 +190,14 @@ local function add_spec(v, ds, spec, index, ctx, prefix)
   if type(spec) ~= "table" then
     broken(v, spec, default, "rule", "a rule must be a table or an expression string, not a " .. type(spec))
     return
+  end
+  if spec.rule ~= nil and spec.expr == nil and spec.check == nil then
+    -- { rule = "expression" | function, ... } reads as expr / check
+    local copy = {}
+    for k, v in pairs(spec) do copy[k] = v end
+    if type(spec.rule) == "function" then copy.check = spec.rule else copy.expr = spec.rule end
+    copy.rule = nil
+    spec = copy
   end
   local name = type(spec.name) == "string" and spec.name or nil
   -- unknown keys: a misspelt option (sevrity, were) must not vanish

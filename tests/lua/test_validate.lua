@@ -229,6 +229,12 @@ t.eq(rows_of(mr, "loose", "warnings"), { 2, 5 }, "tolerated failures are warning
 t.eq(rule_of(mr, "tight").status, "failed", "2 of 3 fail, mostly 0.5: failed")
 t.eq(rows_of(mr, "warn", "warnings"), { 2, 3, 5 }, "severity warning")
 t.ok(not mr.ok, "tight fails the report")
+local alias = shares:validate{
+  { rule = "value <= 100", where = "unit == 'percent'", mostly = 0.95 },
+  { name = "fn_alias", rule = function(row) return row.value ~= 120 end },
+}
+t.eq(rows_of(alias, "value <= 100"), { 2, 5 }, "{ rule = expression, mostly = ... }")
+t.eq(rows_of(alias, "fn_alias"), { 2 }, "{ rule = function }")
 local ok_only = shares:validate{ { name = "loose", expr = "value <= 100", where = "unit == 'percent'", mostly = 0.3 } }
 t.ok(ok_only.ok and #ok_only.warnings == 2 and #ok_only.errors == 0, "warnings alone keep the report ok")
 
