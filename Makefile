@@ -95,7 +95,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libjinpu.a tests/unit/unit.h
 # ---- use ----------------------------------------------------------------------
 
 demo: jinpu
-	./jinpu run lua/jinpu/report.lua
+	./jinpu run lua/jinpu/report.lua datasets demo-out
 
 test: jinpu asan
 	@sh tests/run.sh build/release build/asan

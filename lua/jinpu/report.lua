@@ -69,7 +69,7 @@ local function num(v)
 end
 
 local function show(f)
-  return SYM[f.q] .. num(f.v) .. (f.unit and (" " .. f.unit) or "")
+  return SYM[f.q] .. num(f.v) .. ((f.unit and f.unit ~= "1") and (" " .. f.unit) or "")
 end
 
 -- ---- reading the observation tables -------------------------------------------
@@ -92,12 +92,21 @@ local function heading(s)
   out(string.rep("=", #s:gsub("[\128-\191]", "")))
 end
 
+-- Derived figures are printed and also kept, so the report can export them.
+local derived = {}
+
 local function line(label, f, note)
   out(string.format("  %-50s %s%s", label, type(f) == "table" and show(f) or tostring(f),
     note and ("   (" .. note .. ")") or ""))
 end
 
 -- ---- sections --------------------------------------------------------------------
+
+-- Print a derived figure and record it as a row of the `derived` dataset.
+local function dline(id, label, f, note)
+  line(label, f, note)
+  derived[#derived + 1] = { id = id, label = label:gsub("^%s+", ""), f = f, note = note }
+end
 
 local function cherry_section(ds)
   heading("Sweet cherry industry")
@@ -114,12 +123,12 @@ local function cherry_section(ds)
   line("rural disposable income per person", income)
   out("  derived:")
   local per_t = div(value, output, "CNY/t")
-  line("output value per tonne", per_t, "both figures are lower bounds: an estimate")
+  dline("cherry_value_per_t", "output value per tonne", per_t, "both figures are lower bounds: an estimate")
   line("  = per kilogram", scale(per_t, 1 / 1000, "CNY/kg"))
-  line("output value per mu", div(value, area, "CNY/mu"), "value is a lower bound")
-  line("yield per mu", div(output, area, "t/mu"), "output is a lower bound")
+  dline("cherry_value_per_mu", "output value per mu", div(value, area, "CNY/mu"), "value is a lower bound")
+  dline("cherry_yield_per_mu", "yield per mu", div(output, area, "t/mu"), "output is a lower bound")
   line("  = per hectare", scale(div(output, area), 15, "t/ha"))
-  line("output value per job", div(value, jobs, "CNY/person"))
+  dline("cherry_value_per_job", "output value per job", div(value, jobs, "CNY/person"))
   return { value_per_t = per_t }
 end
 
@@ -144,6 +153,8 @@ local function workforce_section(ds)
   end
   local t = jp.dataset{
     name = "subsidy_by_degree",
+    title = "名校优才 living subsidy by degree, derived from the workforce dataset",
+    source = "derived by lua/jinpu/report.lua from datasets/workforce.yaml",
     fields = {
       { name = "degree", type = "string" },
       { name = "total_cny", type = "number", unit = "CNY" },
@@ -156,14 +167,16 @@ local function workforce_section(ds)
   io.write((tostring(t):gsub("^[^\n]*\n", ""):gsub("([^\n]*)\n", "    %1\n")))
   line("graduates benefited", grads)
   line("firms benefited", firms)
-  line("graduates per firm", div(grads, firms))
+  dline("graduates_per_firm", "graduates per firm", div(grads, firms, "person/firm"))
   line("funds paid this year", paid)
   local low, high = grads.v * per_year.bachelor, grads.v * per_year.doctor
   line("if all held bachelor's (one year's payment)", fig(low, "exact", "CNY"))
   line("if all held doctorates (one year's payment)", fig(high, "exact", "CNY"))
-  line("average paid per graduate this year", div(paid, grads, "CNY"))
+  dline("subsidy_paid_per_graduate", "average paid per graduate this year", div(paid, grads, "CNY/person"))
   local ok = paid.v >= low and paid.v <= high
   out("  check: funds paid lie between the two bounds ... " .. (ok and "yes" or "NO"))
+  M.tables = M.tables or {}
+  M.tables.subsidy_by_degree = t
   out("  深耕蓝领 blue-collar plan:")
   line("competition participants", get(ds, "competition_participants"))
   line("skill-talent pool", get(ds, "skill_talent_pool_members"))
@@ -185,12 +198,12 @@ local function ip_section(ds)
   line("invention patents per 10k people", per10k)
   line("high-value invention patents", high_value)
   out("  derived:")
-  line("patents per high-tech firm", div(patents, hightech, "item/firm"))
-  line("high-value share of patents", scale(div(high_value, patents), 100, "percent"))
+  dline("patents_per_high_tech_firm", "patents per high-tech firm", div(patents, hightech, "item/firm"))
+  dline("high_value_patent_share", "high-value share of patents", scale(div(high_value, patents), 100, "percent"))
   local pop = scale(div(patents, per10k), 1e4, "person")
   pop.q = "approx" -- the ratio is printed to 0.1
-  line("population implied by the per-10k ratio", pop, "patents / ratio")
-  line("high-tech firms per industrial firm above scale", div(hightech, above))
+  dline("implied_population", "population implied by the per-10k ratio", pop, "patents / ratio")
+  dline("high_tech_per_industrial_firm", "high-tech firms per industrial firm above scale", div(hightech, above, "1"))
   out("  firms by category:")
   local firms = {}
   for r in ds:rows() do
@@ -219,17 +232,82 @@ local function economy_section(ds)
   line("FDI actually used", get(ds, "fdi_utilised"))
   line("foreign trade", scale(trade, 1e-8, "100M CNY"))
   out("  derived:")
-  line("GDP per km2", div(gdp, area, "CNY/km2"))
+  dline("gdp_per_km2", "GDP per km2", div(gdp, area, "CNY/km2"))
   local computed = scale(div(lead, ind), 100, "percent")
-  line("leading industries' share (computed)", computed, "printed: " .. num(share.v) .. "%")
-  line("foreign trade / GDP", scale(div(trade, gdp), 100, "percent"))
+  dline("leading_industries_share_computed", "leading industries' share (computed)", computed, "printed: " .. num(share.v) .. "%")
+  dline("trade_to_gdp", "foreign trade / GDP", scale(div(trade, gdp), 100, "percent"))
   local started = get(ds, "projects_started")
   local inv = get(ds, "projects_started_investment")
-  line("investment per project started (Jan-Aug 2022)", scale(div(inv, started), 1e-8, "100M CNY"))
+  dline("investment_per_project_started", "investment per project started (Jan-Aug 2022)", div(inv, started, "CNY/project"))
   local new = get(ds, "market_entities_new")
   local total = get(ds, "market_entities_total")
-  line("new market entities / all (Jan-Sep 2022)", scale(div(new, total), 100, "percent"))
+  dline("new_market_entity_share", "new market entities / all (Jan-Sep 2022)", scale(div(new, total), 100, "percent"))
   return { share_computed = computed.v, share_printed = share.v }
+end
+
+-- ---- the derived figures as a dataset -------------------------------------------
+
+local function derived_dataset()
+  local rows = {}
+  for i, d in ipairs(derived) do
+    local sym = ({ exact = "", approx = "~", at_least = ">=", more_than = ">", at_most = "<=",
+                   less_than = "<" })[d.f.q]
+    rows[i] = { indicator = d.id, label = d.label, value = sym .. string.format("%.17g", d.f.v),
+                unit = d.f.unit or "1", note = d.note }
+  end
+  return jp.dataset{
+    name = "derived",
+    title = "Indicators derived from the bundled datasets",
+    source = "computed by lua/jinpu/report.lua from datasets/*.yaml",
+    notes = { "A qualifier on a derived value says what the inputs' qualifiers allow: a lower bound divided by an exact figure is a lower bound; two lower bounds divided give only an estimate (approx)." },
+    fields = {
+      { name = "indicator", type = "string", constraints = { required = true, unique = true } },
+      { name = "label", type = "string" },
+      { name = "value", type = "number", unit_field = "unit" },
+      { name = "unit", type = "string" },
+      { name = "note", type = "string" },
+    },
+    rows = rows,
+    primary_key = "indicator",
+  }
+end
+
+-- ---- validation and export ------------------------------------------------------
+
+local function validation_section(ds, names)
+  heading("Validation (schemas and the domain rule packs)")
+  local ok_mod, V = pcall(require, "jinpu.validate")
+  if not ok_mod then
+    out("  validation is not available: " .. tostring(V))
+    return false
+  end
+  local _, ok, text = V.bundled(ds, names)
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do out("  " .. l) end
+  return ok
+end
+
+local function export_section(list, outdir)
+  heading("Export")
+  os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'")
+  local path = outdir .. "/jinpu-report.tar.gz"
+  jp.export(path, list)
+  local ok, problems = jp.verify_archive(path)
+  local a = jp.open_archive(path)
+  out("  wrote " .. path)
+  for _, f in ipairs(a:files()) do
+    out(string.format("    %-44s %10d bytes  sha256 %s...", f.path or f.name, f.size or 0,
+      (f.sha256 or ""):sub(1, 16)))
+  end
+  out("  verify: " .. (ok and "intact (sizes and SHA-256 of every file match the manifest)" or
+    ("FAILED: " .. table.concat(problems or {}, "; "))))
+  local same = 0
+  for _, d in ipairs(list) do
+    if a:load(d:name()):equals(d) then same = same + 1 end
+  end
+  a:close()
+  out(string.format("  round trip: %d of %d datasets load back equal in every cell and schema field",
+    same, #list))
+  return ok and same == #list, path
 end
 
 -- ---- main --------------------------------------------------------------------------
@@ -237,8 +315,10 @@ end
 function M.run(opts)
   opts = opts or {}
   local dir = opts.dir or "datasets"
+  local outdir = opts.out or "demo-out"
   local names = { "cherry", "ip", "workforce", "economy" }
   local ds = {}
+  derived = {}
   out("jinpu report - Dalian Jinpu New Area, from the bundled datasets")
   local summary = {}
   for _, n in ipairs(names) do
@@ -259,16 +339,23 @@ function M.run(opts)
   results.workforce = workforce_section(ds.workforce)
   ip_section(ds.ip)
   results.economy = economy_section(ds.economy)
-  for _, hook in ipairs(M.hooks) do hook(ds, opts, results) end
-  return ds, results
+  local d = derived_dataset()
+  results.derived = d
+  results.valid = validation_section(ds, names)
+  if opts.export ~= false then
+    local list = { ds.cherry, ds.ip, ds.workforce, ds.economy, d, M.tables.subsidy_by_degree }
+    results.exported, results.archive = export_section(list, outdir)
+  end
+  out("")
+  local good = results.valid and results.exported ~= false
+  out(good and "report: all checks passed" or "report: SOME CHECKS FAILED")
+  return ds, results, good
 end
-
--- Later stages (validation, export) add themselves here.
-M.hooks = {}
 
 -- run as a script: jinpu run lua/jinpu/report.lua [DIR] [OUT]
 if arg and arg[0] and arg[0]:match("report%.lua$") then
-  M.run{ dir = arg[1], out = arg[2] }
+  local _, _, good = M.run{ dir = arg[1], out = arg[2] }
+  if not good then os.exit(1) end
 end
 
 return M
