@@ -1,15 +1,725 @@
 /*
- * jp_csv.c - placeholder until the csv format lands.
+ * jp_csv.c - the CSV format: options, the header, explicit schemas, the
+ * column selection, lazy loading, and the registry entries.  The parsing
+ * itself is jp_csv_scan.c; writing is jp_csv_write.c.
+ *
+ * A read builds a "plan" (where the text is, its layout, and for each
+ * field of the dataset the file column and how to read it).  Eager reads
+ * run the plan at once for every field; lazy reads attach it to the
+ * dataset and run it for the columns jp_dataset_need asks for.  The plan
+ * owns copies of everything it points to; it never keeps a file open.
  */
-#include "jp_format.h"
+#include "jp_csv.h"
 
-static const char *const exts[] = {".csv", NULL};
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include "jp_csv_int.h"
+#include "jp_file.h"
+#include "jp_lazy.h"
+#include "jp_mem.h"
+#include "jp_unit.h"
 
-static jp_status_t rd(const char *path, const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err)
+typedef struct csv_plan {
+    jp_lazy_t base;
+    csv_src_t src;
+    char *path;
+    csv_layout_t lay;
+    char *null_text;
+    size_t nf;
+    csv_colspec_t *cs; /* per dataset field (names and units owned) */
+    bool origin_set;
+} csv_plan_t;
+
+static void plan_free(csv_plan_t *p)
 {
-    (void)o;
-    *out = NULL;
-    return jp_error_set(err, JP_ERR_FORMAT, "%s: the csv reader is not built yet", path);
+    if (!p) return;
+    jp_free(p->path);
+    jp_free(p->null_text);
+    if (p->cs)
+        for (size_t i = 0; i < p->nf; i++) {
+            jp_free((char *)p->cs[i].name);
+            jp_free((char *)p->cs[i].unit);
+        }
+    jp_free(p->cs);
+    jp_free(p);
 }
 
-const jp_format_t jp_format_csv = {"csv", exts, "placeholder", NULL, rd, NULL, NULL, NULL};
+static void lazy_free(jp_lazy_t *lz)
+{
+    plan_free((csv_plan_t *)lz);
+}
+
+/* Load fields idx[0..n) (those still missing) of ds from the plan. */
+static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
+                             jp_dataset_t **rejects, jp_error_t *err)
+{
+    csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
+    size_t *which = jp_malloc_array(n ? n : 1, sizeof *which);
+    if (!cs || !which) {
+        jp_free(cs);
+        jp_free(which);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t f = idx[k];
+        if (f >= p->nf || ds->cols[f]) continue;
+        bool dup = false;
+        for (size_t j = 0; j < m && !dup; j++) dup = which[j] == f;
+        if (dup) continue;
+        cs[m] = p->cs[f];
+        which[m++] = f;
+    }
+    csv_result_t res;
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, &res, err);
+    if (!st && ds->lazy && ds->lazy->rows_known && res.nrows != ds->nrows) {
+        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
+                          p->path);
+    }
+    if (!st) {
+        for (size_t j = 0; j < m; j++) {
+            ds->cols[which[j]] = res.cols[j];
+            ds->schema.fields[which[j]].type = res.cols[j]->type;
+            res.cols[j] = NULL;
+        }
+        ds->nrows = res.nrows;
+        if (!p->origin_set) {
+            jp_dataset_set_origin(ds, p->path, res.lines);
+            res.lines = NULL;
+            ds->first_line = ds->lines ? 0 : p->lay.data_line;
+            p->origin_set = true;
+        }
+        if (rejects) {
+            *rejects = res.rejects;
+            res.rejects = NULL;
+        }
+    }
+    jp_csv_result_free(&res, m);
+    jp_free(cs);
+    jp_free(which);
+    return st;
+}
+
+static jp_status_t lazy_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
+{
+    return plan_load((csv_plan_t *)ds->lazy, ds, idx, n, NULL, err);
+}
+
+static const jp_lazy_ops_t csv_lazy_ops = {"csv", lazy_need, NULL, lazy_free};
+
+/* ---- the header ---------------------------------------------------------------- */
+
+typedef struct names {
+    char **v;
+    size_t n, cap;
+} names_t;
+
+static void names_free(names_t *nm)
+{
+    for (size_t i = 0; i < nm->n; i++) jp_free(nm->v[i]);
+    jp_free(nm->v);
+    memset(nm, 0, sizeof *nm);
+}
+
+static bool names_add(names_t *nm, const char *s, size_t n)
+{
+    if (nm->n == nm->cap) {
+        size_t cap = nm->cap ? nm->cap * 2 : 16;
+        char **v = jp_realloc_array(nm->v, cap, sizeof *v);
+        if (!v) return false;
+        nm->v = v;
+        nm->cap = cap;
+    }
+    char *c = jp_strndup(s, n);
+    if (!c) return false;
+    nm->v[nm->n++] = c;
+    return true;
+}
+
+/* Error at byte `pos` of the text b (whose first byte is on line 1). */
+static jp_status_t text_error(jp_error_t *err, const char *path, const char *b, size_t pos,
+                              jp_status_t code, const char *msg)
+{
+    long line = 1;
+    const char *l0 = b;
+    for (size_t i = 0; i < pos; i++)
+        if (b[i] == '\n') {
+            line++;
+            l0 = b + i + 1;
+        }
+    jp_error_set(err, code, "%s", msg);
+    jp_error_at(err, path, line, jp_csv_char_col(l0, b + pos));
+    return code;
+}
+
+/*
+ * The first record of b[from..n): 1 done (*end after its line end), 0 more
+ * text needed, -1 error.  Cells go to nm.
+ */
+static int first_record(const char *path, const char *b, size_t from, size_t n, bool eof,
+                        char delim, names_t *nm, size_t *end, jp_error_t *err)
+{
+    jp_buf_t cell = JP_BUF_INIT;
+    size_t i = from;
+    int rc = -1;
+    for (;;) {
+        jp_buf_reset(&cell);
+        bool quoted = false;
+        if (i < n && b[i] == '"') {
+            quoted = true;
+            size_t q0 = i++;
+            for (;;) {
+                if (i >= n) {
+                    if (!eof) {
+                        rc = 0;
+                        goto out;
+                    }
+                    text_error(err, path, b, q0, JP_ERR_PARSE, "unterminated quoted field");
+                    goto out;
+                }
+                char c = b[i];
+                if (c == '"') {
+                    if (i + 1 >= n && !eof) {
+                        rc = 0;
+                        goto out;
+                    }
+                    if (i + 1 < n && b[i + 1] == '"') {
+                        if (jp_buf_putc(&cell, '"')) goto nomem;
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                if (c == '\0') {
+                    text_error(err, path, b, i, JP_ERR_PARSE, "NUL byte (is the file UTF-16 or binary?)");
+                    goto out;
+                }
+                if (jp_buf_putc(&cell, c)) goto nomem;
+                i++;
+            }
+        }
+        size_t s0 = i;
+        while (i < n && b[i] != delim && b[i] != '\n') {
+            if (b[i] == '"') {
+                text_error(err, path, b, i, JP_ERR_PARSE,
+                           quoted ? "unexpected text after a closing quote"
+                                  : "quote inside an unquoted field");
+                goto out;
+            }
+            if (b[i] == '\0') {
+                text_error(err, path, b, i, JP_ERR_PARSE, "NUL byte (is the file UTF-16 or binary?)");
+                goto out;
+            }
+            i++;
+        }
+        if (i >= n && !eof) {
+            rc = 0;
+            goto out;
+        }
+        size_t e = i;
+        bool eol = i >= n || b[i] == '\n';
+        if (eol && e > s0 && b[e - 1] == '\r') e--;
+        if (quoted && e > s0) {
+            text_error(err, path, b, s0, JP_ERR_PARSE, "unexpected text after a closing quote");
+            goto out;
+        }
+        if (!quoted && jp_buf_append(&cell, b + s0, e - s0)) goto nomem;
+        if (!names_add(nm, cell.data ? cell.data : "", cell.len)) goto nomem;
+        if (eol) {
+            *end = i < n ? i + 1 : n;
+            rc = 1;
+            goto out;
+        }
+        i++; /* the delimiter */
+    }
+nomem:
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+out:
+    jp_buf_free(&cell);
+    return rc;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* What the format options and the path say about the text. */
+static char pick_delim(const jp_read_opts_t *o, const char *path, const char *b, size_t n)
+{
+    if (o->delimiter) return o->delimiter;
+    if (ends_with(path, ".tsv") || ends_with(path, ".tsv.gz")) return '\t';
+    const char *nl = memchr(b, '\n', n);
+    size_t m = nl ? (size_t)(nl - b) : n;
+    bool comma = memchr(b, ',', m) != NULL;
+    if (!comma) {
+        if (memchr(b, ';', m)) return ';';
+        if (memchr(b, '\t', m)) return '\t';
+    }
+    return ',';
+}
+
+typedef struct head {
+    names_t names;
+    char delim;
+    uint64_t data_off;
+    long data_line;
+} head_t;
+
+/* Read the header (or the first record, to count the columns). */
+static jp_status_t read_head(const csv_src_t *src, const jp_read_opts_t *o, head_t *h,
+                             jp_error_t *err)
+{
+    csv_reader_t *r;
+    jp_status_t st = jp_csv_reader_open(src, NULL, &r, err);
+    if (st) return st;
+    jp_buf_t b = JP_BUF_INIT;
+    size_t want = 65536;
+    bool eof = false;
+    for (;;) {
+        if (jp_buf_reserve(&b, want)) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            break;
+        }
+        size_t got;
+        if ((st = jp_csv_reader_read(r, b.data + b.len, want, &got, err))) break;
+        b.len += got;
+        eof = got < want;
+        size_t bom = b.len >= 3 && memcmp(b.data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        if (eof && b.len == bom) {
+            st = jp_error_set(err, JP_ERR_PARSE, "%s is empty (no header row)", src->path);
+            jp_error_at(err, src->path, 1, 1);
+            break;
+        }
+        h->delim = pick_delim(o, src->path, b.data + bom, b.len - bom);
+        size_t end = 0;
+        names_free(&h->names);
+        int rc = first_record(src->path, b.data, bom, b.len, eof, h->delim, &h->names, &end, err);
+        if (rc < 0) {
+            st = err ? err->code : JP_ERR_PARSE;
+            break;
+        }
+        if (rc == 1) {
+            long lines = 0;
+            for (size_t i = bom; i < end; i++) lines += b.data[i] == '\n';
+            if (o->header) {
+                h->data_off = end;
+                h->data_line = 1 + lines + (end == b.len && (end == 0 || b.data[end - 1] != '\n') ? 0 : 0);
+                h->data_line = 1 + lines;
+            } else {
+                h->data_off = bom;
+                h->data_line = 1;
+            }
+            break;
+        }
+        if (b.len > JP_CSV_MAX_RECORD) {
+            st = jp_error_set(err, JP_ERR_LIMIT, "the first record is longer than %zu bytes",
+                              (size_t)JP_CSV_MAX_RECORD);
+            jp_error_at(err, src->path, 1, 1);
+            break;
+        }
+        want *= 2;
+    }
+    jp_buf_free(&b);
+    jp_csv_reader_close(r);
+    if (st) names_free(&h->names);
+    return st;
+}
+
+/* "a, b, c" for messages (truncated). */
+static void list_names(char *const *v, size_t n, char *buf, size_t size)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && k + 40 < size; i++) {
+        int w = snprintf(buf + k, size - k, "%s%s", i ? ", " : "", v[i]);
+        if (w > 0) k += (size_t)w;
+    }
+    if (k + 40 >= size && k < size) snprintf(buf + k, size - k, ", ...");
+}
+
+static long find_name(const names_t *nm, const char *s)
+{
+    for (size_t i = 0; i < nm->n; i++)
+        if (strcmp(nm->v[i], s) == 0) return (long)i;
+    return -1;
+}
+
+static int mode_for(jp_type_t t, const char *unit)
+{
+    switch (t) {
+    case JP_TYPE_INT: return CM_INT;
+    case JP_TYPE_NUMBER: return CM_NUMBER;
+    case JP_TYPE_STRING: return CM_STRING;
+    case JP_TYPE_BOOL: return CM_BOOL;
+    case JP_TYPE_DATE: return CM_DATE;
+    case JP_TYPE_PERIOD: return CM_PERIOD;
+    default: return unit ? CM_NUMBER : CM_INFER;
+    }
+}
+
+/* A memory source that is gzip data: inflate it (multi-member). */
+static jp_status_t inflate_mem(const char *name, const char *data, size_t n, jp_buf_t *out,
+                               jp_error_t *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    zs.next_in = (unsigned char *)(uintptr_t)data;
+    zs.avail_in = (uInt)(n > (1u << 30) ? (1u << 30) : n);
+    size_t fed = zs.avail_in;
+    jp_status_t st = JP_OK;
+    for (;;) {
+        if (jp_buf_reserve(out, 1 << 20)) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            break;
+        }
+        zs.next_out = (unsigned char *)out->data + out->len;
+        zs.avail_out = (uInt)(out->cap - out->len - 1);
+        size_t before = zs.avail_out;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        out->len += before - zs.avail_out;
+        out->data[out->len] = '\0';
+        if (zs.avail_in == 0 && fed < n) {
+            size_t k = n - fed > (1u << 30) ? (1u << 30) : n - fed;
+            zs.next_in = (unsigned char *)(uintptr_t)(data + fed);
+            zs.avail_in = (uInt)k;
+            fed += k;
+        }
+        if (rc == Z_STREAM_END) {
+            if (zs.avail_in == 0 && fed >= n) break;
+            if (inflateReset(&zs) != Z_OK) { /* next member */
+                st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data", name);
+                break;
+            }
+            continue;
+        }
+        if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
+            st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data%s%s", name,
+                              zs.msg ? ": " : "", zs.msg ? zs.msg : "");
+            break;
+        }
+        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
+            st = jp_error_set(err, JP_ERR_PARSE, "%s: truncated gzip data", name);
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
+                            const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err)
+{
+    jp_read_opts_t defaults;
+    if (!o) {
+        jp_read_opts_init(&defaults);
+        o = &defaults;
+    }
+    *out = NULL;
+    if (o->rejects) *o->rejects = NULL;
+    csv_tuning_t tune;
+    jp_csv_tuning_get(&tune);
+    jp_status_t st;
+    jp_dataset_t *ds = NULL;
+    head_t h;
+    memset(&h, 0, sizeof h);
+    jp_buf_t unz = JP_BUF_INIT;
+    csv_plan_t *p = jp_calloc(1, sizeof *p);
+    if (!p || !(p->path = jp_strdup(path))) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    p->src.path = p->path;
+    uint64_t disk_size = 0;
+    if (mem) {
+        if (mem_len >= 2 && (unsigned char)mem[0] == 0x1f && (unsigned char)mem[1] == 0x8b) {
+            if ((st = inflate_mem(path, mem, mem_len, &unz, err))) goto fail;
+            mem = unz.data ? unz.data : "";
+            mem_len = unz.len;
+        }
+        p->src.mem = mem;
+        p->src.mem_len = mem_len;
+    } else {
+        struct stat sb;
+        if (stat(path, &sb) != 0) {
+            int e = errno;
+            st = jp_error_errno(err, e == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, e, "cannot open %s",
+                                path);
+            goto fail;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            st = jp_error_set(err, JP_ERR_IO, "%s is a directory", path);
+            goto fail;
+        }
+        /* gzip by its magic bytes, whatever the name says */
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            int e = errno;
+            st = jp_error_errno(err, JP_ERR_IO, e, "cannot open %s", path);
+            goto fail;
+        }
+        unsigned char mg[2] = {0, 0};
+        size_t k = fread(mg, 1, 2, f);
+        fclose(f);
+        p->src.gz = k == 2 && mg[0] == 0x1f && mg[1] == 0x8b;
+        p->lay.have_id = true;
+        p->lay.dev = (uint64_t)sb.st_dev;
+        p->lay.ino = (uint64_t)sb.st_ino;
+        p->lay.size = (uint64_t)sb.st_size;
+        p->lay.mtime_s = (int64_t)sb.st_mtim.tv_sec;
+        p->lay.mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
+        disk_size = (uint64_t)sb.st_size;
+    }
+    if ((st = read_head(&p->src, o, &h, err))) goto fail;
+    names_t *nm = &h.names;
+    /* field names */
+    if (!o->header) {
+        size_t nc = nm->n;
+        names_free(nm);
+        for (size_t i = 0; i < nc; i++) {
+            char nb[32];
+            int w = snprintf(nb, sizeof nb, "column%zu", i + 1);
+            if (!names_add(nm, nb, (size_t)w)) {
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
+        }
+    } else {
+        for (size_t i = 0; i < nm->n; i++) {
+            size_t bad;
+            if (!nm->v[i][0]) {
+                st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu has an empty name", i + 1);
+                jp_error_at(err, path, 1, 0);
+                goto fail;
+            }
+            if (!jp_csv_utf8_ok(nm->v[i], strlen(nm->v[i]), &bad)) {
+                st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu: invalid UTF-8", i + 1);
+                jp_error_at(err, path, 1, 0);
+                goto fail;
+            }
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(nm->v[i], nm->v[j]) == 0) {
+                    st = jp_error_set(err, JP_ERR_PARSE,
+                                      "header: column %zu is named '%s' like column %zu", i + 1,
+                                      nm->v[i], j + 1);
+                    jp_error_at(err, path, 1, 0);
+                    jp_error_field(err, nm->v[i]);
+                    goto fail;
+                }
+        }
+    }
+    p->lay.delim = h.delim;
+    p->lay.ncols = nm->n;
+    p->lay.data_off = h.data_off;
+    p->lay.data_line = h.data_line;
+    if (o->null_text && o->null_text[0]) {
+        if (!(p->null_text = jp_strdup(o->null_text))) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        p->lay.null_text = p->null_text;
+        p->lay.null_len = strlen(p->null_text);
+    }
+    p->lay.keep_rejects = o->keep_rejects;
+    p->lay.threads = o->threads;
+    char list[600];
+    list_names(nm->v, nm->n, list, sizeof list);
+    /* explicit schema: every field it names must be in the file */
+    const jp_schema_t *sc = o->schema;
+    long *explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *explicit_of);
+    if (!explicit_of) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < nm->n; i++) explicit_of[i] = -1;
+    for (size_t i = 0; sc && i < sc->n_fields; i++) {
+        const jp_field_t *f = &sc->fields[i];
+        long c = find_name(nm, f->name);
+        if (c < 0) {
+            st = jp_error_set(err, JP_ERR_ARG, "schema names field '%s', which %s does not have (fields: %s)",
+                              f->name, path, list);
+            jp_error_field(err, f->name);
+            jp_free(explicit_of);
+            goto fail;
+        }
+        if (f->unit) {
+            jp_unit_info_t ui;
+            if (!jp_unit_resolve(f->unit, &ui)) {
+                st = jp_error_set(err, JP_ERR_UNIT, "schema: field '%s' has an unknown unit '%s'",
+                                  f->name, f->unit);
+                jp_error_field(err, f->name);
+                jp_free(explicit_of);
+                goto fail;
+            }
+        }
+        explicit_of[c] = (long)i;
+    }
+    /* the fields of the dataset: the chosen columns, in the order asked */
+    size_t nf = o->columns ? o->n_columns : nm->n;
+    size_t *fcol = jp_malloc_array(nf ? nf : 1, sizeof *fcol);
+    if (!fcol) {
+        jp_free(explicit_of);
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < nf; k++) {
+        if (!o->columns) {
+            fcol[k] = k;
+            continue;
+        }
+        const char *want = o->columns[k];
+        long c = want ? find_name(nm, want) : -1;
+        if (c < 0) {
+            st = jp_error_set(err, JP_ERR_ARG, "columns: no field '%s' in %s (fields: %s)",
+                              want ? want : "(null)", path, list);
+            jp_error_field(err, want);
+            jp_free(explicit_of);
+            jp_free(fcol);
+            goto fail;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (fcol[j] == (size_t)c) {
+                st = jp_error_set(err, JP_ERR_ARG, "columns: field '%s' is named twice", want);
+                jp_error_field(err, want);
+                jp_free(explicit_of);
+                jp_free(fcol);
+                goto fail;
+            }
+        fcol[k] = (size_t)c;
+    }
+    ds = jp_dataset_new();
+    p->cs = jp_calloc(nf ? nf : 1, sizeof *p->cs);
+    if (!ds || !p->cs) {
+        jp_free(explicit_of);
+        jp_free(fcol);
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    p->nf = nf;
+    ds->cols = jp_calloc(nf ? nf : 1, sizeof *ds->cols);
+    ds->cols_cap = nf;
+    char stem[256];
+    if (!ds->cols || jp_meta_set(&ds->meta.name, o->name ? o->name : jp_path_stem(path, stem, sizeof stem))) {
+        jp_free(explicit_of);
+        jp_free(fcol);
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < nf; k++) {
+        size_t c = fcol[k];
+        jp_field_t f;
+        const jp_field_t *ef = explicit_of[c] >= 0 ? &sc->fields[explicit_of[c]] : NULL;
+        char canon[64];
+        const char *unit = NULL;
+        if (ef && ef->unit) unit = jp_unit_canonical(ef->unit, canon, sizeof canon);
+        if (ef) {
+            if (jp_field_copy(&f, ef)) goto nomem_loop;
+        } else {
+            jp_field_init(&f);
+            if (!(f.name = jp_strdup(nm->v[c]))) goto nomem_loop;
+        }
+        if (unit && (!f.unit || strcmp(f.unit, unit) != 0)) {
+            jp_free(f.unit);
+            if (!(f.unit = jp_strdup(unit))) {
+                jp_field_free(&f);
+                goto nomem_loop;
+            }
+        }
+        int mode = mode_for(ef ? ef->type : JP_TYPE_NONE, unit);
+        f.type = mode == CM_INFER ? JP_TYPE_NONE : ef && ef->type ? ef->type : JP_TYPE_NUMBER;
+        st = jp_schema_add(&ds->schema, &f, err);
+        jp_field_free(&f);
+        if (st) {
+            jp_free(explicit_of);
+            jp_free(fcol);
+            goto fail;
+        }
+        p->cs[k].fcol = c;
+        p->cs[k].mode = mode;
+        if (!(p->cs[k].name = jp_strdup(nm->v[c]))) goto nomem_loop;
+        if ((mode == CM_INT || mode == CM_NUMBER) && unit && !(p->cs[k].unit = jp_strdup(unit)))
+            goto nomem_loop;
+        continue;
+    nomem_loop:
+        jp_free(explicit_of);
+        jp_free(fcol);
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    jp_free(explicit_of);
+    jp_free(fcol);
+    names_free(&h.names);
+    p->base.ops = &csv_lazy_ops;
+    bool lazy = o->lazy && !mem && !o->keep_rejects && disk_size >= tune.lazy_bytes;
+    if (lazy) {
+        ds->lazy = &p->base;
+        jp_dataset_set_origin(ds, path, NULL);
+        ds->first_line = p->lay.data_line;
+        *out = ds;
+        return JP_OK;
+    }
+    size_t *all = jp_malloc_array(nf ? nf : 1, sizeof *all);
+    if (!all) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < nf; k++) all[k] = k;
+    jp_dataset_t *rej = NULL;
+    st = plan_load(p, ds, all, nf, &rej, err);
+    jp_free(all);
+    if (st) goto fail;
+    if (o->rejects) *o->rejects = rej;
+    else jp_dataset_unref(rej);
+    plan_free(p);
+    jp_buf_free(&unz);
+    *out = ds;
+    return JP_OK;
+fail:
+    names_free(&h.names);
+    jp_dataset_unref(ds);
+    plan_free(p);
+    jp_buf_free(&unz);
+    if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
+    return st;
+}
+
+jp_status_t jp_csv_read(const char *path, const jp_read_opts_t *o, jp_dataset_t **out,
+                        jp_error_t *err)
+{
+    return csv_open(path, NULL, 0, o, out, err);
+}
+
+jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n, const jp_read_opts_t *o,
+                            jp_dataset_t **out, jp_error_t *err)
+{
+    return csv_open(name ? name : "(memory)", data ? data : "", data ? n : 0, o, out, err);
+}
+
+/* ---- the registry entries ------------------------------------------------------------- */
+
+static jp_status_t fmt_write(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                             jp_error_t *err)
+{
+    return jp_csv_write(ds, path, o, err);
+}
+
+static const char *const csv_exts[] = {".csv", ".tsv", NULL};
+static const char *const csv_gz_exts[] = {".csv.gz", ".tsv.gz", NULL};
+
+const jp_format_t jp_format_csv = {
+    "csv", csv_exts, "comma-separated values (RFC 4180); tab-separated for .tsv",
+    NULL,  jp_csv_read, jp_csv_read_mem, fmt_write, jp_csv_write_mem};
+
+const jp_format_t jp_format_csv_gz = {
+    "csv.gz", csv_gz_exts, "gzip-compressed CSV (one member, written on all cores)",
+    NULL,     jp_csv_read, jp_csv_read_mem, fmt_write, NULL};

@@ -6,6 +6,7 @@
 
 extern const jp_format_t jp_format_yaml;
 extern const jp_format_t jp_format_csv;
+extern const jp_format_t jp_format_csv_gz;
 extern const jp_format_t jp_format_archive;
 
 void jp_formats_init(void)
@@ -14,7 +15,7 @@ void jp_formats_init(void)
     if (done) return;
     done = 1;
     static const jp_format_t *const builtin[] = {&jp_format_yaml, &jp_format_csv,
-                                                     &jp_format_archive};
+                                                     &jp_format_csv_gz, &jp_format_archive};
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
         jp_format_register(builtin[i], NULL);
 }

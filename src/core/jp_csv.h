@@ -1,0 +1,146 @@
+/*
+ * jp_csv.h - the CSV engine: RFC 4180 reading with whole-column type
+ * inference, parallel parsing and lazy column loading; RFC 4180 writing,
+ * plain or gzip-compressed in parallel.
+ *
+ * Ownership: readers return a new dataset with one reference owned by the
+ * caller (and, with keep_rejects, a second dataset of set-aside records in
+ * *o->rejects, also owned by the caller).  A lazy dataset keeps the path
+ * (never an open file) and re-reads the file when columns are asked for.
+ * Writers never modify the dataset (they load a lazy one's columns).
+ *
+ * Reading rules (the user-facing summary is in docs/csv.md):
+ *
+ *  - Records: RFC 4180.  Fields may be quoted with '"'; inside quotes a
+ *    doubled quote is a quote and delimiters, CR and LF are data.  Records
+ *    end at LF or CRLF; the last one may lack its line end.  A UTF-8 BOM is
+ *    skipped.  CR alone is not a line end.  With more than one column an
+ *    empty line is skipped; with one column it is a null cell.
+ *  - Refused (an error naming file:line:column, or the record set aside
+ *    with keep_rejects): a record whose field count differs from the
+ *    header's, an unterminated quoted field, a quote inside an unquoted
+ *    field, text after a closing quote, a NUL byte anywhere (UTF-16 and
+ *    binary files), and invalid UTF-8 in a text cell or the header.  A set
+ *    aside record spans from its start to the end of the line holding the
+ *    fault (or to the record's end, for a wrong field count); reading goes
+ *    on after it.  Columns are counted in characters from 1.
+ *  - Header: the first record names the fields (o->header == false: the
+ *    fields are column1, column2, ...).  An empty or repeated name is an
+ *    error naming the column.  With no delimiter option, ".tsv" means tab
+ *    and otherwise ',' unless the header line holds no ',' but a ';' or a
+ *    tab, which is then taken.
+ *  - Nulls: an empty unquoted cell, and any cell equal to o->null_text.  A
+ *    quoted empty cell ("") is an empty string in a text column and a null
+ *    in a typed one.
+ *  - Inference, over the whole column (the type is the narrowest that
+ *    holds every non-null cell exactly, else string):
+ *      integer  -?(0|[1-9][0-9]*) within int64.  Leading zeros (007), a
+ *               '+' or "-0" make the column text.
+ *      number   decimals and exponents (1.5, -.5, 2., 1e-3), correctly
+ *               rounded; also nan/inf/-inf (NaN, Inf, -Inf) when the
+ *               column holds at least one real number.  Integers mix in.
+ *               An integer beyond int64 counts as a number only when the
+ *               double holds it exactly; an int64 that a double cannot
+ *               hold (|v| > 2^53, not representable) keeps its column
+ *               integer when no decimals are present, text otherwise.
+ *      boolean  true / false (lower case).
+ *      date     YYYY-MM-DD, a valid calendar date.
+ *      string   anything else, and a column with no non-null cell.
+ *    Cells are not trimmed: " 12" is text.
+ *  - An explicit o->schema names some or all fields: its type, unit,
+ *    title and description are taken as given and the others inferred.
+ *    Typed cells are trimmed of spaces; integer and number cells accept
+ *    '+', leading zeros, thousands separators, magnitude words (14.8万,
+ *    2576.3亿, 1.2k), qualifiers (约, >, ~, 以上, ...) and a unit that
+ *    converts to the field's (20万元 in a CNY field is 200000); a unit in
+ *    a field without one is an error.  A field with a unit but no type is a
+ *    number.  Booleans accept true/false/yes/no/1/0 in any case; periods
+ *    use jp_period_parse.  A cell that does not fit is an error naming
+ *    file, line, column, row and field (or, with keep_rejects, its record
+ *    is set aside).
+ *  - o->columns reads only those fields, in the order given; the others
+ *    are skipped while parsing.  Unknown names are an error listing the
+ *    fields there are.
+ *  - Provenance: ds->origin is the path; ds->first_line is the line of the
+ *    first data record, or, when some record spans lines, was skipped or
+ *    was set aside, ds->lines holds each row's line.
+ *
+ * Laziness: with o->lazy, a file of at least JP_CSV_LAZY_BYTES bytes (on
+ * disk) is returned after reading only its header: field names are known,
+ * ds->cols[i] are NULL and the schema types of inferred fields are
+ * JP_TYPE_NONE until jp_dataset_need() loads them (one pass over the file
+ * parses exactly the columns asked for and settles nrows; a field's type is
+ * fixed when its column is loaded).  Explicitly typed fields show their type
+ * at once.  A missing file or a bad header fails at once; malformed records
+ * are reported by the pass that meets them.  If the file changes between
+ * passes, the next pass fails.  keep_rejects and read_mem always read
+ * eagerly.
+ *
+ * Memory: a pass holds two batch buffers (JP_CSV_BATCH_BYTES each, plus the
+ * longest record), per-chunk scratch for the rows in flight, and the
+ * columns being built.  A record longer than JP_CSV_MAX_RECORD bytes is an
+ * error (usually an unterminated quote).
+ *
+ * Writing: RFC 4180 with LF line ends, a header row, the delimiter of
+ * o->delimiter (or tab for ".tsv", else ','), UTF-8.  A cell is quoted when
+ * it holds the delimiter, a quote, CR or LF, starts or ends with a space, or
+ * is an empty string (null is an empty cell, "" an empty string).  Integers
+ * in decimal; numbers in the shortest text that reads back to the same
+ * double, with ".0" added to integral values so the column stays a number
+ * when read back (148000.0, 1e+22, nan, inf); dates ISO; periods canonical;
+ * booleans true/false.  o->qualifiers prefixes non-exact figures with their
+ * symbol ("~1140000000.0", ">140000"); o->spreadsheet_safe prefixes a text
+ * cell beginning with = + - @ TAB or CR with a single quote.  A path ending
+ * in ".gz" is written as one gzip member (level o->level, default 6),
+ * compressed on o->threads cores (jp_gzip.h).  The file is replaced
+ * atomically.
+ */
+#ifndef JP_CSV_H
+#define JP_CSV_H
+
+#include <stddef.h>
+#include "jp_buf.h"
+#include "jp_dataset.h"
+#include "jp_error.h"
+#include "jp_format.h"
+
+#define JP_CSV_LAZY_BYTES ((size_t)8 << 20)   /* lazy reading from this file size up */
+#define JP_CSV_BATCH_BYTES ((size_t)16 << 20) /* text read per batch */
+#define JP_CSV_CHUNK_BYTES ((size_t)1 << 20)  /* text parsed per task */
+#define JP_CSV_MAX_RECORD ((size_t)256 << 20) /* longest record accepted */
+
+/* Read a CSV file (also .csv.gz and .tsv) into a new dataset.  o may be NULL
+ * (defaults of jp_read_opts_init). */
+jp_status_t jp_csv_read(const char *path, const jp_read_opts_t *o, jp_dataset_t **out,
+                        jp_error_t *err);
+/* The same from memory (plain text, not compressed); `name` is used in
+ * messages and as the default dataset name.  Always eager; data need not
+ * outlive the call. */
+jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n,
+                            const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err);
+
+/* Write ds as CSV (gzip-compressed when the path ends in ".gz", or when
+ * o->format is "csv.gz"), atomically.  o may be NULL. */
+jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                         jp_error_t *err);
+/* Append ds as CSV text (never compressed) to out. */
+jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
+                             jp_error_t *err);
+
+/*
+ * Testing and measurement: override the batch size, chunk size, maximum
+ * record length, lazy threshold and thread count of later reads (0 keeps
+ * the default).  Small sizes force chunk boundaries inside quoted fields
+ * and multi-line records.  Not thread-safe: call before reading.
+ */
+typedef struct jp_csv_tuning {
+    size_t batch_bytes;
+    size_t chunk_bytes;
+    size_t max_record;
+    size_t lazy_bytes;
+    int threads;
+} jp_csv_tuning_t;
+
+void jp_csv_set_tuning(const jp_csv_tuning_t *t); /* NULL restores the defaults */
+
+#endif

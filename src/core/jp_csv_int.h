@@ -1,0 +1,96 @@
+/*
+ * jp_csv_int.h - shared between the CSV front end (jp_csv.c: options,
+ * header, schema, laziness), the pass engine (jp_csv_scan.c: parallel
+ * parsing into typed columns) and the writer (jp_csv_write.c).  Not a
+ * public header.
+ */
+#ifndef JP_CSV_INT_H
+#define JP_CSV_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "jp_column.h"
+#include "jp_csv.h"
+#include "jp_error.h"
+
+/* What a pass does with one column of the file. */
+enum {
+    CM_SKIP = 0, /* not read (structure still checked) */
+    CM_INFER,    /* type inferred over the whole column */
+    CM_STRING,   /* explicit types: */
+    CM_INT,
+    CM_NUMBER,
+    CM_BOOL,
+    CM_DATE,
+    CM_PERIOD
+};
+
+/* Where the text comes from. */
+typedef struct csv_src {
+    const char *path; /* for opening, and the name in messages */
+    const char *mem;  /* memory source when non-NULL */
+    size_t mem_len;
+    bool gz;
+} csv_src_t;
+
+/* What the header told us, and the options every pass shares. */
+typedef struct csv_layout {
+    char delim;
+    size_t ncols;
+    uint64_t data_off; /* text offset of the first data record */
+    long data_line;    /* its line */
+    const char *null_text;
+    size_t null_len;
+    bool keep_rejects;
+    int threads;
+    /* file identity, to notice a file changed between passes */
+    bool have_id;
+    uint64_t dev, ino, size;
+    int64_t mtime_s, mtime_ns;
+} csv_layout_t;
+
+/* One column a pass must build. */
+typedef struct csv_colspec {
+    size_t fcol;      /* index of the field in a record */
+    int mode;         /* CM_* (not CM_SKIP) */
+    const char *unit; /* explicit numeric field with a unit, or NULL */
+    const char *name; /* field name for messages */
+} csv_colspec_t;
+
+typedef struct csv_result {
+    size_t nrows;
+    jp_column_t **cols;  /* one per colspec, each with one reference */
+    jp_column_t *lines;  /* per-row lines when not first_line + i, or NULL */
+    jp_dataset_t *rejects; /* with keep_rejects: line, text, reason */
+} csv_result_t;
+
+/* Tuning in force (defaults or jp_csv_set_tuning). */
+typedef struct csv_tuning {
+    size_t batch_bytes, chunk_bytes, max_record, lazy_bytes;
+    int threads;
+} csv_tuning_t;
+
+void jp_csv_tuning_get(csv_tuning_t *t);
+
+/* Read the file's data records once, building the columns of cs[0..n)
+ * (n may be 0: then only the rows are counted).  On failure nothing is
+ * left in *res. */
+jp_status_t jp_csv_pass(const csv_src_t *src, const csv_layout_t *lay, const csv_colspec_t *cs,
+                        size_t n, csv_result_t *res, jp_error_t *err);
+void jp_csv_result_free(csv_result_t *res, size_t n);
+
+/* Open/close helpers shared with the header reader. */
+typedef struct csv_reader csv_reader_t;
+jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay_or_null,
+                               csv_reader_t **out, jp_error_t *err);
+/* Read up to n bytes; *got = 0 at the end. */
+jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err);
+void jp_csv_reader_close(csv_reader_t *r);
+
+/* 1-based character column of byte `pos` in a line starting at `line0`. */
+long jp_csv_char_col(const char *line0, const char *pos);
+/* Is s[0..n) valid UTF-8?  On failure *bad is the offset of the first bad byte. */
+bool jp_csv_utf8_ok(const char *s, size_t n, size_t *bad);
+
+#endif

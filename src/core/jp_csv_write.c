@@ -1,0 +1,427 @@
+/*
+ * jp_csv_write.c - datasets out as CSV text: to memory, to a file, or to a
+ * gzip member compressed on all cores (jp_gzip.h).
+ *
+ * The rows are cut into blocks; threads format blocks into their own
+ * buffers and the calling thread hands the buffers, in order, to the sink
+ * (buffer, FILE or gzip writer), so the bytes do not depend on the thread
+ * count.  Files are written through jp_atomic_open/commit: never a half
+ * written file.  Never modifies the dataset (a lazy one is loaded first).
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "jp_csv.h"
+#include "jp_csv_int.h"
+#include "jp_file.h"
+#include "jp_gzip.h"
+#include "jp_mem.h"
+
+#define BLOCK_ROWS 16384
+
+typedef struct wcol {
+    const jp_column_t *c;
+    uint8_t *flags; /* per dictionary code: QUOTE | GUARD, or NULL */
+} wcol_t;
+
+enum { W_QUOTE = 1, W_GUARD = 2 };
+
+typedef struct wctx {
+    const jp_dataset_t *ds;
+    wcol_t *cols;
+    size_t ncols;
+    char delim;
+    bool quals, guard;
+} wctx_t;
+
+static uint8_t text_flags(const wctx_t *w, const char *s, size_t n)
+{
+    uint8_t f = 0;
+    if (n == 0 || s[0] == ' ' || s[n - 1] == ' ') f |= W_QUOTE;
+    for (size_t i = 0; i < n && !(f & W_QUOTE); i++) {
+        char c = s[i];
+        if (c == w->delim || c == '"' || c == '\n' || c == '\r') f |= W_QUOTE;
+    }
+    if (w->guard && n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                          s[0] == '\t' || s[0] == '\r'))
+        f |= W_GUARD;
+    return f;
+}
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+static const double p10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+static char *put_u64(char *o, uint64_t v)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) *o++ = t[--n];
+    return o;
+}
+
+static char *put_i64(char *o, int64_t v)
+{
+    if (v < 0) {
+        *o++ = '-';
+        return put_u64(o, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(o, (uint64_t)v);
+}
+
+/*
+ * Exactly jp_format_double's text (its fast path done without printf,
+ * anything else by jp_format_double), then ".0" when the text is an
+ * integer, so a number column reads back as numbers.
+ */
+static char *put_double(char *o, double d)
+{
+    char *start = o;
+    double ad = fabs(d);
+    if (d != 0 && ad < 9007199254740992.0 && ad >= 1e-7) {
+        for (int k = 0; k <= 9; k++) {
+            double scaled = d * p10[k];
+            if (fabs(scaled) >= 9007199254740992.0) break;
+            double m = nearbyint(scaled);
+            if (m / p10[k] == d) {
+                long long im = (long long)m;
+                uint64_t u = im < 0 ? (uint64_t)0 - (uint64_t)im : (uint64_t)im;
+                char t[24];
+                char *e = put_u64(t, u);
+                int len = (int)(e - t);
+                if (im < 0) *o++ = '-';
+                if (k == 0) {
+                    memcpy(o, t, (size_t)len);
+                    o += len;
+                    *o++ = '.';
+                    *o++ = '0';
+                } else if (len > k) {
+                    memcpy(o, t, (size_t)(len - k));
+                    o += len - k;
+                    *o++ = '.';
+                    memcpy(o, t + len - k, (size_t)k);
+                    o += k;
+                } else {
+                    *o++ = '0';
+                    *o++ = '.';
+                    for (int z = 0; z < k - len; z++) *o++ = '0';
+                    memcpy(o, t, (size_t)len);
+                    o += len;
+                }
+                return o;
+            }
+        }
+    }
+    int n = jp_format_double(d, o, 40);
+    if (n < 0) n = 0;
+    o += n;
+    bool plain = true;
+    for (char *p = start; p < o; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-')) plain = false;
+    if (plain) {
+        *o++ = '.';
+        *o++ = '0';
+    }
+    return o;
+}
+
+static char *put_date(char *o, int32_t days)
+{
+    int y, m, d;
+    jp_date_to_ymd(days, &y, &m, &d);
+    if (y < 0 || y > 9999) {
+        char buf[16];
+        jp_date_format(days, buf);
+        size_t n = strlen(buf);
+        memcpy(o, buf, n);
+        return o + n;
+    }
+    o[0] = (char)('0' + y / 1000);
+    o[1] = (char)('0' + y / 100 % 10);
+    o[2] = (char)('0' + y / 10 % 10);
+    o[3] = (char)('0' + y % 10);
+    o[4] = '-';
+    o[5] = (char)('0' + m / 10);
+    o[6] = (char)('0' + m % 10);
+    o[7] = '-';
+    o[8] = (char)('0' + d / 10);
+    o[9] = (char)('0' + d % 10);
+    return o + 10;
+}
+
+/* ---- rows ----------------------------------------------------------------------- */
+
+static jp_status_t put_text(jp_buf_t *b, const char *s, size_t n, uint8_t f)
+{
+    if (jp_buf_reserve(b, 2 * n + 4)) return JP_ERR_NOMEM;
+    char *o = b->data + b->len;
+    if (f & W_QUOTE) *o++ = '"';
+    if (f & W_GUARD) *o++ = '\'';
+    if (f & W_QUOTE) {
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] == '"') *o++ = '"';
+            *o++ = s[i];
+        }
+    } else {
+        memcpy(o, s, n);
+        o += n;
+    }
+    if (f & W_QUOTE) *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return JP_OK;
+}
+
+static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t *b)
+{
+    for (size_t r = from; r < to; r++) {
+        for (size_t k = 0; k < w->ncols; k++) {
+            const jp_column_t *c = w->cols[k].c;
+            if (jp_buf_reserve(b, 96)) return JP_ERR_NOMEM;
+            char *o = b->data + b->len;
+            if (k) *o++ = w->delim;
+            b->len = (size_t)(o - b->data);
+            if (jp_column_is_null(c, r)) continue;
+            if (w->quals && c->quals && c->quals[r]) {
+                const char *sym = jp_qual_symbol((jp_qual_t)c->quals[r]);
+                size_t sl = strlen(sym);
+                memcpy(o, sym, sl);
+                o += sl;
+            }
+            switch (c->type) {
+            case JP_TYPE_INT: o = put_i64(o, c->v.i[r]); break;
+            case JP_TYPE_NUMBER: o = put_double(o, c->v.d[r]); break;
+            case JP_TYPE_BOOL:
+                if (c->v.b[r]) {
+                    memcpy(o, "true", 4);
+                    o += 4;
+                } else {
+                    memcpy(o, "false", 5);
+                    o += 5;
+                }
+                break;
+            case JP_TYPE_DATE: o = put_date(o, c->v.date[r]); break;
+            case JP_TYPE_PERIOD: {
+                char pb[64];
+                jp_period_format(&c->v.p[r], pb, sizeof pb);
+                size_t n = strlen(pb);
+                memcpy(o, pb, n);
+                o += n;
+                break;
+            }
+            case JP_TYPE_STRING: {
+                b->len = (size_t)(o - b->data);
+                size_t n;
+                const char *s = jp_column_str(c, r, &n);
+                uint32_t code = c->v.s[r];
+                uint8_t f = w->cols[k].flags ? w->cols[k].flags[code] : text_flags(w, s, n);
+                if (!f && jp_buf_reserve(b, n + 1) == JP_OK) {
+                    memcpy(b->data + b->len, s, n);
+                    b->len += n;
+                } else if (put_text(b, s, n, f)) {
+                    return JP_ERR_NOMEM;
+                }
+                continue;
+            }
+            default: break;
+            }
+            b->len = (size_t)(o - b->data);
+        }
+        if (jp_buf_putc(b, '\n')) return JP_ERR_NOMEM;
+    }
+    return JP_OK;
+}
+
+/* ---- sinks and threads ------------------------------------------------------------ */
+
+typedef struct sink {
+    jp_buf_t *mem;
+    FILE *fp;
+    jp_gzip_writer_t *gz;
+    const char *path;
+} sink_t;
+
+static jp_status_t sink_put(sink_t *s, const char *p, size_t n, jp_error_t *err)
+{
+    if (!n) return JP_OK;
+    if (s->mem) {
+        if (jp_buf_append(s->mem, p, n)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return JP_OK;
+    }
+    if (s->gz) return jp_gzip_write(s->gz, p, n, err);
+    if (fwrite(p, 1, n, s->fp) != n)
+        return jp_error_set(err, JP_ERR_IO, "cannot write %s", s->path);
+    return JP_OK;
+}
+
+typedef struct job {
+    const wctx_t *w;
+    size_t from, to;
+    jp_buf_t buf;
+    jp_status_t st;
+    pthread_t th;
+    bool started;
+} job_t;
+
+static void *job_main(void *arg)
+{
+    job_t *j = arg;
+    j->st = format_rows(j->w, j->from, j->to, &j->buf);
+    return NULL;
+}
+
+static jp_status_t write_all(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
+{
+    const jp_dataset_t *ds = w->ds;
+    jp_buf_t head = JP_BUF_INIT;
+    for (size_t k = 0; k < w->ncols; k++) {
+        const char *name = ds->schema.fields[k].name;
+        size_t n = strlen(name);
+        if ((k && jp_buf_putc(&head, w->delim)) || put_text(&head, name, n, text_flags(w, name, n) & W_QUOTE)) {
+            jp_buf_free(&head);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+    }
+    jp_status_t st = JP_OK;
+    if (jp_buf_putc(&head, '\n')) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st) st = sink_put(s, head.data, head.len, err);
+    jp_buf_free(&head);
+    if (st) return st;
+    size_t nrows = ds->nrows;
+    if (threads <= 0) threads = jp_ncpus();
+    if (threads > 32) threads = 32;
+    if (nrows < 2 * BLOCK_ROWS) threads = 1;
+    job_t *jobs = jp_calloc((size_t)threads, sizeof *jobs);
+    if (!jobs) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < nrows && !st;) {
+        int nj = 0;
+        for (; nj < threads && r < nrows; nj++) {
+            job_t *j = &jobs[nj];
+            j->w = w;
+            j->from = r;
+            j->to = r + BLOCK_ROWS < nrows ? r + BLOCK_ROWS : nrows;
+            j->st = JP_OK;
+            jp_buf_reset(&j->buf);
+            r = j->to;
+            j->started = nj > 0 && pthread_create(&j->th, NULL, job_main, j) == 0;
+        }
+        job_main(&jobs[0]);
+        for (int i = 1; i < nj; i++) {
+            if (jobs[i].started) pthread_join(jobs[i].th, NULL);
+            else job_main(&jobs[i]);
+        }
+        for (int i = 0; i < nj && !st; i++) {
+            if (jobs[i].st) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            else st = sink_put(s, jobs[i].buf.data, jobs[i].buf.len, err);
+        }
+    }
+    for (int i = 0; i < threads; i++) jp_buf_free(&jobs[i].buf);
+    jp_free(jobs);
+    return st;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const char *path,
+                           wctx_t *w, jp_error_t *err)
+{
+    memset(w, 0, sizeof *w);
+    jp_status_t st = jp_dataset_need_all(ds, err);
+    if (st) return st;
+    w->ds = ds;
+    w->ncols = ds->schema.n_fields;
+    w->delim = o->delimiter ? o->delimiter
+               : path && (ends_with(path, ".tsv") || ends_with(path, ".tsv.gz")) ? '\t'
+                                                                                  : ',';
+    if (w->delim == '"' || w->delim == '\n' || w->delim == '\r')
+        return jp_error_set(err, JP_ERR_ARG, "the delimiter cannot be a quote or a line end");
+    w->quals = o->qualifiers;
+    w->guard = o->spreadsheet_safe;
+    w->cols = jp_calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
+    if (!w->cols) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < w->ncols; k++) {
+        const jp_column_t *c = ds->cols[k];
+        w->cols[k].c = c;
+        /* decide quoting once per distinct string, when that is cheaper */
+        if (c->type == JP_TYPE_STRING && c->dict->count <= ds->nrows) {
+            uint8_t *f = jp_malloc(c->dict->count ? c->dict->count : 1);
+            if (!f) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            for (uint32_t i = 0; i < c->dict->count; i++) {
+                size_t n;
+                const char *s = jp_strdict_get(c->dict, i, &n);
+                f[i] = text_flags(w, s, n);
+            }
+            w->cols[k].flags = f;
+        }
+    }
+    return JP_OK;
+}
+
+static void wctx_free(wctx_t *w)
+{
+    if (w->cols)
+        for (size_t k = 0; k < w->ncols; k++) jp_free(w->cols[k].flags);
+    jp_free(w->cols);
+}
+
+jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
+                             jp_error_t *err)
+{
+    jp_write_opts_t defaults;
+    if (!o) {
+        jp_write_opts_init(&defaults);
+        o = &defaults;
+    }
+    wctx_t w;
+    jp_status_t st = prepare(ds, o, NULL, &w, err);
+    sink_t s = {out, NULL, NULL, "(memory)"};
+    if (!st) st = write_all(&w, o->threads, &s, err);
+    wctx_free(&w);
+    return st;
+}
+
+jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                         jp_error_t *err)
+{
+    jp_write_opts_t defaults;
+    if (!o) {
+        jp_write_opts_init(&defaults);
+        o = &defaults;
+    }
+    bool gz = ends_with(path, ".gz") || (o->format && strcasecmp(o->format, "csv.gz") == 0);
+    if (gz && (o->level < 0 || o->level > 9))
+        return jp_error_set(err, JP_ERR_ARG, "gzip level must be 1..9, not %d", o->level);
+    wctx_t w;
+    jp_status_t st = prepare(ds, o, path, &w, err);
+    if (st) {
+        wctx_free(&w);
+        return st;
+    }
+    jp_atomic_t af;
+    if ((st = jp_atomic_open(&af, path, err))) {
+        wctx_free(&w);
+        return st;
+    }
+    setvbuf(af.fp, NULL, _IOFBF, 1 << 16);
+    sink_t s = {NULL, af.fp, NULL, path};
+    if (gz && !(s.gz = jp_gzip_open(af.fp, o->level, o->threads, err))) st = err ? err->code : JP_ERR_NOMEM;
+    if (!st) st = write_all(&w, o->threads, &s, err);
+    if (s.gz) {
+        if (!st) st = jp_gzip_close(s.gz, NULL, NULL, err);
+        else jp_gzip_abort(s.gz);
+    }
+    if (!st) st = jp_atomic_commit(&af, err);
+    else jp_atomic_abort(&af);
+    wctx_free(&w);
+    if (st && err && !err->file[0]) jp_error_at(err, path, 0, 0);
+    return st;
+}

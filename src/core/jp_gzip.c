@@ -1,0 +1,348 @@
+/*
+ * jp_gzip.c - parallel, deterministic gzip writing (see jp_gzip.h).
+ *
+ * Jobs live in a ring of slots numbered by sequence.  The calling thread
+ * fills the slot of sequence `fill`, submits it to the workers, and writes
+ * finished slots to the FILE strictly in sequence order (folding their
+ * CRCs together), reusing a slot only after it has been written.  Workers
+ * only compress; they never touch the FILE.  With one thread the same jobs
+ * are compressed inline, so the bytes are the same.
+ *
+ * Never prints; never aborts on allocation failure.
+ */
+#include "jp_gzip.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <zlib.h>
+#include "jp_file.h"
+#include "jp_mem.h"
+
+#define DICT_BYTES 32768
+
+enum { J_FREE = 0, J_FILLING, J_QUEUED, J_DONE, J_FAILED };
+
+typedef struct job {
+    unsigned char *in;
+    size_t in_len;
+    unsigned char *dict; /* DICT_BYTES */
+    size_t dict_len;
+    unsigned char *out;
+    size_t out_len, out_cap;
+    uint32_t crc;
+    int last;
+    int state;
+} job_t;
+
+typedef struct worker {
+    struct jp_gzip_writer *w;
+    z_stream zs;
+    int zs_ready;
+    pthread_t th;
+} worker_t;
+
+struct jp_gzip_writer {
+    FILE *out;
+    int level;
+    int nthreads;
+    job_t *jobs;
+    size_t njobs;
+    uint64_t fill;   /* sequence of the slot being filled */
+    uint64_t queued; /* jobs handed to workers: sequences [taken, queued) wait */
+    uint64_t taken;
+    uint64_t written; /* next sequence to write */
+    worker_t *workers;
+    int nworkers;
+    worker_t inline_worker; /* used when nthreads <= 1 */
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    int quit;
+    int sync_ok; /* mutex and conditions initialised */
+    uint32_t crc;
+    uint64_t total;
+    int io_failed;
+};
+
+static job_t *slot(jp_gzip_writer_t *w, uint64_t seq)
+{
+    return &w->jobs[seq % w->njobs];
+}
+
+static int compress_job(worker_t *wk, job_t *j)
+{
+    z_stream *zs = &wk->zs;
+    if (!wk->zs_ready) {
+        memset(zs, 0, sizeof *zs);
+        if (deflateInit2(zs, wk->w->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return -1;
+        wk->zs_ready = 1;
+    } else if (deflateReset(zs) != Z_OK) {
+        return -1;
+    }
+    if (j->dict_len && deflateSetDictionary(zs, j->dict, (uInt)j->dict_len) != Z_OK) return -1;
+    size_t need = deflateBound(zs, (uLong)j->in_len) + 64;
+    if (j->out_cap < need) {
+        unsigned char *o = jp_realloc(j->out, need);
+        if (!o) return -1;
+        j->out = o;
+        j->out_cap = need;
+    }
+    zs->next_in = j->in;
+    zs->avail_in = (uInt)j->in_len;
+    j->out_len = 0;
+    int flush = j->last ? Z_FINISH : Z_SYNC_FLUSH;
+    for (;;) {
+        zs->next_out = j->out + j->out_len;
+        zs->avail_out = (uInt)(j->out_cap - j->out_len);
+        int rc = deflate(zs, flush);
+        j->out_len = j->out_cap - zs->avail_out;
+        if (rc == Z_STREAM_END) break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return -1;
+        if (!j->last && zs->avail_in == 0 && zs->avail_out > 0) break;
+        /* out of room (should not happen given deflateBound): grow */
+        size_t cap = j->out_cap * 2;
+        unsigned char *o = jp_realloc(j->out, cap);
+        if (!o) return -1;
+        j->out = o;
+        j->out_cap = cap;
+    }
+    j->crc = (uint32_t)crc32(0L, j->in, (uInt)j->in_len);
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *wk = arg;
+    jp_gzip_writer_t *w = wk->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (w->taken < w->queued) {
+            job_t *j = slot(w, w->taken++);
+            pthread_mutex_unlock(&w->mu);
+            int rc = compress_job(wk, j);
+            pthread_mutex_lock(&w->mu);
+            j->state = rc ? J_FAILED : J_DONE;
+            pthread_cond_broadcast(&w->cv_done);
+            continue;
+        }
+        if (w->quit) break;
+        pthread_cond_wait(&w->cv_work, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static jp_status_t put(jp_gzip_writer_t *w, const void *p, size_t n, jp_error_t *err)
+{
+    if (n && fwrite(p, 1, n, w->out) != n) {
+        w->io_failed = 1;
+        return jp_error_set(err, JP_ERR_IO, "cannot write compressed data");
+    }
+    return JP_OK;
+}
+
+/* Write every job with sequence < upto, waiting for the workers. */
+static jp_status_t drain(jp_gzip_writer_t *w, uint64_t upto, jp_error_t *err)
+{
+    while (w->written < upto) {
+        job_t *j = slot(w, w->written);
+        if (w->nworkers) {
+            pthread_mutex_lock(&w->mu);
+            while (j->state == J_QUEUED) pthread_cond_wait(&w->cv_done, &w->mu);
+            pthread_mutex_unlock(&w->mu);
+        }
+        if (j->state == J_FAILED)
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory compressing data");
+        jp_status_t st = put(w, j->out, j->out_len, err);
+        if (st) return st;
+        w->crc = (uint32_t)crc32_combine(w->crc, j->crc, (z_off_t)j->in_len);
+        w->total += j->in_len;
+        j->state = J_FREE; /* keeps its input: the next block's dictionary */
+        w->written++;
+    }
+    return JP_OK;
+}
+
+static jp_status_t submit(jp_gzip_writer_t *w, int last, jp_error_t *err)
+{
+    job_t *j = slot(w, w->fill);
+    j->last = last;
+    j->dict_len = 0;
+    if (w->fill > 0) {
+        /* the previous slot still holds its input: it is reused only after
+           it has been written, and that needs this one to be filled first */
+        job_t *p = slot(w, w->fill - 1);
+        size_t k = p->in_len < DICT_BYTES ? p->in_len : DICT_BYTES;
+        memcpy(j->dict, p->in + p->in_len - k, k);
+        j->dict_len = k;
+    }
+    w->fill++;
+    if (!w->nworkers) {
+        j->state = compress_job(&w->inline_worker, j) ? J_FAILED : J_DONE;
+        return drain(w, w->fill, err);
+    }
+    pthread_mutex_lock(&w->mu);
+    j->state = J_QUEUED;
+    w->queued = w->fill;
+    pthread_cond_signal(&w->cv_work);
+    pthread_mutex_unlock(&w->mu);
+    return JP_OK;
+}
+
+static void stop_workers(jp_gzip_writer_t *w)
+{
+    if (w->sync_ok) {
+        pthread_mutex_lock(&w->mu);
+        w->quit = 1;
+        pthread_cond_broadcast(&w->cv_work);
+        pthread_mutex_unlock(&w->mu);
+    }
+    for (int i = 0; i < w->nworkers; i++) {
+        pthread_join(w->workers[i].th, NULL);
+        if (w->workers[i].zs_ready) deflateEnd(&w->workers[i].zs);
+    }
+    w->nworkers = 0;
+}
+
+static void writer_free(jp_gzip_writer_t *w)
+{
+    if (!w) return;
+    stop_workers(w);
+    if (w->inline_worker.zs_ready) deflateEnd(&w->inline_worker.zs);
+    if (w->jobs)
+        for (size_t i = 0; i < w->njobs; i++) {
+            jp_free(w->jobs[i].in);
+            jp_free(w->jobs[i].out);
+            jp_free(w->jobs[i].dict);
+        }
+    jp_free(w->jobs);
+    jp_free(w->workers);
+    if (w->sync_ok) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv_work);
+        pthread_cond_destroy(&w->cv_done);
+    }
+    jp_free(w);
+}
+
+jp_gzip_writer_t *jp_gzip_open(FILE *out, int level, int threads, jp_error_t *err)
+{
+    if (level == 0) level = 6;
+    if (level < 1 || level > 9) {
+        jp_error_set(err, JP_ERR_ARG, "gzip level must be 1..9, not %d", level);
+        return NULL;
+    }
+    if (threads <= 0) threads = jp_ncpus();
+    if (threads > 64) threads = 64;
+    jp_gzip_writer_t *w = jp_calloc(1, sizeof *w);
+    if (!w) goto nomem;
+    w->out = out;
+    w->level = level;
+    w->nthreads = threads;
+    w->inline_worker.w = w;
+    w->njobs = threads > 1 ? (size_t)threads * 2 + 2 : 2;
+    w->jobs = jp_calloc(w->njobs, sizeof *w->jobs);
+    if (!w->jobs) goto nomem;
+    for (size_t i = 0; i < w->njobs; i++) {
+        w->jobs[i].in = jp_malloc(JP_GZIP_BLOCK);
+        w->jobs[i].dict = jp_malloc(DICT_BYTES);
+        if (!w->jobs[i].in || !w->jobs[i].dict) goto nomem;
+    }
+    if (threads > 1) {
+        if (pthread_mutex_init(&w->mu, NULL)) goto nomem;
+        if (pthread_cond_init(&w->cv_work, NULL)) {
+            pthread_mutex_destroy(&w->mu);
+            goto nomem;
+        }
+        if (pthread_cond_init(&w->cv_done, NULL)) {
+            pthread_cond_destroy(&w->cv_work);
+            pthread_mutex_destroy(&w->mu);
+            goto nomem;
+        }
+        w->sync_ok = 1;
+        w->workers = jp_calloc((size_t)threads, sizeof *w->workers);
+        if (!w->workers) goto nomem;
+        for (int i = 0; i < threads; i++) {
+            w->workers[i].w = w;
+            if (pthread_create(&w->workers[i].th, NULL, worker_main, &w->workers[i])) break;
+            w->nworkers++;
+        }
+        /* no thread at all: compress inline (same bytes) */
+    }
+    /* gzip header: deflate, no flags, mtime 0, XFL by level, OS unix */
+    unsigned char h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    h[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
+    if (put(w, h, sizeof h, err)) {
+        writer_free(w);
+        return NULL;
+    }
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    return w;
+nomem:
+    writer_free(w);
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory starting the gzip writer");
+    return NULL;
+}
+
+/* The slot to fill next, once its previous job has reached the file. */
+static jp_status_t filling(jp_gzip_writer_t *w, job_t **out, jp_error_t *err)
+{
+    job_t *j = slot(w, w->fill);
+    if (j->state != J_FILLING) {
+        if (j->state != J_FREE) {
+            jp_status_t st = drain(w, w->fill - w->njobs + 1, err);
+            if (st) return st;
+        }
+        j->in_len = 0;
+        j->state = J_FILLING;
+    }
+    *out = j;
+    return JP_OK;
+}
+
+jp_status_t jp_gzip_write(jp_gzip_writer_t *w, const void *data, size_t n, jp_error_t *err)
+{
+    const unsigned char *p = data;
+    while (n) {
+        job_t *j;
+        jp_status_t st = filling(w, &j, err);
+        if (st) return st;
+        size_t k = JP_GZIP_BLOCK - j->in_len;
+        if (k > n) k = n;
+        memcpy(j->in + j->in_len, p, k);
+        j->in_len += k;
+        p += k;
+        n -= k;
+        if (j->in_len == JP_GZIP_BLOCK && (st = submit(w, 0, err))) return st;
+    }
+    return JP_OK;
+}
+
+jp_status_t jp_gzip_close(jp_gzip_writer_t *w, uint32_t *crc, uint64_t *size, jp_error_t *err)
+{
+    job_t *j;
+    jp_status_t st = filling(w, &j, err);
+    (void)j;
+    if (!st) st = submit(w, 1, err);
+    if (!st) st = drain(w, w->fill, err);
+    if (!st) {
+        unsigned char t[8];
+        uint32_t c = w->crc, s = (uint32_t)w->total;
+        for (int i = 0; i < 4; i++) {
+            t[i] = (unsigned char)(c >> (8 * i));
+            t[4 + i] = (unsigned char)(s >> (8 * i));
+        }
+        st = put(w, t, sizeof t, err);
+    }
+    if (!st) {
+        if (crc) *crc = w->crc;
+        if (size) *size = w->total;
+    }
+    writer_free(w);
+    return st;
+}
+
+void jp_gzip_abort(jp_gzip_writer_t *w)
+{
+    writer_free(w);
+}
