@@ -307,6 +307,19 @@ static bool rows_known(const jp_dataset_t *ds)
 }
 
 /*
+ * Before a verb that loads a lazy input or works through many rows:
+ * collect garbage, so that datasets only an earlier link of a chain
+ * referred to (jp.read_csv(f):filter(...)) are released - the Lua collector
+ * does not see the memory they hold - and plan nodes may drop what they no
+ * longer need.  A full collection of the Lua heap is cheap next to reading
+ * a file large enough to be lazy or a pass over 100k rows.
+ */
+static void before_load(lua_State *L, jp_dataset_t *ds)
+{
+    if (ds->lazy || ds->nrows >= 100000) lua_gc(L, LUA_GCCOLLECT);
+}
+
+/*
  * Before a loop over the rows: load the dataset.  A function may read any
  * field, and on a lazy CSV file each column loaded on demand would cost a
  * pass over the file, while one pass for all of them costs about as much
@@ -316,6 +329,7 @@ static bool rows_known(const jp_dataset_t *ds)
  */
 static void settle_rows(lua_State *L, jp_dataset_t *ds)
 {
+    before_load(L, ds);
     jpl_need_all(L, ds);
     (void)rows_known;
 }
@@ -700,6 +714,7 @@ static int ds_sort(lua_State *L)
     }
     jp_error_t err;
     jp_error_clear(&err);
+    before_load(L, ds);
     jp_dataset_t *out = jp_sort(ds, k, n, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
@@ -803,6 +818,7 @@ static int ds_join(lua_State *L)
     }
     jp_error_t err;
     jp_error_clear(&err);
+    before_load(L, a);
     jp_dataset_t *out = jp_join(a, b, lk, rk, n, how, suffix, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
@@ -928,6 +944,7 @@ static int do_agg(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_
     }
     jp_error_t err;
     jp_error_clear(&err);
+    before_load(L, ds);
     jp_dataset_t *out = jp_group_agg(ds, keys, nkeys, a, n, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);

@@ -238,6 +238,13 @@ static jp_status_t gather_many(jp_column_t *const *src, jp_column_t **dst, size_
     return JP_OK;
 }
 
+static bool has_exprs(const plan_t *p)
+{
+    for (size_t i = 0; i < p->nf; i++)
+        if (p->f[i].expr_src) return true;
+    return false;
+}
+
 static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
     plan_t *p = (plan_t *)ds->lazy;
@@ -294,7 +301,28 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
             src[m2] = in->cols[p->f[i].src];
             at[m2++] = i;
         }
-        if (m2 && gather_many(src, dst, m2, p->rows, p->nsel)) st = JP_ERR_NOMEM;
+        /* An input held by this node alone (a lazy file whose Lua value is
+           gone) can re-load a column if ever asked again: let each go as
+           soon as its rows are gathered, so the two never fill memory at
+           once. */
+        bool release = in->refs == 1 && in->lazy && !has_exprs(p);
+        for (size_t q = 0; q < m2 && !st; q++) {
+            if (gather_many(&src[q], &dst[q], 1, p->rows, p->nsel)) {
+                for (size_t r = 0; r < q; r++) jp_column_unref(dst[r]);
+                m2 = 0;
+                st = JP_ERR_NOMEM;
+                break;
+            }
+            if (release) {
+                long f = p->f[at[q]].src;
+                bool again = false;
+                for (size_t r = q + 1; r < m2 && !again; r++) again = src[r] == src[q];
+                if (!again) {
+                    jp_column_unref(in->cols[f]);
+                    in->cols[f] = NULL;
+                }
+            }
+        }
         for (size_t q = 0; q < m2 && !st; q++) {
             size_t i = at[q];
             ds->cols[i] = dst[q];

@@ -237,8 +237,35 @@ static void test_oom(void)
     CHECK(ok);
 }
 
+/* A lazy input held only by a filter node lets go of the columns once
+ * their rows are gathered, and loads them again if asked. */
+static void test_release(void)
+{
+    jp_dataset_t *src = source();
+    fake_t *f = last_fake;
+    jp_dataset_t *a = jp_filter(src, "output_t > 456.0", &err);
+    jp_dataset_t *raw = src; /* still alive: the filter node holds it */
+    jp_dataset_unref(src);
+    size_t want[] = {1, 4};
+    CHECK(jp_dataset_need(a, want, 2, &err) == JP_OK);
+    CHECK(raw->cols[1] == NULL && raw->cols[4] == NULL); /* released */
+    CHECK_STR(f->asked, "district,output_t");
+    /* (loading the rest makes the node whole: it drops its plan and input) */
+    CHECK_STR(dump(a), "year,district,crop,area_mu,output_t,note;2020,A,x,10,500,n1;2020,A,z,5,600,;"
+                       "2020,B,x,4,460,n4");
+    jp_dataset_unref(a);
+    /* with a second holder nothing is released */
+    src = source();
+    a = jp_filter(src, "output_t > 456.0", &err);
+    CHECK(jp_dataset_need(a, want, 2, &err) == JP_OK);
+    CHECK(src->cols[1] != NULL && src->cols[4] != NULL);
+    jp_dataset_unref(a);
+    jp_dataset_unref(src);
+}
+
 int main(void)
 {
+    test_release();
     test_oom();
     test_w1();
     test_names_now_types_later();
