@@ -15,6 +15,7 @@
 #include <string.h>
 #include "jp_keys.h"
 #include "jp_mem.h"
+#include "jp_plan.h"
 #include "jp_verbs.h"
 
 bool jp_join_from_name(const char *name, jp_join_how_t *out)
@@ -225,7 +226,7 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         }
     }
     /* the output: left fields over the chosen left rows, then right fields */
-    out = jp_dataset_gather(left, lo.a ? lo.a : (size_t[]){0}, lo.n, err);
+    out = jp_plan_gather(left, lo.a ? lo.a : (size_t[]){0}, lo.n, err);
     if (!out) goto done;
     if (how == JP_JOIN_INNER || how == JP_JOIN_LEFT) {
         for (size_t f = 0; f < right->schema.n_fields; f++) {
