@@ -25,9 +25,9 @@
 #include "jpl.h"
 
 #define GROUPED_MT "jinpu.grouped"
-#define AGG_MT "jinpu.agg"
-#define BOX_MT "jinpu.verbs.box"
-#define ROW_MT "jinpu.row"
+#define AGG_MT     "jinpu.agg"
+#define BOX_MT     "jinpu.verbs.box"
+#define ROW_MT     "jinpu.row"
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -119,7 +119,7 @@ static void push_view_cell(lua_State *L, const jp_column_t *c, size_t row, int s
         jpl_push_cell(L, c, row);
         return;
     }
-    lua_rawgeti(L, strs, j + 1);       /* [cache_j] */
+    lua_rawgeti(L, strs, j + 1); /* [cache_j] */
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_createtable(L, (int)(c->dict->count < 4096 ? c->dict->count : 4096), 0);
@@ -289,13 +289,21 @@ static void view_at(lua_State *L, rowview_t *v, const loop_t *lp, size_t i)
         int j = v->used[k];
         lua_rawgeti(L, lp->keys, (lua_Integer)k + 1);
         const jp_column_t *c = ds->cols[j];
-        if (jp_column_is_null(c, i)) lua_pushnil(L);
+        if (jp_column_is_null(c, i))
+            lua_pushnil(L);
         else
             switch (c->type) {
-            case JP_TYPE_NUMBER: lua_pushnumber(L, c->v.d[i]); break;
-            case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)c->v.i[i]); break;
-            case JP_TYPE_STRING: push_view_cell(L, c, i, lp->strs, j); break;
-            default: jpl_push_cell(L, c, i);
+            case JP_TYPE_NUMBER:
+                lua_pushnumber(L, c->v.d[i]);
+                break;
+            case JP_TYPE_INT:
+                lua_pushinteger(L, (lua_Integer)c->v.i[i]);
+                break;
+            case JP_TYPE_STRING:
+                push_view_cell(L, c, i, lp->strs, j);
+                break;
+            default:
+                jpl_push_cell(L, c, i);
             }
         lua_rawset(L, lp->view);
     }
@@ -341,10 +349,10 @@ typedef struct fnloop {
     jp_dataset_t *ds;
     rowview_t *v;
     loop_t lp;
-    box_t *out;   /* filter: selected rows; mutate: values */
-    size_t row;   /* current row, for messages */
+    box_t *out;       /* filter: selected rows; mutate: values */
+    size_t row;       /* current row, for messages */
     const char *name; /* mutate: the field */
-    int kind;     /* mutate: 0 unknown, 1 int, 2 number, 3 string, 4 bool */
+    int kind;         /* mutate: 0 unknown, 1 int, 2 number, 3 string, 4 bool */
     size_t leading_nils;
 } fnloop_t;
 
@@ -426,10 +434,18 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
     int t = lua_type(L, -1);
     int k;
     switch (t) {
-    case LUA_TNIL: k = 0; break;
-    case LUA_TNUMBER: k = lua_isinteger(L, -1) ? 1 : 2; break;
-    case LUA_TSTRING: k = 3; break;
-    case LUA_TBOOLEAN: k = 4; break;
+    case LUA_TNIL:
+        k = 0;
+        break;
+    case LUA_TNUMBER:
+        k = lua_isinteger(L, -1) ? 1 : 2;
+        break;
+    case LUA_TSTRING:
+        k = 3;
+        break;
+    case LUA_TBOOLEAN:
+        k = 4;
+        break;
     default:
         jpl_errorf(L, "returned a %s (values must be numbers, strings, booleans or nil)",
                    luaL_typename(L, -1));
@@ -437,7 +453,10 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
     }
     if (k && !f->kind) {
         /* the first value fixes the type; earlier rows were nil */
-        jp_type_t ty = k == 1 ? JP_TYPE_INT : k == 2 ? JP_TYPE_NUMBER : k == 3 ? JP_TYPE_STRING : JP_TYPE_BOOL;
+        jp_type_t ty = k == 1   ? JP_TYPE_INT
+                       : k == 2 ? JP_TYPE_NUMBER
+                       : k == 3 ? JP_TYPE_STRING
+                                : JP_TYPE_BOOL;
         b->col = jp_column_new(ty, f->ds->nrows);
         if (!b->col) jpl_errorf(L, "out of memory");
         for (size_t q = 0; q < f->leading_nils; q++)
@@ -445,8 +464,10 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
         f->kind = k;
     }
     if (!k) {
-        if (!f->kind) f->leading_nils++;
-        else if (jp_column_push_null(b->col)) jpl_errorf(L, "out of memory");
+        if (!f->kind)
+            f->leading_nils++;
+        else if (jp_column_push_null(b->col))
+            jpl_errorf(L, "out of memory");
         return;
     }
     if (k != f->kind) {
@@ -468,15 +489,21 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
     jp_status_t st;
     jp_column_t *c = b->col;
     switch (f->kind) {
-    case 1: st = jp_column_push_int(c, (int64_t)lua_tointeger(L, -1), JP_Q_EXACT); break;
-    case 2: st = jp_column_push_number(c, (double)lua_tonumber(L, -1), JP_Q_EXACT); break;
+    case 1:
+        st = jp_column_push_int(c, (int64_t)lua_tointeger(L, -1), JP_Q_EXACT);
+        break;
+    case 2:
+        st = jp_column_push_number(c, (double)lua_tonumber(L, -1), JP_Q_EXACT);
+        break;
     case 3: {
         size_t n;
         const char *s = lua_tolstring(L, -1, &n);
         st = jp_column_push_str(c, s, n);
         break;
     }
-    default: st = jp_column_push_bool(c, lua_toboolean(L, -1)); break;
+    default:
+        st = jp_column_push_bool(c, lua_toboolean(L, -1));
+        break;
     }
     if (st) jpl_errorf(L, "out of memory");
     (void)i;
@@ -529,7 +556,9 @@ static void read_mutation(lua_State *L, jp_dataset_t *src, jp_mutation_t *m, int
     memset(m, 0, sizeof *m);
     m->name = name;
     switch (lua_type(L, vidx)) {
-    case LUA_TSTRING: m->expr = lua_tostring(L, vidx); break;
+    case LUA_TSTRING:
+        m->expr = lua_tostring(L, vidx);
+        break;
     case LUA_TFUNCTION:
         m->col = function_column(L, src, vidx, name); /* leaves its box on the stack */
         break;
@@ -538,8 +567,9 @@ static void read_mutation(lua_State *L, jp_dataset_t *src, jp_mutation_t *m, int
         m->unit = jpl_column_unit(L, vidx);
         break;
     default:
-        jpl_errorf(L, "mutate: '%s' must be an expression (string), a function of the row or a "
-                      "column, not a %s",
+        jpl_errorf(L,
+                   "mutate: '%s' must be an expression (string), a function of the row or a "
+                   "column, not a %s",
                    name, luaL_typename(L, vidx));
     }
 }
@@ -690,8 +720,10 @@ static int ds_slice(lua_State *L)
         if (jp_dataset_need_rows(ds, &err)) return verr(L, &err);
     }
     lua_Integer len = (lua_Integer)ds->nrows;
-    if (i < 0) i = i < -len ? 1 : len + i + 1;
-    else if (i == 0) i = 1;
+    if (i < 0)
+        i = i < -len ? 1 : len + i + 1;
+    else if (i == 0)
+        i = 1;
     if (j < 0) j = len + j + 1;
     size_t from = (size_t)i - 1, n = j >= i ? (size_t)(j - i + 1) : 0;
     jp_dataset_t *out = jp_slice(ds, from, n, &err);
@@ -780,7 +812,8 @@ static int ds_join(lua_State *L)
     const char *how_s = luaL_optstring(L, 4, "inner");
     jp_join_how_t how;
     if (!jp_join_from_name(how_s, &how))
-        jpl_errorf(L, "join: how must be \"inner\", \"left\", \"anti\" or \"semi\", not \"%s\"", how_s);
+        jpl_errorf(L, "join: how must be \"inner\", \"left\", \"anti\" or \"semi\", not \"%s\"",
+                   how_s);
     const char *suffix = NULL;
     if (lua_type(L, 5) == LUA_TTABLE) {
         lua_getfield(L, 5, "suffix");
@@ -807,7 +840,8 @@ static int ds_join(lua_State *L)
                 lua_rawgeti(L, -1, 1);
                 lua_rawgeti(L, -2, 2);
                 if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                    jpl_errorf(L, "join: key %d must be a name or a pair {left, right}", (int)k + 1);
+                    jpl_errorf(L, "join: key %d must be a name or a pair {left, right}",
+                               (int)k + 1);
                 lk[k] = lua_tostring(L, -2);
                 rk[k] = lua_tostring(L, -1);
                 lua_pop(L, 2);
@@ -851,16 +885,46 @@ static int make_agg(lua_State *L, jp_agg_kind_t kind, bool field_optional)
     return 1;
 }
 
-static int l_count(lua_State *L) { return make_agg(L, JP_AGG_COUNT, true); }
-static int l_sum(lua_State *L) { return make_agg(L, JP_AGG_SUM, false); }
-static int l_mean(lua_State *L) { return make_agg(L, JP_AGG_MEAN, false); }
-static int l_min(lua_State *L) { return make_agg(L, JP_AGG_MIN, false); }
-static int l_max(lua_State *L) { return make_agg(L, JP_AGG_MAX, false); }
-static int l_median(lua_State *L) { return make_agg(L, JP_AGG_MEDIAN, false); }
-static int l_quantile(lua_State *L) { return make_agg(L, JP_AGG_QUANTILE, false); }
-static int l_count_distinct(lua_State *L) { return make_agg(L, JP_AGG_COUNT_DISTINCT, false); }
-static int l_first(lua_State *L) { return make_agg(L, JP_AGG_FIRST, false); }
-static int l_last(lua_State *L) { return make_agg(L, JP_AGG_LAST, false); }
+static int l_count(lua_State *L)
+{
+    return make_agg(L, JP_AGG_COUNT, true);
+}
+static int l_sum(lua_State *L)
+{
+    return make_agg(L, JP_AGG_SUM, false);
+}
+static int l_mean(lua_State *L)
+{
+    return make_agg(L, JP_AGG_MEAN, false);
+}
+static int l_min(lua_State *L)
+{
+    return make_agg(L, JP_AGG_MIN, false);
+}
+static int l_max(lua_State *L)
+{
+    return make_agg(L, JP_AGG_MAX, false);
+}
+static int l_median(lua_State *L)
+{
+    return make_agg(L, JP_AGG_MEDIAN, false);
+}
+static int l_quantile(lua_State *L)
+{
+    return make_agg(L, JP_AGG_QUANTILE, false);
+}
+static int l_count_distinct(lua_State *L)
+{
+    return make_agg(L, JP_AGG_COUNT_DISTINCT, false);
+}
+static int l_first(lua_State *L)
+{
+    return make_agg(L, JP_AGG_FIRST, false);
+}
+static int l_last(lua_State *L)
+{
+    return make_agg(L, JP_AGG_LAST, false);
+}
 
 static int agg_tostring(lua_State *L)
 {
@@ -906,7 +970,8 @@ static int do_agg(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_
     size_t alen = (size_t)lua_rawlen(L, tidx), nmap = 0;
     lua_pushnil(L);
     while (lua_next(L, tidx)) {
-        if (lua_type(L, -2) == LUA_TSTRING) nmap++;
+        if (lua_type(L, -2) == LUA_TSTRING)
+            nmap++;
         else if (!lua_isinteger(L, -2))
             jpl_errorf(L, "agg: keys must be names (or use the array form {{\"n\", jp.count()}})");
         lua_pop(L, 1);
@@ -1068,7 +1133,8 @@ static void check_opts(lua_State *L, int t, const char *verb, const char *const 
     while (lua_next(L, t)) {
         bool ok = false;
         if (lua_type(L, -2) == LUA_TSTRING)
-            for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, lua_tostring(L, -2)) == 0;
+            for (const char *const *a = allowed; *a && !ok; a++)
+                ok = strcmp(*a, lua_tostring(L, -2)) == 0;
         if (!ok) {
             luaL_Buffer b;
             luaL_buffinit(L, &b);
@@ -1078,7 +1144,8 @@ static void check_opts(lua_State *L, int t, const char *verb, const char *const 
             }
             luaL_pushresult(&b);
             jpl_errorf(L, "%s: unknown option '%s' (options: %s)", verb,
-                       lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "?", lua_tostring(L, -1));
+                       lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "?",
+                       lua_tostring(L, -1));
         }
         lua_pop(L, 1);
     }
@@ -1090,8 +1157,8 @@ static int ds_pivot(lua_State *L)
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    static const char *const allowed[] = {"names_from", "values_from", "id_cols", "values_fn",
-                                          "names_prefix", NULL};
+    static const char *const allowed[] = {"names_from", "values_from",  "id_cols",
+                                          "values_fn",  "names_prefix", NULL};
     check_opts(L, 2, "pivot", allowed);
     jp_pivot_opts_t o;
     memset(&o, 0, sizeof o);
@@ -1101,8 +1168,9 @@ static int ds_pivot(lua_State *L)
     const char *fn = field_opt(L, 2, "values_fn", false, "pivot");
     if (fn) {
         if (!jp_agg_from_name(fn, &o.values_fn) || o.values_fn == JP_AGG_QUANTILE)
-            jpl_errorf(L, "pivot: values_fn \"%s\" is not one of count, sum, mean, min, max, median, "
-                          "count_distinct, first, last",
+            jpl_errorf(L,
+                       "pivot: values_fn \"%s\" is not one of count, sum, mean, min, max, median, "
+                       "count_distinct, first, last",
                        fn);
         o.has_fn = true;
     }
@@ -1157,13 +1225,22 @@ static int ds_convert(lua_State *L)
 /* value, qualifier name */
 static int push_result(lua_State *L, const jp_value_t *v)
 {
-    if (v->is_null) lua_pushnil(L);
+    if (v->is_null)
+        lua_pushnil(L);
     else
         switch (v->type) {
-        case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
-        case JP_TYPE_NUMBER: lua_pushnumber(L, v->u.d); break;
-        case JP_TYPE_BOOL: lua_pushboolean(L, v->u.b); break;
-        case JP_TYPE_STRING: lua_pushlstring(L, v->u.s.ptr, v->u.s.len); break;
+        case JP_TYPE_INT:
+            lua_pushinteger(L, (lua_Integer)v->u.i);
+            break;
+        case JP_TYPE_NUMBER:
+            lua_pushnumber(L, v->u.d);
+            break;
+        case JP_TYPE_BOOL:
+            lua_pushboolean(L, v->u.b);
+            break;
+        case JP_TYPE_STRING:
+            lua_pushlstring(L, v->u.s.ptr, v->u.s.len);
+            break;
         case JP_TYPE_DATE: {
             char buf[16];
             lua_pushstring(L, jp_date_format(v->u.date, buf));
@@ -1174,7 +1251,8 @@ static int push_result(lua_State *L, const jp_value_t *v)
             lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf));
             break;
         }
-        default: lua_pushnil(L);
+        default:
+            lua_pushnil(L);
         }
     lua_pushstring(L, jp_qual_name(v->is_null ? JP_Q_EXACT : v->qual));
     return 2;
@@ -1193,10 +1271,22 @@ static int col_vec(lua_State *L, vec_fn fn)
     return push_result(L, &v);
 }
 
-static int col_sum(lua_State *L) { return col_vec(L, jp_vec_sum); }
-static int col_mean(lua_State *L) { return col_vec(L, jp_vec_mean); }
-static int col_min(lua_State *L) { return col_vec(L, jp_vec_min); }
-static int col_max(lua_State *L) { return col_vec(L, jp_vec_max); }
+static int col_sum(lua_State *L)
+{
+    return col_vec(L, jp_vec_sum);
+}
+static int col_mean(lua_State *L)
+{
+    return col_vec(L, jp_vec_mean);
+}
+static int col_min(lua_State *L)
+{
+    return col_vec(L, jp_vec_min);
+}
+static int col_max(lua_State *L)
+{
+    return col_vec(L, jp_vec_max);
+}
 
 static int col_count(lua_State *L)
 {
@@ -1235,11 +1325,11 @@ void jpl_open_verbs(lua_State *L)
     lua_pop(L, 1);
 
     static const luaL_Reg ds_methods[] = {
-        {"filter", ds_filter},     {"select", ds_select},   {"drop", ds_drop},
-        {"rename", ds_rename},     {"mutate", ds_mutate},   {"sort", ds_sort},
-        {"group_by", ds_group_by}, {"agg", ds_agg},         {"join", ds_join},
-        {"tail", ds_tail},         {"slice", ds_slice},     {"distinct", ds_distinct},
-        {"concat", ds_concat},     {"pivot", ds_pivot},     {"unpivot", ds_unpivot},
+        {"filter", ds_filter},     {"select", ds_select}, {"drop", ds_drop},
+        {"rename", ds_rename},     {"mutate", ds_mutate}, {"sort", ds_sort},
+        {"group_by", ds_group_by}, {"agg", ds_agg},       {"join", ds_join},
+        {"tail", ds_tail},         {"slice", ds_slice},   {"distinct", ds_distinct},
+        {"concat", ds_concat},     {"pivot", ds_pivot},   {"unpivot", ds_unpivot},
         {"convert", ds_convert},   {NULL, NULL}};
     jpl_add_dataset_methods(L, ds_methods);
     static const luaL_Reg col_methods[] = {{"sum", col_sum},     {"mean", col_mean},

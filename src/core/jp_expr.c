@@ -120,12 +120,12 @@ static const struct fn_desc {
 
 typedef struct node {
     int kind;
-    int op;               /* token kind of the operator, or fn id */
-    size_t pos, end;      /* source span */
-    size_t op_pos;        /* the operator / function name token */
-    jp_type_t type;       /* after checking; TY_NIL for nil */
-    int field;            /* N_FIELD */
-    int kids[3];          /* node indices; N_CALL uses args/nargs */
+    int op;          /* token kind of the operator, or fn id */
+    size_t pos, end; /* source span */
+    size_t op_pos;   /* the operator / function name token */
+    jp_type_t type;  /* after checking; TY_NIL for nil */
+    int field;       /* N_FIELD */
+    int kids[3];     /* node indices; N_CALL uses args/nargs */
     int *args;
     int nargs;
     /* N_CONST */
@@ -205,9 +205,9 @@ typedef struct ins {
 typedef struct reg_info {
     jp_type_t type;
     bool is_const;
-    bool dyn_dict;  /* owns a dictionary that grows during evaluation */
-    void *cval;     /* const: BATCH broadcast values */
-    uint8_t *cnul;  /* const: BATCH null bytes or NULL */
+    bool dyn_dict;       /* owns a dictionary that grows during evaluation */
+    void *cval;          /* const: BATCH broadcast values */
+    uint8_t *cnul;       /* const: BATCH null bytes or NULL */
     jp_strdict_t *cdict; /* const string: its dictionary */
 } reg_info_t;
 
@@ -251,8 +251,10 @@ static void tok_free(token_t *t)
 /* The source quoted for messages, shortened when long. */
 static void quote_src(const cstate_t *cs, char *buf, size_t size)
 {
-    if (cs->srclen > 60) snprintf(buf, size, "\"%.57s...\"", cs->src);
-    else snprintf(buf, size, "\"%s\"", cs->src);
+    if (cs->srclen > 60)
+        snprintf(buf, size, "\"%.57s...\"", cs->src);
+    else
+        snprintf(buf, size, "\"%s\"", cs->src);
 }
 
 static jp_status_t cerr(cstate_t *cs, size_t pos, const char *fmt, ...)
@@ -292,25 +294,44 @@ static bool is_name_char(int c)
 static const char *tok_text(int kind)
 {
     switch (kind) {
-    case T_ADD: return "+";
-    case T_SUB: return "-";
-    case T_MUL: return "*";
-    case T_DIV: return "/";
-    case T_IDIV: return "//";
-    case T_MOD: return "%";
-    case T_POW: return "^";
-    case T_LEN: return "#";
-    case T_CONCAT: return "..";
-    case T_EQ: return "==";
-    case T_NE: return "~=";
-    case T_LT: return "<";
-    case T_LE: return "<=";
-    case T_GT: return ">";
-    case T_GE: return ">=";
-    case T_AND: return "and";
-    case T_OR: return "or";
-    case T_NOT: return "not";
-    default: return "?";
+    case T_ADD:
+        return "+";
+    case T_SUB:
+        return "-";
+    case T_MUL:
+        return "*";
+    case T_DIV:
+        return "/";
+    case T_IDIV:
+        return "//";
+    case T_MOD:
+        return "%";
+    case T_POW:
+        return "^";
+    case T_LEN:
+        return "#";
+    case T_CONCAT:
+        return "..";
+    case T_EQ:
+        return "==";
+    case T_NE:
+        return "~=";
+    case T_LT:
+        return "<";
+    case T_LE:
+        return "<=";
+    case T_GT:
+        return ">";
+    case T_GE:
+        return ">=";
+    case T_AND:
+        return "and";
+    case T_OR:
+        return "or";
+    case T_NOT:
+        return "not";
+    default:
+        return "?";
     }
 }
 
@@ -344,16 +365,36 @@ static jp_status_t lex_string(cstate_t *cs, token_t *t)
             cs->p += 2;
             int v;
             switch (e) {
-            case 'n': v = '\n'; break;
-            case 't': v = '\t'; break;
-            case 'r': v = '\r'; break;
-            case 'a': v = '\a'; break;
-            case 'b': v = '\b'; break;
-            case 'f': v = '\f'; break;
-            case 'v': v = '\v'; break;
-            case '\\': v = '\\'; break;
-            case '"': v = '"'; break;
-            case '\'': v = '\''; break;
+            case 'n':
+                v = '\n';
+                break;
+            case 't':
+                v = '\t';
+                break;
+            case 'r':
+                v = '\r';
+                break;
+            case 'a':
+                v = '\a';
+                break;
+            case 'b':
+                v = '\b';
+                break;
+            case 'f':
+                v = '\f';
+                break;
+            case 'v':
+                v = '\v';
+                break;
+            case '\\':
+                v = '\\';
+                break;
+            case '"':
+                v = '"';
+                break;
+            case '\'':
+                v = '\'';
+                break;
             case 'x': {
                 int h1 = cs->p < cs->srclen ? hexval((unsigned char)s[cs->p]) : -1;
                 int h2 = cs->p + 1 < cs->srclen ? hexval((unsigned char)s[cs->p + 1]) : -1;
@@ -378,8 +419,7 @@ static jp_status_t lex_string(cstate_t *cs, token_t *t)
                     }
                 } else {
                     jp_buf_free(&b);
-                    return cerr(cs, epos, "bad escape '\\%c' at column %zu", e ? e : ' ',
-                                epos + 1);
+                    return cerr(cs, epos, "bad escape '\\%c' at column %zu", e ? e : ' ', epos + 1);
                 }
             }
             if (jp_buf_putc(&b, (char)v)) {
@@ -422,7 +462,8 @@ static jp_status_t lex_number(cstate_t *cs, token_t *t)
     bool flt = false;
     while (cs->p < cs->srclen) {
         char c = s[cs->p];
-        if (isdigit((unsigned char)c)) cs->p++;
+        if (isdigit((unsigned char)c))
+            cs->p++;
         else if (c == '.' && !(cs->p + 1 < cs->srclen && s[cs->p + 1] == '.')) {
             flt = true;
             cs->p++;
@@ -518,15 +559,25 @@ static jp_status_t next(cstate_t *cs)
     }
     cs->p++;
     switch (c) {
-    case '(': t->kind = T_LP; break;
-    case ')': t->kind = T_RP; break;
-    case ',': t->kind = T_COMMA; break;
-    case '+': t->kind = T_ADD; break;
+    case '(':
+        t->kind = T_LP;
+        break;
+    case ')':
+        t->kind = T_RP;
+        break;
+    case ',':
+        t->kind = T_COMMA;
+        break;
+    case '+':
+        t->kind = T_ADD;
+        break;
     case '-':
         if (c1 == '-') return cerr(cs, t->pos, "comments are not allowed (column %zu)", t->pos + 1);
         t->kind = T_SUB;
         break;
-    case '*': t->kind = T_MUL; break;
+    case '*':
+        t->kind = T_MUL;
+        break;
     case '/':
         if (c1 == '/') {
             cs->p++;
@@ -534,9 +585,15 @@ static jp_status_t next(cstate_t *cs)
         } else
             t->kind = T_DIV;
         break;
-    case '%': t->kind = T_MOD; break;
-    case '^': t->kind = T_POW; break;
-    case '#': t->kind = T_LEN; break;
+    case '%':
+        t->kind = T_MOD;
+        break;
+    case '^':
+        t->kind = T_POW;
+        break;
+    case '#':
+        t->kind = T_LEN;
+        break;
     case '.':
         if (c1 == '.') {
             cs->p++;
@@ -549,16 +606,16 @@ static jp_status_t next(cstate_t *cs)
             cs->p++;
             t->kind = T_EQ;
         } else
-            return cerr(cs, t->pos, "unexpected '=' at column %zu (use == to compare)",
-                        t->pos + 1);
+            return cerr(cs, t->pos, "unexpected '=' at column %zu (use == to compare)", t->pos + 1);
         break;
     case '~':
         if (c1 == '=') {
             cs->p++;
             t->kind = T_NE;
         } else
-            return cerr(cs, t->pos, "unexpected '~' at column %zu (bitwise operators are not "
-                                    "supported; ~= means 'not equal')",
+            return cerr(cs, t->pos,
+                        "unexpected '~' at column %zu (bitwise operators are not "
+                        "supported; ~= means 'not equal')",
                         t->pos + 1);
         break;
     case '!':
@@ -577,8 +634,9 @@ static jp_status_t next(cstate_t *cs)
             cs->p++;
             t->kind = T_LE;
         } else if (c1 == '<') {
-            return cerr(cs, t->pos, "unexpected '<<' at column %zu (bitwise operators are not "
-                                    "supported)",
+            return cerr(cs, t->pos,
+                        "unexpected '<<' at column %zu (bitwise operators are not "
+                        "supported)",
                         t->pos + 1);
         } else if (c1 == '>') {
             return cerr(cs, t->pos, "unexpected '<>' at column %zu (use ~= for 'not equal')",
@@ -591,8 +649,9 @@ static jp_status_t next(cstate_t *cs)
             cs->p++;
             t->kind = T_GE;
         } else if (c1 == '>') {
-            return cerr(cs, t->pos, "unexpected '>>' at column %zu (bitwise operators are not "
-                                    "supported)",
+            return cerr(cs, t->pos,
+                        "unexpected '>>' at column %zu (bitwise operators are not "
+                        "supported)",
                         t->pos + 1);
         } else
             t->kind = T_GT;
@@ -682,7 +741,8 @@ static long name_distance(const char *a, const char *b)
     for (size_t j = 0; j <= lb; j++) d[0][j] = (long)j;
     for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            long cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            long cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             long v = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
             if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
@@ -771,9 +831,10 @@ static int simpleexp(cstate_t *cs)
             for (size_t k = 0; k < NFNS; k++)
                 if (strcmp(fns[k].name, name) == 0) f = &fns[k];
             if (!f) {
-                cerr(cs, pos, "unknown function '%s' at column %zu (functions: abs, floor, ceil, "
-                              "round, sqrt, log, exp, min, max, lower, upper, len, substr, "
-                              "coalesce, if_else, tostring, year, month, day)",
+                cerr(cs, pos,
+                     "unknown function '%s' at column %zu (functions: abs, floor, ceil, "
+                     "round, sqrt, log, exp, min, max, lower, upper, len, substr, "
+                     "coalesce, if_else, tostring, year, month, day)",
                      name, pos + 1);
                 jp_free(name);
                 return -1;
@@ -852,7 +913,9 @@ static int simpleexp(cstate_t *cs)
         cs->nodes[id].end = end;
         return id;
     }
-    case T_EOF: cerr(cs, t->pos, "unexpected end of expression at column %zu", t->pos + 1); return -1;
+    case T_EOF:
+        cerr(cs, t->pos, "unexpected end of expression at column %zu", t->pos + 1);
+        return -1;
     default:
         cerr(cs, t->pos, "unexpected '%.*s' at column %zu", (int)t->len, cs->src + t->pos,
              t->pos + 1);
@@ -912,8 +975,10 @@ static const char *describe(cstate_t *cs, int id, char *buf, size_t size)
         snprintf(buf, size, "nil");
     else {
         size_t len = n->end - n->pos;
-        if (len > 40) snprintf(buf, size, "%s %.37s...", ty_name(n->type), cs->src + n->pos);
-        else snprintf(buf, size, "%s %.*s", ty_name(n->type), (int)len, cs->src + n->pos);
+        if (len > 40)
+            snprintf(buf, size, "%s %.37s...", ty_name(n->type), cs->src + n->pos);
+        else
+            snprintf(buf, size, "%s %.*s", ty_name(n->type), (int)len, cs->src + n->pos);
     }
     return buf;
 }
@@ -959,8 +1024,11 @@ static void derive_unit(cstate_t *cs, node_t *n)
         else if (a->type == TY_NIL)
             memcpy(n->unit, b->unit, sizeof n->unit);
         return;
-    case N_AND: memcpy(n->unit, b->unit, sizeof n->unit); return;
-    case N_BINARY: break;
+    case N_AND:
+        memcpy(n->unit, b->unit, sizeof n->unit);
+        return;
+    case N_BINARY:
+        break;
     case N_CALL: {
         /* functions that keep their argument's unit */
         if (n->op == F_ABS || n->op == F_FLOOR || n->op == F_CEIL || n->op == F_ROUND) {
@@ -971,25 +1039,32 @@ static void derive_unit(cstate_t *cs, node_t *n)
             for (int k = from; k < n->nargs; k++) {
                 node_t *x = &cs->nodes[n->args[k]];
                 if (x->type == TY_NIL) continue;
-                if (!u) u = x->unit;
-                else if (strcmp(u, x->unit) != 0) return;
+                if (!u)
+                    u = x->unit;
+                else if (strcmp(u, x->unit) != 0)
+                    return;
             }
             if (u) snprintf(n->unit, sizeof n->unit, "%s", u);
         }
         return;
     }
-    default: return;
+    default:
+        return;
     }
     bool ac = a->kind == N_CONST, bc = b->kind == N_CONST;
     switch (n->op) {
     case T_ADD:
     case T_SUB:
-        if (unit_is(a->unit, b->unit) || (a->unit[0] && bc)) memcpy(n->unit, a->unit, sizeof n->unit);
-        else if (b->unit[0] && ac) memcpy(n->unit, b->unit, sizeof n->unit);
+        if (unit_is(a->unit, b->unit) || (a->unit[0] && bc))
+            memcpy(n->unit, a->unit, sizeof n->unit);
+        else if (b->unit[0] && ac)
+            memcpy(n->unit, b->unit, sizeof n->unit);
         return;
     case T_MUL: {
-        if (a->unit[0] && bc) memcpy(n->unit, a->unit, sizeof n->unit);
-        else if (b->unit[0] && ac) memcpy(n->unit, b->unit, sizeof n->unit);
+        if (a->unit[0] && bc)
+            memcpy(n->unit, a->unit, sizeof n->unit);
+        else if (b->unit[0] && ac)
+            memcpy(n->unit, b->unit, sizeof n->unit);
         else if (a->unit[0] && b->unit[0]) {
             /* (X/Y) * Y = X */
             const node_t *p = a, *q = b;
@@ -1007,7 +1082,8 @@ static void derive_unit(cstate_t *cs, node_t *n)
     }
     case T_DIV:
     case T_IDIV:
-        if (a->unit[0] && bc) memcpy(n->unit, a->unit, sizeof n->unit);
+        if (a->unit[0] && bc)
+            memcpy(n->unit, a->unit, sizeof n->unit);
         else if (a->unit[0] && b->unit[0] && strcmp(a->unit, b->unit) != 0 &&
                  !strchr(a->unit, '/') && !strchr(b->unit, '/')) {
             char text[140], buf[64];
@@ -1016,7 +1092,8 @@ static void derive_unit(cstate_t *cs, node_t *n)
             if (c) snprintf(n->unit, sizeof n->unit, "%s", c);
         }
         return;
-    default: return;
+    default:
+        return;
     }
 }
 
@@ -1095,7 +1172,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
                             describe(cs, n->args[k], d1, sizeof d1), cs->nodes[n->args[k]].pos + 1);
             t = u;
         }
-        if (t == TY_NIL) return cerr(cs, n->pos, "%s() of nil has no type (column %zu)", name, n->pos + 1);
+        if (t == TY_NIL)
+            return cerr(cs, n->pos, "%s() of nil has no type (column %zu)", name, n->pos + 1);
         n->type = t;
         break;
     }
@@ -1109,7 +1187,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
                             describe(cs, n->args[k], d1, sizeof d1), cs->nodes[n->args[k]].pos + 1);
             t = u;
         }
-        if (t == TY_NIL) return cerr(cs, n->pos, "coalesce() of nil has no type (column %zu)", n->pos + 1);
+        if (t == TY_NIL)
+            return cerr(cs, n->pos, "coalesce() of nil has no type (column %zu)", n->pos + 1);
         n->type = t;
         break;
     }
@@ -1121,7 +1200,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
                         describe(cs, n->args[1], d1, sizeof d1),
                         describe(cs, n->args[2], d2, sizeof d2), n->pos + 1);
         }
-        if (u == TY_NIL) return cerr(cs, n->pos, "if_else() of nil has no type (column %zu)", n->pos + 1);
+        if (u == TY_NIL)
+            return cerr(cs, n->pos, "if_else() of nil has no type (column %zu)", n->pos + 1);
         n->type = u;
         break;
     }
@@ -1141,8 +1221,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
         n->type = JP_TYPE_STRING;
         break;
     case F_TOSTRING:
-        if (t0 != JP_TYPE_INT && t0 != JP_TYPE_NUMBER && t0 != JP_TYPE_STRING && t0 != JP_TYPE_BOOL &&
-            t0 != JP_TYPE_DATE)
+        if (t0 != JP_TYPE_INT && t0 != JP_TYPE_NUMBER && t0 != JP_TYPE_STRING &&
+            t0 != JP_TYPE_BOOL && t0 != JP_TYPE_DATE)
             BAD_ARG(0, "a number, string, boolean or date");
         n->type = JP_TYPE_STRING;
         break;
@@ -1152,7 +1232,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
         if (t0 != JP_TYPE_DATE) BAD_ARG(0, "a date");
         n->type = JP_TYPE_INT;
         break;
-    default: return cerr(cs, n->pos, "internal: unknown function");
+    default:
+        return cerr(cs, n->pos, "internal: unknown function");
     }
 #undef ARGT
 #undef BAD_ARG
@@ -1179,7 +1260,8 @@ static jp_status_t check(cstate_t *cs, int id)
     node_t *n = &cs->nodes[id];
     char d1[120], d2[120];
     switch (n->kind) {
-    case N_CONST: return JP_OK;
+    case N_CONST:
+        return JP_OK;
     case N_FIELD: {
         jp_type_t t = cs->schema->fields[n->field].type;
         if (t == JP_TYPE_NONE && !cs->defer_types)
@@ -1189,7 +1271,8 @@ static jp_status_t check(cstate_t *cs, int id)
         derive_unit(cs, n);
         return JP_OK;
     }
-    default: break;
+    default:
+        break;
     }
     if (check_kids(cs, n)) return cs->st;
     if (cs->defer_types) return JP_OK;
@@ -1198,7 +1281,8 @@ static jp_status_t check(cstate_t *cs, int id)
     node_t *b = n->kids[1] >= 0 ? &cs->nodes[n->kids[1]] : NULL;
     switch (n->kind) {
     case N_UNARY:
-        if (n->op == T_NOT) n->type = JP_TYPE_BOOL;
+        if (n->op == T_NOT)
+            n->type = JP_TYPE_BOOL;
         else if (n->op == T_SUB) {
             if (!is_num(a->type))
                 return cerr(cs, n->pos, "cannot negate %s at column %zu",
@@ -1243,8 +1327,9 @@ static jp_status_t check(cstate_t *cs, int id)
         case T_IDIV:
         case T_MOD:
         case T_POW: {
-            static const char *const verbs[] = {"add", "subtract", "multiply", "divide",
-                                                "divide", "take the remainder of", "raise"};
+            static const char *const verbs[] = {"add",    "subtract", "multiply",
+                                                "divide", "divide",   "take the remainder of",
+                                                "raise"};
             if (!is_num(ta) || !is_num(tb)) {
                 int bad = !is_num(ta) ? n->kids[0] : n->kids[1];
                 (void)bad;
@@ -1252,8 +1337,10 @@ static jp_status_t check(cstate_t *cs, int id)
                             verbs[op - T_ADD], describe(cs, n->kids[0], d1, sizeof d1),
                             describe(cs, n->kids[1], d2, sizeof d2), tok_text(op), n->op_pos + 1);
             }
-            if (op == T_DIV || op == T_POW) n->type = JP_TYPE_NUMBER;
-            else n->type = (ta == JP_TYPE_INT && tb == JP_TYPE_INT) ? JP_TYPE_INT : JP_TYPE_NUMBER;
+            if (op == T_DIV || op == T_POW)
+                n->type = JP_TYPE_NUMBER;
+            else
+                n->type = (ta == JP_TYPE_INT && tb == JP_TYPE_INT) ? JP_TYPE_INT : JP_TYPE_NUMBER;
             break;
         }
         case T_CONCAT: {
@@ -1264,8 +1351,9 @@ static jp_status_t check(cstate_t *cs, int id)
                 okb |= tb == ok[k];
             }
             if (!oka || !okb)
-                return cerr(cs, n->op_pos, "cannot concatenate %s and %s (operator '..' at column "
-                                           "%zu; use tostring())",
+                return cerr(cs, n->op_pos,
+                            "cannot concatenate %s and %s (operator '..' at column "
+                            "%zu; use tostring())",
                             describe(cs, n->kids[0], d1, sizeof d1),
                             describe(cs, n->kids[1], d2, sizeof d2), n->op_pos + 1);
             n->type = JP_TYPE_STRING;
@@ -1282,21 +1370,27 @@ static jp_status_t check(cstate_t *cs, int id)
                 ta = JP_TYPE_DATE;
             }
             bool okt;
-            if (ta == TY_NIL || tb == TY_NIL) okt = eq;
-            else if (is_num(ta) && is_num(tb)) okt = true;
-            else if (ta != tb) okt = false;
-            else if (ta == JP_TYPE_STRING || ta == JP_TYPE_DATE) okt = true;
-            else if (ta == JP_TYPE_BOOL) okt = eq;
-            else okt = false;
+            if (ta == TY_NIL || tb == TY_NIL)
+                okt = eq;
+            else if (is_num(ta) && is_num(tb))
+                okt = true;
+            else if (ta != tb)
+                okt = false;
+            else if (ta == JP_TYPE_STRING || ta == JP_TYPE_DATE)
+                okt = true;
+            else if (ta == JP_TYPE_BOOL)
+                okt = eq;
+            else
+                okt = false;
             if (!okt) {
                 if ((ta == TY_NIL || tb == TY_NIL) && !eq)
-                    return cerr(cs, n->op_pos, "cannot order nil with '%s' at column %zu (use == "
-                                               "nil or ~= nil)",
+                    return cerr(cs, n->op_pos,
+                                "cannot order nil with '%s' at column %zu (use == "
+                                "nil or ~= nil)",
                                 tok_text(op), n->op_pos + 1);
                 if (ta == tb)
                     return cerr(cs, n->op_pos, "cannot %s %s values with '%s' at column %zu",
-                                eq ? "compare" : "order", ty_name(ta), tok_text(op),
-                                n->op_pos + 1);
+                                eq ? "compare" : "order", ty_name(ta), tok_text(op), n->op_pos + 1);
                 return cerr(cs, n->op_pos, "cannot compare %s with %s at column %zu",
                             describe(cs, n->kids[0], d1, sizeof d1),
                             describe(cs, n->kids[1], d2, sizeof d2), n->op_pos + 1);
@@ -1309,7 +1403,8 @@ static jp_status_t check(cstate_t *cs, int id)
     case N_CALL:
         if (check_call(cs, id)) return cs->st;
         break;
-    default: break;
+    default:
+        break;
     }
     derive_unit(cs, &cs->nodes[id]);
     return fold(cs, id);
@@ -1402,7 +1497,9 @@ static int const_reg(cstate_t *cs, jp_type_t t, bool is_null, int64_t i, double 
     case JP_TYPE_NUMBER:
         for (int k = 0; k < BATCH; k++) ((double *)ri->cval)[k] = d;
         break;
-    case JP_TYPE_BOOL: memset(ri->cval, i ? 1 : 0, BATCH); break;
+    case JP_TYPE_BOOL:
+        memset(ri->cval, i ? 1 : 0, BATCH);
+        break;
     case JP_TYPE_DATE:
         for (int k = 0; k < BATCH; k++) ((int32_t *)ri->cval)[k] = (int32_t)i;
         break;
@@ -1414,7 +1511,8 @@ static int const_reg(cstate_t *cs, jp_type_t t, bool is_null, int64_t i, double 
         }
         break; /* codes are all 0 */
     }
-    default: break;
+    default:
+        break;
     }
     return r;
 }
@@ -1500,8 +1598,10 @@ static int gen(cstate_t *cs, int id, jp_type_t want)
         int m = emit(cs, OP_TRUTHY, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
         int y = gen_branch(cs, n->kids[1], t);
         int z;
-        if (t == JP_TYPE_BOOL && cs->nodes[n->kids[0]].type == JP_TYPE_BOOL) z = x;
-        else z = nil_reg(cs, t);
+        if (t == JP_TYPE_BOOL && cs->nodes[n->kids[0]].type == JP_TYPE_BOOL)
+            z = x;
+        else
+            z = nil_reg(cs, t);
         if (m < 0 || y < 0 || z < 0) return -1;
         r = gen_select(cs, m, y, z, t);
         break;
@@ -1558,13 +1658,27 @@ static int gen(cstate_t *cs, int id, jp_type_t want)
         int o;
         bool i = ot == JP_TYPE_INT;
         switch (op) {
-        case T_ADD: o = i ? OP_ADD_I : OP_ADD_D; break;
-        case T_SUB: o = i ? OP_SUB_I : OP_SUB_D; break;
-        case T_MUL: o = i ? OP_MUL_I : OP_MUL_D; break;
-        case T_DIV: o = OP_DIV_D; break;
-        case T_IDIV: o = i ? OP_IDIV_I : OP_IDIV_D; break;
-        case T_MOD: o = i ? OP_MOD_I : OP_MOD_D; break;
-        default: o = OP_POW_D; break;
+        case T_ADD:
+            o = i ? OP_ADD_I : OP_ADD_D;
+            break;
+        case T_SUB:
+            o = i ? OP_SUB_I : OP_SUB_D;
+            break;
+        case T_MUL:
+            o = i ? OP_MUL_I : OP_MUL_D;
+            break;
+        case T_DIV:
+            o = OP_DIV_D;
+            break;
+        case T_IDIV:
+            o = i ? OP_IDIV_I : OP_IDIV_D;
+            break;
+        case T_MOD:
+            o = i ? OP_MOD_I : OP_MOD_D;
+            break;
+        default:
+            o = OP_POW_D;
+            break;
         }
         r = emit(cs, o, 0, new_reg(cs, t), x, y, -1);
         break;
@@ -1591,7 +1705,8 @@ static int gen(cstate_t *cs, int id, jp_type_t want)
         case F_ROUND: {
             int x = gen(cs, args[0], JP_TYPE_NUMBER);
             r = emit(cs, OP_ROUND_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, -1, -1);
-            if (r >= 0) cs->e->code[cs->e->n_code - 1].k = n->nargs == 2 ? (double)cs->nodes[args[1]].i : 0;
+            if (r >= 0)
+                cs->e->code[cs->e->n_code - 1].k = n->nargs == 2 ? (double)cs->nodes[args[1]].i : 0;
             break;
         }
         case F_SQRT:
@@ -1666,7 +1781,9 @@ static int gen(cstate_t *cs, int id, jp_type_t want)
             r = emit(cs, OP_SUBSTR, 0, d, x, i, j);
             break;
         }
-        case F_TOSTRING: r = gen(cs, args[0], JP_TYPE_STRING); break;
+        case F_TOSTRING:
+            r = gen(cs, args[0], JP_TYPE_STRING);
+            break;
         case F_YEAR:
         case F_MONTH:
         case F_DAY: {
@@ -1674,11 +1791,13 @@ static int gen(cstate_t *cs, int id, jp_type_t want)
             r = emit(cs, OP_YMD, n->op - F_YEAR, new_reg(cs, JP_TYPE_INT), x, -1, -1);
             break;
         }
-        default: return -1;
+        default:
+            return -1;
         }
         break;
     }
-    default: return -1;
+    default:
+        return -1;
     }
     return to_type(cs, r, t, want);
 }
@@ -1771,8 +1890,10 @@ static uint8_t *own_nulls(vreg_t *d, const uint8_t *from, size_t n)
 
 static void merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
 {
-    if (!a->nul) d->nul = b ? b->nul : NULL;
-    else if (!b || !b->nul) d->nul = a->nul;
+    if (!a->nul)
+        d->nul = b ? b->nul : NULL;
+    else if (!b || !b->nul)
+        d->nul = a->nul;
     else {
         for (size_t k = 0; k < n; k++) d->nbuf[k] = a->nul[k] | b->nul[k];
         d->nul = d->nbuf;
@@ -1788,11 +1909,16 @@ static uint8_t *get_qbuf(vreg_t *d)
 static inline uint8_t qflip(uint8_t q)
 {
     switch (q) {
-    case JP_Q_AT_LEAST: return JP_Q_AT_MOST;
-    case JP_Q_AT_MOST: return JP_Q_AT_LEAST;
-    case JP_Q_MORE_THAN: return JP_Q_LESS_THAN;
-    case JP_Q_LESS_THAN: return JP_Q_MORE_THAN;
-    default: return q;
+    case JP_Q_AT_LEAST:
+        return JP_Q_AT_MOST;
+    case JP_Q_AT_MOST:
+        return JP_Q_AT_LEAST;
+    case JP_Q_MORE_THAN:
+        return JP_Q_LESS_THAN;
+    case JP_Q_LESS_THAN:
+        return JP_Q_MORE_THAN;
+    default:
+        return q;
     }
 }
 
@@ -1808,9 +1934,11 @@ static inline uint8_t qarith(int op, double x, double y, uint8_t qa, uint8_t qb)
 {
     switch (op) {
     case OP_ADD_I:
-    case OP_ADD_D: return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qb);
+    case OP_ADD_D:
+        return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qb);
     case OP_SUB_I:
-    case OP_SUB_D: return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qflip(qb));
+    case OP_SUB_D:
+        return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qflip(qb));
     case OP_MUL_I:
     case OP_MUL_D:
         if (!qb) return x == 0 && qa == 0 ? 0 : (y > 0 ? qa : y < 0 ? qflip(qa) : 0);
@@ -1822,7 +1950,8 @@ static inline uint8_t qarith(int op, double x, double y, uint8_t qa, uint8_t qb)
         if (!qa) return x > 0 ? qflip(qb) : x < 0 ? qb : 0;
         return x > 0 && y > 0 ? (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qflip(qb))
                               : (uint8_t)JP_Q_APPROX;
-    default: return JP_Q_APPROX;
+    default:
+        return JP_Q_APPROX;
     }
 }
 
@@ -1874,8 +2003,10 @@ static jp_status_t remap(uint32_t **memo, size_t *mn, const jp_strdict_t **mfor,
 static size_t lua_num_text(double v, char *buf, size_t size)
 {
     int n;
-    if (isinf(v)) n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
-    else if (isnan(v)) n = snprintf(buf, size, "%s", "nan");
+    if (isinf(v))
+        n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    else if (isnan(v))
+        n = snprintf(buf, size, "%s", "nan");
     else {
         n = snprintf(buf, size, "%.14g", v);
         if (n > 0 && (size_t)n < size - 3 && strspn(buf, "-0123456789") == (size_t)n) {
@@ -1899,9 +2030,12 @@ static void cmp_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, int sub, size
     for (size_t k = 0; k < n; k++) {
         uint8_t x1 = na ? na[k] : 0, x2 = nb ? nb[k] : 0;
         if (x1 | x2) {
-            if (sub == C_EQ) o[k] = x1 & x2;
-            else if (sub == C_NE) o[k] = (uint8_t)(x1 ^ x2);
-            else o[k] = 0;
+            if (sub == C_EQ)
+                o[k] = x1 & x2;
+            else if (sub == C_NE)
+                o[k] = (uint8_t)(x1 ^ x2);
+            else
+                o[k] = 0;
         }
     }
 }
@@ -1963,15 +2097,24 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
         merge_nulls(d, a, b, n);                                                                   \
     }                                                                                              \
     goto arith_quals;
-        case OP_ADD_I: ARITH_I(u + w)
-        case OP_SUB_I: ARITH_I(u - w)
-        case OP_MUL_I: ARITH_I(u * w)
-        case OP_ADD_D: ARITH_D(u + w)
-        case OP_SUB_D: ARITH_D(u - w)
-        case OP_MUL_D: ARITH_D(u * w)
-        case OP_DIV_D: ARITH_D(u / w)
-        case OP_POW_D: ARITH_D(pow(u, w))
-        case OP_IDIV_D: ARITH_D(floor(u / w))
+        case OP_ADD_I:
+            ARITH_I(u + w)
+        case OP_SUB_I:
+            ARITH_I(u - w)
+        case OP_MUL_I:
+            ARITH_I(u * w)
+        case OP_ADD_D:
+            ARITH_D(u + w)
+        case OP_SUB_D:
+            ARITH_D(u - w)
+        case OP_MUL_D:
+            ARITH_D(u * w)
+        case OP_DIV_D:
+            ARITH_D(u / w)
+        case OP_POW_D:
+            ARITH_D(pow(u, w))
+        case OP_IDIV_D:
+            ARITH_D(floor(u / w))
         case OP_MOD_D: {
             const double *p = VD(a), *q = VD(b);
             double *o = d->buf;
@@ -2087,10 +2230,14 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             break;                                                                                 \
         }                                                                                          \
     }
-            if (in->op == OP_CMP_I) CMPLOOP(int64_t, VI)
-            else if (in->op == OP_CMP_D) CMPLOOP(double, VD)
-            else if (in->op == OP_CMP_B) CMPLOOP(uint8_t, VB)
-            else CMPLOOP(int32_t, VT)
+            if (in->op == OP_CMP_I)
+                CMPLOOP(int64_t, VI)
+            else if (in->op == OP_CMP_D)
+                CMPLOOP(double, VD)
+            else if (in->op == OP_CMP_B)
+                CMPLOOP(uint8_t, VB)
+            else
+                CMPLOOP(int32_t, VT)
 #undef CMPLOOP
             cmp_nulls(d, a, b, in->sub, n);
             break;
@@ -2132,12 +2279,24 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                     }
                     int cr = (int)m - 2;
                     switch (in->sub) {
-                    case C_EQ: o[k] = cr == 0; break;
-                    case C_NE: o[k] = cr != 0; break;
-                    case C_LT: o[k] = cr < 0; break;
-                    case C_LE: o[k] = cr <= 0; break;
-                    case C_GT: o[k] = cr > 0; break;
-                    default: o[k] = cr >= 0; break;
+                    case C_EQ:
+                        o[k] = cr == 0;
+                        break;
+                    case C_NE:
+                        o[k] = cr != 0;
+                        break;
+                    case C_LT:
+                        o[k] = cr < 0;
+                        break;
+                    case C_LE:
+                        o[k] = cr <= 0;
+                        break;
+                    case C_GT:
+                        o[k] = cr > 0;
+                        break;
+                    default:
+                        o[k] = cr >= 0;
+                        break;
                     }
                 }
             } else {
@@ -2151,12 +2310,24 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                     const char *sb = jp_strdict_get(b->dict, q[k], &lb);
                     int cr = str_cmp(sa, la, sb, lb);
                     switch (in->sub) {
-                    case C_EQ: o[k] = cr == 0; break;
-                    case C_NE: o[k] = cr != 0; break;
-                    case C_LT: o[k] = cr < 0; break;
-                    case C_LE: o[k] = cr <= 0; break;
-                    case C_GT: o[k] = cr > 0; break;
-                    default: o[k] = cr >= 0; break;
+                    case C_EQ:
+                        o[k] = cr == 0;
+                        break;
+                    case C_NE:
+                        o[k] = cr != 0;
+                        break;
+                    case C_LT:
+                        o[k] = cr < 0;
+                        break;
+                    case C_LE:
+                        o[k] = cr <= 0;
+                        break;
+                    case C_GT:
+                        o[k] = cr > 0;
+                        break;
+                    default:
+                        o[k] = cr >= 0;
+                        break;
                     }
                 }
             }
@@ -2205,9 +2376,10 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                         o[k] = 0;
                         continue;
                     }
-                    jp_status_t st =
-                        m[k] ? remap(&d->memo, &d->memo_n, &d->memo_for, xv->dict, VS(xv)[k], d->own, &o[k])
-                             : remap(&d->memo2, &d->memo2_n, &d->memo2_for, y->dict, VS(y)[k], d->own, &o[k]);
+                    jp_status_t st = m[k] ? remap(&d->memo, &d->memo_n, &d->memo_for, xv->dict,
+                                                  VS(xv)[k], d->own, &o[k])
+                                          : remap(&d->memo2, &d->memo2_n, &d->memo2_for, y->dict,
+                                                  VS(y)[k], d->own, &o[k]);
                     if (st) return st;
                 }
                 d->v = o;
@@ -2217,17 +2389,16 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 const char *pa = xv->v, *pb = y->v;
                 if (w == 8) {
                     for (size_t k = 0; k < n; k++)
-                        ((uint64_t *)(void *)o)[k] =
-                            m[k] ? ((const uint64_t *)(const void *)pa)[k] : ((const uint64_t *)(const void *)pb)[k];
+                        ((uint64_t *)(void *)o)[k] = m[k] ? ((const uint64_t *)(const void *)pa)[k]
+                                                          : ((const uint64_t *)(const void *)pb)[k];
                 } else if (w == 4) {
                     for (size_t k = 0; k < n; k++)
-                        ((uint32_t *)(void *)o)[k] =
-                            m[k] ? ((const uint32_t *)(const void *)pa)[k] : ((const uint32_t *)(const void *)pb)[k];
+                        ((uint32_t *)(void *)o)[k] = m[k] ? ((const uint32_t *)(const void *)pa)[k]
+                                                          : ((const uint32_t *)(const void *)pb)[k];
                 } else if (w == 1) {
                     for (size_t k = 0; k < n; k++) o[k] = m[k] ? pa[k] : pb[k];
                 } else {
-                    for (size_t k = 0; k < n; k++)
-                        memcpy(o + k * w, (m[k] ? pa : pb) + k * w, w);
+                    for (size_t k = 0; k < n; k++) memcpy(o + k * w, (m[k] ? pa : pb) + k * w, w);
                 }
                 d->v = o;
                 d->dict = xnil ? y->dict : xv->dict;
@@ -2251,8 +2422,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
         case OP_ABS_I: {
             const int64_t *p = VI(a);
             int64_t *o = d->buf;
-            for (size_t k = 0; k < n; k++)
-                o[k] = p[k] < 0 ? (int64_t)(0 - (uint64_t)p[k]) : p[k];
+            for (size_t k = 0; k < n; k++) o[k] = p[k] < 0 ? (int64_t)(0 - (uint64_t)p[k]) : p[k];
             d->v = o;
             d->nul = a->nul;
             goto abs_quals;
@@ -2303,7 +2473,8 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             double *o = d->buf;
             double f = pow(10.0, in->k);
             for (size_t k = 0; k < n; k++) {
-                if (in->k == 0) o[k] = round(p[k]);
+                if (in->k == 0)
+                    o[k] = round(p[k]);
                 else {
                     double v = round(p[k] * f) / f;
                     o[k] = isfinite(v) ? v : p[k];
@@ -2341,9 +2512,12 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             const double *p = VD(a), *q = VD(b);
             double *o = d->buf;
             for (size_t k = 0; k < n; k++) {
-                if (q[k] == 2.0) o[k] = log2(p[k]);
-                else if (q[k] == 10.0) o[k] = log10(p[k]);
-                else o[k] = log(p[k]) / log(q[k]);
+                if (q[k] == 2.0)
+                    o[k] = log2(p[k]);
+                else if (q[k] == 10.0)
+                    o[k] = log10(p[k]);
+                else
+                    o[k] = log(p[k]) / log(q[k]);
             }
             d->v = o;
             merge_nulls(d, a, b, n);
@@ -2351,8 +2525,8 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 uint8_t *qo = get_qbuf(d);
                 if (!qo) return JP_ERR_NOMEM;
                 for (size_t k = 0; k < n; k++)
-                    qo[k] = (b->qual && b->qual[k]) ? (uint8_t)JP_Q_APPROX
-                                                      : (a->qual ? a->qual[k] : 0);
+                    qo[k] =
+                        (b->qual && b->qual[k]) ? (uint8_t)JP_Q_APPROX : (a->qual ? a->qual[k] : 0);
                 d->qual = qo;
             }
             break;
@@ -2368,10 +2542,14 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             for (size_t k = 0; k < n; k++) {
                 bool na = a->nul && a->nul[k], nb = b->nul && b->nul[k];
                 bool tb;
-                if (na || nb) tb = na && !nb;
-                else if (in->op == OP_MINMAX_I) tb = mx ? VI(b)[k] > VI(a)[k] : VI(b)[k] < VI(a)[k];
-                else if (in->op == OP_MINMAX_D) tb = mx ? VD(b)[k] > VD(a)[k] : VD(b)[k] < VD(a)[k];
-                else if (in->op == OP_MINMAX_T) tb = mx ? VT(b)[k] > VT(a)[k] : VT(b)[k] < VT(a)[k];
+                if (na || nb)
+                    tb = na && !nb;
+                else if (in->op == OP_MINMAX_I)
+                    tb = mx ? VI(b)[k] > VI(a)[k] : VI(b)[k] < VI(a)[k];
+                else if (in->op == OP_MINMAX_D)
+                    tb = mx ? VD(b)[k] > VD(a)[k] : VD(b)[k] < VD(a)[k];
+                else if (in->op == OP_MINMAX_T)
+                    tb = mx ? VT(b)[k] > VT(a)[k] : VT(b)[k] < VT(a)[k];
                 else {
                     size_t la, lb;
                     const char *sa = jp_strdict_get(a->dict, VS(a)[k], &la);
@@ -2388,9 +2566,10 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 if (in->op == OP_MINMAX_S) {
                     uint32_t code = 0;
                     if (!(src->nul && src->nul[k])) {
-                        jp_status_t st =
-                            pick[k] ? remap(&d->memo2, &d->memo2_n, &d->memo2_for, b->dict, VS(b)[k], d->own, &code)
-                                    : remap(&d->memo, &d->memo_n, &d->memo_for, a->dict, VS(a)[k], d->own, &code);
+                        jp_status_t st = pick[k] ? remap(&d->memo2, &d->memo2_n, &d->memo2_for,
+                                                         b->dict, VS(b)[k], d->own, &code)
+                                                 : remap(&d->memo, &d->memo_n, &d->memo_for,
+                                                         a->dict, VS(a)[k], d->own, &code);
                         if (st) return st;
                     }
                     ((uint32_t *)(void *)o)[k] = code;
@@ -2471,10 +2650,14 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 size_t len;
                 const char *s = jp_strdict_get(a->dict, VS(a)[k], &len);
                 int64_t l = (int64_t)len, i = VI(b)[k], j = VI(c)[k];
-                if (i < 0) i = (i < -l) ? 1 : l + i + 1;
-                else if (i == 0) i = 1;
-                if (j < 0) j = (j < -l) ? 0 : l + j + 1;
-                else if (j > l) j = l;
+                if (i < 0)
+                    i = (i < -l) ? 1 : l + i + 1;
+                else if (i == 0)
+                    i = 1;
+                if (j < 0)
+                    j = (j < -l) ? 0 : l + j + 1;
+                else if (j > l)
+                    j = l;
                 size_t from = 0, cnt = 0;
                 if (i <= j) {
                     from = (size_t)(i - 1);
@@ -2519,10 +2702,19 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 }
                 size_t len;
                 switch (in->op) {
-                case OP_TOSTR_I: len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)VI(a)[k]); break;
-                case OP_TOSTR_D: len = lua_num_text(VD(a)[k], buf, sizeof buf); break;
-                case OP_TOSTR_B: len = (size_t)snprintf(buf, sizeof buf, "%s", VB(a)[k] ? "true" : "false"); break;
-                default: jp_date_format(VT(a)[k], buf); len = strlen(buf); break;
+                case OP_TOSTR_I:
+                    len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)VI(a)[k]);
+                    break;
+                case OP_TOSTR_D:
+                    len = lua_num_text(VD(a)[k], buf, sizeof buf);
+                    break;
+                case OP_TOSTR_B:
+                    len = (size_t)snprintf(buf, sizeof buf, "%s", VB(a)[k] ? "true" : "false");
+                    break;
+                default:
+                    jp_date_format(VT(a)[k], buf);
+                    len = strlen(buf);
+                    break;
                 }
                 if (jp_strdict_intern(d->own, buf, len, &o[k])) return JP_ERR_NOMEM;
             }
@@ -2542,7 +2734,8 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             d->nul = a->nul;
             break;
         }
-        default: return JP_ERR_INTERNAL;
+        default:
+            return JP_ERR_INTERNAL;
         }
     }
     return JP_OK;
@@ -2570,18 +2763,28 @@ static jp_status_t fold(cstate_t *cs, int id)
     ectx_t x;
     if (!st && r >= 0) {
         tmp.result = r;
-        if (ectx_init(&x, &tmp, NULL)) st = cnomem(cs);
+        if (ectx_init(&x, &tmp, NULL))
+            st = cnomem(cs);
         else {
-            if (run_batch(&x, 0, 1)) st = cnomem(cs);
+            if (run_batch(&x, 0, 1))
+                st = cnomem(cs);
             else {
                 vreg_t *v = &x.r[r];
                 n = &cs->nodes[id];
                 n->is_null = v->nul && v->nul[0];
                 switch (n->type) {
-                case JP_TYPE_INT: n->i = VI(v)[0]; break;
-                case JP_TYPE_NUMBER: n->d = VD(v)[0]; break;
-                case JP_TYPE_BOOL: n->i = VB(v)[0]; break;
-                case JP_TYPE_DATE: n->i = VT(v)[0]; break;
+                case JP_TYPE_INT:
+                    n->i = VI(v)[0];
+                    break;
+                case JP_TYPE_NUMBER:
+                    n->d = VD(v)[0];
+                    break;
+                case JP_TYPE_BOOL:
+                    n->i = VB(v)[0];
+                    break;
+                case JP_TYPE_DATE:
+                    n->i = VT(v)[0];
+                    break;
                 case JP_TYPE_STRING:
                     if (!n->is_null) {
                         size_t len;
@@ -2590,7 +2793,8 @@ static jp_status_t fold(cstate_t *cs, int id)
                         n->slen = len;
                     }
                     break;
-                default: break;
+                default:
+                    break;
                 }
                 n->kind = N_CONST;
             }
@@ -2627,8 +2831,7 @@ static jp_status_t add_input(cstate_t *cs, size_t f)
     return JP_OK;
 }
 
-static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer,
-                          jp_error_t *err)
+static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer, jp_error_t *err)
 {
     cstate_t cs;
     memset(&cs, 0, sizeof cs);
@@ -2647,14 +2850,17 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
     cs.e = e;
     int root = -1;
     if (!next(&cs)) {
-        if (cs.tok.kind == T_EOF) cerr(&cs, 0, "empty expression");
-        else root = subexpr(&cs, 0);
+        if (cs.tok.kind == T_EOF)
+            cerr(&cs, 0, "empty expression");
+        else
+            root = subexpr(&cs, 0);
     }
     if (root >= 0 && !cs.st && cs.tok.kind != T_EOF) {
         if (cs.tok.kind == T_RP)
             cerr(&cs, cs.tok.pos, "unexpected ')' at column %zu (no matching '(')", cs.tok.pos + 1);
         else
-            cerr(&cs, cs.tok.pos, "unexpected '%.*s' at column %zu (expected an operator or the end)",
+            cerr(&cs, cs.tok.pos,
+                 "unexpected '%.*s' at column %zu (expected an operator or the end)",
                  (int)cs.tok.len, cs.src + cs.tok.pos, cs.tok.pos + 1);
     }
     /* the fields it reads, in order of appearance */
@@ -2665,7 +2871,8 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
     if (!cs.st && root >= 0) check(&cs, root);
     if (!cs.st && root >= 0 && !defer) {
         node_t *rn = &cs.nodes[root];
-        if (rn->type == TY_NIL) cerr(&cs, 0, "the expression is always nil and has no type");
+        if (rn->type == TY_NIL)
+            cerr(&cs, 0, "the expression is always nil and has no type");
         else if (rn->type == JP_TYPE_PERIOD && rn->kind != N_FIELD)
             cerr(&cs, 0, "period values can only be tested with == nil / ~= nil");
         else {

@@ -23,9 +23,8 @@
 #include "jp_mem.h"
 #include "jp_verbs.h"
 
-static const char *const agg_names[] = {"count",  "sum",      "mean",           "min",
-                                        "max",    "median",   "quantile",       "count_distinct",
-                                        "first",  "last"};
+static const char *const agg_names[] = {"count",  "sum",      "mean",           "min",   "max",
+                                        "median", "quantile", "count_distinct", "first", "last"};
 
 const char *jp_agg_name(jp_agg_kind_t k)
 {
@@ -190,17 +189,24 @@ static jp_column_t *agg_pick(jp_agg_kind_t kind, const jp_column_t *c, const uin
             if (nl && nl[i]) continue;
             size_t *b = &best[gid[i]];
             bool take;
-            if (*b == JP_NO_ROW) take = true;
+            if (*b == JP_NO_ROW)
+                take = true;
             else {
                 size_t j = *b;
                 int r;
                 switch (c->type) {
-                case JP_TYPE_INT: r = (c->v.i[i] > c->v.i[j]) - (c->v.i[i] < c->v.i[j]); break;
-                case JP_TYPE_NUMBER: r = (c->v.d[i] > c->v.d[j]) - (c->v.d[i] < c->v.d[j]); break;
+                case JP_TYPE_INT:
+                    r = (c->v.i[i] > c->v.i[j]) - (c->v.i[i] < c->v.i[j]);
+                    break;
+                case JP_TYPE_NUMBER:
+                    r = (c->v.d[i] > c->v.d[j]) - (c->v.d[i] < c->v.d[j]);
+                    break;
                 case JP_TYPE_STRING:
                     r = (rank[c->v.s[i]] > rank[c->v.s[j]]) - (rank[c->v.s[i]] < rank[c->v.s[j]]);
                     break;
-                default: r = jp_column_cmp_cells(c, i, c, j); break;
+                default:
+                    r = jp_column_cmp_cells(c, i, c, j);
+                    break;
                 }
                 take = mx ? r > 0 : r < 0;
             }
@@ -227,9 +233,21 @@ static void select_kth(double *x, size_t n, size_t k)
     size_t lo = 0, hi = n - 1;
     while (hi > lo) {
         size_t mid = lo + (hi - lo) / 2;
-        if (x[mid] < x[lo]) { double t = x[mid]; x[mid] = x[lo]; x[lo] = t; }
-        if (x[hi] < x[lo]) { double t = x[hi]; x[hi] = x[lo]; x[lo] = t; }
-        if (x[hi] < x[mid]) { double t = x[hi]; x[hi] = x[mid]; x[mid] = t; }
+        if (x[mid] < x[lo]) {
+            double t = x[mid];
+            x[mid] = x[lo];
+            x[lo] = t;
+        }
+        if (x[hi] < x[lo]) {
+            double t = x[hi];
+            x[hi] = x[lo];
+            x[lo] = t;
+        }
+        if (x[hi] < x[mid]) {
+            double t = x[hi];
+            x[hi] = x[mid];
+            x[mid] = t;
+        }
         double pivot = x[mid];
         size_t i = lo, j = hi;
         while (i <= j) {
@@ -244,9 +262,12 @@ static void select_kth(double *x, size_t n, size_t k)
                 j--;
             }
         }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return;
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
     }
 }
 
@@ -304,8 +325,10 @@ static jp_column_t *agg_quantile(const jp_column_t *c, double p, const uint32_t 
         for (size_t i = 0; i < nrows; i++) {
             if (nl && nl[i]) continue;
             uint8_t q = c->quals[i];
-            if (q) qdir[gid[i]] = (uint8_t)jp_qual_combine((jp_qual_t)qdir[gid[i]], (jp_qual_t)q);
-            else qexact[gid[i]] = 1;
+            if (q)
+                qdir[gid[i]] = (uint8_t)jp_qual_combine((jp_qual_t)qdir[gid[i]], (jp_qual_t)q);
+            else
+                qexact[gid[i]] = 1;
         }
         for (size_t g = 0; g < ng; g++) {
             uint8_t q = qdir[g];
@@ -424,20 +447,26 @@ jp_column_t *jp_agg_column(jp_agg_kind_t kind, const jp_column_t *c, const char 
         if (!out) return nomem_col(err);
         return out;
     case JP_AGG_SUM:
-    case JP_AGG_MEAN: return agg_sum_mean(kind == JP_AGG_MEAN, c, what, gid, nrows, ng, err);
+    case JP_AGG_MEAN:
+        return agg_sum_mean(kind == JP_AGG_MEAN, c, what, gid, nrows, ng, err);
     case JP_AGG_MIN:
     case JP_AGG_MAX:
     case JP_AGG_FIRST:
-    case JP_AGG_LAST: return agg_pick(kind, c, gid, nrows, ng, err);
-    case JP_AGG_MEDIAN: return agg_quantile(c, 0.5, gid, nrows, ng, err);
+    case JP_AGG_LAST:
+        return agg_pick(kind, c, gid, nrows, ng, err);
+    case JP_AGG_MEDIAN:
+        return agg_quantile(c, 0.5, gid, nrows, ng, err);
     case JP_AGG_QUANTILE:
         if (!(p >= 0 && p <= 1)) {
             jp_error_set(err, JP_ERR_ARG, "quantile: p must be between 0 and 1, not %g", p);
             return NULL;
         }
         return agg_quantile(c, p, gid, nrows, ng, err);
-    case JP_AGG_COUNT_DISTINCT: return agg_count_distinct(c, gid, nrows, ng, err);
-    default: jp_error_set(err, JP_ERR_ARG, "unknown aggregate"); return NULL;
+    case JP_AGG_COUNT_DISTINCT:
+        return agg_count_distinct(c, gid, nrows, ng, err);
+    default:
+        jp_error_set(err, JP_ERR_ARG, "unknown aggregate");
+        return NULL;
     }
 }
 

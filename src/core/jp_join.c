@@ -77,7 +77,8 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         return NULL;
     }
     long *li = jp_malloc_array(nkeys, sizeof *li), *ri = jp_malloc_array(nkeys, sizeof *ri);
-    jp_column_t **lc = jp_malloc_array(nkeys, sizeof *lc), **rc = jp_malloc_array(nkeys, sizeof *rc);
+    jp_column_t **lc = jp_malloc_array(nkeys, sizeof *lc),
+                **rc = jp_malloc_array(nkeys, sizeof *rc);
     bool *as_num = jp_calloc(nkeys, sizeof *as_num);
     uint32_t **smap = jp_calloc(nkeys, sizeof *smap); /* left code -> right code + 1, 0 unknown */
     uint8_t **sknown = jp_calloc(nkeys, sizeof *sknown);
@@ -97,7 +98,8 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         rc[k] = right->cols[ri[k]];
         jp_type_t a = lc[k]->type, b = rc[k]->type;
         if (a != b) {
-            if (jp_type_is_numeric(a) && jp_type_is_numeric(b)) as_num[k] = true;
+            if (jp_type_is_numeric(a) && jp_type_is_numeric(b))
+                as_num[k] = true;
             else {
                 if (strcmp(left_keys[k], right_keys[k]) == 0)
                     jp_error_set(err, JP_ERR_TYPE,

@@ -37,14 +37,17 @@ uint64_t jp_key_value(const jp_column_t *c, size_t i, bool as_number)
     case JP_TYPE_NUMBER: {
         double d = c->v.d[i];
         uint64_t u;
-        if (d == 0) d = 0;        /* -0 == 0 */
-        if (isnan(d)) d = NAN;    /* one NaN */
+        if (d == 0) d = 0;     /* -0 == 0 */
+        if (isnan(d)) d = NAN; /* one NaN */
         memcpy(&u, &d, sizeof u);
         return u;
     }
-    case JP_TYPE_BOOL: return c->v.b[i];
-    case JP_TYPE_DATE: return (uint64_t)(uint32_t)c->v.date[i];
-    case JP_TYPE_STRING: return c->v.s[i];
+    case JP_TYPE_BOOL:
+        return c->v.b[i];
+    case JP_TYPE_DATE:
+        return (uint64_t)(uint32_t)c->v.date[i];
+    case JP_TYPE_STRING:
+        return c->v.s[i];
     case JP_TYPE_PERIOD: {
         const jp_period_t *p = &c->v.p[i];
         uint64_t h = jp_key_mix(p->kind, ((uint64_t)p->from_gran << 8) | p->to_gran);
@@ -53,7 +56,8 @@ uint64_t jp_key_value(const jp_column_t *c, size_t i, bool as_number)
         h = jp_key_mix(h, (uint64_t)(uint32_t)p->to);
         return jp_key_mix(h, (uint64_t)(uint32_t)p->n);
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -64,8 +68,12 @@ static bool narrow_key(const jp_column_t *c, size_t nrows, uint64_t *card, int64
     const uint8_t *nl = c->nulls;
     *base = 0;
     switch (c->type) {
-    case JP_TYPE_STRING: *card = (uint64_t)c->dict->count + 1; return true;
-    case JP_TYPE_BOOL: *card = 3; return true;
+    case JP_TYPE_STRING:
+        *card = (uint64_t)c->dict->count + 1;
+        return true;
+    case JP_TYPE_BOOL:
+        *card = 3;
+        return true;
     case JP_TYPE_INT:
     case JP_TYPE_DATE: {
         int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -93,7 +101,8 @@ static bool narrow_key(const jp_column_t *c, size_t nrows, uint64_t *card, int64
         *base = lo;
         return true;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -138,7 +147,8 @@ static void fold_codes(const jp_column_t *c, size_t nrows, int64_t base, uint32_
         FOLD((uint64_t)(int64_t)v[i] - (uint64_t)base + 1);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 #undef FOLD
 }
@@ -185,8 +195,8 @@ static jp_status_t dense_groups(jp_column_t *const *cols, size_t nkeys, size_t n
     return JP_OK;
 }
 
-static jp_status_t hash_groups(jp_column_t *const *cols, size_t nkeys, size_t nrows,
-                               uint32_t *gid, jp_groups_t *g)
+static jp_status_t hash_groups(jp_column_t *const *cols, size_t nkeys, size_t nrows, uint32_t *gid,
+                               jp_groups_t *g)
 {
     uint64_t **v = jp_calloc(nkeys, sizeof *v);
     uint64_t *h = jp_malloc_array(nrows ? nrows : 1, sizeof *h);
@@ -221,7 +231,8 @@ static jp_status_t hash_groups(jp_column_t *const *cols, size_t nkeys, size_t nr
                 for (size_t k = 0; k < nkeys && eq; k++) {
                     const jp_column_t *c = cols[k];
                     bool n1 = jp_column_is_null(c, r), n2 = jp_column_is_null(c, i);
-                    if (n1 != n2 || v[k][r] != v[k][i]) eq = false;
+                    if (n1 != n2 || v[k][r] != v[k][i])
+                        eq = false;
                     else if (!n1 && c->type == JP_TYPE_PERIOD)
                         eq = jp_period_eq(&c->v.p[r], &c->v.p[i]);
                 }
@@ -298,11 +309,15 @@ jp_status_t jp_group_rows(jp_column_t *const *cols, size_t nkeys, size_t nrows, 
     if (limit > ((uint64_t)1 << 24)) limit = (uint64_t)1 << 24;
     bool dense = true;
     for (size_t k = 0; k < nkeys && dense; k++) {
-        if (!narrow_key(cols[k], nrows, &card[k], &base[k])) dense = false;
-        else if ((space *= card[k]) > limit) dense = false;
+        if (!narrow_key(cols[k], nrows, &card[k], &base[k]))
+            dense = false;
+        else if ((space *= card[k]) > limit)
+            dense = false;
     }
-    if (dense) st = dense_groups(cols, nkeys, nrows, card, base, space, g);
-    else st = hash_groups(cols, nkeys, nrows, g->gid, g);
+    if (dense)
+        st = dense_groups(cols, nkeys, nrows, card, base, space, g);
+    else
+        st = hash_groups(cols, nkeys, nrows, g->gid, g);
     jp_free(card);
     jp_free(base);
     if (st) goto fail;

@@ -57,7 +57,9 @@ void jp_par_run(int n, void (*fn)(void *ctx, int k, int n), void *ctx)
     }
     fn(ctx, 0, n);
     for (int k = 1; k < n; k++) {
-        if (started[k]) pthread_join(tid[k], NULL);
-        else fn(ctx, k, n); /* could not start: do it here */
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            fn(ctx, k, n); /* could not start: do it here */
     }
 }

@@ -116,8 +116,9 @@ jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *e
         char name[200];
         cell_name(nc, gn.first[n], o->names_prefix, name, sizeof name);
         if (jp_dataset_find(out, name) >= 0) {
-            jp_error_set(err, JP_ERR_ARG, "pivot: the new field '%s' already exists (use "
-                                          "names_prefix)",
+            jp_error_set(err, JP_ERR_ARG,
+                         "pivot: the new field '%s' already exists (use "
+                         "names_prefix)",
                          name);
             jp_error_field(err, name);
             goto fail;
@@ -182,8 +183,9 @@ jp_dataset_t *jp_unpivot(jp_dataset_t *ds, const jp_unpivot_opts_t *o, jp_error_
     for (size_t i = 0; i < nf; i++)
         if (!is_col[i] && (strcmp(ds->schema.fields[i].name, names_to) == 0 ||
                            strcmp(ds->schema.fields[i].name, values_to) == 0)) {
-            jp_error_set(err, JP_ERR_ARG, "unpivot: the id field '%s' clashes with names_to / "
-                                          "values_to",
+            jp_error_set(err, JP_ERR_ARG,
+                         "unpivot: the id field '%s' clashes with names_to / "
+                         "values_to",
                          ds->schema.fields[i].name);
             goto done;
         }
@@ -200,7 +202,8 @@ jp_dataset_t *jp_unpivot(jp_dataset_t *ds, const jp_unpivot_opts_t *o, jp_error_
         jp_type_t u = ds->cols[ci[k]]->type;
         const char *un = ds->schema.fields[ci[k]].unit;
         if (u != t) {
-            if (jp_type_is_numeric(u) && jp_type_is_numeric(t)) t = JP_TYPE_NUMBER;
+            if (jp_type_is_numeric(u) && jp_type_is_numeric(t))
+                t = JP_TYPE_NUMBER;
             else {
                 jp_error_set(err, JP_ERR_TYPE, "unpivot: column '%s' is %s but '%s' is %s",
                              o->cols[0], jp_type_name(ds->cols[ci[0]]->type), o->cols[k],

@@ -90,7 +90,8 @@ static jp_status_t settle_rows(plan_t *p, jp_error_t *err)
     jp_status_t st;
     switch (p->rows_kind) {
     case ROWS_ALL:
-    case ROWS_LIST: break;
+    case ROWS_LIST:
+        break;
     case ROWS_PRED: {
         jp_expr_t *e = compile_now(p, p->pred_src, err);
         if (!e) return err ? err->code : JP_ERR_EXPR;
@@ -123,19 +124,23 @@ static jp_status_t settle_rows(plan_t *p, jp_error_t *err)
 static size_t out_rows(const plan_t *p)
 {
     switch (p->rows_kind) {
-    case ROWS_ALL: return p->in->nrows;
-    default: return p->nsel;
+    case ROWS_ALL:
+        return p->in->nrows;
+    default:
+        return p->nsel;
     }
 }
 
 static jp_column_t *pick_rows(plan_t *p, jp_column_t *c)
 {
     switch (p->rows_kind) {
-    case ROWS_ALL: return jp_column_ref(c);
+    case ROWS_ALL:
+        return jp_column_ref(c);
     case ROWS_RANGE:
         if (p->from == 0 && p->count == c->len) return jp_column_ref(c);
         return jp_column_slice(c, p->from, p->count);
-    default: return jp_column_gather(c, p->rows, p->nsel);
+    default:
+        return jp_column_gather(c, p->rows, p->nsel);
     }
 }
 
@@ -225,8 +230,8 @@ static jp_status_t gather_many(jp_column_t *const *src, jp_column_t **dst, size_
         const jp_column_t *s = src[c];
         jp_column_t *d = s->type == JP_TYPE_STRING ? jp_column_new_with_dict(s->dict, n)
                                                    : jp_column_new(s->type, n);
-        if (!d || (s->nulls && jp_column_alloc_nulls(d)) || (s->quals && jp_column_alloc_quals(d)) ||
-            jp_column_set_len(d, n)) {
+        if (!d || (s->nulls && jp_column_alloc_nulls(d)) ||
+            (s->quals && jp_column_alloc_quals(d)) || jp_column_set_len(d, n)) {
             jp_column_unref(d);
             for (size_t q = 0; q < c; q++) jp_column_unref(dst[q]);
             return JP_ERR_NOMEM;
@@ -262,16 +267,20 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         size_t i = idx[k];
         if (ds->cols[i]) continue;
         pfield_t *f = &p->f[i];
-        if (f->src >= 0) want[f->src] = true;
-        else if (f->parsed) add_inputs(f->parsed, want);
+        if (f->src >= 0)
+            want[f->src] = true;
+        else if (f->parsed)
+            add_inputs(f->parsed, want);
     }
     if (!p->rows_done && p->pred_parsed) add_inputs(p->pred_parsed, want);
     size_t m = 0;
     for (size_t i = 0; i < nin; i++)
         if (want[i]) list[m++] = i;
     /* 2. one request to the input: a lazy CSV parses them in one pass */
-    if (m) st = jp_dataset_need(in, list, m, err);
-    else st = jp_dataset_need_rows(in, err);
+    if (m)
+        st = jp_dataset_need(in, list, m, err);
+    else
+        st = jp_dataset_need_rows(in, err);
     if (st) goto done;
     /* 3. rows */
     if ((st = settle_rows(p, err))) goto done;
@@ -489,8 +498,7 @@ static bool typed(const jp_dataset_t *in, const jp_expr_t *e)
 }
 
 /* Check names now; keep the parsed form for its inputs. */
-static jp_expr_t *parse_names(jp_dataset_t *in, const char *verb, const char *src,
-                              jp_error_t *err)
+static jp_expr_t *parse_names(jp_dataset_t *in, const char *verb, const char *src, jp_error_t *err)
 {
     jp_expr_t *e = jp_expr_parse(src, &in->schema, err);
     if (!e && err && err->code != JP_ERR_NOMEM) jp_error_prefix(err, "%s", verb);
@@ -537,7 +545,8 @@ jp_dataset_t *jp_plan_map(jp_dataset_t *in, const char *verb, const jp_plan_fiel
     if (p->pred_parsed && typed(in, p->pred_parsed)) {
         jp_expr_t *e = compile_now(p, p->pred_src, err);
         jp_status_t st = JP_OK;
-        if (!e) st = err ? err->code : JP_ERR_EXPR;
+        if (!e)
+            st = err ? err->code : JP_ERR_EXPR;
         else if (jp_expr_type(e) != JP_TYPE_BOOL)
             st = jp_error_set(err, JP_ERR_EXPR, "%s: \"%s\" is a %s expression, not a condition",
                               p->verb, p->pred_src, jp_type_name(jp_expr_type(e)));

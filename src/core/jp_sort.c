@@ -23,9 +23,9 @@ typedef struct kv {
 
 /* Stable LSD radix sort on 11-bit digits (six passes at most), skipping
  * the digits that never vary - for most keys the high ones. */
-#define RBITS 11
+#define RBITS    11
 #define RBUCKETS (1u << RBITS)
-#define RPASSES ((64 + RBITS - 1) / RBITS)
+#define RPASSES  ((64 + RBITS - 1) / RBITS)
 
 static jp_status_t radix_sort(kv_t *a, size_t n)
 {
@@ -41,7 +41,7 @@ static jp_status_t radix_sort(kv_t *a, size_t n)
         }
         return JP_OK;
     }
-    size_t (*hist)[RBUCKETS] = jp_calloc(RPASSES, sizeof *hist);
+    size_t(*hist)[RBUCKETS] = jp_calloc(RPASSES, sizeof *hist);
     kv_t *tmp = jp_malloc_array(n, sizeof *tmp);
     if (!hist || !tmp) {
         jp_free(hist);
@@ -146,21 +146,32 @@ static jp_status_t sort_pass(size_t *perm, size_t n, const jp_column_t *c, bool 
         }
         uint64_t k;
         switch (c->type) {
-        case JP_TYPE_INT: k = (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63); break;
+        case JP_TYPE_INT:
+            k = (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63);
+            break;
         case JP_TYPE_NUMBER: {
             double d = c->v.d[i];
             if (isnan(d)) continue; /* collected below, after the values */
-            if (d == 0) d = 0; /* -0 sorts with 0 */
+            if (d == 0) d = 0;      /* -0 sorts with 0 */
             uint64_t u;
             memcpy(&u, &d, sizeof u);
             k = (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
             break;
         }
-        case JP_TYPE_BOOL: k = c->v.b[i]; break;
-        case JP_TYPE_DATE: k = (uint64_t)(uint32_t)c->v.date[i] ^ 0x80000000u; break;
-        case JP_TYPE_STRING: k = rank[c->v.s[i]]; break;
-        case JP_TYPE_PERIOD: k = prank[i]; break;
-        default: k = 0;
+        case JP_TYPE_BOOL:
+            k = c->v.b[i];
+            break;
+        case JP_TYPE_DATE:
+            k = (uint64_t)(uint32_t)c->v.date[i] ^ 0x80000000u;
+            break;
+        case JP_TYPE_STRING:
+            k = rank[c->v.s[i]];
+            break;
+        case JP_TYPE_PERIOD:
+            k = prank[i];
+            break;
+        default:
+            k = 0;
         }
         if (desc) k = ~k;
         a[m].k = k;

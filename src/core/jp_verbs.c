@@ -143,7 +143,8 @@ static jp_status_t carry_key(jp_dataset_t *out, const jp_dataset_t *in, const lo
     for (k = 0; k < s->n_primary_key; k++) {
         long f = jp_schema_find(s, s->primary_key[k]);
         size_t j;
-        for (j = 0; j < n && src[j] != f; j++) {}
+        for (j = 0; j < n && src[j] != f; j++) {
+        }
         if (j == n) break;
         if (!(pk[k] = jp_strdup(names[j]))) {
             k = 0;
@@ -182,9 +183,9 @@ static jp_dataset_t *project(jp_dataset_t *ds, const char *verb, const long *src
         if (jp_field_copy(&fd, &ds->schema.fields[src[k]])) goto nomem;
         jp_free(fd.name);
         fd.name = jp_strdup(names[k]);
-        jp_status_t st =
-            fd.name ? jp_dataset_add_column(out, &fd, jp_column_ref(ds->cols[src[k]]), err)
-                    : JP_ERR_NOMEM;
+        jp_status_t st = fd.name
+                             ? jp_dataset_add_column(out, &fd, jp_column_ref(ds->cols[src[k]]), err)
+                             : JP_ERR_NOMEM;
         jp_field_free(&fd);
         if (st == JP_ERR_NOMEM) goto nomem;
         if (st) {
@@ -323,8 +324,10 @@ static jp_dataset_t *with_column(jp_dataset_t *ds, const char *name, jp_column_t
         st = jp_dataset_add_column(out, &fd, col, err);
         placed = true;
     }
-    if (!placed && !st) st = jp_dataset_add(out, name, col, unit, err);
-    else if (!placed) jp_column_unref(col);
+    if (!placed && !st)
+        st = jp_dataset_add(out, name, col, unit, err);
+    else if (!placed)
+        jp_column_unref(col);
     if (st) {
         jp_dataset_unref(out);
         return NULL;
@@ -383,8 +386,9 @@ static bool check_mutations(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, 
         if (m[k].col) {
             if (jp_dataset_need_rows(ds, err)) return false;
             if (m[k].col->len != ds->nrows) {
-                jp_error_set(err, JP_ERR_ARG, "mutate: column for '%s' has %zu values but the "
-                                              "dataset has %zu rows",
+                jp_error_set(err, JP_ERR_ARG,
+                             "mutate: column for '%s' has %zu values but the "
+                             "dataset has %zu rows",
                              m[k].name, m[k].col->len, ds->nrows);
                 jp_error_field(err, m[k].name);
                 return false;
@@ -609,7 +613,8 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
     size_t n = c->len;
     if (uf < 0) {
         if (!f->unit) {
-            jp_error_set(err, JP_ERR_UNIT, "convert: field '%s' has no unit to convert from", field);
+            jp_error_set(err, JP_ERR_UNIT, "convert: field '%s' has no unit to convert from",
+                         field);
             jp_error_field(err, field);
             return NULL;
         }
@@ -664,8 +669,9 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             continue;
         }
         if (jp_column_is_null(uc, i)) {
-            st = jp_error_set(err, JP_ERR_UNIT, "convert: row %zu of field '%s' has a value but "
-                                                "no unit in '%s'",
+            st = jp_error_set(err, JP_ERR_UNIT,
+                              "convert: row %zu of field '%s' has a value but "
+                              "no unit in '%s'",
                               i + 1, field, f->unit_field);
             jp_error_row(err, (long)i + 1);
             jp_error_field(err, field);
@@ -749,8 +755,10 @@ static double dsum(const double *v, const uint8_t *nulls, size_t n, size_t *cnt)
     for (size_t i = 0; i < n; i++) {
         if (nulls && nulls[i]) continue;
         double x = v[i], t = s + x;
-        if (fabs(s) >= fabs(x)) comp += (s - t) + x;
-        else comp += (x - t) + s;
+        if (fabs(s) >= fabs(x))
+            comp += (s - t) + x;
+        else
+            comp += (x - t) + s;
         s = t;
         m++;
     }
@@ -803,15 +811,18 @@ jp_status_t jp_vec_mean(const jp_column_t *c, const char *what, jp_value_t *out,
     out->type = JP_TYPE_NUMBER;
     size_t cnt = 0;
     double s;
-    if (c->type == JP_TYPE_NUMBER) s = dsum(c->v.d, c->nulls, c->len, &cnt);
+    if (c->type == JP_TYPE_NUMBER)
+        s = dsum(c->v.d, c->nulls, c->len, &cnt);
     else {
         /* integers: exact in a long double-free way: split high and low parts */
         double hi = 0, comp = 0;
         for (size_t i = 0; i < c->len; i++) {
             if (jp_column_is_null(c, i)) continue;
             double x = (double)c->v.i[i], t = hi + x;
-            if (fabs(hi) >= fabs(x)) comp += (hi - t) + x;
-            else comp += (x - t) + hi;
+            if (fabs(hi) >= fabs(x))
+                comp += (hi - t) + x;
+            else
+                comp += (x - t) + hi;
             hi = t;
             cnt++;
         }

@@ -89,10 +89,10 @@ jp_status_t jp_sort_order(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n,
 /* ---- groups ----------------------------------------------------------------- */
 
 typedef enum jp_agg_kind {
-    JP_AGG_COUNT,          /* field NULL: rows; else non-null values */
-    JP_AGG_SUM,            /* numbers; nulls ignored; all-null group -> null */
-    JP_AGG_MEAN,           /* numbers -> number */
-    JP_AGG_MIN,            /* numbers, strings, dates, booleans, periods */
+    JP_AGG_COUNT, /* field NULL: rows; else non-null values */
+    JP_AGG_SUM,   /* numbers; nulls ignored; all-null group -> null */
+    JP_AGG_MEAN,  /* numbers -> number */
+    JP_AGG_MIN,   /* numbers, strings, dates, booleans, periods */
     JP_AGG_MAX,
     JP_AGG_MEDIAN,         /* numbers -> number */
     JP_AGG_QUANTILE,       /* numbers -> number, p in [0, 1], linear interpolation */
@@ -102,7 +102,7 @@ typedef enum jp_agg_kind {
 } jp_agg_kind_t;
 
 typedef struct jp_agg {
-    const char *name;  /* output field */
+    const char *name; /* output field */
     jp_agg_kind_t kind;
     const char *field; /* input field (NULL only for count) */
     double p;          /* quantile */

@@ -86,7 +86,8 @@ static char *text(const jp_column_t *c)
     for (size_t k = 0; k < c->len; k++) {
         char cell[80];
         const char *p;
-        if (jp_column_is_null(c, k)) strcpy(cell, "nil");
+        if (jp_column_is_null(c, k))
+            strcpy(cell, "nil");
         else {
             size_t n = jp_column_cell_text(c, k, cell, sizeof cell, &p);
             char tmp[80];
@@ -99,12 +100,12 @@ static char *text(const jp_column_t *c)
     return buf;
 }
 
-#define EV(src, ty, want)                                                                        \
+#define EV(src, ty, want)                                                                          \
     do {                                                                                           \
         jp_column_t *c_ = ev(src);                                                                 \
-        CHECK_MSG(c_ && c_->type == (ty), "%s: type %s", src,                                    \
+        CHECK_MSG(c_ && c_->type == (ty), "%s: type %s", src,                                      \
                   c_ ? jp_type_name(c_->type) : "(none)");                                         \
-        CHECK_MSG(c_ && strcmp(text(c_), want) == 0, "%s: got '%s' want '%s'", src, text(c_),      \
+        CHECK_MSG(c_ &&strcmp(text(c_), want) == 0, "%s: got '%s' want '%s'", src, text(c_),       \
                   want);                                                                           \
         jp_column_unref(c_);                                                                       \
     } while (0)
@@ -135,7 +136,8 @@ static char *sel(const char *src)
     return buf;
 }
 
-#define SEL(src, want) CHECK_MSG(strcmp(sel(src), want) == 0, "%s: got '%s' want '%s'", src, sel(src), want)
+#define SEL(src, want)                                                                             \
+    CHECK_MSG(strcmp(sel(src), want) == 0, "%s: got '%s' want '%s'", src, sel(src), want)
 
 /* Compile error: message contains `frag` and the column is `col`. */
 static void experr(const char *src, const char *frag, long col, int line)
@@ -326,17 +328,18 @@ static void test_units(void)
     jp_error_t err;
     struct {
         const char *src, *unit;
-    } cases[] = {{"x", "t"},          {"x / i", "t/mu"},   {"x * 2", "t"},    {"x + x", "t"},
-                 {"x + i", NULL},     {"x / x", NULL},     {"-x", "t"},       {"abs(x)", "t"},
-                 {"x > 1", NULL},     {"(x / i) * u", "t"}, {"x / 1000", "t"}, {"i + u", "mu"},
-                 {"round(x, 1)", "t"}, {"x or 0", "t"},    {"max(i, u)", "mu"}};
+    } cases[] = {{"x", "t"},           {"x / i", "t/mu"},    {"x * 2", "t"},     {"x + x", "t"},
+                 {"x + i", NULL},      {"x / x", NULL},      {"-x", "t"},        {"abs(x)", "t"},
+                 {"x > 1", NULL},      {"(x / i) * u", "t"}, {"x / 1000", "t"},  {"i + u", "mu"},
+                 {"round(x, 1)", "t"}, {"x or 0", "t"},      {"max(i, u)", "mu"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         jp_expr_t *e = jp_expr_compile(cases[k].src, &DS->schema, &err);
         CHECK(e != NULL);
         if (!e) continue;
         const char *u = jp_expr_unit(e);
         if (cases[k].unit)
-            CHECK_MSG(u && strcmp(u, cases[k].unit) == 0, "%s: unit %s", cases[k].src, u ? u : "NULL");
+            CHECK_MSG(u && strcmp(u, cases[k].unit) == 0, "%s: unit %s", cases[k].src,
+                      u ? u : "NULL");
         else
             CHECK_MSG(u == NULL, "%s: unit %s", cases[k].src, u);
         jp_expr_free(e);
@@ -384,8 +387,10 @@ static void test_big(void)
     jp_column_t *v = jp_column_new(JP_TYPE_NUMBER, n);
     jp_column_t *k = jp_column_new(JP_TYPE_STRING, n);
     for (size_t r = 0; r < n; r++) {
-        if (r % 1000 == 999) jp_column_push_null(v);
-        else jp_column_push_number(v, (double)r, JP_Q_EXACT);
+        if (r % 1000 == 999)
+            jp_column_push_null(v);
+        else
+            jp_column_push_number(v, (double)r, JP_Q_EXACT);
         char name[16];
         snprintf(name, sizeof name, "k%zu", r % 7);
         jp_column_push_str(k, name, strlen(name));
@@ -452,8 +457,10 @@ static void test_oom(void)
         jp_expr_t *p = c ? jp_expr_compile("x > 0 and s == 'cherry'", &DS->schema, &err) : NULL;
         jp_status_t st = p ? jp_expr_select(p, DS, &rows, &m, &err) : JP_ERR_NOMEM;
         jp_mem_fail_after(0, 0);
-        if (!st) ok = 1;
-        else CHECK_MSG(err.code == JP_ERR_NOMEM, "allocation %ld: %s", n, err.msg);
+        if (!st)
+            ok = 1;
+        else
+            CHECK_MSG(err.code == JP_ERR_NOMEM, "allocation %ld: %s", n, err.msg);
         jp_free(rows);
         jp_expr_free(p);
         jp_column_unref(c);
@@ -466,12 +473,64 @@ static void test_oom(void)
  * JP_ERR_EXPR with a column inside the text; the sanitizers catch the rest. */
 static void test_fuzz(void)
 {
-    static const char *const toks[] = {
-        "x", "i", "s", "b", "d", "t", "u", "`output value`", "1", "2.5", "0", "-", "+", "*", "/",
-        "//", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=", "and", "or", "not", "nil", "true",
-        "false", "(", ")", ",", "'a'", "\"b\"", "#", "abs(", "floor(", "round(", "min(", "max(",
-        "lower(", "len(", "substr(", "coalesce(", "if_else(", "tostring(", "year(", "'2022-01-01'",
-        "1e308", "9223372036854775807", "0x7fffffffffffffff", "'", "`", "=", "!", "."};
+    static const char *const toks[] = {"x",
+                                       "i",
+                                       "s",
+                                       "b",
+                                       "d",
+                                       "t",
+                                       "u",
+                                       "`output value`",
+                                       "1",
+                                       "2.5",
+                                       "0",
+                                       "-",
+                                       "+",
+                                       "*",
+                                       "/",
+                                       "//",
+                                       "%",
+                                       "^",
+                                       "..",
+                                       "==",
+                                       "~=",
+                                       "<",
+                                       "<=",
+                                       ">",
+                                       ">=",
+                                       "and",
+                                       "or",
+                                       "not",
+                                       "nil",
+                                       "true",
+                                       "false",
+                                       "(",
+                                       ")",
+                                       ",",
+                                       "'a'",
+                                       "\"b\"",
+                                       "#",
+                                       "abs(",
+                                       "floor(",
+                                       "round(",
+                                       "min(",
+                                       "max(",
+                                       "lower(",
+                                       "len(",
+                                       "substr(",
+                                       "coalesce(",
+                                       "if_else(",
+                                       "tostring(",
+                                       "year(",
+                                       "'2022-01-01'",
+                                       "1e308",
+                                       "9223372036854775807",
+                                       "0x7fffffffffffffff",
+                                       "'",
+                                       "`",
+                                       "=",
+                                       "!",
+                                       "."};
     unsigned seed = 7;
     int compiled = 0;
     for (int k = 0; k < 6000; k++) {

@@ -18,7 +18,8 @@ static void test_filter_rows(void)
     CHECK_DS(jp_filter(d, "k == 'zz'", &err), "k,v");
     CHECK_FAILS(jp_filter(d, "w > 1", &err), "filter: unknown field 'w' at column 1");
     CHECK(err.col == 1);
-    CHECK_FAILS(jp_filter(d, "k > 1", &err), "filter: cannot compare string 'k' with integer 1 at column 3");
+    CHECK_FAILS(jp_filter(d, "k > 1", &err),
+                "filter: cannot compare string 'k' with integer 1 at column 3");
     CHECK_FAILS(jp_filter(d, "v + 1", &err), "not a condition");
     size_t idx[] = {3, 0, 0};
     CHECK_DS(jp_take(d, idx, 3, &err), "k,v;c,>4;a,1.5;a,1.5");
@@ -99,11 +100,13 @@ static void test_mutate(void)
     jp_column_t *shortc = jp_column_new(JP_TYPE_INT, 1);
     jp_column_push_int(shortc, 1, JP_Q_EXACT);
     jp_mutation_t m5[] = {{"s", NULL, shortc, NULL}};
-    CHECK_FAILS(jp_mutate(d, m5, 1, false, &err), "column for 's' has 1 values but the dataset has 3");
+    CHECK_FAILS(jp_mutate(d, m5, 1, false, &err),
+                "column for 's' has 1 values but the dataset has 3");
     jp_mutation_t m6[] = {{"s", "a", NULL, NULL}, {"s", "b", NULL, NULL}};
     CHECK_FAILS(jp_mutate(d, m6, 2, false, &err), "field 's' is set twice");
     jp_mutation_t m7[] = {{"s", "a ..", NULL, NULL}};
-    CHECK_FAILS(jp_mutate(d, m7, 1, false, &err), "mutate: unexpected end of expression at column 5");
+    CHECK_FAILS(jp_mutate(d, m7, 1, false, &err),
+                "mutate: unexpected end of expression at column 5");
     jp_column_unref(col);
     jp_column_unref(shortc);
     CHECK_STR(dump(d), "a,b,c;1,>10,2;2,,4;3,9,3");
@@ -118,8 +121,7 @@ static void test_sort(void)
 {
     jp_dataset_t *d = mk("k:s,v:n,i:i", "b,2,1;a,,2;b,1,3;a,3,4;c,nan,5;a,3,6;b,-0,7;b,0,8");
     jp_sort_key_t k1[] = {{"v", false}};
-    CHECK_DS(jp_sort(d, k1, 1, &err),
-             "k,v,i;b,-0,7;b,0,8;b,1,3;b,2,1;a,3,4;a,3,6;c,nan,5;a,,2");
+    CHECK_DS(jp_sort(d, k1, 1, &err), "k,v,i;b,-0,7;b,0,8;b,1,3;b,2,1;a,3,4;a,3,6;c,nan,5;a,,2");
     /* the -0 and 0 tie keeps input order; nan and nil stay last */
     jp_sort_key_t k2[] = {{"v", true}};
     CHECK_DS(jp_sort(d, k2, 1, &err), "k,v,i;a,3,4;a,3,6;b,2,1;b,1,3;b,-0,7;b,0,8;c,nan,5;a,,2");
@@ -134,17 +136,19 @@ static void test_sort(void)
     jp_dataset_t *s = mk("s:s,i:i,d:d", "b,5,2022-01-02;,-3,;B,-9223372036854775808,2021-12-31;ab,"
                                         "9223372036854775807,1970-01-01;a,0,1969-12-31");
     jp_sort_key_t ks[] = {{"s", false}};
-    CHECK_DS(jp_sort(s, ks, 1, &err),
-             "s,i,d;B,-9223372036854775808,2021-12-31;a,0,1969-12-31;ab,9223372036854775807,1970-01-01;"
-             "b,5,2022-01-02;,-3,");
+    CHECK_DS(
+        jp_sort(s, ks, 1, &err),
+        "s,i,d;B,-9223372036854775808,2021-12-31;a,0,1969-12-31;ab,9223372036854775807,1970-01-01;"
+        "b,5,2022-01-02;,-3,");
     jp_sort_key_t ki[] = {{"i", false}};
     CHECK_DS(jp_sort(s, ki, 1, &err),
              "s,i,d;B,-9223372036854775808,2021-12-31;,-3,;a,0,1969-12-31;b,5,2022-01-02;ab,"
              "9223372036854775807,1970-01-01");
     jp_sort_key_t kd[] = {{"d", true}};
-    CHECK_DS(jp_sort(s, kd, 1, &err),
-             "s,i,d;b,5,2022-01-02;B,-9223372036854775808,2021-12-31;ab,9223372036854775807,1970-01-01;"
-             "a,0,1969-12-31;,-3,");
+    CHECK_DS(
+        jp_sort(s, kd, 1, &err),
+        "s,i,d;b,5,2022-01-02;B,-9223372036854775808,2021-12-31;ab,9223372036854775807,1970-01-01;"
+        "a,0,1969-12-31;,-3,");
     jp_dataset_unref(s);
     /* big enough for the radix path, checked against the order property */
     jp_dataset_t *big = jp_dataset_new();
@@ -175,15 +179,12 @@ static void test_sort(void)
 
 static void test_group(void)
 {
-    jp_dataset_t *d = mk("k:s,y:i,v:n:t,s:s",
-                         "a,2020,1,x;b,2020,>2,y;a,2021,,z;a,2020,3,x;,2020,4,w;b,2020,~5,");
+    jp_dataset_t *d =
+        mk("k:s,y:i,v:n:t,s:s", "a,2020,1,x;b,2020,>2,y;a,2021,,z;a,2020,3,x;,2020,4,w;b,2020,~5,");
     const char *keys[] = {"k", "y"};
-    jp_agg_t a1[] = {{"n", JP_AGG_COUNT, NULL, 0},
-                     {"nv", JP_AGG_COUNT, "v", 0},
-                     {"sum", JP_AGG_SUM, "v", 0},
-                     {"mean", JP_AGG_MEAN, "v", 0},
-                     {"min", JP_AGG_MIN, "v", 0},
-                     {"max", JP_AGG_MAX, "v", 0}};
+    jp_agg_t a1[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"nv", JP_AGG_COUNT, "v", 0},
+                     {"sum", JP_AGG_SUM, "v", 0},  {"mean", JP_AGG_MEAN, "v", 0},
+                     {"min", JP_AGG_MIN, "v", 0},  {"max", JP_AGG_MAX, "v", 0}};
     jp_dataset_t *r = jp_group_agg(d, keys, 2, a1, 6, &err);
     CHECK_STR(dump(r), "k,y,n,nv,sum,mean,min,max;a,2020,2,2,4,2,1,3;b,2020,2,2,~7,~3.5,>2,~5;"
                        "a,2021,1,0,,,,;,2020,1,1,4,4,4,4");
@@ -191,12 +192,9 @@ static void test_group(void)
     CHECK_STR(r->schema.fields[4].unit, "t");
     CHECK(r->schema.fields[2].unit == NULL);
     jp_dataset_unref(r);
-    jp_agg_t a2[] = {{"med", JP_AGG_MEDIAN, "v", 0},
-                     {"q", JP_AGG_QUANTILE, "v", 0.25},
-                     {"nd", JP_AGG_COUNT_DISTINCT, "s", 0},
-                     {"first", JP_AGG_FIRST, "s", 0},
-                     {"last", JP_AGG_LAST, "s", 0},
-                     {"smin", JP_AGG_MIN, "s", 0}};
+    jp_agg_t a2[] = {{"med", JP_AGG_MEDIAN, "v", 0},        {"q", JP_AGG_QUANTILE, "v", 0.25},
+                     {"nd", JP_AGG_COUNT_DISTINCT, "s", 0}, {"first", JP_AGG_FIRST, "s", 0},
+                     {"last", JP_AGG_LAST, "s", 0},         {"smin", JP_AGG_MIN, "s", 0}};
     const char *k1[] = {"k"};
     CHECK_DS(jp_group_agg(d, k1, 1, a2, 6, &err),
              "k,med,q,nd,first,last,smin;a,2,1.5,2,x,x,x;b,~3.5,~2.75,1,y,y,y;,4,4,1,w,w,w");
@@ -204,17 +202,20 @@ static void test_group(void)
     CHECK_DS(jp_group_agg(d, NULL, 0, a1, 6, &err), "n,nv,sum,mean,min,max;6,5,~15,~3,1,~5");
     jp_dataset_t *e = mk("k:s,v:n", "");
     CHECK_DS(jp_group_agg(e, NULL, 0, a1 + 0, 1, &err), "n;0");
-    jp_agg_t ae[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"s", JP_AGG_SUM, "v", 0}, {"m", JP_AGG_MEDIAN, "v", 0}};
+    jp_agg_t ae[] = {
+        {"n", JP_AGG_COUNT, NULL, 0}, {"s", JP_AGG_SUM, "v", 0}, {"m", JP_AGG_MEDIAN, "v", 0}};
     CHECK_DS(jp_group_agg(e, NULL, 0, ae, 3, &err), "n,s,m;0,,");
     CHECK_DS(jp_group_agg(e, k1, 1, ae, 3, &err), "k,n,s,m");
     jp_dataset_unref(e);
     jp_dataset_t *one = mk("k:s,v:i", "a,7");
-    jp_agg_t ao[] = {{"s", JP_AGG_SUM, "v", 0}, {"m", JP_AGG_MEAN, "v", 0}, {"q", JP_AGG_QUANTILE, "v", 0.9}};
+    jp_agg_t ao[] = {
+        {"s", JP_AGG_SUM, "v", 0}, {"m", JP_AGG_MEAN, "v", 0}, {"q", JP_AGG_QUANTILE, "v", 0.9}};
     CHECK_DS(jp_group_agg(one, k1, 1, ao, 3, &err), "k,s,m,q;a,7,7,7");
     jp_dataset_unref(one);
     /* errors */
     jp_agg_t bad1[] = {{"t", JP_AGG_SUM, "s", 0}};
-    CHECK_FAILS(jp_group_agg(d, k1, 1, bad1, 1, &err), "agg: sum of field 's' for 't': it is string, not a number");
+    CHECK_FAILS(jp_group_agg(d, k1, 1, bad1, 1, &err),
+                "agg: sum of field 's' for 't': it is string, not a number");
     CHECK_STR(err.field, "s");
     jp_agg_t bad2[] = {{"t", JP_AGG_SUM, "zz", 0}};
     CHECK_FAILS(jp_group_agg(d, k1, 1, bad2, 1, &err), "agg: sum: no field 'zz'");
@@ -275,8 +276,9 @@ static void test_join(void)
     const char *k[] = {"k"};
     CHECK_DS(jp_join(l, r, k, NULL, 1, JP_JOIN_INNER, NULL, &err),
              "k,y,v,w,v_right;a,1,10,x,1;a,1,10,y,2;c,3,30,z,3;a,4,40,x,1;a,4,40,y,2");
-    CHECK_DS(jp_join(l, r, k, NULL, 1, JP_JOIN_LEFT, NULL, &err),
-             "k,y,v,w,v_right;a,1,10,x,1;a,1,10,y,2;b,2,20,,;c,3,30,z,3;a,4,40,x,1;a,4,40,y,2;,5,50,,");
+    CHECK_DS(
+        jp_join(l, r, k, NULL, 1, JP_JOIN_LEFT, NULL, &err),
+        "k,y,v,w,v_right;a,1,10,x,1;a,1,10,y,2;b,2,20,,;c,3,30,z,3;a,4,40,x,1;a,4,40,y,2;,5,50,,");
     CHECK_DS(jp_join(l, r, k, NULL, 1, JP_JOIN_ANTI, NULL, &err), "k,y,v;b,2,20;,5,50");
     CHECK_DS(jp_join(l, r, k, NULL, 1, JP_JOIN_SEMI, NULL, &err), "k,y,v;a,1,10;c,3,30;a,4,40");
     CHECK_DS(jp_join(l, r, k, NULL, 1, JP_JOIN_INNER, "_2", &err),
@@ -288,8 +290,9 @@ static void test_join(void)
              "k,y,v,z;a,1,10,p;b,2,20,;c,3,30,;a,4,40,q;,5,50,");
     /* mismatched types */
     const char *bk[] = {"y"}, *bk2[] = {"name"};
-    CHECK_FAILS(jp_join(l, r2, bk, bk2, 1, JP_JOIN_INNER, NULL, &err),
-                "join: key 'y' is integer in the left dataset but key 'name' is string in the right");
+    CHECK_FAILS(
+        jp_join(l, r2, bk, bk2, 1, JP_JOIN_INNER, NULL, &err),
+        "join: key 'y' is integer in the left dataset but key 'name' is string in the right");
     const char *vk[] = {"v"};
     jp_dataset_t *r3 = mk("v:s", "10");
     CHECK_FAILS(jp_join(l, r3, vk, NULL, 1, JP_JOIN_INNER, NULL, &err),
@@ -299,7 +302,8 @@ static void test_join(void)
     /* empty sides */
     jp_dataset_t *e = mk("k:s,w:i", "");
     CHECK_DS(jp_join(l, e, k, NULL, 1, JP_JOIN_INNER, NULL, &err), "k,y,v,w");
-    CHECK_DS(jp_join(l, e, k, NULL, 1, JP_JOIN_ANTI, NULL, &err), "k,y,v;a,1,10;b,2,20;c,3,30;a,4,40;,5,50");
+    CHECK_DS(jp_join(l, e, k, NULL, 1, JP_JOIN_ANTI, NULL, &err),
+             "k,y,v;a,1,10;b,2,20;c,3,30;a,4,40;,5,50");
     CHECK_DS(jp_join(e, l, k, NULL, 1, JP_JOIN_LEFT, NULL, &err), "k,w,y,v");
     jp_dataset_unref(e);
     jp_dataset_unref(r3);
@@ -322,13 +326,15 @@ static void test_concat(void)
     CHECK_DS(jp_concat(only, 1, &err), "k,v;a,1;b,");
     jp_dataset_t *u = mk("k:s,v:i:kg", "a,1");
     jp_dataset_t *l2[] = {a, u};
-    CHECK_FAILS(jp_concat(l2, 2, &err), "concat: field 'v' is in t in dataset 1 but in kg in dataset 2");
+    CHECK_FAILS(jp_concat(l2, 2, &err),
+                "concat: field 'v' is in t in dataset 1 but in kg in dataset 2");
     jp_dataset_t *m = mk("k:s", "a");
     jp_dataset_t *l3[] = {a, m};
     CHECK_FAILS(jp_concat(l3, 2, &err), "concat: dataset 2 has no field 'v'");
     jp_dataset_t *s = mk("k:s,v:s:t", "a,1");
     jp_dataset_t *l4[] = {a, s};
-    CHECK_FAILS(jp_concat(l4, 2, &err), "concat: field 'v' is integer in dataset 1 but string in dataset 2");
+    CHECK_FAILS(jp_concat(l4, 2, &err),
+                "concat: field 'v' is integer in dataset 1 but string in dataset 2");
     jp_dataset_unref(a);
     jp_dataset_unref(b);
     jp_dataset_unref(u);
@@ -456,7 +462,6 @@ static void test_vec(void)
     jp_column_unref(c);
 }
 
-
 /* Every verb on an empty and on a one-row dataset. */
 static void sweep(const char *rows, size_t n)
 {
@@ -465,7 +470,8 @@ static void sweep(const char *rows, size_t n)
 #define ROWS(expr, want)                                                                           \
     do {                                                                                           \
         r = (expr);                                                                                \
-        CHECK_MSG(r && r->nrows == (want), "%s on %zu rows: %s", #expr, n, r ? "wrong count" : err.msg); \
+        CHECK_MSG(r && r->nrows == (want), "%s on %zu rows: %s", #expr, n,                         \
+                  r ? "wrong count" : err.msg);                                                    \
         jp_dataset_unref(r);                                                                       \
     } while (0)
     ROWS(jp_filter(d, "v > 0", &err), n);
@@ -530,8 +536,10 @@ static void oom(void)
         jp_mutation_t m[] = {{"yield", "v / a", NULL, NULL}, {"s", "upper(k) .. y", NULL, NULL}};
         jp_dataset_t *g = f ? jp_mutate(f, m, 2, true, &err) : NULL;
         const char *keys[] = {"k", "y"};
-        jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"s", JP_AGG_SUM, "v", 0},
-                         {"q", JP_AGG_MEDIAN, "yield", 0}, {"d", JP_AGG_COUNT_DISTINCT, "s", 0}};
+        jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0},
+                         {"s", JP_AGG_SUM, "v", 0},
+                         {"q", JP_AGG_MEDIAN, "yield", 0},
+                         {"d", JP_AGG_COUNT_DISTINCT, "s", 0}};
         jp_dataset_t *h = g ? jp_group_agg(g, keys, 2, ag, 4, &err) : NULL;
         jp_sort_key_t sk[] = {{"k", true}};
         jp_dataset_t *s2 = h ? jp_sort(h, sk, 1, &err) : NULL;
@@ -544,7 +552,8 @@ static void oom(void)
         po.values_fn = JP_AGG_MAX;
         jp_dataset_t *p = j ? jp_pivot(d, &po, &err) : NULL;
         jp_mem_fail_after(0, 0);
-        if (p) successes++;
+        if (p)
+            successes++;
         else {
             failures++;
             if (err.code != JP_ERR_NOMEM) {
@@ -594,14 +603,17 @@ static void test_quantile_random(void)
                 size_t m = 0;
                 for (size_t i = 0; i < n; i++)
                     if (gid[i] == g) x[m++] = v->v.d[i];
-                if (!m) ok = jp_column_is_null(q, g);
+                if (!m)
+                    ok = jp_column_is_null(q, g);
                 else {
                     qsort(x, m, sizeof *x, cmp_dbl);
                     double h = ps[pi] * (double)(m - 1);
                     size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
                     double want = x[lo] + (x[hi] - x[lo]) * (h - (double)lo);
                     ok = !jp_column_is_null(q, g) && fabs(q->v.d[g] - want) < 1e-9;
-                    if (!ok) printf("round %d p %g group %zu: %g want %g\n", round, ps[pi], g, q->v.d[g], want);
+                    if (!ok)
+                        printf("round %d p %g group %zu: %g want %g\n", round, ps[pi], g, q->v.d[g],
+                               want);
                 }
                 jp_free(x);
             }

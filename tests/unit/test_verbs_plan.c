@@ -98,8 +98,9 @@ static void test_w1(void)
     jp_dataset_unref(s);
     jp_dataset_unref(g);
     /* the intermediate datasets still answer, with the columns now cached */
-    CHECK_STR(dump(a), "year,district,crop,area_mu,output_t,note;2020,A,x,10,500,n1;2020,A,z,5,600,;"
-                       "2020,B,x,4,460,n4");
+    CHECK_STR(dump(a),
+              "year,district,crop,area_mu,output_t,note;2020,A,x,10,500,n1;2020,A,z,5,600,;"
+              "2020,B,x,4,460,n4");
     jp_dataset_unref(b);
     jp_dataset_unref(a);
     jp_dataset_unref(src);
@@ -110,13 +111,15 @@ static void test_names_now_types_later(void)
     jp_dataset_t *src = source();
     fake_t *f = last_fake;
     CHECK_FAILS(jp_filter(src, "ouput_t > 3", &err),
-                "filter: unknown field 'ouput_t' at column 1 in \"ouput_t > 3\" (did you mean 'output_t'?)");
+                "filter: unknown field 'ouput_t' at column 1 in \"ouput_t > 3\" (did you mean "
+                "'output_t'?)");
     jp_mutation_t m[] = {{"z", "crop + 1", NULL, NULL}};
     jp_dataset_t *b = jp_mutate(src, m, 1, false, &err);
     CHECK(b != NULL); /* crop's type is not known yet */
     jp_error_clear(&err);
     CHECK(jp_dataset_need_all(b, &err) != JP_OK);
-    CHECK_MSG(strstr(err.msg, "mutate: cannot add string 'crop' and integer 1 (operator '+' at column 6)"),
+    CHECK_MSG(strstr(err.msg,
+                     "mutate: cannot add string 'crop' and integer 1 (operator '+' at column 6)"),
               "%s", err.msg);
     jp_dataset_unref(b);
     jp_dataset_unref(src);
@@ -125,8 +128,8 @@ static void test_names_now_types_later(void)
     CHECK(c != NULL);
     jp_error_clear(&err);
     CHECK(jp_dataset_need_rows(c, &err) != JP_OK);
-    CHECK_MSG(strstr(err.msg, "filter: cannot compare string 'crop' with integer 1 at column 6"), "%s",
-              err.msg);
+    CHECK_MSG(strstr(err.msg, "filter: cannot compare string 'crop' with integer 1 at column 6"),
+              "%s", err.msg);
     jp_dataset_unref(c);
     /* once a column is typed, errors come at once */
     size_t i = 2;
@@ -223,7 +226,8 @@ static void test_oom(void)
         jp_agg_t ag[] = {{"m", JP_AGG_MEAN, "yield", 0}};
         jp_dataset_t *g = c ? jp_group_agg(c, keys, 1, ag, 1, &err) : NULL;
         jp_mem_fail_after(0, 0);
-        if (g) ok = 1;
+        if (g)
+            ok = 1;
         else if (err.code != JP_ERR_NOMEM) {
             printf("not ok: allocation %ld: '%s'\n", n, err.msg);
             unit_fail++;
@@ -251,8 +255,9 @@ static void test_release(void)
     CHECK(raw->cols[1] == NULL && raw->cols[4] == NULL); /* released */
     CHECK_STR(f->asked, "district,output_t");
     /* (loading the rest makes the node whole: it drops its plan and input) */
-    CHECK_STR(dump(a), "year,district,crop,area_mu,output_t,note;2020,A,x,10,500,n1;2020,A,z,5,600,;"
-                       "2020,B,x,4,460,n4");
+    CHECK_STR(dump(a),
+              "year,district,crop,area_mu,output_t,note;2020,A,x,10,500,n1;2020,A,z,5,600,;"
+              "2020,B,x,4,460,n4");
     jp_dataset_unref(a);
     /* with a second holder nothing is released */
     src = source();

@@ -22,11 +22,16 @@ static inline jp_qual_t vu_qual(const char **s)
 {
     const char *p = *s;
     jp_qual_t q = JP_Q_EXACT;
-    if (p[0] == '~') q = JP_Q_APPROX, p++;
-    else if (p[0] == '>' && p[1] == '=') q = JP_Q_AT_LEAST, p += 2;
-    else if (p[0] == '<' && p[1] == '=') q = JP_Q_AT_MOST, p += 2;
-    else if (p[0] == '>') q = JP_Q_MORE_THAN, p++;
-    else if (p[0] == '<') q = JP_Q_LESS_THAN, p++;
+    if (p[0] == '~')
+        q = JP_Q_APPROX, p++;
+    else if (p[0] == '>' && p[1] == '=')
+        q = JP_Q_AT_LEAST, p += 2;
+    else if (p[0] == '<' && p[1] == '=')
+        q = JP_Q_AT_MOST, p += 2;
+    else if (p[0] == '>')
+        q = JP_Q_MORE_THAN, p++;
+    else if (p[0] == '<')
+        q = JP_Q_LESS_THAN, p++;
     *s = p;
     return q;
 }
@@ -74,7 +79,8 @@ static inline jp_dataset_t *mk(const char *fields, const char *rows)
             if (comma) *comma = '\0';
             const char *cell = c;
             jp_column_t *col = cols[k];
-            if (!*cell) jp_column_push_null(col);
+            if (!*cell)
+                jp_column_push_null(col);
             else
                 switch (col->type) {
                 case JP_TYPE_INT: {
@@ -87,8 +93,12 @@ static inline jp_dataset_t *mk(const char *fields, const char *rows)
                     jp_column_push_number(col, strtod(cell, NULL), q);
                     break;
                 }
-                case JP_TYPE_STRING: jp_column_push_str(col, cell, strlen(cell)); break;
-                case JP_TYPE_BOOL: jp_column_push_bool(col, strcmp(cell, "true") == 0); break;
+                case JP_TYPE_STRING:
+                    jp_column_push_str(col, cell, strlen(cell));
+                    break;
+                case JP_TYPE_BOOL:
+                    jp_column_push_bool(col, strcmp(cell, "true") == 0);
+                    break;
                 case JP_TYPE_DATE: {
                     int32_t d = 0;
                     jp_date_parse(cell, strlen(cell), &d);
@@ -106,7 +116,8 @@ static inline jp_dataset_t *mk(const char *fields, const char *rows)
         p = end ? end + 1 : NULL;
     }
     jp_dataset_t *ds = jp_dataset_new();
-    for (int k = 0; k < nf; k++) jp_dataset_add(ds, names[k], cols[k], units[k][0] ? units[k] : NULL, NULL);
+    for (int k = 0; k < nf; k++)
+        jp_dataset_add(ds, names[k], cols[k], units[k][0] ? units[k] : NULL, NULL);
     return ds;
 }
 
@@ -119,7 +130,8 @@ static inline const char *dump(jp_dataset_t *ds)
     size_t n = 0;
     buf[0] = '\0';
     for (size_t f = 0; f < ds->schema.n_fields; f++)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", f ? "," : "", ds->schema.fields[f].name);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", f ? "," : "",
+                              ds->schema.fields[f].name);
     for (size_t r = 0; r < ds->nrows && n < sizeof buf - 200; r++) {
         buf[n++] = ';';
         for (size_t f = 0; f < ds->schema.n_fields; f++) {
@@ -127,11 +139,13 @@ static inline const char *dump(jp_dataset_t *ds)
             char cell[128];
             const char *p;
             size_t len = 0;
-            if (!jp_column_is_null(c, r)) len = jp_column_cell_text(c, r, cell, sizeof cell, &p);
-            else p = "";
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%.*s", f ? "," : "",
-                                  jp_column_is_null(c, r) ? "" : jp_qual_symbol(jp_column_qual(c, r)),
-                                  (int)len, p);
+            if (!jp_column_is_null(c, r))
+                len = jp_column_cell_text(c, r, cell, sizeof cell, &p);
+            else
+                p = "";
+            n += (size_t)snprintf(
+                buf + n, sizeof buf - n, "%s%s%.*s", f ? "," : "",
+                jp_column_is_null(c, r) ? "" : jp_qual_symbol(jp_column_qual(c, r)), (int)len, p);
         }
     }
     buf[n] = '\0';
@@ -171,7 +185,7 @@ static inline const char *types_of(const jp_dataset_t *ds)
     do {                                                                                           \
         jp_error_clear(&err);                                                                      \
         jp_dataset_t *d_ = (expr);                                                                 \
-        CHECK_MSG(d_ == NULL && strstr(err.msg, frag) != NULL, "%s: got '%s'", #expr,             \
+        CHECK_MSG(d_ == NULL && strstr(err.msg, frag) != NULL, "%s: got '%s'", #expr,              \
                   d_ ? dump(d_) : err.msg);                                                        \
         jp_dataset_unref(d_);                                                                      \
     } while (0)
