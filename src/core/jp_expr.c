@@ -2756,6 +2756,8 @@ static jp_status_t fold(cstate_t *cs, int id)
     memset(&tmp, 0, sizeof tmp);
     jp_expr_t *saved = cs->e;
     size_t cc = cs->cap_code, cr = cs->cap_regs;
+    /* restored below, before returning */
+    /* cppcheck-suppress autoVariables */
     cs->e = &tmp;
     cs->cap_code = cs->cap_regs = 0;
     int r = gen(cs, id, JP_TYPE_NONE);
