@@ -156,7 +156,7 @@ static int view_index(lua_State *L)
             jp_error_t err;
             jp_error_clear(&err);
             long dummy;
-            jp_dataset_lookup(v->ds, name, v->verb, &dummy, &err);
+            jp_dataset_lookup(v->ds, name, NULL, &dummy, &err); /* the loop names the verb */
             return verr(L, &err);
         }
         j = f;
