@@ -310,7 +310,6 @@ static jp_status_t read_head(const csv_src_t *src, const jp_read_opts_t *o, head
             for (size_t i = bom; i < end; i++) lines += b.data[i] == '\n';
             if (o->header) {
                 h->data_off = end;
-                h->data_line = 1 + lines + (end == b.len && (end == 0 || b.data[end - 1] != '\n') ? 0 : 0);
                 h->data_line = 1 + lines;
             } else {
                 h->data_off = bom;
@@ -427,6 +426,13 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     }
     *out = NULL;
     if (o->rejects) *o->rejects = NULL;
+    if (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r')
+        return jp_error_set(err, JP_ERR_ARG, "%s: the delimiter cannot be a quote or a line end",
+                            path);
+    if (o->format && strcasecmp(o->format, "csv") != 0 && strcasecmp(o->format, "csv.gz") != 0 &&
+        strcasecmp(o->format, "tsv") != 0)
+        return jp_error_set(err, JP_ERR_FORMAT, "%s: the CSV reader cannot read format '%s'", path,
+                            o->format);
     csv_tuning_t tune;
     jp_csv_tuning_get(&tune);
     jp_status_t st;

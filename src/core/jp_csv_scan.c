@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -155,6 +156,20 @@ static size_t count_nl(const char *p, size_t n)
 #endif
     for (; i < n; i++) c += p[i] == '\n';
     return c;
+}
+
+/* Ask for huge pages on a big array: far fewer page faults while it fills
+ * (transparent huge pages in "madvise" mode; a no-op elsewhere). */
+static void huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t H = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + H - 1) & ~(H - 1), e = ((uintptr_t)p + n) & ~(H - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }
 
 /* ---- reading the text ------------------------------------------------------ */
@@ -1331,28 +1346,62 @@ nomem:
     return false;
 }
 
-/* Fast forms of the common cells; false sends the cell the general way. */
+/* Fast forms of the common cells; false sends the cell the general way.
+ * Digits are read eight at a time (the text buffer has padding after its
+ * end, so an 8-byte load never leaves it). */
+
+/* Bytes of w (low first) that are not ASCII digits: 0x80 in each. */
+static inline uint64_t swar_nondigits(uint64_t w)
+{
+    uint64_t x = w ^ UINT64_C(0x3030303030303030);
+    return (((x & UINT64_C(0x7F7F7F7F7F7F7F7F)) + UINT64_C(0x7676767676767676)) | x) &
+           UINT64_C(0x8080808080808080);
+}
+
+/* The value of the k (1..8) digits in the low bytes of w, first digit lowest. */
+static inline uint64_t swar_value(uint64_t w, unsigned k)
+{
+    unsigned sh = 8 * (8 - k);
+    w <<= sh; /* drop the bytes after the digits; zeros come in below */
+    if (sh) w |= UINT64_C(0x3030303030303030) & ((UINT64_C(1) << sh) - 1);
+    w -= UINT64_C(0x3030303030303030);
+    w = (w * 10) + (w >> 8);
+    w = (((w & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+         (((w >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+        32;
+    return w;
+}
+
+/* Leading digits of p (at most 8 and at most len), and their value. */
+static inline unsigned swar_lead(const char *p, size_t len, uint64_t *v)
+{
+    uint64_t w = rd64(p);
+    uint64_t nd = swar_nondigits(w);
+    unsigned k = nd ? (unsigned)__builtin_ctzll(nd) / 8 : 8;
+    if (k > len) k = (unsigned)len;
+    *v = k ? swar_value(w, k) : 0;
+    return k;
+}
+
 static inline bool fast_dec(const char *s, size_t n, double *out, unsigned *kind)
 {
-    size_t i = s[0] == '-';
-    bool neg = i;
-    size_t d0 = i;
-    uint64_t m = 0;
-    while (i < n && is_digit((unsigned char)s[i])) m = m * 10 + (uint64_t)(s[i++] - '0');
-    size_t nint = i - d0;
-    if (nint == 0 || (s[d0] == '0' && nint > 1)) return false;
-    if (i == n) {
-        if (nint > 15 || (neg && m == 0)) return false;
-        *out = neg ? -(double)m : (double)m;
+    bool neg = s[0] == '-';
+    const char *p = s + neg;
+    size_t len = n - neg;
+    uint64_t ip, fp;
+    unsigned nd = swar_lead(p, len, &ip);
+    if (nd == 0 || (p[0] == '0' && nd > 1) || (nd == 8 && len > 8)) return false;
+    if (nd == len) {
+        if (neg && ip == 0) return false; /* -0 is text */
+        *out = neg ? -(double)ip : (double)ip;
         *kind = K_INT;
         return true;
     }
-    if (s[i] != '.') return false;
-    size_t f0 = ++i;
-    while (i < n && is_digit((unsigned char)s[i])) m = m * 10 + (uint64_t)(s[i++] - '0');
-    size_t nfrac = i - f0;
-    if (i != n || nfrac == 0 || nint + nfrac > 15) return false;
-    double d = (double)m / p10[nfrac];
+    size_t fl = len - nd - 1;
+    if (p[nd] != '.' || fl == 0 || fl > 8) return false;
+    if (swar_lead(p + nd + 1, fl, &fp) != fl) return false;
+    /* at most 7 + 8 digits: exact in a double, so one division rounds right */
+    double d = (double)(ip * (uint64_t)p10[fl] + fp) / p10[fl];
     *out = neg ? -d : d;
     *kind = K_DEC;
     return true;
@@ -1360,14 +1409,14 @@ static inline bool fast_dec(const char *s, size_t n, double *out, unsigned *kind
 
 static inline bool fast_int(const char *s, size_t n, int64_t *out)
 {
-    size_t i = s[0] == '-';
-    bool neg = i;
-    size_t d0 = i;
-    uint64_t m = 0;
-    while (i < n && is_digit((unsigned char)s[i])) m = m * 10 + (uint64_t)(s[i++] - '0');
-    size_t nint = i - d0;
-    if (i != n || nint == 0 || nint > 15 || (s[d0] == '0' && (nint > 1 || neg))) return false;
-    *out = neg ? -(int64_t)m : (int64_t)m;
+    bool neg = s[0] == '-';
+    const char *p = s + neg;
+    size_t len = n - neg;
+    uint64_t v;
+    unsigned nd = swar_lead(p, len, &v);
+    if (nd != len || nd == 0 || (nd == 8 && len > 8) || (p[0] == '0' && (nd > 1 || neg)))
+        return false;
+    *out = neg ? -(int64_t)v : (int64_t)v;
     return true;
 }
 
@@ -2205,6 +2254,7 @@ static jp_status_t batch_read(pass_t *P, csv_reader_t *r, batch_t *B, jp_error_t
         jp_free(B->mem);
         B->mem = m;
         B->memcap = need;
+        huge(m, need);
     }
     size_t got;
     jp_status_t st = jp_csv_reader_read(r, B->mem + HEAD, want, &got, err);
@@ -2384,7 +2434,10 @@ static bool col_reserve(jp_column_t *c, size_t need, uint64_t hint)
     size_t cap = c->cap * 2;
     if (hint > need && hint < need * 4) cap = (size_t)hint;
     if (cap < need) cap = need;
-    return jp_column_reserve(c, cap) == JP_OK;
+    if (jp_column_reserve(c, cap) != JP_OK) return false;
+    huge(c->v.raw, cap * jp_type_width(c->type));
+    if (c->nulls) huge(c->nulls, cap);
+    return true;
 }
 
 /* Text form of a builder value for INT/BOOL/DATE -> STRING. */

@@ -75,49 +75,60 @@ static char *put_i64(char *o, int64_t v)
     return put_u64(o, (uint64_t)v);
 }
 
+/* Text of m with k decimals (m >= 0). */
+static char *put_fixed(char *o, uint64_t m, int k)
+{
+    char t[24];
+    char *e = put_u64(t, m);
+    int len = (int)(e - t);
+    if (k == 0) {
+        memcpy(o, t, (size_t)len);
+        o += len;
+        *o++ = '.';
+        *o++ = '0';
+    } else if (len > k) {
+        memcpy(o, t, (size_t)(len - k));
+        o += len - k;
+        *o++ = '.';
+        memcpy(o, t + len - k, (size_t)k);
+        o += k;
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int z = 0; z < k - len; z++) *o++ = '0';
+        memcpy(o, t, (size_t)len);
+        o += len;
+    }
+    return o;
+}
+
 /*
- * Exactly jp_format_double's text (its fast path done without printf,
- * anything else by jp_format_double), then ".0" when the text is an
- * integer, so a number column reads back as numbers.
+ * Exactly jp_format_double's text, then ".0" when the text is an integer,
+ * so a number column reads back as numbers.  jp_format_double looks for the
+ * smallest k <= 9 with nearbyint(d * 10^k) / 10^k == d.  For 1e-7 <= |d| <
+ * 1e6, d * 10^9 is within 0.5 of m_k * 10^(9-k), so rounding it and
+ * stripping trailing zeros finds that same k at once; one division checks
+ * it.  Anything else is left to jp_format_double.
  */
 static char *put_double(char *o, double d)
 {
-    char *start = o;
     double ad = fabs(d);
-    if (d != 0 && ad < 9007199254740992.0 && ad >= 1e-7) {
-        for (int k = 0; k <= 9; k++) {
-            double scaled = d * p10[k];
-            if (fabs(scaled) >= 9007199254740992.0) break;
-            double m = nearbyint(scaled);
-            if (m / p10[k] == d) {
-                long long im = (long long)m;
-                uint64_t u = im < 0 ? (uint64_t)0 - (uint64_t)im : (uint64_t)im;
-                char t[24];
-                char *e = put_u64(t, u);
-                int len = (int)(e - t);
-                if (im < 0) *o++ = '-';
-                if (k == 0) {
-                    memcpy(o, t, (size_t)len);
-                    o += len;
-                    *o++ = '.';
-                    *o++ = '0';
-                } else if (len > k) {
-                    memcpy(o, t, (size_t)(len - k));
-                    o += len - k;
-                    *o++ = '.';
-                    memcpy(o, t + len - k, (size_t)k);
-                    o += k;
-                } else {
-                    *o++ = '0';
-                    *o++ = '.';
-                    for (int z = 0; z < k - len; z++) *o++ = '0';
-                    memcpy(o, t, (size_t)len);
-                    o += len;
-                }
-                return o;
-            }
+    if (ad >= 1e-7 && ad < 1e6) {
+        /* round to nearest even without a libm call: |x| < 2^52 */
+        double x = ad * 1e9;
+        double r = (x + 4503599627370496.0) - 4503599627370496.0;
+        uint64_t m = (uint64_t)r;
+        int k = 9;
+        while (k > 0 && m % 10 == 0) {
+            m /= 10;
+            k--;
+        }
+        if ((double)m / p10[k] == ad) {
+            if (d < 0) *o++ = '-';
+            return put_fixed(o, m, k);
         }
     }
+    char *start = o;
     int n = jp_format_double(d, o, 40);
     if (n < 0) n = 0;
     o += n;
@@ -159,7 +170,7 @@ static char *put_date(char *o, int32_t days)
 
 static jp_status_t put_text(jp_buf_t *b, const char *s, size_t n, uint8_t f)
 {
-    if (jp_buf_reserve(b, 2 * n + 4)) return JP_ERR_NOMEM;
+    if (b->len + 2 * n + 5 > b->cap && jp_buf_reserve(b, 2 * n + 4)) return JP_ERR_NOMEM;
     char *o = b->data + b->len;
     if (f & W_QUOTE) *o++ = '"';
     if (f & W_GUARD) *o++ = '\'';
@@ -177,12 +188,17 @@ static jp_status_t put_text(jp_buf_t *b, const char *s, size_t n, uint8_t f)
     return JP_OK;
 }
 
+static inline jp_status_t room(jp_buf_t *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? JP_OK : jp_buf_reserve(b, n);
+}
+
 static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t *b)
 {
     for (size_t r = from; r < to; r++) {
         for (size_t k = 0; k < w->ncols; k++) {
             const jp_column_t *c = w->cols[k].c;
-            if (jp_buf_reserve(b, 96)) return JP_ERR_NOMEM;
+            if (room(b, 96)) return JP_ERR_NOMEM;
             char *o = b->data + b->len;
             if (k) *o++ = w->delim;
             b->len = (size_t)(o - b->data);
@@ -220,7 +236,7 @@ static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t
                 const char *s = jp_column_str(c, r, &n);
                 uint32_t code = c->v.s[r];
                 uint8_t f = w->cols[k].flags ? w->cols[k].flags[code] : text_flags(w, s, n);
-                if (!f && jp_buf_reserve(b, n + 1) == JP_OK) {
+                if (!f && room(b, n + 1) == JP_OK) {
                     memcpy(b->data + b->len, s, n);
                     b->len += n;
                 } else if (put_text(b, s, n, f)) {
@@ -232,8 +248,10 @@ static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t
             }
             b->len = (size_t)(o - b->data);
         }
-        if (jp_buf_putc(b, '\n')) return JP_ERR_NOMEM;
+        if (room(b, 1)) return JP_ERR_NOMEM;
+        b->data[b->len++] = '\n';
     }
+    if (b->data) b->data[b->len] = '\0';
     return JP_OK;
 }
 

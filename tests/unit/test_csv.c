@@ -501,6 +501,11 @@ static void test_errors(void)
     CHECK(!ds && strstr(errtext(&err), "column 3 is named 'a' like column 1"));
     ds = rd("", NULL, &err);
     CHECK(!ds && strstr(errtext(&err), "empty"));
+    jp_read_opts_t o;
+    jp_read_opts_init(&o);
+    o.delimiter = '"';
+    ds = rd("a\n1\n", &o, &err);
+    CHECK(!ds && err.code == JP_ERR_ARG);
     ds = rd("\"a,b\n1,2\n", NULL, &err);
     CHECK(!ds);
     CHECK_ERR(&err, 1, 1, "unterminated");
@@ -992,6 +997,51 @@ static void test_write(void)
     jp_dataset_unref(ds);
 }
 
+/* The writer's number text is jp_format_double's, plus ".0" on integers. */
+static void test_number_text(void)
+{
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_column_t *c = jp_column_new(JP_TYPE_NUMBER, 64);
+    size_t n = 0;
+    for (int i = 0; i < 20000; i++) {
+        double v;
+        unsigned k = rnd(6);
+        if (k == 0) v = (double)((int)rnd(2000000) - 1000000) / 1000.0;
+        else if (k == 1) v = (double)rnd(100000000) / (double)(1 + rnd(1000));
+        else if (k == 2) v = ldexp((double)rnd(1u << 30), (int)rnd(120) - 60);
+        else if (k == 3) v = (double)rnd(10000) * pow(10, (int)rnd(30) - 15);
+        else if (k == 4) v = (double)((int)rnd(1000) - 500) / 8.0;
+        else v = (i % 7 ? 1 : -1) * (double)rnd(1000) / 10000000.0;
+        jp_column_push_number(c, v, JP_Q_EXACT);
+        n++;
+    }
+    jp_column_push_number(c, 999999.9999999999, JP_Q_EXACT);
+    jp_column_push_number(c, 1e-7, JP_Q_EXACT);
+    jp_column_push_number(c, 0.30000000000000004, JP_Q_EXACT);
+    jp_column_push_number(c, 9.999999999e5, JP_Q_EXACT);
+    n += 4;
+    jp_dataset_add(ds, "v", c, NULL, NULL);
+    jp_buf_t out = JP_BUF_INIT;
+    CHECK(jp_csv_write_mem(ds, NULL, &out, NULL) == JP_OK);
+    const char *p = out.data ? strchr(out.data, '\n') : NULL;
+    int bad = 0;
+    for (size_t i = 0; p && i < n; i++) {
+        p++;
+        const char *e = strchr(p, '\n');
+        if (!e) break;
+        char want[64];
+        int k = jp_format_double(c->v.d[i], want, sizeof want);
+        if (!strpbrk(want, ".en")) k += snprintf(want + k, sizeof want - (size_t)k, ".0");
+        if ((size_t)(e - p) != (size_t)k || memcmp(p, want, (size_t)k) != 0) {
+            if (bad++ < 5) printf("# %.17g: wrote '%.*s', want '%s'\n", c->v.d[i], (int)(e - p), p, want);
+        }
+        p = e;
+    }
+    CHECK_INT(bad, 0);
+    jp_buf_free(&out);
+    jp_dataset_unref(ds);
+}
+
 /* Write, read back with the written types, compare. */
 static void roundtrip(jp_dataset_t *ds, const char *name, const jp_write_opts_t *wo)
 {
@@ -1180,6 +1230,7 @@ int main(void)
     test_parallel();
     test_lazy();
     test_write();
+    test_number_text();
     test_roundtrip();
     test_robust();
     char cmd[600];
