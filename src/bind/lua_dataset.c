@@ -549,6 +549,15 @@ static jp_type_t widen(jp_type_t a, jp_type_t b)
 
 /* ---- jp.dataset{...} ------------------------------------------------------------ */
 
+/* table.sort comparator for field tables: by name */
+static int by_name(lua_State *L)
+{
+    lua_getfield(L, 1, "name");
+    lua_getfield(L, 2, "name");
+    lua_pushboolean(L, lua_compare(L, -2, -1, LUA_OPLT));
+    return 1;
+}
+
 static void set_meta_string(lua_State *L, int t, const char *key, char **slot)
 {
     const char *s = opt_string(L, t, key);
@@ -645,6 +654,44 @@ static int l_dataset(lua_State *L)
     int fbox = lua_gettop(L);
     size_t nf = 0;
     lua_getfield(L, 1, "fields");
+    if (lua_istable(L, -1) && lua_rawlen(L, -1) == 0) {
+        /* map form { name = "type" | {type=, unit=, ...} }: names sorted,
+           since a Lua table has no order */
+        int mt = lua_gettop(L);
+        lua_newtable(L); /* [.., map, list] */
+        int lt = mt + 1;
+        lua_pushnil(L);
+        while (lua_next(L, mt)) { /* [.., map, list, k, v] */
+            if (lua_type(L, -2) != LUA_TSTRING)
+                return jpl_errorf(L, "jp.dataset: fields must be a list, or a map of name = type");
+            lua_newtable(L); /* [.., k, v, f] */
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                lua_pushvalue(L, -2);
+                lua_setfield(L, -2, "type");
+            } else if (lua_istable(L, -2)) {
+                lua_pushnil(L);
+                while (lua_next(L, -3)) { /* copy the definition */
+                    lua_pushvalue(L, -2);
+                    lua_insert(L, -2);
+                    lua_settable(L, -4);
+                }
+            } else {
+                return jpl_errorf(L, "jp.dataset: field '%s' must be a type name or a table",
+                                  lua_tostring(L, -3));
+            }
+            lua_pushvalue(L, -3);
+            lua_setfield(L, -2, "name");
+            lua_rawseti(L, lt, (lua_Integer)lua_rawlen(L, lt) + 1);
+            lua_pop(L, 1);
+        }
+        lua_getglobal(L, "table");
+        lua_getfield(L, -1, "sort");
+        lua_pushvalue(L, lt);
+        lua_pushcfunction(L, by_name);
+        lua_call(L, 2, 0);
+        lua_pop(L, 1);
+        lua_replace(L, mt); /* the list takes the map's place */
+    }
     if (lua_istable(L, -1)) {
         int ft = lua_gettop(L);
         size_t n = (size_t)lua_rawlen(L, ft);

@@ -85,6 +85,13 @@ t.eq(c:names(), { "a", "b", "n" }, "columns without fields are sorted by name")
 t.eq(c:schema().fields[2].type, "number", "ints and floats widen to number")
 t.eq(c:schema().fields[3].type, "integer", "ints stay integer")
 
+-- fields as a map of name = type (sorted by name)
+local mf = jp.dataset{ fields = { y = "integer", x = { type = "number", unit = "t" } },
+                       rows = { { x = 1.5, y = 2 } } }
+t.eq(mf:names(), { "x", "y" }, "map-form fields are sorted by name")
+t.eq(mf:schema().fields[1].unit, "t", "map-form field tables keep their options")
+t.eq(mf:row(1).y, 2, "map-form rows")
+
 -- equality
 t.ok(ds:equals(ds:head(3)), "equals: same content")
 local same, why = ds:equals(h)
