@@ -2431,8 +2431,10 @@ static int combine(int a, int b, unsigned kinds)
 static bool col_reserve(jp_column_t *c, size_t need, uint64_t hint)
 {
     if (need <= c->cap) return true;
+    /* the estimate of the total, once known, in one step: the array is
+       then one mapping that huge pages can back (see huge()) */
     size_t cap = c->cap * 2;
-    if (hint > need && hint < need * 4) cap = (size_t)hint;
+    if (hint > need && hint / 64 < need + 1024) cap = (size_t)hint;
     if (cap < need) cap = need;
     if (jp_column_reserve(c, cap) != JP_OK) return false;
     huge(c->v.raw, cap * jp_type_width(c->type));
@@ -2597,6 +2599,17 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
 
 static jp_status_t append_batch(pass_t *P, batch_t *B, jp_error_t *err)
 {
+    if (!P->total_hint && P->lay->have_id && !P->src->gz && !P->src->mem) {
+        /* size the columns once from the rows per byte of the first batch */
+        size_t rows = 0;
+        for (size_t j = 0; j < B->nch; j++) rows += B->ch[j].rows;
+        uint64_t done = B->off + B->e_final - P->lay->data_off;
+        if (rows && done)
+            P->total_hint = (uint64_t)((double)(P->rows + rows) *
+                                       (double)(P->lay->size - P->lay->data_off) / (double)done *
+                                       1.02) +
+                            1024;
+    }
     for (size_t j = 0; j < B->nch; j++) {
         chunk_t *C = &B->ch[j];
         for (size_t k = 0; k < P->n; k++)
@@ -2623,11 +2636,6 @@ static jp_status_t append_batch(pass_t *P, batch_t *B, jp_error_t *err)
     if (P->rows) {
         size_t rb = (size_t)(P->bytes_done / P->rows);
         P->row_bytes = rb ? rb : 1;
-    }
-    if (!P->total_hint && P->lay->have_id && !P->src->gz && !P->src->mem && P->rows) {
-        /* size the columns once from the rows per byte seen so far */
-        uint64_t done = B->off + B->e_final - P->lay->data_off;
-        if (done) P->total_hint = (uint64_t)((double)P->rows * (double)(P->lay->size - P->lay->data_off) / (double)done * 1.02) + 1024;
     }
     /* text and dead columns need not be inferred any more */
     for (size_t k = 0; k < P->n; k++) {
