@@ -1383,16 +1383,41 @@ static inline unsigned swar_lead(const char *p, size_t len, uint64_t *v)
     return k;
 }
 
-static inline bool fast_dec(const char *s, size_t n, double *out, unsigned *kind)
+static inline __attribute__((always_inline)) bool fast_dec(const char *s, size_t n, double *out,
+                                                           unsigned *kind)
 {
     bool neg = s[0] == '-';
     const char *p = s + neg;
     size_t len = n - neg;
+    if (len - 1 < 8) {
+        /* the whole token in one word: find the point, squeeze it out,
+           convert every digit at once */
+        uint64_t w = rd64(p);
+        uint64_t keep = len == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * len)) - 1;
+        uint64_t nd = swar_nondigits(w) & keep;
+        unsigned i = nd ? (unsigned)__builtin_ctzll(nd) / 8 : (unsigned)len;
+        if (i == 0 || (p[0] == '0' && i > 1)) return false;
+        if (i == len) {
+            uint64_t v = swar_value(w, (unsigned)len);
+            if (neg && v == 0) return false; /* -0 is text */
+            *out = neg ? -(double)v : (double)v;
+            *kind = K_INT;
+            return true;
+        }
+        size_t fl = len - i - 1;
+        if (p[i] != '.' || fl == 0 || (nd >> (8 * i + 8)) != 0) return false;
+        uint64_t below = (UINT64_C(1) << (8 * i)) - 1;
+        uint64_t digits = (w & below) | ((w >> 8) & ~below);
+        double d = (double)swar_value(digits, (unsigned)(len - 1)) / p10[fl];
+        *out = neg ? -d : d;
+        *kind = K_DEC;
+        return true;
+    }
     uint64_t ip, fp;
     unsigned nd = swar_lead(p, len, &ip);
     if (nd == 0 || (p[0] == '0' && nd > 1) || (nd == 8 && len > 8)) return false;
     if (nd == len) {
-        if (neg && ip == 0) return false; /* -0 is text */
+        if (neg && ip == 0) return false;
         *out = neg ? -(double)ip : (double)ip;
         *kind = K_INT;
         return true;
