@@ -5,7 +5,8 @@
 #   sh bench/run.sh [--sizes 1m,5m] [--reps 3] [--only REGEX]
 #
 #   --sizes  row counts, comma-separated: 1m, 5m, 200k, 30000 (default 1m)
-#   --reps   runs per case; the median wall time is reported (default 3)
+#   --reps   runs per case, taken in turns (every case once, then again);
+#            the median wall time is reported (default 3)
 #   --only   run only the cases whose "WORKLOAD tool" matches REGEX (grep -E),
 #            e.g. --only 'W1' or --only 'jinpu|DuckDB 2'
 #
@@ -150,24 +151,26 @@ verdict() { # workload tool rc text
 
 # run_case WORKLOAD TOOL SUFFIX COMMAND: COMMAND is run by sh -c with $IN
 # (the CSV) and $OUT (where its output goes, ending in SUFFIX) set.
+# It runs once per round (ROUND = 1..REPS): the cases take turns, so that a
+# burst of other work on the machine is shared among them instead of landing
+# on one.  The last round reports the median and checks the output.
 run_case() {
     w=$1 tool=$2 suf=$3 cmd=$4
     if [ -n "$ONLY" ] && ! printf '%s %s\n' "$w" "$tool" | grep -Eq -- "$ONLY"; then return 0; fi
     tag=$(printf '%s_%s_%s' "$SIZE" "$w" "$tool" | tr -c 'A-Za-z0-9' '_')
     OUT=$WORK/out/$tag$suf
     log=$WORK/out/$tag.log
-    walls= rss=0 r=0 rc=0
-    while [ $r -lt "$REPS" ]; do
-        r=$((r + 1))
-        rm -f "$OUT"
-        "$H" time "$WORK/out/time.txt" "$TIMEOUT" sh -c "$cmd" >"$log" 2>&1
-        rc=$?
-        [ $rc -eq 0 ] || break
-        read -r wall _user _sys kb <"$WORK/out/time.txt"
-        walls="$walls $wall"
-        [ "$kb" -gt "$rss" ] && rss=$kb
-    done
+    runs=$WORK/out/$tag.runs # "wall_s maxrss_kb" per run
+    if [ "$ROUND" -eq 1 ]; then
+        rm -f "$runs"
+    elif [ ! -f "$runs" ]; then
+        return 0 # failed in an earlier round
+    fi
+    rm -f "$OUT"
+    "$H" time "$WORK/out/time.txt" "$TIMEOUT" sh -c "$cmd" >"$log" 2>&1
+    rc=$?
     if [ $rc -ne 0 ]; then
+        rm -f "$runs"
         why="exit status $rc"
         [ $rc -eq 124 ] && why="timed out after ${TIMEOUT}s"
         printf '%-4s %-8s %-24s FAILED (%s)\n' "$SIZE" "$w" "$tool" "$why"
@@ -178,9 +181,17 @@ run_case() {
         is_jinpu "$tool" && JINPU_BAD=1
         return 0
     fi
-    med=$(printf '%s\n' $walls | median)
-    printf '%-4s %-8s %-24s %8.3f s  rss %7.1f MB  runs:%s\n' "$SIZE" "$w" "$tool" "$med" \
-        "$(echo "$rss" | awk '{ print $1 / 1024 }')" "$walls"
+    read -r wall _user _sys kb <"$WORK/out/time.txt"
+    echo "$wall $kb" >>"$runs"
+    if [ "$ROUND" -lt "$REPS" ]; then
+        printf '%-4s %-8s %-24s %8.3f s\n' "$SIZE" "$w" "$tool" "$wall"
+        return 0
+    fi
+    med=$(cut -d' ' -f1 "$runs" | median)
+    rss=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$runs")
+    printf '%-4s %-8s %-24s %8.3f s  median %.3f s of%s  rss %.1f MB\n' "$SIZE" "$w" "$tool" "$wall" \
+        "$med" "$(cut -d' ' -f1 "$runs" | awk '{ printf " %.3f", $1 }')" \
+        "$(echo "$rss" | awk '{ print $1 / 1024 }')"
     record "$w" "$tool" ok "$med" "$rss"
     check_case "$w" "$tool"
 }
@@ -299,7 +310,13 @@ ref_value() { # key file
     awk -v k="$1" '$1 == k { print $2 }' "$2"
 }
 
-echo "jinpu bench: sizes $SIZES, $REPS run(s) per case, data in $WORK/data"
+# Other work on the machine skews every time: the load average says how much there was.
+loadavg() {
+    cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'
+}
+LOAD_START=$(loadavg)
+
+echo "jinpu bench: sizes $SIZES, $REPS run(s) per case, data in $WORK/data (load average $LOAD_START)"
 for SIZE in $(echo "$SIZES" | tr ',' ' '); do
     n=$(rows_of "$SIZE")
     IN=$WORK/data/d$SIZE.csv
@@ -314,14 +331,21 @@ for SIZE in $(echo "$SIZES" | tr ',' ' '); do
     REF_SUM=$(ref_value sum_output_t "$IN.ref")
     REF_ERRORS=$(ref_value validate_errors "$IN.ref")
     cat "$IN" >/dev/null # into the page cache: parsing is measured, not the disk
-    run_size
+    t0=$(date +%s)
+    ROUND=0
+    while [ $ROUND -lt "$REPS" ]; do
+        ROUND=$((ROUND + 1))
+        echo "-- $SIZE, round $ROUND of $REPS"
+        run_size
+    done
+    echo "$SIZE: all cases in $(($(date +%s) - t0)) s"
 done
 
 # ---- report ---------------------------------------------------------------------
 
 machine() {
     cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
-    echo "Machine: $(nproc 2>/dev/null || echo '?') cores, ${cpu:-unknown CPU}, $(uname -sr)"
+    echo "Machine: $(nproc 2>/dev/null || echo '?') cores, ${cpu:-unknown CPU}, $(uname -sr); load average $LOAD_START at the start, $(loadavg) at the end"
     v=
     [ -x "$JINPU" ] && v="$v $("$JINPU" --version 2>/dev/null | head -n 1);"
     [ -n "$DUCK" ] && v="$v DuckDB node-api $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$DUCK/@duckdb/node-api/package.json" | head -n 1);"
