@@ -323,7 +323,9 @@ void jp_csv_reader_close(csv_reader_t *r)
 #define K_STR 0x200u
 #define K_PERIOD 0x400u
 
-enum { ST_NONE = 0, ST_INT, ST_NUM, ST_BOOL, ST_DATE, ST_STR, ST_PERIOD, ST_DEAD };
+/* ST_PDEC: decimals kept as (digits, sign, scale) and divided out when the
+ * chunk is appended, where the divisions do not wait on each other. */
+enum { ST_NONE = 0, ST_INT, ST_NUM, ST_BOOL, ST_DATE, ST_STR, ST_PERIOD, ST_DEAD, ST_PDEC };
 
 static int store_of_kind(unsigned k)
 {
@@ -1075,6 +1077,132 @@ static bool ccol_to_str(ccol_t *c, size_t len)
     return true;
 }
 
+/* Fast forms of the common cells; false sends the cell the general way.
+ * Digits are read eight at a time (the text buffer has padding after its
+ * end, so an 8-byte load never leaves it). */
+
+/* Bytes of w (low first) that are not ASCII digits: 0x80 in each. */
+static inline uint64_t swar_nondigits(uint64_t w)
+{
+    uint64_t x = w ^ UINT64_C(0x3030303030303030);
+    return (((x & UINT64_C(0x7F7F7F7F7F7F7F7F)) + UINT64_C(0x7676767676767676)) | x) &
+           UINT64_C(0x8080808080808080);
+}
+
+/* The value of the k (1..8) digits in the low bytes of w, first digit lowest. */
+static inline uint64_t swar_value(uint64_t w, unsigned k)
+{
+    unsigned sh = 8 * (8 - k);
+    w <<= sh; /* drop the bytes after the digits; zeros come in below */
+    if (sh) w |= UINT64_C(0x3030303030303030) & ((UINT64_C(1) << sh) - 1);
+    w -= UINT64_C(0x3030303030303030);
+    w = (w * 10) + (w >> 8);
+    w = (((w & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+         (((w >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+        32;
+    return w;
+}
+
+/* Leading digits of p (at most 8 and at most len), and their value. */
+static inline unsigned swar_lead(const char *p, size_t len, uint64_t *v)
+{
+    uint64_t w = rd64(p);
+    uint64_t nd = swar_nondigits(w);
+    unsigned k = nd ? (unsigned)__builtin_ctzll(nd) / 8 : 8;
+    if (k > len) k = (unsigned)len;
+    *v = k ? swar_value(w, k) : 0;
+    return k;
+}
+
+/* A decimal as digits m (< 10^15), sign and scale fl (<= 8): its value is
+ * -?m / 10^fl, correctly rounded by one division since m < 2^53. */
+static inline __attribute__((always_inline)) bool fast_dec_parts(const char *s, size_t n,
+                                                                 uint64_t *m, unsigned *fl,
+                                                                 bool *negp, unsigned *kind)
+{
+    bool neg = s[0] == '-';
+    const char *p = s + neg;
+    size_t len = n - neg;
+    *negp = neg;
+    if (len - 1 < 8) {
+        /* the whole token in one word: find the point, squeeze it out,
+           convert every digit at once */
+        uint64_t w = rd64(p);
+        uint64_t keep = len == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * len)) - 1;
+        uint64_t nd = swar_nondigits(w) & keep;
+        unsigned i = nd ? (unsigned)__builtin_ctzll(nd) / 8 : (unsigned)len;
+        if (i == 0 || (p[0] == '0' && i > 1)) return false;
+        if (i == len) {
+            uint64_t v = swar_value(w, (unsigned)len);
+            if (neg && v == 0) return false; /* -0 is text */
+            *m = v;
+            *fl = 0;
+            *kind = K_INT;
+            return true;
+        }
+        size_t f = len - i - 1;
+        if (p[i] != '.' || f == 0 || (nd >> (8 * i + 8)) != 0) return false;
+        uint64_t below = (UINT64_C(1) << (8 * i)) - 1;
+        *m = swar_value((w & below) | ((w >> 8) & ~below), (unsigned)(len - 1));
+        *fl = (unsigned)f;
+        *kind = K_DEC;
+        return true;
+    }
+    uint64_t ip, fp;
+    unsigned nd = swar_lead(p, len, &ip);
+    if (nd == 0 || (p[0] == '0' && nd > 1) || (nd == 8 && len > 8)) return false;
+    if (nd == len) {
+        if (neg && ip == 0) return false;
+        *m = ip;
+        *fl = 0;
+        *kind = K_INT;
+        return true;
+    }
+    size_t f = len - nd - 1;
+    if (p[nd] != '.' || f == 0 || f > 8) return false;
+    if (swar_lead(p + nd + 1, f, &fp) != f) return false;
+    *m = ip * (uint64_t)p10[f] + fp; /* at most 7 + 8 digits */
+    *fl = (unsigned)f;
+    *kind = K_DEC;
+    return true;
+}
+
+static inline uint64_t pdec_pack(uint64_t m, unsigned fl, bool neg)
+{
+    return m << 5 | (uint64_t)neg << 4 | fl;
+}
+
+static inline double pdec_value(uint64_t b)
+{
+    double d = (double)(b >> 5) / p10[b & 15];
+    return (b & 16) ? -d : d;
+}
+
+static inline __attribute__((always_inline)) bool fast_dec(const char *s, size_t n, double *out,
+                                                           unsigned *kind)
+{
+    uint64_t m;
+    unsigned fl;
+    bool neg;
+    if (!fast_dec_parts(s, n, &m, &fl, &neg, kind)) return false;
+    double d = (double)m / p10[fl];
+    *out = neg ? -d : d;
+    return true;
+}
+
+static inline bool fast_int(const char *s, size_t n, int64_t *out)
+{
+    bool neg = s[0] == '-';
+    const char *p = s + neg;
+    size_t len = n - neg;
+    uint64_t v;
+    unsigned nd = swar_lead(p, len, &v);
+    if (nd != len || nd == 0 || (nd == 8 && len > 8) || (p[0] == '0' && (nd > 1 || neg)))
+        return false;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return true;
+}
+
 /* ---- one pass's view of a record's cells --------------------------------------- */
 
 /* The text of field [fs, fe) without its quotes; doubled quotes are
@@ -1216,7 +1344,27 @@ static bool cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
             c->store = store_of_kind(k);
             if (c->store == ST_STR) {
                 if (!ccol_to_str(c, r)) return false;
+            } else if (c->store == ST_NUM) {
+                uint64_t m;
+                unsigned fl, kind;
+                bool neg;
+                if (fast_dec_parts(cl->t, cl->n, &m, &fl, &neg, &kind)) {
+                    c->store = ST_PDEC;
+                    c->v[r] = pdec_pack(m, fl, neg);
+                    c->kinds |= k;
+                    if (c->has_nulls) c->nulls[r] = 0;
+                    return true;
+                }
             }
+            break;
+        case ST_PDEC:
+            if (!(k & (K_DEC | K_BIGX | K_SPECIAL | K_INT))) {
+                c->store = ST_DEAD;
+                c->kinds |= k;
+                return true;
+            }
+            for (size_t i = 0; i < r; i++) c->v[i] = dbits(pdec_value(c->v[i]));
+            c->store = ST_NUM;
             break;
         case ST_INT:
             if (k & (K_INT | K_INTWIDE)) break;
@@ -1346,105 +1494,6 @@ nomem:
     return false;
 }
 
-/* Fast forms of the common cells; false sends the cell the general way.
- * Digits are read eight at a time (the text buffer has padding after its
- * end, so an 8-byte load never leaves it). */
-
-/* Bytes of w (low first) that are not ASCII digits: 0x80 in each. */
-static inline uint64_t swar_nondigits(uint64_t w)
-{
-    uint64_t x = w ^ UINT64_C(0x3030303030303030);
-    return (((x & UINT64_C(0x7F7F7F7F7F7F7F7F)) + UINT64_C(0x7676767676767676)) | x) &
-           UINT64_C(0x8080808080808080);
-}
-
-/* The value of the k (1..8) digits in the low bytes of w, first digit lowest. */
-static inline uint64_t swar_value(uint64_t w, unsigned k)
-{
-    unsigned sh = 8 * (8 - k);
-    w <<= sh; /* drop the bytes after the digits; zeros come in below */
-    if (sh) w |= UINT64_C(0x3030303030303030) & ((UINT64_C(1) << sh) - 1);
-    w -= UINT64_C(0x3030303030303030);
-    w = (w * 10) + (w >> 8);
-    w = (((w & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
-         (((w >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
-        32;
-    return w;
-}
-
-/* Leading digits of p (at most 8 and at most len), and their value. */
-static inline unsigned swar_lead(const char *p, size_t len, uint64_t *v)
-{
-    uint64_t w = rd64(p);
-    uint64_t nd = swar_nondigits(w);
-    unsigned k = nd ? (unsigned)__builtin_ctzll(nd) / 8 : 8;
-    if (k > len) k = (unsigned)len;
-    *v = k ? swar_value(w, k) : 0;
-    return k;
-}
-
-static inline __attribute__((always_inline)) bool fast_dec(const char *s, size_t n, double *out,
-                                                           unsigned *kind)
-{
-    bool neg = s[0] == '-';
-    const char *p = s + neg;
-    size_t len = n - neg;
-    if (len - 1 < 8) {
-        /* the whole token in one word: find the point, squeeze it out,
-           convert every digit at once */
-        uint64_t w = rd64(p);
-        uint64_t keep = len == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * len)) - 1;
-        uint64_t nd = swar_nondigits(w) & keep;
-        unsigned i = nd ? (unsigned)__builtin_ctzll(nd) / 8 : (unsigned)len;
-        if (i == 0 || (p[0] == '0' && i > 1)) return false;
-        if (i == len) {
-            uint64_t v = swar_value(w, (unsigned)len);
-            if (neg && v == 0) return false; /* -0 is text */
-            *out = neg ? -(double)v : (double)v;
-            *kind = K_INT;
-            return true;
-        }
-        size_t fl = len - i - 1;
-        if (p[i] != '.' || fl == 0 || (nd >> (8 * i + 8)) != 0) return false;
-        uint64_t below = (UINT64_C(1) << (8 * i)) - 1;
-        uint64_t digits = (w & below) | ((w >> 8) & ~below);
-        double d = (double)swar_value(digits, (unsigned)(len - 1)) / p10[fl];
-        *out = neg ? -d : d;
-        *kind = K_DEC;
-        return true;
-    }
-    uint64_t ip, fp;
-    unsigned nd = swar_lead(p, len, &ip);
-    if (nd == 0 || (p[0] == '0' && nd > 1) || (nd == 8 && len > 8)) return false;
-    if (nd == len) {
-        if (neg && ip == 0) return false;
-        *out = neg ? -(double)ip : (double)ip;
-        *kind = K_INT;
-        return true;
-    }
-    size_t fl = len - nd - 1;
-    if (p[nd] != '.' || fl == 0 || fl > 8) return false;
-    if (swar_lead(p + nd + 1, fl, &fp) != fl) return false;
-    /* at most 7 + 8 digits: exact in a double, so one division rounds right */
-    double d = (double)(ip * (uint64_t)p10[fl] + fp) / p10[fl];
-    *out = neg ? -d : d;
-    *kind = K_DEC;
-    return true;
-}
-
-static inline bool fast_int(const char *s, size_t n, int64_t *out)
-{
-    bool neg = s[0] == '-';
-    const char *p = s + neg;
-    size_t len = n - neg;
-    uint64_t v;
-    unsigned nd = swar_lead(p, len, &v);
-    if (nd != len || nd == 0 || (nd == 8 && len > 8) || (p[0] == '0' && (nd > 1 || neg)))
-        return false;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return true;
-}
-
 static inline bool str_eq(const char *a, const char *b, size_t n)
 {
     if (n >= 8) {
@@ -1510,6 +1559,16 @@ static inline __attribute__((always_inline)) bool take_cell(pass_t *P, batch_t *
     }
     if (n && !P->lay->null_text) {
         switch (c->store) {
+        case ST_PDEC: {
+            uint64_t m;
+            unsigned fl, kind;
+            bool neg;
+            if (!fast_dec_parts(t, n, &m, &fl, &neg, &kind)) break;
+            c->v[r] = pdec_pack(m, fl, neg);
+            c->kinds |= kind;
+            if (c->has_nulls) c->nulls[r] = 0;
+            return true;
+        }
         case ST_NUM: {
             double d;
             unsigned kind;
@@ -2443,6 +2502,8 @@ static jp_type_t type_of_store(int st)
 
 static int combine(int a, int b, unsigned kinds)
 {
+    if (a == ST_PDEC) a = ST_NUM;
+    if (b == ST_PDEC) b = ST_NUM;
     if (a == ST_DEAD || b == ST_DEAD) return ST_DEAD;
     if (b == ST_NONE) return a;
     if (a == ST_NONE || a == b) return b;
@@ -2558,6 +2619,8 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         break;
     case ST_NUM:
         if (from == ST_NUM) memcpy(o->v.d + row0, c->v, r * 8);
+        else if (from == ST_PDEC)
+            for (size_t i = 0; i < r; i++) o->v.d[row0 + i] = pdec_value(c->v[i]);
         else if (from == ST_INT)
             for (size_t i = 0; i < r; i++) o->v.d[row0 + i] = (double)(int64_t)c->v[i];
         else memset(o->v.d + row0, 0, r * 8);
