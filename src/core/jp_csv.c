@@ -77,8 +77,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
     csv_result_t res;
     jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, &res, err);
     if (!st && ds->lazy && ds->lazy->rows_known && res.nrows != ds->nrows) {
-        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
-                          p->path);
+        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again", p->path);
     }
     if (!st) {
         for (size_t j = 0; j < m; j++) {
@@ -196,7 +195,8 @@ static int first_record(const char *path, const char *b, size_t from, size_t n, 
                     break;
                 }
                 if (c == '\0') {
-                    text_error(err, path, b, i, JP_ERR_PARSE, "NUL byte (is the file UTF-16 or binary?)");
+                    text_error(err, path, b, i, JP_ERR_PARSE,
+                               "NUL byte (is the file UTF-16 or binary?)");
                     goto out;
                 }
                 if (jp_buf_putc(&cell, c)) goto nomem;
@@ -212,7 +212,8 @@ static int first_record(const char *path, const char *b, size_t from, size_t n, 
                 goto out;
             }
             if (b[i] == '\0') {
-                text_error(err, path, b, i, JP_ERR_PARSE, "NUL byte (is the file UTF-16 or binary?)");
+                text_error(err, path, b, i, JP_ERR_PARSE,
+                           "NUL byte (is the file UTF-16 or binary?)");
                 goto out;
             }
             i++;
@@ -353,13 +354,20 @@ static long find_name(const names_t *nm, const char *s)
 static int mode_for(jp_type_t t, const char *unit)
 {
     switch (t) {
-    case JP_TYPE_INT: return CM_INT;
-    case JP_TYPE_NUMBER: return CM_NUMBER;
-    case JP_TYPE_STRING: return CM_STRING;
-    case JP_TYPE_BOOL: return CM_BOOL;
-    case JP_TYPE_DATE: return CM_DATE;
-    case JP_TYPE_PERIOD: return CM_PERIOD;
-    default: return unit ? CM_NUMBER : CM_INFER;
+    case JP_TYPE_INT:
+        return CM_INT;
+    case JP_TYPE_NUMBER:
+        return CM_NUMBER;
+    case JP_TYPE_STRING:
+        return CM_STRING;
+    case JP_TYPE_BOOL:
+        return CM_BOOL;
+    case JP_TYPE_DATE:
+        return CM_DATE;
+    case JP_TYPE_PERIOD:
+        return CM_PERIOD;
+    default:
+        return unit ? CM_NUMBER : CM_INFER;
     }
 }
 
@@ -401,8 +409,8 @@ static jp_status_t inflate_mem(const char *name, const char *data, size_t n, jp_
             continue;
         }
         if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
-            st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data%s%s", name,
-                              zs.msg ? ": " : "", zs.msg ? zs.msg : "");
+            st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data%s%s", name, zs.msg ? ": " : "",
+                              zs.msg ? zs.msg : "");
             break;
         }
         if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
@@ -552,7 +560,8 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
         const jp_field_t *f = &sc->fields[i];
         long c = find_name(nm, f->name);
         if (c < 0) {
-            st = jp_error_set(err, JP_ERR_ARG, "schema names field '%s', which %s does not have (fields: %s)",
+            st = jp_error_set(err, JP_ERR_ARG,
+                              "schema names field '%s', which %s does not have (fields: %s)",
                               f->name, path, list);
             jp_error_field(err, f->name);
             jp_free(explicit_of);
@@ -615,7 +624,8 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     ds->cols = jp_calloc(nf ? nf : 1, sizeof *ds->cols);
     ds->cols_cap = nf;
     char stem[256];
-    if (!ds->cols || jp_meta_set(&ds->meta.name, o->name ? o->name : jp_path_stem(path, stem, sizeof stem))) {
+    if (!ds->cols ||
+        jp_meta_set(&ds->meta.name, o->name ? o->name : jp_path_stem(path, stem, sizeof stem))) {
         jp_free(explicit_of);
         jp_free(fcol);
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -684,8 +694,10 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     st = plan_load(p, ds, all, nf, &rej, err);
     jp_free(all);
     if (st) goto fail;
-    if (o->rejects) *o->rejects = rej;
-    else jp_dataset_unref(rej);
+    if (o->rejects)
+        *o->rejects = rej;
+    else
+        jp_dataset_unref(rej);
     plan_free(p);
     jp_buf_free(&unz);
     *out = ds;
@@ -723,9 +735,11 @@ static const char *const csv_exts[] = {".csv", ".tsv", NULL};
 static const char *const csv_gz_exts[] = {".csv.gz", ".tsv.gz", NULL};
 
 const jp_format_t jp_format_csv = {
-    "csv", csv_exts, "comma-separated values (RFC 4180); tab-separated for .tsv",
-    NULL,  jp_csv_read, jp_csv_read_mem, fmt_write, jp_csv_write_mem};
+    "csv",     csv_exts,        "comma-separated values (RFC 4180); tab-separated for .tsv",
+    NULL,      jp_csv_read,     jp_csv_read_mem,
+    fmt_write, jp_csv_write_mem};
 
 const jp_format_t jp_format_csv_gz = {
-    "csv.gz", csv_gz_exts, "gzip-compressed CSV (one member, written on all cores)",
-    NULL,     jp_csv_read, jp_csv_read_mem, fmt_write, NULL};
+    "csv.gz",  csv_gz_exts, "gzip-compressed CSV (one member, written on all cores)",
+    NULL,      jp_csv_read, jp_csv_read_mem,
+    fmt_write, NULL};

@@ -104,10 +104,10 @@
 #include "jp_error.h"
 #include "jp_format.h"
 
-#define JP_CSV_LAZY_BYTES ((size_t)8 << 20)   /* lazy reading from this file size up */
-#define JP_CSV_BATCH_BYTES ((size_t)16 << 20) /* text read per batch */
-#define JP_CSV_CHUNK_BYTES ((size_t)1 << 20)  /* text parsed per task */
-#define JP_CSV_MAX_RECORD ((size_t)256 << 20) /* longest record accepted */
+#define JP_CSV_LAZY_BYTES  ((size_t)8 << 20)   /* lazy reading from this file size up */
+#define JP_CSV_BATCH_BYTES ((size_t)16 << 20)  /* text read per batch */
+#define JP_CSV_CHUNK_BYTES ((size_t)1 << 20)   /* text parsed per task */
+#define JP_CSV_MAX_RECORD  ((size_t)256 << 20) /* longest record accepted */
 
 /* Read a CSV file (also .csv.gz and .tsv) into a new dataset.  o may be NULL
  * (defaults of jp_read_opts_init). */
@@ -116,8 +116,8 @@ jp_status_t jp_csv_read(const char *path, const jp_read_opts_t *o, jp_dataset_t 
 /* The same from memory (plain text, not compressed); `name` is used in
  * messages and as the default dataset name.  Always eager; data need not
  * outlive the call. */
-jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n,
-                            const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err);
+jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n, const jp_read_opts_t *o,
+                            jp_dataset_t **out, jp_error_t *err);
 
 /* Write ds as CSV (gzip-compressed when the path ends in ".gz", or when
  * o->format is "csv.gz"), atomically.  o may be NULL. */

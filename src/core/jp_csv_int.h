@@ -60,8 +60,8 @@ typedef struct csv_colspec {
 
 typedef struct csv_result {
     size_t nrows;
-    jp_column_t **cols;  /* one per colspec, each with one reference */
-    jp_column_t *lines;  /* per-row lines when not first_line + i, or NULL */
+    jp_column_t **cols;    /* one per colspec, each with one reference */
+    jp_column_t *lines;    /* per-row lines when not first_line + i, or NULL */
     jp_dataset_t *rejects; /* with keep_rejects: line, text, reason */
 } csv_result_t;
 

@@ -106,7 +106,8 @@ bool jp_csv_utf8_ok(const char *str, size_t n, size_t *bad)
         }
         size_t k;
         unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) k = 1;
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
         else if (c >= 0xE0 && c <= 0xEF) {
             k = 2;
             if (c == 0xE0) lo = 0xA0;
@@ -215,8 +216,8 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
          (int64_t)st.st_mtim.tv_nsec != lay->mtime_ns)) {
         close(r->fd);
         jp_free(r);
-        return jp_error_set(err, JP_ERR_IO,
-                            "%s changed since it was opened; read it again", src->path);
+        return jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
+                            src->path);
     }
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -311,17 +312,17 @@ void jp_csv_reader_close(csv_reader_t *r)
 
 /* ---- cell kinds and stores ------------------------------------------------- */
 
-#define K_NULL 0x001u
-#define K_QEMPTY 0x002u /* "" : empty text, or null in a typed column */
-#define K_INT 0x004u
+#define K_NULL    0x001u
+#define K_QEMPTY  0x002u /* "" : empty text, or null in a typed column */
+#define K_INT     0x004u
 #define K_INTWIDE 0x008u /* int64 a double cannot hold */
-#define K_DEC 0x010u
-#define K_BIGX 0x020u    /* integer beyond int64 that a double holds exactly */
+#define K_DEC     0x010u
+#define K_BIGX    0x020u /* integer beyond int64 that a double holds exactly */
 #define K_SPECIAL 0x040u /* nan, inf */
-#define K_BOOL 0x080u
-#define K_DATE 0x100u
-#define K_STR 0x200u
-#define K_PERIOD 0x400u
+#define K_BOOL    0x080u
+#define K_DATE    0x100u
+#define K_STR     0x200u
+#define K_PERIOD  0x400u
 
 /* ST_PDEC: decimals kept as (digits, sign, scale) and divided out when the
  * chunk is appended, where the divisions do not wait on each other. */
@@ -672,8 +673,8 @@ static bool parse_quantity(const char *s, size_t n, const char *unit, const char
     double val = q.value;
     if (q.unit[0]) {
         if (!unit) {
-            snprintf(why, wsz, "'%.*s' names the unit %s but the field has no unit",
-                     quote_len(n), s, q.unit);
+            snprintf(why, wsz, "'%.*s' names the unit %s but the field has no unit", quote_len(n),
+                     s, q.unit);
             return false;
         }
         double f;
@@ -771,8 +772,10 @@ static bool ieq(const char *s, size_t n, const char *w)
 static bool parse_exp_bool(const char *s, size_t n, uint64_t *out, char *why, size_t wsz)
 {
     trim(&s, &n);
-    if (ieq(s, n, "true") || ieq(s, n, "yes") || (n == 1 && s[0] == '1')) *out = 1;
-    else if (ieq(s, n, "false") || ieq(s, n, "no") || (n == 1 && s[0] == '0')) *out = 0;
+    if (ieq(s, n, "true") || ieq(s, n, "yes") || (n == 1 && s[0] == '1'))
+        *out = 1;
+    else if (ieq(s, n, "false") || ieq(s, n, "no") || (n == 1 && s[0] == '0'))
+        *out = 0;
     else {
         snprintf(why, wsz, "'%.*s' is not a boolean (true/false)", quote_len(n), s);
         return false;
@@ -1116,9 +1119,8 @@ static inline unsigned swar_lead(const char *p, size_t len, uint64_t *v)
 
 /* A decimal as digits m (< 10^15), sign and scale fl (<= 8): its value is
  * -?m / 10^fl, correctly rounded by one division since m < 2^53. */
-static inline __attribute__((always_inline)) bool fast_dec_parts(const char *s, size_t n,
-                                                                 uint64_t *m, unsigned *fl,
-                                                                 bool *negp, unsigned *kind)
+static inline __attribute__((always_inline)) bool
+fast_dec_parts(const char *s, size_t n, uint64_t *m, unsigned *fl, bool *negp, unsigned *kind)
 {
     bool neg = s[0] == '-';
     const char *p = s + neg;
@@ -1312,7 +1314,9 @@ static bool cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
         cl->kind = K_PERIOD;
         return true;
     }
-    default: cl->kind = K_NULL; return true;
+    default:
+        cl->kind = K_NULL;
+        return true;
     }
 }
 
@@ -1333,8 +1337,10 @@ static bool cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
         }
         if (!ccol_nulls(C, c)) return false;
         c->nulls[r] = k == K_NULL ? 1 : 2;
-        if (c->store == ST_PERIOD) memset(&c->p[r], 0, sizeof c->p[r]);
-        else c->v[r] = 0;
+        if (c->store == ST_PERIOD)
+            memset(&c->p[r], 0, sizeof c->p[r]);
+        else
+            c->v[r] = 0;
         c->kinds |= k;
         return true;
     }
@@ -1385,21 +1391,27 @@ static bool cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
             if (store_of_kind(k) == c->store) break;
             if (!ccol_to_str(c, r)) return false;
             break;
-        default: break;
+        default:
+            break;
         }
         c->kinds |= k;
         switch (c->store) {
         case ST_INT:
         case ST_BOOL:
-        case ST_DATE: c->v[r] = cl->bits; break;
-        case ST_NUM: c->v[r] = k == K_INT ? dbits((double)(int64_t)cl->bits) : cl->bits; break;
+        case ST_DATE:
+            c->v[r] = cl->bits;
+            break;
+        case ST_NUM:
+            c->v[r] = k == K_INT ? dbits((double)(int64_t)cl->bits) : cl->bits;
+            break;
         case ST_STR: {
             uint32_t code = cl->code;
             if (code == NO_CODE && !cdict_intern(&c->d, cl->t, cl->n, &code)) return false;
             c->v[r] = code;
             break;
         }
-        default: break;
+        default:
+            break;
         }
         if (c->has_nulls) c->nulls[r] = 0;
         return true;
@@ -1412,8 +1424,12 @@ static bool cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
         c->v[r] = code;
         break;
     }
-    case ST_PERIOD: c->p[r] = cl->per; break;
-    default: c->v[r] = cl->bits; break;
+    case ST_PERIOD:
+        c->p[r] = cl->per;
+        break;
+    default:
+        c->v[r] = cl->bits;
+        break;
     }
     if (c->has_nulls) c->nulls[r] = 0;
     if (cl->qual) {
@@ -1445,8 +1461,10 @@ static bool skipped(const pass_t *P, uint64_t off)
     size_t lo = 0, hi = P->nskip;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (P->skip[mid] < off) lo = mid + 1;
-        else hi = mid;
+        if (P->skip[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < P->nskip && P->skip[lo] == off;
 }
@@ -1542,9 +1560,8 @@ static __attribute__((noinline)) bool take_quoted(pass_t *P, batch_t *B, chunk_t
 
 /* Default mode: store the cell of field [fs, fe) at once, the common
  * representations inline.  Returns false when the chunk must stop. */
-static inline __attribute__((always_inline)) bool take_cell(pass_t *P, batch_t *B, chunk_t *C,
-                                                             size_t k, size_t fs, size_t fe,
-                                                             unsigned flags)
+static inline __attribute__((always_inline)) bool
+take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, unsigned flags)
 {
     int mode = B->mode[k];
     if (mode == CM_SKIP) return true;
@@ -1606,7 +1623,8 @@ static inline __attribute__((always_inline)) bool take_cell(pass_t *P, batch_t *
             }
             break;
         }
-        default: break;
+        default:
+            break;
         }
     }
     return take_cell_slow(P, C, k, mode, t, n, fs, flags);
@@ -1741,15 +1759,32 @@ static bool chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
     for (size_t k = 0; k < n; k++) {
         ccol_t *c = &C->cc[k];
         switch (B->mode[k]) {
-        case CM_SKIP: c->store = ST_DEAD; break;
-        case CM_INFER: c->store = ST_NONE; break;
-        case CM_STRING: c->store = ST_STR; break;
-        case CM_INT: c->store = ST_INT; break;
-        case CM_NUMBER: c->store = ST_NUM; break;
-        case CM_BOOL: c->store = ST_BOOL; break;
-        case CM_DATE: c->store = ST_DATE; break;
-        case CM_PERIOD: c->store = ST_PERIOD; break;
-        default: c->store = ST_DEAD;
+        case CM_SKIP:
+            c->store = ST_DEAD;
+            break;
+        case CM_INFER:
+            c->store = ST_NONE;
+            break;
+        case CM_STRING:
+            c->store = ST_STR;
+            break;
+        case CM_INT:
+            c->store = ST_INT;
+            break;
+        case CM_NUMBER:
+            c->store = ST_NUM;
+            break;
+        case CM_BOOL:
+            c->store = ST_BOOL;
+            break;
+        case CM_DATE:
+            c->store = ST_DATE;
+            break;
+        case CM_PERIOD:
+            c->store = ST_PERIOD;
+            break;
+        default:
+            c->store = ST_DEAD;
         }
         c->kinds = 0;
         c->has_nulls = c->has_quals = false;
@@ -1995,8 +2030,8 @@ static bool generic_scan(pass_t *P, batch_t *B, chunk_t *C, size_t *rsp, bool on
             /* the open quote: at the field start, or a bare one inside */
             const char *q = memchr(b + fstart, '"', L - fstart);
             size_t at = q ? (size_t)(q - b) : fstart;
-            resume = fault(P, B, C, at == fstart ? F_UNTERMINATED : F_BAREQUOTE, rstart, at, 0,
-                           NULL);
+            resume =
+                fault(P, B, C, at == fstart ? F_UNTERMINATED : F_BAREQUOTE, rstart, at, 0, NULL);
             goto resync;
         }
         {
@@ -2090,8 +2125,7 @@ static bool scratch_init(scratch_t *S)
 
 enum { FW_MORE = 0, FW_GENERIC, FW_DONE };
 
-static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_t rstart,
-                          int *why)
+static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_t rstart, int *why)
 {
     const char *b = B->data;
     const size_t L = B->len, ncols = P->lay->ncols;
@@ -2315,7 +2349,7 @@ static void help_and_wait(pass_t *P, batch_t *B)
 
 /* ---- batches ------------------------------------------------------------------ */
 
-#define PAD 64
+#define PAD  64
 #define HEAD ((size_t)64 << 10)
 
 static void batch_free(batch_t *B)
@@ -2490,13 +2524,20 @@ static jp_status_t verify(pass_t *P, batch_t *B, jp_error_t *err)
 static jp_type_t type_of_store(int st)
 {
     switch (st) {
-    case ST_INT: return JP_TYPE_INT;
-    case ST_NUM: return JP_TYPE_NUMBER;
-    case ST_BOOL: return JP_TYPE_BOOL;
-    case ST_DATE: return JP_TYPE_DATE;
-    case ST_STR: return JP_TYPE_STRING;
-    case ST_PERIOD: return JP_TYPE_PERIOD;
-    default: return JP_TYPE_INT; /* NONE: a stand-in holding only nulls */
+    case ST_INT:
+        return JP_TYPE_INT;
+    case ST_NUM:
+        return JP_TYPE_NUMBER;
+    case ST_BOOL:
+        return JP_TYPE_BOOL;
+    case ST_DATE:
+        return JP_TYPE_DATE;
+    case ST_STR:
+        return JP_TYPE_STRING;
+    case ST_PERIOD:
+        return JP_TYPE_PERIOD;
+    default:
+        return JP_TYPE_INT; /* NONE: a stand-in holding only nulls */
     }
 }
 
@@ -2532,10 +2573,15 @@ static bool col_reserve(jp_column_t *c, size_t need, uint64_t hint)
 static size_t value_text(int st, const jp_column_t *c, size_t i, char *buf)
 {
     switch (st) {
-    case ST_INT: return (size_t)snprintf(buf, 64, "%lld", (long long)c->v.i[i]);
-    case ST_BOOL: return (size_t)snprintf(buf, 64, "%s", c->v.b[i] ? "true" : "false");
-    case ST_DATE: jp_date_format(c->v.date[i], buf); return strlen(buf);
-    default: return 0;
+    case ST_INT:
+        return (size_t)snprintf(buf, 64, "%lld", (long long)c->v.i[i]);
+    case ST_BOOL:
+        return (size_t)snprintf(buf, 64, "%s", c->v.b[i] ? "true" : "false");
+    case ST_DATE:
+        jp_date_format(c->v.date[i], buf);
+        return strlen(buf);
+    default:
+        return 0;
     }
 }
 
@@ -2604,26 +2650,34 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         (c->has_quals && !o->quals && jp_column_alloc_quals(o)))
         return JP_ERR_NOMEM;
     if (o->nulls) {
-        if (c->has_nulls) memcpy(o->nulls + row0, c->nulls, r);
-        else memset(o->nulls + row0, 0, r);
+        if (c->has_nulls)
+            memcpy(o->nulls + row0, c->nulls, r);
+        else
+            memset(o->nulls + row0, 0, r);
     }
     if (o->quals) {
-        if (c->has_quals) memcpy(o->quals + row0, c->quals, r);
-        else memset(o->quals + row0, 0, r);
+        if (c->has_quals)
+            memcpy(o->quals + row0, c->quals, r);
+        else
+            memset(o->quals + row0, 0, r);
     }
     int from = c->store;
     switch (to) {
     case ST_INT:
-        if (from == ST_INT) memcpy(o->v.i + row0, c->v, r * 8);
-        else memset(o->v.i + row0, 0, r * 8);
+        if (from == ST_INT)
+            memcpy(o->v.i + row0, c->v, r * 8);
+        else
+            memset(o->v.i + row0, 0, r * 8);
         break;
     case ST_NUM:
-        if (from == ST_NUM) memcpy(o->v.d + row0, c->v, r * 8);
+        if (from == ST_NUM)
+            memcpy(o->v.d + row0, c->v, r * 8);
         else if (from == ST_PDEC)
             for (size_t i = 0; i < r; i++) o->v.d[row0 + i] = pdec_value(c->v[i]);
         else if (from == ST_INT)
             for (size_t i = 0; i < r; i++) o->v.d[row0 + i] = (double)(int64_t)c->v[i];
-        else memset(o->v.d + row0, 0, r * 8);
+        else
+            memset(o->v.d + row0, 0, r * 8);
         break;
     case ST_BOOL:
         for (size_t i = 0; i < r; i++) o->v.b[row0 + i] = (uint8_t)c->v[i];
@@ -2632,8 +2686,10 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         for (size_t i = 0; i < r; i++) o->v.date[row0 + i] = (int32_t)(uint32_t)c->v[i];
         break;
     case ST_PERIOD:
-        if (from == ST_PERIOD) memcpy(o->v.p + row0, c->p, r * sizeof *o->v.p);
-        else memset(o->v.p + row0, 0, r * sizeof *o->v.p);
+        if (from == ST_PERIOD)
+            memcpy(o->v.p + row0, c->p, r * sizeof *o->v.p);
+        else
+            memset(o->v.p + row0, 0, r * sizeof *o->v.p);
         break;
     case ST_STR: {
         if (from == ST_STR) {
@@ -2664,8 +2720,11 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
                 }
                 size_t len = 0;
                 if (nb == 0) {
-                    if (from == ST_INT) len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)(int64_t)c->v[i]);
-                    else if (from == ST_BOOL) len = (size_t)snprintf(buf, sizeof buf, "%s", c->v[i] ? "true" : "false");
+                    if (from == ST_INT)
+                        len =
+                            (size_t)snprintf(buf, sizeof buf, "%lld", (long long)(int64_t)c->v[i]);
+                    else if (from == ST_BOOL)
+                        len = (size_t)snprintf(buf, sizeof buf, "%s", c->v[i] ? "true" : "false");
                     else if (from == ST_DATE) {
                         jp_date_format((int32_t)(uint32_t)c->v[i], buf);
                         len = strlen(buf);
@@ -2679,7 +2738,8 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         }
         break;
     }
-    default: break;
+    default:
+        break;
     }
     o->len = row0 + r;
     return JP_OK;
@@ -2693,10 +2753,10 @@ static jp_status_t append_batch(pass_t *P, batch_t *B, jp_error_t *err)
         for (size_t j = 0; j < B->nch; j++) rows += B->ch[j].rows;
         uint64_t done = B->off + B->e_final - P->lay->data_off;
         if (rows && done)
-            P->total_hint = (uint64_t)((double)(P->rows + rows) *
-                                       (double)(P->lay->size - P->lay->data_off) / (double)done *
-                                       1.02) +
-                            1024;
+            P->total_hint =
+                (uint64_t)((double)(P->rows + rows) * (double)(P->lay->size - P->lay->data_off) /
+                           (double)done * 1.02) +
+                1024;
     }
     for (size_t j = 0; j < B->nch; j++) {
         chunk_t *C = &B->ch[j];
@@ -2728,8 +2788,10 @@ static jp_status_t append_batch(pass_t *P, batch_t *B, jp_error_t *err)
     /* text and dead columns need not be inferred any more */
     for (size_t k = 0; k < P->n; k++) {
         if (P->cs[k].mode != CM_INFER) continue;
-        if (P->b[k].store == ST_DEAD) P->mode[k] = CM_SKIP;
-        else if (P->b[k].store == ST_STR) P->mode[k] = CM_STRING;
+        if (P->b[k].store == ST_DEAD)
+            P->mode[k] = CM_SKIP;
+        else if (P->b[k].store == ST_STR)
+            P->mode[k] = CM_STRING;
     }
     return JP_OK;
 }
@@ -2863,10 +2925,14 @@ static jp_status_t make_rejects(pass_t *P, jp_dataset_t **out, jp_error_t *err)
     }
     /* jp_dataset_add takes each column, also when it fails */
     jp_status_t st = jp_dataset_add(ds, "line", l, NULL, err);
-    if (!st) st = jp_dataset_add(ds, "text", t, NULL, err);
-    else jp_column_unref(t);
-    if (!st) st = jp_dataset_add(ds, "reason", w, NULL, err);
-    else jp_column_unref(w);
+    if (!st)
+        st = jp_dataset_add(ds, "text", t, NULL, err);
+    else
+        jp_column_unref(t);
+    if (!st)
+        st = jp_dataset_add(ds, "reason", w, NULL, err);
+    else
+        jp_column_unref(w);
     if (!st) st = jp_meta_set(&ds->meta.name, "rejects");
     if (st) {
         jp_dataset_unref(ds);
@@ -2993,7 +3059,9 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
     P->n = n;
     jp_csv_tuning_get(&P->tune);
     P->row_bytes = lay->ncols * 2 > 16 ? lay->ncols * 2 : 16;
-    P->nthreads = lay->threads > 0 ? lay->threads : P->tune.threads > 0 ? P->tune.threads : jp_ncpus();
+    P->nthreads = lay->threads > 0      ? lay->threads
+                  : P->tune.threads > 0 ? P->tune.threads
+                                        : jp_ncpus();
     if (P->nthreads > 64) P->nthreads = 64;
     P->slot_of = jp_malloc_array(lay->ncols + 1, sizeof *P->slot_of);
     P->b = jp_calloc(n ? n : 1, sizeof *P->b);
@@ -3006,14 +3074,29 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         P->slot_of[cs[k].fcol] = (long)k;
         P->mode[k] = cs[k].mode;
         switch (cs[k].mode) {
-        case CM_INFER: P->b[k].store = ST_NONE; break;
-        case CM_STRING: P->b[k].store = ST_STR; break;
-        case CM_INT: P->b[k].store = ST_INT; break;
-        case CM_NUMBER: P->b[k].store = ST_NUM; break;
-        case CM_BOOL: P->b[k].store = ST_BOOL; break;
-        case CM_DATE: P->b[k].store = ST_DATE; break;
-        case CM_PERIOD: P->b[k].store = ST_PERIOD; break;
-        default: return jp_error_set(err, JP_ERR_INTERNAL, "bad column mode");
+        case CM_INFER:
+            P->b[k].store = ST_NONE;
+            break;
+        case CM_STRING:
+            P->b[k].store = ST_STR;
+            break;
+        case CM_INT:
+            P->b[k].store = ST_INT;
+            break;
+        case CM_NUMBER:
+            P->b[k].store = ST_NUM;
+            break;
+        case CM_BOOL:
+            P->b[k].store = ST_BOOL;
+            break;
+        case CM_DATE:
+            P->b[k].store = ST_DATE;
+            break;
+        case CM_PERIOD:
+            P->b[k].store = ST_PERIOD;
+            break;
+        default:
+            return jp_error_set(err, JP_ERR_INTERNAL, "bad column mode");
         }
         P->b[k].col = jp_column_new(type_of_store(P->b[k].store), 1024);
         if (!P->b[k].col) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -3098,8 +3181,8 @@ static jp_status_t pass_with_skips(const csv_src_t *src, const csv_layout_t *lay
         csv_result_t r2;
         /* records set aside for their shape are set aside again; those set
            aside for a cell of another column are passed over */
-        st = pass_with_skips(src, lay, cs2, m, sk ? sk : skip, sk ? P.ncontent + nskip : nskip,
-                             &r2, err);
+        st = pass_with_skips(src, lay, cs2, m, sk ? sk : skip, sk ? P.ncontent + nskip : nskip, &r2,
+                             err);
         jp_free(sk);
         if (!st && r2.nrows != res->nrows)
             st = jp_error_set(err, JP_ERR_IO, "%s changed while it was being read", src->path);

@@ -44,8 +44,8 @@ static uint8_t text_flags(const wctx_t *w, const char *s, size_t n)
         char c = s[i];
         if (c == w->delim || c == '"' || c == '\n' || c == '\r') f |= W_QUOTE;
     }
-    if (w->guard && n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-                          s[0] == '\t' || s[0] == '\r'))
+    if (w->guard && n &&
+        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
         f |= W_GUARD;
     return f;
 }
@@ -210,8 +210,12 @@ static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t
                 o += sl;
             }
             switch (c->type) {
-            case JP_TYPE_INT: o = put_i64(o, c->v.i[r]); break;
-            case JP_TYPE_NUMBER: o = put_double(o, c->v.d[r]); break;
+            case JP_TYPE_INT:
+                o = put_i64(o, c->v.i[r]);
+                break;
+            case JP_TYPE_NUMBER:
+                o = put_double(o, c->v.d[r]);
+                break;
             case JP_TYPE_BOOL:
                 if (c->v.b[r]) {
                     memcpy(o, "true", 4);
@@ -221,7 +225,9 @@ static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t
                     o += 5;
                 }
                 break;
-            case JP_TYPE_DATE: o = put_date(o, c->v.date[r]); break;
+            case JP_TYPE_DATE:
+                o = put_date(o, c->v.date[r]);
+                break;
             case JP_TYPE_PERIOD: {
                 char pb[64];
                 jp_period_format(&c->v.p[r], pb, sizeof pb);
@@ -244,7 +250,8 @@ static jp_status_t format_rows(const wctx_t *w, size_t from, size_t to, jp_buf_t
                 }
                 continue;
             }
-            default: break;
+            default:
+                break;
             }
             b->len = (size_t)(o - b->data);
         }
@@ -300,7 +307,8 @@ static jp_status_t write_all(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
     for (size_t k = 0; k < w->ncols; k++) {
         const char *name = ds->schema.fields[k].name;
         size_t n = strlen(name);
-        if ((k && jp_buf_putc(&head, w->delim)) || put_text(&head, name, n, text_flags(w, name, n) & W_QUOTE)) {
+        if ((k && jp_buf_putc(&head, w->delim)) ||
+            put_text(&head, name, n, text_flags(w, name, n) & W_QUOTE)) {
             jp_buf_free(&head);
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         }
@@ -330,12 +338,16 @@ static jp_status_t write_all(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
         }
         job_main(&jobs[0]);
         for (int i = 1; i < nj; i++) {
-            if (jobs[i].started) pthread_join(jobs[i].th, NULL);
-            else job_main(&jobs[i]);
+            if (jobs[i].started)
+                pthread_join(jobs[i].th, NULL);
+            else
+                job_main(&jobs[i]);
         }
         for (int i = 0; i < nj && !st; i++) {
-            if (jobs[i].st) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            else st = sink_put(s, jobs[i].buf.data, jobs[i].buf.len, err);
+            if (jobs[i].st)
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            else
+                st = sink_put(s, jobs[i].buf.data, jobs[i].buf.len, err);
         }
     }
     for (int i = 0; i < threads; i++) jp_buf_free(&jobs[i].buf);
@@ -349,17 +361,17 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
-static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const char *path,
-                           wctx_t *w, jp_error_t *err)
+static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const char *path, wctx_t *w,
+                           jp_error_t *err)
 {
     memset(w, 0, sizeof *w);
     jp_status_t st = jp_dataset_need_all(ds, err);
     if (st) return st;
     w->ds = ds;
     w->ncols = ds->schema.n_fields;
-    w->delim = o->delimiter ? o->delimiter
+    w->delim = o->delimiter                                                      ? o->delimiter
                : path && (ends_with(path, ".tsv") || ends_with(path, ".tsv.gz")) ? '\t'
-                                                                                  : ',';
+                                                                                 : ',';
     if (w->delim == '"' || w->delim == '\n' || w->delim == '\r')
         return jp_error_set(err, JP_ERR_ARG, "the delimiter cannot be a quote or a line end");
     w->quals = o->qualifiers;
@@ -431,14 +443,19 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
     }
     setvbuf(af.fp, NULL, _IOFBF, 1 << 16);
     sink_t s = {NULL, af.fp, NULL, path};
-    if (gz && !(s.gz = jp_gzip_open(af.fp, o->level, o->threads, err))) st = err ? err->code : JP_ERR_NOMEM;
+    if (gz && !(s.gz = jp_gzip_open(af.fp, o->level, o->threads, err)))
+        st = err ? err->code : JP_ERR_NOMEM;
     if (!st) st = write_all(&w, o->threads, &s, err);
     if (s.gz) {
-        if (!st) st = jp_gzip_close(s.gz, NULL, NULL, err);
-        else jp_gzip_abort(s.gz);
+        if (!st)
+            st = jp_gzip_close(s.gz, NULL, NULL, err);
+        else
+            jp_gzip_abort(s.gz);
     }
-    if (!st) st = jp_atomic_commit(&af, err);
-    else jp_atomic_abort(&af);
+    if (!st)
+        st = jp_atomic_commit(&af, err);
+    else
+        jp_atomic_abort(&af);
     wctx_free(&w);
     if (st && err && !err->file[0]) jp_error_at(err, path, 0, 0);
     return st;

@@ -253,8 +253,7 @@ static void test_inference(void)
     jp_dataset_unref(ds);
 
     /* not exactly representable: text, keeping every digit */
-    ds = rd("a,b,c,d\n12345678901234567890,9007199254740993,inf,1e999\n1,0.5,nan,1\n", NULL,
-            &err);
+    ds = rd("a,b,c,d\n12345678901234567890,9007199254740993,inf,1e999\n1,0.5,nan,1\n", NULL, &err);
     CHECK(ds != NULL);
     if (ds) {
         CHECK_INT(ctype(ds, "a"), JP_TYPE_STRING);
@@ -266,8 +265,7 @@ static void test_inference(void)
         jp_dataset_unref(ds);
     }
     /* numbers: exact, correctly rounded, several forms */
-    ds = rd("v\n0.1\n-.5\n2.\n1e-3\n1E+2\n0.30000000000000004\n123456789.123456789\n", NULL,
-            &err);
+    ds = rd("v\n0.1\n-.5\n2.\n1e-3\n1E+2\n0.30000000000000004\n123456789.123456789\n", NULL, &err);
     if (ds) {
         jp_column_t *c = col(ds, "v");
         CHECK_INT(c->type, JP_TYPE_NUMBER);
@@ -388,8 +386,7 @@ static void test_schema(void)
         CHECK_INT(jp_column_qual(v, 0), JP_Q_EXACT);
         CHECK_STR(ds->schema.fields[1].unit, "CNY");
         jp_column_t *a = col(ds, "area");
-        CHECK(a->type == JP_TYPE_INT && a->v.i[0] == 148000 && a->v.i[1] == 7 &&
-              a->v.i[2] == 1200);
+        CHECK(a->type == JP_TYPE_INT && a->v.i[0] == 148000 && a->v.i[1] == 7 && a->v.i[2] == 1200);
         CHECK_STR(ds->schema.fields[2].unit, "mu");
         CHECK_STR(sval(ds, "code", 0), "00123");
         CHECK_INT(ctype(ds, "when"), JP_TYPE_PERIOD);
@@ -569,9 +566,12 @@ static void test_rejects(void)
     jp_buf_t b = JP_BUF_INIT;
     jp_buf_puts(&b, "n,v\n");
     for (int i = 0; i < 500; i++) {
-        if (i % 50 == 7) jp_buf_printf(&b, "bad%d,1.5\n", i);
-        else if (i % 70 == 3) jp_buf_printf(&b, "%d\n", i);
-        else jp_buf_printf(&b, "%d,%d.25\n", i, i);
+        if (i % 50 == 7)
+            jp_buf_printf(&b, "bad%d,1.5\n", i);
+        else if (i % 70 == 3)
+            jp_buf_printf(&b, "%d\n", i);
+        else
+            jp_buf_printf(&b, "%d,%d.25\n", i, i);
     }
     jp_buf_puts(&b, "999,text\n");
     for (size_t cb = 7; cb < 400; cb += 131) {
@@ -733,7 +733,8 @@ static unsigned rnd(unsigned n)
 static void tricky(jp_buf_t *b, int rows, bool crlf)
 {
     static const char *const words[] = {"plain", "with, comma", "say \"hi\"", "two\nlines",
-                                        "", "end\r\nline", "x", "长江", "\"\"", " sp "};
+                                        "",      "end\r\nline", "x",          "长江",
+                                        "\"\"",  " sp "};
     jp_buf_puts(b, "id,word,num,flag,day\n");
     for (int i = 0; i < rows; i++) {
         const char *w = words[rnd(10)];
@@ -750,10 +751,14 @@ static void tricky(jp_buf_t *b, int rows, bool crlf)
             jp_buf_puts(b, w);
         }
         unsigned k = rnd(4);
-        if (k == 0) jp_buf_printf(b, ",%d", (int)rnd(1000) - 500);
-        else if (k == 1) jp_buf_printf(b, ",%d.%03d", (int)rnd(100), (int)rnd(1000));
-        else if (k == 2) jp_buf_puts(b, ",");
-        else jp_buf_puts(b, ",\"7\"");
+        if (k == 0)
+            jp_buf_printf(b, ",%d", (int)rnd(1000) - 500);
+        else if (k == 1)
+            jp_buf_printf(b, ",%d.%03d", (int)rnd(100), (int)rnd(1000));
+        else if (k == 2)
+            jp_buf_puts(b, ",");
+        else
+            jp_buf_puts(b, ",\"7\"");
         jp_buf_printf(b, ",%s,2024-%02d-%02d", rnd(2) ? "true" : "false", 1 + (int)rnd(12),
                       1 + (int)rnd(28));
         jp_buf_puts(b, crlf ? "\r\n" : "\n");
@@ -909,7 +914,8 @@ static void test_lazy(void)
     jp_buf_free(&b);
 }
 
-/* ---- writing ---------------------------------------------------------------------------------- */
+/* ---- writing ----------------------------------------------------------------------------------
+ */
 
 static jp_dataset_t *sample(void)
 {
@@ -1006,12 +1012,18 @@ static void test_number_text(void)
     for (int i = 0; i < 20000; i++) {
         double v;
         unsigned k = rnd(6);
-        if (k == 0) v = (double)((int)rnd(2000000) - 1000000) / 1000.0;
-        else if (k == 1) v = (double)rnd(100000000) / (double)(1 + rnd(1000));
-        else if (k == 2) v = ldexp((double)rnd(1u << 30), (int)rnd(120) - 60);
-        else if (k == 3) v = (double)rnd(10000) * pow(10, (int)rnd(30) - 15);
-        else if (k == 4) v = (double)((int)rnd(1000) - 500) / 8.0;
-        else v = (i % 7 ? 1 : -1) * (double)rnd(1000) / 10000000.0;
+        if (k == 0)
+            v = (double)((int)rnd(2000000) - 1000000) / 1000.0;
+        else if (k == 1)
+            v = (double)rnd(100000000) / (double)(1 + rnd(1000));
+        else if (k == 2)
+            v = ldexp((double)rnd(1u << 30), (int)rnd(120) - 60);
+        else if (k == 3)
+            v = (double)rnd(10000) * pow(10, (int)rnd(30) - 15);
+        else if (k == 4)
+            v = (double)((int)rnd(1000) - 500) / 8.0;
+        else
+            v = (i % 7 ? 1 : -1) * (double)rnd(1000) / 10000000.0;
         jp_column_push_number(c, v, JP_Q_EXACT);
         n++;
     }
@@ -1033,7 +1045,8 @@ static void test_number_text(void)
         int k = jp_format_double(c->v.d[i], want, sizeof want);
         if (!strpbrk(want, ".en")) k += snprintf(want + k, sizeof want - (size_t)k, ".0");
         if ((size_t)(e - p) != (size_t)k || memcmp(p, want, (size_t)k) != 0) {
-            if (bad++ < 5) printf("# %.17g: wrote '%.*s', want '%s'\n", c->v.d[i], (int)(e - p), p, want);
+            if (bad++ < 5)
+                printf("# %.17g: wrote '%.*s', want '%s'\n", c->v.d[i], (int)(e - p), p, want);
         }
         p = e;
     }
@@ -1068,12 +1081,16 @@ static void test_roundtrip(void)
     for (int k = 0; k < 9; k++) {
         jp_column_push_int(i, k == 3 ? INT64_MAX : (int64_t)k * -12345, JP_Q_EXACT);
         jp_column_push_number(d, nums[k], JP_Q_EXACT);
-        static const char *const strs[] = {"a", "b,c", "\"q\"", "", "line\nbreak", " pad ",
-                                           "长江", "x\r\ny", "tab\there"};
-        if (k == 5) jp_column_push_null(s);
-        else jp_column_push_str(s, strs[k], strlen(strs[k]));
-        if (k == 2) jp_column_push_null(b);
-        else jp_column_push_bool(b, k % 2);
+        static const char *const strs[] = {"a",     "b,c",  "\"q\"",  "",         "line\nbreak",
+                                           " pad ", "长江", "x\r\ny", "tab\there"};
+        if (k == 5)
+            jp_column_push_null(s);
+        else
+            jp_column_push_str(s, strs[k], strlen(strs[k]));
+        if (k == 2)
+            jp_column_push_null(b);
+        else
+            jp_column_push_bool(b, k % 2);
         jp_column_push_date(t, jp_date_from_ymd(2000 + k, 1 + k, 1 + k));
     }
     jp_dataset_add(ds, "i", i, NULL, NULL);
@@ -1137,7 +1154,8 @@ static void test_roundtrip(void)
     jp_dataset_unref(ds);
 }
 
-/* ---- robustness ---------------------------------------------------------------------------------- */
+/* ---- robustness
+ * ---------------------------------------------------------------------------------- */
 
 static void test_robust(void)
 {
