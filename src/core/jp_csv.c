@@ -86,6 +86,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
             res.cols[j] = NULL;
         }
         ds->nrows = res.nrows;
+        p->lay.rows_hint = res.nrows; /* later passes size their columns exactly */
         if (!p->origin_set) {
             jp_dataset_set_origin(ds, p->path, res.lines);
             res.lines = NULL;

@@ -44,6 +44,7 @@ typedef struct csv_layout {
     size_t null_len;
     bool keep_rejects;
     int threads;
+    size_t rows_hint; /* data records found by an earlier pass (0: unknown) */
     /* file identity, to notice a file changed between passes */
     bool have_id;
     uint64_t dev, ino, size;

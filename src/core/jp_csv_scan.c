@@ -2747,6 +2747,7 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
 
 static jp_status_t append_batch(pass_t *P, batch_t *B, jp_error_t *err)
 {
+    if (!P->total_hint && P->lay->rows_hint) P->total_hint = P->lay->rows_hint + 1;
     if (!P->total_hint && P->lay->have_id && !P->src->gz && !P->src->mem) {
         /* size the columns once from the rows per byte of the first batch */
         size_t rows = 0;
