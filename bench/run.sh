@@ -247,8 +247,10 @@ check_case() {
         got=$(sed -n 1p "$OUT" 2>/dev/null)
         secs=$(sed -n 2p "$OUT" 2>/dev/null)
         broken=$(sed -n 3p "$OUT" 2>/dev/null)
+        cpu=$(sed -n 4p "$OUT" 2>/dev/null)
+        readt=$(sed -n 5p "$OUT" 2>/dev/null)
         extra=
-        [ -n "$secs" ] && extra=" (validate() $secs s CPU)"
+        [ -n "$secs" ] && extra=" (validate() alone: $secs s wall${cpu:+, $cpu s CPU}${readt:+; the read before it: $readt s})"
         if [ -n "$broken" ] && [ "$broken" != 0 ]; then
             verdict "$w" "$tool" 1 "errors=$got but $broken rule(s) could not run$extra MISMATCH"
         elif [ "$got" = "$REF_ERRORS" ]; then
