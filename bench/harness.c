@@ -308,7 +308,10 @@ static int cmd_num(int argc, char **argv)
     }
     fclose(f);
     int ok = close_enough(got, want);
-    printf("value=%.6f %s\n", got, ok ? "OK" : "MISMATCH");
+    if (ok)
+        printf("value=%.6f OK\n", got);
+    else
+        printf("value=%.6f, expected %.6f MISMATCH\n", got, want);
     return ok ? 0 : 1;
 }
 
