@@ -10,7 +10,7 @@
 
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS     := lua5.4 yaml-0.1 zlib libcrypto libedit
+PKGS     := lua5.4 yaml-0.1 zlib libdeflate libcrypto libedit
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
             -Wformat=2 -Wno-format-nonliteral
 BASE     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread $(WARN) \
@@ -18,7 +18,7 @@ BASE     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread $(WARN
 # evaluated when used, i.e. after tools/deps.sh has run
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm
-CORE_LIBS  = $(shell pkg-config --libs yaml-0.1 zlib libcrypto) -lm
+CORE_LIBS  = $(shell pkg-config --libs yaml-0.1 zlib libdeflate libcrypto) -lm
 
 V        ?= release
 ifeq ($(V),asan)

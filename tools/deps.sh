@@ -9,6 +9,7 @@ command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need="$need g
 have_pc lua5.4 || need="$need liblua5.4-dev"
 have_pc yaml-0.1 || need="$need libyaml-dev"
 have_pc zlib || need="$need zlib1g-dev"
+have_pc libdeflate || need="$need libdeflate-dev"
 have_pc libcrypto || need="$need libssl-dev"
 have_pc libedit || need="$need libedit-dev"
 # the archive tests check exports with the standard tools

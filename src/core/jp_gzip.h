@@ -2,10 +2,9 @@
  * jp_gzip.h - a streaming gzip writer that compresses on several cores.
  *
  * The input is cut into fixed blocks (JP_GZIP_BLOCK bytes); each block is
- * deflated on its own by a worker, primed with the 32 KB of input before it
- * as a preset dictionary (so the ratio stays close to single-stream gzip),
- * and ended on a byte boundary with a sync flush, so the compressed blocks
- * concatenate into one deflate stream.  The result is ONE standard gzip
+ * deflated on its own by a worker (libdeflate) and ended on a byte boundary
+ * with an empty stored block, so the compressed blocks concatenate into one
+ * deflate stream.  The result is ONE standard gzip
  * member (RFC 1952) with no name and a zero timestamp, its CRC-32 combined
  * from the blocks' CRCs: `gzip -t`, `zcat` and zlib read it.  The bytes
  * depend only on the input and the level, never on the thread count or the
@@ -24,7 +23,7 @@
 #include <stdio.h>
 #include "jp_error.h"
 
-#define JP_GZIP_BLOCK ((size_t)128 << 10)
+#define JP_GZIP_BLOCK ((size_t)1 << 20)
 
 typedef struct jp_gzip_writer jp_gzip_writer_t;
 
