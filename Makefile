@@ -31,7 +31,7 @@ B        ?= build/$(V)
 CORE_SRC := $(sort $(wildcard src/core/*.c))
 BIND_SRC := $(sort $(wildcard src/bind/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-LUA_SRC  := $(sort $(shell find lua -name '*.lua' 2>/dev/null))
+LUA_SRC  := $(sort $(shell find lua -path lua/examples -prune -o -name '*.lua' -print 2>/dev/null))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)

@@ -445,6 +445,18 @@ static jp_dataset_t *new_node(plan_t *p, const jp_plan_field_t *f, size_t n, jp_
                     goto nomem;
                 }
             }
+            if (fd.unit_field) {
+                /* the per-row unit follows its field's new name; without
+                   that field (not loaded yet) the unit is unknown */
+                long us = jp_dataset_find(in, fd.unit_field);
+                jp_free(fd.unit_field);
+                fd.unit_field = NULL;
+                for (size_t k = 0; k < n && us >= 0; k++)
+                    if (f[k].src == us && !(fd.unit_field = jp_strdup(f[k].name))) {
+                        jp_field_free(&fd);
+                        goto nomem;
+                    }
+            }
         } else {
             jp_field_init(&fd);
             fd.name = jp_strdup(f[i].name);

@@ -161,6 +161,47 @@ static jp_status_t carry_key(jp_dataset_t *out, const jp_dataset_t *in, const lo
     return JP_OK;
 }
 
+/*
+ * A field whose unit is given per row by another field (unit_field) must
+ * not outlive that field: when the projection keeps it, the reference
+ * follows its new name; when it drops it, the field gets the one unit all
+ * its non-null rows share, or no unit when they differ.  (An exported or
+ * written dataset must never name a unit field it does not have.)
+ */
+static jp_status_t project_unit(jp_dataset_t *ds, const jp_field_t *f, long self, const long *src,
+                                const char *const *names, size_t n, jp_field_t *fd)
+{
+    if (!f->unit_field) return JP_OK;
+    long uf = jp_dataset_find(ds, f->unit_field);
+    jp_free(fd->unit_field);
+    fd->unit_field = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (src[k] == uf) {
+            fd->unit_field = jp_strdup(names[k]);
+            return fd->unit_field ? JP_OK : JP_ERR_NOMEM;
+        }
+    const jp_column_t *u = uf >= 0 ? ds->cols[uf] : NULL, *v = ds->cols[self];
+    if (!u || !v || u->type != JP_TYPE_STRING) return JP_OK;
+    /* the same unit may be spelt two ways (亩, mu): compare canonical names */
+    char canon[64], other[64];
+    const char *unit = NULL;
+    uint32_t code = 0;
+    for (size_t i = 0; i < ds->nrows; i++) {
+        if (jp_column_is_null(v, i)) continue;
+        if (jp_column_is_null(u, i)) return JP_OK;
+        if (unit && u->v.s[i] == code) continue;
+        const char *c = jp_unit_canonical(jp_strdict_get(u->dict, u->v.s[i], NULL),
+                                          unit ? other : canon, sizeof canon);
+        if (!c || (unit && strcmp(c, unit) != 0)) return JP_OK;
+        if (!unit) unit = c;
+        code = u->v.s[i];
+    }
+    if (!unit) return JP_OK;
+    jp_free(fd->unit);
+    fd->unit = jp_strdup(unit);
+    return fd->unit ? JP_OK : JP_ERR_NOMEM;
+}
+
 /* Fields src[k] of ds named names[k], same rows. */
 static jp_dataset_t *project(jp_dataset_t *ds, const char *verb, const long *src,
                              const char *const *names, size_t n, jp_error_t *err)
@@ -183,6 +224,10 @@ static jp_dataset_t *project(jp_dataset_t *ds, const char *verb, const long *src
         if (jp_field_copy(&fd, &ds->schema.fields[src[k]])) goto nomem;
         jp_free(fd.name);
         fd.name = jp_strdup(names[k]);
+        if (project_unit(ds, &ds->schema.fields[src[k]], src[k], src, names, n, &fd)) {
+            jp_field_free(&fd);
+            goto nomem;
+        }
         jp_status_t st = fd.name
                              ? jp_dataset_add_column(out, &fd, jp_column_ref(ds->cols[src[k]]), err)
                              : JP_ERR_NOMEM;
