@@ -327,7 +327,7 @@ for SIZE in $(echo "$SIZES" | tr ',' ' '); do
         printf 'generating %s rows into %s ... ' "$n" "$IN"
         rm -f "$IN.ref"
         "$WORK/gen" "$n" "$IN" || die "the generator failed"
-        echo done
+        echo "done"
     fi
     REF_ROWS=$(ref_value rows "$IN.ref")
     REF_SUM=$(ref_value sum_output_t "$IN.ref")

@@ -1,4 +1,4 @@
-"""pandas peer.  usage: python3 pandas_w.py W1|W2|W3|VALIDATE IN OUT"""
+"""pandas peer.  usage: python3 pandas_w.py W1|W3|VALIDATE IN OUT"""
 import sys
 
 import pandas as pd
@@ -20,10 +20,6 @@ def w1(src, dst):
         mean_yield=("yield_", "mean"),
     )
     table.reset_index().to_csv(dst, index=False, float_format="%.17g")
-
-
-def w2(src, dst):
-    pd.read_csv(src).to_csv(dst, index=False, compression={"method": "gzip", "compresslevel": 6})
 
 
 def w3(src, dst):
@@ -51,4 +47,4 @@ def validate(src, dst):
 
 if __name__ == "__main__":
     work, src, dst = sys.argv[1:4]
-    {"W1": w1, "W2": w2, "W3": w3, "VALIDATE": validate}[work](src, dst)
+    {"W1": w1, "W3": w3, "VALIDATE": validate}[work](src, dst)
