@@ -59,21 +59,22 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
 {
     csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
     size_t *which = jp_malloc_array(n ? n : 1, sizeof *which);
-    if (!cs || !which) {
+    unsigned char *asked = jp_calloc(p->nf ? p->nf : 1, 1); /* wide files: no n^2 */
+    if (!cs || !which || !asked) {
         jp_free(cs);
         jp_free(which);
+        jp_free(asked);
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     size_t m = 0;
     for (size_t k = 0; k < n; k++) {
         size_t f = idx[k];
-        if (f >= p->nf || ds->cols[f]) continue;
-        bool dup = false;
-        for (size_t j = 0; j < m && !dup; j++) dup = which[j] == f;
-        if (dup) continue;
+        if (f >= p->nf || ds->cols[f] || asked[f]) continue;
+        asked[f] = 1;
         cs[m] = p->cs[f];
         which[m++] = f;
     }
+    jp_free(asked);
     csv_result_t res;
     jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, &res, err);
     if (!st && ds->lazy && ds->lazy->rows_known && res.nrows != ds->nrows) {
@@ -510,28 +511,45 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
             }
         }
     } else {
+        /* duplicate names through a dictionary: a header may be wide */
+        jp_strdict_t *seen = jp_strdict_new(nm->n);
+        if (!seen) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
         for (size_t i = 0; i < nm->n; i++) {
             size_t bad;
             if (!nm->v[i][0]) {
                 st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu has an empty name", i + 1);
                 jp_error_at(err, path, 1, 0);
+                jp_strdict_unref(seen);
                 goto fail;
             }
             if (!jp_csv_utf8_ok(nm->v[i], strlen(nm->v[i]), &bad)) {
                 st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu: invalid UTF-8", i + 1);
                 jp_error_at(err, path, 1, 0);
+                jp_strdict_unref(seen);
                 goto fail;
             }
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(nm->v[i], nm->v[j]) == 0) {
-                    st = jp_error_set(err, JP_ERR_PARSE,
-                                      "header: column %zu is named '%s' like column %zu", i + 1,
-                                      nm->v[i], j + 1);
-                    jp_error_at(err, path, 1, 0);
-                    jp_error_field(err, nm->v[i]);
-                    goto fail;
-                }
+            uint32_t first;
+            if (jp_strdict_intern(seen, nm->v[i], strlen(nm->v[i]), &first)) {
+                jp_strdict_unref(seen);
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
+            if (seen->count != i + 1) {
+                /* names are interned in column order, so a repeat's code is
+                   the column where it first appeared */
+                st = jp_error_set(err, JP_ERR_PARSE,
+                                  "header: column %zu is named '%s' like column %u", i + 1,
+                                  nm->v[i], (unsigned)first + 1);
+                jp_error_at(err, path, 1, 0);
+                jp_error_field(err, nm->v[i]);
+                jp_strdict_unref(seen);
+                goto fail;
+            }
         }
+        jp_strdict_unref(seen);
     }
     p->lay.delim = h.delim;
     p->lay.ncols = nm->n;

@@ -94,6 +94,7 @@ void jp_schema_free(jp_schema_t *s)
         jp_free(fk->ref_dataset);
     }
     jp_free(s->foreign_keys);
+    jp_free(s->index);
     memset(s, 0, sizeof *s);
 }
 
@@ -148,16 +149,53 @@ fail:
     return JP_ERR_NOMEM;
 }
 
+/* Below this many fields a linear search is as quick as hashing. */
+#define INDEX_FROM 32
+
 long jp_schema_find(const jp_schema_t *s, const char *name)
 {
+    if (s->index && s->index_n == s->n_fields) {
+        size_t j = jp_str_hash(name, strlen(name)) & s->index_mask;
+        for (uint32_t e; (e = s->index[j]); j = (j + 1) & s->index_mask)
+            if (strcmp(s->fields[e - 1].name, name) == 0) return (long)e - 1;
+        return -1;
+    }
     for (size_t i = 0; i < s->n_fields; i++)
         if (strcmp(s->fields[i].name, name) == 0) return (long)i;
     return -1;
 }
 
+static void index_put(jp_schema_t *s, size_t i)
+{
+    const char *name = s->fields[i].name;
+    size_t j = jp_str_hash(name, strlen(name)) & s->index_mask;
+    while (s->index[j]) j = (j + 1) & s->index_mask;
+    s->index[j] = (uint32_t)i + 1;
+}
+
+/* Make the index cover the current fields with room for one more (load
+ * at most one half).  On allocation failure the index is dropped and
+ * lookups fall back to a linear search. */
+static void index_update(jp_schema_t *s)
+{
+    size_t need = s->n_fields + 1;
+    if (need < INDEX_FROM || s->n_fields >= UINT32_MAX) return;
+    if (s->index && s->index_n == s->n_fields && need * 2 <= s->index_mask + 1) return;
+    size_t slots = 64;
+    while (slots < need * 4) slots *= 2;
+    jp_free(s->index);
+    s->index = jp_calloc(slots, sizeof *s->index);
+    s->index_n = 0;
+    if (!s->index) return;
+    s->index_mask = slots - 1;
+    for (size_t i = 0; i < s->n_fields; i++) index_put(s, i);
+    s->index_n = s->n_fields;
+}
+
 jp_status_t jp_schema_add(jp_schema_t *s, const jp_field_t *f, jp_error_t *err)
 {
     if (!f->name || !f->name[0]) return jp_error_set(err, JP_ERR_ARG, "a field needs a name");
+    index_update(s);
     if (jp_schema_find(s, f->name) >= 0)
         return jp_error_set(err, JP_ERR_ARG, "field '%s' appears twice", f->name);
     if (s->n_fields == s->cap_fields) {
@@ -169,6 +207,10 @@ jp_status_t jp_schema_add(jp_schema_t *s, const jp_field_t *f, jp_error_t *err)
     }
     if (jp_field_copy(&s->fields[s->n_fields], f)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     s->n_fields++;
+    if (s->index && s->index_n == s->n_fields - 1) {
+        index_put(s, s->n_fields - 1);
+        s->index_n = s->n_fields;
+    }
     return JP_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "jp_column.h"
 #include "jp_error.h"
 #include "jp_value.h"
@@ -56,9 +57,15 @@ typedef struct jp_schema {
     size_t n_primary_key;
     jp_foreign_key_t *foreign_keys;
     size_t n_foreign_keys;
+    /* private to jp_schema.c: a hash of field names (position + 1; 0 is
+       empty) kept by jp_schema_add so that wide schemas stay linear to
+       build; it is used only while it covers exactly n_fields fields */
+    uint32_t *index;
+    size_t index_mask;
+    size_t index_n;
 } jp_schema_t;
 
-#define JP_SCHEMA_INIT {NULL, 0, 0, NULL, 0, NULL, 0}
+#define JP_SCHEMA_INIT {NULL, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0}
 
 void jp_constraints_init(jp_constraints_t *c);
 void jp_constraints_free(jp_constraints_t *c);
