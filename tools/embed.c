@@ -50,11 +50,14 @@ int main(int argc, char **argv)
         char name[512];
         snprintf(name, sizeof name, "%s", p);
         size_t n = strlen(name);
-        if (n > 9 && strcmp(name + n - 9, "/init.lua") == 0) name[n - 9] = '\0';
-        else if (n > 4 && strcmp(name + n - 4, ".lua") == 0) name[n - 4] = '\0';
+        if (n > 9 && strcmp(name + n - 9, "/init.lua") == 0)
+            name[n - 9] = '\0';
+        else if (n > 4 && strcmp(name + n - 4, ".lua") == 0)
+            name[n - 4] = '\0';
         for (char *q = name; *q; q++)
             if (*q == '/') *q = '.';
-        fprintf(out, "  {\"%s\", \"@%s\", (const char *)m%d, sizeof m%d - 1},\n", name, argv[i], i, i);
+        fprintf(out, "  {\"%s\", \"@%s\", (const char *)m%d, sizeof m%d - 1},\n", name, argv[i], i,
+                i);
     }
     fprintf(out, "  {NULL, NULL, NULL, 0}\n};\n");
     return fclose(out) != 0;

@@ -27,7 +27,7 @@
 #include "jp_error.h"
 
 #define JPL_DATASET_MT "jinpu.dataset"
-#define JPL_COLUMN_MT "jinpu.column"
+#define JPL_COLUMN_MT  "jinpu.column"
 
 /* [-0, +1, m] Push a dataset; takes ownership of the caller's reference
  * (released even if pushing fails).  NULL pushes nil. */

@@ -152,18 +152,29 @@ void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)
     }
     char buf[96];
     switch (c->type) {
-    case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)c->v.i[i]); break;
-    case JP_TYPE_NUMBER: lua_pushnumber(L, c->v.d[i]); break;
-    case JP_TYPE_BOOL: lua_pushboolean(L, c->v.b[i]); break;
-    case JP_TYPE_DATE: lua_pushstring(L, jp_date_format(c->v.date[i], buf)); break;
-    case JP_TYPE_PERIOD: lua_pushstring(L, jp_period_format(&c->v.p[i], buf, sizeof buf)); break;
+    case JP_TYPE_INT:
+        lua_pushinteger(L, (lua_Integer)c->v.i[i]);
+        break;
+    case JP_TYPE_NUMBER:
+        lua_pushnumber(L, c->v.d[i]);
+        break;
+    case JP_TYPE_BOOL:
+        lua_pushboolean(L, c->v.b[i]);
+        break;
+    case JP_TYPE_DATE:
+        lua_pushstring(L, jp_date_format(c->v.date[i], buf));
+        break;
+    case JP_TYPE_PERIOD:
+        lua_pushstring(L, jp_period_format(&c->v.p[i], buf, sizeof buf));
+        break;
     case JP_TYPE_STRING: {
         size_t len;
         const char *s = jp_column_str(c, i, &len);
         lua_pushlstring(L, s, len);
         break;
     }
-    default: lua_pushnil(L);
+    default:
+        lua_pushnil(L);
     }
 }
 
@@ -187,7 +198,8 @@ static bool figure_from_text(const char *s, size_t n, jp_type_t t, const char *u
     out->qual = q.qual;
     if (t == JP_TYPE_INT) {
         if (!(v == floor(v)) || fabs(v) >= 9.2e18) {
-            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a whole number", (int)(n > 60 ? 60 : n), s);
+            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a whole number", (int)(n > 60 ? 60 : n),
+                         s);
             return false;
         }
         out->u.i = (int64_t)v;
@@ -259,7 +271,8 @@ bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_
         if (lt == LUA_TSTRING) {
             s = lua_tolstring(L, idx, &n);
             if (jp_date_parse(s, n, &out->u.date)) return true;
-            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a date (YYYY-MM-DD)", (int)(n > 60 ? 60 : n), s);
+            jp_error_set(err, JP_ERR_TYPE, "'%.*s' is not a date (YYYY-MM-DD)",
+                         (int)(n > 60 ? 60 : n), s);
             return false;
         }
         break;
@@ -274,7 +287,8 @@ bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_
             return jp_period_parse(s, n, &out->u.period, err);
         }
         break;
-    default: break;
+    default:
+        break;
     }
     jp_error_set(err, JP_ERR_TYPE, "expected %s, got %s", jp_type_name(t), luaL_typename(L, idx));
     return false;
@@ -282,7 +296,7 @@ bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_
 
 static void add_methods(lua_State *L, const char *mt, const luaL_Reg *methods)
 {
-    luaL_getmetatable(L, mt);     /* [mt] */
+    luaL_getmetatable(L, mt);       /* [mt] */
     lua_getfield(L, -1, "__index"); /* [mt, methods] */
     luaL_setfuncs(L, methods, 0);
     lua_pop(L, 2);
@@ -408,7 +422,7 @@ static void check_keys(lua_State *L, int t, const char *what, const char *const 
 /* Fill constraints of field f (of type f->type) from the table at t. */
 static void read_constraints(lua_State *L, int t, jp_field_t *f)
 {
-    static const char *const known[] = {"required", "unique",    "minimum", "maximum", "minLength",
+    static const char *const known[] = {"required",  "unique",  "minimum", "maximum", "minLength",
                                         "maxLength", "pattern", "enum",    NULL};
     check_keys(L, t, "constraints", known);
     jp_constraints_t *c = &f->constraints;
@@ -433,18 +447,22 @@ static void read_constraints(lua_State *L, int t, jp_field_t *f)
             if (bt == JP_TYPE_STRING) {
                 if (!c->bounds && !(c->bounds = jp_column_new(JP_TYPE_STRING, 2)))
                     luaL_error(L, "out of memory");
-                if (jp_column_push_str(c->bounds, v.u.s.ptr, v.u.s.len)) luaL_error(L, "out of memory");
+                if (jp_column_push_str(c->bounds, v.u.s.ptr, v.u.s.len))
+                    luaL_error(L, "out of memory");
                 size_t len;
                 v.u.s.ptr = jp_column_str(c->bounds, c->bounds->len - 1, &len);
             }
-            if (k) c->maximum = v, c->has_maximum = true;
-            else c->minimum = v, c->has_minimum = true;
+            if (k)
+                c->maximum = v, c->has_maximum = true;
+            else
+                c->minimum = v, c->has_minimum = true;
         }
         lua_pop(L, 1);
     }
     lua_getfield(L, t, "enum");
     if (!lua_isnil(L, -1)) {
-        if (!lua_istable(L, -1)) jpl_errorf(L, "field '%s': constraint enum must be a list", f->name);
+        if (!lua_istable(L, -1))
+            jpl_errorf(L, "field '%s': constraint enum must be a list", f->name);
         int et = lua_gettop(L);
         lua_Integer n = (lua_Integer)lua_rawlen(L, et);
         if (!(c->enum_values = jp_column_new(f->type, (size_t)n))) luaL_error(L, "out of memory");
@@ -497,16 +515,19 @@ static void read_field(lua_State *L, int idx, jp_field_t *f)
         f->name = dup_or_raise(L, lua_tostring(L, idx));
         return;
     }
-    if (!lua_istable(L, idx)) jpl_errorf(L, "a field is a name or a table, not a %s", luaL_typename(L, idx));
-    static const char *const known[] = {"name", "type", "unit", "unit_field", "title",
-                                        "description", "source", "constraints", NULL};
+    if (!lua_istable(L, idx))
+        jpl_errorf(L, "a field is a name or a table, not a %s", luaL_typename(L, idx));
+    static const char *const known[] = {"name",       "type",        "unit",
+                                        "unit_field", "title",       "description",
+                                        "source",     "constraints", NULL};
     check_keys(L, idx, "field", known);
     const char *name = opt_string(L, idx, "name");
     if (!name || !*name) jpl_errorf(L, "a field needs a name");
     f->name = dup_or_raise(L, name);
     const char *type = opt_string(L, idx, "type");
     if (type && !jp_type_from_name(type, &f->type))
-        jpl_errorf(L, "field '%s': unknown type '%s' (integer, number, string, boolean, date, period)",
+        jpl_errorf(L,
+                   "field '%s': unknown type '%s' (integer, number, string, boolean, date, period)",
                    name, type);
     const char *unit = opt_string(L, idx, "unit");
     if (unit) {
@@ -532,10 +553,14 @@ static void read_field(lua_State *L, int idx, jp_field_t *f)
 static jp_type_t value_type(lua_State *L, int idx)
 {
     switch (lua_type(L, idx)) {
-    case LUA_TNUMBER: return lua_isinteger(L, idx) ? JP_TYPE_INT : JP_TYPE_NUMBER;
-    case LUA_TBOOLEAN: return JP_TYPE_BOOL;
-    case LUA_TSTRING: return JP_TYPE_STRING;
-    default: return JP_TYPE_NONE;
+    case LUA_TNUMBER:
+        return lua_isinteger(L, idx) ? JP_TYPE_INT : JP_TYPE_NUMBER;
+    case LUA_TBOOLEAN:
+        return JP_TYPE_BOOL;
+    case LUA_TSTRING:
+        return JP_TYPE_STRING;
+    default:
+        return JP_TYPE_NONE;
     }
 }
 
@@ -631,9 +656,9 @@ static char **read_name_list(lua_State *L, int idx, size_t *n)
 static int l_dataset(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    static const char *const known[] = {"name",  "title",  "description", "source",
-                                        "source_file", "period", "license", "notes",
-                                        "fields", "rows", "columns", "primary_key", NULL};
+    static const char *const known[] = {
+        "name",  "title",  "description", "source",  "source_file", "period", "license",
+        "notes", "fields", "rows",        "columns", "primary_key", NULL};
     check_keys(L, 1, "jp.dataset", known);
     jp_dataset_t *ds = jp_dataset_new();
     if (!ds) return luaL_error(L, "out of memory");
@@ -757,8 +782,10 @@ static int l_dataset(lua_State *L)
             for (size_t i = 1; i <= nrows; i++) {
                 lua_rawgeti(L, rows, (lua_Integer)i);
                 if (lua_istable(L, -1)) {
-                    if (lua_rawlen(L, -1) > 0) lua_rawgeti(L, -1, (lua_Integer)j);
-                    else lua_getfield(L, -1, f->name);
+                    if (lua_rawlen(L, -1) > 0)
+                        lua_rawgeti(L, -1, (lua_Integer)j);
+                    else
+                        lua_getfield(L, -1, f->name);
                     t = widen(t, value_type(L, -1));
                     lua_pop(L, 1);
                 }
@@ -787,9 +814,11 @@ static int l_dataset(lua_State *L)
             size_t n = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
             if (!lua_istable(L, -1) && !lua_isnil(L, -1))
                 return jpl_errorf(L, "jp.dataset: column '%s' must be a list", f->name);
-            if (j == 1) nrows = n;
+            if (j == 1)
+                nrows = n;
             else if (n != nrows)
-                return jpl_errorf(L, "jp.dataset: column '%s' has %d values, the first column has %d",
+                return jpl_errorf(L,
+                                  "jp.dataset: column '%s' has %d values, the first column has %d",
                                   f->name, (int)n, (int)nrows);
             lua_pop(L, 1);
         }
@@ -812,8 +841,8 @@ static int l_dataset(lua_State *L)
                 if (strcmp(g->name, f->unit_field) == 0) uf = (long)k;
             }
             if (uf < 0)
-                return jpl_errorf(L, "jp.dataset: field '%s': unit_field '%s' is not a field", f->name,
-                                  f->unit_field);
+                return jpl_errorf(L, "jp.dataset: field '%s': unit_field '%s' is not a field",
+                                  f->name, f->unit_field);
         }
         jp_column_t *c = jp_column_new(f->type, nrows);
         if (!c) return luaL_error(L, "out of memory");
@@ -823,8 +852,10 @@ static int l_dataset(lua_State *L)
         for (size_t i = 1; i <= nrows; i++) {
             const char *rowunit = unit;
             if (cols) {
-                if (lua_istable(L, -1)) lua_rawgeti(L, -1, (lua_Integer)i);
-                else lua_pushnil(L);
+                if (lua_istable(L, -1))
+                    lua_rawgeti(L, -1, (lua_Integer)i);
+                else
+                    lua_pushnil(L);
             } else {
                 lua_rawgeti(L, rows, (lua_Integer)i);
                 if (!lua_istable(L, -1))
@@ -832,18 +863,24 @@ static int l_dataset(lua_State *L)
                                       luaL_typename(L, -1));
                 bool list = lua_rawlen(L, -1) > 0;
                 if (uf > 0) {
-                    if (list) lua_rawgeti(L, -1, (lua_Integer)uf);
-                    else lua_getfield(L, -1, f->unit_field);
+                    if (list)
+                        lua_rawgeti(L, -1, (lua_Integer)uf);
+                    else
+                        lua_getfield(L, -1, f->unit_field);
                     rowunit = lua_tostring(L, -1); /* kept alive by the row table */
                     lua_pop(L, 1);
                 }
-                if (list) lua_rawgeti(L, -1, (lua_Integer)j);
-                else lua_getfield(L, -1, f->name);
+                if (list)
+                    lua_rawgeti(L, -1, (lua_Integer)j);
+                else
+                    lua_getfield(L, -1, f->name);
                 lua_remove(L, -2);
             }
             jp_value_t v;
-            if (!jpl_to_cell(L, -1, f->type, rowunit, &v, &err) || jp_column_push_value(c, &v, &err))
-                return jpl_errorf(L, "jp.dataset: row %d, field '%s': %s", (int)i, f->name, err.msg);
+            if (!jpl_to_cell(L, -1, f->type, rowunit, &v, &err) ||
+                jp_column_push_value(c, &v, &err))
+                return jpl_errorf(L, "jp.dataset: row %d, field '%s': %s", (int)i, f->name,
+                                  err.msg);
             lua_pop(L, 1);
         }
         if (cols) lua_pop(L, 1);
@@ -945,9 +982,9 @@ static void read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
         o->lazy = true;
         return;
     }
-    static const char *const known[] = {"format", "delimiter", "header", "columns", "schema",
-                                        "name", "null", "threads", "lazy", "rejects", "member",
-                                        NULL};
+    static const char *const known[] = {"format", "delimiter", "header", "columns",
+                                        "schema", "name",      "null",   "threads",
+                                        "lazy",   "rejects",   "member", NULL};
     check_keys(L, t, csv ? "jp.read_csv" : "jp.load", known);
     o->format = opt_string(L, t, "format");
     o->delimiter = opt_delim(L, t);
@@ -1115,13 +1152,26 @@ static void push_value(lua_State *L, const jp_value_t *v)
         return;
     }
     switch (v->type) {
-    case JP_TYPE_INT: lua_pushinteger(L, (lua_Integer)v->u.i); break;
-    case JP_TYPE_NUMBER: lua_pushnumber(L, v->u.d); break;
-    case JP_TYPE_BOOL: lua_pushboolean(L, v->u.b); break;
-    case JP_TYPE_DATE: lua_pushstring(L, jp_date_format(v->u.date, buf)); break;
-    case JP_TYPE_PERIOD: lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf)); break;
-    case JP_TYPE_STRING: lua_pushlstring(L, v->u.s.ptr, v->u.s.len); break;
-    default: lua_pushnil(L);
+    case JP_TYPE_INT:
+        lua_pushinteger(L, (lua_Integer)v->u.i);
+        break;
+    case JP_TYPE_NUMBER:
+        lua_pushnumber(L, v->u.d);
+        break;
+    case JP_TYPE_BOOL:
+        lua_pushboolean(L, v->u.b);
+        break;
+    case JP_TYPE_DATE:
+        lua_pushstring(L, jp_date_format(v->u.date, buf));
+        break;
+    case JP_TYPE_PERIOD:
+        lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf));
+        break;
+    case JP_TYPE_STRING:
+        lua_pushlstring(L, v->u.s.ptr, v->u.s.len);
+        break;
+    default:
+        lua_pushnil(L);
     }
 }
 
@@ -1171,8 +1221,10 @@ static int ds_schema(lua_State *L)
             if (c->unique) lua_pushboolean(L, 1), lua_setfield(L, -2, "unique");
             if (c->has_minimum) push_value(L, &c->minimum), lua_setfield(L, -2, "minimum");
             if (c->has_maximum) push_value(L, &c->maximum), lua_setfield(L, -2, "maximum");
-            if (c->min_length >= 0) lua_pushinteger(L, c->min_length), lua_setfield(L, -2, "minLength");
-            if (c->max_length >= 0) lua_pushinteger(L, c->max_length), lua_setfield(L, -2, "maxLength");
+            if (c->min_length >= 0)
+                lua_pushinteger(L, c->min_length), lua_setfield(L, -2, "minLength");
+            if (c->max_length >= 0)
+                lua_pushinteger(L, c->max_length), lua_setfield(L, -2, "maxLength");
             set_str(L, "pattern", c->pattern);
             if (c->enum_values) {
                 lua_createtable(L, (int)c->enum_values->len, 0);
@@ -1200,8 +1252,10 @@ static int ds_schema(lua_State *L)
             lua_setfield(L, -2, "fields");
             lua_newtable(L);
             set_str(L, "dataset", fk->ref_dataset);
-            if (fk->ref_fields) push_names(L, fk->ref_fields, fk->n_fields);
-            else lua_newtable(L);
+            if (fk->ref_fields)
+                push_names(L, fk->ref_fields, fk->n_fields);
+            else
+                lua_newtable(L);
             lua_setfield(L, -2, "fields");
             lua_setfield(L, -2, "reference");
             lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -1289,8 +1343,8 @@ static size_t check_row_index(lua_State *L, jp_dataset_t *ds, int arg)
     if (jp_dataset_need_rows(ds, &err)) jpl_error(L, &err);
     if (i < 0) i = (lua_Integer)ds->nrows + i + 1; /* -1 = last row */
     if (i < 1 || (size_t)i > ds->nrows)
-        jpl_errorf(L, "row %d is out of range (the dataset has %d rows)", (int)luaL_checkinteger(L, arg),
-                   (int)ds->nrows);
+        jpl_errorf(L, "row %d is out of range (the dataset has %d rows)",
+                   (int)luaL_checkinteger(L, arg), (int)ds->nrows);
     return (size_t)i - 1;
 }
 
@@ -1335,7 +1389,7 @@ static int ds_head(lua_State *L)
 static void read_write_opts(lua_State *L, int t, jp_write_opts_t *o)
 {
     jp_write_opts_init(o);
-    static const char *const known[] = {"format", "delimiter", "level", "threads",
+    static const char *const known[] = {"format",           "delimiter",  "level", "threads",
                                         "spreadsheet_safe", "qualifiers", NULL};
     check_keys(L, t, "write", known);
     o->format = opt_string(L, t, "format");
@@ -1382,8 +1436,10 @@ static int ds_write(lua_State *L)
 static int ds_name(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
-    if (ds->meta.name) lua_pushstring(L, ds->meta.name);
-    else lua_pushnil(L);
+    if (ds->meta.name)
+        lua_pushstring(L, ds->meta.name);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -1479,8 +1535,10 @@ static int col_tostring(lua_State *L)
 static int col_unit(lua_State *L)
 {
     const char *u = jpl_column_unit(L, 1);
-    if (u) lua_pushstring(L, u);
-    else lua_pushnil(L);
+    if (u)
+        lua_pushstring(L, u);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -1569,11 +1627,15 @@ static int l_figure(lua_State *L)
     jp_error_t err;
     jp_error_clear(&err);
     if (!jp_quantity_parse(s, n, &q, &err)) return jpl_fail(L, &err);
-    if (q.is_integer && fabs(q.value) < 9e15) lua_pushinteger(L, (lua_Integer)q.value);
-    else lua_pushnumber(L, q.value);
+    if (q.is_integer && fabs(q.value) < 9e15)
+        lua_pushinteger(L, (lua_Integer)q.value);
+    else
+        lua_pushnumber(L, q.value);
     lua_pushstring(L, jp_qual_name(q.qual));
-    if (q.unit[0]) lua_pushstring(L, q.unit);
-    else lua_pushnil(L);
+    if (q.unit[0])
+        lua_pushstring(L, q.unit);
+    else
+        lua_pushnil(L);
     return 3;
 }
 
@@ -1613,8 +1675,10 @@ static int l_unit(lua_State *L)
 {
     char buf[64];
     const char *c = jp_unit_canonical(luaL_checkstring(L, 1), buf, sizeof buf);
-    if (c) lua_pushstring(L, c);
-    else lua_pushnil(L);
+    if (c)
+        lua_pushstring(L, c);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -1674,10 +1738,10 @@ void jpl_open_dataset(lua_State *L)
                                         {"__index", col_index},
                                         {"__tostring", col_tostring},
                                         {NULL, NULL}};
-    static const luaL_Reg col_methods[] = {{"unit", col_unit},         {"qualifier", col_qualifier},
-                                           {"totable", col_totable},   {"nulls", col_nulls},
-                                           {"values", col_values},     {"qualified", col_qualified},
-                                           {NULL, NULL}};
+    static const luaL_Reg col_methods[] = {
+        {"unit", col_unit},   {"qualifier", col_qualifier}, {"totable", col_totable},
+        {"nulls", col_nulls}, {"values", col_values},       {"qualified", col_qualified},
+        {NULL, NULL}};
     static const luaL_Reg funcs[] = {{"load", l_load},
                                      {"read_csv", l_read_csv},
                                      {"dataset", l_dataset},

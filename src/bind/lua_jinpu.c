@@ -24,8 +24,8 @@ static int load_embedded(lua_State *L)
     const jp_embedded_t *e = find_embedded(name);
     if (!e) return luaL_error(L, "embedded module '%s' vanished", name);
     if (luaL_loadbufferx(L, e->src, e->len, e->chunkname, "t") != LUA_OK) return lua_error(L);
-    lua_pushstring(L, name);  /* [chunk, name] */
-    lua_call(L, 1, 1);        /* [module] -- runs inside require's protection */
+    lua_pushstring(L, name); /* [chunk, name] */
+    lua_call(L, 1, 1);       /* [module] -- runs inside require's protection */
     return 1;
 }
 
@@ -62,9 +62,9 @@ int luaopen_jinpu(lua_State *L)
     const jp_embedded_t *base = find_embedded("jinpu.base");
     if (base) {
         if (luaL_loadbufferx(L, base->src, base->len, base->chunkname, "t") != LUA_OK)
-            return lua_error(L);    /* [jp, chunk] */
-        lua_pushvalue(L, -2);       /* [jp, chunk, jp] */
-        lua_call(L, 1, 0);          /* [jp] */
+            return lua_error(L); /* [jp, chunk] */
+        lua_pushvalue(L, -2);    /* [jp, chunk, jp] */
+        lua_call(L, 1, 0);       /* [jp] */
     }
     return 1;
 }

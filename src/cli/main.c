@@ -64,10 +64,20 @@ static size_t parse_size(const char *s)
     double v = strtod(s, &end);
     if (errno || v <= 0) return 0;
     switch (*end) {
-    case 'k': case 'K': v *= 1024; break;
-    case 'm': case 'M': v *= 1024 * 1024; break;
-    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
-    default: break;
+    case 'k':
+    case 'K':
+        v *= 1024;
+        break;
+    case 'm':
+    case 'M':
+        v *= 1024 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        v *= 1024.0 * 1024 * 1024;
+        break;
+    default:
+        break;
     }
     return (size_t)v;
 }
@@ -143,27 +153,28 @@ static int exit_status(int status)
 
 static void print_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: %s [options] [SCRIPT.lua [ARGS...]]\n"
-            "       %s COMMAND [ARGS...]\n"
-            "\n"
-            "Scriptable data toolkit: typed datasets, Lua scripts, validation, archives.\n"
-            "\n"
-            "  run SCRIPT.lua [ARGS]   run a script (also: jinpu SCRIPT.lua, #!/usr/bin/env jinpu)\n"
-            "  -e CODE                 run a chunk of Lua (may be repeated)\n"
-            "  -                       run the script on standard input\n"
-            "  (no arguments)          interactive prompt on a terminal\n"
-            "  info FILE...            schema, size and a preview of a dataset or archive\n"
-            "  validate FILE...        validate datasets; exit 1 when the data fails\n"
-            "  export -o OUT FILE...   export datasets to a .tar.gz or .zip archive\n"
-            "  verify ARCHIVE          check an archive against its manifest\n"
-            "  -h, --help              this text (COMMAND --help for a command's own)\n"
-            "  -v, --version           version and library versions\n"
-            "\n"
-            "Exit status: 0 ok, 1 data failed validation/verification, 2 usage error,\n"
-            "3 runtime failure (script error, unreadable input), 4 out of memory.\n"
-            "Environment: JINPU_MAX_MEMORY caps the Lua heap (e.g. 512M).\n",
-            progname, progname);
+    fprintf(
+        f,
+        "usage: %s [options] [SCRIPT.lua [ARGS...]]\n"
+        "       %s COMMAND [ARGS...]\n"
+        "\n"
+        "Scriptable data toolkit: typed datasets, Lua scripts, validation, archives.\n"
+        "\n"
+        "  run SCRIPT.lua [ARGS]   run a script (also: jinpu SCRIPT.lua, #!/usr/bin/env jinpu)\n"
+        "  -e CODE                 run a chunk of Lua (may be repeated)\n"
+        "  -                       run the script on standard input\n"
+        "  (no arguments)          interactive prompt on a terminal\n"
+        "  info FILE...            schema, size and a preview of a dataset or archive\n"
+        "  validate FILE...        validate datasets; exit 1 when the data fails\n"
+        "  export -o OUT FILE...   export datasets to a .tar.gz or .zip archive\n"
+        "  verify ARCHIVE          check an archive against its manifest\n"
+        "  -h, --help              this text (COMMAND --help for a command's own)\n"
+        "  -v, --version           version and library versions\n"
+        "\n"
+        "Exit status: 0 ok, 1 data failed validation/verification, 2 usage error,\n"
+        "3 runtime failure (script error, unreadable input), 4 out of memory.\n"
+        "Environment: JINPU_MAX_MEMORY caps the Lua heap (e.g. 512M).\n",
+        progname, progname);
 }
 
 static void print_version(void)
@@ -213,8 +224,7 @@ static int run_string(lua_State *L, const char *code, const char *name)
 }
 
 /* A subcommand: jinpu.cli.<name>(args) -> exit status. */
-static int run_command(lua_State *L, const char *name, char **argv, int argc, int first,
-                       int *code)
+static int run_command(lua_State *L, const char *name, char **argv, int argc, int first, int *code)
 {
     char mod[128];
     snprintf(mod, sizeof mod, "jinpu.cli.%s", name);
@@ -328,8 +338,10 @@ static void repl(lua_State *L)
         if (status == LOAD_EOF) continue;
         interrupted = 0;
         if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
-        if (status == LUA_OK) print_results(L);
-        else report(L, status);
+        if (status == LUA_OK)
+            print_results(L);
+        else
+            report(L, status);
     }
     lua_settop(L, 0);
     putchar('\n');
@@ -366,8 +378,10 @@ static int pmain(lua_State *L)
     lua_gc(L, LUA_GCGEN, 0, 0);
 
     if (argc < 2) {
-        if (isatty(0)) repl(L);
-        else m->code = exit_status(run_file(L, NULL, argv, argc, 0));
+        if (isatty(0))
+            repl(L);
+        else
+            m->code = exit_status(run_file(L, NULL, argv, argc, 0));
         return 0;
     }
     const char *a = argv[1];

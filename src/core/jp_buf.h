@@ -19,7 +19,10 @@ typedef struct jp_buf {
     size_t cap;
 } jp_buf_t;
 
-#define JP_BUF_INIT {NULL, 0, 0}
+#define JP_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 jp_status_t jp_buf_reserve(jp_buf_t *b, size_t extra);
 jp_status_t jp_buf_append(jp_buf_t *b, const void *p, size_t n);

@@ -231,13 +231,20 @@ jp_status_t jp_strdict_ranks(const jp_strdict_t *d, uint32_t **rank)
 size_t jp_type_width(jp_type_t t)
 {
     switch (t) {
-    case JP_TYPE_INT: return sizeof(int64_t);
-    case JP_TYPE_NUMBER: return sizeof(double);
-    case JP_TYPE_BOOL: return 1;
-    case JP_TYPE_DATE: return sizeof(int32_t);
-    case JP_TYPE_PERIOD: return sizeof(jp_period_t);
-    case JP_TYPE_STRING: return sizeof(uint32_t);
-    default: return 1;
+    case JP_TYPE_INT:
+        return sizeof(int64_t);
+    case JP_TYPE_NUMBER:
+        return sizeof(double);
+    case JP_TYPE_BOOL:
+        return 1;
+    case JP_TYPE_DATE:
+        return sizeof(int32_t);
+    case JP_TYPE_PERIOD:
+        return sizeof(jp_period_t);
+    case JP_TYPE_STRING:
+        return sizeof(uint32_t);
+    default:
+        return 1;
     }
 }
 
@@ -429,14 +436,28 @@ jp_status_t jp_column_push_value(jp_column_t *c, const jp_value_t *v, jp_error_t
     else if (c->type != v->type)
         return jp_error_set(err, JP_ERR_TYPE, "%s value in a %s column", jp_type_name(v->type),
                             jp_type_name(c->type));
-    else switch (c->type) {
-        case JP_TYPE_INT: st = jp_column_push_int(c, v->u.i, v->qual); break;
-        case JP_TYPE_NUMBER: st = jp_column_push_number(c, v->u.d, v->qual); break;
-        case JP_TYPE_BOOL: st = jp_column_push_bool(c, v->u.b); break;
-        case JP_TYPE_DATE: st = jp_column_push_date(c, v->u.date); break;
-        case JP_TYPE_PERIOD: st = jp_column_push_period(c, &v->u.period); break;
-        case JP_TYPE_STRING: st = jp_column_push_str(c, v->u.s.ptr, v->u.s.len); break;
-        default: st = JP_ERR_TYPE;
+    else
+        switch (c->type) {
+        case JP_TYPE_INT:
+            st = jp_column_push_int(c, v->u.i, v->qual);
+            break;
+        case JP_TYPE_NUMBER:
+            st = jp_column_push_number(c, v->u.d, v->qual);
+            break;
+        case JP_TYPE_BOOL:
+            st = jp_column_push_bool(c, v->u.b);
+            break;
+        case JP_TYPE_DATE:
+            st = jp_column_push_date(c, v->u.date);
+            break;
+        case JP_TYPE_PERIOD:
+            st = jp_column_push_period(c, &v->u.period);
+            break;
+        case JP_TYPE_STRING:
+            st = jp_column_push_str(c, v->u.s.ptr, v->u.s.len);
+            break;
+        default:
+            st = JP_ERR_TYPE;
         }
     if (st == JP_ERR_NOMEM) return jp_error_set(err, st, "out of memory");
     if (st) return jp_error_set(err, st, "cannot store a %s value", jp_type_name(v->type));
@@ -453,13 +474,26 @@ void jp_column_get(const jp_column_t *c, size_t i, jp_value_t *out)
         return;
     }
     switch (c->type) {
-    case JP_TYPE_INT: out->u.i = c->v.i[i]; break;
-    case JP_TYPE_NUMBER: out->u.d = c->v.d[i]; break;
-    case JP_TYPE_BOOL: out->u.b = c->v.b[i] != 0; break;
-    case JP_TYPE_DATE: out->u.date = c->v.date[i]; break;
-    case JP_TYPE_PERIOD: out->u.period = c->v.p[i]; break;
-    case JP_TYPE_STRING: out->u.s.ptr = jp_column_str(c, i, &out->u.s.len); break;
-    default: break;
+    case JP_TYPE_INT:
+        out->u.i = c->v.i[i];
+        break;
+    case JP_TYPE_NUMBER:
+        out->u.d = c->v.d[i];
+        break;
+    case JP_TYPE_BOOL:
+        out->u.b = c->v.b[i] != 0;
+        break;
+    case JP_TYPE_DATE:
+        out->u.date = c->v.date[i];
+        break;
+    case JP_TYPE_PERIOD:
+        out->u.period = c->v.p[i];
+        break;
+    case JP_TYPE_STRING:
+        out->u.s.ptr = jp_column_str(c, i, &out->u.s.len);
+        break;
+    default:
+        break;
     }
 }
 
@@ -479,6 +513,22 @@ bool jp_column_has_quals(const jp_column_t *c)
     return false;
 }
 
+/* Typed gathers, one per element width; a missing row (JP_NO_ROW) is 0. */
+#define DEFINE_GATHER(NAME, T)                                                                     \
+    static void NAME(void *dst, const void *src, const size_t *idx, size_t n, bool missing)        \
+    {                                                                                              \
+        const T *s = src;                                                                          \
+        T *d = dst;                                                                                \
+        if (!missing)                                                                              \
+            for (size_t k = 0; k < n; k++) d[k] = s[idx[k]];                                       \
+        else                                                                                       \
+            for (size_t k = 0; k < n; k++) d[k] = idx[k] == JP_NO_ROW ? 0 : s[idx[k]];             \
+    }
+DEFINE_GATHER(gather64, uint64_t)
+DEFINE_GATHER(gather32, uint32_t)
+DEFINE_GATHER(gather8, uint8_t)
+#undef DEFINE_GATHER
+
 jp_column_t *jp_column_gather(const jp_column_t *src, const size_t *idx, size_t n)
 {
     jp_column_t *c = column_alloc(src->type, n);
@@ -494,20 +544,15 @@ jp_column_t *jp_column_gather(const jp_column_t *src, const size_t *idx, size_t 
     if (src->quals && jp_column_alloc_quals(c)) goto fail;
     size_t w = jp_type_width(src->type);
     switch (w) {
-#define GATHER(T)                                                                                  \
-    {                                                                                              \
-        const T *s = src->v.raw;                                                                   \
-        T *d = c->v.raw;                                                                           \
-        if (!any_missing)                                                                          \
-            for (size_t k = 0; k < n; k++) d[k] = s[idx[k]];                                       \
-        else                                                                                       \
-            for (size_t k = 0; k < n; k++) d[k] = idx[k] == JP_NO_ROW ? (T){0} : s[idx[k]];        \
-    }                                                                                              \
-    break;
-    case 8: GATHER(uint64_t)
-    case 4: GATHER(uint32_t)
-    case 1: GATHER(uint8_t)
-#undef GATHER
+    case 8:
+        gather64(c->v.raw, src->v.raw, idx, n, any_missing);
+        break;
+    case 4:
+        gather32(c->v.raw, src->v.raw, idx, n, any_missing);
+        break;
+    case 1:
+        gather8(c->v.raw, src->v.raw, idx, n, any_missing);
+        break;
     default:
         for (size_t k = 0; k < n; k++) {
             if (idx[k] == JP_NO_ROW)
@@ -578,8 +623,10 @@ jp_status_t jp_column_append(jp_column_t *a, const jp_column_t *b, jp_error_t *e
                             jp_type_name(b->type), jp_type_name(a->type));
     size_t n0 = a->len, n = b->len;
     if (jp_column_reserve(a, n0 + n)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (b->nulls && jp_column_alloc_nulls(a)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (b->quals && jp_column_alloc_quals(a)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (b->nulls && jp_column_alloc_nulls(a))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (b->quals && jp_column_alloc_quals(a))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (a->type == JP_TYPE_STRING && a->dict != b->dict) {
         /* remap b's codes into a's dictionary (interning needs a private dict) */
         if (a->dict->refs > 1) {
@@ -615,12 +662,16 @@ jp_status_t jp_column_append(jp_column_t *a, const jp_column_t *b, jp_error_t *e
         memcpy((char *)a->v.raw + n0 * w, b->v.raw, n * w);
     }
     if (a->nulls) {
-        if (b->nulls) memcpy(a->nulls + n0, b->nulls, n);
-        else memset(a->nulls + n0, 0, n);
+        if (b->nulls)
+            memcpy(a->nulls + n0, b->nulls, n);
+        else
+            memset(a->nulls + n0, 0, n);
     }
     if (a->quals) {
-        if (b->quals) memcpy(a->quals + n0, b->quals, n);
-        else memset(a->quals + n0, 0, n);
+        if (b->quals)
+            memcpy(a->quals + n0, b->quals, n);
+        else
+            memset(a->quals + n0, 0, n);
     }
     a->len = n0 + n;
     return JP_OK;
@@ -649,16 +700,20 @@ int jp_column_cmp_cells(const jp_column_t *a, size_t i, const jp_column_t *b, si
         if (isnan(x) || isnan(y)) return isnan(x) == isnan(y) ? 0 : (isnan(x) ? 1 : -1);
         return x < y ? -1 : x > y;
     }
-    case JP_TYPE_BOOL: return a->v.b[i] - b->v.b[j];
-    case JP_TYPE_DATE: return a->v.date[i] < b->v.date[j] ? -1 : a->v.date[i] > b->v.date[j];
-    case JP_TYPE_PERIOD: return jp_period_cmp(&a->v.p[i], &b->v.p[j]);
+    case JP_TYPE_BOOL:
+        return a->v.b[i] - b->v.b[j];
+    case JP_TYPE_DATE:
+        return a->v.date[i] < b->v.date[j] ? -1 : a->v.date[i] > b->v.date[j];
+    case JP_TYPE_PERIOD:
+        return jp_period_cmp(&a->v.p[i], &b->v.p[j]);
     case JP_TYPE_STRING: {
         if (a->dict == b->dict && a->v.s[i] == b->v.s[j]) return 0;
         size_t la, lb;
         const char *sa = jp_column_str(a, i, &la), *sb = jp_column_str(b, j, &lb);
         return cmp_str(sa, la, sb, lb);
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -680,25 +735,37 @@ bool jp_column_equal(const jp_column_t *a, const jp_column_t *b)
     return true;
 }
 
-size_t jp_column_cell_text(const jp_column_t *c, size_t i, char *buf, size_t size,
-                           const char **ptr)
+size_t jp_column_cell_text(const jp_column_t *c, size_t i, char *buf, size_t size, const char **ptr)
 {
     *ptr = buf;
     if (size) buf[0] = '\0';
     if (jp_column_is_null(c, i)) return 0;
     int n = 0;
     switch (c->type) {
-    case JP_TYPE_INT: n = snprintf(buf, size, "%lld", (long long)c->v.i[i]); break;
-    case JP_TYPE_NUMBER: n = jp_format_double(c->v.d[i], buf, size); break;
-    case JP_TYPE_BOOL: n = snprintf(buf, size, "%s", c->v.b[i] ? "true" : "false"); break;
-    case JP_TYPE_DATE: jp_date_format(c->v.date[i], buf); n = (int)strlen(buf); break;
-    case JP_TYPE_PERIOD: jp_period_format(&c->v.p[i], buf, size); n = (int)strlen(buf); break;
+    case JP_TYPE_INT:
+        n = snprintf(buf, size, "%lld", (long long)c->v.i[i]);
+        break;
+    case JP_TYPE_NUMBER:
+        n = jp_format_double(c->v.d[i], buf, size);
+        break;
+    case JP_TYPE_BOOL:
+        n = snprintf(buf, size, "%s", c->v.b[i] ? "true" : "false");
+        break;
+    case JP_TYPE_DATE:
+        jp_date_format(c->v.date[i], buf);
+        n = (int)strlen(buf);
+        break;
+    case JP_TYPE_PERIOD:
+        jp_period_format(&c->v.p[i], buf, size);
+        n = (int)strlen(buf);
+        break;
     case JP_TYPE_STRING: {
         size_t len;
         *ptr = jp_column_str(c, i, &len);
         return len;
     }
-    default: break;
+    default:
+        break;
     }
     return n > 0 ? (size_t)n : 0;
 }

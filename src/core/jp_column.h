@@ -35,7 +35,7 @@
 typedef struct jp_strdict {
     int refs;
     uint32_t count;
-    size_t *offs;  /* count + 1 offsets into bytes (offs[i+1]-offs[i]-1 = len) */
+    size_t *offs; /* count + 1 offsets into bytes (offs[i+1]-offs[i]-1 = len) */
     char *bytes;
     size_t bytes_len, bytes_cap, offs_cap;
     uint32_t *slots; /* open addressing: code + 1, 0 = empty */

@@ -171,7 +171,8 @@ jp_status_t jp_dataset_lookup(const jp_dataset_t *ds, const char *name, const ch
     size_t n = 0;
     list[0] = '\0';
     for (size_t k = 0; k < ds->schema.n_fields && n < sizeof list - 40; k++) {
-        int w = snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "", ds->schema.fields[k].name);
+        int w =
+            snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "", ds->schema.fields[k].name);
         if (w > 0) n += (size_t)w;
     }
     if (n >= sizeof list - 40) snprintf(list + n, sizeof list - n, ", ...");
@@ -218,7 +219,8 @@ jp_status_t jp_dataset_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
     jp_lazy_t *lz = ds->lazy;
     if (!lz || lz->rows_known) return JP_OK;
-    jp_status_t st = lz->ops->need_rows ? lz->ops->need_rows(ds, err) : lz->ops->need(ds, NULL, 0, err);
+    jp_status_t st =
+        lz->ops->need_rows ? lz->ops->need_rows(ds, err) : lz->ops->need(ds, NULL, 0, err);
     /* need() may have settled everything and dropped the plan */
     if (!st && ds->lazy) ds->lazy->rows_known = true;
     return st;
@@ -299,14 +301,22 @@ bool jp_dataset_equal(jp_dataset_t *a, jp_dataset_t *b, char *why, size_t size)
     }
     const jp_meta_t *x = &a->meta, *y = &b->meta;
     const char *mf = NULL;
-    if (sdiff(x->name, y->name)) mf = "name";
-    else if (sdiff(x->title, y->title)) mf = "title";
-    else if (sdiff(x->description, y->description)) mf = "description";
-    else if (sdiff(x->source, y->source)) mf = "source";
-    else if (sdiff(x->source_file, y->source_file)) mf = "source_file";
-    else if (sdiff(x->period, y->period)) mf = "period";
-    else if (sdiff(x->license, y->license)) mf = "license";
-    else if (x->n_notes != y->n_notes) mf = "notes";
+    if (sdiff(x->name, y->name))
+        mf = "name";
+    else if (sdiff(x->title, y->title))
+        mf = "title";
+    else if (sdiff(x->description, y->description))
+        mf = "description";
+    else if (sdiff(x->source, y->source))
+        mf = "source";
+    else if (sdiff(x->source_file, y->source_file))
+        mf = "source_file";
+    else if (sdiff(x->period, y->period))
+        mf = "period";
+    else if (sdiff(x->license, y->license))
+        mf = "license";
+    else if (x->n_notes != y->n_notes)
+        mf = "notes";
     else
         for (size_t i = 0; i < x->n_notes && !mf; i++)
             if (sdiff(x->notes[i], y->notes[i])) mf = "notes";

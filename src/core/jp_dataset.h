@@ -24,8 +24,8 @@
 #include "jp_schema.h"
 
 typedef struct jp_meta {
-    char *name;        /* short identifier: "cherry" */
-    char *title;       /* one line for people */
+    char *name;  /* short identifier: "cherry" */
+    char *title; /* one line for people */
     char *description;
     char *source;      /* where the figures come from (article, section) */
     char *source_file; /* the source document, if any */
@@ -43,12 +43,12 @@ typedef struct jp_dataset {
     jp_schema_t schema;
     jp_column_t **cols; /* schema.n_fields entries */
     size_t cols_cap;
-    size_t nrows;         /* valid when !lazy or lazy has settled it */
-    char *origin;         /* file the rows were read from, or NULL */
-    jp_column_t *lines;   /* INT: line in `origin` where each row starts, or NULL */
-    long first_line;      /* when lines is NULL: row i starts on line first_line + i
-                             (0 = unknown); saves a column for plain CSV files */
-    jp_lazy_t *lazy;      /* NULL for an eager dataset */
+    size_t nrows;       /* valid when !lazy or lazy has settled it */
+    char *origin;       /* file the rows were read from, or NULL */
+    jp_column_t *lines; /* INT: line in `origin` where each row starts, or NULL */
+    long first_line;    /* when lines is NULL: row i starts on line first_line + i
+                           (0 = unknown); saves a column for plain CSV files */
+    jp_lazy_t *lazy;    /* NULL for an eager dataset */
 } jp_dataset_t;
 
 jp_dataset_t *jp_dataset_new(void);

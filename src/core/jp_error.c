@@ -116,21 +116,36 @@ const char *jp_error_format(const jp_error_t *err, char *buf, size_t size)
 const char *jp_status_name(jp_status_t code)
 {
     switch (code) {
-    case JP_OK: return "ok";
-    case JP_ERR_NOMEM: return "out of memory";
-    case JP_ERR_IO: return "i/o error";
-    case JP_ERR_PARSE: return "parse error";
-    case JP_ERR_TYPE: return "type error";
-    case JP_ERR_UNIT: return "unit error";
-    case JP_ERR_RANGE: return "out of range";
-    case JP_ERR_ARG: return "bad argument";
-    case JP_ERR_NOTFOUND: return "not found";
-    case JP_ERR_FORMAT: return "unsupported format";
-    case JP_ERR_EXPR: return "expression error";
-    case JP_ERR_INVALID: return "invalid data";
-    case JP_ERR_ARCHIVE: return "bad archive";
-    case JP_ERR_LIMIT: return "limit exceeded";
-    case JP_ERR_INTERNAL: return "internal error";
+    case JP_OK:
+        return "ok";
+    case JP_ERR_NOMEM:
+        return "out of memory";
+    case JP_ERR_IO:
+        return "i/o error";
+    case JP_ERR_PARSE:
+        return "parse error";
+    case JP_ERR_TYPE:
+        return "type error";
+    case JP_ERR_UNIT:
+        return "unit error";
+    case JP_ERR_RANGE:
+        return "out of range";
+    case JP_ERR_ARG:
+        return "bad argument";
+    case JP_ERR_NOTFOUND:
+        return "not found";
+    case JP_ERR_FORMAT:
+        return "unsupported format";
+    case JP_ERR_EXPR:
+        return "expression error";
+    case JP_ERR_INVALID:
+        return "invalid data";
+    case JP_ERR_ARCHIVE:
+        return "bad archive";
+    case JP_ERR_LIMIT:
+        return "limit exceeded";
+    case JP_ERR_INTERNAL:
+        return "internal error";
     }
     return "error";
 }

@@ -124,7 +124,8 @@ jp_status_t jp_dataset_save(jp_dataset_t *ds, const char *path, const jp_write_o
         return jp_error_set(err, JP_ERR_FORMAT, "%s: no writer for %s", path,
                             o->format ? o->format : "this file name");
     if (f->write) return f->write(ds, path, o, err);
-    if (!f->write_mem) return jp_error_set(err, JP_ERR_FORMAT, "format '%s' cannot be written", f->name);
+    if (!f->write_mem)
+        return jp_error_set(err, JP_ERR_FORMAT, "format '%s' cannot be written", f->name);
     jp_buf_t b = JP_BUF_INIT;
     jp_status_t st = f->write_mem(ds, o, &b, err);
     if (!st) st = jp_file_write_atomic(path, b.data, b.len, err);

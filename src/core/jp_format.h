@@ -19,36 +19,36 @@
 #include "jp_error.h"
 
 typedef struct jp_read_opts {
-    const char *format;            /* NULL: by extension or content */
-    char delimiter;                /* CSV: 0 = ',' */
-    bool header;                   /* CSV: first record names the fields (default true) */
-    const char *const *columns;    /* read only these fields; NULL = all */
+    const char *format;         /* NULL: by extension or content */
+    char delimiter;             /* CSV: 0 = ',' */
+    bool header;                /* CSV: first record names the fields (default true) */
+    const char *const *columns; /* read only these fields; NULL = all */
     size_t n_columns;
-    const jp_schema_t *schema;     /* explicit types/units for some or all fields, or NULL */
-    const char *name;              /* dataset name (default: file stem) */
-    const char *null_text;         /* CSV: extra text meaning null besides "" */
-    int threads;                   /* 0 = as many as cores */
-    bool lazy;                     /* allow a lazy (deferred) result */
-    bool keep_rejects;             /* CSV: set malformed rows aside instead of failing */
-    jp_dataset_t **rejects;        /* out: the rows set aside (line, text, reason) */
-    const char *member;            /* archives: the dataset inside to load */
+    const jp_schema_t *schema; /* explicit types/units for some or all fields, or NULL */
+    const char *name;          /* dataset name (default: file stem) */
+    const char *null_text;     /* CSV: extra text meaning null besides "" */
+    int threads;               /* 0 = as many as cores */
+    bool lazy;                 /* allow a lazy (deferred) result */
+    bool keep_rejects;         /* CSV: set malformed rows aside instead of failing */
+    jp_dataset_t **rejects;    /* out: the rows set aside (line, text, reason) */
+    const char *member;        /* archives: the dataset inside to load */
 } jp_read_opts_t;
 
 typedef struct jp_write_opts {
-    const char *format;     /* NULL: by extension */
-    char delimiter;         /* CSV: 0 = ',' */
-    int level;              /* gzip level 1..9 (0 = default 6) */
-    int threads;            /* 0 = as many as cores */
-    bool spreadsheet_safe;  /* CSV: neutralise cells starting with = + - @ */
-    bool qualifiers;        /* CSV: write "~1.14e9"-style qualified cells */
+    const char *format;    /* NULL: by extension */
+    char delimiter;        /* CSV: 0 = ',' */
+    int level;             /* gzip level 1..9 (0 = default 6) */
+    int threads;           /* 0 = as many as cores */
+    bool spreadsheet_safe; /* CSV: neutralise cells starting with = + - @ */
+    bool qualifiers;       /* CSV: write "~1.14e9"-style qualified cells */
 } jp_write_opts_t;
 
 void jp_read_opts_init(jp_read_opts_t *o);
 void jp_write_opts_init(jp_write_opts_t *o);
 
 typedef struct jp_format {
-    const char *name;                /* "yaml", "csv", "csv.gz", ... */
-    const char *const *extensions;   /* NULL-terminated, with the dot: ".yaml" */
+    const char *name;              /* "yaml", "csv", "csv.gz", ... */
+    const char *const *extensions; /* NULL-terminated, with the dot: ".yaml" */
     const char *description;
     /* Does this look like ours?  (optional; head is up to 512 bytes) */
     bool (*sniff)(const unsigned char *head, size_t n);

@@ -14,8 +14,8 @@ void jp_formats_init(void)
     static int done;
     if (done) return;
     done = 1;
-    static const jp_format_t *const builtin[] = {&jp_format_yaml, &jp_format_csv,
-                                                     &jp_format_csv_gz, &jp_format_archive};
+    static const jp_format_t *const builtin[] = {&jp_format_yaml, &jp_format_csv, &jp_format_csv_gz,
+                                                 &jp_format_archive};
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
         jp_format_register(builtin[i], NULL);
 }

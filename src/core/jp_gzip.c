@@ -29,7 +29,6 @@
 #include "jp_file.h"
 #include "jp_mem.h"
 
-
 enum { J_FREE = 0, J_FILLING, J_QUEUED, J_DONE, J_FAILED };
 
 typedef struct job {

@@ -18,8 +18,8 @@ void *jp_realloc(void *p, size_t n);
 void *jp_malloc_array(size_t count, size_t size);
 void *jp_realloc_array(void *p, size_t count, size_t size);
 void jp_free(void *p);
-char *jp_strdup(const char *s);             /* NULL in, NULL out */
-char *jp_strndup(const char *s, size_t n);  /* always NUL-terminates */
+char *jp_strdup(const char *s);            /* NULL in, NULL out */
+char *jp_strndup(const char *s, size_t n); /* always NUL-terminates */
 
 /*
  * Testing: make the allocation `n` calls from now fail (n >= 1); every

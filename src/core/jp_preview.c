@@ -239,7 +239,8 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
         while (out->len && out->data[out->len - 1] == ' ') out->len--;
         TRY(jp_buf_putc(out, '\n'));
     }
-    if (nr > show) TRY(jp_buf_printf(out, "... %zu more row%s\n", nr - show, nr - show == 1 ? "" : "s"));
+    if (nr > show)
+        TRY(jp_buf_printf(out, "... %zu more row%s\n", nr - show, nr - show == 1 ? "" : "s"));
     if (fit < nf) {
         TRY(jp_buf_printf(out, "... %zu more field%s:", nf - fit, nf - fit == 1 ? "" : "s"));
         for (size_t j = fit; j < nf; j++)

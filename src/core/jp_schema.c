@@ -205,7 +205,8 @@ jp_status_t jp_schema_add(jp_schema_t *s, const jp_field_t *f, jp_error_t *err)
         s->fields = nf;
         s->cap_fields = cap;
     }
-    if (jp_field_copy(&s->fields[s->n_fields], f)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (jp_field_copy(&s->fields[s->n_fields], f))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     s->n_fields++;
     if (s->index && s->index_n == s->n_fields - 1) {
         index_put(s, s->n_fields - 1);
@@ -224,14 +225,20 @@ static bool value_eq(const jp_value_t *a, const jp_value_t *b)
 {
     if (a->type != b->type || a->is_null != b->is_null) return false;
     switch (a->type) {
-    case JP_TYPE_INT: return a->u.i == b->u.i;
-    case JP_TYPE_NUMBER: return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
-    case JP_TYPE_BOOL: return a->u.b == b->u.b;
-    case JP_TYPE_DATE: return a->u.date == b->u.date;
-    case JP_TYPE_PERIOD: return jp_period_eq(&a->u.period, &b->u.period);
+    case JP_TYPE_INT:
+        return a->u.i == b->u.i;
+    case JP_TYPE_NUMBER:
+        return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
+    case JP_TYPE_BOOL:
+        return a->u.b == b->u.b;
+    case JP_TYPE_DATE:
+        return a->u.date == b->u.date;
+    case JP_TYPE_PERIOD:
+        return jp_period_eq(&a->u.period, &b->u.period);
     case JP_TYPE_STRING:
         return a->u.s.len == b->u.s.len && memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0;
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -280,7 +287,8 @@ bool jp_schema_equal(const jp_schema_t *a, const jp_schema_t *b, char *why, size
             WHY("foreign key %zu differs", i + 1);
         for (size_t k = 0; k < x->n_fields; k++)
             if (!streq(x->fields[k], y->fields[k]) ||
-                !streq(x->ref_fields ? x->ref_fields[k] : NULL, y->ref_fields ? y->ref_fields[k] : NULL))
+                !streq(x->ref_fields ? x->ref_fields[k] : NULL,
+                       y->ref_fields ? y->ref_fields[k] : NULL))
                 WHY("foreign key %zu differs", i + 1);
     }
     return true;

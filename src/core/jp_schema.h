@@ -65,7 +65,10 @@ typedef struct jp_schema {
     size_t index_n;
 } jp_schema_t;
 
-#define JP_SCHEMA_INIT {NULL, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0}
+#define JP_SCHEMA_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0                                                   \
+    }
 
 void jp_constraints_init(jp_constraints_t *c);
 void jp_constraints_free(jp_constraints_t *c);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include "jp_mem.h"
 
-
 static const jp_unit_t units[] = {
     /* currency */
     {"CNY", "currency:CNY", 1, "CNY", "Chinese yuan", "元|yuan|RMB|人民币|cny"},
@@ -126,7 +125,8 @@ const char *jp_unit_canonical(const char *text, char *buf, size_t size)
 jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_error_t *err)
 {
     jp_unit_info_t a, b;
-    if (!jp_unit_resolve(from, &a)) return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", from);
+    if (!jp_unit_resolve(from, &a))
+        return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", from);
     if (!jp_unit_resolve(to, &b)) return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", to);
     if (strcmp(a.dim, b.dim) != 0)
         return jp_error_set(err, JP_ERR_UNIT, "cannot convert %s (%s) to %s (%s)", a.name, a.dim,
@@ -144,15 +144,33 @@ typedef struct {
 
 /* Longest first where one is a prefix of another. */
 static const qword_t prefix_words[] = {
-    {"more than ", JP_Q_MORE_THAN}, {"at least ", JP_Q_AT_LEAST}, {"at most ", JP_Q_AT_MOST},
-    {"less than ", JP_Q_LESS_THAN}, {"about ", JP_Q_APPROX},      {"approx. ", JP_Q_APPROX},
-    {"approx ", JP_Q_APPROX},       {"nearly ", JP_Q_APPROX},     {"over ", JP_Q_MORE_THAN},
-    {"超过", JP_Q_MORE_THAN},       {"突破", JP_Q_MORE_THAN},     {"不足", JP_Q_LESS_THAN},
-    {"不到", JP_Q_LESS_THAN},       {"大约", JP_Q_APPROX},        {"约", JP_Q_APPROX},
-    {"近", JP_Q_APPROX},            {"超", JP_Q_MORE_THAN},       {"逾", JP_Q_MORE_THAN},
-    {"达", JP_Q_EXACT},             {">=", JP_Q_AT_LEAST},        {"≥", JP_Q_AT_LEAST},
-    {"<=", JP_Q_AT_MOST},           {"≤", JP_Q_AT_MOST},          {">", JP_Q_MORE_THAN},
-    {"<", JP_Q_LESS_THAN},          {"~", JP_Q_APPROX},           {"≈", JP_Q_APPROX},
+    {"more than ", JP_Q_MORE_THAN},
+    {"at least ", JP_Q_AT_LEAST},
+    {"at most ", JP_Q_AT_MOST},
+    {"less than ", JP_Q_LESS_THAN},
+    {"about ", JP_Q_APPROX},
+    {"approx. ", JP_Q_APPROX},
+    {"approx ", JP_Q_APPROX},
+    {"nearly ", JP_Q_APPROX},
+    {"over ", JP_Q_MORE_THAN},
+    {"超过", JP_Q_MORE_THAN},
+    {"突破", JP_Q_MORE_THAN},
+    {"不足", JP_Q_LESS_THAN},
+    {"不到", JP_Q_LESS_THAN},
+    {"大约", JP_Q_APPROX},
+    {"约", JP_Q_APPROX},
+    {"近", JP_Q_APPROX},
+    {"超", JP_Q_MORE_THAN},
+    {"逾", JP_Q_MORE_THAN},
+    {"达", JP_Q_EXACT},
+    {">=", JP_Q_AT_LEAST},
+    {"≥", JP_Q_AT_LEAST},
+    {"<=", JP_Q_AT_MOST},
+    {"≤", JP_Q_AT_MOST},
+    {">", JP_Q_MORE_THAN},
+    {"<", JP_Q_LESS_THAN},
+    {"~", JP_Q_APPROX},
+    {"≈", JP_Q_APPROX},
 };
 
 static const qword_t suffix_words[] = {
@@ -164,7 +182,8 @@ static const struct {
     const char *word;
     int exp10;
 } magnitudes[] = {
-    {"万亿", 12}, {"亿", 8}, {"万", 4}, {"千", 3}, {"百", 2}, {"k", 3}, {"K", 3}, {"M", 6}, {"B", 9},
+    {"万亿", 12}, {"亿", 8}, {"万", 4}, {"千", 3}, {"百", 2},
+    {"k", 3},     {"K", 3},  {"M", 6},  {"B", 9},
 };
 
 static bool starts(const char *s, size_t n, const char *w, size_t *len)
@@ -193,7 +212,8 @@ static const jp_unit_t *match_unit(const char *s, size_t n, size_t *len)
                  * start of "twenty"); skip to the next alias, not `continue`,
                  * which would test the same alias forever */
                 if (!(ascii_word && next < 0x80 &&
-                      (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') || (next >= '0' && next <= '9')))) {
+                      (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') ||
+                       (next >= '0' && next <= '9')))) {
                     best = &units[i];
                     bestlen = k;
                 }
@@ -249,7 +269,7 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
     size_t intstart = i;
-    size_t group = 0;  /* digits since the last ',' */
+    size_t group = 0; /* digits since the last ',' */
     bool grouped = false;
     while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == ',')) {
         if (s[i] == ',') {
@@ -281,7 +301,8 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     int exp10 = 0;
     if (nd && i < n && (s[i] == 'e' || s[i] == 'E') && i + 1 < n &&
         ((s[i + 1] >= '0' && s[i + 1] <= '9') ||
-         ((s[i + 1] == '-' || s[i + 1] == '+') && i + 2 < n && s[i + 2] >= '0' && s[i + 2] <= '9'))) {
+         ((s[i + 1] == '-' || s[i + 1] == '+') && i + 2 < n && s[i + 2] >= '0' &&
+          s[i + 2] <= '9'))) {
         i++;
         bool eneg = false;
         if (s[i] == '-' || s[i] == '+') eneg = s[i++] == '-';

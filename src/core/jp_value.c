@@ -26,9 +26,9 @@ bool jp_type_from_name(const char *name, jp_type_t *out)
     static const struct {
         const char *name;
         jp_type_t t;
-    } map[] = {{"integer", JP_TYPE_INT},  {"int", JP_TYPE_INT},        {"number", JP_TYPE_NUMBER},
-               {"float", JP_TYPE_NUMBER}, {"double", JP_TYPE_NUMBER},  {"string", JP_TYPE_STRING},
-               {"str", JP_TYPE_STRING},   {"boolean", JP_TYPE_BOOL},   {"bool", JP_TYPE_BOOL},
+    } map[] = {{"integer", JP_TYPE_INT},  {"int", JP_TYPE_INT},       {"number", JP_TYPE_NUMBER},
+               {"float", JP_TYPE_NUMBER}, {"double", JP_TYPE_NUMBER}, {"string", JP_TYPE_STRING},
+               {"str", JP_TYPE_STRING},   {"boolean", JP_TYPE_BOOL},  {"bool", JP_TYPE_BOOL},
                {"date", JP_TYPE_DATE},    {"period", JP_TYPE_PERIOD}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(name, map[i].name) == 0) {
@@ -75,8 +75,10 @@ jp_qual_t jp_qual_combine(jp_qual_t a, jp_qual_t b)
     bool blow = b == JP_Q_AT_LEAST || b == JP_Q_MORE_THAN;
     bool ahigh = a == JP_Q_AT_MOST || a == JP_Q_LESS_THAN;
     bool bhigh = b == JP_Q_AT_MOST || b == JP_Q_LESS_THAN;
-    if (alow && blow) return (a == JP_Q_MORE_THAN || b == JP_Q_MORE_THAN) ? JP_Q_MORE_THAN : JP_Q_AT_LEAST;
-    if (ahigh && bhigh) return (a == JP_Q_LESS_THAN || b == JP_Q_LESS_THAN) ? JP_Q_LESS_THAN : JP_Q_AT_MOST;
+    if (alow && blow)
+        return (a == JP_Q_MORE_THAN || b == JP_Q_MORE_THAN) ? JP_Q_MORE_THAN : JP_Q_AT_LEAST;
+    if (ahigh && bhigh)
+        return (a == JP_Q_LESS_THAN || b == JP_Q_LESS_THAN) ? JP_Q_LESS_THAN : JP_Q_AT_MOST;
     return JP_Q_APPROX;
 }
 
@@ -228,10 +230,14 @@ static bool parse_last(const char *s, size_t n, jp_period_t *p)
     i++;
     const char *u = s + i;
     size_t un = n - i;
-    if (word_eq(u, un, "years") || word_eq(u, un, "year")) p->unit = JP_GRAN_YEAR;
-    else if (word_eq(u, un, "months") || word_eq(u, un, "month")) p->unit = JP_GRAN_MONTH;
-    else if (word_eq(u, un, "days") || word_eq(u, un, "day")) p->unit = JP_GRAN_DAY;
-    else return false;
+    if (word_eq(u, un, "years") || word_eq(u, un, "year"))
+        p->unit = JP_GRAN_YEAR;
+    else if (word_eq(u, un, "months") || word_eq(u, un, "month"))
+        p->unit = JP_GRAN_MONTH;
+    else if (word_eq(u, un, "days") || word_eq(u, un, "day"))
+        p->unit = JP_GRAN_DAY;
+    else
+        return false;
     p->n = (int32_t)v;
     return true;
 }
@@ -314,10 +320,15 @@ static int format_point(int32_t day, uint8_t gran, bool end, char *buf, size_t s
     int y, m, d;
     jp_date_to_ymd(day, &y, &m, &d);
     switch (gran) {
-    case JP_GRAN_YEAR: return snprintf(buf, size, "%04d", y);
-    case JP_GRAN_QUARTER: return snprintf(buf, size, "%04d-Q%d", y, (m - 1) / 3 + 1);
-    case JP_GRAN_MONTH: return snprintf(buf, size, "%04d-%02d", y, m);
-    default: (void)end; return snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
+    case JP_GRAN_YEAR:
+        return snprintf(buf, size, "%04d", y);
+    case JP_GRAN_QUARTER:
+        return snprintf(buf, size, "%04d-Q%d", y, (m - 1) / 3 + 1);
+    case JP_GRAN_MONTH:
+        return snprintf(buf, size, "%04d-%02d", y, m);
+    default:
+        (void)end;
+        return snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
     }
 }
 
@@ -342,7 +353,9 @@ char *jp_period_format(const jp_period_t *p, char *buf, size_t size)
         format_point(p->from, p->from_gran, false, a, sizeof a);
         snprintf(buf, size, "%s..", a);
         break;
-    case JP_PERIOD_CUMULATIVE: snprintf(buf, size, "cumulative"); break;
+    case JP_PERIOD_CUMULATIVE:
+        snprintf(buf, size, "cumulative");
+        break;
     case JP_PERIOD_LAST:
         if (p->to_gran) {
             format_point(p->to, p->to_gran, true, b, sizeof b);
@@ -351,7 +364,8 @@ char *jp_period_format(const jp_period_t *p, char *buf, size_t size)
             snprintf(buf, size, "last %d %s", (int)p->n, unit[p->unit < 5 ? p->unit : 0]);
         }
         break;
-    default: snprintf(buf, size, "?");
+    default:
+        snprintf(buf, size, "?");
     }
     return buf;
 }
@@ -364,14 +378,16 @@ static int cmp32(int32_t a, int32_t b)
 int jp_period_cmp(const jp_period_t *a, const jp_period_t *b)
 {
     /* periods without a known end sort after those with one */
-    bool ea = a->kind == JP_PERIOD_SPAN || a->kind == JP_PERIOD_TO || (a->kind == JP_PERIOD_LAST && a->to_gran);
-    bool eb = b->kind == JP_PERIOD_SPAN || b->kind == JP_PERIOD_TO || (b->kind == JP_PERIOD_LAST && b->to_gran);
+    bool ea = a->kind == JP_PERIOD_SPAN || a->kind == JP_PERIOD_TO ||
+              (a->kind == JP_PERIOD_LAST && a->to_gran);
+    bool eb = b->kind == JP_PERIOD_SPAN || b->kind == JP_PERIOD_TO ||
+              (b->kind == JP_PERIOD_LAST && b->to_gran);
     if (ea != eb) return ea ? -1 : 1;
     int c = ea ? cmp32(a->to, b->to) : 0;
     if (c) return c;
     bool sa = a->kind == JP_PERIOD_SPAN || a->kind == JP_PERIOD_FROM;
     bool sb = b->kind == JP_PERIOD_SPAN || b->kind == JP_PERIOD_FROM;
-    if (sa != sb) return sa ? 1 : -1; /* open start = longer = first */
+    if (sa != sb) return sa ? 1 : -1;                   /* open start = longer = first */
     if (sa && (c = cmp32(a->from, b->from))) return -c; /* later start = shorter = after */
     if ((c = cmp32(a->kind, b->kind))) return c;
     if ((c = cmp32(a->n, b->n))) return c;
@@ -391,11 +407,20 @@ bool jp_value_as_double(const jp_value_t *v, double *out)
 {
     if (v->is_null) return false;
     switch (v->type) {
-    case JP_TYPE_INT: *out = (double)v->u.i; return true;
-    case JP_TYPE_NUMBER: *out = v->u.d; return true;
-    case JP_TYPE_BOOL: *out = v->u.b ? 1.0 : 0.0; return true;
-    case JP_TYPE_DATE: *out = v->u.date; return true;
-    default: return false;
+    case JP_TYPE_INT:
+        *out = (double)v->u.i;
+        return true;
+    case JP_TYPE_NUMBER:
+        *out = v->u.d;
+        return true;
+    case JP_TYPE_BOOL:
+        *out = v->u.b ? 1.0 : 0.0;
+        return true;
+    case JP_TYPE_DATE:
+        *out = v->u.date;
+        return true;
+    default:
+        return false;
     }
 }
 

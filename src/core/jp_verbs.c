@@ -183,7 +183,7 @@ static jp_status_t project_unit(jp_dataset_t *ds, const jp_field_t *f, long self
     const jp_column_t *u = uf >= 0 ? ds->cols[uf] : NULL, *v = ds->cols[self];
     if (!u || !v || u->type != JP_TYPE_STRING) return JP_OK;
     /* the same unit may be spelt two ways (亩, mu): compare canonical names */
-    char canon[64], other[64];
+    char canon[64] = "", other[64] = "";
     const char *unit = NULL;
     uint32_t code = 0;
     for (size_t i = 0; i < ds->nrows; i++) {

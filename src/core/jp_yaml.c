@@ -700,7 +700,8 @@ static jp_status_t parse_number(rd_t *r, jp_column_t *col, const ynode_t *n, con
     size_t k = qual_prefix(n->s, n->n, &q);
     double d;
     if (special_double(n->s + k, n->n - k, &d)) return push_st(r, jp_column_push_number(col, d, q));
-    if (jp_parse_double(n->s + k, n->n - k, &d)) return push_st(r, jp_column_push_number(col, d, q));
+    if (jp_parse_double(n->s + k, n->n - k, &d))
+        return push_st(r, jp_column_push_number(col, d, q));
     if (overflows(n->s + k, n->n - k))
         return fail(r, n, JP_ERR_RANGE, "%s is too large for a number", SHOWN(n));
     jp_quantity_t qt;

@@ -21,9 +21,15 @@
 
 static void test_double_text(void)
 {
-    const double cases[] = {0.1,   1.5,   148000, 257630000000.0, 1140000000.0, 0.001, -0.25,
-                            1e22,  1e-7,  5e-324, DBL_MAX,        123.456,      2.675, 1.0 / 3,
-                            -1e300, 9007199254740993.0, 37800,     0.30000000000000004};
+    const double cases[] = {0.1,          1.5,
+                            148000,       257630000000.0,
+                            1140000000.0, 0.001,
+                            -0.25,        1e22,
+                            1e-7,         5e-324,
+                            DBL_MAX,      123.456,
+                            2.675,        1.0 / 3,
+                            -1e300,       9007199254740993.0,
+                            37800,        0.30000000000000004};
     char buf[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int n = jp_format_double(cases[i], buf, sizeof buf);
@@ -115,8 +121,9 @@ static void test_dates_periods(void)
         CHECK_STR(buf, forms[i][1]);
         CHECK(jp_period_parse(buf, strlen(buf), &q, NULL) && jp_period_eq(&p, &q));
     }
-    const char *bad[] = {"", "21", "2022-13", "2022-Q5", "2023..2021", "last x years",
-                         "last 5 weeks", "yesterday", "2022-02-30"};
+    const char *bad[] = {"",           "21",           "2022-13",      "2022-Q5",
+                         "2023..2021", "last x years", "last 5 weeks", "yesterday",
+                         "2022-02-30"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jp_period_t p;
         jp_error_t err;
@@ -202,8 +209,8 @@ static void test_units(void)
         CHECK_MSG(q.qual == figs[i].q, "'%s' qualifier %s", figs[i].text, jp_qual_name(q.qual));
         CHECK_STR(q.unit, figs[i].unit);
     }
-    const char *bad[] = {"", "abc", "12 furlongs", "约", "1,2", ">", "14万余以上吨", "1.2.3",
-                         "1,0000", "1234,567", ",123", "1,23"};
+    const char *bad[] = {"",      "abc",    "12 furlongs", "约",   "1,2", ">", "14万余以上吨",
+                         "1.2.3", "1,0000", "1234,567",    ",123", "1,23"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jp_quantity_t q;
         jp_error_clear(&err);
@@ -217,7 +224,8 @@ static void test_columns(void)
     jp_column_t *c = jp_column_new(JP_TYPE_STRING, 2);
     const char *words[] = {"cherry", "apple", "cherry", "", "梨", "apple"};
     for (int r = 0; r < 1000; r++)
-        for (size_t i = 0; i < 6; i++) CHECK(jp_column_push_str(c, words[i], strlen(words[i])) == JP_OK);
+        for (size_t i = 0; i < 6; i++)
+            CHECK(jp_column_push_str(c, words[i], strlen(words[i])) == JP_OK);
     CHECK(jp_column_push_null(c) == JP_OK);
     CHECK_INT(c->len, 6001);
     CHECK_INT(c->dict->count, 4); /* stored once each */
@@ -227,7 +235,8 @@ static void test_columns(void)
     uint32_t *rank;
     CHECK(jp_strdict_ranks(c->dict, &rank) == JP_OK);
     /* "" < "apple" < "cherry" < "梨" */
-    CHECK(rank[c->v.s[3]] == 0 && rank[c->v.s[1]] == 1 && rank[c->v.s[0]] == 2 && rank[c->v.s[4]] == 3);
+    CHECK(rank[c->v.s[3]] == 0 && rank[c->v.s[1]] == 1 && rank[c->v.s[0]] == 2 &&
+          rank[c->v.s[4]] == 3);
     jp_free(rank);
 
     size_t idx[] = {4, JP_NO_ROW, 0};
@@ -310,7 +319,8 @@ static void test_datasets(void)
     jp_column_t *short_col = jp_column_new(JP_TYPE_INT, 1);
     jp_column_push_int(short_col, 1, JP_Q_EXACT);
     CHECK(jp_dataset_add(ds, "x", short_col, NULL, &err) == JP_ERR_ARG);
-    CHECK(jp_dataset_add(ds, "value", jp_column_new_nulls(JP_TYPE_INT, 3), NULL, &err) == JP_ERR_ARG);
+    CHECK(jp_dataset_add(ds, "value", jp_column_new_nulls(JP_TYPE_INT, 3), NULL, &err) ==
+          JP_ERR_ARG);
 
     jp_dataset_set_origin(ds, "cherry.yaml", NULL);
     ds->first_line = 10;
@@ -361,7 +371,8 @@ static void test_files(void)
           strstr(err.msg, "/nonexistent/x"));
     jp_buf_free(&b);
     snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
-    CHECK(jp_file_write_atomic(path, "x", 1, &err) == JP_ERR_IO && strstr(err.msg, "cannot create"));
+    CHECK(jp_file_write_atomic(path, "x", 1, &err) == JP_ERR_IO &&
+          strstr(err.msg, "cannot create"));
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1 && rm -rf %s", dir, dir);
     CHECK(system(cmd) == 0);

@@ -66,7 +66,8 @@ int main(void)
     for (size_t i = 0; i < max; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         noise[i] = (unsigned char)x;
-        text[i] = (unsigned char)("year,district,crop\n2021,Haidian,wheat\n"[i % 39]) ^ (x % 97 == 0);
+        text[i] =
+            (unsigned char)("year,district,crop\n2021,Haidian,wheat\n"[i % 39]) ^ (x % 97 == 0);
     }
     const size_t sizes[] = {0, 1, 100, B - 1, B, B + 1, 2 * B, 3 * B + 7};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
@@ -78,13 +79,17 @@ int main(void)
                 unsigned char *a = gz(d, n, level, 1, n ? n : 1, &n1);
                 unsigned char *b = gz(d, n, level, 2, 4093, &n2);
                 unsigned char *c = gz(d, n, level, 4, B / 3, &n3);
-                CHECK_MSG(a && one_member(a, n1, d, n), "size %zu kind %d level %d", n, kind, level);
-                CHECK_MSG(a && b && n1 == n2 && memcmp(a, b, n1) == 0, "threads change bytes (%zu)", n);
-                CHECK_MSG(a && c && n1 == n3 && memcmp(a, c, n1) == 0, "splits change bytes (%zu)", n);
+                CHECK_MSG(a && one_member(a, n1, d, n), "size %zu kind %d level %d", n, kind,
+                          level);
+                CHECK_MSG(a && b && n1 == n2 && memcmp(a, b, n1) == 0, "threads change bytes (%zu)",
+                          n);
+                CHECK_MSG(a && c && n1 == n3 && memcmp(a, c, n1) == 0, "splits change bytes (%zu)",
+                          n);
                 /* no name, no time: the header is fixed */
                 CHECK(a && n1 >= 18 && a[0] == 0x1f && a[1] == 0x8b && a[3] == 0 && a[4] == 0 &&
                       a[5] == 0 && a[6] == 0 && a[7] == 0);
-                if (kind == 0 && n > B) CHECK_MSG(n1 < n / 4, "text compresses (%zu -> %zu)", n, n1);
+                if (kind == 0 && n > B)
+                    CHECK_MSG(n1 < n / 4, "text compresses (%zu -> %zu)", n, n1);
                 free(a);
                 free(b);
                 free(c);
@@ -98,8 +103,10 @@ int main(void)
         jp_gzip_writer_t *w = jp_gzip_open(f, 6, 2, NULL);
         jp_status_t st = w ? jp_gzip_write(w, text, 2 * B + 3, NULL) : JP_ERR_NOMEM;
         if (w) {
-            if (st) jp_gzip_abort(w);
-            else st = jp_gzip_close(w, NULL, NULL, NULL);
+            if (st)
+                jp_gzip_abort(w);
+            else
+                st = jp_gzip_close(w, NULL, NULL, NULL);
         }
         jp_mem_fail_after(0, 0);
         fclose(f);

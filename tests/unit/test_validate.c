@@ -654,10 +654,10 @@ static void test_outputs(void)
     CHECK(strstr(t.data, "\"by_rule\":{\"value.minimum\":1,\"value.maximum\":1,\"cross\":2}") !=
           NULL);
     CHECK(strstr(t.data, "\"by_field\":{\"value\":3}") != NULL);
-    CHECK(strstr(t.data, "{\"row\":3,\"line\":22,\"file\":\"data/"
-                         "cherry.yaml\",\"field\":\"value\",\"rule\":\"value.minimum\","
-                         "\"severity\":\"error\",\"message\":\"-5 is below the minimum 0\"}") !=
-          NULL);
+    CHECK(strstr(t.data,
+                 "{\"row\":3,\"line\":22,\"file\":\"data/"
+                 "cherry.yaml\",\"field\":\"value\",\"rule\":\"value.minimum\","
+                 "\"severity\":\"error\",\"message\":\"-5 is below the minimum 0\"}") != NULL);
     CHECK(strstr(t.data, "{\"row\":null,\"line\":null,") != NULL);
     CHECK(strstr(t.data, "\"rule_errors\":[{\"rule\":\"oops\",\"message\":\"rule 'oops' raised: "
                          "attempt to index a nil value\"}]") != NULL);

@@ -17,7 +17,8 @@ static int unit_pass, unit_fail;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (cond) unit_pass++;                                                                     \
+        if (cond)                                                                                  \
+            unit_pass++;                                                                           \
         else {                                                                                     \
             unit_fail++;                                                                           \
             printf("not ok %s:%d: %s\n", __FILE__, __LINE__, #cond);                               \
@@ -26,7 +27,8 @@ static int unit_pass, unit_fail;
 
 #define CHECK_MSG(cond, ...)                                                                       \
     do {                                                                                           \
-        if (cond) unit_pass++;                                                                     \
+        if (cond)                                                                                  \
+            unit_pass++;                                                                           \
         else {                                                                                     \
             unit_fail++;                                                                           \
             printf("not ok %s:%d: %s: ", __FILE__, __LINE__, #cond);                               \
@@ -48,8 +50,7 @@ static inline const char *unit_show(const char *a)
 {
     return a ? a : "(null)";
 }
-#define CHECK_STR(a, b)                                                                            \
-    CHECK_MSG(unit_streq((a), (b)), "'%s' != '%s'", unit_show(a), unit_show(b))
+#define CHECK_STR(a, b) CHECK_MSG(unit_streq((a), (b)), "'%s' != '%s'", unit_show(a), unit_show(b))
 
 static inline int unit_done(void)
 {
