@@ -40,7 +40,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 EMB_OBJ  := $(B)/gen/lua_embedded.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test check check-asan bench install uninstall clean format lint unit-bins
+.PHONY: all deps demo test check check-asan bench install uninstall clean format format-check lint unit-bins
 .DEFAULT_GOAL := all
 
 all: jinpu
@@ -117,6 +117,9 @@ uninstall:
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tools/*.c
+
+format-check:
+	clang-format --dry-run -Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tools/*.c
 
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
