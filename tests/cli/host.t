@@ -84,7 +84,7 @@ $ $JINPU info
 
 $ $JINPU info --rows zero x.yaml
 ? 2
-! --rows needs a positive whole number
+! --rows needs a whole number 1 or more
 
 $ $JINPU info no/such/file.yaml
 ? 3

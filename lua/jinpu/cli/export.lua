@@ -1,6 +1,7 @@
 -- jinpu export -o OUT FILE... : datasets into a reproducible, self-verifying
 -- archive (.tar.gz, .tgz, .zip; .tar too).  See docs/archive.md.
 local jp = require("jinpu")
+local args = require("jinpu.cli.args")
 
 local usage = [[
 usage: jinpu export -o OUT [options] FILE...
@@ -27,67 +28,19 @@ local function fail(msg)
   io.stderr:write("jinpu export: " .. msg .. "\n")
 end
 
-return function(args)
-  local out, files, opts = nil, {}, {}
-  local i = 1
-  local function value(a)
-    local v = args[i + 1]
-    if v == nil then
-      fail(a .. " needs a value\n" .. usage)
-      return nil
-    end
-    i = i + 1
-    return v
-  end
-  local function whole(a, lo, hi)
-    local v = value(a)
-    if v == nil then return nil end
-    local n = math.tointeger(tonumber(v))
-    if not n or n < lo or (hi and n > hi) then
-      fail(a .. " needs a whole number" .. (hi and (" from " .. lo .. " to " .. hi) or (" >= " .. lo)))
-      return nil
-    end
-    return n
-  end
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      print(usage)
-      return 0
-    elseif a == "-o" or a == "--output" then
-      out = value(a)
-      if not out then return 2 end
-    elseif a == "-l" or a == "--level" then
-      opts.level = whole(a, 1, 9)
-      if not opts.level then return 2 end
-    elseif a == "-j" or a == "--threads" then
-      opts.threads = whole(a, 1)
-      if not opts.threads then return 2 end
-    elseif a == "--format" then
-      opts.format = value(a)
-      if not opts.format then return 2 end
-    elseif a == "--top" then
-      opts.top = value(a)
-      if not opts.top then return 2 end
-    elseif a == "--qualifiers" then
-      opts.qualifiers = value(a)
-      if opts.qualifiers ~= "column" and opts.qualifiers ~= "inline" then
-        fail("--qualifiers must be column or inline")
-        return 2
-      end
-    elseif a == "--spreadsheet-safe" then
-      opts.spreadsheet_safe = true
-    elseif a == "--" then
-      for k = i + 1, #args do files[#files + 1] = args[k] end
-      break
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      fail("unknown option '" .. a .. "'\n" .. usage)
-      return 2
-    else
-      files[#files + 1] = a
-    end
-    i = i + 1
-  end
+return function(argv)
+  local opts, files = args.parse("export", argv, usage, {
+    { "-o", "--output", key = "out", value = "file" },
+    { "-l", "--level", key = "level", int = { 1, 9 } },
+    { "-j", "--threads", key = "threads", int = { 1 } },
+    { "--format", key = "format", value = "name" },
+    { "--top", key = "top", value = "name" },
+    { "--qualifiers", key = "qualifiers", choices = { "column", "inline" } },
+    { "--spreadsheet-safe", key = "spreadsheet_safe" },
+  })
+  if not opts then return files end
+  local out = opts.out
+  opts.out = nil
   if not out then
     fail("no output archive given (-o OUT.tar.gz)\n" .. usage)
     return 2

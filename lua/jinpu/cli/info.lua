@@ -1,5 +1,6 @@
 -- jinpu info FILE... : schema, size and a preview of datasets and archives.
 local jp = require("jinpu")
+local args = require("jinpu.cli.args")
 
 local usage = [[
 usage: jinpu info [--rows N] FILE...
@@ -74,33 +75,13 @@ local function is_archive(path)
   return path:match("%.tar%.gz$") or path:match("%.tgz$") or path:match("%.zip$")
 end
 
-return function(args)
-  local files, nrows = {}, 10
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      print(usage)
-      return 0
-    elseif a == "--rows" or a == "-n" then
-      nrows = tonumber(args[i + 1] or "")
-      if not nrows or nrows < 1 or nrows % 1 ~= 0 then
-        io.stderr:write("jinpu info: --rows needs a positive whole number\n")
-        return 2
-      end
-      i = i + 1
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      io.stderr:write("jinpu info: unknown option '" .. a .. "'\n" .. usage .. "\n")
-      return 2
-    else
-      files[#files + 1] = a
-    end
-    i = i + 1
-  end
-  if #files == 0 then
-    io.stderr:write("jinpu info: no file given\n" .. usage .. "\n")
-    return 2
-  end
+return function(argv)
+  local opts, files = args.parse("info", argv, usage, {
+    { "-n", "--rows", key = "rows", int = { 1 } },
+  })
+  if not opts then return files end
+  if #files == 0 then return args.missing("info", usage, "file") end
+  local nrows = opts.rows or 10
   local status = 0
   for k, path in ipairs(files) do
     if k > 1 then print() end

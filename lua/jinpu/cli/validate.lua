@@ -7,6 +7,7 @@
 -- raises (a broken rule leaves the verdict incomplete, so neither 0 nor 1
 -- would be true; docs/validation.md says more).
 local jp = require("jinpu")
+local args = require("jinpu.cli.args")
 local V = require("jinpu.validate")
 
 local usage = [[
@@ -103,44 +104,19 @@ local function rules_for(files, ds)
   end
 end
 
-return function(args)
-  local files, rules_files, format, max = {}, {}, "text", 20
+return function(argv)
+  local o, files = args.parse("validate", argv, usage, {
+    { "--rules", key = "rules", value = "file", many = true },
+    { "--format", key = "format", choices = { "text", "json" } },
+    { "--max", key = "max", int = { 0 } },
+    { "--no-pack", key = "no_pack" },
+    { "--no-schema", key = "no_schema" },
+  })
+  if not o then return files end
+  local rules_files, format, max = o.rules or {}, o.format or "text", o.max or 20
   local opts = {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      print(usage)
-      return 0
-    elseif a == "--rules" then
-      if not args[i + 1] then return fail_usage("--rules needs a file") end
-      rules_files[#rules_files + 1] = args[i + 1]
-      i = i + 1
-    elseif a:match("^%-%-rules=") then
-      rules_files[#rules_files + 1] = a:sub(9)
-    elseif a == "--format" or a:match("^%-%-format=") then
-      local f = a:match("^%-%-format=(.*)$")
-      if not f then f = args[i + 1]; i = i + 1 end
-      if f ~= "text" and f ~= "json" then return fail_usage("--format must be text or json") end
-      format = f
-    elseif a == "--max" then
-      max = math.tointeger(tonumber(args[i + 1] or ""))
-      if not max or max < 0 then return fail_usage("--max needs a whole number, 0 or more") end
-      i = i + 1
-    elseif a == "--no-pack" then
-      opts.pack = false
-    elseif a == "--no-schema" then
-      opts.schema = false
-    elseif a == "--" then
-      for k = i + 1, #args do files[#files + 1] = args[k] end
-      break
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      return fail_usage("unknown option '" .. a .. "'")
-    else
-      files[#files + 1] = a
-    end
-    i = i + 1
-  end
+  if o.no_pack then opts.pack = false end
+  if o.no_schema then opts.schema = false end
   if #files == 0 then return fail_usage("no file given") end
 
   local status = 0

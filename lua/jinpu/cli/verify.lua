@@ -3,6 +3,7 @@
 -- problem on its own line), 2 on a usage error, 3 when an archive cannot
 -- be read at all (missing file, not an archive).
 local jp = require("jinpu")
+local args = require("jinpu.cli.args")
 
 local usage = [[
 usage: jinpu verify [-q] ARCHIVE...
@@ -20,45 +21,22 @@ local function size_arg(s)
   local n, suffix = (s or ""):match("^(%d+)([KkMmGg]?)$")
   if not n then return nil end
   local mult = ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[suffix:lower()]
-  return math.tointeger(tonumber(n) * mult)
+  local v = math.tointeger(tonumber(n) * mult)
+  return v and v >= 1 and v or nil
 end
 
-return function(args)
-  local files, quiet, limits = {}, false, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      print(usage)
-      return 0
-    elseif a == "-q" or a == "--quiet" then
-      quiet = true
-    elseif a == "--max-size" then
-      limits.max_size = size_arg(args[i + 1])
-      if not limits.max_size or limits.max_size < 1 then
-        io.stderr:write("jinpu verify: --max-size needs a size such as 500M\n")
-        return 2
-      end
-      i = i + 1
-    elseif a == "--max-ratio" then
-      limits.max_ratio = tonumber(args[i + 1] or "")
-      if not limits.max_ratio or limits.max_ratio < 1 then
-        io.stderr:write("jinpu verify: --max-ratio needs a number >= 1\n")
-        return 2
-      end
-      i = i + 1
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      io.stderr:write("jinpu verify: unknown option '" .. a .. "'\n" .. usage .. "\n")
-      return 2
-    else
-      files[#files + 1] = a
-    end
-    i = i + 1
-  end
-  if #files == 0 then
-    io.stderr:write("jinpu verify: no archive given\n" .. usage .. "\n")
-    return 2
-  end
+return function(argv)
+  local opts, files = args.parse("verify", argv, usage, {
+    { "-q", "--quiet", key = "quiet" },
+    { "--max-size", key = "max_size", check = size_arg, what = "a size such as 500M" },
+    { "--max-ratio", key = "max_ratio", check = function(v)
+        local r = tonumber(v)
+        return r and r >= 1 and r or nil
+      end, what = "a number >= 1" },
+  })
+  if not opts then return files end
+  if #files == 0 then return args.missing("verify", usage, "archive") end
+  local quiet, limits = opts.quiet, { max_size = opts.max_size, max_ratio = opts.max_ratio }
   local status = 0
   for _, path in ipairs(files) do
     local ok, problems, how = jp.verify_archive(path, limits)
