@@ -199,8 +199,9 @@ jp_status_t jp_report_text(const jp_report_t *r, size_t max_per_rule, jp_buf_t *
             if (pass == 0) continue;
             if (st == JP_OK) {
                 if (ri->failed && ri->checked)
-                    st = jp_buf_printf(out, " (%zu of %zu %s fail", ri->failed, ri->checked,
-                                       plural(ri->checked, "row", "rows"));
+                    st = jp_buf_printf(out, " (%zu of %zu %s %s", ri->failed, ri->checked,
+                                       plural(ri->checked, "row", "rows"),
+                                       plural(ri->failed, "fails", "fail"));
                 else
                     st = jp_buf_printf(out, " (%zu %s", nall, plural(nall, "issue", "issues"));
                 if (st == JP_OK && ri->status == JP_RULE_TOLERATED)

@@ -55,7 +55,7 @@ $ $JINPU validate tests/data/validate/loose.csv --rules tests/data/validate/rule
 
 # a threshold: failures within `mostly` are warnings, the data passes
 $ $JINPU validate tests/data/validate/loose.csv --rules tests/data/validate/rules_mostly.lua
-~ WARNING share_pct: share <= 100 \(1 of 3 rows fail, within mostly 0.6\)
+~ WARNING share_pct: share <= 100 \(1 of 3 rows fails, within mostly 0.6\)
 ~ valid \(1 warning\)
 
 # malformed rules are rule errors, named, exit 3
