@@ -9,7 +9,8 @@
  *
  * Exit status: 0 success, 1 data failed validation/verification (set by
  * the commands), 2 usage error, 3 runtime failure (script error, unreadable
- * input), 4 out of memory, 130 interrupted.
+ * input), 4 out of memory (JINPU_MAX_MEMORY), 5 time limit
+ * (JINPU_MAX_SECONDS), 130 interrupted.
  */
 #include <errno.h>
 #include <locale.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <editline/readline.h>
 #include <lauxlib.h>
@@ -29,7 +31,7 @@
 #include "jp_version.h"
 #include "jpl.h"
 
-enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_INTERRUPTED = 130 };
+enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_TIME = 5, EXIT_INTERRUPTED = 130 };
 
 static const char *progname = "jinpu";
 static lua_State *globalL;
@@ -98,6 +100,44 @@ static void on_sigint(int sig)
     if (globalL) lua_sethook(globalL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* ---- a time limit (JINPU_MAX_SECONDS) that pcall cannot swallow ---- */
+
+static double deadline; /* monotonic seconds; 0 = none */
+static double time_limit;
+static volatile sig_atomic_t timed_out;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Every 100k instructions: past the deadline, raise -- and keep raising at
+ * every instruction, so a script that catches the error with pcall is
+ * stopped again at once and the error reaches the top. */
+static void time_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (!timed_out && now() < deadline) return;
+    if (!timed_out) lua_sethook(L, time_hook, LUA_MASKCOUNT, 1);
+    timed_out = 1;
+    char msg[96];
+    snprintf(msg, sizeof msg, "time limit of %g s exceeded (JINPU_MAX_SECONDS)", time_limit);
+    luaL_error(L, "%s", msg);
+}
+
+/* A long computation in C does not run Lua hooks: a hard stop a little
+ * after the limit, with a message, for what the hook cannot reach. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "jinpu: time limit exceeded (JINPU_MAX_SECONDS); stopped\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(EXIT_TIME);
+}
+
 /* ---- messages ---- */
 
 static void print_error(const char *msg)
@@ -146,6 +186,7 @@ static int exit_status(int status)
 {
     if (status == LUA_OK) return 0;
     if (status == LUA_ERRMEM) return EXIT_NOMEM;
+    if (timed_out) return EXIT_TIME;
     return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;
 }
 
@@ -448,12 +489,26 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    const char *secs = getenv("JINPU_MAX_SECONDS");
+    if (secs && *secs) {
+        char *end;
+        time_limit = strtod(secs, &end);
+        if (*end || !(time_limit > 0) || time_limit > 1e7) {
+            fprintf(stderr, "%s: JINPU_MAX_SECONDS='%s' is not a number of seconds\n", progname,
+                    secs);
+            return EXIT_USAGE;
+        }
+        deadline = now() + time_limit;
+        signal(SIGALRM, on_alarm);
+        alarm((unsigned)time_limit + 5);
+    }
     lua_State *L = lua_newstate(l_alloc, &mem);
     if (!L) {
         fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", progname);
         return EXIT_NOMEM;
     }
     mainargs_t m = {argc, argv, 0};
+    if (deadline > 0) lua_sethook(L, time_hook, LUA_MASKCOUNT, 100000);
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &m);
     int status = lua_pcall(L, 1, 0, 0);

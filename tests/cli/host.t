@@ -104,3 +104,12 @@ $ printf '1 + 1\nx = {\n1, 2}\n#x\n' | script -qec "$JINPU" /dev/null
 ~ jinpu>
 ~ ^2
 ~ ^>> 
+
+# a time limit stops a script, even one that catches errors, with exit 5
+$ JINPU_MAX_SECONDS=0.5 timeout 20 $JINPU -e 'while true do pcall(function() while true do end end) end'
+? 5
+! time limit of 0\.5 s exceeded
+
+$ JINPU_MAX_SECONDS=soon $JINPU -e 'print(1)'
+? 2
+! not a number of seconds
