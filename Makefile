@@ -21,7 +21,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm
 CORE_LIBS  = $(shell pkg-config --libs yaml-0.1 zlib libdeflate libcrypto) -lm
 
 V        ?= release
-ifeq ($(V),asan)
+ifeq ($(V),tsan)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+else ifeq ($(V),asan)
 OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
 OPT      := -O2 -g
@@ -40,7 +42,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 EMB_OBJ  := $(B)/gen/lua_embedded.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test check check-asan bench install uninstall clean format format-check lint unit-bins
+.PHONY: all deps demo test check check-asan check-tsan bench install uninstall clean format format-check lint unit-bins
 .DEFAULT_GOAL := all
 
 all: jinpu
@@ -104,6 +106,11 @@ check: test
 
 check-asan: asan
 	@sh tests/run.sh build/asan
+
+# ThreadSanitizer over the C unit tests (the parallel reader, gzip, verbs)
+check-tsan: FORCE
+	@$(MAKE) --no-print-directory V=tsan B=build/tsan bins
+	@for t in build/tsan/tests/test_*; do TSAN_OPTIONS=halt_on_error=1 $$t | tail -n 1 || exit 1; done
 
 bench: jinpu
 	@sh bench/run.sh
