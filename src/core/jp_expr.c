@@ -194,6 +194,25 @@ enum op {
 
 enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 
+/* Does comparison `sub` hold for a three-way result cr (<0, 0, >0)? */
+static inline uint8_t cmp_holds(int sub, int cr)
+{
+    switch (sub) {
+    case C_EQ:
+        return cr == 0;
+    case C_NE:
+        return cr != 0;
+    case C_LT:
+        return cr < 0;
+    case C_LE:
+        return cr <= 0;
+    case C_GT:
+        return cr > 0;
+    default:
+        return cr >= 0;
+    }
+}
+
 typedef struct ins {
     uint8_t op;
     uint8_t sub; /* cmp kind, min(0)/max(1), year(0)/month(1)/day(2), nargs */
@@ -2278,26 +2297,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                         d->memo[code] = m;
                     }
                     int cr = (int)m - 2;
-                    switch (in->sub) {
-                    case C_EQ:
-                        o[k] = cr == 0;
-                        break;
-                    case C_NE:
-                        o[k] = cr != 0;
-                        break;
-                    case C_LT:
-                        o[k] = cr < 0;
-                        break;
-                    case C_LE:
-                        o[k] = cr <= 0;
-                        break;
-                    case C_GT:
-                        o[k] = cr > 0;
-                        break;
-                    default:
-                        o[k] = cr >= 0;
-                        break;
-                    }
+                    o[k] = cmp_holds(in->sub, cr);
                 }
             } else {
                 for (size_t k = 0; k < n; k++) {
@@ -2309,26 +2309,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                     const char *sa = jp_strdict_get(a->dict, p[k], &la);
                     const char *sb = jp_strdict_get(b->dict, q[k], &lb);
                     int cr = str_cmp(sa, la, sb, lb);
-                    switch (in->sub) {
-                    case C_EQ:
-                        o[k] = cr == 0;
-                        break;
-                    case C_NE:
-                        o[k] = cr != 0;
-                        break;
-                    case C_LT:
-                        o[k] = cr < 0;
-                        break;
-                    case C_LE:
-                        o[k] = cr <= 0;
-                        break;
-                    case C_GT:
-                        o[k] = cr > 0;
-                        break;
-                    default:
-                        o[k] = cr >= 0;
-                        break;
-                    }
+                    o[k] = cmp_holds(in->sub, cr);
                 }
             }
             cmp_nulls(d, a, b, in->sub, n);
