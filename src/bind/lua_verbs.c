@@ -861,10 +861,13 @@ static int ds_join(lua_State *L)
 
 /* ---- aggregates ------------------------------------------------------------------------ */
 
-/* jp.sum("x") etc. return a small table {kind =, field =, p =} with AGG_MT. */
-static int make_agg(lua_State *L, jp_agg_kind_t kind, bool field_optional)
+/* jp.sum("x") etc. return a small table {kind =, field =, p =} with AGG_MT.
+ * One closure per aggregate: upvalue 1 is its jp_agg_kind_t. */
+static int make_agg(lua_State *L)
 {
-    const char *field = field_optional ? luaL_optstring(L, 1, NULL) : luaL_checkstring(L, 1);
+    jp_agg_kind_t kind = (jp_agg_kind_t)lua_tointeger(L, lua_upvalueindex(1));
+    /* count() counts rows; count("x") the non-null values of x */
+    const char *field = kind == JP_AGG_COUNT ? luaL_optstring(L, 1, NULL) : luaL_checkstring(L, 1);
     double p = 0;
     if (kind == JP_AGG_QUANTILE) {
         p = luaL_checknumber(L, 2);
@@ -883,47 +886,6 @@ static int make_agg(lua_State *L, jp_agg_kind_t kind, bool field_optional)
     }
     luaL_setmetatable(L, AGG_MT);
     return 1;
-}
-
-static int l_count(lua_State *L)
-{
-    return make_agg(L, JP_AGG_COUNT, true);
-}
-static int l_sum(lua_State *L)
-{
-    return make_agg(L, JP_AGG_SUM, false);
-}
-static int l_mean(lua_State *L)
-{
-    return make_agg(L, JP_AGG_MEAN, false);
-}
-static int l_min(lua_State *L)
-{
-    return make_agg(L, JP_AGG_MIN, false);
-}
-static int l_max(lua_State *L)
-{
-    return make_agg(L, JP_AGG_MAX, false);
-}
-static int l_median(lua_State *L)
-{
-    return make_agg(L, JP_AGG_MEDIAN, false);
-}
-static int l_quantile(lua_State *L)
-{
-    return make_agg(L, JP_AGG_QUANTILE, false);
-}
-static int l_count_distinct(lua_State *L)
-{
-    return make_agg(L, JP_AGG_COUNT_DISTINCT, false);
-}
-static int l_first(lua_State *L)
-{
-    return make_agg(L, JP_AGG_FIRST, false);
-}
-static int l_last(lua_State *L)
-{
-    return make_agg(L, JP_AGG_LAST, false);
 }
 
 static int agg_tostring(lua_State *L)
@@ -1337,18 +1299,14 @@ void jpl_open_verbs(lua_State *L)
                                            {"count", col_count}, {"null_count", col_null_count},
                                            {NULL, NULL}};
     jpl_add_column_methods(L, col_methods);
-    static const luaL_Reg funcs[] = {{"count", l_count},
-                                     {"sum", l_sum},
-                                     {"mean", l_mean},
-                                     {"min", l_min},
-                                     {"max", l_max},
-                                     {"median", l_median},
-                                     {"quantile", l_quantile},
-                                     {"count_distinct", l_count_distinct},
-                                     {"first", l_first},
-                                     {"last", l_last},
-                                     {"concat", l_concat},
-                                     {"copy_row", l_copy_row},
-                                     {NULL, NULL}};
+    static const jp_agg_kind_t aggs[] = {
+        JP_AGG_COUNT,  JP_AGG_SUM,      JP_AGG_MEAN,           JP_AGG_MIN,   JP_AGG_MAX,
+        JP_AGG_MEDIAN, JP_AGG_QUANTILE, JP_AGG_COUNT_DISTINCT, JP_AGG_FIRST, JP_AGG_LAST};
+    for (size_t k = 0; k < sizeof aggs / sizeof aggs[0]; k++) {
+        lua_pushinteger(L, aggs[k]);
+        lua_pushcclosure(L, make_agg, 1);
+        lua_setfield(L, -2, jp_agg_name(aggs[k])); /* jp.count, jp.sum, ... */
+    }
+    static const luaL_Reg funcs[] = {{"concat", l_concat}, {"copy_row", l_copy_row}, {NULL, NULL}};
     luaL_setfuncs(L, funcs, 0);
 }

@@ -998,38 +998,33 @@ static bool chunk_grow(chunk_t *C, size_t need)
     return true;
 }
 
-static bool ccol_nulls(chunk_t *C, ccol_t *c)
+/* Give a chunk column a zeroed byte-per-row array (nulls or qualifiers) the
+ * first time it needs one, reusing a large enough array from earlier use. */
+static bool ccol_bytes(chunk_t *C, bool *has, uint8_t **bytes, size_t *bcap)
 {
-    if (c->has_nulls) return true;
-    if (c->ncap < C->cap) {
-        jp_free(c->nulls);
-        c->nulls = jp_malloc(C->cap ? C->cap : 1);
-        if (!c->nulls) {
-            c->ncap = 0;
+    if (*has) return true;
+    if (*bcap < C->cap) {
+        jp_free(*bytes);
+        *bytes = jp_malloc(C->cap ? C->cap : 1);
+        if (!*bytes) {
+            *bcap = 0;
             return false;
         }
-        c->ncap = C->cap;
+        *bcap = C->cap;
     }
-    memset(c->nulls, 0, C->cap);
-    c->has_nulls = true;
+    memset(*bytes, 0, C->cap);
+    *has = true;
     return true;
+}
+
+static bool ccol_nulls(chunk_t *C, ccol_t *c)
+{
+    return ccol_bytes(C, &c->has_nulls, &c->nulls, &c->ncap);
 }
 
 static bool ccol_quals(chunk_t *C, ccol_t *c)
 {
-    if (c->has_quals) return true;
-    if (c->qcap < C->cap) {
-        jp_free(c->quals);
-        c->quals = jp_malloc(C->cap ? C->cap : 1);
-        if (!c->quals) {
-            c->qcap = 0;
-            return false;
-        }
-        c->qcap = C->cap;
-    }
-    memset(c->quals, 0, C->cap);
-    c->has_quals = true;
-    return true;
+    return ccol_bytes(C, &c->has_quals, &c->quals, &c->qcap);
 }
 
 static bool chunk_irregular(chunk_t *C)

@@ -905,14 +905,12 @@ jp_status_t jp_validate_key(jp_report_t *r, const char *const *fields, size_t n,
     }
     jp_report_checked(r, id, checked);
 done:
-    keyset_free(&ks);
-    jp_free(mask);
-    jp_free(idx);
-    jp_free(cols);
-    return JP_OK;
+    st = JP_OK;
+    goto out;
 nomem:
     st = NOMEM(err);
 fail:
+out:
     keyset_free(&ks);
     jp_free(mask);
     jp_free(idx);
@@ -993,16 +991,12 @@ jp_status_t jp_validate_foreign_key(jp_report_t *r, const char *const *fields, s
     }
     jp_report_checked(r, id, checked);
 done:
-    keyset_free(&ks);
-    jp_free(mask);
-    jp_free(idx);
-    jp_free(ridx);
-    jp_free(cols);
-    jp_free(rcols);
-    return JP_OK;
+    st = JP_OK;
+    goto out;
 nomem:
     st = NOMEM(err);
 fail:
+out:
     keyset_free(&ks);
     jp_free(mask);
     jp_free(idx);
