@@ -191,9 +191,9 @@ static bool figure_from_text(const char *s, size_t n, jp_type_t t, const char *u
                          (int)(n > 60 ? 60 : n), s, q.unit);
             return false;
         }
-        double f;
-        if (jp_unit_factor(q.unit, unit, &f, err)) return false;
-        v *= f;
+        jp_unit_conv_t cv;
+        if (jp_unit_conversion(q.unit, unit, &cv, err)) return false;
+        v = jp_unit_apply(&cv, v);
     }
     out->qual = q.qual;
     if (t == JP_TYPE_INT) {
@@ -1644,11 +1644,11 @@ static int l_convert(lua_State *L)
 {
     lua_Number v = luaL_checknumber(L, 1);
     const char *from = luaL_checkstring(L, 2), *to = luaL_checkstring(L, 3);
-    double f;
+    jp_unit_conv_t cv;
     jp_error_t err;
     jp_error_clear(&err);
-    if (jp_unit_factor(from, to, &f, &err)) return jpl_error(L, &err);
-    lua_pushnumber(L, v * f);
+    if (jp_unit_conversion(from, to, &cv, &err)) return jpl_error(L, &err);
+    lua_pushnumber(L, jp_unit_apply(&cv, v));
     return 1;
 }
 

@@ -677,13 +677,13 @@ static bool parse_quantity(const char *s, size_t n, const char *unit, const char
                      s, q.unit);
             return false;
         }
-        double f;
-        if (jp_unit_factor(q.unit, unit, &f, &e) != JP_OK) {
+        jp_unit_conv_t cv;
+        if (jp_unit_conversion(q.unit, unit, &cv, &e) != JP_OK) {
             snprintf(why, wsz, "'%.*s' is in %s, which does not convert to %s", quote_len(n), s,
                      q.unit, unit);
             return false;
         }
-        val *= f;
+        val = jp_unit_apply(&cv, val);
     }
     *v = val;
     *qual = (uint8_t)q.qual;

@@ -135,6 +135,45 @@ jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_
     return JP_OK;
 }
 
+/* 10^0 .. 10^22: every one exactly representable as a double. */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+void jp_unit_conv_from_ratio(double ratio, jp_unit_conv_t *out)
+{
+    out->factor = ratio;
+    out->pow10 = false;
+    out->exp10 = 0;
+    if (!(ratio > 0) || !isfinite(ratio)) return;
+    /* The table's scales are products of exact powers of ten and a few
+     * other ratios (1/15 ha, 500 g, 365.2425 days): a ratio within 1e-9 of
+     * a power of ten is one, anything else is far from it. */
+    double lg = log10(ratio), k = nearbyint(lg);
+    if (fabs(lg - k) < 1e-9 && fabs(k) <= 22) {
+        out->pow10 = true;
+        out->exp10 = (int)k;
+        out->factor = k >= 0 ? pow10_exact[(int)k] : 1.0 / pow10_exact[(int)-k];
+    }
+}
+
+jp_status_t jp_unit_conversion(const char *from, const char *to, jp_unit_conv_t *out,
+                               jp_error_t *err)
+{
+    double f;
+    jp_status_t st = jp_unit_factor(from, to, &f, err);
+    if (st) return st;
+    jp_unit_conv_from_ratio(f, out);
+    return JP_OK;
+}
+
+double jp_unit_apply(const jp_unit_conv_t *c, double v)
+{
+    if (!c->pow10) return v * c->factor;
+    if (c->exp10 >= 0) return v * pow10_exact[c->exp10];
+    return v / pow10_exact[-c->exp10];
+}
+
 /* ---- figures as printed --------------------------------------------------- */
 
 typedef struct {

@@ -48,6 +48,27 @@ const char *jp_unit_canonical(const char *text, char *buf, size_t size);
  */
 jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_error_t *err);
 
+/*
+ * A conversion between two units of one dimension.  When their ratio is a
+ * power of ten (万亩 and mu, 亿元 and 万元, t and kg, 元/人 and 万元/人),
+ * `exp10` holds it and jp_unit_apply scales by the exact power - a multiply
+ * by 10^k or a divide by 10^-k, one rounding - so that 148000 mu is 14.8
+ * 万亩, not 14.799999999999999 (1e-4 is not exact in binary).  Otherwise
+ * `factor` is used.
+ */
+typedef struct jp_unit_conv {
+    double factor; /* value_to = value_from * factor (approximately, for pow10) */
+    bool pow10;    /* the ratio is exactly 10^exp10 */
+    int exp10;     /* -22 .. 22 */
+} jp_unit_conv_t;
+
+jp_status_t jp_unit_conversion(const char *from, const char *to, jp_unit_conv_t *out,
+                               jp_error_t *err);
+/* The conversion of one value; correctly rounded for powers of ten. */
+double jp_unit_apply(const jp_unit_conv_t *c, double v);
+/* A conversion from a plain ratio (e.g. a factor computed elsewhere). */
+void jp_unit_conv_from_ratio(double ratio, jp_unit_conv_t *out);
+
 /* Iterate the table: returns NULL past the end. */
 const jp_unit_t *jp_unit_at(size_t i);
 

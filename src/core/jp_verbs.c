@@ -663,12 +663,13 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             jp_error_field(err, field);
             return NULL;
         }
-        double k;
-        if (jp_unit_factor(f->unit, to, &k, err)) {
+        jp_unit_conv_t cv;
+        if (jp_unit_conversion(f->unit, to, &cv, err)) {
             name_verb(err, "convert");
             jp_error_field(err, field);
             return NULL;
         }
+        double k = cv.factor;
         jp_column_t *out;
         bool keep_int = c->type == JP_TYPE_INT && k == floor(k) && fabs(k) < 9.0e15;
         if (keep_int) {
@@ -684,7 +685,7 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
         if (!keep_int) {
             out = jp_column_cast(c, JP_TYPE_NUMBER, err); /* always a private copy */
             if (!out) return NULL;
-            for (size_t i = 0; i < n; i++) out->v.d[i] *= k;
+            for (size_t i = 0; i < n; i++) out->v.d[i] = jp_unit_apply(&cv, out->v.d[i]);
         }
         return with_column(ds, field, out, to, err);
     }
@@ -695,7 +696,7 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
                      f->unit_field, jp_type_name(uc->type));
         return NULL;
     }
-    double *fac = jp_malloc_array(uc->dict->count ? uc->dict->count : 1, sizeof *fac);
+    jp_unit_conv_t *fac = jp_malloc_array(uc->dict->count ? uc->dict->count : 1, sizeof *fac);
     uint8_t *known = jp_calloc(uc->dict->count ? uc->dict->count : 1, 1);
     jp_column_t *out = jp_column_cast(c, JP_TYPE_NUMBER, err);
     jp_column_t *units = jp_column_new(JP_TYPE_STRING, n);
@@ -729,7 +730,7 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             char name[128];
             snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), s);
             jp_error_t e2;
-            if (jp_unit_factor(name, to, &fac[code], &e2)) {
+            if (jp_unit_conversion(name, to, &fac[code], &e2)) {
                 st = jp_error_set(err, JP_ERR_UNIT, "convert: row %zu of field '%s': %s", i + 1,
                                   field, e2.msg);
                 jp_error_row(err, (long)i + 1);
@@ -740,7 +741,7 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             }
             known[code] = 1;
         }
-        out->v.d[i] *= fac[code];
+        out->v.d[i] = jp_unit_apply(&fac[code], out->v.d[i]);
         st = jp_column_push_str(units, to, strlen(to));
     }
     jp_free(fac);

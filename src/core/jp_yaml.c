@@ -597,13 +597,6 @@ static bool special_double(const char *s, size_t n, double *out)
     return false;
 }
 
-static double pow10i(int k)
-{
-    double p = 1;
-    while (k-- > 0) p *= 10;
-    return p;
-}
-
 /*
  * Bring a figure read from text into `unit` (the field's, or the row's when
  * row_unit).  A figure naming no unit is taken to be in it already; one
@@ -624,14 +617,10 @@ static jp_status_t figure_in_unit(rd_t *r, const ynode_t *n, const jp_quantity_t
         !jp_unit_resolve(q->unit, &gi))
         return fail(r, n, JP_ERR_UNIT, "%s is in %s but the %s unit is %s", SHOWN(n), q->unit,
                     row_unit ? "row's" : "field's", unit);
-    /* scaled forms differ by powers of ten: divide by an exact one */
-    double ratio = wi.scale / gi.scale, lg = log10(ratio);
-    if (fabs(lg - nearbyint(lg)) < 1e-9 && fabs(lg) <= 22) {
-        int k = (int)nearbyint(lg);
-        *v = k >= 0 ? q->value / pow10i(k) : q->value * pow10i(-k);
-    } else {
-        *v = q->value / ratio;
-    }
+    /* scaled forms differ by powers of ten: scaled exactly (jp_unit_apply) */
+    jp_unit_conv_t cv;
+    jp_unit_conv_from_ratio(gi.scale / wi.scale, &cv);
+    *v = jp_unit_apply(&cv, q->value);
     return JP_OK;
 }
 

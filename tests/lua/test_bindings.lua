@@ -103,6 +103,11 @@ t.eq(v, 1140000000, "jp.figure value")
 t.eq(q, "approx", "jp.figure qualifier")
 t.eq(u, "USD", "jp.figure unit")
 t.near(jp.convert(148000, "mu", "ha"), 148000 / 15, 1e-12, "jp.convert mu -> ha")
+-- powers of ten are exact: the figure reads as printed
+t.eq(jp.convert(148000, "mu", "万亩"), 14.8, "148000 mu is 14.8 万亩")
+t.eq(jp.convert(257630000000, "CNY", "亿元"), 2576.3, "2576.3 亿元")
+t.eq(jp.convert(37800, "元/人", "万元/人"), 3.78, "compound units")
+t.eq(jp.convert(3.78, "万元/人", "元/人"), 37800, "and back")
 t.eq(jp.unit("万元"), "10k CNY", "jp.unit canonical")
 t.eq(jp.unit("furlong"), nil, "unknown unit")
 

@@ -168,6 +168,18 @@ local ha = farms:convert("area", "ha")
 t.near(ha:column("area")[1], 100 / 15, 1e-12)
 t.eq(ha:schema().fields[4].unit, "ha")
 t.raises(function() farms:convert("area", "kg") end, "convert: cannot convert mu")
+do -- powers of ten scale exactly, in the column and in what is written
+  local cherry = jp.load("datasets/cherry.yaml")
+  local wan = cherry:filter("indicator == 'planted_area'"):convert("value", "万亩")
+  t.eq(wan:column("value")[1], 14.8, "148000 mu -> 14.8 万亩")
+  local yi = jp.dataset{ fields = { { name = "v", type = "integer", unit = "CNY" } },
+                         rows = { { v = 257630000000 }, { v = 37800 } } }:convert("v", "亿元")
+  t.eq(yi:column("v")[1], 2576.3, "integer CNY -> 亿元")
+  local path = os.tmpname()
+  wan:select("value"):write_csv(path)
+  local f = assert(io.open(path)); local text = f:read("a"); f:close(); os.remove(path)
+  t.ok(text:find("\n14%.8\n") ~= nil, "written as 14.8: " .. text)
+end
 t.raises(function() farms:convert("crop", "kg") end, "convert: field 'crop' is string, not a number")
 
 -- column vector operations -------------------------------------------------------

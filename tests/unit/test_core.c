@@ -154,6 +154,36 @@ static void test_units(void)
     CHECK(jp_unit_factor("CNY/t", "CNY/kg", &f, NULL) == JP_OK);
     CHECK_DBL(f, 0.001);
     CHECK(jp_unit_factor("times", "percent", &f, NULL) == JP_OK && f == 100);
+    /* powers of ten scale exactly: 148000 mu is 14.8 万亩, not 14.799999999999999 */
+    jp_unit_conv_t cv;
+    CHECK(jp_unit_conversion("mu", "万亩", &cv, NULL) == JP_OK && cv.pow10 && cv.exp10 == -4);
+    CHECK(jp_unit_apply(&cv, 148000) == 14.8);
+    CHECK(jp_unit_conversion("CNY", "亿元", &cv, NULL) == JP_OK && cv.exp10 == -8);
+    CHECK(jp_unit_apply(&cv, 257630000000.0) == 2576.3);
+    CHECK(jp_unit_conversion("元/人", "万元/人", &cv, NULL) == JP_OK && cv.pow10);
+    CHECK(jp_unit_apply(&cv, 37800) == 3.78);
+    CHECK(jp_unit_conversion("10k CNY", "100M CNY", &cv, NULL) == JP_OK && cv.exp10 == -4);
+    CHECK(jp_unit_conversion("10k mu", "mu", &cv, NULL) == JP_OK && cv.exp10 == 4);
+    CHECK(jp_unit_apply(&cv, 14.8) == 148000);
+    CHECK(jp_unit_conversion("percent", "1", &cv, NULL) == JP_OK && cv.exp10 == -2);
+    CHECK(jp_unit_apply(&cv, 13.5) == 0.135);
+    CHECK(jp_unit_conversion("mu", "ha", &cv, NULL) == JP_OK && !cv.pow10);
+    CHECK_DBL(jp_unit_apply(&cv, 15), 1);
+    {
+        /* every n / 10^k for n < 10^6 and k in 1..8 as the decimal literal reads */
+        int bad = 0;
+        static const char *const to[] = {"10k CNY", "100M CNY", "k CNY"};
+        static const int ks[] = {4, 8, 3};
+        for (int u = 0; u < 3; u++) {
+            CHECK(jp_unit_conversion("CNY", to[u], &cv, NULL) == JP_OK);
+            for (long n = 0; n < 1000000; n += 7) {
+                char txt[32];
+                snprintf(txt, sizeof txt, "%lde-%d", n, ks[u]);
+                bad += jp_unit_apply(&cv, (double)n) != strtod(txt, NULL);
+            }
+        }
+        CHECK(bad == 0);
+    }
     jp_error_t err;
     jp_error_clear(&err);
     CHECK(jp_unit_factor("t", "mu", &f, &err) == JP_ERR_UNIT && strstr(err.msg, "cannot convert"));
