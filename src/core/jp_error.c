@@ -146,6 +146,10 @@ const char *jp_status_name(jp_status_t code)
         return "limit exceeded";
     case JP_ERR_INTERNAL:
         return "internal error";
+    case JP_ERR_TIMEOUT:
+        return "time limit exceeded";
+    case JP_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "error";
 }

@@ -16,20 +16,22 @@
 
 typedef enum jp_status {
     JP_OK = 0,
-    JP_ERR_NOMEM,    /* an allocation failed */
-    JP_ERR_IO,       /* open/read/write/rename failed (errno text in msg) */
-    JP_ERR_PARSE,    /* malformed input file: YAML, CSV, archive entry */
-    JP_ERR_TYPE,     /* a value is not of its field's type */
-    JP_ERR_UNIT,     /* unknown unit, or units that do not convert */
-    JP_ERR_RANGE,    /* a number out of range (int64 overflow, bad date) */
-    JP_ERR_ARG,      /* caller misuse: bad option, unknown field name */
-    JP_ERR_NOTFOUND, /* no such file, dataset, field or entry */
-    JP_ERR_FORMAT,   /* no reader/writer for this format */
-    JP_ERR_EXPR,     /* an expression does not compile or evaluate */
-    JP_ERR_INVALID,  /* data failed validation or verification */
-    JP_ERR_ARCHIVE,  /* an archive is corrupt, hostile or lies */
-    JP_ERR_LIMIT,    /* a resource limit (size, entries, ratio) was hit */
-    JP_ERR_INTERNAL  /* a bug: an invariant did not hold */
+    JP_ERR_NOMEM,      /* an allocation failed */
+    JP_ERR_IO,         /* open/read/write/rename failed (errno text in msg) */
+    JP_ERR_PARSE,      /* malformed input file: YAML, CSV, archive entry */
+    JP_ERR_TYPE,       /* a value is not of its field's type */
+    JP_ERR_UNIT,       /* unknown unit, or units that do not convert */
+    JP_ERR_RANGE,      /* a number out of range (int64 overflow, bad date) */
+    JP_ERR_ARG,        /* caller misuse: bad option, unknown field name */
+    JP_ERR_NOTFOUND,   /* no such file, dataset, field or entry */
+    JP_ERR_FORMAT,     /* no reader/writer for this format */
+    JP_ERR_EXPR,       /* an expression does not compile or evaluate */
+    JP_ERR_INVALID,    /* data failed validation or verification */
+    JP_ERR_ARCHIVE,    /* an archive is corrupt, hostile or lies */
+    JP_ERR_LIMIT,      /* a resource limit (size, entries, ratio) was hit */
+    JP_ERR_INTERNAL,   /* a bug: an invariant did not hold */
+    JP_ERR_TIMEOUT,    /* the time limit passed (jp_limit.h) */
+    JP_ERR_INTERRUPTED /* stopped by Ctrl-C or SIGTERM (jp_limit.h) */
 } jp_status_t;
 
 /*

@@ -1,0 +1,196 @@
+/*
+ * jp_limit.c - the stop flag with its deadline timer, worker threads that
+ * leave signals to the host, and the registry of temporary files
+ * (jp_limit.h).  The memory budget lives in jp_mem.c.
+ *
+ * Owns: one timer thread (started by the first jp_stop_set_deadline, never
+ * joined) and a fixed table of paths.  Must never: allocate or lock in what
+ * a signal handler calls (jp_stop_request, jp_stop_pending,
+ * jp_tmp_remove_all), install signal handlers (the host's business), or
+ * read the clock in jp_stop_pending.
+ */
+#include "jp_limit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the stop flag ---- */
+
+static atomic_int stop_reason;
+
+void jp_stop_request(int reason)
+{
+    int none = JP_STOP_NONE;
+    if (reason != JP_STOP_NONE) atomic_compare_exchange_strong(&stop_reason, &none, reason);
+}
+
+int jp_stop_pending(void)
+{
+    return atomic_load_explicit(&stop_reason, memory_order_relaxed);
+}
+
+void jp_stop_reset(void)
+{
+    atomic_store(&stop_reason, JP_STOP_NONE);
+}
+
+/* ---- the deadline: a thread that sleeps until it, then sets the flag ---- */
+
+static pthread_mutex_t dl_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dl_cv;
+static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
+static struct timespec dl_at; /* CLOCK_MONOTONIC */
+static int dl_armed;
+static int dl_thread; /* 1 started, -1 could not start */
+static double dl_limit;
+
+static void dl_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&dl_cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static int reached(const struct timespec *at)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > at->tv_sec || (now.tv_sec == at->tv_sec && now.tv_nsec >= at->tv_nsec);
+}
+
+static void *dl_watch(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl_mu);
+    for (;;) {
+        if (!dl_armed) {
+            pthread_cond_wait(&dl_cv, &dl_mu);
+            continue;
+        }
+        pthread_cond_timedwait(&dl_cv, &dl_mu, &dl_at);
+        if (dl_armed && reached(&dl_at)) {
+            dl_armed = 0;
+            jp_stop_request(JP_STOP_TIME);
+        }
+    }
+    return NULL;
+}
+
+void jp_stop_set_deadline(double seconds)
+{
+    pthread_once(&dl_once, dl_init);
+    pthread_mutex_lock(&dl_mu);
+    dl_limit = seconds > 0 ? seconds : 0;
+    dl_armed = seconds > 0;
+    if (dl_armed) {
+        clock_gettime(CLOCK_MONOTONIC, &dl_at);
+        double whole = (double)(time_t)seconds;
+        dl_at.tv_sec += (time_t)whole;
+        dl_at.tv_nsec += (long)((seconds - whole) * 1e9);
+        if (dl_at.tv_nsec >= 1000000000L) {
+            dl_at.tv_sec++;
+            dl_at.tv_nsec -= 1000000000L;
+        }
+        if (!dl_thread) {
+            pthread_t th;
+            dl_thread = jp_thread_create(&th, dl_watch, NULL) == 0 ? 1 : -1;
+            if (dl_thread == 1) pthread_detach(th);
+        }
+    }
+    pthread_cond_broadcast(&dl_cv);
+    pthread_mutex_unlock(&dl_mu);
+}
+
+double jp_stop_time_limit(void)
+{
+    pthread_mutex_lock(&dl_mu);
+    double s = dl_limit;
+    pthread_mutex_unlock(&dl_mu);
+    return s;
+}
+
+jp_status_t jp_stop_check(jp_error_t *err)
+{
+    switch (jp_stop_pending()) {
+    case JP_STOP_NONE:
+        return JP_OK;
+    case JP_STOP_TIME:
+        return jp_error_set(err, JP_ERR_TIMEOUT, "time limit of %g s exceeded",
+                            jp_stop_time_limit());
+    case JP_STOP_TERM:
+        return jp_error_set(err, JP_ERR_INTERRUPTED, "terminated");
+    default:
+        return jp_error_set(err, JP_ERR_INTERRUPTED, "interrupted");
+    }
+}
+
+int jp_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(th, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+/* ---- temporary files ---- */
+
+/* A slot is FREE, BUSY (its path being written), USED, or HELD (its
+ * complete path being compared by jp_tmp_untrack: still to be removed on a
+ * hard stop).  The pid keeps a forked child's handler from removing its
+ * parent's files. */
+enum { SLOT_FREE, SLOT_BUSY, SLOT_USED, SLOT_HELD };
+#define TMP_SLOTS    64
+#define TMP_PATH_MAX 1024
+
+static struct {
+    atomic_int state;
+    pid_t pid;
+    char path[TMP_PATH_MAX];
+} tmp_slot[TMP_SLOTS];
+
+int jp_tmp_track(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= TMP_PATH_MAX) return -1;
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int expect = SLOT_FREE;
+        if (!atomic_compare_exchange_strong(&tmp_slot[i].state, &expect, SLOT_BUSY)) continue;
+        memcpy(tmp_slot[i].path, path, n + 1);
+        tmp_slot[i].pid = getpid();
+        atomic_store(&tmp_slot[i].state, SLOT_USED);
+        return 0;
+    }
+    return -1;
+}
+
+void jp_tmp_untrack(const char *path)
+{
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int expect = SLOT_USED;
+        if (!atomic_compare_exchange_strong(&tmp_slot[i].state, &expect, SLOT_HELD)) continue;
+        if (strcmp(tmp_slot[i].path, path) != 0) {
+            atomic_store(&tmp_slot[i].state, SLOT_USED);
+            continue;
+        }
+        atomic_store(&tmp_slot[i].state, SLOT_FREE);
+        return;
+    }
+}
+
+void jp_tmp_remove_all(void)
+{
+    pid_t me = getpid();
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int s = atomic_load(&tmp_slot[i].state);
+        if ((s == SLOT_USED || s == SLOT_HELD) && tmp_slot[i].pid == me) unlink(tmp_slot[i].path);
+    }
+}

@@ -1,0 +1,231 @@
+/*
+ * test_limit.c - the limits that cover C work (jp_limit.h): the memory
+ * budget shared by the core's allocator and foreign ones, the stop flag and
+ * its deadline, and the registry of temporary files.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "jp_error.h"
+#include "jp_limit.h"
+#include "jp_mem.h"
+#include "unit.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_budget_charges_core_blocks(void)
+{
+    size_t base = jp_mem_in_use();
+    char *p = jp_malloc(1000);
+    CHECK(p != NULL);
+    CHECK(jp_mem_in_use() >= base + 1000);
+    CHECK(jp_mem_in_use() <= base + 1000 + 64); /* the header is small */
+    p = jp_realloc(p, 100000);
+    CHECK(p != NULL);
+    CHECK(jp_mem_in_use() >= base + 100000);
+    p = jp_realloc(p, 10);
+    CHECK(jp_mem_in_use() < base + 1000);
+    jp_free(p);
+    CHECK_INT(jp_mem_in_use(), base);
+
+    int *z = jp_calloc(1000, sizeof *z);
+    CHECK(z != NULL && z[0] == 0 && z[999] == 0);
+    CHECK(jp_mem_in_use() >= base + 4000);
+    jp_free(z);
+    char *s = jp_strdup("cherry");
+    CHECK_STR(s, "cherry");
+    jp_free(s);
+    CHECK_INT(jp_mem_in_use(), base);
+    CHECK(jp_mem_peak() >= base + 100000);
+}
+
+static void test_budget_refuses_past_the_limit(void)
+{
+    size_t base = jp_mem_in_use();
+    jp_mem_clear_refused();
+    jp_mem_set_limit(base + (1 << 20));
+    CHECK_INT(jp_mem_limit(), base + (1 << 20));
+    char *a = jp_malloc(512 << 10);
+    CHECK(a != NULL);
+    CHECK(!jp_mem_refused());
+    char *b = jp_malloc(600 << 10); /* would pass the limit */
+    CHECK(b == NULL);
+    CHECK(jp_mem_refused());
+    jp_mem_clear_refused();
+    /* growing past it fails and keeps the block */
+    a[0] = 'x';
+    char *g = jp_realloc(a, 2 << 20);
+    CHECK(g == NULL);
+    CHECK(a[0] == 'x');
+    CHECK(jp_mem_refused());
+    /* a foreign allocator's bytes share the budget */
+    CHECK(!jp_mem_reserve(600 << 10));
+    CHECK(jp_mem_reserve(100 << 10));
+    CHECK(jp_mem_in_use() >= base + (612 << 10));
+    jp_mem_unreserve(100 << 10);
+    jp_mem_clear_refused();
+    CHECK(!jp_mem_try_reserve(600 << 10));
+    CHECK(!jp_mem_refused()); /* a retrying allocator's refusal is not recorded */
+    /* overflowing sizes are refused, not wrapped */
+    CHECK(jp_malloc(SIZE_MAX - 4) == NULL);
+    CHECK(jp_malloc_array(SIZE_MAX / 2, 3) == NULL);
+    CHECK(jp_calloc(SIZE_MAX / 2, 3) == NULL);
+    CHECK(!jp_mem_reserve(SIZE_MAX));
+    jp_free(a);
+    CHECK_INT(jp_mem_in_use(), base);
+    jp_mem_set_limit(0);
+    jp_mem_clear_refused();
+    b = jp_malloc(2 << 20);
+    CHECK(b != NULL);
+    jp_free(b);
+}
+
+static void test_zlib_hooks_charge(void)
+{
+    size_t base = jp_mem_in_use();
+    void *p = jp_zalloc(NULL, 100, 64);
+    CHECK(p != NULL);
+    CHECK(jp_mem_in_use() >= base + 6400);
+    jp_zfree(NULL, p);
+    CHECK_INT(jp_mem_in_use(), base);
+}
+
+static void test_stop_flag(void)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_stop_reset();
+    CHECK_INT(jp_stop_pending(), JP_STOP_NONE);
+    CHECK_INT(jp_stop_check(&err), JP_OK);
+    jp_stop_request(JP_STOP_INTERRUPT);
+    jp_stop_request(JP_STOP_TERM); /* the first reason wins */
+    CHECK_INT(jp_stop_pending(), JP_STOP_INTERRUPT);
+    CHECK_INT(jp_stop_check(&err), JP_ERR_INTERRUPTED);
+    CHECK_STR(err.msg, "interrupted");
+    jp_stop_reset();
+    jp_stop_request(JP_STOP_TERM);
+    CHECK_INT(jp_stop_check(&err), JP_ERR_INTERRUPTED);
+    CHECK_STR(err.msg, "terminated");
+    jp_stop_reset();
+    CHECK_STR(jp_status_name(JP_ERR_TIMEOUT), "time limit exceeded");
+    CHECK_STR(jp_status_name(JP_ERR_INTERRUPTED), "interrupted");
+}
+
+static void test_deadline(void)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_stop_reset();
+    double t0 = now();
+    jp_stop_set_deadline(0.2);
+    CHECK_DBL(jp_stop_time_limit(), 0.2);
+    CHECK_INT(jp_stop_pending(), JP_STOP_NONE);
+    while (!jp_stop_pending() && now() - t0 < 5) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    double took = now() - t0;
+    CHECK_INT(jp_stop_pending(), JP_STOP_TIME);
+    CHECK_MSG(took >= 0.19 && took < 2, "took %g s", took);
+    CHECK_INT(jp_stop_check(&err), JP_ERR_TIMEOUT);
+    CHECK_STR(err.msg, "time limit of 0.2 s exceeded");
+    jp_stop_reset();
+
+    /* re-armed later, then disarmed before it passes: no stop */
+    jp_stop_set_deadline(0.1);
+    jp_stop_set_deadline(0);
+    struct timespec ts = {0, 250000000};
+    nanosleep(&ts, NULL);
+    CHECK_INT(jp_stop_pending(), JP_STOP_NONE);
+    CHECK_DBL(jp_stop_time_limit(), 0);
+}
+
+static void *set_flag(void *arg)
+{
+    (void)arg;
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    return sigismember(&cur, SIGINT) && sigismember(&cur, SIGTERM) ? (void *)1 : NULL;
+}
+
+static void test_threads_leave_signals_to_the_host(void)
+{
+    pthread_t th;
+    void *blocked = NULL;
+    CHECK_INT(jp_thread_create(&th, set_flag, NULL), 0);
+    pthread_join(th, &blocked);
+    CHECK(blocked == (void *)1);
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    CHECK(!sigismember(&cur, SIGINT)); /* the caller's mask is restored */
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void touch(const char *p)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) close(fd);
+}
+
+static void test_tmp_registry(void)
+{
+    char dir[] = "/tmp/jp-limit-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char a[64], b[64], c[64];
+    snprintf(a, sizeof a, "%s/a.tmp", dir);
+    snprintf(b, sizeof b, "%s/b.tmp", dir);
+    snprintf(c, sizeof c, "%s/c.tmp", dir);
+    touch(a);
+    touch(b);
+    touch(c);
+    CHECK_INT(jp_tmp_track(a), 0);
+    CHECK_INT(jp_tmp_track(b), 0);
+    CHECK_INT(jp_tmp_track(c), 0);
+    jp_tmp_untrack(b); /* committed: must survive */
+    jp_tmp_remove_all();
+    CHECK(!exists(a));
+    CHECK(exists(b));
+    CHECK(!exists(c));
+    jp_tmp_untrack(a);
+    jp_tmp_untrack(c);
+    /* the table is bounded, and a full table is reported, not overrun */
+    int full = 0;
+    for (int i = 0; i < 100; i++) full |= jp_tmp_track(b) != 0;
+    CHECK(full);
+    for (int i = 0; i < 100; i++) jp_tmp_untrack(b);
+    char longp[2048];
+    memset(longp, 'x', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    CHECK_INT(jp_tmp_track(longp), -1);
+    /* freed slots are reused */
+    CHECK_INT(jp_tmp_track(a), 0);
+    jp_tmp_untrack(a);
+    unlink(b);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    test_budget_charges_core_blocks();
+    test_budget_refuses_past_the_limit();
+    test_zlib_hooks_charge();
+    test_stop_flag();
+    test_deadline();
+    test_threads_leave_signals_to_the_host();
+    test_tmp_registry();
+    return unit_done();
+}
