@@ -201,6 +201,8 @@ static const qword_t prefix_words[] = {
     {"近", JP_Q_APPROX},
     {"超", JP_Q_MORE_THAN},
     {"逾", JP_Q_MORE_THAN},
+    {"过", JP_Q_MORE_THAN}, /* GDP过万亿 */
+    {"至少", JP_Q_AT_LEAST},
     {"达", JP_Q_EXACT},
     {">=", JP_Q_AT_LEAST},
     {"≥", JP_Q_AT_LEAST},
@@ -222,8 +224,14 @@ static const struct {
     int exp10;
 } magnitudes[] = {
     {"万亿", 12}, {"亿", 8}, {"万", 4}, {"千", 3}, {"百", 2},
-    {"k", 3},     {"K", 3},  {"M", 6},  {"B", 9},
+    {"十", 1},    {"k", 3},  {"K", 3},  {"M", 6},  {"B", 9},
 };
+
+/* A Chinese magnitude of 万 or more starts at s (what 十 may precede). */
+static bool starts_magnitude(const char *s, size_t n)
+{
+    return (n >= 3 && (memcmp(s, "万", 3) == 0 || memcmp(s, "亿", 3) == 0));
+}
 
 static bool starts(const char *s, size_t n, const char *w, size_t *len)
 {
@@ -354,25 +362,31 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     }
     bool have_number = nd > 0 && !(nd == 1 && digits[0] == '.');
     (void)numstart;
-    /* magnitude (a unit spelled at this point wins: "5km2" is 5 km2) */
+    /* magnitudes (a unit spelled at this point wins: "5km2" is 5 km2); Chinese
+     * ones combine, smaller first: 千万, 百亿, 十万, 千亿 (亿元 then is a unit) */
     const jp_unit_t *unit = match_unit(s + i, n - i, &k);
+    int mag = 0; /* powers of ten named by magnitude words */
     if (!unit || (have_number == false)) {
-        for (size_t m = 0; m < sizeof magnitudes / sizeof magnitudes[0]; m++) {
-            size_t ml;
-            if (starts(s + i, n - i, magnitudes[m].word, &ml)) {
+        for (int round = 0; round < 3; round++) {
+            bool took = false;
+            for (size_t m = 0; m < sizeof magnitudes / sizeof magnitudes[0]; m++) {
+                size_t ml;
+                if (!starts(s + i, n - i, magnitudes[m].word, &ml)) continue;
+                /* 十 only before a larger magnitude (十万); Latin ones stand alone */
+                if (magnitudes[m].exp10 == 1 && !starts_magnitude(s + i + ml, n - i - ml)) break;
+                if (round && (magnitudes[m].word[0] & 0x80) == 0) break;
                 /* "万元" etc. are units; take the magnitude only when the
                    unit match is not longer */
+                unit = match_unit(s + i, n - i, &k);
                 if (unit && k > ml) break;
-                exp10 += magnitudes[m].exp10;
+                mag += magnitudes[m].exp10;
                 i += ml;
-                unit = NULL;
+                took = true;
                 break;
             }
+            if (!took) break;
         }
-    }
-    if (!have_number) {
-        if (!exp10) return qfail(err, s, n, i, "no number");
-        digits[nd++] = '1'; /* 百余 = more than a hundred */
+        exp10 += mag;
     }
     /* qualifier between magnitude and unit: 14万余吨 */
     for (size_t w = 0; w < sizeof suffix_words / sizeof suffix_words[0]; w++)
@@ -388,6 +402,24 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     if (i < n) {
         u = match_unit(s + i, n - i, &k);
         if (u) i += k;
+    }
+    /* 级 after a magnitude (万亿级, 千亿元级, 10万级) is an order of magnitude,
+     * the class [X, 10X): read as at least X.  After a bare number it is a
+     * grade (2级, the unit `level`). */
+    bool order = false;
+    if (u && strcmp(u->name, "level") == 0 && mag > 0) {
+        order = true;
+        u = NULL;
+    } else if (u && starts(s + i, n - i, "级", &k) &&
+               (mag > 0 || u->scale > jp_unit_find(u->primary)->scale)) {
+        order = true;
+        i += k;
+    }
+    if (order && !set_qual(&q, &have_q, JP_Q_AT_LEAST))
+        return qfail(err, s, n, i, "two different qualifiers");
+    if (!have_number) {
+        if (!mag && !order) return qfail(err, s, n, i, "no number");
+        digits[nd++] = '1'; /* 百余 = more than a hundred; 亿元级 = of the 1亿元 class */
     }
     while (i < n && s[i] == ' ') i++;
     for (size_t w = 0; w < sizeof suffix_words / sizeof suffix_words[0]; w++)
@@ -423,6 +455,7 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     v *= extra;
     out->value = v;
     out->qual = q;
+    out->order_of_magnitude = order;
     out->is_integer = isfinite(v) && v == floor(v) && fabs(v) < 9.2e18;
     return true;
 }

@@ -79,18 +79,21 @@ const jp_unit_t *jp_unit_at(size_t i);
 typedef struct jp_quantity {
     double value;
     jp_qual_t qual;
-    bool is_integer; /* the figure is a whole number after scaling */
+    bool is_integer;         /* the figure is a whole number after scaling */
+    bool order_of_magnitude; /* 万亿级, 千亿元级: at least the value, below ten times it */
     char unit[64];
 } jp_quantity_t;
 
 /*
  * Read a figure: an optional qualifier (约 近 超 超过 突破 逾 达 ~ > >= < <=),
  * a number with optional thousands separators, an optional magnitude
- * (万 亿 千 百 k K M B, also 万亿), an optional unit (亩 吨 元 万元 亿美元
- * % t mu CNY ...) and an optional trailing qualifier (余 多 以上 以下 左右
- * 上下 +).  Exactly n bytes; surrounding spaces are allowed.  Returns false
- * and a message in err (with col set, 1-based byte offset) when the text is
- * not a figure or names an unknown unit.
+ * (万 亿 千 百 k K M B, also 万亿 and combined 千万 百亿 十万), an optional unit
+ * (亩 吨 元 万元 亿美元 % t mu CNY ...) and an optional trailing qualifier (余
+ * 多 以上 以下 左右 上下 +).  级 after a magnitude (万亿级, 千亿元级) names an
+ * order of magnitude: the value is the magnitude, qualified at_least, and
+ * order_of_magnitude is set; after a bare number (2级) it is the unit level.  Exactly n bytes;
+ * surrounding spaces are allowed.  Returns false and a message in err (with col set, 1-based byte
+ * offset) when the text is not a figure or names an unknown unit.
  */
 bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *err);
 

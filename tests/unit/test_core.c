@@ -228,6 +228,20 @@ static void test_units(void)
         {"20万元", 200000, JP_Q_EXACT, "CNY"},
         {"-3.5", -3.5, JP_Q_EXACT, ""},
         {"148000 mu", 148000, JP_Q_EXACT, "mu"},
+        /* orders of magnitude: at least the magnitude, not the unit level */
+        {"万亿级", 1e12, JP_Q_AT_LEAST, ""},
+        {"千亿元级", 1e11, JP_Q_AT_LEAST, "CNY"},
+        {"百亿级", 1e10, JP_Q_AT_LEAST, ""},
+        {"亿元级", 1e8, JP_Q_AT_LEAST, "CNY"},
+        {"10万级", 1e5, JP_Q_AT_LEAST, ""},
+        {"2级", 2, JP_Q_EXACT, "level"},
+        /* combined magnitudes */
+        {"千万", 1e7, JP_Q_EXACT, ""},
+        {"约5千万元", 5e7, JP_Q_APPROX, "CNY"},
+        {"十万", 1e5, JP_Q_EXACT, ""},
+        {"3百亿元", 3e10, JP_Q_EXACT, "CNY"},
+        {"过万亿", 1e12, JP_Q_MORE_THAN, ""},
+        {"至少1项", 1, JP_Q_AT_LEAST, "item"},
     };
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
         jp_quantity_t q;
@@ -238,9 +252,12 @@ static void test_units(void)
         CHECK_MSG(q.value == figs[i].value, "'%s' = %.17g", figs[i].text, q.value);
         CHECK_MSG(q.qual == figs[i].q, "'%s' qualifier %s", figs[i].text, jp_qual_name(q.qual));
         CHECK_STR(q.unit, figs[i].unit);
+        CHECK_MSG(q.order_of_magnitude == (strstr(figs[i].text, "级") && q.qual == JP_Q_AT_LEAST),
+                  "'%s' order of magnitude", figs[i].text);
     }
-    const char *bad[] = {"",      "abc",    "12 furlongs", "约",   "1,2", ">", "14万余以上吨",
-                         "1.2.3", "1,0000", "1234,567",    ",123", "1,23"};
+    const char *bad[] = {"",     "abc",          "12 furlongs", "约",     "1,2",
+                         ">",    "14万余以上吨", "1.2.3",       "1,0000", "1234,567",
+                         ",123", "1,23",         "约万亿级",    "十",     "万元"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jp_quantity_t q;
         jp_error_clear(&err);
