@@ -94,7 +94,8 @@ static void read_limits(lua_State *L, int t, jp_archive_limits_t *l)
     jp_archive_limits_init(l);
     if (lua_isnoneornil(L, t)) return;
     luaL_checktype(L, t, LUA_TTABLE);
-    static const char *const known[] = {"max_size", "max_member", "max_entries", "max_ratio", NULL};
+    static const char *const known[] = {"max_size",  "max_member", "max_entries",
+                                        "max_ratio", "unverified", NULL};
     check_keys(L, t, known, "open_archive");
     lua_Integer v;
     if ((v = opt_int(L, t, "max_size", 0)) > 0) l->max_total = (uint64_t)v;
@@ -103,6 +104,7 @@ static void read_limits(lua_State *L, int t, jp_archive_limits_t *l)
     lua_getfield(L, t, "max_ratio");
     if (lua_isnumber(L, -1) && lua_tonumber(L, -1) > 0) l->max_ratio = lua_tonumber(L, -1);
     lua_pop(L, 1);
+    l->unverified = opt_bool(L, t, "unverified", false);
 }
 
 /* Test hook: JINPU_TEST_EXPORT_KILL_AFTER=N kills this process (SIGKILL,

@@ -90,6 +90,10 @@ typedef struct jp_archive_limits {
     uint64_t max_member;  /* largest member loaded into memory (default 4 GiB) */
     uint64_t max_entries; /* default 100000 */
     double max_ratio;     /* uncompressed/compressed, checked past 1 MiB (default 1000) */
+    /* Load from an archive that has no manifest.yaml (not written by jinpu):
+     * nothing can be checked against, so it must be asked for (default false).
+     * An archive with a manifest must verify whatever this says. */
+    bool unverified;
 } jp_archive_limits_t;
 
 void jp_archive_limits_init(jp_archive_limits_t *l);

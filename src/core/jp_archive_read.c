@@ -1,99 +1,38 @@
 /*
- * jp_archive_read.c - opening, verifying and loading from archives
- * (.tar.gz, .tar, .zip).  Owns the scan of every entry (names checked,
- * data hashed, resource limits enforced), the manifest and checksum-file
- * parsers, and the reassembly of datasets from their data and schema
- * members.  Never extracts to disk and never trusts a size or name it has
- * not checked; memory stays bounded by the members actually loaded.
+ * jp_archive_read.c - opening archives (.tar.gz, .tar, .zip): the byte
+ * sources, the walk over every entry (names checked, data hashed, resource
+ * limits enforced), the scan at open that finds the checksum files and
+ * indexes the entries, the accessors, the description for people and the
+ * registry format.  Checking is jp_archive_check.c's, loading
+ * jp_archive_load.c's.  Never extracts to disk and never trusts a size or
+ * name it has not checked; memory stays bounded by the members being read.
  */
 #include "jp_archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
-#include <yaml.h>
 #include <zlib.h>
 #include "jp_archive_int.h"
 #include "jp_file.h"
 #include "jp_mem.h"
 #include "jp_sha256.h"
 #include "jp_tar.h"
-#include "jp_yaml.h"
 #include "jp_zip.h"
 
 #define TEXT_MAX ((uint64_t)64 << 20) /* manifest and checksum file */
 
 void jp_archive_limits_init(jp_archive_limits_t *l)
 {
+    memset(l, 0, sizeof *l);
     l->max_total = (uint64_t)16 << 30;
     l->max_member = (uint64_t)4 << 30;
     l->max_entries = 100000;
     l->max_ratio = 1000.0;
 }
-
-typedef struct aent {
-    char *name; /* full, normalised */
-    const char *rel;
-    bool is_dir;
-    uint64_t size;
-    unsigned char sha[JP_SHA256_LEN];
-    char hex[JP_SHA256_HEX];
-    char *damage; /* zip: why its data could not be read, or NULL */
-    size_t zi;    /* zip: index in the central directory */
-} aent_t;
-
-typedef struct mqual {
-    char *field, *column;
-} mqual_t;
-
-typedef struct mds {
-    char *name, *title, *source, *source_file, *origin, *period, *license, *format, *data, *schema;
-    long long rows, fields;
-    mqual_t *q;
-    size_t nq;
-} mds_t;
-
-typedef struct mfile {
-    char *path;
-    uint64_t size;
-    char sha[JP_SHA256_HEX];
-} mfile_t;
-
-struct jp_archive {
-    char *path;
-    jp_archive_kind_t kind;
-    jp_archive_limits_t lim;
-    int fd;
-    jp_zip_t zip;
-    bool zip_open;
-    aent_t *ents;
-    size_t n, cap;
-    char *top;
-    /* manifest */
-    bool has_manifest;
-    char *manifest_error;
-    char *version, *created;
-    mds_t *ds;
-    size_t nds;
-    mfile_t *files;
-    size_t nfiles;
-    /* sha256sums.txt */
-    bool has_sums;
-    mfile_t *sums; /* size unused */
-    size_t nsums;
-    char **sums_errors;
-    size_t nsums_errors;
-    /* archives without a manifest: readable members by stem */
-    char **foreign;      /* dataset names */
-    size_t *foreign_ent; /* their entries */
-    size_t nforeign;
-};
-
 /* ---- byte sources ----------------------------------------------------------- */
 
 typedef struct src {
@@ -213,25 +152,8 @@ static jp_status_t src_begin(src_t *s, jp_archive_t *a, jp_error_t *err)
 
 /* ---- walking the entries ------------------------------------------------------ */
 
-/* What to do with one file entry's bytes. */
-typedef struct take {
-    bool hash;
-    jp_buf_t *capture; /* or NULL */
-    uint64_t limit;    /* capture limit */
-} take_t;
-
-typedef struct visitor {
-    /* before the data of a file entry (dirs are reported with size 0) */
-    jp_status_t (*begin)(struct visitor *v, const char *name, bool is_dir, uint64_t size, take_t *t,
-                         jp_error_t *err);
-    /* after; damage is set (and sha undefined) when a zip entry's data is bad */
-    jp_status_t (*end)(struct visitor *v, const char *name, const unsigned char *sha,
-                       const char *damage, jp_error_t *err);
-    bool stop;
-} visitor_t;
-
 typedef struct sink {
-    take_t *t;
+    jp_arc_take_t *t;
     jp_sha256_t h;
     const char *archive, *name;
 } sink_t;
@@ -257,7 +179,7 @@ static void name_context(jp_error_t *err, const char *name)
     snprintf(err->msg + n, sizeof err->msg - n, " (in entry '%s')", name);
 }
 
-static jp_status_t walk_tar(jp_archive_t *a, visitor_t *v, jp_error_t *err)
+static jp_status_t walk_tar(jp_archive_t *a, jp_arc_visitor_t *v, jp_error_t *err)
 {
     src_t s;
     jp_status_t st = src_begin(&s, a, err);
@@ -270,7 +192,7 @@ static jp_status_t walk_tar(jp_archive_t *a, visitor_t *v, jp_error_t *err)
         const jp_tar_entry_t *e;
         if ((st = jp_tar_next(&r, &e, err))) break;
         if (!e) break;
-        take_t t = {false, NULL, 0};
+        jp_arc_take_t t = {false, NULL, 0};
         if ((st = v->begin(v, e->name, e->is_dir, e->size, &t, err))) break;
         sink_t k = {&t, {NULL}, a->path, e->name};
         if (t.hash && (st = jp_sha256_init(&k.h, err))) break;
@@ -296,12 +218,12 @@ static jp_status_t walk_tar(jp_archive_t *a, visitor_t *v, jp_error_t *err)
     return st;
 }
 
-static jp_status_t walk_zip(jp_archive_t *a, visitor_t *v, jp_error_t *err)
+static jp_status_t walk_zip(jp_archive_t *a, jp_arc_visitor_t *v, jp_error_t *err)
 {
     jp_status_t st = JP_OK;
     for (size_t i = 0; i < a->zip.n && !st && !v->stop; i++) {
         jp_zip_entry_t *e = &a->zip.ents[i];
-        take_t t = {false, NULL, 0};
+        jp_arc_take_t t = {false, NULL, 0};
         if ((st = v->begin(v, e->name, e->is_dir, e->usize, &t, err))) break;
         sink_t k = {&t, {NULL}, a->path, e->name};
         if (t.hash && (st = jp_sha256_init(&k.h, err))) break;
@@ -323,7 +245,7 @@ static jp_status_t walk_zip(jp_archive_t *a, visitor_t *v, jp_error_t *err)
     return st;
 }
 
-static jp_status_t walk(jp_archive_t *a, visitor_t *v, jp_error_t *err)
+jp_status_t jp_arc_walk(jp_archive_t *a, jp_arc_visitor_t *v, jp_error_t *err)
 {
     return a->kind == JP_ARCHIVE_ZIP ? walk_zip(a, v, err) : walk_tar(a, v, err);
 }
@@ -331,7 +253,7 @@ static jp_status_t walk(jp_archive_t *a, visitor_t *v, jp_error_t *err)
 /* ---- scanning at open ---------------------------------------------------------- */
 
 typedef struct scan {
-    visitor_t v;
+    jp_arc_visitor_t v;
     jp_archive_t *a;
     jp_buf_t cur_text; /* manifest / sums candidates */
     jp_buf_t manifest, sums;
@@ -350,31 +272,38 @@ static bool is_named(const char *name, const char *base)
     return slash == name + n - k - 1;
 }
 
-static jp_status_t scan_begin(visitor_t *v, const char *name, bool is_dir, uint64_t size, take_t *t,
-                              jp_error_t *err)
+static jp_status_t scan_begin(jp_arc_visitor_t *v, const char *name, bool is_dir, uint64_t size,
+                              jp_arc_take_t *t, jp_error_t *err)
 {
     scan_t *s = (scan_t *)v;
     jp_archive_t *a = s->a;
     s->capturing = false;
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 32;
-        aent_t *e = jp_realloc_array(a->ents, cap, sizeof *e);
+        jp_arc_ent_t *e = jp_realloc_array(a->ents, cap, sizeof *e);
         if (!e) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         a->ents = e;
         a->cap = cap;
     }
-    aent_t *e = &a->ents[a->n];
+    jp_arc_ent_t *e = &a->ents[a->n];
     memset(e, 0, sizeof *e);
     e->name = jp_strdup(name);
     if (!e->name) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     e->is_dir = is_dir;
     e->size = size;
-    e->zi = a->n;
     a->n++;
     if (is_dir) return JP_OK;
     t->hash = true;
-    s->capturing = is_named(name, JP_ARCHIVE_MANIFEST) || is_named(name, JP_ARCHIVE_SUMS);
+    bool man = is_named(name, JP_ARCHIVE_MANIFEST);
+    s->capturing = man || is_named(name, JP_ARCHIVE_SUMS);
     if (s->capturing) {
+        char **nm = man ? &s->manifest_name : &s->sums_name;
+        if (*nm)
+            return jp_error_set(err, JP_ERR_ARCHIVE,
+                                "%s: %s appears twice, as '%s' and '%s' (refused: which one is "
+                                "meant?)",
+                                a->path, man ? JP_ARCHIVE_MANIFEST : JP_ARCHIVE_SUMS, *nm, name);
+        if (!(*nm = jp_strdup(name))) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         jp_buf_reset(&s->cur_text);
         t->capture = &s->cur_text;
         t->limit = TEXT_MAX;
@@ -385,11 +314,11 @@ static jp_status_t scan_begin(visitor_t *v, const char *name, bool is_dir, uint6
     return JP_OK;
 }
 
-static jp_status_t scan_end(visitor_t *v, const char *name, const unsigned char *sha,
+static jp_status_t scan_end(jp_arc_visitor_t *v, const char *name, const unsigned char *sha,
                             const char *damage, jp_error_t *err)
 {
     scan_t *s = (scan_t *)v;
-    aent_t *e = &s->a->ents[s->a->n - 1];
+    jp_arc_ent_t *e = &s->a->ents[s->a->n - 1];
     if (damage) {
         e->damage = jp_strdup(damage);
         if (!e->damage) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -398,226 +327,15 @@ static jp_status_t scan_end(visitor_t *v, const char *name, const unsigned char 
     memcpy(e->sha, sha, JP_SHA256_LEN);
     jp_sha256_hex(sha, e->hex);
     if (s->capturing) {
-        bool man = is_named(name, JP_ARCHIVE_MANIFEST);
-        jp_buf_t *dst = man ? &s->manifest : &s->sums;
-        char **nm = man ? &s->manifest_name : &s->sums_name;
-        if (*nm) {
-            /* two candidates at different places: neither can be trusted */
-            jp_free(*nm);
-            *nm = jp_strdup("");
-        } else {
-            *nm = jp_strdup(name);
-            jp_buf_free(dst);
-            *dst = s->cur_text;
-            memset(&s->cur_text, 0, sizeof s->cur_text);
-        }
-        if (!*nm) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_buf_t *dst = is_named(name, JP_ARCHIVE_MANIFEST) ? &s->manifest : &s->sums;
+        jp_buf_free(dst);
+        *dst = s->cur_text;
+        memset(&s->cur_text, 0, sizeof s->cur_text);
     }
     return JP_OK;
 }
 
-/* ---- manifest ---------------------------------------------------------------- */
-
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
-{
-    if (!m || m->type != YAML_MAPPING_NODE) return NULL;
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
-static const char *scalar(yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool dup_opt(char **dst, yaml_node_t *n)
-{
-    const char *s = scalar(n);
-    if (!s) return true;
-    *dst = jp_strdup(s);
-    return *dst != NULL;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s) return false;
-    uint64_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return false;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static void set_manifest_error(jp_archive_t *a, const char *fmt, const char *detail)
-{
-    if (a->manifest_error) return;
-    char buf[512];
-    snprintf(buf, sizeof buf, fmt, detail ? detail : "");
-    a->manifest_error = jp_strdup(buf);
-}
-
-static void parse_manifest(jp_archive_t *a, const jp_buf_t *text)
-{
-    yaml_parser_t p;
-    yaml_document_t d;
-    if (!yaml_parser_initialize(&p)) {
-        set_manifest_error(a, "out of memory%s", NULL);
-        return;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)(text->data ? text->data : ""),
-                                 text->len);
-    if (!yaml_parser_load(&p, &d)) {
-        char where[300];
-        snprintf(where, sizeof where, "line %zu: %s", p.problem_mark.line + 1,
-                 p.problem ? p.problem : "malformed YAML");
-        set_manifest_error(a, "unreadable: %s", where);
-        yaml_parser_delete(&p);
-        return;
-    }
-    yaml_node_t *root = yaml_document_get_root_node(&d);
-    const char *layout = scalar(map_get(&d, root, "jinpu_archive"));
-    if (!root || root->type != YAML_MAPPING_NODE || !layout) {
-        set_manifest_error(a, "not a jinpu archive manifest (no 'jinpu_archive' key)%s", NULL);
-        goto done;
-    }
-    if (strcmp(layout, "1") != 0) {
-        set_manifest_error(a, "archive layout version %s is newer than this jinpu reads", layout);
-        goto done;
-    }
-    if (!dup_opt(&a->version, map_get(&d, root, "jinpu_version")) ||
-        !dup_opt(&a->created, map_get(&d, root, "created")))
-        goto nomem;
-    yaml_node_t *dl = map_get(&d, root, "datasets");
-    yaml_node_t *fl = map_get(&d, root, "files");
-    if (!dl || dl->type != YAML_SEQUENCE_NODE || !fl || fl->type != YAML_SEQUENCE_NODE) {
-        set_manifest_error(a, "'datasets' and 'files' must be lists%s", NULL);
-        goto done;
-    }
-    size_t nd = (size_t)(dl->data.sequence.items.top - dl->data.sequence.items.start);
-    size_t nf = (size_t)(fl->data.sequence.items.top - fl->data.sequence.items.start);
-    a->ds = jp_calloc(nd ? nd : 1, sizeof *a->ds);
-    a->files = jp_calloc(nf ? nf : 1, sizeof *a->files);
-    if (!a->ds || !a->files) goto nomem;
-    for (size_t i = 0; i < nd; i++) {
-        yaml_node_t *m = yaml_document_get_node(&d, dl->data.sequence.items.start[i]);
-        mds_t *x = &a->ds[a->nds];
-        const char *name = scalar(map_get(&d, m, "name"));
-        const char *data = scalar(map_get(&d, m, "data"));
-        const char *schema = scalar(map_get(&d, m, "schema"));
-        if (!name || !data || !schema) {
-            set_manifest_error(a, "dataset %s lacks name, data or schema",
-                               name ? name : "(unnamed)");
-            goto done;
-        }
-        a->nds++;
-        if (!dup_opt(&x->name, map_get(&d, m, "name")) ||
-            !dup_opt(&x->title, map_get(&d, m, "title")) ||
-            !dup_opt(&x->source, map_get(&d, m, "source")) ||
-            !dup_opt(&x->source_file, map_get(&d, m, "source_file")) ||
-            !dup_opt(&x->origin, map_get(&d, m, "origin")) ||
-            !dup_opt(&x->period, map_get(&d, m, "period")) ||
-            !dup_opt(&x->license, map_get(&d, m, "license")) ||
-            !dup_opt(&x->format, map_get(&d, m, "format")) ||
-            !dup_opt(&x->data, map_get(&d, m, "data")) ||
-            !dup_opt(&x->schema, map_get(&d, m, "schema")))
-            goto nomem;
-        uint64_t u;
-        x->rows = parse_u64(scalar(map_get(&d, m, "rows")), &u) ? (long long)u : -1;
-        x->fields = parse_u64(scalar(map_get(&d, m, "fields")), &u) ? (long long)u : -1;
-        yaml_node_t *ql = map_get(&d, m, "qualifier_columns");
-        if (ql && ql->type == YAML_SEQUENCE_NODE) {
-            size_t nq = (size_t)(ql->data.sequence.items.top - ql->data.sequence.items.start);
-            x->q = jp_calloc(nq ? nq : 1, sizeof *x->q);
-            if (!x->q) goto nomem;
-            for (size_t k = 0; k < nq; k++) {
-                yaml_node_t *qm = yaml_document_get_node(&d, ql->data.sequence.items.start[k]);
-                if (!scalar(map_get(&d, qm, "field")) || !scalar(map_get(&d, qm, "column"))) {
-                    set_manifest_error(a, "dataset %s: malformed qualifier_columns", x->name);
-                    goto done;
-                }
-                if (!dup_opt(&x->q[x->nq].field, map_get(&d, qm, "field")) ||
-                    !dup_opt(&x->q[x->nq].column, map_get(&d, qm, "column")))
-                    goto nomem;
-                x->nq++;
-            }
-        }
-    }
-    for (size_t i = 0; i < nf; i++) {
-        yaml_node_t *m = yaml_document_get_node(&d, fl->data.sequence.items.start[i]);
-        const char *path = scalar(map_get(&d, m, "path"));
-        const char *sha = scalar(map_get(&d, m, "sha256"));
-        uint64_t size;
-        if (!path || !sha || !jp_sha256_is_hex(sha) ||
-            !parse_u64(scalar(map_get(&d, m, "size")), &size)) {
-            set_manifest_error(a, "file entry %s lacks a path, a size or a SHA-256",
-                               path ? path : "(unnamed)");
-            goto done;
-        }
-        mfile_t *f = &a->files[a->nfiles];
-        f->path = jp_strdup(path);
-        if (!f->path) goto nomem;
-        a->nfiles++;
-        f->size = size;
-        for (int k = 0; k < 65; k++)
-            f->sha[k] = (char)(sha[k] >= 'A' && sha[k] <= 'F' ? sha[k] + 32 : sha[k]);
-    }
-    goto done;
-nomem:
-    set_manifest_error(a, "out of memory%s", NULL);
-done:
-    yaml_document_delete(&d);
-    yaml_parser_delete(&p);
-}
-
-static void parse_sums(jp_archive_t *a, const jp_buf_t *text)
-{
-    const char *s = text->data ? text->data : "";
-    size_t lines = 1;
-    for (size_t i = 0; i < text->len; i++) lines += s[i] == '\n';
-    a->sums = jp_calloc(lines, sizeof *a->sums);
-    a->sums_errors = jp_calloc(lines, sizeof *a->sums_errors);
-    if (!a->sums || !a->sums_errors) return;
-    size_t i = 0, lineno = 0;
-    while (i < text->len) {
-        size_t j = i;
-        while (j < text->len && s[j] != '\n') j++;
-        lineno++;
-        size_t len = j - i;
-        const char *l = s + i;
-        i = j + 1;
-        if (len == 0) continue;
-        /* "HEX  path" (text mode) or "HEX *path" (binary mode) */
-        if (len < 67 || l[64] != ' ' || (l[65] != ' ' && l[65] != '*')) {
-            char buf[128];
-            snprintf(buf, sizeof buf, "line %zu is not '<sha256>  <file>'", lineno);
-            a->sums_errors[a->nsums_errors++] = jp_strdup(buf);
-            continue;
-        }
-        char hex[JP_SHA256_HEX];
-        memcpy(hex, l, 64);
-        hex[64] = '\0';
-        if (!jp_sha256_is_hex(hex)) {
-            char buf[128];
-            snprintf(buf, sizeof buf, "line %zu has a malformed digest", lineno);
-            a->sums_errors[a->nsums_errors++] = jp_strdup(buf);
-            continue;
-        }
-        mfile_t *f = &a->sums[a->nsums];
-        f->path = jp_strndup(l + 66, len - 66);
-        if (!f->path) return;
-        for (int k = 0; k < 65; k++)
-            f->sha[k] = (char)(hex[k] >= 'A' && hex[k] <= 'F' ? hex[k] + 32 : hex[k]);
-        a->nsums++;
-    }
-}
-
-static const char *rel_of(const jp_archive_t *a, const char *name)
+const char *jp_arc_rel(const jp_archive_t *a, const char *name)
 {
     size_t t = strlen(a->top);
     if (t && strncmp(name, a->top, t) == 0 && name[t] == '/') return name + t + 1;
@@ -626,24 +344,170 @@ static const char *rel_of(const jp_archive_t *a, const char *name)
 }
 
 /* Foreign archives: members that a registered format reads from memory. */
-static void find_foreign(jp_archive_t *a)
+typedef struct cand {
+    char *stem;
+    size_t ent;
+} cand_t;
+
+static int cand_cmp(const void *x, const void *y)
 {
-    a->foreign = jp_calloc(a->n ? a->n : 1, sizeof *a->foreign);
-    a->foreign_ent = jp_calloc(a->n ? a->n : 1, sizeof *a->foreign_ent);
-    if (!a->foreign || !a->foreign_ent) return;
+    const cand_t *p = x, *q = y;
+    int c = strcmp(p->stem, q->stem);
+    return c ? c : (p->ent < q->ent ? -1 : p->ent > q->ent);
+}
+
+/*
+ * Archives without a manifest: the members a registered format reads from
+ * memory, offered by stem in entry order.  A stem two members share is
+ * offered once and refused on loading (which one is meant?).
+ */
+static jp_status_t find_foreign(jp_archive_t *a, jp_error_t *err)
+{
+    size_t n = a->n ? a->n : 1;
+    a->foreign = jp_calloc(n, sizeof *a->foreign);
+    a->foreign_ent = jp_calloc(n, sizeof *a->foreign_ent);
+    a->foreign_twice = jp_calloc(n, sizeof *a->foreign_twice);
+    cand_t *c = jp_calloc(n, sizeof *c);
+    unsigned char *pick = jp_calloc(n, 1); /* 1: offered, 2: offered, stem shared */
+    size_t nc = 0;
+    jp_status_t st = JP_OK;
+    if (!a->foreign || !a->foreign_ent || !a->foreign_twice || !c || !pick) goto nomem;
     for (size_t i = 0; i < a->n; i++) {
-        if (a->ents[i].is_dir || a->ents[i].damage) continue;
-        const jp_format_t *f = jp_format_for_path(a->ents[i].name);
+        const jp_arc_ent_t *e = &a->ents[i];
+        if (e->is_dir || e->damage) continue;
+        const jp_format_t *f = jp_format_for_path(e->name);
         if (!f || !f->read_mem || f == &jp_format_archive) continue;
+        size_t len = strlen(e->name);
+        if (len >= 12 && strcmp(e->name + len - 12, ".schema.yaml") == 0) continue; /* no rows */
+        char stem[256];
+        jp_path_stem(e->name, stem, sizeof stem);
+        if (!(c[nc].stem = jp_strdup(stem))) goto nomem;
+        c[nc++].ent = i;
+    }
+    qsort(c, nc, sizeof *c, cand_cmp);
+    for (size_t i = 0; i < nc; i++) {
+        if (i && strcmp(c[i - 1].stem, c[i].stem) == 0) continue;
+        bool twice = i + 1 < nc && strcmp(c[i + 1].stem, c[i].stem) == 0;
+        pick[c[i].ent] = twice ? 2 : 1;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (!pick[i]) continue;
         char stem[256];
         jp_path_stem(a->ents[i].name, stem, sizeof stem);
-        bool dup = false;
-        for (size_t k = 0; k < a->nforeign; k++) dup |= strcmp(a->foreign[k], stem) == 0;
-        if (dup) continue;
-        a->foreign[a->nforeign] = jp_strdup(stem);
-        if (!a->foreign[a->nforeign]) return;
+        if (!(a->foreign[a->nforeign] = jp_strdup(stem))) goto nomem;
+        a->foreign_twice[a->nforeign] = pick[i] == 2;
         a->foreign_ent[a->nforeign++] = i;
     }
+    goto done;
+nomem:
+    st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+done:
+    for (size_t i = 0; i < nc; i++) jp_free(c[i].stem);
+    jp_free(c);
+    jp_free(pick);
+    return st;
+}
+
+static int rel_cmp(const void *x, const void *y)
+{
+    const jp_arc_ent_t *const *p = x, *const *q = y;
+    return strcmp((*p)->rel, (*q)->rel);
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+    const jp_arc_ent_t *const *p = x, *const *q = y;
+    return strcmp((*p)->name, (*q)->name);
+}
+
+/* Compare `name` with `parent` + "/": 0 when name lies under parent. */
+static int under_cmp(const char *name, const char *parent)
+{
+    size_t n = strlen(parent);
+    int c = strncmp(name, parent, n);
+    if (c) return c;
+    unsigned char d = (unsigned char)name[n];
+    return d < '/' ? -1 : d > '/';
+}
+
+/*
+ * The entries' index by rel (for the integrity check and loading), and the
+ * refusal of a file that stands where another entry needs a directory
+ * ("a" and "a/b"): extracted, one would replace or hide the other.
+ */
+static jp_status_t index_entries(jp_archive_t *a, jp_error_t *err)
+{
+    a->by_rel = jp_calloc(a->n ? a->n : 1, sizeof *a->by_rel);
+    jp_arc_ent_t **all = jp_calloc(a->n ? a->n : 1, sizeof *all);
+    if (!a->by_rel || !all) {
+        jp_free(all);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        all[i] = &a->ents[i];
+        if (!a->ents[i].is_dir) a->by_rel[a->nfiles_ent++] = &a->ents[i];
+    }
+    qsort(a->by_rel, a->nfiles_ent, sizeof *a->by_rel, rel_cmp);
+    qsort(all, a->n, sizeof *all, name_cmp);
+    jp_status_t st = JP_OK;
+    for (size_t i = 0; i < a->n && !st; i++) {
+        if (all[i]->is_dir) continue;
+        /* the first name at or after "name/" */
+        size_t lo = i + 1, hi = a->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (under_cmp(all[mid]->name, all[i]->name) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < a->n && under_cmp(all[lo]->name, all[i]->name) == 0)
+            st = jp_error_set(err, JP_ERR_ARCHIVE,
+                              "%s: entry '%s' is a file, but entry '%s' lies under it (refused: "
+                              "one would hide the other)",
+                              a->path, all[i]->name, all[lo]->name);
+    }
+    jp_free(all);
+    return st;
+}
+
+/* After the scan: the top directory, the checksum files, the check. */
+static jp_status_t finish_open(jp_archive_t *a, scan_t *s, jp_error_t *err)
+{
+    /* the top directory: where the manifest is, else a common first component */
+    const char *mn = s->manifest_name;
+    a->has_manifest = mn != NULL;
+    if (mn) {
+        const char *sl = strchr(mn, '/');
+        a->top = jp_strndup(mn, sl ? (size_t)(sl - mn) : 0);
+    } else {
+        const char *first = a->n ? a->ents[0].name : "";
+        const char *sl = strchr(first, '/');
+        size_t tl = sl ? (size_t)(sl - first) : strlen(first);
+        bool common = a->n > 0;
+        for (size_t i = 0; i < a->n && common; i++) {
+            const char *nm = a->ents[i].name;
+            common = strncmp(nm, first, tl) == 0 &&
+                     (nm[tl] == '/' || (nm[tl] == 0 && a->ents[i].is_dir));
+        }
+        a->top = jp_strndup(first, common ? tl : 0);
+    }
+    if (!a->top) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < a->n; i++) a->ents[i].rel = jp_arc_rel(a, a->ents[i].name);
+    jp_status_t st = index_entries(a, err);
+    if (st) return st;
+    if (mn && jp_arc_parse_manifest(a, &s->manifest))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (s->sums_name) {
+        const char *sl = strchr(s->sums_name, '/');
+        size_t tl = sl ? (size_t)(sl - s->sums_name) : 0;
+        /* only beside the manifest (or at the top) does it count */
+        a->has_sums = strlen(a->top) == tl && strncmp(a->top, s->sums_name, tl) == 0;
+        if (a->has_sums && jp_arc_parse_sums(a, &s->sums))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    if ((st = jp_arc_check(a, err))) return st;
+    return a->has_manifest ? JP_OK : find_foreign(a, err);
 }
 
 jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp_archive_t **out,
@@ -710,43 +574,9 @@ jp_status_t jp_archive_open(const char *path, const jp_archive_limits_t *lim, jp
     s.v.begin = scan_begin;
     s.v.end = scan_end;
     s.a = a;
-    st = walk(a, &s.v, err);
+    st = jp_arc_walk(a, &s.v, err);
     jp_buf_free(&s.cur_text);
-    if (!st) {
-        /* the top directory: where the manifest is, else a common first component */
-        const char *mn = s.manifest_name && *s.manifest_name ? s.manifest_name : NULL;
-        a->has_manifest = mn != NULL;
-        if (mn) {
-            const char *sl = strchr(mn, '/');
-            a->top = jp_strndup(mn, sl ? (size_t)(sl - mn) : 0);
-        } else {
-            const char *first = a->n ? a->ents[0].name : "";
-            const char *sl = strchr(first, '/');
-            size_t tl = sl ? (size_t)(sl - first) : strlen(first);
-            bool common = a->n > 0;
-            for (size_t i = 0; i < a->n && common; i++) {
-                const char *nm = a->ents[i].name;
-                common = strncmp(nm, first, tl) == 0 &&
-                         (nm[tl] == '/' || (nm[tl] == 0 && a->ents[i].is_dir));
-            }
-            a->top = jp_strndup(first, common ? tl : 0);
-        }
-        if (!a->top) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        if (s.manifest_name && !*s.manifest_name)
-            set_manifest_error(a, "more than one manifest.yaml%s", NULL);
-        if (mn) parse_manifest(a, &s.manifest);
-        a->has_sums = s.sums_name && *s.sums_name;
-        if (a->has_sums) {
-            const char *sl = strchr(s.sums_name, '/');
-            size_t tl = sl ? (size_t)(sl - s.sums_name) : 0;
-            if (a->top && (strlen(a->top) != tl || strncmp(a->top, s.sums_name, tl) != 0))
-                a->has_sums = false; /* not beside the manifest */
-            else
-                parse_sums(a, &s.sums);
-        }
-        for (size_t i = 0; a->top && i < a->n; i++) a->ents[i].rel = rel_of(a, a->ents[i].name);
-        if (!st && !a->has_manifest) find_foreign(a);
-    }
+    if (!st) st = finish_open(a, &s, err);
     jp_buf_free(&s.manifest);
     jp_buf_free(&s.sums);
     jp_free(s.manifest_name);
@@ -770,7 +600,7 @@ void jp_archive_close(jp_archive_t *a)
     }
     jp_free(a->ents);
     for (size_t i = 0; i < a->nds; i++) {
-        mds_t *x = &a->ds[i];
+        jp_arc_ds_t *x = &a->ds[i];
         jp_free(x->name), jp_free(x->title), jp_free(x->source), jp_free(x->source_file);
         jp_free(x->origin), jp_free(x->period), jp_free(x->license), jp_free(x->format);
         jp_free(x->data), jp_free(x->schema);
@@ -787,6 +617,9 @@ void jp_archive_close(jp_archive_t *a)
     for (size_t i = 0; i < a->nforeign; i++) jp_free(a->foreign[i]);
     jp_free(a->foreign);
     jp_free(a->foreign_ent);
+    jp_free(a->foreign_twice);
+    jp_free(a->by_rel);
+    jp_archive_problems_free(&a->problems);
     jp_free(a->manifest_error);
     jp_free(a->version);
     jp_free(a->created);
@@ -833,25 +666,18 @@ size_t jp_archive_file_count(const jp_archive_t *a)
     return k;
 }
 
-static const mfile_t *find_file(const mfile_t *v, size_t n, const char *path)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].path, path) == 0) return &v[i];
-    return NULL;
-}
-
 void jp_archive_file_at(const jp_archive_t *a, size_t i, jp_archive_file_info_t *out)
 {
     memset(out, 0, sizeof *out);
     for (size_t k = 0; k < a->n; k++) {
         if (a->ents[k].is_dir) continue;
         if (i-- == 0) {
-            const aent_t *e = &a->ents[k];
+            const jp_arc_ent_t *e = &a->ents[k];
             out->path = e->rel;
             out->size = e->size;
             out->sha256 = e->damage ? "" : e->hex;
-            out->listed = find_file(a->files, a->nfiles, e->rel) ||
-                          find_file(a->sums, a->nsums, e->rel) ||
+            out->listed = jp_arc_find_file(a->files, a->nfiles, e->rel) ||
+                          jp_arc_find_file(a->sums, a->nsums, e->rel) ||
                           (a->has_sums && strcmp(e->rel, JP_ARCHIVE_SUMS) == 0);
             return;
         }
@@ -868,7 +694,7 @@ void jp_archive_dataset_at(const jp_archive_t *a, size_t i, jp_archive_ds_info_t
         out->data = a->ents[a->foreign_ent[i]].rel;
         return;
     }
-    const mds_t *x = &a->ds[i];
+    const jp_arc_ds_t *x = &a->ds[i];
     out->name = x->name;
     out->title = x->title;
     out->source = x->source;
@@ -879,425 +705,6 @@ void jp_archive_dataset_at(const jp_archive_t *a, size_t i, jp_archive_ds_info_t
     out->schema = x->schema;
     out->rows = x->rows;
     out->fields = x->fields;
-}
-
-/* ---- verify ---------------------------------------------------------------------- */
-
-static jp_status_t problem(jp_archive_problems_t *p, const char *entry, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static jp_status_t problem(jp_archive_problems_t *p, const char *entry, const char *fmt, ...)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        jp_archive_problem_t *v = jp_realloc_array(p->v, cap, sizeof *v);
-        if (!v) return JP_ERR_NOMEM;
-        p->v = v;
-        p->cap = cap;
-    }
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    p->v[p->n].entry = jp_strdup(entry ? entry : "");
-    p->v[p->n].msg = jp_strdup(msg);
-    if (!p->v[p->n].entry || !p->v[p->n].msg) {
-        jp_free(p->v[p->n].entry);
-        jp_free(p->v[p->n].msg);
-        return JP_ERR_NOMEM;
-    }
-    p->n++;
-    return JP_OK;
-}
-
-void jp_archive_problems_free(jp_archive_problems_t *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        jp_free(p->v[i].entry);
-        jp_free(p->v[i].msg);
-    }
-    jp_free(p->v);
-    memset(p, 0, sizeof *p);
-}
-
-static const aent_t *find_ent(const jp_archive_t *a, const char *rel)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (!a->ents[i].is_dir && strcmp(a->ents[i].rel, rel) == 0) return &a->ents[i];
-    return NULL;
-}
-
-static jp_status_t check_list(const jp_archive_t *a, const mfile_t *v, size_t n, const char *by,
-                              bool sizes, jp_archive_problems_t *p)
-{
-    jp_status_t st = JP_OK;
-    for (size_t i = 0; i < n && !st; i++) {
-        const aent_t *e = find_ent(a, v[i].path);
-        if (!e) {
-            st = problem(p, v[i].path, "listed in %s but missing from the archive", by);
-            continue;
-        }
-        if (e->damage) continue; /* reported once, below */
-        if (sizes && e->size != v[i].size)
-            st = problem(p, v[i].path, "size %llu bytes, but %s says %llu",
-                         (unsigned long long)e->size, by, (unsigned long long)v[i].size);
-        if (!st && strcmp(e->hex, v[i].sha) != 0)
-            st = problem(p, v[i].path,
-                         "SHA-256 mismatch: %s says %.16s..., the contents hash to %.16s...", by,
-                         v[i].sha, e->hex);
-    }
-    return st;
-}
-
-jp_status_t jp_archive_verify(jp_archive_t *a, jp_archive_problems_t *out, jp_error_t *err)
-{
-    memset(out, 0, sizeof *out);
-    jp_status_t st = JP_OK;
-    for (size_t i = 0; i < a->n && !st; i++)
-        if (a->ents[i].damage) st = problem(out, a->ents[i].rel, "%s", a->ents[i].damage);
-    if (!st && !a->has_manifest)
-        st = problem(out, JP_ARCHIVE_MANIFEST,
-                     a->manifest_error ? "%s"
-                                       : "missing: not a jinpu archive, nothing to check "
-                                         "against%s",
-                     a->manifest_error ? a->manifest_error : "");
-    else if (!st && a->manifest_error)
-        st = problem(out, JP_ARCHIVE_MANIFEST, "%s", a->manifest_error);
-    if (!st && !a->has_sums) st = problem(out, JP_ARCHIVE_SUMS, "missing");
-    for (size_t i = 0; i < a->nsums_errors && !st; i++)
-        st = problem(out, JP_ARCHIVE_SUMS, "%s",
-                     a->sums_errors[i] ? a->sums_errors[i] : "malformed line");
-    if (!st) st = check_list(a, a->files, a->nfiles, JP_ARCHIVE_MANIFEST, true, out);
-    if (!st) st = check_list(a, a->sums, a->nsums, JP_ARCHIVE_SUMS, false, out);
-    for (size_t i = 0; i < a->n && !st; i++) {
-        const aent_t *e = &a->ents[i];
-        if (e->is_dir) continue;
-        if (e->rel == e->name && *a->top) {
-            st = problem(out, e->name, "outside the top directory '%s'", a->top);
-            continue;
-        }
-        bool is_man = strcmp(e->rel, JP_ARCHIVE_MANIFEST) == 0;
-        bool is_sums = strcmp(e->rel, JP_ARCHIVE_SUMS) == 0;
-        if (a->has_manifest && !a->manifest_error && !is_man && !is_sums &&
-            !find_file(a->files, a->nfiles, e->rel))
-            st = problem(out, e->rel, "not listed in %s", JP_ARCHIVE_MANIFEST);
-        if (!st && a->has_sums && !is_sums && !find_file(a->sums, a->nsums, e->rel))
-            st = problem(out, e->rel, "not listed in %s", JP_ARCHIVE_SUMS);
-    }
-    for (size_t i = 0; i < a->nds && !st; i++) {
-        const mds_t *x = &a->ds[i];
-        if (!find_file(a->files, a->nfiles, x->data))
-            st = problem(out, x->data, "data of dataset '%s' is not in the file list", x->name);
-        if (!st && !find_file(a->files, a->nfiles, x->schema))
-            st = problem(out, x->schema, "schema of dataset '%s' is not in the file list", x->name);
-    }
-    if (st) {
-        jp_archive_problems_free(out);
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    }
-    return JP_OK;
-}
-
-/* ---- load -------------------------------------------------------------------------- */
-
-typedef struct grab {
-    visitor_t v;
-    jp_archive_t *a;
-    const char *want[2];
-    jp_buf_t got[2];
-    unsigned char sha[2][JP_SHA256_LEN];
-    bool have[2];
-    int cur, left;
-} grab_t;
-
-static jp_status_t grab_begin(visitor_t *v, const char *name, bool is_dir, uint64_t size, take_t *t,
-                              jp_error_t *err)
-{
-    grab_t *g = (grab_t *)v;
-    g->cur = -1;
-    if (is_dir) return JP_OK;
-    const char *rel = rel_of(g->a, name);
-    for (int i = 0; i < 2; i++) {
-        if (g->want[i] && !g->have[i] && strcmp(rel, g->want[i]) == 0) {
-            if (size > g->a->lim.max_member)
-                return jp_error_set(err, JP_ERR_LIMIT,
-                                    "%s: entry '%s' is %llu bytes, over the %llu-byte limit for "
-                                    "one member",
-                                    g->a->path, name, (unsigned long long)size,
-                                    (unsigned long long)g->a->lim.max_member);
-            g->cur = i;
-            t->hash = true;
-            t->capture = &g->got[i];
-            t->limit = g->a->lim.max_member;
-            /* the declared size may lie: reserve a bounded amount, grow as data comes */
-            size_t want = size < ((uint64_t)64 << 20) ? (size_t)size + 1 : (size_t)64 << 20;
-            if (jp_buf_reserve(&g->got[i], want))
-                return jp_error_set(err, JP_ERR_NOMEM, "out of memory reading %s", name);
-        }
-    }
-    return JP_OK;
-}
-
-static jp_status_t grab_end(visitor_t *v, const char *name, const unsigned char *sha,
-                            const char *damage, jp_error_t *err)
-{
-    grab_t *g = (grab_t *)v;
-    if (g->cur < 0) return JP_OK;
-    if (damage) return jp_error_set(err, JP_ERR_ARCHIVE, "%s", damage);
-    (void)name;
-    memcpy(g->sha[g->cur], sha, JP_SHA256_LEN);
-    g->have[g->cur] = true;
-    if (--g->left == 0) v->stop = true;
-    return JP_OK;
-}
-
-static jp_status_t check_member(jp_archive_t *a, const char *rel, const jp_buf_t *b,
-                                const unsigned char *sha, jp_error_t *err)
-{
-    const mfile_t *f = find_file(a->files, a->nfiles, rel);
-    char hex[JP_SHA256_HEX];
-    jp_sha256_hex(sha, hex);
-    if (!f)
-        return jp_error_set(err, JP_ERR_INVALID, "%s: entry '%s' is not in the manifest", a->path,
-                            rel);
-    if (f->size != b->len || strcmp(f->sha, hex) != 0)
-        return jp_error_set(err, JP_ERR_INVALID,
-                            "%s: entry '%s' does not match the manifest's %s (refusing to load "
-                            "it; run jinpu verify)",
-                            a->path, rel, f->size != b->len ? "size" : "SHA-256");
-    return JP_OK;
-}
-
-static jp_status_t assemble(jp_archive_t *a, const mds_t *x, jp_dataset_t *sds, jp_dataset_t *dds,
-                            jp_dataset_t **out, jp_error_t *err)
-{
-    jp_dataset_t *r = jp_dataset_new();
-    if (!r) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    jp_status_t st = jp_meta_copy(&r->meta, &sds->meta);
-    if (st) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < sds->schema.n_fields && !st; i++) {
-        const jp_field_t *fd = &sds->schema.fields[i];
-        long k = jp_dataset_find(dds, fd->name);
-        if (k < 0) {
-            st =
-                jp_error_set(err, JP_ERR_ARCHIVE, "%s: dataset '%s': field '%s' is missing from %s",
-                             a->path, x->name, fd->name, x->data);
-            break;
-        }
-        jp_column_t *c = dds->cols[k];
-        if (c->type != fd->type) {
-            c = jp_column_cast(c, fd->type, err);
-            if (!c) {
-                st = err ? err->code : JP_ERR_TYPE;
-                break;
-            }
-        } else {
-            c = jp_column_ref(c);
-        }
-        for (size_t q = 0; q < x->nq && !st; q++) {
-            if (strcmp(x->q[q].field, fd->name) != 0) continue;
-            long qi = jp_dataset_find(dds, x->q[q].column);
-            if (qi < 0 || dds->cols[qi]->type != JP_TYPE_STRING) {
-                st = jp_error_set(err, JP_ERR_ARCHIVE,
-                                  "%s: dataset '%s': qualifier column '%s' is missing", a->path,
-                                  x->name, x->q[q].column);
-                break;
-            }
-            const jp_column_t *qc = dds->cols[qi];
-            jp_column_t *cp = jp_column_copy(c);
-            jp_column_unref(c);
-            c = cp;
-            if (!c || jp_column_alloc_quals(c)) {
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                break;
-            }
-            for (size_t row = 0; row < c->len && !st; row++) {
-                if (jp_column_is_null(qc, row)) continue;
-                size_t len;
-                const char *s = jp_column_str(qc, row, &len);
-                char nm[32];
-                jp_qual_t ql;
-                snprintf(nm, sizeof nm, "%.*s", (int)(len < 31 ? len : 31), s);
-                if (len == 0) continue;
-                if (!jp_qual_from_name(nm, &ql)) {
-                    st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: unknown qualifier '%s'", x->data,
-                                      nm);
-                    jp_error_row(err, (long)row + 1);
-                    jp_error_field(err, x->q[q].column);
-                    break;
-                }
-                c->quals[row] = (uint8_t)ql;
-            }
-        }
-        if (st) {
-            if (c) jp_column_unref(c);
-            break;
-        }
-        st = jp_dataset_add_column(r, fd, c, err);
-    }
-    if (!st) {
-        /* keys live in the schema beside the fields: move a copy's over */
-        jp_schema_t ks = JP_SCHEMA_INIT;
-        if (jp_schema_copy(&ks, &sds->schema)) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        } else {
-            r->schema.primary_key = ks.primary_key;
-            r->schema.n_primary_key = ks.n_primary_key;
-            r->schema.foreign_keys = ks.foreign_keys;
-            r->schema.n_foreign_keys = ks.n_foreign_keys;
-            ks.primary_key = NULL;
-            ks.n_primary_key = 0;
-            ks.foreign_keys = NULL;
-            ks.n_foreign_keys = 0;
-            jp_schema_free(&ks);
-        }
-    }
-    if (st) {
-        jp_dataset_unref(r);
-        return st;
-    }
-    *out = r;
-    return JP_OK;
-}
-
-static const mds_t *find_ds(const jp_archive_t *a, const char *name)
-{
-    for (size_t i = 0; i < a->nds; i++)
-        if (strcmp(a->ds[i].name, name) == 0) return &a->ds[i];
-    return NULL;
-}
-
-static jp_status_t no_such(const jp_archive_t *a, const char *name, jp_error_t *err)
-{
-    char list[512] = "";
-    size_t k = 0;
-    for (size_t i = 0; i < jp_archive_count(a) && k + 2 < sizeof list; i++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "",
-                              jp_archive_name(a, i));
-    if (k >= sizeof list) k = sizeof list - 1;
-    if (!name)
-        return jp_error_set(err, JP_ERR_ARG,
-                            "%s holds %zu datasets (%s): name the one to load (member option)",
-                            a->path, jp_archive_count(a), list);
-    return jp_error_set(err, JP_ERR_NOTFOUND, "%s: no dataset '%s' in the archive (it holds: %s)",
-                        a->path, name, *list ? list : "nothing");
-}
-
-static jp_status_t load_foreign(jp_archive_t *a, const char *name, jp_dataset_t **out,
-                                jp_error_t *err)
-{
-    size_t i = 0;
-    if (!name) {
-        if (a->nforeign != 1) return no_such(a, NULL, err);
-    } else {
-        while (i < a->nforeign && strcmp(a->foreign[i], name) != 0) i++;
-        if (i == a->nforeign) return no_such(a, name, err);
-    }
-    const aent_t *e = &a->ents[a->foreign_ent[i]];
-    grab_t g;
-    memset(&g, 0, sizeof g);
-    g.v.begin = grab_begin;
-    g.v.end = grab_end;
-    g.a = a;
-    g.want[0] = e->rel;
-    g.left = 1;
-    jp_status_t st = walk(a, &g.v, err);
-    if (!st && !g.have[0])
-        st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s' vanished", a->path, e->name);
-    if (!st && memcmp(g.sha[0], e->sha, JP_SHA256_LEN) != 0)
-        st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s' changed while reading", a->path,
-                          e->name);
-    if (!st) {
-        const jp_format_t *f = jp_format_for_path(e->name);
-        char where[1024];
-        snprintf(where, sizeof where, "%s#%s", a->path, e->rel);
-        jp_read_opts_t ro;
-        jp_read_opts_init(&ro);
-        ro.name = a->foreign[i];
-        st = f->read_mem(where, g.got[0].data ? g.got[0].data : "", g.got[0].len, &ro, out, err);
-    }
-    jp_buf_free(&g.got[0]);
-    return st;
-}
-
-jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **out, jp_error_t *err)
-{
-    *out = NULL;
-    if (!a->has_manifest) return load_foreign(a, name, out, err);
-    if (a->manifest_error)
-        return jp_error_set(err, JP_ERR_ARCHIVE, "%s: %s: %s", a->path, JP_ARCHIVE_MANIFEST,
-                            a->manifest_error);
-    const mds_t *x = NULL;
-    if (!name && a->nds == 1)
-        x = &a->ds[0];
-    else if (name)
-        x = find_ds(a, name);
-    if (!x) return no_such(a, name, err);
-    const jp_format_t *f = jp_format_find(x->format ? x->format : "csv");
-    if (!f || !f->read_mem)
-        return jp_error_set(err, JP_ERR_FORMAT,
-                            "%s: dataset '%s' is stored as '%s', which this "
-                            "jinpu cannot read from memory",
-                            a->path, x->name, x->format ? x->format : "?");
-    grab_t g;
-    memset(&g, 0, sizeof g);
-    g.v.begin = grab_begin;
-    g.v.end = grab_end;
-    g.a = a;
-    g.want[0] = x->schema;
-    g.want[1] = x->data;
-    g.left = 2;
-    jp_dataset_t *sds = NULL, *dds = NULL;
-    jp_schema_t rs = JP_SCHEMA_INIT;
-    jp_status_t st = walk(a, &g.v, err);
-    for (int i = 0; i < 2 && !st; i++)
-        if (!g.have[i])
-            st = jp_error_set(err, JP_ERR_ARCHIVE, "%s: entry '%s' of dataset '%s' is missing",
-                              a->path, g.want[i], x->name);
-    for (int i = 0; i < 2 && !st; i++) st = check_member(a, g.want[i], &g.got[i], g.sha[i], err);
-    char where[1024];
-    if (!st) {
-        snprintf(where, sizeof where, "%s#%s", a->path, x->schema);
-        jp_read_opts_t so;
-        jp_read_opts_init(&so);
-        st = jp_yaml_read_mem(where, g.got[0].data ? g.got[0].data : "", g.got[0].len, &so, &sds,
-                              err);
-    }
-    if (!st) {
-        /* the data is read with the stored schema, plus the qualifier columns as text */
-        if (jp_schema_copy(&rs, &sds->schema))
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        for (size_t q = 0; q < x->nq && !st; q++) {
-            jp_field_t fq;
-            jp_field_init(&fq);
-            fq.name = x->q[q].column;
-            fq.type = JP_TYPE_STRING;
-            st = jp_schema_add(&rs, &fq, err);
-        }
-    }
-    if (!st) {
-        snprintf(where, sizeof where, "%s#%s", a->path, x->data);
-        jp_read_opts_t ro;
-        jp_read_opts_init(&ro);
-        ro.schema = &rs;
-        ro.name = x->name;
-        ro.format = f->name;
-        st = f->read_mem(where, g.got[1].data ? g.got[1].data : "", g.got[1].len, &ro, &dds, err);
-        if (!st) st = jp_dataset_need_all(dds, err);
-    }
-    jp_buf_free(&g.got[0]);
-    jp_buf_free(&g.got[1]);
-    if (!st) st = assemble(a, x, sds, dds, out, err);
-    if (!st) {
-        snprintf(where, sizeof where, "%s#%s", a->path, x->name);
-        jp_dataset_set_origin(*out, where, dds->lines ? jp_column_ref(dds->lines) : NULL);
-        (*out)->first_line = dds->first_line;
-    }
-    jp_schema_free(&rs);
-    if (sds) jp_dataset_unref(sds);
-    if (dds) jp_dataset_unref(dds);
-    return st;
 }
 
 /* ---- describe ----------------------------------------------------------------------- */

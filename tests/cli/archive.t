@@ -159,3 +159,22 @@ $ $JINPU export -o $T/r.zip --format yaml datasets/cherry.yaml datasets/ip.yaml 
 ~ ^out/data/ip.yaml$
 !! cherry
 ~ ^ok$
+
+# loading holds the same line as verify: data edited together with its
+# manifest entry still fails sha256sums.txt, so an export from it is refused
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && mkdir $T/x && tar -xzf $T/r.tar.gz -C $T/x && sed -i '0,/cherry/s/cherry/Cherry/' $T/x/r/data/cherry.yaml && old=$(grep -A2 'data/cherry.yaml' $T/x/r/manifest.yaml | sed -n 's/.*sha256: "\(.*\)"/\1/p') && new=$(sha256sum $T/x/r/data/cherry.yaml | cut -d' ' -f1) && sed -i "s/$old/$new/" $T/x/r/manifest.yaml && tar -czf $T/t.tar.gz -C $T/x r && $JINPU export -o $T/new.tar.gz "$T/t.tar.gz#cherry"; echo "exit $?"; ls $T
+> exit 3
+> r.tar.gz
+> t.tar.gz
+> x
+! refusing to load 'cherry': the archive does not verify \(data/cherry.yaml: SHA-256 mismatch: sha256sums.txt says
+# with both checksum files taken away there is nothing to check against: refused unless asked
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && mkdir $T/x && tar -xzf $T/r.tar.gz -C $T/x && sed -i '0,/cherry/s/cherry/Cherry/' $T/x/r/data/cherry.yaml && rm $T/x/r/manifest.yaml $T/x/r/sha256sums.txt && tar -czf $T/t.tar.gz -C $T/x r && $JINPU export -o $T/new.tar.gz "$T/t.tar.gz#cherry"
+? 3
+! refusing to load 'cherry': the archive has no manifest.yaml, so there is nothing to check it against .*unverified = true
+$ mkdir -p $T/d && echo a,b > $T/d/plain.csv && echo 1,2 >> $T/d/plain.csv && tar -czf $T/p.tar.gz -C $T d && $JINPU -e 'local a = jp.open_archive(os.getenv("T") .. "/p.tar.gz", { unverified = true }); print(a:list()[1], #a:load("plain"))'
+> plain	1
+# a second manifest.yaml: which one is meant?
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && mkdir $T/x && tar -xzf $T/r.tar.gz -C $T/x && cp $T/x/r/manifest.yaml $T/x/ && tar -czf $T/t.tar.gz -C $T/x r manifest.yaml && $JINPU verify $T/t.tar.gz
+? 1
+~ manifest.yaml appears twice, as 'r/manifest.yaml' and 'manifest.yaml'

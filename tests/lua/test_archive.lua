@@ -154,5 +154,27 @@ jp.export(p("one.tgz"), every, { format = "yaml" })
 t.ok(jp.open_archive(p("one.tgz")):load():equals(every), "single dataset, load()")
 t.ok(jp.load(p("one.tgz")):equals(every), "jp.load of a one-dataset archive")
 
+-- loading holds the line verify holds: an extra file, and the load is refused
+do
+  assert(os.execute("mkdir -p '" .. p("x") .. "' && tar -xzf '" .. p("a.tar.gz") .. "' -C '" .. p("x") ..
+    "' && echo hi > '" .. p("x/same/extra.txt") .. "' && tar -czf '" .. p("extra.tar.gz") .. "' -C '" ..
+    p("x") .. "' same"))
+  local ok2, problems2 = jp.verify_archive(p("extra.tar.gz"))
+  t.ok(not ok2 and problems2[1]:find("extra.txt", 1, true), "verify names the extra file")
+  local x <close> = jp.open_archive(p("extra.tar.gz"))
+  t.raises(function() x:load("every") end, "refusing to load 'every': the archive does not verify %(extra.txt: not listed",
+    "load refuses what verify refuses")
+  t.raises(function() jp.load(p("extra.tar.gz")) end, "does not verify", "so does jp.load")
+  -- without a manifest, loading is an explicit choice
+  assert(os.execute("rm '" .. p("x/same/manifest.yaml") .. "' '" .. p("x/same/sha256sums.txt") ..
+    "' '" .. p("x/same/extra.txt") .. "' && tar -czf '" .. p("bare.tar.gz") .. "' -C '" .. p("x") .. "' same"))
+  local b1 <close> = jp.open_archive(p("bare.tar.gz"))
+  t.raises(function() b1:load("every") end, "no manifest.yaml.*unverified = true", "bare archive refused")
+  local b2 <close> = jp.open_archive(p("bare.tar.gz"), { unverified = true })
+  t.eq(#b2:load("every"), #every, "bare archive loaded when asked")
+  t.raises(function() jp.open_archive(p("bare.tar.gz"), { unverifed = true }) end, "unknown option 'unverifed'",
+    "typo in the option")
+end
+
 os.execute("rm -rf '" .. dir .. "'")
 t.done()

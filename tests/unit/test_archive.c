@@ -24,26 +24,8 @@
 #include "jp_sha256.h"
 #include "jp_tar.h"
 #include "jp_zip.h"
+#include "archive_util.h"
 #include "unit.h"
-
-static char tmpdir[256];
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 static int count_temp_files(void)
 {
@@ -117,37 +99,6 @@ static void test_names(void)
 }
 
 /* ---- tar ---------------------------------------------------------------------------- */
-
-typedef struct memsrc {
-    const char *p;
-    size_t n, off;
-} memsrc_t;
-
-static jp_status_t mem_read(void *ctx, void *buf, size_t n, size_t *got, jp_error_t *err)
-{
-    (void)err;
-    memsrc_t *m = ctx;
-    size_t k = m->n - m->off < n ? m->n - m->off : n;
-    memcpy(buf, m->p + m->off, k);
-    m->off += k;
-    *got = k;
-    return JP_OK;
-}
-
-static void tar_add(jp_buf_t *b, const char *name, const char *data, bool dir)
-{
-    size_t n = data ? strlen(data) : 0;
-    jp_tar_put_header(b, name, n, dir, 315532800, NULL);
-    if (n) jp_buf_append(b, data, n);
-    static const char z[512];
-    jp_buf_append(b, z, jp_tar_pad_len(n));
-}
-
-static void tar_end(jp_buf_t *b)
-{
-    static const char z[JP_TAR_RECORD + 2 * JP_TAR_BLOCK];
-    jp_buf_append(b, z, jp_tar_end_len(b->len));
-}
 
 /* Read a whole tar; returns status, err filled; count of entries */
 static jp_status_t tar_read_all(const jp_buf_t *b, int *entries, jp_error_t *err)
@@ -943,6 +894,7 @@ static void test_bombs(void)
     jp_archive_limits_init(&lim);
     lim.max_ratio = 2000;
     lim.max_member = 1 << 20;
+    lim.unverified = true; /* a bare tar: loading it is asked for */
     if (jp_archive_open(tmp("bomb.tar.gz"), &lim, &a, &err) == JP_OK) {
         jp_dataset_t *ds = NULL;
         jp_status_t st = jp_archive_load(a, "zeros", &ds, &err);
@@ -986,9 +938,7 @@ static void test_bombs(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/jp-archive-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) return 2;
+    if (tmp_setup("jp-archive")) return 2;
     jp_formats_init();
     test_sha256();
     test_names();
@@ -998,8 +948,6 @@ int main(void)
     test_export();
     test_verify();
     test_bombs();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", tmpdir);
+    tmp_cleanup();
     return unit_done();
 }
