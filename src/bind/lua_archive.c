@@ -16,6 +16,7 @@
 #include "jp_archive.h"
 #include "jp_format.h"
 #include "jpl.h"
+#include "jpl_policy.h"
 
 #define ARCHIVE_MT "jinpu.archive"
 
@@ -125,6 +126,7 @@ static int l_export(lua_State *L)
 {
     lua_settop(L, 3); /* [path, datasets, opts]: what we push goes above */
     const char *path = luaL_checkstring(L, 1);
+    jpl_policy_check_write(L, "jp.export", path);
     size_t n = 0;
     jp_dataset_t **v;
     if (jpl_test_dataset(L, 2)) {
@@ -201,6 +203,7 @@ static int l_open(lua_State *L)
 {
     lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
+    jpl_policy_check_read(L, "jp.open_archive", path);
     jp_archive_limits_t lim;
     read_limits(L, 2, &lim);
     box_t *b = lua_newuserdatauv(L, sizeof *b, 0); /* [box] */
@@ -248,6 +251,7 @@ static int l_verify_archive(lua_State *L)
 {
     lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
+    jpl_policy_check_read(L, "jp.verify_archive", path);
     jp_archive_limits_t lim;
     read_limits(L, 2, &lim);
     box_t *b = lua_newuserdatauv(L, sizeof *b, 0);

@@ -20,6 +20,7 @@
 #include "jp_preview.h"
 #include "jp_unit.h"
 #include "jpl.h"
+#include "jpl_policy.h"
 
 typedef struct {
     jp_dataset_t *ds;
@@ -1025,6 +1026,7 @@ static void read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
 static int do_load(lua_State *L, bool csv)
 {
     const char *path = luaL_checkstring(L, 1);
+    jpl_policy_check_read(L, csv ? "jp.read_csv" : "jp.load", path);
     jp_read_opts_t o;
     int top = lua_gettop(L);
     read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
@@ -1405,6 +1407,11 @@ static int do_write(lua_State *L, const char *format)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     const char *path = luaL_checkstring(L, 2);
+    jpl_policy_check_write(L,
+                           !format          ? "ds:write"
+                           : *format == 'c' ? "ds:write_csv"
+                                            : "ds:write_yaml",
+                           path);
     jp_write_opts_t o;
     read_write_opts(L, 3, &o);
     if (format && !o.format) {

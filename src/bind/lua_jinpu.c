@@ -9,6 +9,7 @@
 #include "jp_format.h"
 #include "jp_version.h"
 #include "jpl.h"
+#include "jpl_policy.h"
 
 static const jp_embedded_t *find_embedded(const char *name)
 {
@@ -46,15 +47,29 @@ static void register_preload(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* jp.sandboxed() -> false, or { read = {roots}, write = {roots} } */
+static int l_sandboxed(lua_State *L)
+{
+    if (!jpl_policy_sandboxed(L)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    jpl_policy_push_roots(L);
+    return 1;
+}
+
 int luaopen_jinpu(lua_State *L)
 {
     jp_formats_init();
+    jpl_policy_open(L);
     register_preload(L);
     lua_newtable(L); /* [jp] */
     lua_pushliteral(L, JP_VERSION);
     lua_setfield(L, -2, "version");
     lua_pushinteger(L, JP_API_VERSION);
     lua_setfield(L, -2, "api_version");
+    lua_pushcfunction(L, l_sandboxed);
+    lua_setfield(L, -2, "sandboxed");
     jpl_open_dataset(L);
     jpl_open_verbs(L);
     jpl_open_validate(L);

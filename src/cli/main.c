@@ -30,6 +30,7 @@
 #include "jp_embedded.h"
 #include "jp_version.h"
 #include "jpl.h"
+#include "jpl_policy.h"
 
 enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_TIME = 5, EXIT_INTERRUPTED = 130 };
 
@@ -202,6 +203,9 @@ static void print_usage(FILE *f)
         "Scriptable data toolkit: typed datasets, Lua scripts, validation, archives.\n"
         "\n"
         "  run SCRIPT.lua [ARGS]   run a script (also: jinpu SCRIPT.lua, #!/usr/bin/env jinpu)\n"
+        "  run --sandbox [--allow-read P]... [--allow-write P]... SCRIPT [ARGS]\n"
+        "                          run it sandboxed: no commands, files only inside the\n"
+        "                          roots (docs/sandbox.md)\n"
         "  -e CODE                 run a chunk of Lua (may be repeated)\n"
         "  -                       run the script on standard input\n"
         "  (no arguments)          interactive prompt on a terminal\n"
@@ -406,6 +410,81 @@ static int usage_error(mainargs_t *m, const char *fmt, const char *what)
     return 0;
 }
 
+/* The value of `--name VALUE` or `--name=VALUE` at argv[*i] (advancing *i),
+ * or NULL when argv[*i] is not that option. */
+static const char *option_value(mainargs_t *m, int *i, const char *name, bool *missing)
+{
+    const char *arg = m->argv[*i];
+    size_t n = strlen(name);
+    *missing = false;
+    if (strncmp(arg, name, n) != 0) return NULL;
+    if (arg[n] == '=') return arg + n + 1;
+    if (arg[n] != '\0') return NULL;
+    if (*i + 1 >= m->argc) {
+        *missing = true;
+        return NULL;
+    }
+    return m->argv[++*i];
+}
+
+/*
+ * jinpu run [--sandbox [--allow-read P]... [--allow-write P]...] SCRIPT ARGS:
+ * sandbox the state when asked (docs/sandbox.md) and return the index of
+ * SCRIPT, or -1 after a usage error.  Without --allow-*, the sandbox reads
+ * the script's folder and every ARG naming an existing path, and reads and
+ * writes $TMPDIR; the --allow-* roots come on top.
+ */
+static int run_options(lua_State *L, mainargs_t *m)
+{
+    int argc = m->argc, i = 2;
+    char **argv = m->argv;
+    bool sandbox = false;
+    const char **rd = lua_newuserdatauv(L, (size_t)(argc + 2) * sizeof *rd, 0);
+    const char **wr = lua_newuserdatauv(L, (size_t)(argc + 2) * sizeof *wr, 0);
+    size_t nrd = 0, nwr = 0;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(argv[i], "--sandbox") == 0) {
+            sandbox = true;
+            continue;
+        }
+        bool missing, w = false;
+        const char *opt = argv[i];
+        const char *v = option_value(m, &i, "--allow-read", &missing);
+        if (!v && !missing) {
+            v = option_value(m, &i, "--allow-write", &missing);
+            w = true;
+        }
+        if (missing) return usage_error(m, "%s needs a path", opt) - 1;
+        if (!v) return usage_error(m, "run: unknown option '%s'", opt) - 1;
+        if (access(v, F_OK) != 0)
+            return usage_error(m, "cannot use '%s' as a sandbox root: no such file", v) - 1;
+        if (w)
+            wr[nwr++] = v;
+        else
+            rd[nrd++] = v;
+    }
+    if (i >= argc) return usage_error(m, "%s needs a script", "run") - 1;
+    if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0)
+        return usage_error(m, "cannot open script '%s'", argv[i]) - 1;
+    if (!sandbox && nrd + nwr > 0)
+        return usage_error(m, "%s: --allow-read and --allow-write need --sandbox", "run") - 1;
+    if (!sandbox) return i;
+    if (strcmp(argv[i], "-") != 0) { /* the script's folder */
+        const char *slash = strrchr(argv[i], '/');
+        rd[nrd++] = slash ? lua_pushlstring(L, argv[i], (size_t)(slash - argv[i]) + 1) : ".";
+    }
+    for (int k = i + 1; k < argc; k++)
+        if (access(argv[k], F_OK) == 0) rd[nrd++] = argv[k];
+    const char *tmp = getenv("TMPDIR");
+    if (tmp && *tmp && access(tmp, F_OK) == 0) wr[nwr++] = tmp;
+    jpl_policy_sandbox(L, rd, nrd, wr, nwr);
+    return i;
+}
+
 static int pmain(lua_State *L)
 {
     mainargs_t *m = lua_touserdata(L, 1);
@@ -451,10 +530,9 @@ static int pmain(lua_State *L)
         return 0;
     }
     if (strcmp(a, "run") == 0) {
-        if (argc < 3) return usage_error(m, "%s needs a script", "run");
-        if (strcmp(argv[2], "-") != 0 && access(argv[2], R_OK) != 0)
-            return usage_error(m, "cannot open script '%s'", argv[2]);
-        m->code = exit_status(run_file(L, argv[2], argv, argc, 2));
+        int script = run_options(L, m);
+        if (script < 0) return 0;
+        m->code = exit_status(run_file(L, argv[script], argv, argc, script));
         return 0;
     }
     if (strcmp(a, "-") == 0) {
