@@ -1,7 +1,8 @@
 /*
  * jp_csv.c - the CSV format: options, the header, explicit schemas, the
  * column selection, lazy loading, and the registry entries.  The parsing
- * itself is jp_csv_scan.c; writing is jp_csv_write.c.
+ * itself is the pass engine (jp_csv_pass.c, jp_csv_scan.c, jp_csv_store.c,
+ * jp_csv_cell.c; see jp_csv_scan.h); writing is jp_csv_write.c.
  *
  * A read builds a "plan" (where the text is, its layout, and for each
  * field of the dataset the file column and how to read it).  Eager reads
@@ -426,6 +427,287 @@ static jp_status_t inflate_mem(const char *name, const char *data, size_t n, jp_
 
 /* ---- reading ------------------------------------------------------------------- */
 
+static jp_status_t nomem(jp_error_t *err)
+{
+    return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+}
+
+static jp_status_t check_read_opts(const char *path, const jp_read_opts_t *o, jp_error_t *err)
+{
+    if (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r')
+        return jp_error_set(err, JP_ERR_ARG, "%s: the delimiter cannot be a quote or a line end",
+                            path);
+    if (o->format && strcasecmp(o->format, "csv") != 0 && strcasecmp(o->format, "csv.gz") != 0 &&
+        strcasecmp(o->format, "tsv") != 0)
+        return jp_error_set(err, JP_ERR_FORMAT, "%s: the CSV reader cannot read format '%s'", path,
+                            o->format);
+    return JP_OK;
+}
+
+/* Where the plan's text comes from: memory (inflated into *unz when it is
+ * gzip data), or the file, whose identity is noted so that a later pass
+ * notices a change.  *disk_size is the file's size (0 for memory). */
+static jp_status_t open_source(csv_plan_t *p, const char *path, const char *mem, size_t mem_len,
+                               jp_buf_t *unz, uint64_t *disk_size, jp_error_t *err)
+{
+    *disk_size = 0;
+    if (mem) {
+        if (mem_len >= 2 && (unsigned char)mem[0] == 0x1f && (unsigned char)mem[1] == 0x8b) {
+            jp_status_t st = inflate_mem(path, mem, mem_len, unz, err);
+            if (st) return st;
+            mem = unz->data ? unz->data : "";
+            mem_len = unz->len;
+        }
+        p->src.mem = mem;
+        p->src.mem_len = mem_len;
+        return JP_OK;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int e = errno;
+        return jp_error_errno(err, e == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, e, "cannot open %s",
+                              path);
+    }
+    if (S_ISDIR(sb.st_mode)) return jp_error_set(err, JP_ERR_IO, "%s is a directory", path);
+    /* gzip by its magic bytes, whatever the name says */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        return jp_error_errno(err, JP_ERR_IO, e, "cannot open %s", path);
+    }
+    unsigned char mg[2] = {0, 0};
+    size_t k = fread(mg, 1, 2, f);
+    fclose(f);
+    p->src.gz = k == 2 && mg[0] == 0x1f && mg[1] == 0x8b;
+    p->lay.have_id = true;
+    p->lay.dev = (uint64_t)sb.st_dev;
+    p->lay.ino = (uint64_t)sb.st_ino;
+    p->lay.size = (uint64_t)sb.st_size;
+    p->lay.mtime_s = (int64_t)sb.st_mtim.tv_sec;
+    p->lay.mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
+    *disk_size = (uint64_t)sb.st_size;
+    return JP_OK;
+}
+
+/* The field names: column1, column2, ... without a header; otherwise the
+ * header's, each non-empty, valid UTF-8 and used once. */
+static jp_status_t field_names(const char *path, const jp_read_opts_t *o, names_t *nm,
+                               jp_error_t *err)
+{
+    if (!o->header) {
+        size_t nc = nm->n;
+        names_free(nm);
+        for (size_t i = 0; i < nc; i++) {
+            char nb[32];
+            int w = snprintf(nb, sizeof nb, "column%zu", i + 1);
+            if (!names_add(nm, nb, (size_t)w)) return nomem(err);
+        }
+        return JP_OK;
+    }
+    /* duplicate names through a dictionary: a header may be wide */
+    jp_strdict_t *seen = jp_strdict_new(nm->n);
+    if (!seen) return nomem(err);
+    jp_status_t st = JP_OK;
+    for (size_t i = 0; i < nm->n && !st; i++) {
+        size_t bad;
+        uint32_t first;
+        if (!nm->v[i][0]) {
+            st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu has an empty name", i + 1);
+            jp_error_at(err, path, 1, 0);
+        } else if (!jp_csv_utf8_ok(nm->v[i], strlen(nm->v[i]), &bad)) {
+            st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu: invalid UTF-8", i + 1);
+            jp_error_at(err, path, 1, 0);
+        } else if (jp_strdict_intern(seen, nm->v[i], strlen(nm->v[i]), &first)) {
+            st = nomem(err);
+        } else if (seen->count != i + 1) {
+            /* names are interned in column order, so a repeat's code is
+               the column where it first appeared */
+            st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu is named '%s' like column %u",
+                              i + 1, nm->v[i], (unsigned)first + 1);
+            jp_error_at(err, path, 1, 0);
+            jp_error_field(err, nm->v[i]);
+        }
+    }
+    jp_strdict_unref(seen);
+    return st;
+}
+
+/* The layout every pass shares: what the header said and the options. */
+static jp_status_t set_layout(csv_plan_t *p, const head_t *h, const jp_read_opts_t *o,
+                              jp_error_t *err)
+{
+    p->lay.delim = h->delim;
+    p->lay.ncols = h->names.n;
+    p->lay.data_off = h->data_off;
+    p->lay.data_line = h->data_line;
+    if (o->null_text && o->null_text[0]) {
+        if (!(p->null_text = jp_strdup(o->null_text))) return nomem(err);
+        p->lay.null_text = p->null_text;
+        p->lay.null_len = strlen(p->null_text);
+    }
+    p->lay.keep_rejects = o->keep_rejects;
+    p->lay.threads = o->threads;
+    return JP_OK;
+}
+
+/* What the read makes of the file's columns: for each file column, the
+ * schema field that types it (or -1); for each dataset field, its file
+ * column.  Both arrays are the caller's to free, also on failure. */
+typedef struct selection {
+    long *explicit_of; /* per file column */
+    size_t *fcol;      /* per dataset field */
+    size_t nf;
+} selection_t;
+
+static void selection_free(selection_t *sel)
+{
+    jp_free(sel->explicit_of);
+    jp_free(sel->fcol);
+    memset(sel, 0, sizeof *sel);
+}
+
+/* Every field an explicit schema names must be in the file, with a known unit. */
+static jp_status_t match_schema(const char *path, const jp_schema_t *sc, const names_t *nm,
+                                const char *list, selection_t *sel, jp_error_t *err)
+{
+    sel->explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *sel->explicit_of);
+    if (!sel->explicit_of) return nomem(err);
+    for (size_t i = 0; i < nm->n; i++) sel->explicit_of[i] = -1;
+    for (size_t i = 0; sc && i < sc->n_fields; i++) {
+        const jp_field_t *f = &sc->fields[i];
+        long c = find_name(nm, f->name);
+        if (c < 0) {
+            jp_error_set(err, JP_ERR_ARG,
+                         "schema names field '%s', which %s does not have (fields: %s)", f->name,
+                         path, list);
+            jp_error_field(err, f->name);
+            return JP_ERR_ARG;
+        }
+        jp_unit_info_t ui;
+        if (f->unit && !jp_unit_resolve(f->unit, &ui)) {
+            jp_error_set(err, JP_ERR_UNIT, "schema: field '%s' has an unknown unit '%s'", f->name,
+                         f->unit);
+            jp_error_field(err, f->name);
+            return JP_ERR_UNIT;
+        }
+        sel->explicit_of[c] = (long)i;
+    }
+    return JP_OK;
+}
+
+/* The fields of the dataset: the columns asked for, in the order asked,
+ * or all of them. */
+static jp_status_t select_columns(const char *path, const jp_read_opts_t *o, const names_t *nm,
+                                  const char *list, selection_t *sel, jp_error_t *err)
+{
+    sel->nf = o->columns ? o->n_columns : nm->n;
+    sel->fcol = jp_malloc_array(sel->nf ? sel->nf : 1, sizeof *sel->fcol);
+    if (!sel->fcol) return nomem(err);
+    for (size_t k = 0; k < sel->nf; k++) {
+        if (!o->columns) {
+            sel->fcol[k] = k;
+            continue;
+        }
+        const char *want = o->columns[k];
+        long c = want ? find_name(nm, want) : -1;
+        if (c < 0) {
+            jp_error_set(err, JP_ERR_ARG, "columns: no field '%s' in %s (fields: %s)",
+                         want ? want : "(null)", path, list);
+            jp_error_field(err, want);
+            return JP_ERR_ARG;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (sel->fcol[j] == (size_t)c) {
+                jp_error_set(err, JP_ERR_ARG, "columns: field '%s' is named twice", want);
+                jp_error_field(err, want);
+                return JP_ERR_ARG;
+            }
+        sel->fcol[k] = (size_t)c;
+    }
+    return JP_OK;
+}
+
+/* Dataset field k from file column c: the schema's field when one types
+ * it (with its unit in canonical form), else an inferred one; and the
+ * plan's instructions for reading it. */
+static jp_status_t add_field(csv_plan_t *p, jp_dataset_t *ds, size_t k, size_t c, const char *name,
+                             const jp_field_t *ef, jp_error_t *err)
+{
+    jp_field_t f;
+    char canon[64];
+    const char *unit = ef && ef->unit ? jp_unit_canonical(ef->unit, canon, sizeof canon) : NULL;
+    if (ef) {
+        if (jp_field_copy(&f, ef)) return nomem(err);
+    } else {
+        jp_field_init(&f);
+        if (!(f.name = jp_strdup(name))) return nomem(err);
+    }
+    if (unit && (!f.unit || strcmp(f.unit, unit) != 0)) {
+        jp_free(f.unit);
+        if (!(f.unit = jp_strdup(unit))) {
+            jp_field_free(&f);
+            return nomem(err);
+        }
+    }
+    int mode = mode_for(ef ? ef->type : JP_TYPE_NONE, unit);
+    f.type = mode == CM_INFER ? JP_TYPE_NONE : ef && ef->type ? ef->type : JP_TYPE_NUMBER;
+    jp_status_t st = jp_schema_add(&ds->schema, &f, err);
+    jp_field_free(&f);
+    if (st) return st;
+    p->cs[k].fcol = c;
+    p->cs[k].mode = mode;
+    if (!(p->cs[k].name = jp_strdup(name))) return nomem(err);
+    if ((mode == CM_INT || mode == CM_NUMBER) && unit && !(p->cs[k].unit = jp_strdup(unit)))
+        return nomem(err);
+    return JP_OK;
+}
+
+/* The dataset, with its fields and no columns yet, and the plan's column list. */
+static jp_status_t build_dataset(csv_plan_t *p, const char *path, const jp_read_opts_t *o,
+                                 const names_t *nm, const selection_t *sel, jp_dataset_t **out,
+                                 jp_error_t *err)
+{
+    size_t nf = sel->nf;
+    jp_dataset_t *ds = jp_dataset_new();
+    *out = ds;
+    p->cs = jp_calloc(nf ? nf : 1, sizeof *p->cs);
+    if (!ds || !p->cs) return nomem(err);
+    p->nf = nf;
+    ds->cols = jp_calloc(nf ? nf : 1, sizeof *ds->cols);
+    ds->cols_cap = nf;
+    char stem[256];
+    if (!ds->cols ||
+        jp_meta_set(&ds->meta.name, o->name ? o->name : jp_path_stem(path, stem, sizeof stem)))
+        return nomem(err);
+    for (size_t k = 0; k < nf; k++) {
+        size_t c = sel->fcol[k];
+        long e = sel->explicit_of[c];
+        jp_status_t st =
+            add_field(p, ds, k, c, nm->v[c], e >= 0 ? &o->schema->fields[e] : NULL, err);
+        if (st) return st;
+    }
+    return JP_OK;
+}
+
+/* Read every column of ds now (the set-aside records to *rejects). */
+static jp_status_t load_all(csv_plan_t *p, jp_dataset_t *ds, const jp_read_opts_t *o,
+                            jp_error_t *err)
+{
+    size_t nf = p->nf;
+    size_t *all = jp_malloc_array(nf ? nf : 1, sizeof *all);
+    if (!all) return nomem(err);
+    for (size_t k = 0; k < nf; k++) all[k] = k;
+    jp_dataset_t *rej = NULL;
+    jp_status_t st = plan_load(p, ds, all, nf, &rej, err);
+    jp_free(all);
+    if (st) return st;
+    if (o->rejects)
+        *o->rejects = rej;
+    else
+        jp_dataset_unref(rej);
+    return JP_OK;
+}
+
 static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
                             const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err)
 {
@@ -436,292 +718,50 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     }
     *out = NULL;
     if (o->rejects) *o->rejects = NULL;
-    if (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r')
-        return jp_error_set(err, JP_ERR_ARG, "%s: the delimiter cannot be a quote or a line end",
-                            path);
-    if (o->format && strcasecmp(o->format, "csv") != 0 && strcasecmp(o->format, "csv.gz") != 0 &&
-        strcasecmp(o->format, "tsv") != 0)
-        return jp_error_set(err, JP_ERR_FORMAT, "%s: the CSV reader cannot read format '%s'", path,
-                            o->format);
+    jp_status_t st = check_read_opts(path, o, err);
+    if (st) return st;
     csv_tuning_t tune;
     jp_csv_tuning_get(&tune);
-    jp_status_t st;
     jp_dataset_t *ds = NULL;
     head_t h;
     memset(&h, 0, sizeof h);
+    selection_t sel;
+    memset(&sel, 0, sizeof sel);
     jp_buf_t unz = JP_BUF_INIT;
+    uint64_t disk_size = 0;
     csv_plan_t *p = jp_calloc(1, sizeof *p);
     if (!p || !(p->path = jp_strdup(path))) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        st = nomem(err);
         goto fail;
     }
     p->src.path = p->path;
-    uint64_t disk_size = 0;
-    if (mem) {
-        if (mem_len >= 2 && (unsigned char)mem[0] == 0x1f && (unsigned char)mem[1] == 0x8b) {
-            if ((st = inflate_mem(path, mem, mem_len, &unz, err))) goto fail;
-            mem = unz.data ? unz.data : "";
-            mem_len = unz.len;
-        }
-        p->src.mem = mem;
-        p->src.mem_len = mem_len;
-    } else {
-        struct stat sb;
-        if (stat(path, &sb) != 0) {
-            int e = errno;
-            st = jp_error_errno(err, e == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, e, "cannot open %s",
-                                path);
-            goto fail;
-        }
-        if (S_ISDIR(sb.st_mode)) {
-            st = jp_error_set(err, JP_ERR_IO, "%s is a directory", path);
-            goto fail;
-        }
-        /* gzip by its magic bytes, whatever the name says */
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            int e = errno;
-            st = jp_error_errno(err, JP_ERR_IO, e, "cannot open %s", path);
-            goto fail;
-        }
-        unsigned char mg[2] = {0, 0};
-        size_t k = fread(mg, 1, 2, f);
-        fclose(f);
-        p->src.gz = k == 2 && mg[0] == 0x1f && mg[1] == 0x8b;
-        p->lay.have_id = true;
-        p->lay.dev = (uint64_t)sb.st_dev;
-        p->lay.ino = (uint64_t)sb.st_ino;
-        p->lay.size = (uint64_t)sb.st_size;
-        p->lay.mtime_s = (int64_t)sb.st_mtim.tv_sec;
-        p->lay.mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
-        disk_size = (uint64_t)sb.st_size;
-    }
-    if ((st = read_head(&p->src, o, &h, err))) goto fail;
-    names_t *nm = &h.names;
-    /* field names */
-    if (!o->header) {
-        size_t nc = nm->n;
-        names_free(nm);
-        for (size_t i = 0; i < nc; i++) {
-            char nb[32];
-            int w = snprintf(nb, sizeof nb, "column%zu", i + 1);
-            if (!names_add(nm, nb, (size_t)w)) {
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto fail;
-            }
-        }
-    } else {
-        /* duplicate names through a dictionary: a header may be wide */
-        jp_strdict_t *seen = jp_strdict_new(nm->n);
-        if (!seen) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        for (size_t i = 0; i < nm->n; i++) {
-            size_t bad;
-            if (!nm->v[i][0]) {
-                st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu has an empty name", i + 1);
-                jp_error_at(err, path, 1, 0);
-                jp_strdict_unref(seen);
-                goto fail;
-            }
-            if (!jp_csv_utf8_ok(nm->v[i], strlen(nm->v[i]), &bad)) {
-                st = jp_error_set(err, JP_ERR_PARSE, "header: column %zu: invalid UTF-8", i + 1);
-                jp_error_at(err, path, 1, 0);
-                jp_strdict_unref(seen);
-                goto fail;
-            }
-            uint32_t first;
-            if (jp_strdict_intern(seen, nm->v[i], strlen(nm->v[i]), &first)) {
-                jp_strdict_unref(seen);
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto fail;
-            }
-            if (seen->count != i + 1) {
-                /* names are interned in column order, so a repeat's code is
-                   the column where it first appeared */
-                st = jp_error_set(err, JP_ERR_PARSE,
-                                  "header: column %zu is named '%s' like column %u", i + 1,
-                                  nm->v[i], (unsigned)first + 1);
-                jp_error_at(err, path, 1, 0);
-                jp_error_field(err, nm->v[i]);
-                jp_strdict_unref(seen);
-                goto fail;
-            }
-        }
-        jp_strdict_unref(seen);
-    }
-    p->lay.delim = h.delim;
-    p->lay.ncols = nm->n;
-    p->lay.data_off = h.data_off;
-    p->lay.data_line = h.data_line;
-    if (o->null_text && o->null_text[0]) {
-        if (!(p->null_text = jp_strdup(o->null_text))) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        p->lay.null_text = p->null_text;
-        p->lay.null_len = strlen(p->null_text);
-    }
-    p->lay.keep_rejects = o->keep_rejects;
-    p->lay.threads = o->threads;
+    if ((st = open_source(p, path, mem, mem_len, &unz, &disk_size, err)) ||
+        (st = read_head(&p->src, o, &h, err)) || (st = field_names(path, o, &h.names, err)) ||
+        (st = set_layout(p, &h, o, err)))
+        goto fail;
     char list[600];
-    list_names(nm->v, nm->n, list, sizeof list);
-    /* explicit schema: every field it names must be in the file */
-    const jp_schema_t *sc = o->schema;
-    long *explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *explicit_of);
-    if (!explicit_of) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    list_names(h.names.v, h.names.n, list, sizeof list);
+    if ((st = match_schema(path, o->schema, &h.names, list, &sel, err)) ||
+        (st = select_columns(path, o, &h.names, list, &sel, err)) ||
+        (st = build_dataset(p, path, o, &h.names, &sel, &ds, err)))
         goto fail;
-    }
-    for (size_t i = 0; i < nm->n; i++) explicit_of[i] = -1;
-    for (size_t i = 0; sc && i < sc->n_fields; i++) {
-        const jp_field_t *f = &sc->fields[i];
-        long c = find_name(nm, f->name);
-        if (c < 0) {
-            st = jp_error_set(err, JP_ERR_ARG,
-                              "schema names field '%s', which %s does not have (fields: %s)",
-                              f->name, path, list);
-            jp_error_field(err, f->name);
-            jp_free(explicit_of);
-            goto fail;
-        }
-        if (f->unit) {
-            jp_unit_info_t ui;
-            if (!jp_unit_resolve(f->unit, &ui)) {
-                st = jp_error_set(err, JP_ERR_UNIT, "schema: field '%s' has an unknown unit '%s'",
-                                  f->name, f->unit);
-                jp_error_field(err, f->name);
-                jp_free(explicit_of);
-                goto fail;
-            }
-        }
-        explicit_of[c] = (long)i;
-    }
-    /* the fields of the dataset: the chosen columns, in the order asked */
-    size_t nf = o->columns ? o->n_columns : nm->n;
-    size_t *fcol = jp_malloc_array(nf ? nf : 1, sizeof *fcol);
-    if (!fcol) {
-        jp_free(explicit_of);
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < nf; k++) {
-        if (!o->columns) {
-            fcol[k] = k;
-            continue;
-        }
-        const char *want = o->columns[k];
-        long c = want ? find_name(nm, want) : -1;
-        if (c < 0) {
-            st = jp_error_set(err, JP_ERR_ARG, "columns: no field '%s' in %s (fields: %s)",
-                              want ? want : "(null)", path, list);
-            jp_error_field(err, want);
-            jp_free(explicit_of);
-            jp_free(fcol);
-            goto fail;
-        }
-        for (size_t j = 0; j < k; j++)
-            if (fcol[j] == (size_t)c) {
-                st = jp_error_set(err, JP_ERR_ARG, "columns: field '%s' is named twice", want);
-                jp_error_field(err, want);
-                jp_free(explicit_of);
-                jp_free(fcol);
-                goto fail;
-            }
-        fcol[k] = (size_t)c;
-    }
-    ds = jp_dataset_new();
-    p->cs = jp_calloc(nf ? nf : 1, sizeof *p->cs);
-    if (!ds || !p->cs) {
-        jp_free(explicit_of);
-        jp_free(fcol);
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    p->nf = nf;
-    ds->cols = jp_calloc(nf ? nf : 1, sizeof *ds->cols);
-    ds->cols_cap = nf;
-    char stem[256];
-    if (!ds->cols ||
-        jp_meta_set(&ds->meta.name, o->name ? o->name : jp_path_stem(path, stem, sizeof stem))) {
-        jp_free(explicit_of);
-        jp_free(fcol);
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < nf; k++) {
-        size_t c = fcol[k];
-        jp_field_t f;
-        const jp_field_t *ef = explicit_of[c] >= 0 ? &sc->fields[explicit_of[c]] : NULL;
-        char canon[64];
-        const char *unit = NULL;
-        if (ef && ef->unit) unit = jp_unit_canonical(ef->unit, canon, sizeof canon);
-        if (ef) {
-            if (jp_field_copy(&f, ef)) goto nomem_loop;
-        } else {
-            jp_field_init(&f);
-            if (!(f.name = jp_strdup(nm->v[c]))) goto nomem_loop;
-        }
-        if (unit && (!f.unit || strcmp(f.unit, unit) != 0)) {
-            jp_free(f.unit);
-            if (!(f.unit = jp_strdup(unit))) {
-                jp_field_free(&f);
-                goto nomem_loop;
-            }
-        }
-        int mode = mode_for(ef ? ef->type : JP_TYPE_NONE, unit);
-        f.type = mode == CM_INFER ? JP_TYPE_NONE : ef && ef->type ? ef->type : JP_TYPE_NUMBER;
-        st = jp_schema_add(&ds->schema, &f, err);
-        jp_field_free(&f);
-        if (st) {
-            jp_free(explicit_of);
-            jp_free(fcol);
-            goto fail;
-        }
-        p->cs[k].fcol = c;
-        p->cs[k].mode = mode;
-        if (!(p->cs[k].name = jp_strdup(nm->v[c]))) goto nomem_loop;
-        if ((mode == CM_INT || mode == CM_NUMBER) && unit && !(p->cs[k].unit = jp_strdup(unit)))
-            goto nomem_loop;
-        continue;
-    nomem_loop:
-        jp_free(explicit_of);
-        jp_free(fcol);
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    jp_free(explicit_of);
-    jp_free(fcol);
+    selection_free(&sel);
     names_free(&h.names);
     p->base.ops = &csv_lazy_ops;
-    bool lazy = o->lazy && !mem && !o->keep_rejects && disk_size >= tune.lazy_bytes;
-    if (lazy) {
+    if (o->lazy && !mem && !o->keep_rejects && disk_size >= tune.lazy_bytes) {
         ds->lazy = &p->base;
         jp_dataset_set_origin(ds, path, NULL);
         ds->first_line = p->lay.data_line;
         *out = ds;
         return JP_OK;
     }
-    size_t *all = jp_malloc_array(nf ? nf : 1, sizeof *all);
-    if (!all) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < nf; k++) all[k] = k;
-    jp_dataset_t *rej = NULL;
-    st = plan_load(p, ds, all, nf, &rej, err);
-    jp_free(all);
-    if (st) goto fail;
-    if (o->rejects)
-        *o->rejects = rej;
-    else
-        jp_dataset_unref(rej);
+    if ((st = load_all(p, ds, o, err))) goto fail;
     plan_free(p);
     jp_buf_free(&unz);
     *out = ds;
     return JP_OK;
 fail:
+    selection_free(&sel);
     names_free(&h.names);
     jp_dataset_unref(ds);
     plan_free(p);

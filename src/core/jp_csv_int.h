@@ -1,8 +1,8 @@
 /*
  * jp_csv_int.h - shared between the CSV front end (jp_csv.c: options,
- * header, schema, laziness), the pass engine (jp_csv_scan.c: parallel
- * parsing into typed columns) and the writer (jp_csv_write.c).  Not a
- * public header.
+ * header, schema, laziness), the pass engine (jp_csv_pass.c and the files
+ * named in jp_csv_scan.h: parallel parsing into typed columns) and the
+ * writer (jp_csv_write.c).  Not a public header.
  */
 #ifndef JP_CSV_INT_H
 #define JP_CSV_INT_H
