@@ -289,6 +289,15 @@ static bool to_bound(lua_State *L, int idx, const jp_field_t *f, jp_column_t **s
     return true;
 }
 
+/* The type a constraint table at idx declares (type = "number"), or NONE. */
+static jp_type_t declared_type(lua_State *L, int idx)
+{
+    jp_type_t t = JP_TYPE_NONE;
+    if (lua_getfield(L, idx, "type") == LUA_TSTRING) jp_type_from_name(lua_tostring(L, -1), &t);
+    lua_pop(L, 1);
+    return t;
+}
+
 /* v:constraints(field, tbl[, opts]): the constraints named in tbl. */
 static int v_constraints(lua_State *L)
 {
@@ -357,7 +366,14 @@ static int v_constraints(lua_State *L)
                 c->unique = lua_toboolean(L, -1);
         } else if (!strcmp(*p, "minimum") || !strcmp(*p, "maximum")) {
             jp_value_t v;
-            if (!to_bound(L, -1, f, &c->bounds, &v, &e))
+            /* a number bound on a text field (or any bound of a rule that says
+             * type = "number") stays a number: the cells are read as figures
+             * and compared as numbers, never as strings */
+            jp_field_t nf = *f;
+            if (f->type == JP_TYPE_STRING &&
+                (t == LUA_TNUMBER || jp_type_is_numeric(declared_type(L, 3))))
+                nf.type = JP_TYPE_NUMBER;
+            if (!to_bound(L, -1, &nf, &c->bounds, &v, &e))
                 msg = lua_pushfstring(L, "%s: %s", *p, e.msg);
             else if ((*p)[1] == 'i')
                 c->minimum = v, c->has_minimum = true;

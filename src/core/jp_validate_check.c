@@ -248,6 +248,84 @@ static int cmp3(double a, double b)
     return a < b ? -1 : a > b;
 }
 
+/*
+ * A numeric bound on a text column (a CSV column read as text because of one
+ * odd cell): every distinct text is read once as a printed figure ("12",
+ * "约7696", "3.78万元以上") and judged like a number, qualifier and all; a
+ * text that is not a figure fails the bound with a message saying so.
+ * Texts are never compared with a number as strings ("3" above "10").
+ */
+static jp_status_t chk_bound_text(jp_report_t *r, uint32_t id, long fi, const uint8_t *mask,
+                                  double bd, bool is_min)
+{
+    const jp_column_t *c = r->ds->cols[fi];
+    const char *unit = r->ds->schema.fields[fi].unit;
+    const char *what = is_min ? "minimum" : "maximum";
+    const char *bound = r->rules[id].bound ? r->rules[id].bound : "?";
+    size_t nd = c->dict->count ? c->dict->count : 1;
+    /* per distinct text: 0 unread, 1 passes, 2 fails, 3 doubtful; msg handle */
+    uint8_t *state = jp_calloc(nd, 1);
+    size_t *msg = jp_calloc(nd, sizeof *msg);
+    jp_buf_t b = JP_BUF_INIT;
+    if (!state || !msg) {
+        jp_free(state);
+        jp_free(msg);
+        return JP_ERR_NOMEM;
+    }
+    size_t n = r->ds->nrows, checked = 0;
+    jp_status_t st = JP_OK;
+    for (size_t i = 0; i < n && st == JP_OK; i++) {
+        if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
+        checked++;
+        uint32_t code = c->v.s[i];
+        if (!state[code]) {
+            size_t len;
+            const char *s = jp_strdict_get(c->dict, code, &len);
+            jp_quantity_t q;
+            jp_unit_conv_t cv;
+            bool ok = jp_quantity_parse(s, len, &q, NULL);
+            bool conv =
+                ok && q.unit[0] && unit && jp_unit_conversion(q.unit, unit, &cv, NULL) == JP_OK;
+            jp_buf_reset(&b);
+            int sl = (int)(len > 60 ? 60 : len);
+            if (!ok || isnan(q.value) || (ok && q.unit[0] && unit && !conv)) {
+                state[code] = FAIL + 1;
+                if (ok && !isnan(q.value))
+                    st = jp_buf_printf(&b,
+                                       "'%.*s' is in %s, which does not convert to %s: it "
+                                       "cannot be checked against the %s %s",
+                                       sl, s, q.unit, unit, what, bound);
+                else
+                    st = jp_buf_printf(&b,
+                                       "'%.*s' is not a number: it cannot be checked against "
+                                       "the %s %s",
+                                       sl, s, what, bound);
+            } else {
+                double v = conv ? jp_unit_apply(&cv, q.value) : q.value;
+                int res = judge(is_min, cmp3(v, bd), q.qual, v, bd, r->approx_tolerance);
+                state[code] = res == PASS ? 1 : res == FAIL ? FAIL + 1 : DOUBT + 1;
+                if (res != PASS && q.qual != JP_Q_EXACT)
+                    st = jp_buf_printf(&b, "'%.*s' is %s the %s %s %s", sl, s,
+                                       is_min ? "below" : "above", what, bound,
+                                       res == FAIL ? "whatever its exact value"
+                                                   : "as printed (the true value may still be "
+                                                     "within it)");
+                if (res != PASS && q.qual != JP_Q_EXACT && st == JP_OK)
+                    st = jp_buf_printf(&b, " (%s)", jp_qual_name(q.qual));
+            }
+            if (st == JP_OK && b.len) st = jpv_text(r, b.data, &msg[code]);
+        }
+        if (state[code] != 1 && st == JP_OK)
+            st = jpv_issue(r, id, i, fi, is_min ? JP_VC_MINIMUM : JP_VC_MAXIMUM,
+                           state[code] == DOUBT + 1, JP_NO_ROW, msg[code]);
+    }
+    jp_buf_free(&b);
+    jp_free(state);
+    jp_free(msg);
+    jp_report_checked(r, id, checked);
+    return st;
+}
+
 static jp_status_t chk_bound(jp_report_t *r, uint32_t id, long fi, const uint8_t *mask,
                              const jp_value_t *bound, bool is_min)
 {
@@ -257,6 +335,9 @@ static jp_status_t chk_bound(jp_report_t *r, uint32_t id, long fi, const uint8_t
     jp_value_t b;
     if (c->type == JP_TYPE_BOOL)
         return jpv_broken(r, id, "%s does not apply to the boolean field '%s'", what, fname);
+    if (c->type == JP_TYPE_STRING && !bound->is_null && jp_type_is_numeric(bound->type))
+        return chk_bound_text(r, id, fi, mask,
+                              bound->type == JP_TYPE_INT ? (double)bound->u.i : bound->u.d, is_min);
     if (!coerce_bound(bound, c->type, &b)) {
         jp_buf_t t = JP_BUF_INIT;
         jp_status_t st = value_text(&t, bound);

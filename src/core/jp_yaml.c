@@ -791,6 +791,17 @@ static jp_status_t do_constraints(rd_t *r, jp_field_t *f, const ynode_t *m)
         long at[2] = {-1, -1};
         for (int i = 0; i < 2; i++) {
             if (!bn[i] || is_null(bn[i])) continue;
+            double d;
+            if (f->type == JP_TYPE_STRING && bn[i]->plain &&
+                jp_parse_double(bn[i]->s, bn[i]->n, &d)) {
+                /* a number bound on a text field compares numbers, never strings */
+                jp_value_t *b = i ? &c->maximum : &c->minimum;
+                memset(b, 0, sizeof *b);
+                b->type = JP_TYPE_NUMBER;
+                b->u.d = d;
+                *(i ? &c->has_maximum : &c->has_minimum) = true;
+                continue;
+            }
             if ((st = parse_cell(r, f, bc, bn[i], f->unit, false))) {
                 jp_column_unref(bc);
                 return st;

@@ -387,6 +387,36 @@ t.eq(fr.errors[1].line, 4, "line of the row in the file")
 t.ok(tostring(fr):find(tmp .. ":4: row 3, field 'a': -3 is below the minimum 0", 1, true), "file:line in the text")
 os.remove(tmp)
 
+-- ---- a numeric bound on a column read as text: numbers, never strings -----------------------------
+
+tmp = os.tmpname()
+f = assert(io.open(tmp, "w"))
+f:write("id,v\n1,3\n2,12\n3,abc\n4,约7696\n5,\n6,10余\n7,9.5\n")
+f:close()
+local txt = jp.read_csv(tmp)
+t.eq(txt:schema().fields[2].type, "string", "the column is text")
+for _, rules in ipairs({ { v = { maximum = 10 } }, { v = { type = "number", maximum = "10" } } }) do
+  local tr = txt:validate(rules)
+  t.eq(rows_of(tr, "v.maximum"), { 2, 3, 4, 6 }, "3 and 9.5 are not above 10; 12, abc, 约7696, 10余 are")
+  local text = tostring(tr)
+  t.ok(text:find("'abc' is not a number: it cannot be checked against the maximum 10", 1, true), text)
+  t.ok(text:find("'10余' is above the maximum 10 whatever its exact value (more_than)", 1, true), text)
+end
+t.eq(rows_of(txt:validate{ v = { minimum = 5 } }, "v.minimum"), { 1, 3 }, "minimum: 3 and abc")
+do -- the same from a YAML schema: an unquoted number bound on a text field
+  local y = os.tmpname()
+  local yf = assert(io.open(y, "w"))
+  yf:write("jinpu: 1\nname: codes\nfields:\n  - {name: v, type: string, constraints: {maximum: 10}}\n",
+    "rows:\n  - {v: '3'}\n  - {v: '12'}\n  - {v: '9.5'}\n")
+  yf:close()
+  local yr = jp.load(y):validate()
+  os.remove(y)
+  t.eq(rows_of(yr, "v.maximum"), { 2 }, "YAML: only 12 is above 10")
+end
+-- a bound written as text on a text field is a text bound (byte order), as written
+t.eq(rows_of(txt:validate{ v = { maximum = "5" } }, "v.maximum"), { 3, 4, 7 }, "text bound")
+os.remove(tmp)
+
 -- ---- generated data ------------------------------------------------------------------------------
 
 local n = 20000
