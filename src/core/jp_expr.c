@@ -1,14 +1,20 @@
 /*
  * jp_expr.c - expressions in Lua's syntax over a dataset's fields: lexer,
- * parser (Lua's own precedence climbing), type checker with constant
+ * parser (Lua's own operator priorities), type checker with constant
  * folding and unit derivation, a register bytecode, and its evaluator.
  *
  * Evaluation is column-at-a-time: the program runs over batches of BATCH
  * rows; each instruction is one tight loop over typed arrays with a null
  * mask (NULL = no nulls in this batch).  Field loads are views into the
- * columns, never copies.  Registers are single-assignment: a register's
- * arrays may alias another register's or a column's, so no instruction
- * writes into anything but its own buffers.
+ * columns, never copies.  Registers are single-assignment; a register's
+ * arrays live in a slot that later registers reuse once it is dead, so a
+ * register may point into a column, a constant or its own slot, never into
+ * another register's (those values are copied).
+ *
+ * Nothing recurses over the tree: the parser keeps operators on an explicit
+ * stack and recurses only into parentheses and calls (JP_EXPR_MAX_DEPTH
+ * deep); checking runs over the node array, which is in post-order; code
+ * generation walks with an explicit stack.
  *
  * Owns: the expression language.  Must never: modify an input column or
  * dataset, print, call Lua, keep a pointer to the schema it compiled
@@ -29,6 +35,8 @@
 #include "jp_unit.h"
 
 #define BATCH 1024
+/* constants with broadcast arrays made at compile time (see const_reg) */
+#define STATIC_CONSTS 256
 
 /* ---- tokens --------------------------------------------------------------- */
 
@@ -136,6 +144,10 @@ typedef struct node {
     size_t slen;
     char unit[64]; /* derived unit ("" = none) */
     int reg;       /* code generation */
+    int parent;    /* -1 for the root */
+    int need;      /* registers its code holds at once (Sethi-Ullman) */
+    bool konst;    /* no field below: the value is known at compile time */
+    bool chain;    /* a '..' whose parent is a '..' (one n-ary concatenation) */
 } node_t;
 
 /* ---- program -------------------------------------------------------------- */
@@ -184,12 +196,15 @@ enum op {
     OP_UPPER,
     OP_LEN_S,
     OP_SUBSTR,
-    OP_CONCAT,
     OP_TOSTR_I,
     OP_TOSTR_D,
     OP_TOSTR_B,
     OP_TOSTR_T,
-    OP_YMD
+    OP_YMD,
+    OP_CONST,
+    OP_CAT_BEGIN,
+    OP_CAT_ADD,
+    OP_CAT_END
 };
 
 enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
@@ -215,8 +230,8 @@ static inline uint8_t cmp_holds(int sub, int cr)
 
 typedef struct ins {
     uint8_t op;
-    uint8_t sub; /* cmp kind, min(0)/max(1), year(0)/month(1)/day(2), nargs */
-    int16_t dst, a, b, c;
+    uint8_t sub; /* cmp kind, min(0)/max(1), year(0)/month(1)/day(2) */
+    int32_t dst, a, b, c;
     int32_t field;
     double k; /* round: digits */
 } ins_t;
@@ -224,9 +239,14 @@ typedef struct ins {
 typedef struct reg_info {
     jp_type_t type;
     bool is_const;
+    bool cnull;          /* const: nil */
     bool dyn_dict;       /* owns a dictionary that grows during evaluation */
-    void *cval;          /* const: BATCH broadcast values */
-    uint8_t *cnul;       /* const: BATCH null bytes or NULL */
+    bool builder;        /* a concatenation in progress: one growing string per row */
+    int32_t slot;        /* its buffers (-1: a view of a column or constant) */
+    int64_t ci;          /* const integer, boolean or date */
+    double cd;           /* const number */
+    void *cval;          /* static const: BATCH broadcast values (NULL: OP_CONST fills it) */
+    uint8_t *cnul;       /* static const: BATCH null bytes or NULL */
     jp_strdict_t *cdict; /* const string: its dictionary */
 } reg_info_t;
 
@@ -241,6 +261,8 @@ struct jp_expr {
     size_t n_code;
     reg_info_t *regs;
     size_t n_regs;
+    size_t n_slots;  /* buffers, shared by registers whose lives do not overlap */
+    size_t n_static; /* constants with broadcast arrays */
     int result;
 };
 
@@ -257,8 +279,22 @@ typedef struct cstate {
     size_t p;    /* lexer position */
     node_t *nodes;
     size_t n_nodes, cap_nodes;
+    size_t n_tokens;
+    int depth; /* parentheses and calls open (the parser's C recursion) */
+    /* the operator-precedence parser's stacks, shared by all nesting levels */
+    struct pending {
+        int op;
+        size_t pos;
+        int right; /* right priority: what binds tighter goes into its operand */
+        bool unary;
+    } * ops;
+    size_t n_ops, cap_ops;
+    int *vals, *walk;
+    size_t n_vals, cap_vals, n_walk, cap_walk;
     jp_expr_t *e;
     size_t cap_code, cap_regs, cap_inputs;
+    int statics[STATIC_CONSTS]; /* constant registers with broadcast arrays */
+    size_t n_statics;
 } cstate_t;
 
 static void tok_free(token_t *t)
@@ -532,6 +568,9 @@ static jp_status_t next(cstate_t *cs)
         t->kind = T_EOF;
         return JP_OK;
     }
+    if (++cs->n_tokens > JP_EXPR_MAX_TOKENS)
+        return cerr(cs, t->pos, "expression too long at column %zu (more than %d tokens)",
+                    t->pos + 1, JP_EXPR_MAX_TOKENS);
     unsigned char c = (unsigned char)s[cs->p];
     char c1 = cs->p + 1 < cs->srclen ? s[cs->p + 1] : '\0';
     jp_status_t st = JP_OK;
@@ -684,7 +723,7 @@ done:
     return st;
 }
 
-/* ---- parser (Lua 5.4's subexpr with its priority table) ------------------- */
+/* ---- parser (Lua 5.4's priority table, iterative) ------------------------- */
 
 static int new_node(cstate_t *cs, int kind, size_t pos)
 {
@@ -749,8 +788,6 @@ static bool binop_prio(int kind, int *left, int *right)
     return false;
 }
 
-static int subexpr(cstate_t *cs, int limit);
-
 static long name_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -786,6 +823,117 @@ static const char *suggest(const jp_schema_t *s, const char *name)
         }
     }
     return bd <= limit ? best : NULL;
+}
+
+/* Enter a nesting level (a parenthesis or a call): the parser recurses there. */
+static bool enter(cstate_t *cs, size_t pos)
+{
+    if (++cs->depth <= JP_EXPR_MAX_DEPTH) return true;
+    cerr(cs, pos,
+         "expression nested too deeply at column %zu (more than %d levels of parentheses and "
+         "function calls)",
+         pos + 1, JP_EXPR_MAX_DEPTH);
+    return false;
+}
+
+static int parse_expr(cstate_t *cs);
+
+static int call_expr(cstate_t *cs, char *name, size_t pos)
+{
+    const struct fn_desc *f = NULL;
+    for (size_t k = 0; k < NFNS; k++)
+        if (strcmp(fns[k].name, name) == 0) f = &fns[k];
+    if (!f) {
+        cerr(cs, pos,
+             "unknown function '%s' at column %zu (functions: abs, floor, ceil, "
+             "round, sqrt, log, exp, min, max, lower, upper, len, substr, "
+             "coalesce, if_else, tostring, year, month, day)",
+             name, pos + 1);
+        jp_free(name);
+        return -1;
+    }
+    jp_free(name);
+    if (!enter(cs, pos) || next(cs)) return -1;
+    int *args = NULL;
+    int nargs = 0;
+    if (cs->tok.kind != T_RP) {
+        for (;;) {
+            int a = parse_expr(cs);
+            if (a < 0) {
+                jp_free(args);
+                return -1;
+            }
+            int *na = jp_realloc_array(args, (size_t)nargs + 1, sizeof *na);
+            if (!na) {
+                jp_free(args);
+                cnomem(cs);
+                return -1;
+            }
+            args = na;
+            args[nargs++] = a;
+            if (cs->tok.kind != T_COMMA) break;
+            if (next(cs)) {
+                jp_free(args);
+                return -1;
+            }
+        }
+    }
+    cs->depth--;
+    if (cs->tok.kind != T_RP) {
+        jp_free(args);
+        cerr(cs, cs->tok.pos, "expected ')' or ',' in the arguments of %s() at column %zu", f->name,
+             cs->tok.pos + 1);
+        return -1;
+    }
+    if (nargs < f->min_args || (f->max_args >= 0 && nargs > f->max_args)) {
+        jp_free(args);
+        if (f->min_args == f->max_args)
+            cerr(cs, pos, "%s() takes %d argument%s, not %d (column %zu)", f->name, f->min_args,
+                 f->min_args == 1 ? "" : "s", nargs, pos + 1);
+        else if (f->max_args < 0)
+            cerr(cs, pos, "%s() takes at least %d argument%s (column %zu)", f->name, f->min_args,
+                 f->min_args == 1 ? "" : "s", pos + 1);
+        else
+            cerr(cs, pos, "%s() takes %d to %d arguments, not %d (column %zu)", f->name,
+                 f->min_args, f->max_args, nargs, pos + 1);
+        return -1;
+    }
+    /* made after its arguments: every node comes after the nodes below it */
+    int id = new_node(cs, N_CALL, pos);
+    if (id < 0) {
+        jp_free(args);
+        return -1;
+    }
+    cs->nodes[id].op = f->id;
+    cs->nodes[id].args = args;
+    cs->nodes[id].nargs = nargs;
+    cs->nodes[id].end = cs->tok.pos + 1;
+    return next(cs) ? -1 : id;
+}
+
+static int field_expr(cstate_t *cs, char *name, size_t pos, size_t end)
+{
+    long fi = jp_schema_find(cs->schema, name);
+    if (fi < 0) {
+        const char *sug = suggest(cs->schema, name);
+        char hint[200] = "";
+        if (sug) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sug);
+        cerr(cs, pos, "unknown field '%s' at column %zu%s", name, pos + 1, "");
+        if (cs->err) {
+            /* the hint goes after the quoted source */
+            size_t l = strlen(cs->err->msg);
+            snprintf(cs->err->msg + l, sizeof cs->err->msg - l, "%s", hint);
+            jp_error_field(cs->err, name);
+        }
+        jp_free(name);
+        return -1;
+    }
+    jp_free(name);
+    int id = new_node(cs, N_FIELD, pos);
+    if (id < 0) return -1;
+    cs->nodes[id].field = (int)fi;
+    cs->nodes[id].end = end;
+    return id;
 }
 
 static int simpleexp(cstate_t *cs)
@@ -824,9 +972,10 @@ static int simpleexp(cstate_t *cs)
     }
     case T_LP: {
         size_t pos = t->pos;
-        if (next(cs)) return -1;
-        int e = subexpr(cs, 0);
+        if (!enter(cs, pos) || next(cs)) return -1;
+        int e = parse_expr(cs);
         if (e < 0) return -1;
+        cs->depth--;
         if (cs->tok.kind != T_RP) {
             cerr(cs, cs->tok.pos, "expected ')' to close '(' at column %zu, found %s at column %zu",
                  pos + 1, cs->tok.kind == T_EOF ? "the end" : "another token", cs->tok.pos + 1);
@@ -845,92 +994,8 @@ static int simpleexp(cstate_t *cs)
             jp_free(name);
             return -1;
         }
-        if (cs->tok.kind == T_LP) {
-            const struct fn_desc *f = NULL;
-            for (size_t k = 0; k < NFNS; k++)
-                if (strcmp(fns[k].name, name) == 0) f = &fns[k];
-            if (!f) {
-                cerr(cs, pos,
-                     "unknown function '%s' at column %zu (functions: abs, floor, ceil, "
-                     "round, sqrt, log, exp, min, max, lower, upper, len, substr, "
-                     "coalesce, if_else, tostring, year, month, day)",
-                     name, pos + 1);
-                jp_free(name);
-                return -1;
-            }
-            jp_free(name);
-            if ((id = new_node(cs, N_CALL, pos)) < 0) return -1;
-            cs->nodes[id].op = f->id;
-            if (next(cs)) return -1;
-            int *args = NULL;
-            int nargs = 0;
-            if (cs->tok.kind != T_RP) {
-                for (;;) {
-                    int a = subexpr(cs, 0);
-                    if (a < 0) {
-                        jp_free(args);
-                        return -1;
-                    }
-                    int *na = jp_realloc_array(args, (size_t)nargs + 1, sizeof *na);
-                    if (!na) {
-                        jp_free(args);
-                        cnomem(cs);
-                        return -1;
-                    }
-                    args = na;
-                    args[nargs++] = a;
-                    if (cs->tok.kind == T_COMMA) {
-                        if (next(cs)) {
-                            jp_free(args);
-                            return -1;
-                        }
-                        continue;
-                    }
-                    break;
-                }
-            }
-            cs->nodes[id].args = args;
-            cs->nodes[id].nargs = nargs;
-            if (cs->tok.kind != T_RP) {
-                cerr(cs, cs->tok.pos, "expected ')' or ',' in the arguments of %s() at column %zu",
-                     f->name, cs->tok.pos + 1);
-                return -1;
-            }
-            cs->nodes[id].end = cs->tok.pos + 1;
-            if (nargs < f->min_args || (f->max_args >= 0 && nargs > f->max_args)) {
-                if (f->min_args == f->max_args)
-                    cerr(cs, pos, "%s() takes %d argument%s, not %d (column %zu)", f->name,
-                         f->min_args, f->min_args == 1 ? "" : "s", nargs, pos + 1);
-                else if (f->max_args < 0)
-                    cerr(cs, pos, "%s() takes at least %d argument%s (column %zu)", f->name,
-                         f->min_args, f->min_args == 1 ? "" : "s", pos + 1);
-                else
-                    cerr(cs, pos, "%s() takes %d to %d arguments, not %d (column %zu)", f->name,
-                         f->min_args, f->max_args, nargs, pos + 1);
-                return -1;
-            }
-            return next(cs) ? -1 : id;
-        }
-        long fi = jp_schema_find(cs->schema, name);
-        if (fi < 0) {
-            const char *sug = suggest(cs->schema, name);
-            char hint[200] = "";
-            if (sug) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sug);
-            cerr(cs, pos, "unknown field '%s' at column %zu%s", name, pos + 1, "");
-            if (cs->err) {
-                /* the hint goes after the quoted source */
-                size_t l = strlen(cs->err->msg);
-                snprintf(cs->err->msg + l, sizeof cs->err->msg - l, "%s", hint);
-                jp_error_field(cs->err, name);
-            }
-            jp_free(name);
-            return -1;
-        }
-        jp_free(name);
-        if ((id = new_node(cs, N_FIELD, pos)) < 0) return -1;
-        cs->nodes[id].field = (int)fi;
-        cs->nodes[id].end = end;
-        return id;
+        if (cs->tok.kind == T_LP) return call_expr(cs, name, pos);
+        return field_expr(cs, name, pos, end);
     }
     case T_EOF:
         cerr(cs, t->pos, "unexpected end of expression at column %zu", t->pos + 1);
@@ -942,39 +1007,94 @@ static int simpleexp(cstate_t *cs)
     }
 }
 
-static int subexpr(cstate_t *cs, int limit)
+static bool push_op(cstate_t *cs, int op, size_t pos, int right, bool unary)
 {
-    int e;
-    int k = cs->tok.kind;
-    if (k == T_NOT || k == T_SUB || k == T_LEN) {
-        size_t pos = cs->tok.pos;
-        if (next(cs)) return -1;
-        int a = subexpr(cs, UNARY_PRIORITY);
-        if (a < 0) return -1;
-        if ((e = new_node(cs, N_UNARY, pos)) < 0) return -1;
-        cs->nodes[e].op = k;
-        cs->nodes[e].kids[0] = a;
-        cs->nodes[e].end = cs->nodes[a].end;
-    } else {
-        if ((e = simpleexp(cs)) < 0) return -1;
+    if (cs->n_ops == cs->cap_ops) {
+        size_t cap = cs->cap_ops ? cs->cap_ops * 2 : 16;
+        struct pending *p = jp_realloc_array(cs->ops, cap, sizeof *p);
+        if (!p) {
+            cnomem(cs);
+            return false;
+        }
+        cs->ops = p;
+        cs->cap_ops = cap;
     }
-    int left, right;
-    while (binop_prio(cs->tok.kind, &left, &right) && left > limit) {
-        int op = cs->tok.kind;
-        size_t opos = cs->tok.pos;
-        if (next(cs)) return -1;
-        int b = subexpr(cs, right);
-        if (b < 0) return -1;
-        int n = new_node(cs, op == T_AND ? N_AND : op == T_OR ? N_OR : N_BINARY, cs->nodes[e].pos);
-        if (n < 0) return -1;
-        cs->nodes[n].op = op;
-        cs->nodes[n].op_pos = opos;
-        cs->nodes[n].kids[0] = e;
-        cs->nodes[n].kids[1] = b;
-        cs->nodes[n].end = cs->nodes[b].end;
-        e = n;
+    cs->ops[cs->n_ops++] = (struct pending){op, pos, right, unary};
+    return true;
+}
+
+static bool push_int(cstate_t *cs, int **arr, size_t *n, size_t *cap, int v)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        int *p = jp_realloc_array(*arr, c, sizeof *p);
+        if (!p) {
+            cnomem(cs);
+            return false;
+        }
+        *arr = p;
+        *cap = c;
     }
-    return e;
+    (*arr)[(*n)++] = v;
+    return true;
+}
+
+/* Apply the operator on top of the stack to the operand(s) on top of the
+ * value stack. */
+static bool reduce(cstate_t *cs)
+{
+    struct pending p = cs->ops[--cs->n_ops];
+    int b = cs->vals[cs->n_vals - 1];
+    if (p.unary) {
+        int e = new_node(cs, N_UNARY, p.pos);
+        if (e < 0) return false;
+        cs->nodes[e].op = p.op;
+        cs->nodes[e].kids[0] = b;
+        cs->nodes[e].end = cs->nodes[b].end;
+        cs->vals[cs->n_vals - 1] = e;
+        return true;
+    }
+    int a = cs->vals[cs->n_vals - 2];
+    int kind = p.op == T_AND ? N_AND : p.op == T_OR ? N_OR : N_BINARY;
+    int e = new_node(cs, kind, cs->nodes[a].pos);
+    if (e < 0) return false;
+    node_t *n = &cs->nodes[e];
+    n->op = p.op;
+    n->op_pos = p.pos;
+    n->kids[0] = a;
+    n->kids[1] = b;
+    n->end = cs->nodes[b].end;
+    cs->n_vals--;
+    cs->vals[cs->n_vals - 1] = e;
+    return true;
+}
+
+/*
+ * One expression, by operator precedence over two explicit stacks (the
+ * priorities are Lua 5.4's subexpr table, so the trees are the ones Lua
+ * builds): chains of operators of any length take no C stack, and only
+ * parentheses and calls recurse, JP_EXPR_MAX_DEPTH deep at most.  Nodes are
+ * made after their operands, so the node array is in post-order.
+ */
+static int parse_expr(cstate_t *cs)
+{
+    size_t ops_base = cs->n_ops;
+    for (;;) {
+        while (cs->tok.kind == T_NOT || cs->tok.kind == T_SUB || cs->tok.kind == T_LEN) {
+            if (!push_op(cs, cs->tok.kind, cs->tok.pos, UNARY_PRIORITY, true) || next(cs))
+                return -1;
+        }
+        int a = simpleexp(cs);
+        if (a < 0 || !push_int(cs, &cs->vals, &cs->n_vals, &cs->cap_vals, a)) return -1;
+        int left, right, op = cs->tok.kind;
+        if (!binop_prio(op, &left, &right)) break;
+        while (cs->n_ops > ops_base && cs->ops[cs->n_ops - 1].right >= left)
+            if (!reduce(cs)) return -1;
+        if (!push_op(cs, op, cs->tok.pos, right, false) || next(cs)) return -1;
+    }
+    while (cs->n_ops > ops_base)
+        if (!reduce(cs)) return -1;
+    return cs->vals[--cs->n_vals];
 }
 
 /* ---- type checking -------------------------------------------------------- */
@@ -1116,15 +1236,13 @@ static void derive_unit(cstate_t *cs, node_t *n)
     }
 }
 
-static jp_status_t check(cstate_t *cs, int id);
 static jp_status_t fold(cstate_t *cs, int id);
 
-static jp_status_t check_kids(cstate_t *cs, node_t *n)
+/* A constant operand the checker must see as a value (round's digits, a
+ * date literal): fold it now rather than with its enclosing constant part. */
+static jp_status_t ensure_const(cstate_t *cs, int id)
 {
-    for (int k = 0; k < 3; k++)
-        if (n->kids[k] >= 0 && check(cs, n->kids[k])) return cs->st;
-    for (int k = 0; k < n->nargs; k++)
-        if (check(cs, n->args[k])) return cs->st;
+    if (cs->nodes[id].kind != N_CONST && cs->nodes[id].konst) return fold(cs, id);
     return JP_OK;
 }
 
@@ -1158,6 +1276,7 @@ static jp_status_t check_call(cstate_t *cs, int id)
     case F_ROUND:
         if (!is_num(t0)) BAD_ARG(0, "a number");
         if (n->nargs == 2) {
+            if (ensure_const(cs, n->args[1])) return cs->st;
             node_t *dg = &cs->nodes[n->args[1]];
             if (dg->kind != N_CONST || dg->type != JP_TYPE_INT || dg->i < -15 || dg->i > 15)
                 return cerr(cs, dg->pos,
@@ -1274,7 +1393,9 @@ static jp_status_t str_to_date(cstate_t *cs, int id)
     return JP_OK;
 }
 
-static jp_status_t check(cstate_t *cs, int id)
+/* Check one node whose operands are checked (the node array is in
+ * post-order, so a loop over it checks every operand first). */
+static jp_status_t check_node(cstate_t *cs, int id)
 {
     node_t *n = &cs->nodes[id];
     char d1[120], d2[120];
@@ -1293,7 +1414,6 @@ static jp_status_t check(cstate_t *cs, int id)
     default:
         break;
     }
-    if (check_kids(cs, n)) return cs->st;
     if (cs->defer_types) return JP_OK;
     n = &cs->nodes[id]; /* (nodes do not move while checking, but be safe) */
     node_t *a = n->kids[0] >= 0 ? &cs->nodes[n->kids[0]] : NULL;
@@ -1381,11 +1501,11 @@ static jp_status_t check(cstate_t *cs, int id)
         default: { /* comparisons */
             bool eq = op == T_EQ || op == T_NE;
             /* a date compared with a string literal reads the literal as a date */
-            if (ta == JP_TYPE_DATE && tb == JP_TYPE_STRING && b->kind == N_CONST) {
-                if (str_to_date(cs, n->kids[1])) return cs->st;
+            if (ta == JP_TYPE_DATE && tb == JP_TYPE_STRING && b->konst) {
+                if (ensure_const(cs, n->kids[1]) || str_to_date(cs, n->kids[1])) return cs->st;
                 tb = JP_TYPE_DATE;
-            } else if (tb == JP_TYPE_DATE && ta == JP_TYPE_STRING && a->kind == N_CONST) {
-                if (str_to_date(cs, n->kids[0])) return cs->st;
+            } else if (tb == JP_TYPE_DATE && ta == JP_TYPE_STRING && a->konst) {
+                if (ensure_const(cs, n->kids[0]) || str_to_date(cs, n->kids[0])) return cs->st;
                 ta = JP_TYPE_DATE;
             }
             bool okt;
@@ -1426,7 +1546,58 @@ static jp_status_t check(cstate_t *cs, int id)
         break;
     }
     derive_unit(cs, &cs->nodes[id]);
-    return fold(cs, id);
+    return JP_OK;
+}
+
+/* Each node's parent, whether it is constant, whether it continues a chain
+ * of '..', and how many registers its code needs (to generate the hungrier
+ * operand first): one pass, operands before their nodes. */
+static void annotate(cstate_t *cs)
+{
+    for (size_t id = 0; id < cs->n_nodes; id++) {
+        node_t *n = &cs->nodes[id];
+        n->parent = -1;
+        n->chain = false;
+        n->konst = n->kind == N_CONST;
+        n->need = 0;
+        if (n->kind == N_CONST || n->kind == N_FIELD) continue;
+        bool k = true;
+        int need = 0, held = 0;
+        for (int j = 0; j < 3 + n->nargs; j++) {
+            int c = j < 3 ? n->kids[j] : n->args[j - 3];
+            if (c < 0) continue;
+            node_t *kid = &cs->nodes[c];
+            kid->parent = (int)id;
+            k &= kid->konst;
+            if (n->kind == N_BINARY && n->op == T_CONCAT && kid->kind == N_BINARY &&
+                kid->op == T_CONCAT)
+                kid->chain = true;
+            if (kid->need + held > need) need = kid->need + held;
+            if (kid->need > 0 && held < 1000000) held++;
+        }
+        n->konst = k;
+        /* binary nodes generate the hungrier side first */
+        if (n->kids[1] >= 0 && n->kind != N_UNARY) {
+            int na = cs->nodes[n->kids[0]].need, nb = cs->nodes[n->kids[1]].need;
+            need = na == nb ? na + 1 : (na > nb ? na : nb);
+        }
+        n->need = (need > held ? need : held) + 1;
+    }
+}
+
+/* Check every node, operands first, folding each constant part once: at
+ * its top, where its parent is not constant. */
+static jp_status_t check_tree(cstate_t *cs)
+{
+    annotate(cs);
+    for (size_t id = 0; id < cs->n_nodes; id++) {
+        if (check_node(cs, (int)id)) return cs->st;
+        node_t *n = &cs->nodes[id];
+        if (!cs->defer_types && n->konst && n->kind != N_CONST &&
+            (n->parent < 0 || !cs->nodes[n->parent].konst) && fold(cs, (int)id))
+            return cs->st;
+    }
+    return JP_OK;
 }
 
 /* ---- code generation ------------------------------------------------------ */
@@ -1444,13 +1615,10 @@ static int new_reg(cstate_t *cs, jp_type_t t)
         e->regs = r;
         cs->cap_regs = cap;
     }
-    if (e->n_regs >= 30000) {
-        cerr(cs, 0, "expression too large");
-        return -1;
-    }
     reg_info_t *r = &e->regs[e->n_regs];
     memset(r, 0, sizeof *r);
     r->type = t;
+    r->slot = -1;
     return (int)e->n_regs++;
 }
 
@@ -1472,71 +1640,98 @@ static int emit(cstate_t *cs, int op, int sub, int dst, int a, int b, int c)
     memset(in, 0, sizeof *in);
     in->op = (uint8_t)op;
     in->sub = (uint8_t)sub;
-    in->dst = (int16_t)dst;
-    in->a = (int16_t)a;
-    in->b = (int16_t)b;
-    in->c = (int16_t)c;
+    in->dst = dst;
+    in->a = a;
+    in->b = b;
+    in->c = c;
     in->field = -1;
     return dst;
 }
 
-/* A constant register broadcast over BATCH rows. */
+static bool same_const(const reg_info_t *r, jp_type_t t, bool is_null, int64_t i, double d,
+                       const char *s, size_t slen)
+{
+    if (r->type != t || r->cnull != is_null) return false;
+    if (is_null) return true;
+    if (t == JP_TYPE_NUMBER) return memcmp(&r->cd, &d, sizeof d) == 0;
+    if (t == JP_TYPE_STRING) {
+        size_t len;
+        const char *v = jp_strdict_get(r->cdict, 0, &len);
+        return len == slen && memcmp(v, s, slen) == 0;
+    }
+    return r->ci == i;
+}
+
+/* Broadcast the constant of register r over BATCH rows, once, at compile time. */
+static bool const_arrays(reg_info_t *ri)
+{
+    jp_type_t t = ri->type;
+    if (!(ri->cval = jp_calloc(BATCH, jp_type_width(t)))) return false;
+    if (ri->cnull) {
+        if (!(ri->cnul = jp_malloc(BATCH))) return false;
+        memset(ri->cnul, 1, BATCH);
+        return true;
+    }
+    switch (t) {
+    case JP_TYPE_INT:
+        for (int k = 0; k < BATCH; k++) ((int64_t *)ri->cval)[k] = ri->ci;
+        break;
+    case JP_TYPE_NUMBER:
+        for (int k = 0; k < BATCH; k++) ((double *)ri->cval)[k] = ri->cd;
+        break;
+    case JP_TYPE_BOOL:
+        memset(ri->cval, (int)ri->ci, BATCH);
+        break;
+    case JP_TYPE_DATE:
+        for (int k = 0; k < BATCH; k++) ((int32_t *)ri->cval)[k] = (int32_t)ri->ci;
+        break;
+    default:
+        break; /* strings: code 0 of the constant's dictionary */
+    }
+    return true;
+}
+
+/*
+ * A constant register.  The first STATIC_CONSTS distinct constants get
+ * broadcast arrays made once and shared by every use; past that, each use
+ * is filled by OP_CONST per batch, so that memory stays bounded whatever
+ * the number of literals.
+ */
 static int const_reg(cstate_t *cs, jp_type_t t, bool is_null, int64_t i, double d, const char *s,
                      size_t slen)
 {
     if (t == TY_NIL) t = JP_TYPE_INT; /* an all-null register; its type does not matter */
+    if (t == JP_TYPE_BOOL) i = i != 0;
+    if (t == JP_TYPE_NUMBER || is_null) i = 0;
+    if (t != JP_TYPE_NUMBER || is_null) d = 0;
+    for (size_t k = 0; k < cs->n_statics; k++)
+        if (same_const(&cs->e->regs[cs->statics[k]], t, is_null, i, d, s, slen))
+            return cs->statics[k];
     int r = new_reg(cs, t);
     if (r < 0) return -1;
     reg_info_t *ri = &cs->e->regs[r];
     ri->is_const = true;
-    size_t w = jp_type_width(t);
-    ri->cval = jp_calloc(BATCH, w);
-    if (!ri->cval) {
-        cnomem(cs);
-        return -1;
-    }
-    if (is_null) {
-        if (!(ri->cnul = jp_malloc(BATCH))) {
+    ri->cnull = is_null;
+    ri->ci = i;
+    ri->cd = d;
+    if (t == JP_TYPE_STRING) {
+        uint32_t code;
+        if (!(ri->cdict = jp_strdict_new(1)) ||
+            (!is_null && jp_strdict_intern(ri->cdict, s, slen, &code))) {
             cnomem(cs);
             return -1;
         }
-        memset(ri->cnul, 1, BATCH);
-        if (t == JP_TYPE_STRING) {
-            if (!(ri->cdict = jp_strdict_new(1))) {
-                cnomem(cs);
-                return -1;
-            }
+    }
+    if (cs->n_statics < STATIC_CONSTS) {
+        if (!const_arrays(ri)) {
+            cnomem(cs);
+            return -1;
         }
+        cs->statics[cs->n_statics++] = r;
         return r;
     }
-    switch (t) {
-    case JP_TYPE_INT:
-        for (int k = 0; k < BATCH; k++) ((int64_t *)ri->cval)[k] = i;
-        break;
-    case JP_TYPE_NUMBER:
-        for (int k = 0; k < BATCH; k++) ((double *)ri->cval)[k] = d;
-        break;
-    case JP_TYPE_BOOL:
-        memset(ri->cval, i ? 1 : 0, BATCH);
-        break;
-    case JP_TYPE_DATE:
-        for (int k = 0; k < BATCH; k++) ((int32_t *)ri->cval)[k] = (int32_t)i;
-        break;
-    case JP_TYPE_STRING: {
-        uint32_t code;
-        if (!(ri->cdict = jp_strdict_new(1)) || jp_strdict_intern(ri->cdict, s, slen, &code)) {
-            cnomem(cs);
-            return -1;
-        }
-        break; /* codes are all 0 */
-    }
-    default:
-        break;
-    }
-    return r;
+    return emit(cs, OP_CONST, 0, r, -1, -1, -1);
 }
-
-static int gen(cstate_t *cs, int id, jp_type_t want);
 
 static int to_type(cstate_t *cs, int r, jp_type_t from, jp_type_t want)
 {
@@ -1565,6 +1760,21 @@ static int nil_reg(cstate_t *cs, jp_type_t t)
     return const_reg(cs, t, true, 0, 0, NULL, 0);
 }
 
+/* The register of an operand already generated (constants are made here),
+ * converted to `want` (JP_TYPE_NONE: as it is). */
+static int kid_reg(cstate_t *cs, int id, jp_type_t want)
+{
+    const node_t *n = &cs->nodes[id];
+    if (n->kind == N_CONST) {
+        if (n->type == TY_NIL) return nil_reg(cs, want == JP_TYPE_NONE ? JP_TYPE_INT : want);
+        if (n->type == JP_TYPE_INT && want == JP_TYPE_NUMBER)
+            return const_reg(cs, JP_TYPE_NUMBER, n->is_null, 0, (double)n->i, NULL, 0);
+        return to_type(cs, const_reg(cs, n->type, n->is_null, n->i, n->d, n->s, n->slen), n->type,
+                       want);
+    }
+    return to_type(cs, n->reg, n->type, want);
+}
+
 static int gen_select(cstate_t *cs, int mask, int a, int b, jp_type_t t)
 {
     int d = new_reg(cs, t);
@@ -1573,264 +1783,421 @@ static int gen_select(cstate_t *cs, int mask, int a, int b, jp_type_t t)
     return emit(cs, OP_SELECT, 0, d, mask, a, b);
 }
 
-static int gen_branch(cstate_t *cs, int id, jp_type_t t)
+static int gen_compare(cstate_t *cs, const node_t *n)
 {
-    if (cs->nodes[id].type == TY_NIL) return nil_reg(cs, t);
-    return gen(cs, id, t);
+    static const int cmpk[] = {C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE};
+    const node_t *a = &cs->nodes[n->kids[0]], *b = &cs->nodes[n->kids[1]];
+    int ck = cmpk[n->op - T_EQ];
+    if (a->type == TY_NIL || b->type == TY_NIL) {
+        int other = a->type == TY_NIL ? n->kids[1] : n->kids[0];
+        if (cs->nodes[other].type == TY_NIL) /* nil == nil */
+            return const_reg(cs, JP_TYPE_BOOL, false, ck == C_EQ, 0, NULL, 0);
+        int x = kid_reg(cs, other, JP_TYPE_NONE);
+        return emit(cs, ck == C_EQ ? OP_ISNULL : OP_NOTNULL, 0, new_reg(cs, JP_TYPE_BOOL), x, -1,
+                    -1);
+    }
+    jp_type_t ct = a->type;
+    if (is_num(a->type) && is_num(b->type))
+        ct = (a->type == JP_TYPE_INT && b->type == JP_TYPE_INT) ? JP_TYPE_INT : JP_TYPE_NUMBER;
+    int x = kid_reg(cs, n->kids[0], ct), y = kid_reg(cs, n->kids[1], ct);
+    int o = ct == JP_TYPE_INT      ? OP_CMP_I
+            : ct == JP_TYPE_NUMBER ? OP_CMP_D
+            : ct == JP_TYPE_BOOL   ? OP_CMP_B
+            : ct == JP_TYPE_DATE   ? OP_CMP_T
+                                   : OP_CMP_S;
+    return emit(cs, o, ck, new_reg(cs, JP_TYPE_BOOL), x, y, -1);
 }
 
-static int gen(cstate_t *cs, int id, jp_type_t want)
+static int gen_arith(cstate_t *cs, const node_t *n)
 {
-    node_t *n = &cs->nodes[id];
+    int op = n->op;
+    jp_type_t t = n->type;
+    jp_type_t ot = (op == T_DIV || op == T_POW) ? JP_TYPE_NUMBER : t;
+    int x = kid_reg(cs, n->kids[0], ot), y = kid_reg(cs, n->kids[1], ot);
+    bool i = ot == JP_TYPE_INT;
+    int o;
+    switch (op) {
+    case T_ADD:
+        o = i ? OP_ADD_I : OP_ADD_D;
+        break;
+    case T_SUB:
+        o = i ? OP_SUB_I : OP_SUB_D;
+        break;
+    case T_MUL:
+        o = i ? OP_MUL_I : OP_MUL_D;
+        break;
+    case T_DIV:
+        o = OP_DIV_D;
+        break;
+    case T_IDIV:
+        o = i ? OP_IDIV_I : OP_IDIV_D;
+        break;
+    case T_MOD:
+        o = i ? OP_MOD_I : OP_MOD_D;
+        break;
+    default:
+        o = OP_POW_D;
+        break;
+    }
+    return emit(cs, o, 0, new_reg(cs, t), x, y, -1);
+}
+
+static int gen_call(cstate_t *cs, const node_t *n)
+{
+    const int *args = n->args;
+    jp_type_t t = n->type;
     int r = -1;
+    switch (n->op) {
+    case F_ABS: {
+        int x = kid_reg(cs, args[0], t);
+        return emit(cs, t == JP_TYPE_INT ? OP_ABS_I : OP_ABS_D, 0, new_reg(cs, t), x, -1, -1);
+    }
+    case F_FLOOR:
+    case F_CEIL: {
+        if (cs->nodes[args[0]].type == JP_TYPE_INT) return kid_reg(cs, args[0], JP_TYPE_INT);
+        int x = kid_reg(cs, args[0], JP_TYPE_NUMBER);
+        return emit(cs, n->op == F_FLOOR ? OP_FLOOR_D : OP_CEIL_D, 0, new_reg(cs, JP_TYPE_INT), x,
+                    -1, -1);
+    }
+    case F_ROUND: {
+        int x = kid_reg(cs, args[0], JP_TYPE_NUMBER);
+        r = emit(cs, OP_ROUND_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, -1, -1);
+        if (r >= 0)
+            cs->e->code[cs->e->n_code - 1].k = n->nargs == 2 ? (double)cs->nodes[args[1]].i : 0;
+        return r;
+    }
+    case F_SQRT:
+    case F_EXP: {
+        int x = kid_reg(cs, args[0], JP_TYPE_NUMBER);
+        return emit(cs, n->op == F_SQRT ? OP_SQRT_D : OP_EXP_D, 0, new_reg(cs, JP_TYPE_NUMBER), x,
+                    -1, -1);
+    }
+    case F_LOG: {
+        int x = kid_reg(cs, args[0], JP_TYPE_NUMBER);
+        if (n->nargs == 2) {
+            int y = kid_reg(cs, args[1], JP_TYPE_NUMBER);
+            return emit(cs, OP_LOGB_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, y, -1);
+        }
+        return emit(cs, OP_LOG_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, -1, -1);
+    }
+    case F_MIN:
+    case F_MAX: {
+        int o = t == JP_TYPE_INT      ? OP_MINMAX_I
+                : t == JP_TYPE_NUMBER ? OP_MINMAX_D
+                : t == JP_TYPE_DATE   ? OP_MINMAX_T
+                                      : OP_MINMAX_S;
+        r = kid_reg(cs, args[0], t);
+        for (int k = 1; k < n->nargs && r >= 0; k++) {
+            int y = kid_reg(cs, args[k], t);
+            int d = new_reg(cs, t);
+            if (d >= 0 && t == JP_TYPE_STRING) cs->e->regs[d].dyn_dict = true;
+            r = emit(cs, o, n->op == F_MAX, d, r, y, -1);
+        }
+        return r;
+    }
+    case F_COALESCE: {
+        r = kid_reg(cs, args[n->nargs - 1], t);
+        for (int k = n->nargs - 2; k >= 0 && r >= 0; k--) {
+            int x = kid_reg(cs, args[k], t);
+            int m = emit(cs, OP_NOTNULL, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
+            if (m < 0) return -1;
+            r = gen_select(cs, m, x, r, t);
+        }
+        return r;
+    }
+    case F_IF_ELSE: {
+        int c = kid_reg(cs, args[0], JP_TYPE_NONE);
+        int m = emit(cs, OP_TRUTHY, 0, new_reg(cs, JP_TYPE_BOOL), c, -1, -1);
+        int x = kid_reg(cs, args[1], t), y = kid_reg(cs, args[2], t);
+        if (m < 0 || x < 0 || y < 0) return -1;
+        return gen_select(cs, m, x, y, t);
+    }
+    case F_LOWER:
+    case F_UPPER: {
+        int x = kid_reg(cs, args[0], JP_TYPE_STRING);
+        int d = new_reg(cs, JP_TYPE_STRING);
+        if (d >= 0) cs->e->regs[d].dyn_dict = true;
+        return emit(cs, n->op == F_LOWER ? OP_LOWER : OP_UPPER, 0, d, x, -1, -1);
+    }
+    case F_LEN: {
+        int x = kid_reg(cs, args[0], JP_TYPE_STRING);
+        return emit(cs, OP_LEN_S, 0, new_reg(cs, JP_TYPE_INT), x, -1, -1);
+    }
+    case F_SUBSTR: {
+        int x = kid_reg(cs, args[0], JP_TYPE_STRING);
+        int i = kid_reg(cs, args[1], JP_TYPE_INT);
+        int j = n->nargs == 3 ? kid_reg(cs, args[2], JP_TYPE_INT)
+                              : const_reg(cs, JP_TYPE_INT, false, -1, 0, NULL, 0);
+        int d = new_reg(cs, JP_TYPE_STRING);
+        if (d >= 0) cs->e->regs[d].dyn_dict = true;
+        return emit(cs, OP_SUBSTR, 0, d, x, i, j);
+    }
+    case F_TOSTRING:
+        return kid_reg(cs, args[0], JP_TYPE_STRING);
+    case F_YEAR:
+    case F_MONTH:
+    case F_DAY: {
+        int x = kid_reg(cs, args[0], JP_TYPE_DATE);
+        return emit(cs, OP_YMD, n->op - F_YEAR, new_reg(cs, JP_TYPE_INT), x, -1, -1);
+    }
+    default:
+        return -1;
+    }
+}
+
+/* The code of one node whose operands have their registers. */
+static int gen_node(cstate_t *cs, int id)
+{
+    const node_t *n = &cs->nodes[id];
     jp_type_t t = n->type;
     switch (n->kind) {
-    case N_CONST:
-        if (want != JP_TYPE_NONE && t == JP_TYPE_INT && want == JP_TYPE_NUMBER)
-            return const_reg(cs, JP_TYPE_NUMBER, n->is_null, 0, (double)n->i, NULL, 0);
-        if (t == TY_NIL) return nil_reg(cs, want == JP_TYPE_NONE ? JP_TYPE_INT : want);
-        r = const_reg(cs, t, n->is_null, n->i, n->d, n->s, n->slen);
-        return to_type(cs, r, t, want);
-    case N_FIELD:
-        r = new_reg(cs, t);
-        if (emit(cs, OP_LOAD, 0, r, -1, -1, -1) < 0) return -1;
-        cs->e->code[cs->e->n_code - 1].field = n->field;
-        return to_type(cs, r, t, want);
+    case N_FIELD: {
+        int r = emit(cs, OP_LOAD, 0, new_reg(cs, t), -1, -1, -1);
+        if (r >= 0) cs->e->code[cs->e->n_code - 1].field = n->field;
+        return r;
+    }
     case N_UNARY: {
-        node_t *a = &cs->nodes[n->kids[0]];
         if (n->op == T_NOT) {
-            int x = gen(cs, n->kids[0], JP_TYPE_NONE);
-            r = emit(cs, OP_NOT, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
-        } else if (n->op == T_SUB) {
-            int x = gen(cs, n->kids[0], t);
-            r = emit(cs, t == JP_TYPE_INT ? OP_NEG_I : OP_NEG_D, 0, new_reg(cs, t), x, -1, -1);
-        } else {
-            int x = gen(cs, n->kids[0], JP_TYPE_NONE);
-            r = emit(cs, OP_LEN_S, 0, new_reg(cs, JP_TYPE_INT), x, -1, -1);
+            int x = kid_reg(cs, n->kids[0], JP_TYPE_NONE);
+            return emit(cs, OP_NOT, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
         }
-        (void)a;
-        break;
+        if (n->op == T_SUB) {
+            int x = kid_reg(cs, n->kids[0], t);
+            return emit(cs, t == JP_TYPE_INT ? OP_NEG_I : OP_NEG_D, 0, new_reg(cs, t), x, -1, -1);
+        }
+        int x = kid_reg(cs, n->kids[0], JP_TYPE_NONE);
+        return emit(cs, OP_LEN_S, 0, new_reg(cs, JP_TYPE_INT), x, -1, -1);
     }
     case N_AND: {
         /* a and b: b where a is truthy, else a (false/nil) when boolean, nil otherwise */
-        int x = gen(cs, n->kids[0], JP_TYPE_NONE);
+        int x = kid_reg(cs, n->kids[0], JP_TYPE_NONE);
         int m = emit(cs, OP_TRUTHY, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
-        int y = gen_branch(cs, n->kids[1], t);
+        int y = kid_reg(cs, n->kids[1], t);
         int z;
         if (t == JP_TYPE_BOOL && cs->nodes[n->kids[0]].type == JP_TYPE_BOOL)
             z = x;
         else
             z = nil_reg(cs, t);
         if (m < 0 || y < 0 || z < 0) return -1;
-        r = gen_select(cs, m, y, z, t);
-        break;
+        return gen_select(cs, m, y, z, t);
     }
     case N_OR: {
-        int x = gen_branch(cs, n->kids[0], t);
+        int x = kid_reg(cs, n->kids[0], t);
         int m = emit(cs, OP_TRUTHY, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
-        int y = gen_branch(cs, n->kids[1], t);
+        int y = kid_reg(cs, n->kids[1], t);
         if (m < 0 || y < 0) return -1;
-        r = gen_select(cs, m, x, y, t);
-        break;
+        return gen_select(cs, m, x, y, t);
     }
-    case N_BINARY: {
-        node_t *a = &cs->nodes[n->kids[0]], *b = &cs->nodes[n->kids[1]];
-        int op = n->op;
-        if (op == T_CONCAT) {
-            int x = gen(cs, n->kids[0], JP_TYPE_STRING);
-            int y = gen(cs, n->kids[1], JP_TYPE_STRING);
-            int d = new_reg(cs, JP_TYPE_STRING);
-            if (d >= 0) cs->e->regs[d].dyn_dict = true;
-            r = emit(cs, OP_CONCAT, 0, d, x, y, -1);
-            break;
-        }
-        if (op >= T_EQ) {
-            static const int cmpk[] = {C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE};
-            int ck = cmpk[op - T_EQ];
-            if (a->type == TY_NIL || b->type == TY_NIL) {
-                int other = a->type == TY_NIL ? n->kids[1] : n->kids[0];
-                if (cs->nodes[other].type == TY_NIL) { /* nil == nil */
-                    int x = const_reg(cs, JP_TYPE_BOOL, false, ck == C_EQ, 0, NULL, 0);
-                    return x;
-                }
-                int x = gen(cs, other, JP_TYPE_NONE);
-                r = emit(cs, ck == C_EQ ? OP_ISNULL : OP_NOTNULL, 0, new_reg(cs, JP_TYPE_BOOL), x,
-                         -1, -1);
-                break;
-            }
-            jp_type_t ct = a->type;
-            if (is_num(a->type) && is_num(b->type))
-                ct = (a->type == JP_TYPE_INT && b->type == JP_TYPE_INT) ? JP_TYPE_INT
-                                                                        : JP_TYPE_NUMBER;
-            int x = gen(cs, n->kids[0], ct), y = gen(cs, n->kids[1], ct);
-            int o = ct == JP_TYPE_INT      ? OP_CMP_I
-                    : ct == JP_TYPE_NUMBER ? OP_CMP_D
-                    : ct == JP_TYPE_BOOL   ? OP_CMP_B
-                    : ct == JP_TYPE_DATE   ? OP_CMP_T
-                                           : OP_CMP_S;
-            r = emit(cs, o, ck, new_reg(cs, JP_TYPE_BOOL), x, y, -1);
-            break;
-        }
-        /* arithmetic */
-        jp_type_t ot = (op == T_DIV || op == T_POW) ? JP_TYPE_NUMBER : t;
-        int x = gen(cs, n->kids[0], ot), y = gen(cs, n->kids[1], ot);
-        int o;
-        bool i = ot == JP_TYPE_INT;
-        switch (op) {
-        case T_ADD:
-            o = i ? OP_ADD_I : OP_ADD_D;
-            break;
-        case T_SUB:
-            o = i ? OP_SUB_I : OP_SUB_D;
-            break;
-        case T_MUL:
-            o = i ? OP_MUL_I : OP_MUL_D;
-            break;
-        case T_DIV:
-            o = OP_DIV_D;
-            break;
-        case T_IDIV:
-            o = i ? OP_IDIV_I : OP_IDIV_D;
-            break;
-        case T_MOD:
-            o = i ? OP_MOD_I : OP_MOD_D;
-            break;
-        default:
-            o = OP_POW_D;
-            break;
-        }
-        r = emit(cs, o, 0, new_reg(cs, t), x, y, -1);
-        break;
-    }
-    case N_CALL: {
-        int *args = n->args;
-        switch (n->op) {
-        case F_ABS: {
-            int x = gen(cs, args[0], t);
-            r = emit(cs, t == JP_TYPE_INT ? OP_ABS_I : OP_ABS_D, 0, new_reg(cs, t), x, -1, -1);
-            break;
-        }
-        case F_FLOOR:
-        case F_CEIL: {
-            if (cs->nodes[args[0]].type == JP_TYPE_INT) {
-                r = gen(cs, args[0], JP_TYPE_INT);
-                break;
-            }
-            int x = gen(cs, args[0], JP_TYPE_NUMBER);
-            r = emit(cs, n->op == F_FLOOR ? OP_FLOOR_D : OP_CEIL_D, 0, new_reg(cs, JP_TYPE_INT), x,
-                     -1, -1);
-            break;
-        }
-        case F_ROUND: {
-            int x = gen(cs, args[0], JP_TYPE_NUMBER);
-            r = emit(cs, OP_ROUND_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, -1, -1);
-            if (r >= 0)
-                cs->e->code[cs->e->n_code - 1].k = n->nargs == 2 ? (double)cs->nodes[args[1]].i : 0;
-            break;
-        }
-        case F_SQRT:
-        case F_EXP: {
-            int x = gen(cs, args[0], JP_TYPE_NUMBER);
-            r = emit(cs, n->op == F_SQRT ? OP_SQRT_D : OP_EXP_D, 0, new_reg(cs, JP_TYPE_NUMBER), x,
-                     -1, -1);
-            break;
-        }
-        case F_LOG: {
-            int x = gen(cs, args[0], JP_TYPE_NUMBER);
-            if (n->nargs == 2) {
-                int y = gen(cs, args[1], JP_TYPE_NUMBER);
-                r = emit(cs, OP_LOGB_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, y, -1);
-            } else
-                r = emit(cs, OP_LOG_D, 0, new_reg(cs, JP_TYPE_NUMBER), x, -1, -1);
-            break;
-        }
-        case F_MIN:
-        case F_MAX: {
-            int o = t == JP_TYPE_INT      ? OP_MINMAX_I
-                    : t == JP_TYPE_NUMBER ? OP_MINMAX_D
-                    : t == JP_TYPE_DATE   ? OP_MINMAX_T
-                                          : OP_MINMAX_S;
-            r = gen_branch(cs, args[0], t);
-            for (int k = 1; k < n->nargs && r >= 0; k++) {
-                int y = gen_branch(cs, args[k], t);
-                int d = new_reg(cs, t);
-                if (d >= 0 && t == JP_TYPE_STRING) cs->e->regs[d].dyn_dict = true;
-                r = emit(cs, o, n->op == F_MAX, d, r, y, -1);
-            }
-            break;
-        }
-        case F_COALESCE: {
-            r = gen_branch(cs, args[n->nargs - 1], t);
-            for (int k = n->nargs - 2; k >= 0 && r >= 0; k--) {
-                int x = gen_branch(cs, args[k], t);
-                int m = emit(cs, OP_NOTNULL, 0, new_reg(cs, JP_TYPE_BOOL), x, -1, -1);
-                if (m < 0) return -1;
-                r = gen_select(cs, m, x, r, t);
-            }
-            break;
-        }
-        case F_IF_ELSE: {
-            int c = gen(cs, args[0], JP_TYPE_NONE);
-            int m = emit(cs, OP_TRUTHY, 0, new_reg(cs, JP_TYPE_BOOL), c, -1, -1);
-            int x = gen_branch(cs, args[1], t), y = gen_branch(cs, args[2], t);
-            if (m < 0 || x < 0 || y < 0) return -1;
-            r = gen_select(cs, m, x, y, t);
-            break;
-        }
-        case F_LOWER:
-        case F_UPPER: {
-            int x = gen(cs, args[0], JP_TYPE_STRING);
-            int d = new_reg(cs, JP_TYPE_STRING);
-            if (d >= 0) cs->e->regs[d].dyn_dict = true;
-            r = emit(cs, n->op == F_LOWER ? OP_LOWER : OP_UPPER, 0, d, x, -1, -1);
-            break;
-        }
-        case F_LEN: {
-            int x = gen(cs, args[0], JP_TYPE_STRING);
-            r = emit(cs, OP_LEN_S, 0, new_reg(cs, JP_TYPE_INT), x, -1, -1);
-            break;
-        }
-        case F_SUBSTR: {
-            int x = gen(cs, args[0], JP_TYPE_STRING);
-            int i = gen(cs, args[1], JP_TYPE_INT);
-            int j = n->nargs == 3 ? gen(cs, args[2], JP_TYPE_INT)
-                                  : const_reg(cs, JP_TYPE_INT, false, -1, 0, NULL, 0);
-            int d = new_reg(cs, JP_TYPE_STRING);
-            if (d >= 0) cs->e->regs[d].dyn_dict = true;
-            r = emit(cs, OP_SUBSTR, 0, d, x, i, j);
-            break;
-        }
-        case F_TOSTRING:
-            r = gen(cs, args[0], JP_TYPE_STRING);
-            break;
-        case F_YEAR:
-        case F_MONTH:
-        case F_DAY: {
-            int x = gen(cs, args[0], JP_TYPE_DATE);
-            r = emit(cs, OP_YMD, n->op - F_YEAR, new_reg(cs, JP_TYPE_INT), x, -1, -1);
-            break;
-        }
-        default:
-            return -1;
-        }
-        break;
-    }
+    case N_BINARY:
+        return n->op >= T_EQ ? gen_compare(cs, n) : gen_arith(cs, n);
+    case N_CALL:
+        return gen_call(cs, n);
     default:
         return -1;
     }
-    return to_type(cs, r, t, want);
+}
+
+static bool is_concat(const node_t *n)
+{
+    return n->kind == N_BINARY && n->op == T_CONCAT;
+}
+
+/* Steps of the code generator's walk. */
+enum { W_EXPAND, W_GEN, W_CAT_BEGIN, W_CAT_ADD, W_CAT_END };
+
+static bool walk_push(cstate_t *cs, int what, int id, int aux)
+{
+    return push_int(cs, &cs->walk, &cs->n_walk, &cs->cap_walk, what) &&
+           push_int(cs, &cs->walk, &cs->n_walk, &cs->cap_walk, id) &&
+           push_int(cs, &cs->walk, &cs->n_walk, &cs->cap_walk, aux);
+}
+
+/*
+ * A chain of '..' is one concatenation: a builder register receives each
+ * operand in turn (OP_CAT_ADD), so that only the builder and one operand are
+ * alive at a time whatever the chain's length.  The steps are pushed in
+ * reverse: begin, then each operand's code and its append, then the end.
+ */
+static bool expand_concat(cstate_t *cs, int root)
+{
+    if (!walk_push(cs, W_CAT_END, root, 0)) return false;
+    /* the chain's operands right to left, found with a stack of our own
+     * (cs->vals is free once parsing is over) */
+    cs->n_vals = 0;
+    if (!push_int(cs, &cs->vals, &cs->n_vals, &cs->cap_vals, root)) return false;
+    while (cs->n_vals) {
+        int id = cs->vals[--cs->n_vals];
+        const node_t *n = &cs->nodes[id];
+        if (id == root || (is_concat(n) && n->chain)) {
+            if (!push_int(cs, &cs->vals, &cs->n_vals, &cs->cap_vals, n->kids[0]) ||
+                !push_int(cs, &cs->vals, &cs->n_vals, &cs->cap_vals, n->kids[1]))
+                return false;
+            continue;
+        }
+        if (!walk_push(cs, W_CAT_ADD, id, root) || !walk_push(cs, W_EXPAND, id, 0)) return false;
+    }
+    return walk_push(cs, W_CAT_BEGIN, root, 0);
+}
+
+static bool expand(cstate_t *cs, int id)
+{
+    const node_t *n = &cs->nodes[id];
+    if (n->kind == N_CONST) return true; /* made where it is used */
+    if (is_concat(n)) return expand_concat(cs, id);
+    if (!walk_push(cs, W_GEN, id, 0)) return false;
+    if (n->kind == N_CALL) {
+        for (int k = n->nargs - 1; k >= 0; k--)
+            if (!walk_push(cs, W_EXPAND, n->args[k], 0)) return false;
+        return true;
+    }
+    int a = n->kids[0], b = n->kids[1];
+    if (b >= 0 && cs->nodes[b].need > cs->nodes[a].need) {
+        int t = a; /* the hungrier operand first: fewer registers alive at once */
+        a = b;
+        b = t;
+    }
+    if (b >= 0 && !walk_push(cs, W_EXPAND, b, 0)) return false;
+    return a < 0 || walk_push(cs, W_EXPAND, a, 0);
+}
+
+/* The code of the tree below `root`, with no recursion; its register. */
+static int gen_tree(cstate_t *cs, int root)
+{
+    cs->n_walk = 0;
+    if (!walk_push(cs, W_EXPAND, root, 0)) return -1;
+    while (cs->n_walk && !cs->st) {
+        cs->n_walk -= 3;
+        int what = cs->walk[cs->n_walk], id = cs->walk[cs->n_walk + 1];
+        int aux = cs->walk[cs->n_walk + 2];
+        node_t *n = &cs->nodes[id];
+        switch (what) {
+        case W_EXPAND:
+            if (!expand(cs, id)) return -1;
+            break;
+        case W_GEN:
+            n->reg = gen_node(cs, id);
+            break;
+        case W_CAT_BEGIN: {
+            int d = new_reg(cs, JP_TYPE_STRING);
+            if (d >= 0) cs->e->regs[d].builder = true;
+            n->reg = emit(cs, OP_CAT_BEGIN, 0, d, -1, -1, -1);
+            break;
+        }
+        case W_CAT_ADD: {
+            int b = cs->nodes[aux].reg;
+            emit(cs, OP_CAT_ADD, 0, b, b, kid_reg(cs, id, JP_TYPE_STRING), -1);
+            break;
+        }
+        case W_CAT_END: {
+            int d = new_reg(cs, JP_TYPE_STRING);
+            if (d >= 0) cs->e->regs[d].dyn_dict = true;
+            n->reg = emit(cs, OP_CAT_END, 0, d, n->reg, -1, -1);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (cs->st) return -1;
+    return kid_reg(cs, root, JP_TYPE_NONE);
+}
+
+/* The registers every instruction reads. */
+static size_t operands(const ins_t *in, int32_t *out)
+{
+    size_t n = 0;
+    if (in->a >= 0) out[n++] = in->a;
+    if (in->b >= 0) out[n++] = in->b;
+    if (in->c >= 0) out[n++] = in->c;
+    return n;
+}
+
+/*
+ * Give the registers that need buffers a slot, reusing the slots of
+ * registers no longer read (linear scan).  An instruction's destination
+ * never shares a slot with its operands, and no register keeps a pointer
+ * into another's slot (the evaluator copies instead), so a slot is free as
+ * soon as its register's last reader has run.
+ */
+static jp_status_t assign_slots(cstate_t *cs)
+{
+    jp_expr_t *e = cs->e;
+    size_t nr = e->n_regs ? e->n_regs : 1;
+    int32_t *last = jp_malloc_array(nr, sizeof *last), *freel = jp_malloc_array(nr, sizeof *freel);
+    if (!last || !freel) {
+        jp_free(last);
+        jp_free(freel);
+        return cnomem(cs);
+    }
+    for (size_t r = 0; r < e->n_regs; r++) last[r] = -1;
+    int32_t ops[3];
+    for (size_t pc = 0; pc < e->n_code; pc++) {
+        size_t k = operands(&e->code[pc], ops);
+        for (size_t j = 0; j < k; j++) last[ops[j]] = (int32_t)pc;
+    }
+    if (e->result >= 0) last[e->result] = INT32_MAX;
+    size_t nfree = 0;
+    e->n_slots = 0;
+    for (size_t pc = 0; pc < e->n_code && !cs->st; pc++) {
+        const ins_t *in = &e->code[pc];
+        reg_info_t *d = &e->regs[in->dst];
+        if (in->op != OP_LOAD && d->slot < 0 && !d->cval) {
+            if (nfree)
+                d->slot = freel[--nfree];
+            else if (e->n_slots < JP_EXPR_MAX_SLOTS)
+                d->slot = (int32_t)e->n_slots++;
+            else
+                cerr(cs, 0,
+                     "expression too large: it needs more than %d intermediate results at once",
+                     JP_EXPR_MAX_SLOTS);
+        }
+        size_t k = operands(in, ops);
+        for (size_t j = 0; j < k; j++) {
+            int32_t r = ops[j];
+            if (last[r] == (int32_t)pc && e->regs[r].slot >= 0 && r != in->dst) {
+                freel[nfree++] = e->regs[r].slot;
+                last[r] = -2; /* once, even when read twice here */
+            }
+        }
+        if (last[in->dst] == -1 && d->slot >= 0) {
+            freel[nfree++] = d->slot; /* never read */
+            last[in->dst] = -2;
+        }
+    }
+    jp_free(last);
+    jp_free(freel);
+    return cs->st;
+}
+
+/* Code for the tree below root into cs->e, with its result and slots. */
+static jp_status_t gen_program(cstate_t *cs, int root)
+{
+    int r = gen_tree(cs, root);
+    if (!cs->st && r < 0) cnomem(cs);
+    if (cs->st) return cs->st;
+    cs->e->result = r;
+    return assign_slots(cs);
 }
 
 /* ---- evaluation ----------------------------------------------------------- */
+
+/* Buffers for one batch of a register's values, shared over time by
+ * registers whose lives do not overlap (assign_slots). */
+typedef struct slot {
+    void *buf;
+    uint8_t *nbuf, *qbuf; /* qbuf made on first use */
+} slot_t;
 
 typedef struct vreg {
     void *v;
     uint8_t *nul;  /* NULL: no nulls */
     uint8_t *qual; /* NULL: all exact */
     jp_strdict_t *dict;
-    void *buf;
-    uint8_t *nbuf, *qbuf;
+    void *buf;         /* its slot's buffers (NULL for views) */
+    uint8_t *nbuf;     /* */
+    slot_t *slot;      /* */
     jp_strdict_t *own; /* dyn_dict registers */
+    jp_buf_t *rows;    /* builder registers: BATCH strings */
     /* memo for string ops keyed by the input's code: out code + 1 (0 unknown) */
     uint32_t *memo;
     size_t memo_n;
@@ -1844,6 +2211,7 @@ typedef struct ectx {
     const jp_expr_t *e;
     jp_column_t *const *cols; /* by schema index */
     vreg_t *r;
+    slot_t *slots;
     jp_buf_t scratch;
 } ectx_t;
 
@@ -1852,15 +2220,19 @@ static void ectx_free(ectx_t *x)
     if (!x->r) return;
     for (size_t i = 0; i < x->e->n_regs; i++) {
         vreg_t *r = &x->r[i];
-        if (!x->e->regs[i].is_const) {
-            jp_free(r->buf);
-            jp_free(r->nbuf);
-            jp_free(r->qbuf);
-        }
         jp_strdict_unref(r->own);
         jp_free(r->memo);
         jp_free(r->memo2);
+        if (r->rows)
+            for (size_t k = 0; k < BATCH; k++) jp_buf_free(&r->rows[k]);
+        jp_free(r->rows);
     }
+    for (size_t i = 0; x->slots && i < x->e->n_slots; i++) {
+        jp_free(x->slots[i].buf);
+        jp_free(x->slots[i].nbuf);
+        jp_free(x->slots[i].qbuf);
+    }
+    jp_free(x->slots);
     jp_free(x->r);
     jp_buf_free(&x->scratch);
     x->r = NULL;
@@ -1872,23 +2244,29 @@ static jp_status_t ectx_init(ectx_t *x, const jp_expr_t *e, jp_column_t *const *
     x->e = e;
     x->cols = cols;
     x->r = jp_calloc(e->n_regs ? e->n_regs : 1, sizeof *x->r);
-    if (!x->r) return JP_ERR_NOMEM;
+    x->slots = jp_calloc(e->n_slots ? e->n_slots : 1, sizeof *x->slots);
+    if (!x->r || !x->slots) goto nomem;
+    for (size_t i = 0; i < e->n_slots; i++) {
+        slot_t *s = &x->slots[i];
+        s->buf = jp_malloc_array(BATCH, sizeof(int64_t)); /* the widest type */
+        s->nbuf = jp_malloc(BATCH);
+        if (!s->buf || !s->nbuf) goto nomem;
+    }
     for (size_t i = 0; i < e->n_regs; i++) {
         const reg_info_t *ri = &e->regs[i];
         vreg_t *r = &x->r[i];
-        if (ri->is_const) {
-            r->v = r->buf = ri->cval;
+        if (ri->cval) {
+            r->v = ri->cval;
             r->nul = ri->cnul;
             r->dict = ri->cdict;
             continue;
         }
-        r->buf = jp_malloc_array(BATCH, jp_type_width(ri->type));
-        r->nbuf = jp_malloc(BATCH);
-        if (!r->buf || !r->nbuf) goto nomem;
-        r->v = r->buf;
-        if (ri->dyn_dict) {
-            if (!(r->own = jp_strdict_new(64))) goto nomem;
+        if (ri->slot >= 0) {
+            r->slot = &x->slots[ri->slot];
+            r->v = r->buf = r->slot->buf;
+            r->nbuf = r->slot->nbuf;
         }
+        if (ri->dyn_dict && !(r->own = jp_strdict_new(64))) goto nomem;
     }
     return JP_OK;
 nomem:
@@ -1907,12 +2285,22 @@ static uint8_t *own_nulls(vreg_t *d, const uint8_t *from, size_t n)
     return d->nbuf;
 }
 
+/* d's nulls are a's: shared when they belong to a column or a constant,
+ * copied when they are in a's slot, which a later register may reuse. */
+static void take_nulls(vreg_t *d, const vreg_t *a, size_t n)
+{
+    if (a && a->nul && a->nul == a->nbuf)
+        own_nulls(d, a->nul, n);
+    else
+        d->nul = a ? a->nul : NULL;
+}
+
 static void merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
 {
     if (!a->nul)
-        d->nul = b ? b->nul : NULL;
+        take_nulls(d, b, n);
     else if (!b || !b->nul)
-        d->nul = a->nul;
+        take_nulls(d, a, n);
     else {
         for (size_t k = 0; k < n; k++) d->nbuf[k] = a->nul[k] | b->nul[k];
         d->nul = d->nbuf;
@@ -1921,8 +2309,21 @@ static void merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
 
 static uint8_t *get_qbuf(vreg_t *d)
 {
-    if (!d->qbuf) d->qbuf = jp_malloc(BATCH);
-    return d->qbuf;
+    if (!d->slot->qbuf) d->slot->qbuf = jp_malloc(BATCH);
+    return d->slot->qbuf;
+}
+
+/* d's qualifiers are a's (shared or copied, as take_nulls). */
+static jp_status_t take_quals(vreg_t *d, const vreg_t *a, size_t n)
+{
+    if (a->qual && a->slot && a->qual == a->slot->qbuf) {
+        uint8_t *q = get_qbuf(d);
+        if (!q) return JP_ERR_NOMEM;
+        memcpy(q, a->qual, n);
+        d->qual = q;
+    } else
+        d->qual = a->qual;
+    return JP_OK;
 }
 
 static inline uint8_t qflip(uint8_t q)
@@ -2088,8 +2489,8 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             double *o = d->buf;
             for (size_t k = 0; k < n; k++) o[k] = (double)s[k];
             d->v = o;
-            d->nul = a->nul;
-            d->qual = a->qual;
+            take_nulls(d, a, n);
+            if (take_quals(d, a, n)) return JP_ERR_NOMEM;
             break;
         }
 #define ARITH_I(EXPR)                                                                              \
@@ -2201,7 +2602,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             int64_t *o = d->buf;
             for (size_t k = 0; k < n; k++) o[k] = (int64_t)(0 - (uint64_t)p[k]);
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             goto unary_flip;
         }
         case OP_NEG_D: {
@@ -2209,7 +2610,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             double *o = d->buf;
             for (size_t k = 0; k < n; k++) o[k] = -p[k];
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             goto unary_flip;
         }
         unary_flip:
@@ -2346,8 +2747,8 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             vreg_t *xv = b;
             jp_type_t t = e->regs[in->dst].type;
             size_t w = jp_type_width(t);
-            bool xnil = xv->nul && e->regs[in->b].is_const && e->regs[in->b].cnul;
-            bool ynil = y->nul && e->regs[in->c].is_const && e->regs[in->c].cnul;
+            bool xnil = xv->nul && e->regs[in->b].is_const && e->regs[in->b].cnull;
+            bool ynil = y->nul && e->regs[in->c].is_const && e->regs[in->c].cnull;
             if (t == JP_TYPE_STRING && !(xv->dict == y->dict || xnil || ynil)) {
                 /* two dictionaries: re-intern into our own */
                 uint32_t *o = d->buf;
@@ -2405,7 +2806,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             int64_t *o = d->buf;
             for (size_t k = 0; k < n; k++) o[k] = p[k] < 0 ? (int64_t)(0 - (uint64_t)p[k]) : p[k];
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             goto abs_quals;
         }
         case OP_ABS_D: {
@@ -2413,7 +2814,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             double *o = d->buf;
             for (size_t k = 0; k < n; k++) o[k] = fabs(p[k]);
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             goto abs_quals;
         }
         abs_quals:
@@ -2446,7 +2847,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 }
             }
             d->v = o;
-            if (!nb) d->nul = a->nul;
+            if (!nb) take_nulls(d, a, n);
             goto weak_quals;
         }
         case OP_ROUND_D: {
@@ -2462,7 +2863,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 }
             }
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             goto weak_quals;
         }
         weak_quals:
@@ -2485,8 +2886,9 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             else
                 for (size_t k = 0; k < n; k++) o[k] = exp(p[k]);
             d->v = o;
-            d->nul = a->nul;
-            d->qual = a->qual; /* increasing functions keep the bound */
+            take_nulls(d, a, n);
+            /* increasing functions keep the bound */
+            if (take_quals(d, a, n)) return JP_ERR_NOMEM;
             break;
         }
         case OP_LOGB_D: {
@@ -2600,7 +3002,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             }
             d->v = o;
             d->dict = d->own;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             break;
         }
         case OP_LEN_S: {
@@ -2611,7 +3013,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 o[k] = (int64_t)len;
             }
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             break;
         }
         case OP_SUBSTR: {
@@ -2650,24 +3052,65 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             d->dict = d->own;
             break;
         }
-        case OP_CONCAT: {
-            uint32_t *o = d->buf;
-            merge_nulls(d, a, b, n);
+        case OP_CAT_BEGIN:
+            if (!d->rows && !(d->rows = jp_calloc(BATCH, sizeof *d->rows))) return JP_ERR_NOMEM;
+            for (size_t k = 0; k < n; k++) jp_buf_reset(&d->rows[k]);
+            memset(d->nbuf, 0, n);
+            break;
+        case OP_CAT_ADD:
+            /* d is a, the builder: appends b's strings; a nil operand makes the row nil */
             for (size_t k = 0; k < n; k++) {
-                if (d->nul && d->nul[k]) {
-                    o[k] = 0;
+                if (d->nbuf[k]) continue;
+                if (b->nul && b->nul[k]) {
+                    d->nbuf[k] = 1;
                     continue;
                 }
-                size_t la, lb;
-                const char *sa = jp_strdict_get(a->dict, VS(a)[k], &la);
-                const char *sb = jp_strdict_get(b->dict, VS(b)[k], &lb);
-                jp_buf_reset(&x->scratch);
-                if (jp_buf_append(&x->scratch, sa, la) || jp_buf_append(&x->scratch, sb, lb))
+                size_t len;
+                const char *p = jp_strdict_get(b->dict, VS(b)[k], &len);
+                if (jp_buf_append(&d->rows[k], p, len)) return JP_ERR_NOMEM;
+            }
+            break;
+        case OP_CAT_END: {
+            uint32_t *o = d->buf;
+            bool any = false;
+            for (size_t k = 0; k < n; k++) {
+                d->nbuf[k] = a->nbuf[k];
+                if (a->nbuf[k]) {
+                    o[k] = 0;
+                    any = true;
+                    continue;
+                }
+                const jp_buf_t *rb = &a->rows[k];
+                if (jp_strdict_intern(d->own, rb->data ? rb->data : "", rb->len, &o[k]))
                     return JP_ERR_NOMEM;
-                if (jp_strdict_intern(d->own, x->scratch.data, la + lb, &o[k])) return JP_ERR_NOMEM;
             }
             d->v = o;
             d->dict = d->own;
+            d->nul = any ? d->nbuf : NULL;
+            break;
+        }
+        case OP_CONST: {
+            const reg_info_t *ri = &e->regs[in->dst];
+            switch (ri->type) {
+            case JP_TYPE_INT:
+                for (size_t k = 0; k < n; k++) VI(d)[k] = ri->ci;
+                break;
+            case JP_TYPE_NUMBER:
+                for (size_t k = 0; k < n; k++) VD(d)[k] = ri->cd;
+                break;
+            case JP_TYPE_BOOL:
+                memset(d->buf, (int)ri->ci, n);
+                break;
+            case JP_TYPE_DATE:
+                for (size_t k = 0; k < n; k++) VT(d)[k] = (int32_t)ri->ci;
+                break;
+            default:
+                memset(d->buf, 0, n * sizeof(uint32_t));
+                break;
+            }
+            d->v = d->buf;
+            d->dict = ri->cdict;
+            d->nul = ri->cnull ? memset(d->nbuf, 1, n) : NULL;
             break;
         }
         case OP_TOSTR_I:
@@ -2701,7 +3144,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
             }
             d->v = o;
             d->dict = d->own;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             break;
         }
         case OP_YMD: {
@@ -2712,7 +3155,7 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
                 o[k] = in->sub == 0 ? y : in->sub == 1 ? m : dd;
             }
             d->v = o;
-            d->nul = a->nul;
+            take_nulls(d, a, n);
             break;
         }
         default:
@@ -2725,92 +3168,113 @@ static jp_status_t run_batch(ectx_t *x, size_t start, size_t n)
 /* ---- compile: driver -------------------------------------------------------- */
 
 /* Run the code of a constant subtree on one row and replace it by its value. */
+/* Free what a program holds (its constants, registers and code). */
+static void program_free(jp_expr_t *e)
+{
+    for (size_t i = 0; i < e->n_regs; i++) {
+        jp_free(e->regs[i].cval);
+        jp_free(e->regs[i].cnul);
+        jp_strdict_unref(e->regs[i].cdict);
+    }
+    jp_free(e->regs);
+    jp_free(e->code);
+}
+
+/* The value of a constant node from register r of a finished evaluation. */
+static jp_status_t take_value(cstate_t *cs, node_t *n, const vreg_t *v)
+{
+    n->is_null = v->nul && v->nul[0];
+    switch (n->type) {
+    case JP_TYPE_INT:
+        n->i = VI(v)[0];
+        break;
+    case JP_TYPE_NUMBER:
+        n->d = VD(v)[0];
+        break;
+    case JP_TYPE_BOOL:
+        n->i = VB(v)[0];
+        break;
+    case JP_TYPE_DATE:
+        n->i = VT(v)[0];
+        break;
+    case JP_TYPE_STRING:
+        if (!n->is_null) {
+            size_t len;
+            const char *s = jp_strdict_get(v->dict, VS(v)[0], &len);
+            if (!(n->s = jp_strndup(s, len))) return cnomem(cs);
+            n->slen = len;
+        }
+        break;
+    default:
+        break;
+    }
+    n->kind = N_CONST;
+    return JP_OK;
+}
+
+/* Run the code of a constant part on one row and replace it by its value. */
 static jp_status_t fold(cstate_t *cs, int id)
 {
     node_t *n = &cs->nodes[id];
-    if (n->kind == N_CONST || n->kind == N_FIELD || n->type == TY_NIL) return JP_OK;
-    for (int k = 0; k < 3; k++)
-        if (n->kids[k] >= 0 && cs->nodes[n->kids[k]].kind != N_CONST) return JP_OK;
-    for (int k = 0; k < n->nargs; k++)
-        if (cs->nodes[n->args[k]].kind != N_CONST) return JP_OK;
+    if (n->kind == N_CONST || !n->konst || n->type == TY_NIL) return JP_OK;
     jp_expr_t tmp;
     memset(&tmp, 0, sizeof tmp);
+    tmp.result = -1;
     jp_expr_t *saved = cs->e;
-    size_t cc = cs->cap_code, cr = cs->cap_regs;
+    size_t cc = cs->cap_code, cr = cs->cap_regs, ns = cs->n_statics;
+    int statics[STATIC_CONSTS];
+    memcpy(statics, cs->statics, sizeof statics);
     /* restored below, before returning */
     /* cppcheck-suppress autoVariables */
     cs->e = &tmp;
     cs->cap_code = cs->cap_regs = 0;
-    int r = gen(cs, id, JP_TYPE_NONE);
-    jp_status_t st = cs->st;
+    cs->n_statics = 0;
+    jp_status_t st = gen_program(cs, id);
     ectx_t x;
-    if (!st && r >= 0) {
-        tmp.result = r;
+    if (!st) {
         if (ectx_init(&x, &tmp, NULL))
             st = cnomem(cs);
         else {
             if (run_batch(&x, 0, 1))
                 st = cnomem(cs);
-            else {
-                vreg_t *v = &x.r[r];
-                n = &cs->nodes[id];
-                n->is_null = v->nul && v->nul[0];
-                switch (n->type) {
-                case JP_TYPE_INT:
-                    n->i = VI(v)[0];
-                    break;
-                case JP_TYPE_NUMBER:
-                    n->d = VD(v)[0];
-                    break;
-                case JP_TYPE_BOOL:
-                    n->i = VB(v)[0];
-                    break;
-                case JP_TYPE_DATE:
-                    n->i = VT(v)[0];
-                    break;
-                case JP_TYPE_STRING:
-                    if (!n->is_null) {
-                        size_t len;
-                        const char *s = jp_strdict_get(v->dict, VS(v)[0], &len);
-                        if (!(n->s = jp_strndup(s, len))) st = cnomem(cs);
-                        n->slen = len;
-                    }
-                    break;
-                default:
-                    break;
-                }
-                n->kind = N_CONST;
-            }
+            else
+                st = take_value(cs, &cs->nodes[id], &x.r[tmp.result]);
             ectx_free(&x);
         }
-    } else if (!st)
-        st = cnomem(cs);
-    for (size_t i = 0; i < tmp.n_regs; i++) {
-        jp_free(tmp.regs[i].cval);
-        jp_free(tmp.regs[i].cnul);
-        jp_strdict_unref(tmp.regs[i].cdict);
     }
-    jp_free(tmp.regs);
-    jp_free(tmp.code);
+    program_free(&tmp);
     cs->e = saved;
     cs->cap_code = cc;
     cs->cap_regs = cr;
+    cs->n_statics = ns;
+    memcpy(cs->statics, statics, sizeof statics);
     return st;
 }
 
-static jp_status_t add_input(cstate_t *cs, size_t f)
+/* The fields the expression reads, in order of first appearance. */
+static jp_status_t find_inputs(cstate_t *cs)
 {
     jp_expr_t *e = cs->e;
-    for (size_t k = 0; k < e->n_inputs; k++)
-        if (e->inputs[k] == f) return JP_OK;
-    if (e->n_inputs == cs->cap_inputs) {
-        size_t cap = cs->cap_inputs ? cs->cap_inputs * 2 : 8;
-        size_t *p = jp_realloc_array(e->inputs, cap, sizeof *p);
-        if (!p) return cnomem(cs);
-        e->inputs = p;
-        cs->cap_inputs = cap;
+    size_t nf = cs->schema->n_fields;
+    bool *seen = jp_calloc(nf ? nf : 1, sizeof *seen);
+    if (!seen) return cnomem(cs);
+    for (size_t k = 0; k < cs->n_nodes; k++) {
+        const node_t *n = &cs->nodes[k];
+        if (n->kind != N_FIELD || seen[n->field]) continue;
+        seen[n->field] = true;
+        if (e->n_inputs == cs->cap_inputs) {
+            size_t cap = cs->cap_inputs ? cs->cap_inputs * 2 : 8;
+            size_t *p = jp_realloc_array(e->inputs, cap, sizeof *p);
+            if (!p) {
+                jp_free(seen);
+                return cnomem(cs);
+            }
+            e->inputs = p;
+            cs->cap_inputs = cap;
+        }
+        e->inputs[e->n_inputs++] = (size_t)n->field;
     }
-    e->inputs[e->n_inputs++] = f;
+    jp_free(seen);
     return JP_OK;
 }
 
@@ -2836,7 +3300,7 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
         if (cs.tok.kind == T_EOF)
             cerr(&cs, 0, "empty expression");
         else
-            root = subexpr(&cs, 0);
+            root = parse_expr(&cs);
     }
     if (root >= 0 && !cs.st && cs.tok.kind != T_EOF) {
         if (cs.tok.kind == T_RP)
@@ -2846,12 +3310,8 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
                  "unexpected '%.*s' at column %zu (expected an operator or the end)",
                  (int)cs.tok.len, cs.src + cs.tok.pos, cs.tok.pos + 1);
     }
-    /* the fields it reads, in order of appearance */
-    if (!cs.st && root >= 0) {
-        for (size_t k = 0; k < cs.n_nodes && !cs.st; k++)
-            if (cs.nodes[k].kind == N_FIELD) add_input(&cs, (size_t)cs.nodes[k].field);
-    }
-    if (!cs.st && root >= 0) check(&cs, root);
+    if (!cs.st && root >= 0) find_inputs(&cs);
+    if (!cs.st && root >= 0) check_tree(&cs);
     if (!cs.st && root >= 0 && !defer) {
         node_t *rn = &cs.nodes[root];
         if (rn->type == TY_NIL)
@@ -2861,9 +3321,7 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
         else {
             e->type = rn->type;
             if (rn->unit[0] && !(e->unit = jp_strdup(rn->unit))) cnomem(&cs);
-            int r = gen(&cs, root, JP_TYPE_NONE);
-            if (!cs.st && r < 0) cnomem(&cs);
-            e->result = r;
+            gen_program(&cs, root);
             e->bound = !cs.st;
         }
     }
@@ -2873,6 +3331,9 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
         jp_free(cs.nodes[k].args);
     }
     jp_free(cs.nodes);
+    jp_free(cs.ops);
+    jp_free(cs.vals);
+    jp_free(cs.walk);
     if (cs.st) {
         jp_expr_free(e);
         return NULL;
@@ -2898,13 +3359,7 @@ bool jp_expr_is_bound(const jp_expr_t *e)
 void jp_expr_free(jp_expr_t *e)
 {
     if (!e) return;
-    for (size_t i = 0; i < e->n_regs; i++) {
-        jp_free(e->regs[i].cval);
-        jp_free(e->regs[i].cnul);
-        jp_strdict_unref(e->regs[i].cdict);
-    }
-    jp_free(e->regs);
-    jp_free(e->code);
+    program_free(e);
     jp_free(e->inputs);
     jp_free(e->unit);
     jp_free(e->src);

@@ -20,6 +20,17 @@
 typedef struct jp_expr jp_expr_t;
 
 /*
+ * Limits (docs/verbs.md), each refused with JP_ERR_EXPR and the column where
+ * it was reached: parentheses and function calls nested deeper than
+ * JP_EXPR_MAX_DEPTH, more than JP_EXPR_MAX_TOKENS tokens, and code that needs
+ * more than JP_EXPR_MAX_SLOTS intermediate results at once.  Chains of
+ * operators (a 60,000-term sum) are not nesting: they take no C stack.
+ */
+#define JP_EXPR_MAX_DEPTH  200
+#define JP_EXPR_MAX_TOKENS 200000
+#define JP_EXPR_MAX_SLOTS  4096
+
+/*
  * Compile `src` against `schema`.  Errors (JP_ERR_EXPR) name the offending
  * token and its 1-based column in `src`, and the field when one is
  * unknown or of the wrong type.

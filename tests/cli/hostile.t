@@ -42,3 +42,12 @@ $ : > $T/empty.csv && $JINPU -e 'local d = jp.read_csv(arg[1]); print(#d, #d:nam
 $ JINPU_MAX_MEMORY=32M timeout 20 $JINPU -e 'local s = "x" while true do s = s .. s end'
 ? 4
 ! not enough memory
+
+# 100,000 nested parentheses in a filter: refused at the 201st, not a stack overflow
+$ $JINPU -e 'local d = jp.load("datasets/cherry.yaml"); d:filter(string.rep("(", 100000) .. "value" .. string.rep(")", 100000) .. " > 1")'
+? 3
+! filter: expression nested too deeply at column 201 \(more than 200 levels
+
+# a 60,000-term sum in a validation rule compiles and runs
+$ printf 'return { { name = "big", expr = string.rep("value + ", 59999) .. "value >= 0" } }\n' > $T/big.lua && timeout 30 $JINPU validate datasets/cherry.yaml --rules $T/big.lua
+~ valid

@@ -3,6 +3,7 @@
  * units, constant folding, errors with token columns, evaluation against
  * hand-computed answers (also across batch boundaries).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include "jp_expr.h"
 #include "jp_mem.h"
@@ -323,6 +324,103 @@ static void test_errors(void)
     ERR("x ~ 1", "bitwise", 3);
 }
 
+/* text of n copies of `unit` joined by `sep`, between `pre` and `post` (malloc'd) */
+static char *repeat(const char *pre, const char *unit, const char *sep, size_t n, const char *post)
+{
+    size_t lu = strlen(unit), ls = strlen(sep), lp = strlen(pre), lq = strlen(post);
+    char *s = malloc(lp + n * (lu + ls) + lq + 1), *p = s;
+    memcpy(p, pre, lp);
+    p += lp;
+    for (size_t k = 0; k < n; k++) {
+        if (k) {
+            memcpy(p, sep, ls);
+            p += ls;
+        }
+        memcpy(p, unit, lu);
+        p += lu;
+    }
+    memcpy(p, post, lq + 1);
+    return s;
+}
+
+/* Nesting is limited (the parser recurses there); chains of operators of any
+ * length compile and run without recursion, or meet a documented limit. */
+static void test_limits(void)
+{
+    char *src = repeat("", "(", "", 100000, "x");
+    ERR(src, "nested too deeply at column 201", 201);
+    free(src);
+    src = repeat("", "(", "", JP_EXPR_MAX_DEPTH, "x");
+    char *closed = repeat(src, ")", "", JP_EXPR_MAX_DEPTH, " > 1");
+    SEL(closed, "0,3");
+    free(src);
+    free(closed);
+    src = repeat("", "abs(", "", 300, "x");
+    ERR(src, "nested too deeply at column 801", 801);
+    free(src);
+    /* a 60,000-term sum: 60000 * i */
+    src = repeat("", "i", " + ", 60000, "");
+    EV(src, JP_TYPE_INT, "180000|-420000|0|600000|300000");
+    free(src);
+    src = repeat("", "x", " + ", 60000, "");
+    EV(src, JP_TYPE_NUMBER, "90000|>-120000|nil|~600000|0");
+    free(src);
+    /* right-associative chains, unary chains, logic chains */
+    src = repeat("", "1", " ^ ", 60000, " + i");
+    EV(src, JP_TYPE_NUMBER, "4|-6|1|11|6");
+    free(src);
+    src = repeat("", "-", " ", 100001, " i");
+    EV(src, JP_TYPE_INT, "-3|7|0|-10|-5");
+    free(src);
+    src = repeat("", "not", " ", 50000, " b");
+    EV(src, JP_TYPE_BOOL, "true|false|false|true|false");
+    free(src);
+    src = repeat("", "x > 1", " and ", 30000, "");
+    SEL(src, "0,3");
+    free(src);
+    src = repeat("", "x < 1", " or ", 30000, "");
+    SEL(src, "1,4");
+    free(src);
+    /* concatenation chains, long or constant, with nulls */
+    src = repeat("", "t", " .. ", 50000, "");
+    jp_column_t *c = ev(src);
+    CHECK(c && jp_column_is_null(c, 1) && !jp_column_is_null(c, 0));
+    size_t len = 0;
+    if (c) jp_column_str(c, 2, &len);
+    CHECK_INT(len, 50000);
+    jp_column_unref(c);
+    free(src);
+    src = repeat("", "'ab'", " .. ", 50000, " .. s");
+    c = ev(src);
+    if (c) jp_column_str(c, 3, &len);
+    CHECK_INT(len, 100004);
+    jp_column_unref(c);
+    free(src);
+    /* 60,000 distinct literals: sum 1..60000 = 1800030000 */
+    char *lits = malloc(60000 * 8), *p = lits;
+    p += sprintf(p, "i");
+    for (int k = 1; k <= 60000; k++) p += sprintf(p, "+%d", k);
+    EV(lits, JP_TYPE_INT, "1800030003|1800029993|1800030000|1800030010|1800030005");
+    p = lits;
+    p += sprintf(p, "s");
+    for (int k = 1; k <= 20000; k++) p += sprintf(p, "..'%d'", k % 10);
+    c = ev(lits);
+    if (c) jp_column_str(c, 3, &len);
+    CHECK_INT(len, 20004);
+    jp_column_unref(c);
+    free(lits);
+    /* tokens and intermediate results */
+    src = repeat("", "i", " + ", JP_EXPR_MAX_TOKENS / 2 + 1, "");
+    ERR(src, "expression too long at column", (long)(JP_EXPR_MAX_TOKENS / 2) * 4 + 1);
+    free(src);
+    src = repeat("max(", "i * 2", ", ", JP_EXPR_MAX_SLOTS + 10, ")");
+    ERR(src, "more than 4096 intermediate results", 1);
+    free(src);
+    src = repeat("max(", "i * 2", ", ", 1000, ")");
+    EV(src, JP_TYPE_INT, "6|-14|0|20|10");
+    free(src);
+}
+
 static void test_units(void)
 {
     jp_error_t err;
@@ -572,6 +670,7 @@ int main(void)
     test_logic();
     test_functions();
     test_errors();
+    test_limits();
     test_units();
     test_inputs_and_parse();
     test_big();
