@@ -1,71 +1,93 @@
 #!/bin/sh
 # Runs every test against each build directory given (build/release, build/asan):
-#   C unit tests   build/V/tests/test_*           (print "# passed N failed M")
-#   Lua tests      tests/lua/*.lua via jinpu run  (same summary line)
-#   CLI tests      tests/cli/*.t                  (see tests/cli/README.md)
-# Ends with one line "N passed, M failed"; exits 1 when anything failed.
+#   C unit tests   build/V/tests/test_*           (tests/unit/unit.h)
+#   Lua tests      tests/lua/*.lua via jinpu run  (tests/lua/testlib.lua)
+#   CLI tests      tests/cli/*.t                  (tests/cli/run_t.sh)
+# Each program prints "ok N - NAME" or "not ok N - NAME" per case and ends with
+# "# passed N failed M" (the convention: tests/README.md). A case counts once.
+# Prints one line per build, "release: N passed, M failed", and ends with the
+# combined line "N passed, M failed" in which a case passes only when it
+# passed in every build. Exits 1 when anything failed.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
-TOTAL_P=0
-TOTAL_F=0
-FAILED_LIST=""
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=98"
 export LC_ALL=C.UTF-8
 export LUA_PATH="$ROOT/tests/lua/?.lua;;"
+RES=$(mktemp -d "${TMPDIR:-/tmp}/jinpu-tests.XXXXXX")
+trap 'rm -rf "$RES"' EXIT
+NBUILDS=0
 
-add() { # passed failed label
-    TOTAL_P=$((TOTAL_P + $1))
-    TOTAL_F=$((TOTAL_F + $2))
-    [ "$2" -gt 0 ] && FAILED_LIST="$FAILED_LIST
-  $3"
-}
-
-# A program's own "# passed N failed M" line; a crash or a missing line is a failure.
+# Runs one test program; appends "P<TAB>id" or "F<TAB>id" per case to $RES/build.$V.
+# A program that exits non-zero with no failed case, or prints no summary,
+# adds a failed item of its own (a crash is never hidden).
 run_counted() { # label command...
     label=$1
     shift
     out=$("$@" 2>&1)
     rc=$?
-    line=$(printf '%s\n' "$out" | grep '^# passed [0-9]* failed [0-9]*$' | tail -n 1)
-    if [ -n "$line" ]; then
-        p=$(echo "$line" | awk '{print $3}')
-        f=$(echo "$line" | awk '{print $5}')
-    else
-        p=0
-        f=1
-    fi
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-    if [ "$f" -gt 0 ]; then
+    printf '%s\n' "$out" | awk -v label="$label" -v rc="$rc" -v OFS='\t' '
+        /^(not )?ok [0-9]+ - / {
+            ok = ($1 == "ok")
+            name = $0
+            sub(/^(not )?ok [0-9]+ - /, "", name)
+            id = label " :: " name
+            if (seen[id]++) id = id " #" seen[id]   # a repeated name stays its own case
+            print (ok ? "P" : "F"), id
+            nfail += !ok
+            ncase++
+            next
+        }
+        /^# passed [0-9]+ failed [0-9]+$/ { summary = 1 }
+        END {
+            if (!summary) print "F", label " :: (no summary line; exit " rc ")"
+            else if (rc != 0 && nfail == 0) print "F", label " :: (exit " rc ")"
+        }' >"$RES/one.txt"
+    cat "$RES/one.txt" >>"$RES/build.$V"
+    if grep -q '^F' "$RES/one.txt"; then
         printf '%s\n' "$out" | grep -v '^ok ' | tail -n 40 | sed 's/^/    /'
         echo "FAIL $label (exit $rc)"
     fi
-    add "$p" "$f" "$label"
 }
 
 for B in "$@"; do
     V=$(basename "$B")
+    NBUILDS=$((NBUILDS + 1))
+    : >"$RES/build.$V"
     JINPU="$ROOT/$B/jinpu"
     export JINPU
     echo "== $V: C unit tests"
     for t in "$B"/tests/test_*; do
         [ -x "$t" ] || continue
-        run_counted "$V unit $(basename "$t")" "$t"
+        run_counted "unit $(basename "$t")" "$t"
     done
     echo "== $V: Lua tests"
     for t in tests/lua/test_*.lua; do
         [ -f "$t" ] || continue
-        run_counted "$V lua $(basename "$t")" "$JINPU" run "$t"
+        run_counted "lua $(basename "$t")" "$JINPU" run "$t"
     done
     echo "== $V: command-line tests"
     for t in tests/cli/*.t; do
         [ -f "$t" ] || continue
-        run_counted "$V cli $(basename "$t")" sh tests/cli/run_t.sh "$t"
+        run_counted "cli $(basename "$t")" sh tests/cli/run_t.sh "$t"
     done
+    awk -F'\t' -v v="$V" '{ n[$1]++ } END { printf "%s: %d passed, %d failed\n", v, n["P"], n["F"] }' "$RES/build.$V"
 done
-if [ -n "$FAILED_LIST" ]; then
-    echo "failed:$FAILED_LIST"
-fi
-echo "$TOTAL_P passed, $TOTAL_F failed"
-[ "$TOTAL_F" -eq 0 ]
+
+# Combined: every case once; it passes only if it passed in every build.
+cat "$RES"/build.* | awk -F'\t' -v builds="$NBUILDS" '
+    $1 == "P" { p[$2]++; all[$2] = 1 }
+    $1 == "F" { f[$2]++; all[$2] = 1 }
+    END {
+        for (id in all) {
+            if (f[id] == 0 && p[id] == builds) np++
+            else { nf++; bad[nf] = id }
+        }
+        if (nf) {
+            print "failed:"
+            for (i = 1; i <= nf; i++) print "  " bad[i]
+        }
+        printf "%d passed, %d failed\n", np, nf
+        exit nf ? 1 : 0
+    }'

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Runs the cases of one tests/cli/*.t file (format: tests/cli/README.md) and
-# prints "# passed N failed M".
+# Runs the cases of one tests/cli/*.t file (format: tests/cli/README.md):
+# prints "ok N - FILE:LINE" or "not ok N - FILE:LINE" per case (LINE is the
+# case's `$` line) and ends with "# passed N failed M".
 set -u
 file=$1
+name=$(basename "$file")
 pass=0
 fail=0
 T=""
@@ -42,12 +44,14 @@ $(diff "$tmp/want_out" "$tmp/out" | head -n 20)"
     fi
     if [ $ok = 1 ]; then
         pass=$((pass + 1))
+        echo "ok $case_no - $name:$case_line"
     else
         fail=$((fail + 1))
-        echo "not ok $file:$case_line: $cmd"
-        echo "   $why"
-        echo "   --- stderr:"
-        head -n 15 "$tmp/err" | sed 's/^/   /'
+        echo "not ok $case_no - $name:$case_line"
+        echo "# $cmd"
+        printf '%s\n' "$why" | sed 's/^/#    /'
+        echo "#    --- stderr:"
+        head -n 15 "$tmp/err" | sed 's/^/#    /'
     fi
     cmd=""
 }
@@ -78,7 +82,11 @@ while IFS= read -r line || [ -n "$line" ]; do
     '!! '*) printf '%s\n' "${line#!! }" >>"$tmp/want_noerr" ;;
     '! '*) printf '%s\n' "${line#! }" >>"$tmp/want_err" ;;
     '#'* | '') ;;
-    *) echo "$file:$lineno: cannot read this line: $line"; fail=$((fail + 1)) ;;
+    *)
+        fail=$((fail + 1))
+        echo "not ok $((case_no + fail)) - $name:$lineno: cannot read this line"
+        echo "# $line"
+        ;;
     esac
 done <"$file"
 finish_case

@@ -33,54 +33,58 @@ local every = jp.dataset{
 }
 local plain = jp.dataset{ name = "plain", columns = { x = { 1, 2, 3 }, y = { "a", "b", "c" } } }
 
-for _, fmt in ipairs({ "yaml", "csv" }) do
-  local csv_ok = pcall(function() jp.export(p("probe.zip"), { plain }, { format = "csv" }) end)
-  if fmt == "csv" and not csv_ok then
-    print("# csv writer not available yet: csv round trips skipped")
-    break
+t.case("round trips through every kind and format", function()
+  for _, fmt in ipairs({ "yaml", "csv" }) do
+    local csv_ok = pcall(function() jp.export(p("probe.zip"), { plain }, { format = "csv" }) end)
+    if fmt == "csv" and not csv_ok then
+      print("# csv writer not available yet: csv round trips skipped")
+      break
+    end
+    for _, ext in ipairs({ ".tar.gz", ".tgz", ".zip" }) do
+      local out = p("rt-" .. fmt .. ext)
+      t.eq(jp.export(out, { every, plain }, { format = fmt }), out, "export returns the path " .. ext)
+      local a = jp.open_archive(out)
+      t.eq(a:list(), { "every", "plain" }, "list " .. fmt .. ext)
+      local back = a:load("every")
+      local same, why = every:equals(back)
+      t.ok(same, "round trip equal " .. fmt .. ext .. (why and (": " .. why) or ""))
+      local s1, s2 = back:schema(), every:schema()
+      t.ok(s1.origin:find("#every$"), "origin names the archive and dataset")
+      s1.origin = nil
+      t.eq(s1, s2, "schema tables equal " .. fmt .. ext)
+      t.ok(a:load("plain"):equals(plain), "second dataset " .. fmt .. ext)
+      local ok, problems = a:verify()
+      t.ok(ok, "verify " .. fmt .. ext .. ": " .. table.concat(problems, "; "))
+      t.eq(#problems, 0, "no problems")
+      local via = jp.load(out, { member = "every" })
+      t.ok(via:equals(every), "jp.load with member " .. ext)
+      a:close()
+    end
   end
-  for _, ext in ipairs({ ".tar.gz", ".tgz", ".zip" }) do
-    local out = p("rt-" .. fmt .. ext)
-    t.eq(jp.export(out, { every, plain }, { format = fmt }), out, "export returns the path " .. ext)
-    local a = jp.open_archive(out)
-    t.eq(a:list(), { "every", "plain" }, "list " .. fmt .. ext)
-    local back = a:load("every")
-    local same, why = every:equals(back)
-    t.ok(same, "round trip equal " .. fmt .. ext .. (why and (": " .. why) or ""))
-    local s1, s2 = back:schema(), every:schema()
-    t.ok(s1.origin:find("#every$"), "origin names the archive and dataset")
-    s1.origin = nil
-    t.eq(s1, s2, "schema tables equal " .. fmt .. ext)
-    t.ok(a:load("plain"):equals(plain), "second dataset " .. fmt .. ext)
-    local ok, problems = a:verify()
-    t.ok(ok, "verify " .. fmt .. ext .. ": " .. table.concat(problems, "; "))
-    t.eq(#problems, 0, "no problems")
-    local via = jp.load(out, { member = "every" })
-    t.ok(via:equals(every), "jp.load with member " .. ext)
-    a:close()
-  end
-end
+end)
 
 -- qualifiers: a side column by default (numbers stay numbers), or inline
-if pcall(function() jp.export(p("probe.zip"), { plain }, { format = "csv" }) end) then
-  jp.export(p("q.zip"), { every }, { top = "q" })
-  local z <close> = jp.open_archive(p("q.zip"))
-  t.ok(z:load("every"):equals(every), "side-column qualifiers round trip")
-  t.ok(z:info():find("every: 5 rows, 7 fields, csv", 1, true), "stored as csv")
-  jp.export(p("q.tar"), { every })
-  local fh <close> = io.open(p("q.tar"), "rb")
-  local m = fh:read("a")
-  t.ok(m:find("\n14万", 1, true) == nil and m:find("148000", 1, true) ~= nil, "numbers in base units")
-  jp.export(p("qi.tar.gz"), { every }, { qualifiers = "inline" })
-  local zi <close> = jp.open_archive(p("qi.tar.gz"))
-  t.ok(zi:load("every"):equals(every), "inline qualifiers round trip")
-  t.ok(m:find("output_qualifier", 1, true) ~= nil, "side column in the zip")
-  -- spreadsheet-safe changes the text (so the round trip is no longer exact)
-  jp.export(p("s.zip"), { every }, { spreadsheet_safe = true })
-  local zs <close> = jp.open_archive(p("s.zip"))
-  local same = zs:load("every"):equals(every)
-  t.ok(not same, "spreadsheet_safe neutralises =SUM(A1)")
-end
+t.case("qualifiers as a side column or inline", function()
+  if pcall(function() jp.export(p("probe.zip"), { plain }, { format = "csv" }) end) then
+    jp.export(p("q.zip"), { every }, { top = "q" })
+    local z <close> = jp.open_archive(p("q.zip"))
+    t.ok(z:load("every"):equals(every), "side-column qualifiers round trip")
+    t.ok(z:info():find("every: 5 rows, 7 fields, csv", 1, true), "stored as csv")
+    jp.export(p("q.tar"), { every })
+    local fh <close> = io.open(p("q.tar"), "rb")
+    local m = fh:read("a")
+    t.ok(m:find("\n14万", 1, true) == nil and m:find("148000", 1, true) ~= nil, "numbers in base units")
+    jp.export(p("qi.tar.gz"), { every }, { qualifiers = "inline" })
+    local zi <close> = jp.open_archive(p("qi.tar.gz"))
+    t.ok(zi:load("every"):equals(every), "inline qualifiers round trip")
+    t.ok(m:find("output_qualifier", 1, true) ~= nil, "side column in the zip")
+    -- spreadsheet-safe changes the text (so the round trip is no longer exact)
+    jp.export(p("s.zip"), { every }, { spreadsheet_safe = true })
+    local zs <close> = jp.open_archive(p("s.zip"))
+    local same = zs:load("every"):equals(every)
+    t.ok(not same, "spreadsheet_safe neutralises =SUM(A1)")
+  end
+end)
 
 -- reproducible: two exports are byte-identical, whatever the threads
 local function slurp(path)
@@ -89,70 +93,82 @@ local function slurp(path)
   f:close()
   return s
 end
-jp.export(p("a.tar.gz"), { every }, { format = "yaml", threads = 1, top = "same" })
-jp.export(p("b.tar.gz"), { every }, { format = "yaml", threads = 2, top = "same" })
-t.ok(slurp(p("a.tar.gz")) == slurp(p("b.tar.gz")), "tar.gz byte-identical")
-jp.export(p("a.zip"), { every }, { format = "yaml", level = 9, top = "same" })
-jp.export(p("b.zip"), { every }, { format = "yaml", level = 9, top = "same" })
-t.ok(slurp(p("a.zip")) == slurp(p("b.zip")), "zip byte-identical")
-jp.export(p("c.zip"), { every }, { format = "yaml", level = 1, top = "same" })
-t.ok(slurp(p("a.zip")) ~= slurp(p("c.zip")), "the level matters")
+t.case("reproducible exports", function()
+  jp.export(p("a.tar.gz"), { every }, { format = "yaml", threads = 1, top = "same" })
+  jp.export(p("b.tar.gz"), { every }, { format = "yaml", threads = 2, top = "same" })
+  t.ok(slurp(p("a.tar.gz")) == slurp(p("b.tar.gz")), "tar.gz byte-identical")
+  jp.export(p("a.zip"), { every }, { format = "yaml", level = 9, top = "same" })
+  jp.export(p("b.zip"), { every }, { format = "yaml", level = 9, top = "same" })
+  t.ok(slurp(p("a.zip")) == slurp(p("b.zip")), "zip byte-identical")
+  jp.export(p("c.zip"), { every }, { format = "yaml", level = 1, top = "same" })
+  t.ok(slurp(p("a.zip")) ~= slurp(p("c.zip")), "the level matters")
+end)
 
 -- info, files, datasets, meta
-local a = jp.open_archive(p("a.zip"))
-local info = a:info()
-t.ok(info:find("zip archive written by jinpu " .. jp.version, 1, true), "info names the writer")
-t.ok(info:find("every: 5 rows, 7 fields", 1, true), "info lists datasets")
-local files = a:files()
-local paths = {}
-for i, f in ipairs(files) do
-  paths[i] = f.path
-  t.ok(#f.sha256 == 64 and f.listed, "file " .. f.path .. " hashed and listed")
-end
-t.eq(paths, { "data/every.schema.yaml", "data/every.yaml", "manifest.yaml", "sha256sums.txt" }, "files sorted")
-local d = a:datasets()[1]
-t.eq({ d.name, d.rows, d.fields, d.format, d.source }, { "every", 5, 7, "yaml", "test_archive.lua, 第2节" }, "dataset info")
-t.eq(a:meta(), { kind = "zip", jinpu_version = jp.version, created = "1980-01-01T00:00:00Z", top = "same" }, "meta")
-t.raises(function() a:load("nope") end, "no dataset 'nope'.*every", "unknown member names the ones there are")
-a:close()
-t.raises(function() a:list() end, "closed", "closed archive")
-t.eq(tostring(a), "archive (closed)", "tostring")
+t.case("info files datasets meta", function()
+  local a = jp.open_archive(p("a.zip"))
+  local info = a:info()
+  t.ok(info:find("zip archive written by jinpu " .. jp.version, 1, true), "info names the writer")
+  t.ok(info:find("every: 5 rows, 7 fields", 1, true), "info lists datasets")
+  local files = a:files()
+  local paths = {}
+  for i, f in ipairs(files) do
+    paths[i] = f.path
+    t.ok(#f.sha256 == 64 and f.listed, "file " .. f.path .. " hashed and listed")
+  end
+  t.eq(paths, { "data/every.schema.yaml", "data/every.yaml", "manifest.yaml", "sha256sums.txt" }, "files sorted")
+  local d = a:datasets()[1]
+  t.eq({ d.name, d.rows, d.fields, d.format, d.source }, { "every", 5, 7, "yaml", "test_archive.lua, 第2节" }, "dataset info")
+  t.eq(a:meta(), { kind = "zip", jinpu_version = jp.version, created = "1980-01-01T00:00:00Z", top = "same" }, "meta")
+  t.raises(function() a:load("nope") end, "no dataset 'nope'.*every", "unknown member names the ones there are")
+  a:close()
+  t.raises(function() a:list() end, "closed", "closed archive")
+  t.eq(tostring(a), "archive (closed)", "tostring")
+end)
 
 -- the archive can be used with <close>
-do
-  local b <close> = jp.open_archive(p("a.tar.gz"))
-  t.eq(#b:list(), 1, "close variable")
-end
+t.case("the archive with close", function()
+  do
+    local b <close> = jp.open_archive(p("a.tar.gz"))
+    t.eq(#b:list(), 1, "close variable")
+  end
+end)
 
 -- verify_archive: ok / invalid / unreadable
-local ok, problems, how = jp.verify_archive(p("a.tar.gz"))
-t.eq({ ok, #problems, how }, { true, 0, "ok" }, "verify_archive ok")
-ok, problems, how = jp.verify_archive(p("missing.tar.gz"))
-t.eq({ ok, how }, { false, "unreadable" }, "missing file is unreadable")
-t.ok(problems[1]:find("missing.tar.gz", 1, true), "the message names the file")
-local whole = slurp(p("a.tar.gz"))
-local f = assert(io.open(p("cut.tar.gz"), "wb"))
-f:write(whole:sub(1, #whole // 2))
-f:close()
-ok, problems, how = jp.verify_archive(p("cut.tar.gz"))
-t.eq({ ok, how }, { false, "invalid" }, "truncated archive is invalid")
-t.ok(problems[1]:find("truncated", 1, true), "says truncated: " .. tostring(problems[1]))
-t.raises(function() jp.open_archive(p("cut.tar.gz")) end, "cut.tar.gz.*truncated", "open refuses truncation")
+t.case("verify_archive", function()
+  local ok, problems, how = jp.verify_archive(p("a.tar.gz"))
+  t.eq({ ok, #problems, how }, { true, 0, "ok" }, "verify_archive ok")
+  ok, problems, how = jp.verify_archive(p("missing.tar.gz"))
+  t.eq({ ok, how }, { false, "unreadable" }, "missing file is unreadable")
+  t.ok(problems[1]:find("missing.tar.gz", 1, true), "the message names the file")
+  local whole = slurp(p("a.tar.gz"))
+  local f = assert(io.open(p("cut.tar.gz"), "wb"))
+  f:write(whole:sub(1, #whole // 2))
+  f:close()
+  ok, problems, how = jp.verify_archive(p("cut.tar.gz"))
+  t.eq({ ok, how }, { false, "invalid" }, "truncated archive is invalid")
+  t.ok(problems[1]:find("truncated", 1, true), "says truncated: " .. tostring(problems[1]))
+  t.raises(function() jp.open_archive(p("cut.tar.gz")) end, "cut.tar.gz.*truncated", "open refuses truncation")
+end)
 
 -- options are checked
-t.raises(function() jp.export(p("x.zip"), { every }, { levle = 3 }) end, "unknown option 'levle'", "typo in option")
-t.raises(function() jp.export(p("x.zip"), { every }, { level = 10 }) end, "level", "bad level")
-t.raises(function() jp.export(p("x.rar"), { every }) end, "archive kind", "unknown kind")
-t.raises(function() jp.export(p("x.zip"), { every, every }, { format = "yaml" }) end, "two datasets named 'every'", "duplicates")
-t.raises(function() jp.export(p("x.zip"), { 1 }) end, "not a dataset", "not a dataset")
-t.raises(function() jp.export(p("x.zip"), {}) end, "no datasets", "empty list")
-t.raises(function() jp.export(p("x.zip"), { every }, { format = "nope" }) end, "unknown data format", "unknown format")
-t.raises(function() jp.open_archive(p("a.zip"), { max_size = 100 }) end, "more than 100 bytes", "max_size")
+t.case("options are checked", function()
+  t.raises(function() jp.export(p("x.zip"), { every }, { levle = 3 }) end, "unknown option 'levle'", "typo in option")
+  t.raises(function() jp.export(p("x.zip"), { every }, { level = 10 }) end, "level", "bad level")
+  t.raises(function() jp.export(p("x.rar"), { every }) end, "archive kind", "unknown kind")
+  t.raises(function() jp.export(p("x.zip"), { every, every }, { format = "yaml" }) end, "two datasets named 'every'", "duplicates")
+  t.raises(function() jp.export(p("x.zip"), { 1 }) end, "not a dataset", "not a dataset")
+  t.raises(function() jp.export(p("x.zip"), {}) end, "no datasets", "empty list")
+  t.raises(function() jp.export(p("x.zip"), { every }, { format = "nope" }) end, "unknown data format", "unknown format")
+  t.raises(function() jp.open_archive(p("a.zip"), { max_size = 100 }) end, "more than 100 bytes", "max_size")
+end)
 
 -- a single dataset may be passed as is, and loaded without naming it
-jp.export(p("one.tgz"), every, { format = "yaml" })
-t.ok(jp.open_archive(p("one.tgz")):load():equals(every), "single dataset, load()")
-t.ok(jp.load(p("one.tgz")):equals(every), "jp.load of a one-dataset archive")
+t.case("a single dataset", function()
+  jp.export(p("one.tgz"), every, { format = "yaml" })
+  t.ok(jp.open_archive(p("one.tgz")):load():equals(every), "single dataset, load()")
+  t.ok(jp.load(p("one.tgz")):equals(every), "jp.load of a one-dataset archive")
+end)
 
 -- loading holds the line verify holds: an extra file, and the load is refused
 do

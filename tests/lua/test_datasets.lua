@@ -160,55 +160,57 @@ end
 local rows = {}
 
 for _, name in ipairs(FILES) do
-    local path = "datasets/" .. name .. ".yaml"
-    local ok, ds = pcall(jp.load, path)
-    t.ok(ok, path .. " loads" .. (ok and "" or ": " .. tostring(ds)))
-    if ok then
-        local byk, n = {}, 0
-        for r in ds:rows() do
-            n = n + 1
-            local where = path .. " row " .. n
-            local k = key(r.indicator, r.subject, r.period)
-            t.ok(byk[k] == nil, where .. ": primary key " .. k .. " repeats an earlier row")
-            byk[k] = r
-            t.ok(type(r.value) == "number" and r.value >= 0, where .. ": value is a number >= 0")
-            t.ok(KNOWN_UNITS[r.unit], where .. ": known unit (" .. tostring(r.unit) .. ")")
-            t.ok(QUALIFIERS[jp.qualifier(r, "value")], where .. ": qualifier is one of the six")
-            t.ok(type(r.label) == "string" and #r.label > 0, where .. ": has a label")
-            t.ok(SECTIONS[r.section], where .. ": section is a heading of the article ("
-                .. tostring(r.section) .. ")")
-        end
-        rows[name] = byk
-        t.eq(n, #EXPECTED[name], path .. ": number of rows")
-        t.eq(#ds, n, path .. ": #ds agrees with rows()")
+    t.case(name .. ".yaml holds every figure of the article", function()
+        local path = "datasets/" .. name .. ".yaml"
+        local ok, ds = pcall(jp.load, path)
+        t.ok(ok, path .. " loads" .. (ok and "" or ": " .. tostring(ds)))
+        if ok then
+            local byk, n = {}, 0
+            for r in ds:rows() do
+                n = n + 1
+                local where = path .. " row " .. n
+                local k = key(r.indicator, r.subject, r.period)
+                t.ok(byk[k] == nil, where .. ": primary key " .. k .. " repeats an earlier row")
+                byk[k] = r
+                t.ok(type(r.value) == "number" and r.value >= 0, where .. ": value is a number >= 0")
+                t.ok(KNOWN_UNITS[r.unit], where .. ": known unit (" .. tostring(r.unit) .. ")")
+                t.ok(QUALIFIERS[jp.qualifier(r, "value")], where .. ": qualifier is one of the six")
+                t.ok(type(r.label) == "string" and #r.label > 0, where .. ": has a label")
+                t.ok(SECTIONS[r.section], where .. ": section is a heading of the article ("
+                    .. tostring(r.section) .. ")")
+            end
+            rows[name] = byk
+            t.eq(n, #EXPECTED[name], path .. ": number of rows")
+            t.eq(#ds, n, path .. ": #ds agrees with rows()")
 
-        for _, e in ipairs(EXPECTED[name]) do
-            local k = key(e[1], e[2], e[3])
-            local r = byk[k]
-            t.ok(r ~= nil, path .. ": has " .. k)
-            if r then
-                t.near(r.value, e[4], 1e-12, path .. ": " .. k .. " value") -- relative tolerance
-                t.eq(r.unit, e[5], path .. ": " .. k .. " unit")
-                t.eq(jp.qualifier(r, "value"), e[6], path .. ": " .. k .. " qualifier")
-                t.eq(tostring(r.period), e[3], path .. ": " .. k .. " period")
+            for _, e in ipairs(EXPECTED[name]) do
+                local k = key(e[1], e[2], e[3])
+                local r = byk[k]
+                t.ok(r ~= nil, path .. ": has " .. k)
+                if r then
+                    t.near(r.value, e[4], 1e-12, path .. ": " .. k .. " value") -- relative tolerance
+                    t.eq(r.unit, e[5], path .. ": " .. k .. " unit")
+                    t.eq(jp.qualifier(r, "value"), e[6], path .. ": " .. k .. " qualifier")
+                    t.eq(tostring(r.period), e[3], path .. ": " .. k .. " period")
+                end
+            end
+
+            -- Labels are exact excerpts of the article, when the article is at hand
+            -- (it lives beside the repository, in ../shared/).
+            local src = read_text(path)
+            local rel = src and src:match("\nsource_file:%s*([^\n]-)%s*\n")
+            t.ok(rel ~= nil, path .. ": names its source_file")
+            local article = rel and read_text("../shared/" .. rel)
+            if article then
+                for k, r in pairs(byk) do
+                    t.ok(article:find(r.label, 1, true) ~= nil,
+                         path .. ": label of " .. k .. " is in the article: " .. r.label)
+                end
+            else
+                print("# " .. path .. ": source article not found beside the repository; labels not checked")
             end
         end
-
-        -- Labels are exact excerpts of the article, when the article is at hand
-        -- (it lives beside the repository, in ../shared/).
-        local src = read_text(path)
-        local rel = src and src:match("\nsource_file:%s*([^\n]-)%s*\n")
-        t.ok(rel ~= nil, path .. ": names its source_file")
-        local article = rel and read_text("../shared/" .. rel)
-        if article then
-            for k, r in pairs(byk) do
-                t.ok(article:find(r.label, 1, true) ~= nil,
-                     path .. ": label of " .. k .. " is in the article: " .. r.label)
-            end
-        else
-            print("# " .. path .. ": source article not found beside the repository; labels not checked")
-        end
-    end
+    end)
 end
 
 -- Figures that the article states separately must agree with each other.
@@ -217,44 +219,52 @@ local function v(name, indicator, subject, period)
     return r and r.value
 end
 
-if rows.economy then
-    local share = v("economy", "leading_industries_output", nil, "2021")
-        / v("economy", "industrial_output_above_scale", nil, "2021") * 100
-    local printed = v("economy", "leading_industries_output_share", nil, "2021")
-    t.ok(math.abs(share - printed) < 0.05,
-         "five leading industries: output / industrial output rounds to the printed share")
-    t.ok(v("economy", "market_entities_new", nil, "2022-01..2022-09")
-         < v("economy", "market_entities_total", nil, "..2022-09"),
-         "new market entities are fewer than all market entities")
-end
+t.case("economy figures agree with each other", function()
+    if rows.economy then
+        local share = v("economy", "leading_industries_output", nil, "2021")
+            / v("economy", "industrial_output_above_scale", nil, "2021") * 100
+        local printed = v("economy", "leading_industries_output_share", nil, "2021")
+        t.ok(math.abs(share - printed) < 0.05,
+             "five leading industries: output / industrial output rounds to the printed share")
+        t.ok(v("economy", "market_entities_new", nil, "2022-01..2022-09")
+             < v("economy", "market_entities_total", nil, "..2022-09"),
+             "new market entities are fewer than all market entities")
+    end
+end)
 
-if rows.workforce then
-    local doctor = v("workforce", "subsidy_per_graduate", "doctor", "2022")
-    local master = v("workforce", "subsidy_per_graduate", "master", "2022")
-    local bachelor = v("workforce", "subsidy_per_graduate", "bachelor", "2022")
-    t.ok(doctor > master and master > bachelor, "subsidy is ordered by degree")
-    -- A year's payments to the graduates lie between all-bachelor and all-doctor.
-    local years = v("workforce", "subsidy_payout_years", nil, "2022")
-    local grads = v("workforce", "graduates_benefited", nil, "cumulative")
-    local paid = v("workforce", "subsidy_funds_paid", nil, "2022")
-    t.ok(paid >= grads * bachelor / years and paid <= grads * doctor / years,
-         "funds paid in 2022 fit the graduates and the per-degree subsidy")
-end
+t.case("workforce figures agree with each other", function()
+    if rows.workforce then
+        local doctor = v("workforce", "subsidy_per_graduate", "doctor", "2022")
+        local master = v("workforce", "subsidy_per_graduate", "master", "2022")
+        local bachelor = v("workforce", "subsidy_per_graduate", "bachelor", "2022")
+        t.ok(doctor > master and master > bachelor, "subsidy is ordered by degree")
+        -- A year's payments to the graduates lie between all-bachelor and all-doctor.
+        local years = v("workforce", "subsidy_payout_years", nil, "2022")
+        local grads = v("workforce", "graduates_benefited", nil, "cumulative")
+        local paid = v("workforce", "subsidy_funds_paid", nil, "2022")
+        t.ok(paid >= grads * bachelor / years and paid <= grads * doctor / years,
+             "funds paid in 2022 fit the graduates and the per-degree subsidy")
+    end
+end)
 
-if rows.ip then
-    t.ok(v("ip", "high_value_invention_patents", nil, "..2021")
-         <= v("ip", "valid_invention_patents", nil, "..2021"),
-         "high-value invention patents are part of all invention patents")
-    -- The per-10k ratio implies the resident population: a magnitude slip
-    -- would put it far outside 0.5 to 5 million.
-    local pop = v("ip", "valid_invention_patents", nil, "..2021")
-        / v("ip", "invention_patents_per_10k_people", nil, "..2021") * 1e4
-    t.ok(pop > 5e5 and pop < 5e6, "population implied by the per-10k ratio is plausible")
-end
+t.case("ip figures agree with each other", function()
+    if rows.ip then
+        t.ok(v("ip", "high_value_invention_patents", nil, "..2021")
+             <= v("ip", "valid_invention_patents", nil, "..2021"),
+             "high-value invention patents are part of all invention patents")
+        -- The per-10k ratio implies the resident population: a magnitude slip
+        -- would put it far outside 0.5 to 5 million.
+        local pop = v("ip", "valid_invention_patents", nil, "..2021")
+            / v("ip", "invention_patents_per_10k_people", nil, "..2021") * 1e4
+        t.ok(pop > 5e5 and pop < 5e6, "population implied by the per-10k ratio is plausible")
+    end
+end)
 
-if rows.cherry then
-    local per_t = v("cherry", "output_value", nil, "2022") / v("cherry", "annual_output", nil, "2022")
-    t.ok(per_t > 5e3 and per_t < 2e5, "cherry output value per tonne is a plausible price")
-end
+t.case("cherry figures agree with each other", function()
+    if rows.cherry then
+        local per_t = v("cherry", "output_value", nil, "2022") / v("cherry", "annual_output", nil, "2022")
+        t.ok(per_t > 5e3 and per_t < 2e5, "cherry output value per tonne is a plausible price")
+    end
+end)
 
 t.done()

@@ -13,33 +13,45 @@ local obs = jp.dataset{
            { what = "area2", value = 20, unit = "亩" },
            { what = "output", value = ">140000", unit = "t" } },
 }
-t.eq(obs:row(1).value, 148000, "a figure in a per-row unit field")
-t.eq(obs:row(2).unit, "亩", "the unit cell keeps its text")
+t.case("a figure in a per-row unit field", function()
+  t.eq(obs:row(1).value, 148000, "a figure in a per-row unit field")
+  t.eq(obs:row(2).unit, "亩", "the unit cell keeps its text")
+end)
 
 local areas = obs:filter("what ~= 'output'"):select("what", "value")
-local f = areas:schema().fields[2]
-t.eq(f.unit, "mu", "one shared unit (mu and 亩) becomes the field's unit")
-t.eq(f.unit_field, nil, "and the reference is gone")
+t.case("one shared unit becomes the field unit", function()
+  local f = areas:schema().fields[2]
+  t.eq(f.unit, "mu", "one shared unit (mu and 亩) becomes the field's unit")
+  t.eq(f.unit_field, nil, "and the reference is gone")
+end)
 
-local mixed = obs:select("what", "value"):schema().fields[2]
-t.eq(mixed.unit_field, nil, "mixed units: no dangling reference")
-t.eq(mixed.unit, nil, "mixed units: no unit")
+t.case("mixed units", function()
+  local mixed = obs:select("what", "value"):schema().fields[2]
+  t.eq(mixed.unit_field, nil, "mixed units: no dangling reference")
+  t.eq(mixed.unit, nil, "mixed units: no unit")
+end)
 
-local renamed = obs:rename{ unit = "u" }
-t.eq(renamed:schema().fields[2].unit_field, "u", "rename follows the unit field")
-t.eq(obs:drop("what"):schema().fields[1].unit_field, "unit", "drop keeps a kept unit field")
+t.case("rename and drop", function()
+  local renamed = obs:rename{ unit = "u" }
+  t.eq(renamed:schema().fields[2].unit_field, "u", "rename follows the unit field")
+  t.eq(obs:drop("what"):schema().fields[1].unit_field, "unit", "drop keeps a kept unit field")
+end)
 
 -- what a projection produces can be written and read back
-local dir = os.getenv("TMPDIR") or "/tmp"
-local path = string.format("%s/unit_fields_%d.yaml", dir, os.time())
-areas:write_yaml(path)
-local back = jp.load(path)
-t.ok(back:equals(areas), "written and read back equal")
-t.eq(back:schema().fields[2].unit, "mu", "the unit survives the file")
-os.remove(path)
+t.case("written and read back", function()
+  local dir = os.getenv("TMPDIR") or "/tmp"
+  local path = string.format("%s/unit_fields_%d.yaml", dir, os.time())
+  areas:write_yaml(path)
+  local back = jp.load(path)
+  t.ok(back:equals(areas), "written and read back equal")
+  t.eq(back:schema().fields[2].unit, "mu", "the unit survives the file")
+  os.remove(path)
+end)
 
 -- the bundled observation tables: a figure table without its unit column
-local wf = jp.load("datasets/workforce.yaml")
-local subsidy = wf:filter("indicator == 'subsidy_per_graduate'"):select("subject", "value")
-t.eq(subsidy:schema().fields[2].unit, "CNY/person", "subsidy per graduate keeps CNY/person")
+t.case("the bundled observation tables", function()
+  local wf = jp.load("datasets/workforce.yaml")
+  local subsidy = wf:filter("indicator == 'subsidy_per_graduate'"):select("subject", "value")
+  t.eq(subsidy:schema().fields[2].unit, "CNY/person", "subsidy per graduate keeps CNY/person")
+end)
 t.done()

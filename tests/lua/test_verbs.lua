@@ -45,170 +45,194 @@ local farms = mk({ "district:string", "year:integer", "crop:string", "area:numbe
 local before = dump(farms)
 
 -- filter --------------------------------------------------------------------
-t.eq(dump(farms:filter("crop == 'cherry' and output > 55")), "district,year,crop,area,output;Lushun,2022,cherry,120,>60")
-t.eq(#farms:filter("output == nil"), 1, "nil test")
-t.eq(#farms:filter("not (output > 45)"), 3, "comparisons with nil are false; not of false is true")
-t.eq(#farms:filter(function(r) return r.crop == "cherry" end), 3, "function predicate")
-t.eq(#farms:filter(function(r) return r.output and r.output > 45 end), 2, "nil in the row view")
-t.eq(#farms:filter("year == 1999"), 0, "nothing matches")
-t.raises(function() farms:filter("ouput > 3") end,
-  "filter: unknown field 'ouput' at column 1 in \"ouput > 3\" %(did you mean 'output'%?%)", "unknown field")
-t.raises(function() farms:filter("crop > 3") end, "filter: cannot compare string 'crop' with integer 3 at column 6",
-  "type error with the token's column")
-t.raises(function() farms:filter("area +") end, "unexpected end of expression at column 7")
-t.raises(function() farms:filter(function(r) return r.nope > 1 end) end, "filter: row 1: .*no field 'nope'",
-  "the row view refuses unknown fields")
-t.raises(function() farms:filter(function(r) error("boom") end) end, "filter: row 1: .*boom", "errors name the row")
+t.case("filter", function()
+  t.eq(dump(farms:filter("crop == 'cherry' and output > 55")), "district,year,crop,area,output;Lushun,2022,cherry,120,>60")
+  t.eq(#farms:filter("output == nil"), 1, "nil test")
+  t.eq(#farms:filter("not (output > 45)"), 3, "comparisons with nil are false; not of false is true")
+  t.eq(#farms:filter(function(r) return r.crop == "cherry" end), 3, "function predicate")
+  t.eq(#farms:filter(function(r) return r.output and r.output > 45 end), 2, "nil in the row view")
+  t.eq(#farms:filter("year == 1999"), 0, "nothing matches")
+  t.raises(function() farms:filter("ouput > 3") end,
+    "filter: unknown field 'ouput' at column 1 in \"ouput > 3\" %(did you mean 'output'%?%)", "unknown field")
+  t.raises(function() farms:filter("crop > 3") end, "filter: cannot compare string 'crop' with integer 3 at column 6",
+    "type error with the token's column")
+  t.raises(function() farms:filter("area +") end, "unexpected end of expression at column 7")
+  t.raises(function() farms:filter(function(r) return r.nope > 1 end) end, "filter: row 1: .*no field 'nope'",
+    "the row view refuses unknown fields")
+  t.raises(function() farms:filter(function(r) error("boom") end) end, "filter: row 1: .*boom", "errors name the row")
+end)
 
 -- mutate --------------------------------------------------------------------
-local m = farms:mutate{ yield = "output / area", area = "area / 15" }
-t.eq(m:names(), { "district", "year", "crop", "area", "output", "yield" }, "replaced in place, new appended")
-t.near(m:column("yield")[1], 0.5, 1e-12)
-t.eq(m:qualifier(2, "yield"), "more_than", "more_than / exact stays more_than")
-t.eq(m:schema().fields[6].unit, "t/mu", "derived unit")
-t.near(m:column("yield")[1], 50 / 100, 1e-12, "expressions see the input's area, not the new one")
-local seq = farms:mutate{ { "a2", "area * 2" }, { "a4", "a2 * 2" } }
-t.eq(seq:column("a4")[1], 400.0, "array form is sequential")
-t.raises(function() farms:mutate{ a2 = "area * 2", a4 = "a2 * 2" } end, "mutate: unknown field 'a2'",
-  "map form sees the input only")
-local f = farms:mutate{ big = function(r) return r.area > 90 end, label = function(r) return r.crop .. "@" .. r.district end,
-  n = function(r) return r.year - 2000 end, half = function(r) if r.output then return r.output / 2 end end }
-t.eq(f:column("big"):totable(), { true, true, false, false, false }, "boolean results")
-t.eq(f:column("label")[3], "apple@Jinzhou", "string results")
-t.eq(f:column("n").type, "integer", "integer results stay integers")
-t.eq(f:column("half").type, "number")
-t.eq(f:column("half")[4], nil, "nil results are null")
-local mixed = farms:mutate{ v = function(r) if r.year == 2021 then return 1 else return 2.5 end end }
-t.eq(mixed:column("v").type, "number", "integers then a float widen to number")
-t.raises(function() farms:mutate{ v = function(r) if r.year == 2021 then return 1 else return "x" end end } end,
-  "mutate: 'v', row 2: returned a string after integer values")
-t.raises(function() farms:mutate{ v = function(r) return {} end } end, "returned a table")
-local col = farms:column("year")
-t.eq(farms:mutate{ y2 = col }:column("y2")[5], 2021, "a ready column")
-t.raises(function() farms:mutate{ z = 42 } end, "mutate: 'z' must be an expression")
+t.case("mutate", function()
+  local m = farms:mutate{ yield = "output / area", area = "area / 15" }
+  t.eq(m:names(), { "district", "year", "crop", "area", "output", "yield" }, "replaced in place, new appended")
+  t.near(m:column("yield")[1], 0.5, 1e-12)
+  t.eq(m:qualifier(2, "yield"), "more_than", "more_than / exact stays more_than")
+  t.eq(m:schema().fields[6].unit, "t/mu", "derived unit")
+  t.near(m:column("yield")[1], 50 / 100, 1e-12, "expressions see the input's area, not the new one")
+  local seq = farms:mutate{ { "a2", "area * 2" }, { "a4", "a2 * 2" } }
+  t.eq(seq:column("a4")[1], 400.0, "array form is sequential")
+  t.raises(function() farms:mutate{ a2 = "area * 2", a4 = "a2 * 2" } end, "mutate: unknown field 'a2'",
+    "map form sees the input only")
+  local f = farms:mutate{ big = function(r) return r.area > 90 end, label = function(r) return r.crop .. "@" .. r.district end,
+    n = function(r) return r.year - 2000 end, half = function(r) if r.output then return r.output / 2 end end }
+  t.eq(f:column("big"):totable(), { true, true, false, false, false }, "boolean results")
+  t.eq(f:column("label")[3], "apple@Jinzhou", "string results")
+  t.eq(f:column("n").type, "integer", "integer results stay integers")
+  t.eq(f:column("half").type, "number")
+  t.eq(f:column("half")[4], nil, "nil results are null")
+  local mixed = farms:mutate{ v = function(r) if r.year == 2021 then return 1 else return 2.5 end end }
+  t.eq(mixed:column("v").type, "number", "integers then a float widen to number")
+  t.raises(function() farms:mutate{ v = function(r) if r.year == 2021 then return 1 else return "x" end end } end,
+    "mutate: 'v', row 2: returned a string after integer values")
+  t.raises(function() farms:mutate{ v = function(r) return {} end } end, "returned a table")
+  local col = farms:column("year")
+  t.eq(farms:mutate{ y2 = col }:column("y2")[5], 2021, "a ready column")
+  t.raises(function() farms:mutate{ z = 42 } end, "mutate: 'z' must be an expression")
+end)
 
 -- the row view ----------------------------------------------------------------
-local kept
-farms:filter(function(r) kept = jp.copy_row(r); return true end)
-t.eq(kept, { district = "Lushun", year = 2021, crop = "pear", area = 30.0, output = 15.0 }, "jp.copy_row copies the row")
-local seen = {}
-farms:filter(function(r) if r.year == 2022 then for k, v in pairs(r) do seen[k] = v end end return false end)
-t.eq(seen.crop, "cherry", "pairs() walks every field")
-t.eq(seen.output, 60.0)
+t.case("the row view", function()
+  local kept
+  farms:filter(function(r) kept = jp.copy_row(r); return true end)
+  t.eq(kept, { district = "Lushun", year = 2021, crop = "pear", area = 30.0, output = 15.0 }, "jp.copy_row copies the row")
+  local seen = {}
+  farms:filter(function(r) if r.year == 2022 then for k, v in pairs(r) do seen[k] = v end end return false end)
+  t.eq(seen.crop, "cherry", "pairs() walks every field")
+  t.eq(seen.output, 60.0)
+end)
 
 -- select, drop, rename, sort --------------------------------------------------------
-t.eq(farms:select("crop", "year"):names(), { "crop", "year" })
-t.eq(farms:select{ "crop" }:names(), { "crop" }, "a list works too")
-t.eq(farms:drop("area", "output"):names(), { "district", "year", "crop" })
-t.eq(farms:rename{ area = "mu", crop = "kind" }:names(), { "district", "year", "kind", "mu", "output" })
-t.raises(function() farms:select("nope") end, "select: no field 'nope'")
-t.eq(dump(farms:sort("-output"):select("output")), "output;>60;50;40;~15;", "descending, nulls last")
-t.eq(dump(farms:sort("district", "-year", "crop"):select("district", "year", "crop")),
-  "district,year,crop;Jinzhou,2021,apple;Jinzhou,2021,cherry;Lushun,2022,cherry;Lushun,2021,cherry;Lushun,2021,pear")
-t.raises(function() farms:sort("-nope") end, "sort: no field 'nope'")
+t.case("select drop rename sort", function()
+  t.eq(farms:select("crop", "year"):names(), { "crop", "year" })
+  t.eq(farms:select{ "crop" }:names(), { "crop" }, "a list works too")
+  t.eq(farms:drop("area", "output"):names(), { "district", "year", "crop" })
+  t.eq(farms:rename{ area = "mu", crop = "kind" }:names(), { "district", "year", "kind", "mu", "output" })
+  t.raises(function() farms:select("nope") end, "select: no field 'nope'")
+  t.eq(dump(farms:sort("-output"):select("output")), "output;>60;50;40;~15;", "descending, nulls last")
+  t.eq(dump(farms:sort("district", "-year", "crop"):select("district", "year", "crop")),
+    "district,year,crop;Jinzhou,2021,apple;Jinzhou,2021,cherry;Lushun,2022,cherry;Lushun,2021,cherry;Lushun,2021,pear")
+  t.raises(function() farms:sort("-nope") end, "sort: no field 'nope'")
+end)
 
 -- group_by + agg ----------------------------------------------------------------
-local g = farms:group_by("district"):agg{ n = jp.count(), total = jp.sum("output"), avg = jp.mean("area"),
-  hi = jp.max("output"), nout = jp.count("output"), crops = jp.count_distinct("crop"), first = jp.first("crop"),
-  med = jp.median("area"), q = jp.quantile("area", 0.25), lo = jp.min("crop"), last = jp.last("year") }
-t.eq(g:names(), { "district", "avg", "crops", "first", "hi", "last", "lo", "med", "n", "nout", "q", "total" },
-  "keys first, then the aggregates sorted by name")
-t.eq(dump(g:select("district", "n", "total", "hi", "nout", "crops")),
-  "district,n,total,hi,nout,crops;Lushun,3,~125,>60,3,2;Jinzhou,2,40,40,1,2", "groups in order of first appearance")
-local arr = farms:group_by("district", "year"):agg{ { "total", jp.sum("output") }, { "n", jp.count() } }
-t.eq(arr:names(), { "district", "year", "total", "n" }, "array form keeps the given order")
-t.eq(dump(farms:agg{ n = jp.count(), s = jp.sum("area") }), "n,s;5,380", "ds:agg over the whole dataset")
-t.eq(dump(farms:filter("year > 3000"):agg{ n = jp.count(), s = jp.sum("area") }), "n,s;0,", "empty: count 0, sum nil")
-t.raises(function() farms:group_by("crop"):agg{ s = jp.sum("district") } end,
-  "agg: sum of field 'district' for 's': it is string, not a number")
-t.raises(function() farms:group_by("nope") end, "group_by: no field 'nope'")
-t.raises(function() farms:group_by("crop"):agg{ s = "sum(x)" } end, "agg: 's' must be an aggregate")
-t.raises(function() farms:group_by("crop"):agg{ { "a", jp.count() }, b = jp.count() } end, "not both")
-t.eq(tostring(jp.quantile("x", 0.5)), "jp.quantile(\"x\", 0.5)")
-t.eq(tostring(jp.count()), "jp.count()")
+t.case("group_by and agg", function()
+  local g = farms:group_by("district"):agg{ n = jp.count(), total = jp.sum("output"), avg = jp.mean("area"),
+    hi = jp.max("output"), nout = jp.count("output"), crops = jp.count_distinct("crop"), first = jp.first("crop"),
+    med = jp.median("area"), q = jp.quantile("area", 0.25), lo = jp.min("crop"), last = jp.last("year") }
+  t.eq(g:names(), { "district", "avg", "crops", "first", "hi", "last", "lo", "med", "n", "nout", "q", "total" },
+    "keys first, then the aggregates sorted by name")
+  t.eq(dump(g:select("district", "n", "total", "hi", "nout", "crops")),
+    "district,n,total,hi,nout,crops;Lushun,3,~125,>60,3,2;Jinzhou,2,40,40,1,2", "groups in order of first appearance")
+  local arr = farms:group_by("district", "year"):agg{ { "total", jp.sum("output") }, { "n", jp.count() } }
+  t.eq(arr:names(), { "district", "year", "total", "n" }, "array form keeps the given order")
+  t.eq(dump(farms:agg{ n = jp.count(), s = jp.sum("area") }), "n,s;5,380", "ds:agg over the whole dataset")
+  t.eq(dump(farms:filter("year > 3000"):agg{ n = jp.count(), s = jp.sum("area") }), "n,s;0,", "empty: count 0, sum nil")
+  t.raises(function() farms:group_by("crop"):agg{ s = jp.sum("district") } end,
+    "agg: sum of field 'district' for 's': it is string, not a number")
+  t.raises(function() farms:group_by("nope") end, "group_by: no field 'nope'")
+  t.raises(function() farms:group_by("crop"):agg{ s = "sum(x)" } end, "agg: 's' must be an aggregate")
+  t.raises(function() farms:group_by("crop"):agg{ { "a", jp.count() }, b = jp.count() } end, "not both")
+  t.eq(tostring(jp.quantile("x", 0.5)), "jp.quantile(\"x\", 0.5)")
+  t.eq(tostring(jp.count()), "jp.count()")
+end)
 
 -- joins ------------------------------------------------------------------------
 local price = mk({ "crop:string", "price:number:CNY/t" }, { { "cherry", 20000 }, { "apple", 5000 }, { "plum", 1 } })
-local j = farms:join(price, "crop", "left")
-t.eq(j:names(), { "district", "year", "crop", "area", "output", "price" })
-t.eq(j:column("price"):totable(), { 20000.0, 20000.0, 5000.0, 20000.0, nil }, "left join keeps unmatched rows")
-t.eq(#farms:join(price, "crop"), 4, "inner is the default")
-t.eq(#farms:join(price, "crop", "anti"), 1, "anti join")
-t.eq(#farms:join(price, { { "crop", "crop" } }, "semi"), 4, "semi join with a key pair")
-local years = mk({ "year:string" }, { { "2021" } })
-t.raises(function() farms:join(years, "year") end, "join: key 'year' is integer in the left dataset but string in the right")
-t.raises(function() farms:join(price, "crop", "outer") end, "join: how must be")
-local two = mk({ "district:string", "year:integer", "gdp:number" }, { { "Lushun", 2021, 9 }, { "Jinzhou", 2021, 7 } })
-t.eq(farms:join(two, { "district", "year" }):column("gdp"):totable(), { 9.0, 7.0, 7.0, 9.0 }, "two keys")
+t.case("joins", function()
+  local j = farms:join(price, "crop", "left")
+  t.eq(j:names(), { "district", "year", "crop", "area", "output", "price" })
+  t.eq(j:column("price"):totable(), { 20000.0, 20000.0, 5000.0, 20000.0, nil }, "left join keeps unmatched rows")
+  t.eq(#farms:join(price, "crop"), 4, "inner is the default")
+  t.eq(#farms:join(price, "crop", "anti"), 1, "anti join")
+  t.eq(#farms:join(price, { { "crop", "crop" } }, "semi"), 4, "semi join with a key pair")
+  local years = mk({ "year:string" }, { { "2021" } })
+  t.raises(function() farms:join(years, "year") end, "join: key 'year' is integer in the left dataset but string in the right")
+  t.raises(function() farms:join(price, "crop", "outer") end, "join: how must be")
+  local two = mk({ "district:string", "year:integer", "gdp:number" }, { { "Lushun", 2021, 9 }, { "Jinzhou", 2021, 7 } })
+  t.eq(farms:join(two, { "district", "year" }):column("gdp"):totable(), { 9.0, 7.0, 7.0, 9.0 }, "two keys")
+end)
 
 -- rows, distinct, concat ---------------------------------------------------------
-t.eq(dump(farms:tail(2):select("crop")), "crop;cherry;pear")
-t.eq(dump(farms:slice(2, 3):select("crop")), "crop;cherry;apple")
-t.eq(dump(farms:slice(-2):select("crop")), "crop;cherry;pear", "negative from the end")
-t.eq(#farms:slice(4, 2), 0)
-t.eq(dump(farms:distinct("district")), "district;Lushun;Jinzhou")
-t.eq(#farms:distinct("district", "crop"), 4)
-t.eq(farms:distinct{ "district", keep_all = true }:names(), farms:names(), "keep_all keeps every field")
-local both = farms:concat(farms:filter("year == 2022"))
-t.eq(#both, 6)
-t.eq(#jp.concat{ farms, farms, farms }, 15)
-t.raises(function() farms:concat(price) end, "concat: ")
+t.case("rows distinct concat", function()
+  t.eq(dump(farms:tail(2):select("crop")), "crop;cherry;pear")
+  t.eq(dump(farms:slice(2, 3):select("crop")), "crop;cherry;apple")
+  t.eq(dump(farms:slice(-2):select("crop")), "crop;cherry;pear", "negative from the end")
+  t.eq(#farms:slice(4, 2), 0)
+  t.eq(dump(farms:distinct("district")), "district;Lushun;Jinzhou")
+  t.eq(#farms:distinct("district", "crop"), 4)
+  t.eq(farms:distinct{ "district", keep_all = true }:names(), farms:names(), "keep_all keeps every field")
+  local both = farms:concat(farms:filter("year == 2022"))
+  t.eq(#both, 6)
+  t.eq(#jp.concat{ farms, farms, farms }, 15)
+  t.raises(function() farms:concat(price) end, "concat: ")
+end)
 
 -- pivot, unpivot ---------------------------------------------------------------
-local wide = farms:pivot{ id_cols = { "district" }, names_from = "year", values_from = "area", values_fn = "sum" }
-t.eq(dump(wide), "district,2021,2022;Lushun,130,120;Jinzhou,130,")
-t.raises(function() farms:pivot{ id_cols = "district", names_from = "year", values_from = "area" } end,
-  "pivot: rows 3 and 4 both give a value for '2021'")
-t.raises(function() farms:pivot{ names_from = "year", value = "area" } end, "pivot: unknown option 'value'")
-local long = wide:unpivot{ cols = { "2021", "2022" }, names_to = "year", values_to = "area", drop_nulls = true }
-t.eq(dump(long), "district,year,area;Lushun,2021,130;Lushun,2022,120;Jinzhou,2021,130")
+t.case("pivot unpivot", function()
+  local wide = farms:pivot{ id_cols = { "district" }, names_from = "year", values_from = "area", values_fn = "sum" }
+  t.eq(dump(wide), "district,2021,2022;Lushun,130,120;Jinzhou,130,")
+  t.raises(function() farms:pivot{ id_cols = "district", names_from = "year", values_from = "area" } end,
+    "pivot: rows 3 and 4 both give a value for '2021'")
+  t.raises(function() farms:pivot{ names_from = "year", value = "area" } end, "pivot: unknown option 'value'")
+  local long = wide:unpivot{ cols = { "2021", "2022" }, names_to = "year", values_to = "area", drop_nulls = true }
+  t.eq(dump(long), "district,year,area;Lushun,2021,130;Lushun,2022,120;Jinzhou,2021,130")
+end)
 
 -- units -------------------------------------------------------------------------
-local ha = farms:convert("area", "ha")
-t.near(ha:column("area")[1], 100 / 15, 1e-12)
-t.eq(ha:schema().fields[4].unit, "ha")
-t.raises(function() farms:convert("area", "kg") end, "convert: cannot convert mu")
-do -- powers of ten scale exactly, in the column and in what is written
-  local cherry = jp.load("datasets/cherry.yaml")
-  local wan = cherry:filter("indicator == 'planted_area'"):convert("value", "万亩")
-  t.eq(wan:column("value")[1], 14.8, "148000 mu -> 14.8 万亩")
-  local yi = jp.dataset{ fields = { { name = "v", type = "integer", unit = "CNY" } },
-                         rows = { { v = 257630000000 }, { v = 37800 } } }:convert("v", "亿元")
-  t.eq(yi:column("v")[1], 2576.3, "integer CNY -> 亿元")
-  local path = os.tmpname()
-  wan:select("value"):write_csv(path)
-  local f = assert(io.open(path)); local text = f:read("a"); f:close(); os.remove(path)
-  t.ok(text:find("\n14%.8\n") ~= nil, "written as 14.8: " .. text)
-end
-t.raises(function() farms:convert("crop", "kg") end, "convert: field 'crop' is string, not a number")
+t.case("units", function()
+  local ha = farms:convert("area", "ha")
+  t.near(ha:column("area")[1], 100 / 15, 1e-12)
+  t.eq(ha:schema().fields[4].unit, "ha")
+  t.raises(function() farms:convert("area", "kg") end, "convert: cannot convert mu")
+  do -- powers of ten scale exactly, in the column and in what is written
+    local cherry = jp.load("datasets/cherry.yaml")
+    local wan = cherry:filter("indicator == 'planted_area'"):convert("value", "万亩")
+    t.eq(wan:column("value")[1], 14.8, "148000 mu -> 14.8 万亩")
+    local yi = jp.dataset{ fields = { { name = "v", type = "integer", unit = "CNY" } },
+                           rows = { { v = 257630000000 }, { v = 37800 } } }:convert("v", "亿元")
+    t.eq(yi:column("v")[1], 2576.3, "integer CNY -> 亿元")
+    local path = os.tmpname()
+    wan:select("value"):write_csv(path)
+    local f = assert(io.open(path)); local text = f:read("a"); f:close(); os.remove(path)
+    t.ok(text:find("\n14%.8\n") ~= nil, "written as 14.8: " .. text)
+  end
+  t.raises(function() farms:convert("crop", "kg") end, "convert: field 'crop' is string, not a number")
+end)
 
 -- column vector operations -------------------------------------------------------
-local out = farms:column("output")
-local s, q = out:sum()
-t.eq(s, 165.0, "sum skips nil")
-t.eq(q, "approx", "exact + more_than + approx is approx")
-t.eq(out:count(), 4)
-t.eq(out:null_count(), 1)
-t.near(out:mean(), 41.25, 1e-12)
-t.eq(out:min(), 15.0)
-t.eq(select(2, out:max()), "more_than", "max keeps its qualifier")
-t.eq(farms:column("crop"):min(), "apple", "strings by byte order")
-t.eq(farms:column("year"):sum(), 10106, "integer sum is an integer")
-t.raises(function() farms:column("crop"):sum() end, "sum: field 'crop' is string, not a number")
+t.case("column vector operations", function()
+  local out = farms:column("output")
+  local s, q = out:sum()
+  t.eq(s, 165.0, "sum skips nil")
+  t.eq(q, "approx", "exact + more_than + approx is approx")
+  t.eq(out:count(), 4)
+  t.eq(out:null_count(), 1)
+  t.near(out:mean(), 41.25, 1e-12)
+  t.eq(out:min(), 15.0)
+  t.eq(select(2, out:max()), "more_than", "max keeps its qualifier")
+  t.eq(farms:column("crop"):min(), "apple", "strings by byte order")
+  t.eq(farms:column("year"):sum(), 10106, "integer sum is an integer")
+  t.raises(function() farms:column("crop"):sum() end, "sum: field 'crop' is string, not a number")
+end)
 
 -- one-row and empty datasets ------------------------------------------------------
-local one = farms:head(1)
-t.eq(#one:filter("area > 0"), 1)
-t.eq(dump(one:group_by("crop"):agg{ n = jp.count() }), "crop,n;cherry,1")
-t.eq(#one:sort("-area"), 1)
-local none = farms:filter("false")
-t.eq(#none, 0)
-t.eq(#none:sort("area"), 0)
-t.eq(#none:group_by("crop"):agg{ n = jp.count() }, 0)
-t.eq(#none:mutate{ x = "area * 2", y = function(r) return 1 end }, 0)
-t.eq(#none:join(price, "crop", "left"), 0)
-t.eq(#none:distinct(), 0)
-t.eq(select(1, none:column("area"):sum()), nil)
+t.case("one-row and empty datasets", function()
+  local one = farms:head(1)
+  t.eq(#one:filter("area > 0"), 1)
+  t.eq(dump(one:group_by("crop"):agg{ n = jp.count() }), "crop,n;cherry,1")
+  t.eq(#one:sort("-area"), 1)
+  local none = farms:filter("false")
+  t.eq(#none, 0)
+  t.eq(#none:sort("area"), 0)
+  t.eq(#none:group_by("crop"):agg{ n = jp.count() }, 0)
+  t.eq(#none:mutate{ x = "area * 2", y = function(r) return 1 end }, 0)
+  t.eq(#none:join(price, "crop", "left"), 0)
+  t.eq(#none:distinct(), 0)
+  t.eq(select(1, none:column("area"):sum()), nil)
+end)
 
-t.eq(dump(farms), before, "the input never changed")
+t.case("the input never changed", function()
+  t.eq(dump(farms), before, "the input never changed")
+end)
 t.done()

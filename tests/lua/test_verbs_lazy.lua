@@ -33,36 +33,46 @@ end
 local lazy = jp.read_csv(path)
 local eager = jp.read_csv(path, { lazy = false })
 local a, b = pipeline(lazy), pipeline(eager)
-t.eq(#a, 32, "4 districts x 8 years")
-t.ok(a:equals(b), "lazy and loaded give the same groups")
-t.eq(a:column("n"):sum(), #eager:filter("output_t > 456.0"), "counts add up")
+t.case("expressions over a lazy file", function()
+  t.eq(#a, 32, "4 districts x 8 years")
+  t.ok(a:equals(b), "lazy and loaded give the same groups")
+  t.eq(a:column("n"):sum(), #eager:filter("output_t > 456.0"), "counts add up")
+end)
 
 -- functions over a lazy file
-local lazy2 = jp.read_csv(path)
-local c = lazy2:filter(function(r) return r.output_t and r.output_t > 456.0 end)
-  :mutate{ yield = function(r) return r.output_t / r.area_mu end }
-  :group_by("district", "year")
-  :agg{ n = jp.count(), s = jp.sum("output_t"), m = jp.mean("yield") }
-  :sort("district", "year")
-t.eq(c:column("n"):totable(), a:column("n"):totable(), "function pipeline: same counts")
-for i = 1, #a do t.near(c:column("m")[i], a:column("m")[i], 1e-12) end
+t.case("functions over a lazy file", function()
+  local lazy2 = jp.read_csv(path)
+  local c = lazy2:filter(function(r) return r.output_t and r.output_t > 456.0 end)
+    :mutate{ yield = function(r) return r.output_t / r.area_mu end }
+    :group_by("district", "year")
+    :agg{ n = jp.count(), s = jp.sum("output_t"), m = jp.mean("yield") }
+    :sort("district", "year")
+  t.eq(c:column("n"):totable(), a:column("n"):totable(), "function pipeline: same counts")
+  for i = 1, #a do t.near(c:column("m")[i], a:column("m")[i], 1e-12) end
+end)
 
 -- selecting, renaming, tail over a lazy file
-local tl = jp.read_csv(path):select("note", "year"):rename{ note = "remark" }:tail(2)
-t.eq(tl:names(), { "remark", "year" })
-t.eq(tl:column("year"):totable(), eager:tail(2):column("year"):totable())
+t.case("select rename tail over a lazy file", function()
+  local tl = jp.read_csv(path):select("note", "year"):rename{ note = "remark" }:tail(2)
+  t.eq(tl:names(), { "remark", "year" })
+  t.eq(tl:column("year"):totable(), eager:tail(2):column("year"):totable())
+end)
 
 -- a type error found when the column arrives names the verb and the token
-local bad = jp.read_csv(path):filter("crop > 3")
-t.raises(function() return #bad end, "filter: cannot compare string 'crop' with integer 3 at column 6")
-local bad2 = jp.read_csv(path):mutate{ z = "district * 2" }
-t.raises(function() bad2:column("z") end, "mutate: cannot multiply string 'district' and integer 2")
--- names are checked at once
-t.raises(function() jp.read_csv(path):filter("distrct == 'x'") end, "did you mean 'district'")
+t.case("errors found when the column arrives", function()
+  local bad = jp.read_csv(path):filter("crop > 3")
+  t.raises(function() return #bad end, "filter: cannot compare string 'crop' with integer 3 at column 6")
+  local bad2 = jp.read_csv(path):mutate{ z = "district * 2" }
+  t.raises(function() bad2:column("z") end, "mutate: cannot multiply string 'district' and integer 2")
+  -- names are checked at once
+  t.raises(function() jp.read_csv(path):filter("distrct == 'x'") end, "did you mean 'district'")
+end)
 
 -- W3's shape: one column, its sum
-local w3 = jp.read_csv(path, { columns = { "output_t" } })
-t.near(w3:column("output_t"):sum(), eager:column("output_t"):sum(), 1e-6)
+t.case("one column and its sum", function()
+  local w3 = jp.read_csv(path, { columns = { "output_t" } })
+  t.near(w3:column("output_t"):sum(), eager:column("output_t"):sum(), 1e-6)
+end)
 
 os.remove(path)
 t.done()

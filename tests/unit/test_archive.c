@@ -940,14 +940,14 @@ int main(void)
 {
     if (tmp_setup("jp-archive")) return 2;
     jp_formats_init();
-    test_sha256();
-    test_names();
-    test_tar();
-    test_gzip();
-    test_zip();
-    test_export();
-    test_verify();
-    test_bombs();
+    RUN(test_sha256);
+    RUN(test_names);
+    RUN(test_tar);
+    RUN(test_gzip);
+    RUN(test_zip);
+    RUN(test_export);
+    RUN(test_verify);
+    RUN(test_bombs);
     tmp_cleanup();
     return unit_done();
 }

@@ -470,12 +470,12 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    test_double_text();
-    test_dates_periods();
-    test_units();
-    test_columns();
-    test_datasets();
-    test_files();
-    test_alloc_failures();
+    RUN(test_double_text);
+    RUN(test_dates_periods);
+    RUN(test_units);
+    RUN(test_columns);
+    RUN(test_datasets);
+    RUN(test_files);
+    RUN(test_alloc_failures);
     return unit_done();
 }

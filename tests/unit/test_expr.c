@@ -149,7 +149,7 @@ static void experr(const char *src, const char *frag, long col, int line)
     if (e) {
         jp_expr_free(e);
         unit_fail++;
-        printf("not ok line %d: '%s' compiled\n", line, src);
+        printf("# line %d: '%s' compiled\n", line, src);
         return;
     }
     CHECK_MSG(err.code == JP_ERR_EXPR, "line %d: code %d", line, (int)err.code);
@@ -665,18 +665,18 @@ static void test_fuzz(void)
 int main(void)
 {
     DS = sample();
-    test_arith();
-    test_compare();
-    test_logic();
-    test_functions();
-    test_errors();
-    test_limits();
-    test_units();
-    test_inputs_and_parse();
-    test_big();
-    test_empty();
-    test_oom();
-    test_fuzz();
+    RUN(test_arith);
+    RUN(test_compare);
+    RUN(test_logic);
+    RUN(test_functions);
+    RUN(test_errors);
+    RUN(test_limits);
+    RUN(test_units);
+    RUN(test_inputs_and_parse);
+    RUN(test_big);
+    RUN(test_empty);
+    RUN(test_oom);
+    RUN(test_fuzz);
     jp_dataset_unref(DS);
     return unit_done();
 }

@@ -57,18 +57,12 @@ static int one_member(const unsigned char *z, size_t zn, const unsigned char *wa
     return ok;
 }
 
-int main(void)
+static unsigned char *text, *noise;
+static const size_t B = JP_GZIP_BLOCK;
+
+/* Every size around the block boundaries, compressible or not, at three levels. */
+static void test_members(void)
 {
-    const size_t B = JP_GZIP_BLOCK;
-    size_t max = 3 * B + 7;
-    unsigned char *text = malloc(max), *noise = malloc(max);
-    uint64_t x = 88172645463325252ULL;
-    for (size_t i = 0; i < max; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        noise[i] = (unsigned char)x;
-        text[i] =
-            (unsigned char)("year,district,crop\n2021,Haidian,wheat\n"[i % 39]) ^ (x % 97 == 0);
-    }
     const size_t sizes[] = {0, 1, 100, B - 1, B, B + 1, 2 * B, 3 * B + 7};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         for (int kind = 0; kind < 2; kind++) {
@@ -96,12 +90,17 @@ int main(void)
             }
         }
     }
-    /* allocation failures fail cleanly */
+}
+
+/* Allocation failures fail cleanly, and with enough allocations it works. */
+static void test_oom(void)
+{
+    jp_status_t st = JP_ERR_NOMEM;
     for (long k = 1; k < 40; k++) {
         jp_mem_fail_after(k, 1);
         FILE *f = tmpfile();
         jp_gzip_writer_t *w = jp_gzip_open(f, 6, 2, NULL);
-        jp_status_t st = w ? jp_gzip_write(w, text, 2 * B + 3, NULL) : JP_ERR_NOMEM;
+        st = w ? jp_gzip_write(w, text, 2 * B + 3, NULL) : JP_ERR_NOMEM;
         if (w) {
             if (st)
                 jp_gzip_abort(w);
@@ -110,9 +109,32 @@ int main(void)
         }
         jp_mem_fail_after(0, 0);
         fclose(f);
+        CHECK_MSG(st == JP_OK || st == JP_ERR_NOMEM, "allocation %ld: status %d", k, (int)st);
         if (st == JP_OK) break;
     }
+    CHECK(st == JP_OK);
+}
+
+static void test_refusals(void)
+{
     CHECK(jp_gzip_open(stdout, 10, 1, NULL) == NULL);
+}
+
+int main(void)
+{
+    size_t max = 3 * B + 7;
+    text = malloc(max);
+    noise = malloc(max);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < max; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        noise[i] = (unsigned char)x;
+        text[i] =
+            (unsigned char)("year,district,crop\n2021,Haidian,wheat\n"[i % 39]) ^ (x % 97 == 0);
+    }
+    RUN(test_members);
+    RUN(test_oom);
+    RUN(test_refusals);
     free(text);
     free(noise);
     return unit_done();

@@ -749,16 +749,16 @@ static void test_nomem(void)
 
 int main(void)
 {
-    test_regex();
-    test_constraints();
-    test_unique_ints();
-    test_qualifiers();
-    test_types_units();
-    test_keys();
-    test_foreign_keys();
-    test_expr_where_mostly();
-    test_outputs();
-    test_json_strings();
-    test_nomem();
+    RUN(test_regex);
+    RUN(test_constraints);
+    RUN(test_unique_ints);
+    RUN(test_qualifiers);
+    RUN(test_types_units);
+    RUN(test_keys);
+    RUN(test_foreign_keys);
+    RUN(test_expr_where_mostly);
+    RUN(test_outputs);
+    RUN(test_json_strings);
+    RUN(test_nomem);
     return unit_done();
 }

@@ -558,7 +558,7 @@ static void oom(void)
         else {
             failures++;
             if (err.code != JP_ERR_NOMEM) {
-                printf("not ok: allocation %ld failed with '%s'\n", n, err.msg);
+                printf("# allocation %ld failed with '%s'\n", n, err.msg);
                 unit_fail++;
             }
         }
@@ -628,20 +628,20 @@ static void test_quantile_random(void)
 
 int main(void)
 {
-    test_quantile_random();
-    oom();
-    sweep("", 0);
-    sweep("a,1.5,2,3", 1);
-    test_filter_rows();
-    test_fields();
-    test_mutate();
-    test_sort();
-    test_group();
-    test_group_hash();
-    test_join();
-    test_concat();
-    test_pivot();
-    test_convert();
-    test_vec();
+    RUN(test_quantile_random);
+    RUN(oom);
+    CASE("sweep of no rows") sweep("", 0);
+    CASE("sweep of one row") sweep("a,1.5,2,3", 1);
+    RUN(test_filter_rows);
+    RUN(test_fields);
+    RUN(test_mutate);
+    RUN(test_sort);
+    RUN(test_group);
+    RUN(test_group_hash);
+    RUN(test_join);
+    RUN(test_concat);
+    RUN(test_pivot);
+    RUN(test_convert);
+    RUN(test_vec);
     return unit_done();
 }

@@ -229,7 +229,7 @@ static void test_oom(void)
         if (g)
             ok = 1;
         else if (err.code != JP_ERR_NOMEM) {
-            printf("not ok: allocation %ld: '%s'\n", n, err.msg);
+            printf("# allocation %ld: '%s'\n", n, err.msg);
             unit_fail++;
         }
         jp_dataset_unref(g);
@@ -270,12 +270,12 @@ static void test_release(void)
 
 int main(void)
 {
-    test_release();
-    test_oom();
-    test_w1();
-    test_names_now_types_later();
-    test_projection_and_rows();
-    test_sequential_mutate();
-    test_origin();
+    RUN(test_release);
+    RUN(test_oom);
+    RUN(test_w1);
+    RUN(test_names_now_types_later);
+    RUN(test_projection_and_rows);
+    RUN(test_sequential_mutate);
+    RUN(test_origin);
     return unit_done();
 }

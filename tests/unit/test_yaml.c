@@ -1272,17 +1272,17 @@ static void test_many_rows(void)
 
 int main(void)
 {
-    test_round_trip_full();
-    test_round_trip_small();
-    test_write_refusals();
-    test_figures();
-    test_values();
-    test_options();
-    test_sniff();
-    test_errors();
-    test_files();
-    test_robustness();
-    test_cell_limit();
-    test_many_rows();
+    RUN(test_round_trip_full);
+    RUN(test_round_trip_small);
+    RUN(test_write_refusals);
+    RUN(test_figures);
+    RUN(test_values);
+    RUN(test_options);
+    RUN(test_sniff);
+    RUN(test_errors);
+    RUN(test_files);
+    RUN(test_robustness);
+    RUN(test_cell_limit);
+    RUN(test_many_rows);
     return unit_done();
 }
