@@ -171,7 +171,7 @@ t.case("a single dataset", function()
 end)
 
 -- loading holds the line verify holds: an extra file, and the load is refused
-do
+t.case("loading holds the line verify holds", function()
   assert(os.execute("mkdir -p '" .. p("x") .. "' && tar -xzf '" .. p("a.tar.gz") .. "' -C '" .. p("x") ..
     "' && echo hi > '" .. p("x/same/extra.txt") .. "' && tar -czf '" .. p("extra.tar.gz") .. "' -C '" ..
     p("x") .. "' same"))
@@ -190,7 +190,7 @@ do
   t.eq(#b2:load("every"), #every, "bare archive loaded when asked")
   t.raises(function() jp.open_archive(p("bare.tar.gz"), { unverifed = true }) end, "unknown option 'unverifed'",
     "typo in the option")
-end
+end)
 
 os.execute("rm -rf '" .. dir .. "'")
 t.done()

@@ -315,8 +315,8 @@ int main(void)
 {
     if (tmp_setup("jp-archive-check")) return 2;
     jp_formats_init();
-    test_load_holds_the_line();
-    test_changed_after_open();
+    RUN(test_load_holds_the_line);
+    RUN(test_changed_after_open);
     tmp_cleanup();
     return unit_done();
 }

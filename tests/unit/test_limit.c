@@ -220,12 +220,12 @@ static void test_tmp_registry(void)
 
 int main(void)
 {
-    test_budget_charges_core_blocks();
-    test_budget_refuses_past_the_limit();
-    test_zlib_hooks_charge();
-    test_stop_flag();
-    test_deadline();
-    test_threads_leave_signals_to_the_host();
-    test_tmp_registry();
+    RUN(test_budget_charges_core_blocks);
+    RUN(test_budget_refuses_past_the_limit);
+    RUN(test_zlib_hooks_charge);
+    RUN(test_stop_flag);
+    RUN(test_deadline);
+    RUN(test_threads_leave_signals_to_the_host);
+    RUN(test_tmp_registry);
     return unit_done();
 }
