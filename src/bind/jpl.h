@@ -52,6 +52,10 @@ int jpl_error(lua_State *L, const jp_error_t *err);
 int jpl_errorf(lua_State *L, const char *fmt, ...);
 /* [-0, +2, m] Push nil and the formatted error; returns 2. */
 int jpl_fail(lua_State *L, const jp_error_t *err);
+/* [-0, +0, e] Run a full collection when the memory charged to the budget
+ * has grown enough since the last one (Lua's collector does not see what
+ * a dataset holds in C).  Called wherever new core memory reaches Lua. */
+void jpl_gc_pressure(lua_State *L);
 /* [-0, +0, v] Settle a lazy dataset's columns before reading them (raises). */
 void jpl_need_all(lua_State *L, jp_dataset_t *ds);
 void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include "jp_file.h"
 #include "jp_format.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_preview.h"
 #include "jp_unit.h"
@@ -32,6 +33,27 @@ typedef struct {
 
 /* ---- shared helpers --------------------------------------------------------- */
 
+/* Lua's collector sees only Lua's heap: a dropped dataset holding 100 MB of
+ * columns looks like a few bytes to it, so garbage datasets would pile up
+ * (and crowd live ones out of a memory limit).  Collect fully whenever all
+ * that is charged to the budget (core and Lua, jp_limit.h) has doubled
+ * since the last collection -- Lua's own pace -- and, under a limit, past
+ * half of it, every sixteenth of it.  Called whenever new core memory
+ * reaches Lua.  One process-wide base: a heuristic, not a ledger. */
+static size_t gc_base;
+
+void jpl_gc_pressure(lua_State *L)
+{
+    size_t now = jp_mem_in_use(), lim = jp_mem_limit();
+    if (now < gc_base) gc_base = now;
+    size_t grown = now - gc_base;
+    bool due = grown >= gc_base && grown >= ((size_t)8 << 20);
+    if (lim && now > lim / 2 && grown >= lim / 16) due = true;
+    if (!due) return;
+    lua_gc(L, LUA_GCCOLLECT);
+    gc_base = jp_mem_in_use();
+}
+
 void jpl_push_dataset(lua_State *L, jp_dataset_t *ds)
 {
     if (!ds) {
@@ -43,6 +65,7 @@ void jpl_push_dataset(lua_State *L, jp_dataset_t *ds)
     dsbox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->ds = ds;
     luaL_setmetatable(L, JPL_DATASET_MT);
+    jpl_gc_pressure(L);
 }
 
 jp_dataset_t *jpl_test_dataset(lua_State *L, int idx)
@@ -136,6 +159,7 @@ void jpl_need_all(lua_State *L, jp_dataset_t *ds)
     jp_error_t err;
     jp_error_clear(&err);
     if (jp_dataset_need_all(ds, &err)) jpl_error(L, &err);
+    jpl_gc_pressure(L);
 }
 
 void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n)
@@ -143,6 +167,7 @@ void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n)
     jp_error_t err;
     jp_error_clear(&err);
     if (jp_dataset_need(ds, idx, n, &err)) jpl_error(L, &err);
+    jpl_gc_pressure(L);
 }
 
 void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)

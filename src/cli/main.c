@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include <zlib.h>
 #include <openssl/opensslv.h>
 #include "jp_embedded.h"
+#include "jp_limit.h"
 #include "jp_version.h"
 #include "jpl.h"
 #include "jpl_policy.h"
@@ -38,51 +41,90 @@ static const char *progname = "jinpu";
 static lua_State *globalL;
 static volatile sig_atomic_t interrupted;
 
-/* ---- memory: a counting allocator with an optional cap (JINPU_MAX_MEMORY) ---- */
+/* ---- memory: the Lua heap shares the core's budget (JINPU_MAX_MEMORY) ---- */
 
+/* The last request the budget refused.  Lua answers a refusal with an
+ * emergency collection and asks again with the same arguments; only when
+ * that retry is refused too is the script out of memory, and only then is
+ * the refusal recorded (jp_mem_refused: exit 4 if the run then fails). */
 typedef struct {
-    size_t used;
-    size_t limit; /* 0 = none */
-} memstat_t;
+    void *ptr;
+    size_t osize, nsize;
+} refusal_t;
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    memstat_t *m = ud;
-    if (!ptr) osize = 0;
+    refusal_t *last = ud;
+    if (!ptr) osize = 0; /* then osize is the kind of object, not a size */
     if (nsize == 0) {
         free(ptr);
-        m->used -= osize;
+        jp_mem_unreserve(osize);
         return NULL;
     }
-    if (m->limit && nsize > osize && m->used + (nsize - osize) > m->limit) return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p) m->used += nsize - osize;
+    if (nsize <= osize) {
+        void *p = realloc(ptr, nsize);
+        if (p) jp_mem_unreserve(osize - nsize);
+        return p;
+    }
+    size_t more = nsize - osize;
+    bool retry = last->ptr == ptr && last->osize == osize && last->nsize == nsize;
+    void *p = NULL;
+    if (retry ? jp_mem_reserve(more) : jp_mem_try_reserve(more)) {
+        p = realloc(ptr, nsize);
+        if (!p) jp_mem_unreserve(more);
+    }
+    *last = p ? (refusal_t){NULL, 0, 0} : (refusal_t){ptr, osize, nsize};
     return p;
 }
 
-static size_t parse_size(const char *s)
+/* A byte count: digits with an optional fraction, then optionally K, M, G
+ * or T (powers of 1024) and an optional B or iB, in either case: 1048576,
+ * 512M, 512mb, 1.5GiB.  Nothing else -- no spaces, signs, exponents, hex,
+ * nan -- and not zero or past 2^63. */
+static bool parse_size(const char *s, size_t *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || v <= 0) return 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        v *= 1024;
-        break;
-    case 'm':
-    case 'M':
-        v *= 1024 * 1024;
-        break;
-    case 'g':
-    case 'G':
-        v *= 1024.0 * 1024 * 1024;
-        break;
-    default:
-        break;
+    double v = 0, scale = 1;
+    int digits = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
+    if (*p == '.') {
+        p++;
+        for (double f = 0.1; *p >= '0' && *p <= '9'; p++, digits++, f /= 10) v += (*p - '0') * f;
     }
-    return (size_t)v;
+    if (digits == 0 || digits > 30) return false;
+    int c = *p & ~0x20; /* upper case; 0 for the end and for ' ' */
+    const char *units = "KMGT", *u = c ? strchr(units, c) : NULL;
+    if (u) {
+        for (const char *k = units; k <= u; k++) scale *= 1024;
+        p++;
+        if (p[0] == 'i' && (p[1] == 'B' || p[1] == 'b'))
+            p += 2;
+        else if (p[0] == 'B' || p[0] == 'b')
+            p++;
+    } else if (*p == 'B' || *p == 'b') {
+        p++;
+    }
+    v *= scale;
+    if (*p || !(v >= 1) || v >= 9223372036854775808.0 || (double)SIZE_MAX < v) return false;
+    *out = (size_t)v;
+    return true;
+}
+
+/* Seconds: digits with an optional fraction (60, 0.5), above 0, at most
+ * 10^7. */
+static bool parse_seconds(const char *s, double *out)
+{
+    double v = 0;
+    int digits = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
+    if (*p == '.') {
+        p++;
+        for (double f = 0.1; *p >= '0' && *p <= '9'; p++, digits++, f /= 10) v += (*p - '0') * f;
+    }
+    if (*p || digits == 0 || digits > 30 || !(v > 0) || v > 1e7) return false;
+    *out = v;
+    return true;
 }
 
 /* ---- interruption (Ctrl-C): stop the script at its next instruction ---- */
@@ -183,12 +225,15 @@ static int report(lua_State *L, int status)
     return status;
 }
 
+/* A failure after the memory limit refused something -- to Lua or to the
+ * C core, caught by the script on the way or not -- is out of memory. */
 static int exit_status(int status)
 {
     if (status == LUA_OK) return 0;
-    if (status == LUA_ERRMEM) return EXIT_NOMEM;
     if (timed_out) return EXIT_TIME;
-    return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;
+    if (interrupted) return EXIT_INTERRUPTED;
+    if (status == LUA_ERRMEM || jp_mem_refused()) return EXIT_NOMEM;
+    return EXIT_RUNTIME;
 }
 
 /* ---- help ---- */
@@ -217,8 +262,12 @@ static void print_usage(FILE *f)
         "  -v, --version           version and library versions\n"
         "\n"
         "Exit status: 0 ok, 1 data failed validation/verification, 2 usage error,\n"
-        "3 runtime failure (script error, unreadable input), 4 out of memory.\n"
-        "Environment: JINPU_MAX_MEMORY caps the Lua heap (e.g. 512M).\n",
+        "3 runtime failure (script error, unreadable input), 4 out of memory,\n"
+        "5 time limit, 130 interrupted.\n"
+        "Environment:\n"
+        "  JINPU_MAX_MEMORY=SIZE   memory limit for Lua and the C core together\n"
+        "                          (512M, 1.5G: K, M, G, T are powers of 1024)\n"
+        "  JINPU_MAX_SECONDS=SECS  time limit (60, 0.5)\n",
         progname, progname);
 }
 
@@ -558,31 +607,37 @@ static int pmain(lua_State *L)
 
 int main(int argc, char **argv)
 {
-    memstat_t mem = {0, 0};
+    refusal_t refusal = {NULL, 0, 0};
     const char *lim = getenv("JINPU_MAX_MEMORY");
     if (lim && *lim) {
-        mem.limit = parse_size(lim);
-        if (!mem.limit) {
-            fprintf(stderr, "%s: JINPU_MAX_MEMORY='%s' is not a size (e.g. 512M)\n", progname, lim);
+        size_t bytes;
+        if (!parse_size(lim, &bytes)) {
+            fprintf(stderr,
+                    "%s: JINPU_MAX_MEMORY='%s' is not a size: a number of bytes, or a number "
+                    "with K, M, G or T (e.g. 512M, 1.5G)\n",
+                    progname, lim);
             return EXIT_USAGE;
         }
+        jp_mem_set_limit(bytes);
     }
     const char *secs = getenv("JINPU_MAX_SECONDS");
     if (secs && *secs) {
-        char *end;
-        time_limit = strtod(secs, &end);
-        if (*end || !(time_limit > 0) || time_limit > 1e7) {
-            fprintf(stderr, "%s: JINPU_MAX_SECONDS='%s' is not a number of seconds\n", progname,
-                    secs);
+        if (!parse_seconds(secs, &time_limit)) {
+            fprintf(stderr,
+                    "%s: JINPU_MAX_SECONDS='%s' is not a number of seconds (e.g. 60 or 0.5, at "
+                    "most 10000000)\n",
+                    progname, secs);
             return EXIT_USAGE;
         }
         deadline = now() + time_limit;
         signal(SIGALRM, on_alarm);
         alarm((unsigned)time_limit + 5);
     }
-    lua_State *L = lua_newstate(l_alloc, &mem);
+    lua_State *L = lua_newstate(l_alloc, &refusal);
     if (!L) {
-        fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", progname);
+        fprintf(stderr, "%s: cannot create the Lua state: not enough memory%s%s%s\n", progname,
+                jp_mem_limit() ? " (JINPU_MAX_MEMORY=" : "", jp_mem_limit() ? lim : "",
+                jp_mem_limit() ? ")" : "");
         return EXIT_NOMEM;
     }
     mainargs_t m = {argc, argv, 0};
@@ -593,9 +648,12 @@ int main(int argc, char **argv)
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         print_error(msg ? msg : "(error without a message)");
-        m.code = status == LUA_ERRMEM ? EXIT_NOMEM : EXIT_RUNTIME;
+        m.code = exit_status(status);
     }
     lua_close(L);
+    if (m.code == EXIT_NOMEM && jp_mem_limit())
+        fprintf(stderr, "%s: out of memory: the limit JINPU_MAX_MEMORY=%s was reached\n", progname,
+                lim);
     fflush(stdout);
     if (ferror(stdout)) {
         fprintf(stderr, "%s: error writing to standard output\n", progname);

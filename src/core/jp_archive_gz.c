@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jp_gzip.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 
 struct jp_arc_gz {
@@ -66,6 +67,9 @@ jp_status_t jp_arc_deflate(const void *p, size_t n, int level, int threads, jp_b
             jp_gzip_abort(w);
     }
     if (fclose(fp) != 0 && !st) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    /* the C library's buffer is outside the budget: count it while it lives */
+    bool charged = !st && jp_mem_reserve(len);
+    if (!st && !charged) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (!st) {
         const unsigned char *m = (const unsigned char *)mem;
         if (len < 18 || m[0] != 0x1f || m[1] != 0x8b || m[2] != 8 || m[3] != 0)
@@ -74,5 +78,6 @@ jp_status_t jp_arc_deflate(const void *p, size_t n, int level, int threads, jp_b
             st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     free(mem); /* open_memstream's buffer comes from malloc */
+    if (charged) jp_mem_unreserve(len);
     return st;
 }

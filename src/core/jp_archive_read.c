@@ -143,6 +143,8 @@ static jp_status_t src_begin(src_t *s, jp_archive_t *a, jp_error_t *err)
     if (lseek(a->fd, 0, SEEK_SET) < 0)
         return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", a->path);
     if (s->gz) {
+        s->z.zalloc = jp_zalloc;
+        s->z.zfree = jp_zfree;
         if (inflateInit2(&s->z, 15 + 16) != Z_OK)
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory (inflate)");
         s->z_inited = true;

@@ -380,6 +380,8 @@ static jp_status_t inflate_mem(const char *name, const char *data, size_t n, jp_
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
+    zs.zalloc = jp_zalloc;
+    zs.zfree = jp_zfree;
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     zs.next_in = (unsigned char *)(uintptr_t)data;

@@ -90,6 +90,8 @@ static int last_block(worker_t *wk, const unsigned char *out, size_t n, uint64_t
     z_stream *zs = &wk->zs;
     if (!wk->zs_ready) {
         memset(zs, 0, sizeof *zs);
+        zs->zalloc = jp_zalloc;
+        zs->zfree = jp_zfree;
         if (inflateInit2(zs, -15) != Z_OK) return -1;
         wk->zs_ready = 1;
     } else if (inflateReset(zs) != Z_OK) {
@@ -116,8 +118,19 @@ static int last_block(worker_t *wk, const unsigned char *out, size_t n, uint64_t
     return zs->avail_in == 0 ? 0 : -1;
 }
 
+/* libdeflate's allocator is process-wide and may only change while no
+ * compressor exists: set it once, before the first, so that compressors
+ * are charged to the memory budget like everything else. */
+static pthread_once_t deflate_alloc_once = PTHREAD_ONCE_INIT;
+
+static void deflate_use_budget(void)
+{
+    libdeflate_set_memory_allocator(jp_malloc, jp_free);
+}
+
 static int compress_job(worker_t *wk, job_t *j)
 {
+    pthread_once(&deflate_alloc_once, deflate_use_budget);
     if (!wk->c && !(wk->c = libdeflate_alloc_compressor(wk->w->level))) return -1;
     if (!wk->scratch && !(wk->scratch = jp_malloc(SCRATCH_BYTES))) return -1;
     size_t need = libdeflate_deflate_compress_bound(wk->c, j->in_len) + 8;

@@ -645,6 +645,8 @@ jp_status_t jp_zip_extract(jp_zip_t *z, size_t i, jp_zip_data_fn fn, void *ctx, 
     unsigned char *in = jp_malloc(IN), *out = jp_malloc(OUT);
     z_stream s;
     memset(&s, 0, sizeof s);
+    s.zalloc = jp_zalloc;
+    s.zfree = jp_zfree;
     bool inited = false;
     jp_status_t st = JP_OK;
     if (!in || !out) {

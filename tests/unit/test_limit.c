@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include "jp_error.h"
+#include "jp_gzip.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "unit.h"
@@ -97,6 +99,35 @@ static void test_zlib_hooks_charge(void)
     CHECK(jp_mem_in_use() >= base + 6400);
     jp_zfree(NULL, p);
     CHECK_INT(jp_mem_in_use(), base);
+}
+
+/* The gzip writer puts libdeflate on the budget: a compressor is charged. */
+static void test_libdeflate_is_charged(void)
+{
+    FILE *null = fopen("/dev/null", "wb");
+    CHECK(null != NULL);
+    if (!null) return;
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_gzip_writer_t *w = jp_gzip_open(null, 6, 1, &err);
+    CHECK(w != NULL);
+    if (w) {
+        CHECK_INT(jp_gzip_write(w, "cherry", 6, &err), JP_OK);
+        CHECK_INT(jp_gzip_close(w, NULL, NULL, &err), JP_OK);
+    }
+    fclose(null);
+    size_t base = jp_mem_in_use();
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
+    CHECK(c != NULL);
+    CHECK_MSG(jp_mem_in_use() > base + 100000, "a compressor charged %zu bytes",
+              jp_mem_in_use() - base);
+    libdeflate_free_compressor(c);
+    CHECK_INT(jp_mem_in_use(), base);
+    /* and refused past the limit */
+    jp_mem_set_limit(base + 4096);
+    CHECK(libdeflate_alloc_compressor(6) == NULL);
+    jp_mem_set_limit(0);
+    jp_mem_clear_refused();
 }
 
 static void test_stop_flag(void)
@@ -223,6 +254,7 @@ int main(void)
     RUN(test_budget_charges_core_blocks);
     RUN(test_budget_refuses_past_the_limit);
     RUN(test_zlib_hooks_charge);
+    RUN(test_libdeflate_is_charged);
     RUN(test_stop_flag);
     RUN(test_deadline);
     RUN(test_threads_leave_signals_to_the_host);
