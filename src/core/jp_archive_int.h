@@ -132,4 +132,16 @@ jp_status_t jp_arc_check(jp_archive_t *a, jp_error_t *err);
 const jp_arc_file_t *jp_arc_find_file(const jp_arc_file_t *v, size_t n, const char *path);
 const jp_arc_ent_t *jp_arc_find_ent(const jp_archive_t *a, const char *rel);
 
+/* ---- what an archive may hold (jp_archive_text.c) --------------------------------- */
+
+/* Is s[0..n) UTF-8?  *bad (may be NULL) is the offset of the first bad byte. */
+bool jp_arc_utf8_ok(const char *s, size_t n, size_t *bad);
+/* Every text of a dataset an export would write is one the readers give
+ * back: JP_ERR_INVALID naming the row and field (or the metadata) when not.
+ * The dataset must be settled (jp_dataset_need_all). */
+jp_status_t jp_arc_text_check(const jp_dataset_t *ds, jp_error_t *err);
+/* With inline qualifiers: every qualified figure reads back (no qualified
+ * NaN or infinity, no qualified integer beyond 2^53). */
+jp_status_t jp_arc_inline_check(const jp_dataset_t *ds, jp_error_t *err);
+
 #endif

@@ -332,6 +332,7 @@ jp_status_t jp_archive_load(jp_archive_t *a, const char *name, jp_dataset_t **ou
         ro.schema = &rs;
         ro.name = x->name;
         ro.format = f->name;
+        ro.delimiter = ','; /* what the writer writes: never guessed from the header */
         st = f->read_mem(where, g.got[1].data ? g.got[1].data : "", g.got[1].len, &ro, &dds, err);
         if (!st) st = jp_dataset_need_all(dds, err);
     }

@@ -94,11 +94,32 @@ char *jp_archive_file_stem(const char *name)
     size_t n = strlen(name);
     char *s = jp_strdup(name);
     if (!s) return NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.' || c >= 0x80;
-        if (!ok) s[i] = '_';
+                  c == '-' || c == '_' || c == '.';
+        if (c < 0x80) {
+            if (!ok) s[i] = '_';
+            i++;
+            continue;
+        }
+        /* non-ASCII text stays, but not what is not UTF-8, nor the C1
+           controls, the line and paragraph separators and U+FEFF, which
+           YAML and some tools take for line breaks or drop */
+        size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        bool good = k > 1 && i + k <= n;
+        for (size_t j = 1; good && j < k; j++) good = ((unsigned char)s[i + j] & 0xC0) == 0x80;
+        if (good && c == 0xC2 && (unsigned char)s[i + 1] < 0xA0) good = false;
+        if (good && c == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+            ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9))
+            good = false;
+        if (good && c == 0xEF && (unsigned char)s[i + 1] == 0xBB && (unsigned char)s[i + 2] == 0xBF)
+            good = false;
+        if (!good) {
+            s[i++] = '_';
+            continue;
+        }
+        i += k;
     }
     if (s[0] == '.') s[0] = '_';
     return s;

@@ -131,6 +131,12 @@ static jp_status_t yq(jp_buf_t *b, const char *s)
             st = jp_buf_puts(b, "\\t");
         else if (*p < 0x20 || *p == 0x7f)
             st = jp_buf_printf(b, "\\x%02x", *p);
+        else if (p[0] == 0xC2 && p[1] == 0x85) /* NEL: a line break to YAML */
+            st = jp_buf_puts(b, "\\N"), p++;
+        else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+            st = jp_buf_puts(b, p[2] == 0xA8 ? "\\L" : "\\P"), p += 2; /* LS, PS */
+        else if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) /* BOM: readers may drop it */
+            st = jp_buf_puts(b, "\\uFEFF"), p += 2;
         else
             st = jp_buf_putc(b, (char)*p);
     }
@@ -239,8 +245,13 @@ static jp_status_t serialise(dsrec_t *r, const jp_export_opts_t *o, const jp_for
                              ents_t *ents, jp_error_t *err)
 {
     jp_status_t st = jp_dataset_need_all(r->ds, err);
-    if (st) return st;
+    if (!st) st = jp_arc_text_check(r->ds, err);
     bool csv = strcasecmp(f->name, "csv") == 0;
+    if (!st && csv && o->inline_qualifiers) st = jp_arc_inline_check(r->ds, err);
+    if (st) {
+        jp_error_prefix(err, "dataset '%s'", r->name);
+        return st;
+    }
     jp_dataset_t *x = NULL;
     if (csv && !o->inline_qualifiers)
         st = with_qual_columns(r, &x, err);

@@ -192,5 +192,18 @@ t.case("loading holds the line verify holds", function()
     "typo in the option")
 end)
 
+-- what the readers would not give back is refused at export, naming row and field
+t.case("export refuses what load would not give back", function()
+  local bad = jp.dataset{ name = "bad", fields = { { name = "s", type = "string" } },
+                          rows = { { s = "fine" }, { s = "a\255b" } } }
+  for _, fmt in ipairs({ "csv", "yaml" }) do
+    t.raises(function() jp.export(p("bad.tar.gz"), bad, { format = fmt }) end,
+      "row 2, field 's'.*not valid UTF%-8", "invalid UTF-8 refused (" .. fmt .. ")")
+  end
+  local bom = jp.dataset{ name = "bom", fields = { { name = "\239\187\191x", type = "string" } }, rows = {} }
+  t.raises(function() jp.export(p("bom.tar.gz"), bom) end, "U%+FEFF", "BOM field name refused")
+  t.ok(io.open(p("bad.tar.gz")) == nil, "nothing written")
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 t.done()
