@@ -133,3 +133,19 @@ $ $JINPU validate tests/data/validate/badpattern.yaml
 ~ BROKEN  code.pattern: pattern \[a- on 'code'
 ~ bad pattern '\[a-'
 ~ badpattern.yaml:8: row 1, field 'n': 11 is above the maximum 10
+
+# a 100-byte pattern whose repetitions would expand to gigabytes is refused at once, with the reason
+$ printf 'jinpu: 1\nname: p\nfields:\n  - { name: code, type: string, constraints: { pattern: "((a{1,255}){1,255}){1,255}" } }\nrows:\n  - { code: aaa }\n' > $T/p.yaml && timeout 10 $JINPU validate $T/p.yaml
+? 3
+~ BROKEN  code.pattern
+~ too large \(its repetitions expand to more than 5000 steps\)
+
+# back-references are refused (wrapping the pattern used to shift them: (b)(a)\2 rejected baa)
+$ printf 'jinpu: 1\nname: p\nfields:\n  - { name: code, type: string, constraints: { pattern: "(b)(a)\\\\2" } }\nrows:\n  - { code: baa }\n' > $T/b.yaml && $JINPU validate $T/b.yaml
+? 3
+~ back-references \(\\2\) are not supported
+
+# a pattern that backtracking engines take exponential time on is matched in linear time
+$ awk 'BEGIN { print "jinpu: 1\nname: p\nfields:\n  - { name: code, type: string, constraints: { pattern: \"(a|aa)*b\" } }\nrows:"; s = ""; for (i = 0; i < 50000; i++) s = s "a"; print "  - { code: " s " }" }' > $T/x.yaml && timeout 10 $JINPU validate $T/x.yaml
+? 1
+~ does not match the pattern
