@@ -108,9 +108,11 @@ static void read_limits(lua_State *L, int t, jp_archive_limits_t *l)
     l->unverified = opt_bool(L, t, "unverified", false);
 }
 
-/* Test hook: JINPU_TEST_EXPORT_KILL_AFTER=N kills this process (SIGKILL,
- * nothing cleaned up) once N bytes of the archive stream are written, to
- * prove that an interrupted export leaves the old file intact. */
+#ifdef JP_TEST_HOOKS
+/* Test hook (test builds only, -DJP_TEST_HOOKS): JINPU_TEST_EXPORT_KILL_AFTER=N
+ * kills this process (SIGKILL, nothing cleaned up) once N bytes of the archive
+ * stream are written, to prove that an interrupted export leaves the old file
+ * intact; JINPU_TEST_EXPORT_FAIL_AFTER=N makes the export fail there. */
 static void kill_hook(void *ctx, uint64_t bytes)
 {
     uint64_t limit = *(uint64_t *)ctx;
@@ -119,6 +121,20 @@ static void kill_hook(void *ctx, uint64_t bytes)
         raise(SIGKILL);
     }
 }
+
+static void test_hooks(jp_export_opts_t *o)
+{
+    const char *fa = getenv("JINPU_TEST_EXPORT_FAIL_AFTER");
+    if (fa && *fa) o->fail_after = strtoull(fa, NULL, 10);
+    static uint64_t kill_after;
+    const char *ka = getenv("JINPU_TEST_EXPORT_KILL_AFTER");
+    if (ka && *ka) {
+        kill_after = strtoull(ka, NULL, 10);
+        o->progress = kill_hook;
+        o->progress_ctx = &kill_after;
+    }
+}
+#endif
 
 /* ---- jp.export ------------------------------------------------------------------ */
 
@@ -180,15 +196,9 @@ static int l_export(lua_State *L)
         if (o.level && (o.level < 1 || o.level > 9))
             return jpl_errorf(L, "export: level must be 1..9");
     }
-    const char *fa = getenv("JINPU_TEST_EXPORT_FAIL_AFTER");
-    if (fa && *fa) o.fail_after = strtoull(fa, NULL, 10);
-    static uint64_t kill_after;
-    const char *ka = getenv("JINPU_TEST_EXPORT_KILL_AFTER");
-    if (ka && *ka) {
-        kill_after = strtoull(ka, NULL, 10);
-        o.progress = kill_hook;
-        o.progress_ctx = &kill_after;
-    }
+#ifdef JP_TEST_HOOKS
+    test_hooks(&o);
+#endif
     for (size_t i = 0; i < n; i++) jpl_need_all(L, v[i]);
     jp_error_t err;
     jp_error_clear(&err);

@@ -137,16 +137,24 @@ $ mkdir $T/d && echo x > $T/d/a.txt && tar -czf $T/plain.tar.gz -C $T d && $JINP
 ~ manifest.yaml: missing: not a jinpu archive
 
 # an interrupted export (error midway) keeps the old archive and leaves no temporary file
-$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_FAIL_AFTER=3000 $JINPU export -o $T/r.tar.gz --format yaml datasets/ip.yaml datasets/economy.yaml; echo "exit $?"; cmp $T/r.tar.gz $T/old && ls -A $T
+# (the JINPU_TEST_* hooks exist only in the test build $JINPU_HOOKS)
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_FAIL_AFTER=3000 $JINPU_HOOKS export -o $T/r.tar.gz --format yaml datasets/ip.yaml datasets/economy.yaml; echo "exit $?"; cmp $T/r.tar.gz $T/old && ls -A $T
 > exit 3
 > old
 > r.tar.gz
 ! stopped after 3000 bytes
 
 # a killed export (SIGKILL midway, nothing cleaned up) keeps the old archive intact
-$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_KILL_AFTER=1048576 $JINPU -e 'local jp = require("jinpu"); local r = {}; for i = 1, 40000 do r[i] = { x = i, s = "row " .. i .. " of a big table" } end; jp.export(os.getenv("T") .. "/r.tar.gz", { jp.dataset{ name = "big", fields = { { name = "x", type = "integer" }, { name = "s", type = "string" } }, rows = r } }, { format = "yaml" })'; echo "exit $?"; cmp $T/r.tar.gz $T/old && $JINPU verify -q $T/r.tar.gz && echo intact
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && cp $T/r.tar.gz $T/old && JINPU_TEST_EXPORT_KILL_AFTER=1048576 $JINPU_HOOKS -e 'local jp = require("jinpu"); local r = {}; for i = 1, 40000 do r[i] = { x = i, s = "row " .. i .. " of a big table" } end; jp.export(os.getenv("T") .. "/r.tar.gz", { jp.dataset{ name = "big", fields = { { name = "x", type = "integer" }, { name = "s", type = "string" } }, rows = r } }, { format = "yaml" })'; echo "exit $?"; cmp $T/r.tar.gz $T/old && $JINPU verify -q $T/r.tar.gz && echo intact
 > exit 137
 > intact
+
+# the binary that ships has no test hooks: the variables do nothing, their names are not in it
+$ JINPU_TEST_EXPORT_KILL_AFTER=1 JINPU_TEST_EXPORT_FAIL_AFTER=1 $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && $JINPU verify -q $T/r.tar.gz && echo exported
+> exported
+$ grep -c JINPU_TEST_ $JINPU
+? 1
+> 0
 
 # info shows what an archive holds
 $ $JINPU export -o $T/r.zip --format yaml datasets/cherry.yaml datasets/ip.yaml && $JINPU info $T/r.zip

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Runs the cases of one tests/cli/*.t file (format: tests/cli/README.md):
 # prints "ok N - FILE:LINE" or "not ok N - FILE:LINE" per case (LINE is the
-# case's `$` line) and ends with "# passed N failed M".
+# case's `$` line; "ok N - FILE:LINE # SKIP why" when its `@` precondition
+# fails) and ends with "# passed N failed M".
 set -u
 file=$1
 name=$(basename "$file")
 pass=0
 fail=0
+skip=0
 T=""
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jinpu-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -16,6 +18,14 @@ finish_case() {
     T="$tmp/case$case_no"
     mkdir -p "$T"
     export T
+    # a precondition that does not hold skips the case, saying why
+    if [ -n "$need" ] && ! (eval "$need") >/dev/null 2>"$tmp/need_err" </dev/null; then
+        why=$(head -n 1 "$tmp/need_err")
+        echo "ok $case_no - $name:$case_line # SKIP needs: $need${why:+ ($why)}"
+        skip=$((skip + 1))
+        cmd=""
+        return
+    fi
     (eval "$cmd") >"$tmp/out" 2>"$tmp/err" </dev/null
     rc=$?
     ok=1
@@ -48,7 +58,7 @@ $(diff "$tmp/want_out" "$tmp/out" | head -n 20)"
     else
         fail=$((fail + 1))
         echo "not ok $case_no - $name:$case_line"
-        echo "# $cmd"
+        printf "# %s\n" "$cmd"
         printf '%s\n' "$why" | sed 's/^/#    /'
         echo "#    --- stderr:"
         head -n 15 "$tmp/err" | sed 's/^/#    /'
@@ -62,6 +72,7 @@ new_case() {
     case_no=$((case_no + 1))
     want_rc=0
     have_exact=0
+    need=""
     : >"$tmp/want_out"
     : >"$tmp/want_match"
     : >"$tmp/want_err"
@@ -76,6 +87,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
     '$ '*) finish_case; new_case "${line#\$ }" "$lineno" ;;
     '? '*) want_rc=${line#\? } ;;
+    '@ '*) need=${line#@ } ;;
     '> '*) have_exact=1; printf '%s\n' "${line#> }" >>"$tmp/want_out" ;;
     '>') have_exact=1; printf '\n' >>"$tmp/want_out" ;;
     '~ '*) printf '%s\n' "${line#\~ }" >>"$tmp/want_match" ;;
@@ -90,5 +102,6 @@ while IFS= read -r line || [ -n "$line" ]; do
     esac
 done <"$file"
 finish_case
+[ "$skip" -gt 0 ] && echo "# skipped $skip"
 echo "# passed $pass failed $fail"
 [ "$fail" -eq 0 ]
