@@ -25,6 +25,7 @@
 #include "jp_column.h"
 #include "jp_dataset.h"
 #include "jp_error.h"
+#include "jp_format.h"
 
 #define JPL_DATASET_MT "jinpu.dataset"
 #define JPL_COLUMN_MT  "jinpu.column"
@@ -84,12 +85,20 @@ void jpl_add_column_methods(lua_State *L, const luaL_Reg *methods);
  * the GC: nothing to free); the strings are the arguments' own. */
 const char **jpl_check_names(lua_State *L, int from, size_t *n);
 
+/* [-0, +k, v] Read options from the table at t (jp.load, jp.read_csv when
+ * csv): unknown names are errors.  May push boxes (columns, schema) that
+ * hold what o points to: keep them on the stack while o is used. */
+void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv);
+/* Display width for tables: $COLUMNS when sensible, else 120. */
+size_t jpl_term_width(void);
+
 /* Module openers, one per binding file: each adds its functions to the
  * module table on top of the stack ([-0, +0, m]). */
 void jpl_open_dataset(lua_State *L);
 void jpl_open_verbs(lua_State *L);
 void jpl_open_validate(lua_State *L);
 void jpl_open_archive(lua_State *L);
+void jpl_open_csv(lua_State *L);
 
 /* [-0, +1, m] The `jinpu` module table. */
 int luaopen_jinpu(lua_State *L);

@@ -1001,7 +1001,7 @@ static int schemabox_gc(lua_State *L)
     return 0;
 }
 
-static void read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
+void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
 {
     jp_read_opts_init(o);
     if (lua_isnoneornil(L, t)) {
@@ -1054,7 +1054,7 @@ static int do_load(lua_State *L, bool csv)
     jpl_policy_check_read(L, csv ? "jp.read_csv" : "jp.load", path);
     jp_read_opts_t o;
     int top = lua_gettop(L);
-    read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
+    jpl_read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
     if (csv && !o.format) {
         const jp_format_t *f = jp_format_for_path(path);
         if (!f || strncmp(f->name, "csv", 3) != 0) o.format = "csv";
@@ -1108,7 +1108,7 @@ static int ds_len(lua_State *L)
     return 1;
 }
 
-static size_t term_width(void)
+size_t jpl_term_width(void)
 {
     const char *c = getenv("COLUMNS");
     long w = c ? atol(c) : 0;
@@ -1119,7 +1119,7 @@ static int ds_preview(lua_State *L, jp_dataset_t *ds, size_t rows)
 {
     jp_preview_opts_t o;
     jp_preview_opts_init(&o);
-    o.width = term_width();
+    o.width = jpl_term_width();
     if (rows) o.max_rows = rows;
     jp_buf_t b = JP_BUF_INIT;
     jp_error_t err;

@@ -74,6 +74,7 @@ int luaopen_jinpu(lua_State *L)
     jpl_open_verbs(L);
     jpl_open_validate(L);
     jpl_open_archive(L);
+    jpl_open_csv(L);
     const jp_embedded_t *base = find_embedded("jinpu.base");
     if (base) {
         if (luaL_loadbufferx(L, base->src, base->len, base->chunkname, "t") != LUA_OK)

@@ -77,7 +77,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
     }
     jp_free(asked);
     csv_result_t res;
-    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, &res, err);
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, NULL, &res, err);
     if (!st && ds->lazy && ds->lazy->rows_known && res.nrows != ds->nrows) {
         st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again", p->path);
     }
@@ -118,12 +118,14 @@ static const jp_lazy_ops_t csv_lazy_ops = {"csv", lazy_need, NULL, lazy_free};
 typedef struct names {
     char **v;
     size_t n, cap;
+    jp_strdict_t *index; /* name -> column, made by the first lookup */
 } names_t;
 
 static void names_free(names_t *nm)
 {
     for (size_t i = 0; i < nm->n; i++) jp_free(nm->v[i]);
     jp_free(nm->v);
+    jp_strdict_unref(nm->index);
     memset(nm, 0, sizeof *nm);
 }
 
@@ -347,11 +349,23 @@ static void list_names(char *const *v, size_t n, char *buf, size_t size)
     if (k + 40 >= size && k < size) snprintf(buf + k, size - k, ", ...");
 }
 
-static long find_name(const names_t *nm, const char *s)
+/* The column named s, or -1 (or -2 when out of memory).  The names are
+ * known to be distinct (field_names), so their codes are their columns. */
+static long find_name(names_t *nm, const char *s)
 {
-    for (size_t i = 0; i < nm->n; i++)
-        if (strcmp(nm->v[i], s) == 0) return (long)i;
-    return -1;
+    if (!nm->index) {
+        nm->index = jp_strdict_new(nm->n);
+        for (size_t i = 0; nm->index && i < nm->n; i++) {
+            uint32_t code;
+            if (jp_strdict_intern(nm->index, nm->v[i], strlen(nm->v[i]), &code) || code != i) {
+                jp_strdict_unref(nm->index);
+                nm->index = NULL;
+            }
+        }
+        if (!nm->index) return -2;
+    }
+    uint32_t code;
+    return jp_strdict_find(nm->index, s, strlen(s), &code) ? (long)code : -1;
 }
 
 static int mode_for(jp_type_t t, const char *unit)
@@ -569,7 +583,7 @@ static void selection_free(selection_t *sel)
 }
 
 /* Every field an explicit schema names must be in the file, with a known unit. */
-static jp_status_t match_schema(const char *path, const jp_schema_t *sc, const names_t *nm,
+static jp_status_t match_schema(const char *path, const jp_schema_t *sc, names_t *nm,
                                 const char *list, selection_t *sel, jp_error_t *err)
 {
     sel->explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *sel->explicit_of);
@@ -578,6 +592,7 @@ static jp_status_t match_schema(const char *path, const jp_schema_t *sc, const n
     for (size_t i = 0; sc && i < sc->n_fields; i++) {
         const jp_field_t *f = &sc->fields[i];
         long c = find_name(nm, f->name);
+        if (c == -2) return nomem(err);
         if (c < 0) {
             jp_error_set(err, JP_ERR_ARG,
                          "schema names field '%s', which %s does not have (fields: %s)", f->name,
@@ -599,34 +614,38 @@ static jp_status_t match_schema(const char *path, const jp_schema_t *sc, const n
 
 /* The fields of the dataset: the columns asked for, in the order asked,
  * or all of them. */
-static jp_status_t select_columns(const char *path, const jp_read_opts_t *o, const names_t *nm,
+static jp_status_t select_columns(const char *path, const jp_read_opts_t *o, names_t *nm,
                                   const char *list, selection_t *sel, jp_error_t *err)
 {
     sel->nf = o->columns ? o->n_columns : nm->n;
     sel->fcol = jp_malloc_array(sel->nf ? sel->nf : 1, sizeof *sel->fcol);
     if (!sel->fcol) return nomem(err);
-    for (size_t k = 0; k < sel->nf; k++) {
-        if (!o->columns) {
-            sel->fcol[k] = k;
-            continue;
-        }
+    if (!o->columns) {
+        for (size_t k = 0; k < sel->nf; k++) sel->fcol[k] = k;
+        return JP_OK;
+    }
+    unsigned char *taken = jp_calloc(nm->n ? nm->n : 1, 1);
+    if (!taken) return nomem(err);
+    jp_status_t st = JP_OK;
+    for (size_t k = 0; k < sel->nf && !st; k++) {
         const char *want = o->columns[k];
         long c = want ? find_name(nm, want) : -1;
-        if (c < 0) {
-            jp_error_set(err, JP_ERR_ARG, "columns: no field '%s' in %s (fields: %s)",
-                         want ? want : "(null)", path, list);
+        if (c == -2) {
+            st = nomem(err);
+        } else if (c < 0) {
+            st = jp_error_set(err, JP_ERR_ARG, "columns: no field '%s' in %s (fields: %s)",
+                              want ? want : "(null)", path, list);
             jp_error_field(err, want);
-            return JP_ERR_ARG;
+        } else if (taken[c]) {
+            st = jp_error_set(err, JP_ERR_ARG, "columns: field '%s' is named twice", want);
+            jp_error_field(err, want);
+        } else {
+            taken[c] = 1;
+            sel->fcol[k] = (size_t)c;
         }
-        for (size_t j = 0; j < k; j++)
-            if (sel->fcol[j] == (size_t)c) {
-                jp_error_set(err, JP_ERR_ARG, "columns: field '%s' is named twice", want);
-                jp_error_field(err, want);
-                return JP_ERR_ARG;
-            }
-        sel->fcol[k] = (size_t)c;
     }
-    return JP_OK;
+    jp_free(taken);
+    return st;
 }
 
 /* Dataset field k from file column c: the schema's field when one types
@@ -710,6 +729,46 @@ static jp_status_t load_all(csv_plan_t *p, jp_dataset_t *ds, const jp_read_opts_
     return JP_OK;
 }
 
+/* A file opened as far as its header and the options: what every read
+ * and a profile start from. */
+typedef struct opened {
+    csv_plan_t *p;
+    head_t h;
+    selection_t sel;
+    jp_buf_t unz;
+    uint64_t disk_size;
+} opened_t;
+
+static void opened_free(opened_t *op)
+{
+    selection_free(&op->sel);
+    names_free(&op->h.names);
+    plan_free(op->p);
+    op->p = NULL;
+    jp_buf_free(&op->unz);
+}
+
+static jp_status_t open_head(const char *path, const char *mem, size_t mem_len,
+                             const jp_read_opts_t *o, opened_t *op, jp_error_t *err)
+{
+    memset(op, 0, sizeof *op);
+    jp_status_t st = check_read_opts(path, o, err);
+    if (st) return st;
+    csv_plan_t *p = op->p = jp_calloc(1, sizeof *p);
+    if (!p || !(p->path = jp_strdup(path))) return nomem(err);
+    p->src.path = p->path;
+    if ((st = open_source(p, path, mem, mem_len, &op->unz, &op->disk_size, err)) ||
+        (st = read_head(&p->src, o, &op->h, err)) ||
+        (st = field_names(path, o, &op->h.names, err)) || (st = set_layout(p, &op->h, o, err)))
+        return st;
+    char list[600];
+    list_names(op->h.names.v, op->h.names.n, list, sizeof list);
+    if ((st = match_schema(path, o->schema, &op->h.names, list, &op->sel, err)) ||
+        (st = select_columns(path, o, &op->h.names, list, &op->sel, err)))
+        return st;
+    return JP_OK;
+}
+
 static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
                             const jp_read_opts_t *o, jp_dataset_t **out, jp_error_t *err)
 {
@@ -720,37 +779,17 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     }
     *out = NULL;
     if (o->rejects) *o->rejects = NULL;
-    jp_status_t st = check_read_opts(path, o, err);
-    if (st) return st;
     csv_tuning_t tune;
     jp_csv_tuning_get(&tune);
     jp_dataset_t *ds = NULL;
-    head_t h;
-    memset(&h, 0, sizeof h);
-    selection_t sel;
-    memset(&sel, 0, sizeof sel);
-    jp_buf_t unz = JP_BUF_INIT;
-    uint64_t disk_size = 0;
-    csv_plan_t *p = jp_calloc(1, sizeof *p);
-    if (!p || !(p->path = jp_strdup(path))) {
-        st = nomem(err);
-        goto fail;
-    }
-    p->src.path = p->path;
-    if ((st = open_source(p, path, mem, mem_len, &unz, &disk_size, err)) ||
-        (st = read_head(&p->src, o, &h, err)) || (st = field_names(path, o, &h.names, err)) ||
-        (st = set_layout(p, &h, o, err)))
-        goto fail;
-    char list[600];
-    list_names(h.names.v, h.names.n, list, sizeof list);
-    if ((st = match_schema(path, o->schema, &h.names, list, &sel, err)) ||
-        (st = select_columns(path, o, &h.names, list, &sel, err)) ||
-        (st = build_dataset(p, path, o, &h.names, &sel, &ds, err)))
-        goto fail;
-    selection_free(&sel);
-    names_free(&h.names);
+    opened_t op;
+    jp_status_t st = open_head(path, mem, mem_len, o, &op, err);
+    if (st || (st = build_dataset(op.p, path, o, &op.h.names, &op.sel, &ds, err))) goto fail;
+    csv_plan_t *p = op.p;
     p->base.ops = &csv_lazy_ops;
-    if (o->lazy && !mem && !o->keep_rejects && disk_size >= tune.lazy_bytes) {
+    if (o->lazy && !mem && !o->keep_rejects && op.disk_size >= tune.lazy_bytes) {
+        op.p = NULL; /* the dataset's now */
+        opened_free(&op);
         ds->lazy = &p->base;
         jp_dataset_set_origin(ds, path, NULL);
         ds->first_line = p->lay.data_line;
@@ -758,18 +797,160 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
         return JP_OK;
     }
     if ((st = load_all(p, ds, o, err))) goto fail;
-    plan_free(p);
-    jp_buf_free(&unz);
+    opened_free(&op);
     *out = ds;
     return JP_OK;
 fail:
-    selection_free(&sel);
-    names_free(&h.names);
+    opened_free(&op);
     jp_dataset_unref(ds);
-    plan_free(p);
-    jp_buf_free(&unz);
     if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
     return st;
+}
+
+/* ---- a profile ---------------------------------------------------------------------- */
+
+static int mode_of_type(jp_type_t t)
+{
+    return t == JP_TYPE_STRING || t == JP_TYPE_NONE ? CM_STRING : mode_for(t, NULL);
+}
+
+/* The preview: the first rows of the first k fields, each read with the
+ * type the profile found (so that it shows what a full read would). */
+static jp_status_t profile_preview(opened_t *op, const jp_read_opts_t *o, csv_colspec_t *cs,
+                                   jp_csv_profile_t *pr, size_t k, size_t rows, jp_error_t *err)
+{
+    jp_dataset_t *ds = pr->preview = jp_dataset_new();
+    if (!ds || jp_meta_set(&ds->meta.name, pr->name)) return nomem(err);
+    csv_result_t res;
+    memset(&res, 0, sizeof res);
+    jp_status_t st = JP_OK;
+    if (rows && k) {
+        for (size_t j = 0; j < k; j++)
+            if (!pr->fields[j].typed) cs[j].mode = mode_of_type(pr->fields[j].type);
+        csv_how_t how = {false, rows};
+        if ((st = jp_csv_pass(&op->p->src, &op->p->lay, cs, k, &how, &res, err))) return st;
+    }
+    for (size_t j = 0; j < k && !st; j++) {
+        const jp_csv_field_profile_t *f = &pr->fields[j];
+        long e = op->sel.explicit_of[op->sel.fcol[j]];
+        jp_field_t fd;
+        if (e >= 0) {
+            st = jp_field_copy(&fd, &o->schema->fields[e]) ? nomem(err) : JP_OK;
+        } else {
+            jp_field_init(&fd);
+            fd.name = (char *)f->name; /* copied by jp_dataset_add_column */
+        }
+        fd.type = f->type;
+        if (e >= 0 && !st && f->unit && (!fd.unit || strcmp(fd.unit, f->unit) != 0)) {
+            jp_free(fd.unit);
+            fd.unit = jp_strdup(f->unit); /* canonical, as a read gives it */
+            if (!fd.unit) st = nomem(err);
+        }
+        jp_column_t *col = res.cols ? res.cols[j] : jp_column_new(f->type, 1);
+        if (res.cols) res.cols[j] = NULL;
+        if (!st && !col) st = nomem(err);
+        if (!st)
+            st = jp_dataset_add_column(ds, &fd, col, err);
+        else
+            jp_column_unref(col);
+        if (e >= 0) jp_field_free(&fd);
+    }
+    jp_csv_result_free(&res, k);
+    return st;
+}
+
+jp_status_t jp_csv_profile(const char *path, const jp_read_opts_t *o, size_t preview_rows,
+                           size_t preview_fields, jp_csv_profile_t *pr, jp_error_t *err)
+{
+    memset(pr, 0, sizeof *pr);
+    jp_read_opts_t oo;
+    if (o)
+        oo = *o;
+    else
+        jp_read_opts_init(&oo);
+    oo.keep_rejects = false; /* a profile reports the first malformed record */
+    oo.rejects = NULL;
+    o = &oo;
+    opened_t op;
+    csv_colspec_t *cs = NULL;
+    csv_result_t res;
+    memset(&res, 0, sizeof res);
+    jp_status_t st = open_head(path, NULL, 0, &oo, &op, err);
+    if (st) goto out;
+    size_t nf = op.sel.nf;
+    char stem[256];
+    pr->name = jp_strdup(o->name ? o->name : jp_path_stem(path, stem, sizeof stem));
+    cs = jp_calloc(nf ? nf : 1, sizeof *cs);
+    pr->fields = jp_calloc(nf ? nf : 1, sizeof *pr->fields);
+    if (!pr->name || !cs || !pr->fields) {
+        st = nomem(err);
+        goto out;
+    }
+    /* the names move from the header to the profile */
+    pr->names_ = op.h.names.v;
+    pr->nnames_ = op.h.names.n;
+    op.h.names.v = NULL;
+    op.h.names.n = 0;
+    for (size_t k = 0; k < nf; k++) {
+        size_t c = op.sel.fcol[k];
+        long e = op.sel.explicit_of[c];
+        const jp_field_t *ef = e >= 0 ? &o->schema->fields[e] : NULL;
+        char canon[64];
+        const char *unit = ef && ef->unit ? jp_unit_canonical(ef->unit, canon, sizeof canon) : NULL;
+        jp_csv_field_profile_t *f = &pr->fields[k];
+        f->name = pr->names_[c];
+        f->typed = ef != NULL;
+        if (unit && !(f->unit = jp_strdup(unit))) {
+            st = nomem(err);
+            goto out;
+        }
+        cs[k].fcol = c;
+        cs[k].mode = mode_for(ef ? ef->type : JP_TYPE_NONE, unit);
+        cs[k].name = f->name;
+        if (cs[k].mode == CM_INT || cs[k].mode == CM_NUMBER) cs[k].unit = f->unit;
+    }
+    pr->nfields = nf;
+    csv_how_t how = {true, 0};
+    if ((st = jp_csv_pass(&op.p->src, &op.p->lay, cs, nf, &how, &res, err))) goto out;
+    pr->nrows = res.nrows;
+    for (size_t k = 0; k < nf; k++) {
+        jp_csv_field_profile_t *f = &pr->fields[k];
+        const csv_colstat_t *s = &res.stats[k];
+        f->type = s->type;
+        f->nulls = s->nulls;
+        f->qualified = s->qualified;
+        f->text_row = s->why_row;
+        f->text_line = s->why_line;
+        f->text_col = s->why_col;
+        f->text_cell = s->why_cell;
+        res.stats[k].why_cell = NULL;
+    }
+    st = profile_preview(&op, o, cs, pr, preview_fields < nf ? preview_fields : nf, preview_rows,
+                         err);
+out:
+    jp_csv_result_free(&res, cs ? op.sel.nf : 0);
+    jp_free(cs);
+    opened_free(&op);
+    if (st) {
+        jp_csv_profile_free(pr);
+        if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
+    }
+    return st;
+}
+
+void jp_csv_profile_free(jp_csv_profile_t *pr)
+{
+    if (!pr) return;
+    for (size_t k = 0; pr->fields && k < pr->nfields; k++) {
+        jp_free((char *)pr->fields[k].unit);
+        jp_free((char *)pr->fields[k].text_cell);
+    }
+    jp_free(pr->fields);
+    for (size_t i = 0; i < pr->nnames_; i++) jp_free(pr->names_[i]);
+    jp_free(pr->names_);
+    jp_free(pr->name);
+    jp_dataset_unref(pr->preview);
+    memset(pr, 0, sizeof *pr);
 }
 
 jp_status_t jp_csv_read(const char *path, const jp_read_opts_t *o, jp_dataset_t **out,

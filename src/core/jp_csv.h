@@ -98,6 +98,7 @@
 #ifndef JP_CSV_H
 #define JP_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "jp_buf.h"
 #include "jp_dataset.h"
@@ -118,6 +119,43 @@ jp_status_t jp_csv_read(const char *path, const jp_read_opts_t *o, jp_dataset_t 
  * outlive the call. */
 jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n, const jp_read_opts_t *o,
                             jp_dataset_t **out, jp_error_t *err);
+
+/*
+ * A profile of a CSV file, for `jinpu info`: its fields with their types
+ * over the whole file, nulls and qualified values, and, for a column
+ * inferred as text although its earlier cells were typed, the first cell
+ * that made it text (the usual cause is one figure like "约7696" among
+ * numbers); and the first preview_rows rows of the first preview_fields
+ * fields as a small dataset typed like the fields.  One pass over the file
+ * that builds no column (memory: the batch buffers and about a hundred
+ * bytes per field, whatever the number of rows), then one over the first
+ * batch for the preview.  o as for jp_csv_read (its columns, schema,
+ * delimiter, null, threads); keep_rejects is ignored: the first malformed
+ * record or cell is an error, as in an eager read.  On failure *pr is
+ * empty; jp_csv_profile_free frees it in any case.
+ */
+typedef struct jp_csv_field_profile {
+    const char *name; /* owned by the profile */
+    const char *unit; /* canonical, from the schema, or NULL; owned by the profile */
+    jp_type_t type;
+    bool typed; /* by the schema (else inferred) */
+    size_t nulls, qualified;
+    long text_row, text_line, text_col; /* the cell that made it text (row 0: none) */
+    const char *text_cell;              /* its text, cut to 60 bytes; owned by the profile */
+} jp_csv_field_profile_t;
+
+typedef struct jp_csv_profile {
+    char *name; /* the dataset's name (the file's stem, or o->name) */
+    size_t nrows, nfields;
+    jp_csv_field_profile_t *fields;
+    jp_dataset_t *preview; /* owned by the profile (take a reference to keep it) */
+    char **names_;         /* private */
+    size_t nnames_;
+} jp_csv_profile_t;
+
+jp_status_t jp_csv_profile(const char *path, const jp_read_opts_t *o, size_t preview_rows,
+                           size_t preview_fields, jp_csv_profile_t *pr, jp_error_t *err);
+void jp_csv_profile_free(jp_csv_profile_t *pr);
 
 /* Write ds as CSV (gzip-compressed when the path ends in ".gz", or when
  * o->format is "csv.gz"), atomically.  o may be NULL. */

@@ -140,6 +140,12 @@ static inline unsigned classify(const char *s, size_t n, uint64_t *bits)
     return K_STR;
 }
 
+unsigned jp_csv_classify(const char *t, size_t n)
+{
+    uint64_t bits;
+    return classify(t, n, &bits);
+}
+
 /* ---- explicit types --------------------------------------------------------- */
 
 static void trim(const char **s, size_t *n)
@@ -307,8 +313,8 @@ bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
         const ccol_t *c = &C->cc[k];
         cl->kind = K_STR;
         cl->hash = fhash(t, n);
-        if (c->store == ST_STR) {
-            cl->code = cdict_find(&c->d, t, n, cl->hash);
+        if (c->store == ST_STR && c->d) {
+            cl->code = cdict_find(c->d, t, n, cl->hash);
             if (cl->code != NO_CODE) return true;
         }
         if (!jp_csv_utf8_ok(t, n, bad)) {

@@ -59,26 +59,44 @@ typedef struct csv_colspec {
     const char *name; /* field name for messages */
 } csv_colspec_t;
 
+/* One column as a profile sees it. */
+typedef struct csv_colstat {
+    jp_type_t type; /* over the whole file */
+    size_t nulls, qualified;
+    /* an inferred column that is text although cells before were typed:
+       the first cell that made it text (row 0: none); the text is owned */
+    long why_row, why_line, why_col;
+    char *why_cell;
+} csv_colstat_t;
+
 typedef struct csv_result {
     size_t nrows;
-    jp_column_t **cols;    /* one per colspec, each with one reference */
+    jp_column_t **cols;    /* one per colspec, each with one reference (not in a profile) */
+    csv_colstat_t *stats;  /* a profile: one per colspec */
     jp_column_t *lines;    /* per-row lines when not first_line + i, or NULL */
     jp_dataset_t *rejects; /* with keep_rejects: line, text, reason */
 } csv_result_t;
+
+/* What a pass makes of its columns (NULL: build them, from every row). */
+typedef struct csv_how {
+    bool profile;    /* types and counts only: memory per column is small and fixed */
+    size_t max_rows; /* stop after this many rows (0: all) */
+} csv_how_t;
 
 /* Tuning in force (defaults or jp_csv_set_tuning). */
 typedef struct csv_tuning {
     size_t batch_bytes, chunk_bytes, max_record, lazy_bytes;
     int threads;
+    bool chunk_set; /* chunk_bytes was asked for: do not widen chunks for wide records */
 } csv_tuning_t;
 
 void jp_csv_tuning_get(csv_tuning_t *t);
 
 /* Read the file's data records once, building the columns of cs[0..n)
- * (n may be 0: then only the rows are counted).  On failure nothing is
- * left in *res. */
+ * (n may be 0: then only the rows are counted), or, with how->profile,
+ * only their types and counts.  On failure nothing is left in *res. */
 jp_status_t jp_csv_pass(const csv_src_t *src, const csv_layout_t *lay, const csv_colspec_t *cs,
-                        size_t n, csv_result_t *res, jp_error_t *err);
+                        size_t n, const csv_how_t *how, csv_result_t *res, jp_error_t *err);
 void jp_csv_result_free(csv_result_t *res, size_t n);
 
 /* Open/close helpers shared with the header reader. */

@@ -44,7 +44,11 @@ void jp_csv_set_tuning(const jp_csv_tuning_t *t)
 
 void jp_csv_tuning_get(csv_tuning_t *t)
 {
+    /* a chunk's rows are counted in 32 bits: batches stay below 1 GB */
+    const size_t most = (size_t)1 << 30;
     t->batch_bytes = tuning.batch_bytes ? tuning.batch_bytes : JP_CSV_BATCH_BYTES;
+    if (t->batch_bytes > most) t->batch_bytes = most;
+    t->chunk_set = tuning.chunk_bytes != 0;
     t->chunk_bytes = tuning.chunk_bytes ? tuning.chunk_bytes : JP_CSV_CHUNK_BYTES;
     t->max_record = tuning.max_record ? tuning.max_record : JP_CSV_MAX_RECORD;
     t->lazy_bytes = tuning.lazy_bytes ? tuning.lazy_bytes : JP_CSV_LAZY_BYTES;
@@ -405,6 +409,14 @@ static jp_status_t batch_carry(pass_t *P, batch_t *B, const char *carry, size_t 
 static jp_status_t batch_chunks(pass_t *P, batch_t *B, jp_error_t *err)
 {
     size_t cb = P->tune.chunk_bytes;
+    if (!P->tune.chunk_set) {
+        /* wide records: a chunk should hold several records, and setting
+           up its columns should cost little beside parsing its text */
+        size_t by_rows = P->row_bytes < ((size_t)1 << 40) ? P->row_bytes * 64 : cb;
+        size_t by_cols = P->n < ((size_t)1 << 40) ? P->n * 256 : cb;
+        if (cb < by_rows) cb = by_rows;
+        if (cb < by_cols) cb = by_cols;
+    }
     size_t nch = B->len / cb + 1;
     if (B->len % cb == 0 && B->len) nch--;
     if (nch == 0) nch = 1;
@@ -534,7 +546,10 @@ static void pass_free(pass_t *P)
         pthread_cond_destroy(&P->cv_done);
     }
     if (P->b)
-        for (size_t k = 0; k < P->n; k++) jp_column_unref(P->b[k].col);
+        for (size_t k = 0; k < P->n; k++) {
+            jp_column_unref(P->b[k].col);
+            jp_free(P->b[k].why_cell);
+        }
     jp_free(P->b);
     jp_free(P->mode);
     jp_free(P->slot_of);
@@ -646,6 +661,11 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
         help_and_wait(P, A);
         if ((st = verify(P, A, err))) goto out;
         size_t clen = A->len - A->e_final;
+        if (P->max_rows) {
+            size_t rows = P->rows;
+            for (size_t j = 0; j < A->nch; j++) rows += A->ch[j].rows;
+            if (rows >= P->max_rows) more = false, clen = 0; /* enough: the rest is not read */
+        }
         if (more) {
             if (clen > P->tune.max_record) {
                 long line = A->line + (long)A->nl_total;
@@ -692,13 +712,18 @@ out:
 }
 
 static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_t *lay,
-                              const csv_colspec_t *cs, size_t n, jp_error_t *err)
+                              const csv_colspec_t *cs, size_t n, const csv_how_t *how,
+                              jp_error_t *err)
 {
     memset(P, 0, sizeof *P);
     P->src = src;
     P->lay = lay;
     P->cs = cs;
     P->n = n;
+    if (how) {
+        P->profile = how->profile;
+        P->max_rows = how->max_rows;
+    }
     jp_csv_tuning_get(&P->tune);
     P->row_bytes = lay->ncols * 2 > 16 ? lay->ncols * 2 : 16;
     P->nthreads = lay->threads > 0      ? lay->threads
@@ -717,8 +742,6 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         P->mode[k] = cs[k].mode;
         P->b[k].store = jp_csv_store_of_mode(cs[k].mode);
         if (P->b[k].store == ST_DEAD) return jp_error_set(err, JP_ERR_INTERNAL, "bad column mode");
-        P->b[k].col = jp_column_new(jp_csv_type_of_store(P->b[k].store), 1024);
-        if (!P->b[k].col) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     P->need_j = jp_malloc_array(n ? n : 1, sizeof *P->need_j);
     P->need_k = jp_malloc_array(n ? n : 1, sizeof *P->need_k);
@@ -738,22 +761,60 @@ void jp_csv_result_free(csv_result_t *res, size_t n)
     if (res->cols)
         for (size_t k = 0; k < n; k++) jp_column_unref(res->cols[k]);
     jp_free(res->cols);
+    if (res->stats)
+        for (size_t k = 0; k < n; k++) jp_free(res->stats[k].why_cell);
+    jp_free(res->stats);
     jp_column_unref(res->lines);
     jp_dataset_unref(res->rejects);
     memset(res, 0, sizeof *res);
 }
 
+/* A profile's result: each column's type, counts and culprit. */
+static jp_status_t profile_result(pass_t *P, csv_result_t *res, jp_error_t *err)
+{
+    res->nrows = P->rows;
+    res->stats = jp_calloc(P->n ? P->n : 1, sizeof *res->stats);
+    if (!res->stats) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < P->n; k++) {
+        bld_t *bk = &P->b[k];
+        csv_colstat_t *cs = &res->stats[k];
+        cs->type = P->cs[k].mode == CM_INFER ? jp_csv_type_of_kinds(bk->kinds)
+                                             : jp_csv_type_of_store(bk->store);
+        /* "" is an empty string in a text column, a null in a typed one */
+        cs->nulls = bk->n_null + (cs->type == JP_TYPE_STRING ? 0 : bk->n_qempty);
+        cs->qualified = bk->n_qual;
+        if (bk->why_cell && cs->type == JP_TYPE_STRING) {
+            cs->why_row = bk->why_row;
+            cs->why_line = bk->why_line;
+            cs->why_col = bk->why_col;
+            cs->why_cell = bk->why_cell;
+            bk->why_cell = NULL;
+        }
+    }
+    return JP_OK;
+}
+
 static jp_status_t pass_with_skips(const csv_src_t *src, const csv_layout_t *lay,
-                                   const csv_colspec_t *cs, size_t n, const uint64_t *skip,
-                                   size_t nskip, csv_result_t *res, jp_error_t *err)
+                                   const csv_colspec_t *cs, size_t n, const csv_how_t *how,
+                                   const uint64_t *skip, size_t nskip, csv_result_t *res,
+                                   jp_error_t *err)
 {
     pass_t P;
     memset(res, 0, sizeof *res);
-    jp_status_t st = pass_setup(&P, src, lay, cs, n, err);
+    jp_status_t st = pass_setup(&P, src, lay, cs, n, how, err);
     if (st) goto fail;
     P.skip = (uint64_t *)skip;
     P.nskip = nskip;
     if ((st = run_pass(&P, err))) goto fail;
+    if (P.profile) {
+        if ((st = profile_result(&P, res, err))) goto fail;
+        pass_free(&P);
+        return JP_OK;
+    }
+    if (P.max_rows && P.rows > P.max_rows) {
+        P.rows = P.max_rows; /* the builders are cut to it */
+        if (P.lines) P.lines->len = P.rows;
+    }
     res->cols = jp_calloc(n ? n : 1, sizeof *res->cols);
     if (!res->cols) {
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -800,8 +861,8 @@ static jp_status_t pass_with_skips(const csv_src_t *src, const csv_layout_t *lay
         csv_result_t r2;
         /* records set aside for their shape are set aside again; those set
            aside for a cell of another column are passed over */
-        st = pass_with_skips(src, lay, cs2, m, sk ? sk : skip, sk ? P.ncontent + nskip : nskip, &r2,
-                             err);
+        st = pass_with_skips(src, lay, cs2, m, how, sk ? sk : skip, sk ? P.ncontent + nskip : nskip,
+                             &r2, err);
         jp_free(sk);
         if (!st && r2.nrows != res->nrows)
             st = jp_error_set(err, JP_ERR_IO, "%s changed while it was being read", src->path);
@@ -827,7 +888,7 @@ fail:
 }
 
 jp_status_t jp_csv_pass(const csv_src_t *src, const csv_layout_t *lay, const csv_colspec_t *cs,
-                        size_t n, csv_result_t *res, jp_error_t *err)
+                        size_t n, const csv_how_t *how, csv_result_t *res, jp_error_t *err)
 {
-    return pass_with_skips(src, lay, cs, n, NULL, 0, res, err);
+    return pass_with_skips(src, lay, cs, n, how, NULL, 0, res, err);
 }

@@ -165,7 +165,15 @@ static __attribute__((noinline)) bool take_cell_slow(pass_t *P, chunk_t *C, size
         chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
         return false;
     }
-    if (!jp_csv_cell_store(C, &C->cc[k], &cl, mode)) {
+    ccol_t *c = &C->cc[k];
+    if (c->store == ST_PROFILE) {
+        c->kinds |= cl.kind;
+        c->n_null += cl.kind == K_NULL;
+        c->n_qempty += cl.kind == K_QEMPTY;
+        c->n_qual += cl.qual != 0;
+        return true;
+    }
+    if (!jp_csv_cell_store(C, c, &cl, mode)) {
         chunk_fail(C, JP_ERR_NOMEM, fs, -1, "out of memory");
         return false;
     }
@@ -234,7 +242,7 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
         }
         case ST_STR: {
             uint32_t h = fhash(t, n);
-            const cdict_t *d = &c->d;
+            const cdict_t *d = c->d;
             uint32_t j = h & d->mask;
             for (;;) {
                 uint32_t code = d->slots[j];
@@ -799,13 +807,14 @@ void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S)
         C->s = q ? (size_t)(q - b) + 1 : L;
         C->spec = false;
     }
+    jp_csv_chunk_reset(C);
+    size_t rs = C->s;
+    C->e = rs;
+    if (rs >= C->nend) return; /* no record starts here: no columns to set up */
     if (!jp_csv_chunk_setup(P, B, C)) {
         chunk_fail(C, JP_ERR_NOMEM, C->s, -1, "out of memory");
         return;
     }
-    size_t rs = C->s;
-    C->e = rs;
-    if (rs >= C->nend) return;
     if (P->lay->keep_rejects || P->nskip || !S || !S->ev) {
         generic_scan(P, B, C, &rs, false);
         return;
@@ -816,4 +825,119 @@ void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S)
         if (why == FW_DONE) return;
         if (why == FW_GENERIC && generic_scan(P, B, C, &rs, true)) return;
     }
+}
+
+/* ---- why a column is text ---------------------------------------------------------
+ * A profile says, for a column inferred as text although its earlier cells
+ * were typed, which cell made it text.  Finding it costs nothing while
+ * scanning: when appending chunk C turns such a column text, the calling
+ * thread reads C's records again, one by one, for the columns marked
+ * `pending`, until each meets its culprit.  The chunk parsed cleanly, so
+ * its quotes are balanced and its records complete; empty lines are not
+ * rows (with more than one column), as in the scanner.
+ */
+
+/* Where a cell is on its line: character columns counted forward from the
+ * last cell asked about on the same line (culprits come in order), so a
+ * line with a million fields is walked once. */
+typedef struct linepos {
+    const char *at;
+    long col;
+} linepos_t;
+
+static long cell_col(linepos_t *lp, const char *ls, const char *fs)
+{
+    if (lp->at < ls || lp->at > fs) {
+        lp->at = ls;
+        lp->col = 1;
+    }
+    lp->col += jp_csv_char_col(lp->at, fs) - 1;
+    lp->at = fs;
+    return lp->col;
+}
+
+static void explain_cell(pass_t *P, bld_t *bk, const char *t, size_t n, bool quoted, long row,
+                         long line, linepos_t *lp, const char *ls, const char *fs)
+{
+    const csv_layout_t *L = P->lay;
+    unsigned kind;
+    if (n == 0)
+        kind = quoted ? K_QEMPTY : K_NULL;
+    else if (L->null_text && n == L->null_len && memcmp(t, L->null_text, n) == 0)
+        kind = K_NULL;
+    else
+        kind = jp_csv_classify(t, n);
+    unsigned now = bk->kinds_seen | kind;
+    if (!kinds_are_text(now)) {
+        bk->kinds_seen = now;
+        return;
+    }
+    bk->pending = false;
+    bk->explained = true;
+    if (!(bk->kinds_seen & K_TYPED)) return; /* text from its first cell: nothing to explain */
+    size_t m = n > 60 ? 60 : n;
+    while (m < n && m > 0 && ((unsigned char)t[m] & 0xC0) == 0x80) m--; /* whole characters */
+    bk->why_cell = jp_strndup(t, m);
+    bk->why_row = row;
+    bk->why_line = line;
+    bk->why_col = cell_col(lp, ls, fs);
+}
+
+size_t jp_csv_explain_text(pass_t *P, batch_t *B, chunk_t *C, size_t row0, size_t npending)
+{
+    const char *b = B->data;
+    const char delim = P->lay->delim;
+    const size_t ncols = P->lay->ncols, end = C->e;
+    size_t i = C->s, ls = C->s; /* ls: where the current line starts */
+    long line = C->line0, row = (long)row0;
+    linepos_t lp = {NULL, 1};
+    while (i < end && npending) {
+        size_t j = i + (b[i] == '\r');
+        if (ncols > 1 && (j >= end || b[j] == '\n')) { /* an empty line */
+            i = j + 1;
+            ls = i;
+            line++;
+            continue;
+        }
+        row++;
+        for (size_t fidx = 0;; fidx++) {
+            size_t fs = i, fls = ls;
+            long fline = line;
+            bool quoted = i < end && b[i] == '"';
+            if (quoted) {
+                for (i++; i < end; i++) {
+                    if (b[i] == '"') {
+                        if (i + 1 < end && b[i + 1] == '"') {
+                            i++;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    if (b[i] == '\n') {
+                        line++;
+                        ls = i + 1;
+                    }
+                }
+            }
+            while (i < end && b[i] != delim && b[i] != '\n') i++;
+            bool last = i >= end || b[i] == '\n';
+            size_t fe = i;
+            if (last && fe > fs && b[fe - 1] == '\r') fe--;
+            long k = P->slot_of[fidx < ncols ? fidx : ncols];
+            if (k >= 0 && P->b[k].pending) {
+                const char *t = b + fs + quoted;
+                size_t n = fe - fs - (quoted ? 2 : 0);
+                explain_cell(P, &P->b[k], t, n, quoted, row, fline, &lp, b + fls, b + fs);
+                if (!P->b[k].pending) npending--;
+            }
+            i++; /* past the delimiter or the line end */
+            if (last) {
+                line++;
+                ls = i;
+                break;
+            }
+        }
+    }
+    return npending;
 }

@@ -58,7 +58,32 @@
 
 /* ST_PDEC: decimals kept as (digits, sign, scale) and divided out when the
  * chunk is appended, where the divisions do not wait on each other. */
-enum { ST_NONE = 0, ST_INT, ST_NUM, ST_BOOL, ST_DATE, ST_STR, ST_PERIOD, ST_DEAD, ST_PDEC };
+enum {
+    ST_NONE = 0,
+    ST_INT,
+    ST_NUM,
+    ST_BOOL,
+    ST_DATE,
+    ST_STR,
+    ST_PERIOD,
+    ST_DEAD,
+    ST_PDEC,
+    ST_PROFILE
+};
+
+/* Kinds with a type of their own (all but nulls and text). */
+#define K_TYPED (K_INT | K_INTWIDE | K_DEC | K_BIGX | K_SPECIAL | K_BOOL | K_DATE | K_PERIOD)
+
+/* Do cells of these kinds, together, make a column text?  (The same
+ * verdict the stores reach by widening, from the kinds alone.) */
+static inline bool kinds_are_text(unsigned k)
+{
+    if (k & K_STR) return true;
+    bool num = (k & (K_INT | K_INTWIDE | K_DEC | K_BIGX | K_SPECIAL)) != 0;
+    if (num + ((k & K_BOOL) != 0) + ((k & K_DATE) != 0) > 1) return true;
+    /* an int64 a double cannot hold, among decimals */
+    return (k & K_INTWIDE) && (k & (K_DEC | K_BIGX | K_SPECIAL));
+}
 
 static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -282,13 +307,16 @@ static inline bool fast_int(const char *s, size_t n, int64_t *out)
 typedef struct ccol {
     int store;
     unsigned kinds;
-    uint64_t *v; /* cap slots: int64 bits, double bits, bool, date, code */
-    jp_period_t *p;
+    union {
+        uint64_t *v;    /* vcap slots: int64 bits, double bits, bool, date, code */
+        jp_period_t *p; /* ST_PERIOD (explicit: the store never changes) */
+    };
     uint8_t *nulls; /* 1 null, 2 quoted empty; valid when has_nulls */
     uint8_t *quals; /* valid when has_quals */
-    size_t vcap, pcap, ncap, qcap;
+    cdict_t *d;     /* while the store is ST_STR (kept for reuse) */
+    uint32_t vcap, ncap, qcap;
     bool has_nulls, has_quals;
-    cdict_t d;
+    uint32_t n_null, n_qempty, n_qual; /* ST_PROFILE counts cells instead */
 } ccol_t;
 
 typedef struct cell {
@@ -319,9 +347,10 @@ typedef struct chunk {
     uint32_t *rline;
     size_t rline_cap;
     bool irregular;
+    bool profile; /* counting, not storing: no per-row arrays */
     ccol_t *cc;
     size_t ncc;
-    cell_t *cells;
+    cell_t *cells; /* deferred mode only, like fs and fe */
     size_t *fs, *fe;
     uint8_t *ff;
     jp_buf_t scratch;
@@ -361,7 +390,13 @@ typedef struct scratch {
 typedef struct bld {
     int store;
     unsigned kinds;
-    jp_column_t *col; /* NULL while DEAD; type INT as a stand-in while NONE */
+    jp_column_t *col; /* NULL until rows come and while DEAD; INT stands in for NONE */
+    /* a profile's counts, and the cell that made an inferred column text */
+    size_t n_null, n_qempty, n_qual;
+    bool explained, pending; /* pending: the culprit is in the chunk being appended */
+    unsigned kinds_seen;     /* while pending: kinds of the cells before */
+    long why_row, why_line, why_col;
+    char *why_cell;
 } bld_t;
 
 typedef struct pass {
@@ -369,7 +404,9 @@ typedef struct pass {
     const csv_layout_t *lay;
     const csv_colspec_t *cs;
     size_t n;
-    long *slot_of; /* per file column: colspec index or -1 */
+    bool profile;    /* count and type the cells, build no column */
+    size_t max_rows; /* stop after this many rows (0: all) */
+    long *slot_of;   /* per file column: colspec index or -1 */
     csv_tuning_t tune;
     int nthreads;
     /* workers */
@@ -411,12 +448,16 @@ void jp_csv_advise_huge(void *p, size_t n);
  * in t) when the cell does not fit its field. */
 bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t, size_t n,
                        bool quoted, cell_t *cl, char *why, size_t wsz, size_t *bad);
+/* The kind inference gives a non-empty cell. */
+unsigned jp_csv_classify(const char *t, size_t n);
 
 /* jp_csv_store.c */
 int jp_csv_store_of_mode(int mode); /* ST_DEAD for CM_SKIP */
 jp_type_t jp_csv_type_of_store(int st);
+jp_type_t jp_csv_type_of_kinds(unsigned kinds);
 bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode);
-bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C);
+void jp_csv_chunk_reset(chunk_t *C); /* no rows, no failure, no records set aside */
+bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C); /* columns for the records to come */
 bool jp_csv_chunk_grow(chunk_t *C, size_t need);
 bool jp_csv_chunk_irregular(chunk_t *C);
 void jp_csv_chunk_free(chunk_t *C);
@@ -427,5 +468,8 @@ jp_status_t jp_csv_bld_finish(pass_t *P, size_t k, jp_column_t **out, bool *dead
 bool jp_csv_scratch_init(scratch_t *S);
 void jp_csv_scratch_free(scratch_t *S);
 void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S);
+/* A profile: find the culprits of the npending columns marked pending in
+ * chunk C (its first row is row0 + 1); returns how many were not found. */
+size_t jp_csv_explain_text(pass_t *P, batch_t *B, chunk_t *C, size_t row0, size_t npending);
 
 #endif

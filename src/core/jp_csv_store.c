@@ -25,27 +25,38 @@ static int store_of_kind(unsigned k)
 
 /* ---- chunk-local dictionaries (the inline lookups are in jp_csv_scan.h) ------ */
 
-static void cdict_free(cdict_t *d)
+static void cdict_free(cdict_t **dp)
 {
+    cdict_t *d = *dp;
+    if (!d) return;
     jp_free(d->slots);
     jp_free(d->hash);
     jp_free(d->off);
     jp_free(d->bytes);
-    memset(d, 0, sizeof *d);
+    jp_free(d);
+    *dp = NULL;
 }
 
-static bool cdict_reset(cdict_t *d)
+/* Empty the dictionary *dp, making it on first use with room for about
+ * `expect` strings (up to 32: it grows), so that the many columns of a
+ * wide file with few rows per chunk cost little. */
+static bool cdict_reset(cdict_t **dp, size_t expect)
 {
-    if (!d->slots) {
-        d->mask = 63;
-        d->cap = 32;
+    cdict_t *d = *dp;
+    if (!d) {
+        d = *dp = jp_calloc(1, sizeof *d);
+        if (!d) return false;
+        uint32_t cap = 32;
+        while (cap > 4 && cap / 2 >= expect) cap /= 2;
+        d->cap = cap;
+        d->mask = 2 * cap - 1;
+        d->bcap = (size_t)cap * 32;
         d->slots = jp_calloc(d->mask + 1, sizeof *d->slots);
         d->hash = jp_malloc_array(d->cap, sizeof *d->hash);
         d->off = jp_malloc_array(d->cap + 1, sizeof *d->off);
-        d->bytes = jp_malloc(1024); /* never NULL, even when every string is empty */
-        d->bcap = 1024;
+        d->bytes = jp_malloc(d->bcap); /* never NULL, even when every string is empty */
         if (!d->slots || !d->hash || !d->off || !d->bytes) {
-            cdict_free(d);
+            cdict_free(dp);
             return false;
         }
     } else if (d->count) {
@@ -141,8 +152,7 @@ int jp_csv_store_of_mode(int mode)
 
 static void ccol_free(ccol_t *c)
 {
-    jp_free(c->v);
-    jp_free(c->p);
+    jp_free(c->v); /* also c->p */
     jp_free(c->nulls);
     jp_free(c->quals);
     cdict_free(&c->d);
@@ -178,30 +188,24 @@ bool jp_csv_chunk_grow(chunk_t *C, size_t need)
     for (size_t k = 0; k < C->ncc; k++) {
         ccol_t *c = &C->cc[k];
         if (c->store == ST_DEAD) continue;
-        if (c->store == ST_PERIOD) {
-            jp_period_t *p = jp_realloc_array(c->p, cap, sizeof *p);
-            if (!p) return false;
-            c->p = p;
-            c->pcap = cap;
-        } else {
-            uint64_t *v = jp_realloc_array(c->v, cap, sizeof *v);
-            if (!v) return false;
-            c->v = v;
-            c->vcap = cap;
-        }
+        size_t w = c->store == ST_PERIOD ? sizeof *c->p : sizeof *c->v;
+        void *v = jp_realloc_array(c->v, cap, w);
+        if (!v) return false;
+        c->v = v;
+        c->vcap = (uint32_t)cap;
         if (c->has_nulls) {
             uint8_t *u = jp_realloc(c->nulls, cap);
             if (!u) return false;
             memset(u + C->cap, 0, cap - C->cap);
             c->nulls = u;
-            c->ncap = cap;
+            c->ncap = (uint32_t)cap;
         }
         if (c->has_quals) {
             uint8_t *u = jp_realloc(c->quals, cap);
             if (!u) return false;
             memset(u + C->cap, 0, cap - C->cap);
             c->quals = u;
-            c->qcap = cap;
+            c->qcap = (uint32_t)cap;
         }
     }
     if (C->irregular) {
@@ -216,7 +220,7 @@ bool jp_csv_chunk_grow(chunk_t *C, size_t need)
 
 /* Give a chunk column a zeroed byte-per-row array (nulls or qualifiers) the
  * first time it needs one, reusing a large enough array from earlier use. */
-static bool ccol_bytes(chunk_t *C, bool *has, uint8_t **bytes, size_t *bcap)
+static bool ccol_bytes(chunk_t *C, bool *has, uint8_t **bytes, uint32_t *bcap)
 {
     if (*has) return true;
     if (*bcap < C->cap) {
@@ -226,7 +230,7 @@ static bool ccol_bytes(chunk_t *C, bool *has, uint8_t **bytes, size_t *bcap)
             *bcap = 0;
             return false;
         }
-        *bcap = C->cap;
+        *bcap = (uint32_t)C->cap;
     }
     memset(*bytes, 0, C->cap);
     *has = true;
@@ -245,7 +249,7 @@ static bool ccol_quals(chunk_t *C, ccol_t *c)
 
 bool jp_csv_chunk_irregular(chunk_t *C)
 {
-    if (C->irregular) return true;
+    if (C->irregular || C->profile) return true; /* a profile keeps no row lines */
     if (C->rline_cap < C->cap) {
         jp_free(C->rline);
         C->rline = jp_malloc_array(C->cap ? C->cap : 1, sizeof *C->rline);
@@ -261,9 +265,9 @@ bool jp_csv_chunk_irregular(chunk_t *C)
 }
 
 /* Turn a store of int/bool/date (or nothing) into text codes, exactly. */
-static bool ccol_to_str(ccol_t *c, size_t len)
+static bool ccol_to_str(ccol_t *c, size_t len, size_t expect)
 {
-    if (!cdict_reset(&c->d)) return false;
+    if (!cdict_reset(&c->d, expect)) return false;
     char buf[64];
     for (size_t r = 0; r < len; r++) {
         uint8_t nb = c->has_nulls ? c->nulls[r] : 0;
@@ -283,7 +287,7 @@ static bool ccol_to_str(ccol_t *c, size_t len)
             jp_date_format((int32_t)(uint32_t)c->v[r], buf);
             k = strlen(buf);
         }
-        if (!cdict_intern(&c->d, buf, k, &code)) return false;
+        if (!cdict_intern(c->d, buf, k, &code)) return false;
         c->v[r] = code;
         if (nb == 2) c->nulls[r] = 0;
     }
@@ -291,31 +295,8 @@ static bool ccol_to_str(ccol_t *c, size_t len)
     return true;
 }
 
-bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
+void jp_csv_chunk_reset(chunk_t *C)
 {
-    size_t n = P->n;
-    if (C->ncc != n) {
-        for (size_t k = 0; k < C->ncc; k++) ccol_free(&C->cc[k]);
-        jp_free(C->cc);
-        jp_free(C->cells);
-        jp_free(C->fs);
-        jp_free(C->fe);
-        jp_free(C->ff);
-        C->cc = NULL;
-        C->cells = NULL;
-        C->fs = C->fe = NULL;
-        C->ff = NULL;
-        C->ncc = 0;
-        C->cap = 0;
-        size_t m = n ? n : 1;
-        C->cc = jp_calloc(m, sizeof *C->cc);
-        C->cells = jp_calloc(m, sizeof *C->cells);
-        C->fs = jp_calloc(m, sizeof *C->fs);
-        C->fe = jp_calloc(m, sizeof *C->fe);
-        C->ff = jp_calloc(m, 1);
-        if (!C->cc || !C->cells || !C->fs || !C->fe || !C->ff) return false;
-        C->ncc = n;
-    }
     C->rows = 0;
     C->nl = 0;
     C->irregular = false;
@@ -323,38 +304,57 @@ bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
     C->est = JP_OK;
     C->emsg[0] = '\0';
     chunk_clear_rejects(C);
+}
+
+bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
+{
+    size_t n = P->n;
+    bool defer = P->lay->keep_rejects || P->nskip;
+    if (C->ncc != n) {
+        for (size_t k = 0; k < C->ncc; k++) ccol_free(&C->cc[k]);
+        jp_free(C->cc);
+        jp_free(C->ff);
+        C->ncc = 0;
+        C->cap = 0;
+        C->cc = jp_calloc(n ? n : 1, sizeof *C->cc);
+        C->ff = jp_calloc(n ? n : 1, 1);
+        if (!C->cc || !C->ff) return false;
+        C->ncc = n;
+    }
+    if (defer && !C->cells) {
+        size_t m = n ? n : 1;
+        C->cells = jp_calloc(m, sizeof *C->cells);
+        C->fs = jp_calloc(m, sizeof *C->fs);
+        C->fe = jp_calloc(m, sizeof *C->fe);
+        if (!C->cells || !C->fs || !C->fe) return false;
+    }
+    C->profile = P->profile;
     for (size_t k = 0; k < n; k++) {
         ccol_t *c = &C->cc[k];
         c->store = jp_csv_store_of_mode(B->mode[k]);
+        if (P->profile && c->store != ST_DEAD) c->store = ST_PROFILE;
         c->kinds = 0;
         c->has_nulls = c->has_quals = false;
-        if (c->store == ST_STR && !cdict_reset(&c->d)) return false;
+        c->n_null = c->n_qempty = c->n_qual = 0;
+    }
+    if (P->profile) {
+        C->cap = UINT32_MAX; /* nothing is stored, nothing grows */
+        return true;
     }
     /* room for the rows expected from the bytes per row seen so far (grown
        when short); the arrays are kept from batch to batch */
     size_t span = C->nend > C->s ? C->nend - C->s : 0;
-    size_t need = span / B->row_bytes + span / (4 * B->row_bytes) + 16;
-    size_t old = C->cap;
-    C->cap = 0;
+    size_t need = span / B->row_bytes + span / (4 * B->row_bytes) + 4;
     for (size_t k = 0; k < n; k++) {
         ccol_t *c = &C->cc[k];
+        if (c->store == ST_STR && !cdict_reset(&c->d, need)) return false;
         /* reuse arrays that are big enough */
-        if (c->store == ST_DEAD) continue;
-        if (c->store == ST_PERIOD) {
-            if (c->pcap < need) {
-                jp_free(c->p);
-                c->p = jp_malloc_array(need, sizeof *c->p);
-                c->pcap = c->p ? need : 0;
-                if (!c->p) return false;
-            }
-        } else if (c->vcap < need) {
-            jp_free(c->v);
-            c->v = jp_malloc_array(need, sizeof *c->v);
-            c->vcap = c->v ? need : 0;
-            if (!c->v) return false;
-        }
+        if (c->store == ST_DEAD || c->vcap >= need) continue;
+        jp_free(c->v);
+        c->v = jp_malloc_array(need, c->store == ST_PERIOD ? sizeof *c->p : sizeof *c->v);
+        c->vcap = c->v ? (uint32_t)need : 0;
+        if (!c->v) return false;
     }
-    (void)old;
     C->cap = need;
     return true;
 }
@@ -368,7 +368,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
     if (k & (K_NULL | K_QEMPTY)) {
         if (c->store == ST_STR && k == K_QEMPTY) {
             uint32_t code;
-            if (!cdict_intern(&c->d, "", 0, &code)) return false;
+            if (!cdict_intern(c->d, "", 0, &code)) return false;
             c->v[r] = code;
             if (c->has_nulls) c->nulls[r] = 0;
             c->kinds |= k;
@@ -388,7 +388,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
         case ST_NONE:
             c->store = store_of_kind(k);
             if (c->store == ST_STR) {
-                if (!ccol_to_str(c, r)) return false;
+                if (!ccol_to_str(c, r, C->cap)) return false;
             } else if (c->store == ST_NUM) {
                 uint64_t m;
                 unsigned fl, kind;
@@ -418,7 +418,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
                 c->store = ST_NUM;
                 break;
             }
-            if (!ccol_to_str(c, r)) return false;
+            if (!ccol_to_str(c, r, C->cap)) return false;
             break;
         case ST_NUM:
             if (k & (K_DEC | K_BIGX | K_SPECIAL | K_INT)) break;
@@ -428,7 +428,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
         case ST_BOOL:
         case ST_DATE:
             if (store_of_kind(k) == c->store) break;
-            if (!ccol_to_str(c, r)) return false;
+            if (!ccol_to_str(c, r, C->cap)) return false;
             break;
         default:
             break;
@@ -445,7 +445,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
             break;
         case ST_STR: {
             uint32_t code = cl->code;
-            if (code == NO_CODE && !cdict_intern(&c->d, cl->t, cl->n, &code)) return false;
+            if (code == NO_CODE && !cdict_intern(c->d, cl->t, cl->n, &code)) return false;
             c->v[r] = code;
             break;
         }
@@ -459,7 +459,7 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
     switch (c->store) {
     case ST_STR: {
         uint32_t code = cl->code;
-        if (code == NO_CODE && !cdict_intern(&c->d, cl->t, cl->n, &code)) return false;
+        if (code == NO_CODE && !cdict_intern(c->d, cl->t, cl->n, &code)) return false;
         c->v[r] = code;
         break;
     }
@@ -603,9 +603,16 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         B->store = ST_DEAD;
         return JP_OK;
     }
-    if (to != B->store && !bld_convert(B, to, row0)) return JP_ERR_NOMEM;
-    jp_column_t *o = B->col;
+    if (to != B->store) {
+        if (B->col && !bld_convert(B, to, row0)) return JP_ERR_NOMEM;
+        B->store = to;
+    }
     if (!r) return JP_OK;
+    /* made when the first rows come: a wide file's many columns cost
+       nothing before, and col_reserve sizes it from the estimate at once */
+    if (!B->col && !(B->col = jp_column_new(jp_csv_type_of_store(B->store), 16)))
+        return JP_ERR_NOMEM;
+    jp_column_t *o = B->col;
     if (!col_reserve(o, row0 + r, P->total_hint)) return JP_ERR_NOMEM;
     if ((c->has_nulls && !o->nulls && jp_column_alloc_nulls(o)) ||
         (c->has_quals && !o->quals && jp_column_alloc_quals(o)))
@@ -654,12 +661,12 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
         break;
     case ST_STR: {
         if (from == ST_STR) {
-            uint32_t cnt = c->d.count;
+            uint32_t cnt = c->d->count;
             uint32_t *map = jp_malloc_array(cnt ? cnt : 1, sizeof *map);
             if (!map) return JP_ERR_NOMEM;
             for (uint32_t i = 0; i < cnt; i++) {
                 size_t len;
-                const char *s = cdict_get(&c->d, i, &len);
+                const char *s = cdict_get(c->d, i, &len);
                 if (jp_strdict_intern(o->dict, s, len, &map[i])) {
                     jp_free(map);
                     return JP_ERR_NOMEM;
@@ -706,6 +713,46 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
     return JP_OK;
 }
 
+/* A profile: merge the chunk's kinds and counts; when a column turns
+ * text in this chunk, find the cell that did it. */
+static void profile_append(pass_t *P, batch_t *B, chunk_t *C)
+{
+    size_t npending = 0;
+    for (size_t k = 0; k < P->n; k++) {
+        bld_t *bk = &P->b[k];
+        const ccol_t *c = &C->cc[k];
+        unsigned before = bk->kinds;
+        bk->kinds |= c->kinds;
+        bk->n_null += c->n_null;
+        bk->n_qempty += c->n_qempty;
+        bk->n_qual += c->n_qual;
+        if (P->cs[k].mode == CM_INFER && !bk->explained && !kinds_are_text(before) &&
+            kinds_are_text(bk->kinds)) {
+            bk->pending = true;
+            bk->kinds_seen = before;
+            npending++;
+        }
+    }
+    if (npending && jp_csv_explain_text(P, B, C, P->rows, npending))
+        for (size_t k = 0; k < P->n; k++) /* not found: cannot happen, but never stay pending */
+            if (P->b[k].pending) {
+                P->b[k].pending = false;
+                P->b[k].explained = true;
+            }
+}
+
+/* The type a profile gives an inferred column: the verdict the builders
+ * reach by widening (jp_csv_bld_finish), from the kinds alone. */
+jp_type_t jp_csv_type_of_kinds(unsigned k)
+{
+    if (kinds_are_text(k)) return JP_TYPE_STRING;
+    if (k & (K_DEC | K_BIGX)) return JP_TYPE_NUMBER;
+    if (k & (K_INT | K_INTWIDE)) return (k & K_SPECIAL) ? JP_TYPE_NUMBER : JP_TYPE_INT;
+    if (k & K_BOOL) return JP_TYPE_BOOL;
+    if (k & K_DATE) return JP_TYPE_DATE;
+    return JP_TYPE_STRING; /* nothing but nulls, or only nan/inf */
+}
+
 jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
 {
     if (!P->total_hint && P->lay->rows_hint) P->total_hint = P->lay->rows_hint + 1;
@@ -722,9 +769,14 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
     }
     for (size_t j = 0; j < B->nch; j++) {
         chunk_t *C = &B->ch[j];
-        for (size_t k = 0; k < P->n; k++)
-            if (bld_append(P, k, C, P->rows))
-                return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
+        /* a chunk without rows may hold the columns of an earlier batch */
+        if (C->rows && P->profile) {
+            profile_append(P, B, C);
+        } else if (C->rows) {
+            for (size_t k = 0; k < P->n; k++)
+                if (bld_append(P, k, C, P->rows))
+                    return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
+        }
         if (C->irregular && !P->lines && P->lay->data_line > 0) {
             /* from here on rows need their own line numbers */
             P->lines = jp_column_new(JP_TYPE_INT, P->rows + C->rows + 16);
@@ -747,8 +799,9 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
         size_t rb = (size_t)(P->bytes_done / P->rows);
         P->row_bytes = rb ? rb : 1;
     }
-    /* text and dead columns need not be inferred any more */
-    for (size_t k = 0; k < P->n; k++) {
+    /* text and dead columns need not be inferred any more (a profile
+       infers to the end: it counts nulls in text columns too) */
+    for (size_t k = 0; k < P->n && !P->profile; k++) {
         if (P->cs[k].mode != CM_INFER) continue;
         if (P->b[k].store == ST_DEAD)
             P->mode[k] = CM_SKIP;

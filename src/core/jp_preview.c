@@ -13,6 +13,7 @@ void jp_preview_opts_init(jp_preview_opts_t *o)
     o->width = 120;
     o->cell_max = 32;
     o->title = 1;
+    o->more_fields = 0;
 }
 
 static unsigned wide_cp(unsigned long cp)
@@ -241,11 +242,15 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
     }
     if (nr > show)
         TRY(jp_buf_printf(out, "... %zu more row%s\n", nr - show, nr - show == 1 ? "" : "s"));
-    if (fit < nf) {
-        TRY(jp_buf_printf(out, "... %zu more field%s:", nf - fit, nf - fit == 1 ? "" : "s"));
-        for (size_t j = fit; j < nf; j++)
+    if (fit < nf || o->more_fields) {
+        /* named up to a point: a file may have a million fields */
+        size_t more = nf - fit + o->more_fields, named = nf - fit < 24 ? nf - fit : 24;
+        TRY(jp_buf_printf(out, "... %zu more field%s%s", more, more == 1 ? "" : "s",
+                          named ? ":" : ""));
+        for (size_t j = fit; j < fit + named; j++)
             TRY(jp_buf_printf(out, "%s %s (%s)", j > fit ? "," : "", ds->schema.fields[j].name,
                               jp_type_name(ds->schema.fields[j].type)));
+        TRY(named && named < more && jp_buf_puts(out, ", ..."));
         TRY(jp_buf_putc(out, '\n'));
     }
 #undef TRY

@@ -13,10 +13,12 @@
 #include "jp_dataset.h"
 
 typedef struct jp_preview_opts {
-    size_t max_rows; /* rows shown (head) before "... N more rows"; 0 = 10 */
-    size_t width;    /* total width in display columns; 0 = 120 */
-    size_t cell_max; /* widest cell in display columns; 0 = 32 */
-    int title;       /* print the "name: N rows x M fields" line */
+    size_t max_rows;    /* rows shown (head) before "... N more rows"; 0 = 10 */
+    size_t width;       /* total width in display columns; 0 = 120 */
+    size_t cell_max;    /* widest cell in display columns; 0 = 32 */
+    int title;          /* print the "name: N rows x M fields" line */
+    size_t more_fields; /* fields of the source beyond ds's (a preview of the first fields of a
+                           wide file): counted in the "... more fields" line */
 } jp_preview_opts_t;
 
 void jp_preview_opts_init(jp_preview_opts_t *o);

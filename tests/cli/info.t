@@ -47,3 +47,19 @@ $ $JINPU info datasets/nope.yaml
 $ : > $T/empty.yaml && $JINPU info $T/empty.yaml
 ? 3
 ! empty\.yaml
+
+# a CSV is profiled: types from every row, and the cell that made a column text
+$ printf 'county,value,year\nA,7696,2020\n"B\nb",12,2021\nC,约7696,2022\n' > $T/t.csv && $JINPU info $T/t.csv
+~ types inferred from all 3 rows
+~ 'value' is text from row 3 \(.*t\.csv:5:3\): '约7696'
+~ ^year +integer
+~ ^C +约7696 +2022
+
+# every field of the schema is listed (up to 100), not the first ten
+$ printf 'a,b,c,d,e,f,g,h,i,j,k,l\n1,2,3,4,5,6,7,8,9,10,11,12\n' > $T/w.csv && $JINPU info $T/w.csv
+~ ^l +integer
+
+# a malformed record in a CSV: exit 3, file:line
+$ printf 'a,b\n1,2\n3\n' > $T/bad.csv && $JINPU info $T/bad.csv
+? 3
+! bad\.csv:3:[0-9]+: .*expected 2 fields, found 1

@@ -1,11 +1,23 @@
 -- jinpu info FILE... : schema, size and a preview of datasets and archives.
+--
+-- A CSV file is profiled rather than loaded: one pass over the file infers
+-- every column's type from all its rows and counts nulls and qualified
+-- values without building a column, then only the first rows are read for
+-- the preview.  So `info` costs the same small memory whether the file has
+-- a thousand rows or a hundred million, or a million columns.
 local jp = require("jinpu")
 local args = require("jinpu.cli.args")
 
 local usage = [[
 usage: jinpu info [--rows N] FILE...
 Shows each dataset's metadata, its schema (type, unit, nulls, qualified
-values, constraints) and the first rows.  Archives list the datasets they hold.]]
+values, constraints) and the first rows.  Archives list the datasets they
+hold.  A CSV file's types are inferred from all its rows; a column that is
+text although other cells are numbers (or dates, ...) names the first cell
+that made it text.]]
+
+-- Fields listed in the schema table; the rest are counted.
+local FIELDS_SHOWN = 100
 
 local function constraints_text(c)
   if not c then return nil end
@@ -31,10 +43,9 @@ local function constraints_text(c)
   return #parts > 0 and table.concat(parts, ", ") or nil
 end
 
-local function show_dataset(path, ds, nrows)
-  local s = ds:schema()
+local function print_meta(path, s, nrows, nfields)
   print(string.format("%s: dataset '%s'%s", path, s.name or "?", s.title and (" - " .. s.title) or ""))
-  print(string.format("  rows %d, fields %d", #ds, #s.fields))
+  print(string.format("  rows %d, fields %d", nrows, nfields))
   if s.description then print("  description: " .. s.description) end
   if s.source then print("  source: " .. s.source) end
   if s.source_file then print("  source file: " .. s.source_file) end
@@ -42,19 +53,10 @@ local function show_dataset(path, ds, nrows)
   if s.license then print("  license: " .. s.license) end
   for _, n in ipairs(s.notes or {}) do print("  note: " .. n) end
   if s.primary_key then print("  primary key: " .. table.concat(s.primary_key, ", ")) end
-  local rows = {}
-  for i, f in ipairs(s.fields) do
-    local col = ds:column(f.name)
-    rows[i] = {
-      field = f.name,
-      type = f.type,
-      unit = f.unit or (f.unit_field and ("<" .. f.unit_field .. ">")) or "",
-      nulls = col:nulls(),
-      qualified = col:qualified(),
-      constraints = constraints_text(f.constraints) or "",
-      description = f.description or f.title or "",
-    }
-  end
+end
+
+-- The schema table: one row per field (at most FIELDS_SHOWN of nfields).
+local function print_schema(rows, nfields)
   local schema = jp.dataset{
     name = "schema",
     fields = {
@@ -66,13 +68,67 @@ local function show_dataset(path, ds, nrows)
     rows = rows,
   }
   print()
-  io.write((tostring(schema):gsub("^[^\n]*\n", "")))
+  io.write((schema:preview(math.max(#rows, 1)):gsub("^[^\n]*\n", "")))
+  if nfields > #rows then
+    print(string.format("... %d more field%s", nfields - #rows, nfields - #rows == 1 and "" or "s"))
+  end
+end
+
+local function schema_row(f, nulls, qualified)
+  return {
+    field = f.name,
+    type = f.type,
+    unit = f.unit or (f.unit_field and ("<" .. f.unit_field .. ">")) or "",
+    nulls = nulls,
+    qualified = qualified,
+    constraints = constraints_text(f.constraints) or "",
+    description = f.description or f.title or "",
+  }
+end
+
+local function show_dataset(path, ds, nrows)
+  local s = ds:schema()
+  print_meta(path, s, #ds, #s.fields)
+  local rows = {}
+  for i = 1, math.min(#s.fields, FIELDS_SHOWN) do
+    local f = s.fields[i]
+    local col = ds:column(f.name)
+    rows[i] = schema_row(f, col:nulls(), col:qualified())
+  end
+  print_schema(rows, #s.fields)
   print()
   io.write((ds:preview(nrows):gsub("^[^\n]*\n", "")))
 end
 
+local function show_csv(path, nrows)
+  local p = jp._csv_profile(path, nil, nrows, FIELDS_SHOWN)
+  print_meta(path, { name = p.name }, p.rows, p.nfields)
+  print(string.format("  types inferred from all %d row%s", p.rows, p.rows == 1 and "" or "s"))
+  local rows, why = {}, {}
+  for i, f in ipairs(p.fields) do
+    rows[i] = schema_row(f, f.nulls, f.qualified)
+    local t = f.text_from
+    if t then
+      why[#why + 1] = string.format("  '%s' is text from row %d (%s:%d:%d): '%s'",
+        f.name, t.row, path, t.line, t.column, t.cell)
+    end
+  end
+  print_schema(rows, p.nfields)
+  if #why > 0 then
+    print()
+    for _, w in ipairs(why) do print(w) end
+  end
+  print()
+  io.write(p.preview)
+end
+
 local function is_archive(path)
   return path:match("%.tar%.gz$") or path:match("%.tgz$") or path:match("%.zip$")
+end
+
+local function is_csv(path)
+  local p = path:lower()
+  return p:match("%.csv$") or p:match("%.tsv$") or p:match("%.csv%.gz$") or p:match("%.tsv%.gz$")
 end
 
 return function(argv)
@@ -97,6 +153,8 @@ return function(argv)
           print()
           show_dataset(path .. "#" .. name, a:load(name), nrows)
         end
+      elseif is_csv(path) then
+        show_csv(path, nrows)
       else
         show_dataset(path, jp.load(path), nrows)
       end
