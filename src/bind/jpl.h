@@ -84,6 +84,10 @@ void jpl_add_column_methods(lua_State *L, const luaL_Reg *methods);
  * of strings.  The array is a userdata pushed on top of the stack (freed by
  * the GC: nothing to free); the strings are the arguments' own. */
 const char **jpl_check_names(lua_State *L, int from, size_t *n);
+/* [-0, +0, e] Raise "<what>: unknown option 'x' (did you mean 'y'? known:
+ * ...)" when the table at t (nil is fine) has a key not in `allowed`
+ * (NULL-terminated). */
+void jpl_check_options(lua_State *L, int t, const char *what, const char *const *allowed);
 
 /* [-0, +k, v] Read options from the table at t (jp.load, jp.read_csv when
  * csv): unknown names are errors.  May push boxes (columns, schema) that

@@ -74,22 +74,6 @@ static bool opt_bool(lua_State *L, int t, const char *key, bool dflt)
     return v;
 }
 
-static void check_keys(lua_State *L, int t, const char *const *known, const char *what)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        bool ok = false;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !ok; k++)
-                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok) {
-            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
-            jpl_errorf(L, "%s: unknown option '%s'", what, k);
-        }
-    }
-}
-
 static void read_limits(lua_State *L, int t, jp_archive_limits_t *l)
 {
     jp_archive_limits_init(l);
@@ -97,7 +81,7 @@ static void read_limits(lua_State *L, int t, jp_archive_limits_t *l)
     luaL_checktype(L, t, LUA_TTABLE);
     static const char *const known[] = {"max_size",  "max_member", "max_entries",
                                         "max_ratio", "unverified", NULL};
-    check_keys(L, t, known, "open_archive");
+    jpl_check_options(L, t, "open_archive", known);
     lua_Integer v;
     if ((v = opt_int(L, t, "max_size", 0)) > 0) l->max_total = (uint64_t)v;
     if ((v = opt_int(L, t, "max_member", 0)) > 0) l->max_member = (uint64_t)v;
@@ -169,7 +153,7 @@ static int l_export(lua_State *L)
         static const char *const known[] = {
             "level",      "threads", "format", "top",  "spreadsheet_safe",
             "qualifiers", "mtime",   "zip64",  "kind", NULL};
-        check_keys(L, 3, known, "export");
+        jpl_check_options(L, 3, "export", known);
         o.level = (int)opt_int(L, 3, "level", 0);
         o.threads = (int)opt_int(L, 3, "threads", 0);
         o.format = opt_str(L, 3, "format");

@@ -19,6 +19,7 @@
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_preview.h"
+#include "jp_suggest.h"
 #include "jp_unit.h"
 #include "jpl.h"
 #include "jpl_policy.h"
@@ -419,9 +420,10 @@ static char opt_delim(lua_State *L, int t)
 }
 
 /* Reject misspelt option names: an option that vanishes silently is a bug. */
-static void check_keys(lua_State *L, int t, const char *what, const char *const *allowed)
+void jpl_check_options(lua_State *L, int t, const char *what, const char *const *allowed)
 {
     if (t == 0 || lua_isnoneornil(L, t)) return;
+    t = lua_absindex(L, t);
     luaL_checktype(L, t, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, t)) {
@@ -431,6 +433,7 @@ static void check_keys(lua_State *L, int t, const char *what, const char *const 
         bool ok = false;
         for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
         if (!ok) {
+            const char *near = jp_suggest(k, allowed, -1);
             luaL_Buffer b;
             luaL_buffinit(L, &b);
             for (const char *const *a = allowed; *a; a++) {
@@ -438,9 +441,17 @@ static void check_keys(lua_State *L, int t, const char *what, const char *const 
                 luaL_addstring(&b, *a);
             }
             luaL_pushresult(&b);
+            if (near)
+                jpl_errorf(L, "%s: unknown option '%s' (did you mean '%s'? known: %s)", what, k,
+                           near, lua_tostring(L, -1));
             jpl_errorf(L, "%s: unknown option '%s' (known: %s)", what, k, lua_tostring(L, -1));
         }
     }
+}
+
+static void check_keys(lua_State *L, int t, const char *what, const char *const *allowed)
+{
+    jpl_check_options(L, t, what, allowed);
 }
 
 /* ---- constraints and fields from Lua tables ----------------------------------- */
@@ -559,7 +570,10 @@ static void read_field(lua_State *L, int idx, jp_field_t *f)
     if (unit) {
         char buf[64];
         const char *canon = jp_unit_canonical(unit, buf, sizeof buf);
-        if (!canon) jpl_errorf(L, "field '%s': unknown unit '%s'", name, unit);
+        char hint[96];
+        if (!canon)
+            jpl_errorf(L, "field '%s': unknown unit '%s'%s", name, unit,
+                       jp_unit_hint(unit, hint, sizeof hint));
         f->unit = dup_or_raise(L, canon);
     }
     f->unit_field = dup_or_raise(L, opt_string(L, idx, "unit_field"));
@@ -1684,6 +1698,28 @@ static int l_convert(lua_State *L)
     return 1;
 }
 
+/* jp.suggest(name, {candidates...}) -> the closest candidate or nil: the
+ * same "did you mean" as every message of the library. */
+static int l_suggest(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    jp_suggest_t sg;
+    jp_suggest_init(&sg, name);
+    int best = 0;
+    const char *prev = NULL;
+    for (lua_Integer i = 1; lua_rawgeti(L, 2, i) != LUA_TNIL; i++) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            jp_suggest_add(&sg, lua_tostring(L, -1)); /* the table keeps the string alive */
+            if (sg.best != prev) best = (int)i, prev = sg.best;
+        }
+        lua_pop(L, 1);
+    }
+    if (!jp_suggest_best(&sg)) return 0;
+    lua_rawgeti(L, 2, best);
+    return 1;
+}
+
 /* jp.units() -> { {name=, dimension=, label=, aliases=}, ... } */
 static int l_units(lua_State *L)
 {
@@ -1774,17 +1810,11 @@ void jpl_open_dataset(lua_State *L)
         {"unit", col_unit},   {"qualifier", col_qualifier}, {"totable", col_totable},
         {"nulls", col_nulls}, {"values", col_values},       {"qualified", col_qualified},
         {NULL, NULL}};
-    static const luaL_Reg funcs[] = {{"load", l_load},
-                                     {"read_csv", l_read_csv},
-                                     {"dataset", l_dataset},
-                                     {"qualifier", l_qualifier},
-                                     {"figure", l_figure},
-                                     {"convert", l_convert},
-                                     {"units", l_units},
-                                     {"unit", l_unit},
-                                     {"formats", l_formats},
-                                     {"is_dataset", l_is_dataset},
-                                     {NULL, NULL}};
+    static const luaL_Reg funcs[] = {
+        {"load", l_load},           {"read_csv", l_read_csv},     {"dataset", l_dataset},
+        {"qualifier", l_qualifier}, {"figure", l_figure},         {"convert", l_convert},
+        {"suggest", l_suggest},     {"units", l_units},           {"unit", l_unit},
+        {"formats", l_formats},     {"is_dataset", l_is_dataset}, {NULL, NULL}};
     int mod = lua_gettop(L);
     if (luaL_newmetatable(L, JPL_DATASET_MT)) { /* [jp, mt] */
         luaL_setfuncs(L, ds_meta, 0);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include "jp_buf.h"
 #include "jp_mem.h"
+#include "jp_suggest.h"
 #include "jp_validate.h"
 #include "jpl.h"
 
@@ -249,23 +250,6 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 30 || lb > 30) return 99;
-    size_t d[32][32];
-    for (size_t i = 0; i <= la; i++) d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
 /* A bound (minimum/maximum) or enum item for field f, as a value; strings
  * are copied into `store` so that they outlive the Lua value. */
 static bool to_bound(lua_State *L, int idx, const jp_field_t *f, jp_column_t **store, jp_value_t *v,
@@ -317,7 +301,10 @@ static int v_constraints(lua_State *L)
     long fi = jp_schema_find(&r->ds->schema, field);
     if (fi < 0) {
         snprintf(name, sizeof name, "%s.constraints", base);
-        const char *msg = lua_pushfstring(L, "no field '%s' in dataset '%s'", field, r->name);
+        const char *near = jp_schema_suggest(&r->ds->schema, field);
+        const char *msg =
+            lua_pushfstring(L, "no field '%s' in dataset '%s'%s%s%s", field, r->name,
+                            near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         add_broken(L, r, "constraint", field, name, msg);
         return 0;
     }
@@ -332,9 +319,7 @@ static int v_constraints(lua_State *L)
         if (lua_type(L, -1) != LUA_TSTRING) continue; /* list part: not ours */
         const char *k = lua_tostring(L, -1);
         if (in_list(constraint_names, k) || in_list(meta_names, k)) continue;
-        const char *near = NULL;
-        for (const char *const *p = constraint_names; *p; p++)
-            if (edit_distance(k, *p) <= 2) near = *p;
+        const char *near = jp_suggest(k, constraint_names, -1);
         snprintf(name, sizeof name, "%s.%s", base, k);
         const char *msg =
             near ? lua_pushfstring(L, "unknown constraint '%s' (did you mean '%s'?)", k, near)

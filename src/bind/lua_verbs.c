@@ -372,6 +372,34 @@ static int filter_loop(lua_State *L)
     return 0;
 }
 
+/*
+ * [-0, +1, m] For an error about a nil ("attempt to compare number with
+ * nil"): ", field 'area'" naming the fields the function read that are null
+ * in the failing row (Lua names no field in a comparison), or "".
+ */
+static void push_nil_fields(lua_State *L, const fnloop_t *f, const char *msg)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    const rowview_t *v = f->v;
+    size_t nnil = 0;
+    if (msg && strstr(msg, "nil") && v && f->row < v->ds->nrows) {
+        for (size_t k = 0; k < v->nused; k++)
+            if (v->ds->cols[v->used[k]] && jp_column_is_null(v->ds->cols[v->used[k]], f->row))
+                nnil++;
+        size_t seen = 0;
+        for (size_t k = 0; k < v->nused && nnil; k++) {
+            const jp_column_t *c = v->ds->cols[v->used[k]];
+            if (!c || !jp_column_is_null(c, f->row)) continue;
+            luaL_addstring(&b, seen++ ? ", '" : nnil == 1 ? ", field '" : ", fields '");
+            luaL_addstring(&b, v->ds->schema.fields[v->used[k]].name);
+            luaL_addstring(&b, "'");
+        }
+        if (nnil > 1) luaL_addstring(&b, " (nil)");
+    }
+    luaL_pushresult(&b);
+}
+
 /* Run `loopfn` protected; on error prefix "verb: row N: " and raise. */
 static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char *verb)
 {
@@ -385,10 +413,12 @@ static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char
     f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
     if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
+        push_nil_fields(L, f, msg);
+        const char *nils = lua_tostring(L, -1);
         if (f->name)
-            jpl_errorf(L, "%s: '%s', row %d: %s", verb, f->name, (int)f->row + 1,
+            jpl_errorf(L, "%s: '%s', row %d%s: %s", verb, f->name, (int)f->row + 1, nils,
                        msg ? msg : "(error object is not a string)");
-        jpl_errorf(L, "%s: row %d: %s", verb, (int)f->row + 1,
+        jpl_errorf(L, "%s: row %d%s: %s", verb, (int)f->row + 1, nils,
                    msg ? msg : "(error object is not a string)");
     }
 }
@@ -1089,30 +1119,6 @@ static const char **names_opt(lua_State *L, int t, const char *key, size_t *n)
     return names;
 }
 
-static void check_opts(lua_State *L, int t, const char *verb, const char *const *allowed)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        bool ok = false;
-        if (lua_type(L, -2) == LUA_TSTRING)
-            for (const char *const *a = allowed; *a && !ok; a++)
-                ok = strcmp(*a, lua_tostring(L, -2)) == 0;
-        if (!ok) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (const char *const *a = allowed; *a; a++) {
-                if (a != allowed) luaL_addstring(&b, ", ");
-                luaL_addstring(&b, *a);
-            }
-            luaL_pushresult(&b);
-            jpl_errorf(L, "%s: unknown option '%s' (options: %s)", verb,
-                       lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "?",
-                       lua_tostring(L, -1));
-        }
-        lua_pop(L, 1);
-    }
-}
-
 /* ds:pivot{names_from =, values_from =, id_cols = {...}, values_fn = "sum", names_prefix = } */
 static int ds_pivot(lua_State *L)
 {
@@ -1121,7 +1127,7 @@ static int ds_pivot(lua_State *L)
     lua_settop(L, 2);
     static const char *const allowed[] = {"names_from", "values_from",  "id_cols",
                                           "values_fn",  "names_prefix", NULL};
-    check_opts(L, 2, "pivot", allowed);
+    jpl_check_options(L, 2, "pivot", allowed);
     jp_pivot_opts_t o;
     memset(&o, 0, sizeof o);
     o.names_from = field_opt(L, 2, "names_from", true, "pivot");
@@ -1152,7 +1158,7 @@ static int ds_unpivot(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     static const char *const allowed[] = {"cols", "names_to", "values_to", "drop_nulls", NULL};
-    check_opts(L, 2, "unpivot", allowed);
+    jpl_check_options(L, 2, "unpivot", allowed);
     jp_unpivot_opts_t o;
     memset(&o, 0, sizeof o);
     o.names_to = field_opt(L, 2, "names_to", false, "unpivot");

@@ -31,6 +31,7 @@
 #include <openssl/opensslv.h>
 #include "jp_embedded.h"
 #include "jp_limit.h"
+#include "jp_suggest.h"
 #include "jp_version.h"
 #include "jpl.h"
 #include "jpl_policy.h"
@@ -476,6 +477,17 @@ static const char *option_value(mainargs_t *m, int *i, const char *name, bool *m
     return m->argv[++*i];
 }
 
+/* "unknown option '--sandbx' (did you mean '--sandbox'?)" */
+static int unknown_option(mainargs_t *m, const char *where, const char *opt,
+                          const char *const *known)
+{
+    char msg[512];
+    const char *near = jp_suggest(opt, known, -1);
+    snprintf(msg, sizeof msg, "%sunknown option '%s'%s%s%s", where, opt,
+             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    return usage_error(m, "%s", msg);
+}
+
 /*
  * jinpu run [--sandbox [--allow-read P]... [--allow-write P]...] SCRIPT ARGS:
  * sandbox the state when asked (docs/sandbox.md) and return the index of
@@ -508,7 +520,10 @@ static int run_options(lua_State *L, mainargs_t *m)
             w = true;
         }
         if (missing) return usage_error(m, "%s needs a path", opt) - 1;
-        if (!v) return usage_error(m, "run: unknown option '%s'", opt) - 1;
+        if (!v) {
+            static const char *const known[] = {"--sandbox", "--allow-read", "--allow-write", NULL};
+            return unknown_option(m, "run: ", opt, known) - 1;
+        }
         if (access(v, F_OK) != 0)
             return usage_error(m, "cannot use '%s' as a sandbox root: no such file", v) - 1;
         if (w)
@@ -594,7 +609,10 @@ static int pmain(lua_State *L)
         m->code = st == LUA_OK ? code : exit_status(st);
         return 0;
     }
-    if (a[0] == '-') return usage_error(m, "unknown option '%s'", a);
+    if (a[0] == '-') {
+        static const char *const known[] = {"-e", "-h", "--help", "-v", "--version", NULL};
+        return unknown_option(m, "", a, known);
+    }
     if (access(a, F_OK) != 0) {
         size_t n = strlen(a);
         if (n > 4 && strcmp(a + n - 4, ".lua") == 0)

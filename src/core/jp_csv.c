@@ -602,8 +602,9 @@ static jp_status_t match_schema(const char *path, const jp_schema_t *sc, names_t
         }
         jp_unit_info_t ui;
         if (f->unit && !jp_unit_resolve(f->unit, &ui)) {
-            jp_error_set(err, JP_ERR_UNIT, "schema: field '%s' has an unknown unit '%s'", f->name,
-                         f->unit);
+            char hint[96];
+            jp_error_set(err, JP_ERR_UNIT, "schema: field '%s' has an unknown unit '%s'%s", f->name,
+                         f->unit, jp_unit_hint(f->unit, hint, sizeof hint));
             jp_error_field(err, f->name);
             return JP_ERR_UNIT;
         }

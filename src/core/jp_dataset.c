@@ -176,9 +176,12 @@ jp_status_t jp_dataset_lookup(const jp_dataset_t *ds, const char *name, const ch
         if (w > 0) n += (size_t)w;
     }
     if (n >= sizeof list - 40) snprintf(list + n, sizeof list - n, ", ...");
-    jp_error_set(err, JP_ERR_ARG, "%s%sno field '%s' in %s%s%s (fields: %s)", verb ? verb : "",
-                 verb ? ": " : "", name, ds->meta.name ? "dataset '" : "the dataset",
-                 ds->meta.name ? ds->meta.name : "", ds->meta.name ? "'" : "", list);
+    const char *near = jp_schema_suggest(&ds->schema, name);
+    jp_error_set(err, JP_ERR_ARG, "%s%sno field '%s' in %s%s%s (%s%s%sfields: %s)",
+                 verb ? verb : "", verb ? ": " : "", name,
+                 ds->meta.name ? "dataset '" : "the dataset", ds->meta.name ? ds->meta.name : "",
+                 ds->meta.name ? "'" : "", near ? "did you mean '" : "", near ? near : "",
+                 near ? "'? " : "", list);
     jp_error_field(err, name);
     return JP_ERR_ARG;
 }

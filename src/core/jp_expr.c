@@ -788,43 +788,6 @@ static bool binop_prio(int kind, int *left, int *right)
     return false;
 }
 
-static long name_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) return 99;
-    long d[65][65];
-    for (size_t i = 0; i <= la; i++) d[i][0] = (long)i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = (long)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            long cost =
-                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            long v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
-
-/* The closest field name, or NULL when nothing is close. */
-static const char *suggest(const jp_schema_t *s, const char *name)
-{
-    const char *best = NULL;
-    long bd = 99;
-    long limit = (long)strlen(name) / 3;
-    if (limit < 1) limit = 1;
-    if (limit > 3) limit = 3;
-    for (size_t i = 0; i < s->n_fields; i++) {
-        long d = name_distance(name, s->fields[i].name);
-        if (d < bd) {
-            bd = d;
-            best = s->fields[i].name;
-        }
-    }
-    return bd <= limit ? best : NULL;
-}
-
 /* Enter a nesting level (a parenthesis or a call): the parser recurses there. */
 static bool enter(cstate_t *cs, size_t pos)
 {
@@ -915,7 +878,7 @@ static int field_expr(cstate_t *cs, char *name, size_t pos, size_t end)
 {
     long fi = jp_schema_find(cs->schema, name);
     if (fi < 0) {
-        const char *sug = suggest(cs->schema, name);
+        const char *sug = jp_schema_suggest(cs->schema, name);
         char hint[200] = "";
         if (sug) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sug);
         cerr(cs, pos, "unknown field '%s' at column %zu%s", name, pos + 1, "");

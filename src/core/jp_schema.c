@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_mem.h"
+#include "jp_suggest.h"
 
 void jp_constraints_init(jp_constraints_t *c)
 {
@@ -163,6 +164,15 @@ long jp_schema_find(const jp_schema_t *s, const char *name)
     for (size_t i = 0; i < s->n_fields; i++)
         if (strcmp(s->fields[i].name, name) == 0) return (long)i;
     return -1;
+}
+
+const char *jp_schema_suggest(const jp_schema_t *s, const char *name)
+{
+    if (s->n_fields > 10000) return NULL;
+    jp_suggest_t sg;
+    jp_suggest_init(&sg, name);
+    for (size_t i = 0; i < s->n_fields; i++) jp_suggest_add(&sg, s->fields[i].name);
+    return jp_suggest_best(&sg);
 }
 
 static void index_put(jp_schema_t *s, size_t i)

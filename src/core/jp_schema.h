@@ -83,6 +83,10 @@ jp_status_t jp_schema_copy(jp_schema_t *dst, const jp_schema_t *src);
 jp_status_t jp_schema_add(jp_schema_t *s, const jp_field_t *f, jp_error_t *err);
 /* Index of a field, or -1. */
 long jp_schema_find(const jp_schema_t *s, const char *name);
+/* The field name closest to a misspelt one (jp_suggest.h), or NULL: for
+ * "did you mean" in every message about an unknown field.  Wide schemas
+ * (over 10000 fields) are not searched. */
+const char *jp_schema_suggest(const jp_schema_t *s, const char *name);
 /* Compare two schemas field by field (names, types, units, descriptions,
  * constraints, keys).  On difference returns false and describes it in
  * why (if non-NULL, >= 256 bytes). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_mem.h"
+#include "jp_suggest.h"
 
 static const jp_unit_t units[] = {
     /* currency */
@@ -125,9 +126,13 @@ const char *jp_unit_canonical(const char *text, char *buf, size_t size)
 jp_status_t jp_unit_factor(const char *from, const char *to, double *factor, jp_error_t *err)
 {
     jp_unit_info_t a, b;
+    char hint[96];
     if (!jp_unit_resolve(from, &a))
-        return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", from);
-    if (!jp_unit_resolve(to, &b)) return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'", to);
+        return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'%s", from,
+                            jp_unit_hint(from, hint, sizeof hint));
+    if (!jp_unit_resolve(to, &b))
+        return jp_error_set(err, JP_ERR_UNIT, "unknown unit '%s'%s", to,
+                            jp_unit_hint(to, hint, sizeof hint));
     if (strcmp(a.dim, b.dim) != 0)
         return jp_error_set(err, JP_ERR_UNIT, "cannot convert %s (%s) to %s (%s)", a.name, a.dim,
                             b.name, b.dim);
@@ -172,6 +177,58 @@ double jp_unit_apply(const jp_unit_conv_t *c, double v)
     if (!c->pow10) return v * c->factor;
     if (c->exp10 >= 0) return v * pow10_exact[c->exp10];
     return v / pow10_exact[-c->exp10];
+}
+
+/* The unit whose name or an alias is closest to s[0..n), or NULL. */
+static const jp_unit_t *closest_unit(const char *s, size_t n)
+{
+    char want[64], alias[64];
+    while (n && *s == ' ') s++, n--;
+    while (n && s[n - 1] == ' ') n--;
+    if (!n || n >= sizeof want) return NULL;
+    memcpy(want, s, n);
+    want[n] = '\0';
+    jp_suggest_t sg;
+    jp_suggest_init(&sg, want);
+    const jp_unit_t *best = NULL;
+    const char *prev = NULL;
+    for (size_t i = 0; i < NUNITS; i++) {
+        /* the name, then each alias; a closer one remembers its unit */
+        jp_suggest_add(&sg, units[i].name);
+        if (sg.best != prev) best = &units[i], prev = sg.best;
+        for (const char *a = units[i].aliases; *a;) {
+            size_t k = strcspn(a, "|");
+            if (k < sizeof alias) {
+                memcpy(alias, a, k);
+                alias[k] = '\0';
+                jp_suggest_add(&sg, alias);
+                if (sg.best != prev) best = &units[i], prev = sg.best = units[i].name;
+            }
+            a += k + (a[k] == '|');
+        }
+    }
+    return jp_suggest_best(&sg) ? best : NULL;
+}
+
+const char *jp_unit_hint(const char *text, char *buf, size_t size)
+{
+    if (!size) return buf;
+    buf[0] = '\0';
+    const char *slash = strchr(text, '/');
+    const jp_unit_t *a = NULL, *b = NULL;
+    if (!slash) {
+        a = closest_unit(text, strlen(text));
+        if (a) snprintf(buf, size, " (did you mean '%s'?)", a->name);
+        return buf;
+    }
+    size_t ln = (size_t)(slash - text);
+    const jp_unit_t *ka, *kb;
+    bool okA = resolve_simple(text, ln, &ka),
+         okB = resolve_simple(slash + 1, strlen(slash + 1), &kb);
+    a = okA ? ka : closest_unit(text, ln);
+    b = okB ? kb : closest_unit(slash + 1, strlen(slash + 1));
+    if (a && b && !(okA && okB)) snprintf(buf, size, " (did you mean '%s/%s'?)", a->name, b->name);
+    return buf;
 }
 
 /* ---- figures as printed --------------------------------------------------- */

@@ -69,6 +69,14 @@ double jp_unit_apply(const jp_unit_conv_t *c, double v);
 /* A conversion from a plain ratio (e.g. a factor computed elsewhere). */
 void jp_unit_conv_from_ratio(double ratio, jp_unit_conv_t *out);
 
+/*
+ * " (did you mean 't'?)" when unit text is unknown but close to a unit's
+ * name or alias ("tons" -> t, "亩s" -> mu; in a compound, the part that is
+ * unknown: "CNY/tons" -> CNY/t), else "".  Writes at most size bytes to
+ * buf and returns buf.
+ */
+const char *jp_unit_hint(const char *text, char *buf, size_t size);
+
 /* Iterate the table: returns NULL past the end. */
 const jp_unit_t *jp_unit_at(size_t i);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "jp_mem.h"
 #include "jp_regex.h"
+#include "jp_suggest.h"
 #include "jp_unit.h"
 #include "jp_validate.h"
 #include "jp_validate_int.h"
@@ -183,6 +184,15 @@ static jp_status_t set_cols(jp_report_t *r, uint32_t id, const long *cols, size_
 static bool types_compatible(jp_type_t a, jp_type_t b)
 {
     return a == b || (jp_type_is_numeric(a) && jp_type_is_numeric(b));
+}
+
+/* Mark rule id broken: no field `name` in ds (with "did you mean"). */
+static jp_status_t no_field(jp_report_t *r, uint32_t id, const jp_dataset_t *ds, const char *dsname,
+                            const char *name)
+{
+    const char *near = jp_schema_suggest(&ds->schema, name);
+    return jpv_broken(r, id, "no field '%s' in dataset '%s'%s%s%s", name, dsname,
+                      near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
 }
 
 /* ---- qualifiers against bounds ------------------------------------------------ */
@@ -691,7 +701,7 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
     if (!nset) return JP_OK;
     if (fi < 0) {
         for (int k = 0; k < C_N && st == JP_OK; k++)
-            if (set[k]) st = jpv_broken(r, ids[k], "no field '%s' in dataset '%s'", field, r->name);
+            if (set[k]) st = no_field(r, ids[k], r->ds, r->name, field);
         return st == JP_OK ? JP_OK : NOMEM(err);
     }
     uint8_t *mask = NULL;
@@ -801,9 +811,7 @@ jp_status_t jp_validate_type(jp_report_t *r, const char *field, jp_type_t type,
         set_bound(r, id, jp_type_name(type)) != JP_OK)
         return NOMEM(err);
     long fi = jp_schema_find(&r->ds->schema, field);
-    if (fi < 0)
-        return jpv_broken(r, id, "no field '%s' in dataset '%s'", field, r->name) ? NOMEM(err)
-                                                                                  : JP_OK;
+    if (fi < 0) return no_field(r, id, r->ds, r->name, field) ? NOMEM(err) : JP_OK;
     if (type == JP_TYPE_NONE) return jpv_broken(r, id, "no type to check") ? NOMEM(err) : JP_OK;
     uint8_t *mask = NULL;
     bool broken = false;
@@ -860,8 +868,7 @@ jp_status_t jp_validate_units(jp_report_t *r, const char *field, const char *val
         return jpv_broken(r, id, "no unit field '%s' in dataset '%s'", field, r->name) ? NOMEM(err)
                                                                                        : JP_OK;
     if (value_field && vi < 0)
-        return jpv_broken(r, id, "no field '%s' in dataset '%s'", value_field, r->name) ? NOMEM(err)
-                                                                                        : JP_OK;
+        return no_field(r, id, r->ds, r->name, value_field) ? NOMEM(err) : JP_OK;
     const jp_column_t *c = r->ds->cols[fi];
     if (c->type != JP_TYPE_STRING)
         return jpv_broken(r, id, "unit field '%s' is %s, not string", field, jp_type_name(c->type))
@@ -928,7 +935,7 @@ static jp_status_t find_cols(jp_report_t *r, uint32_t id, jp_dataset_t *ds, cons
         idx[k] = jp_schema_find(&ds->schema, names[k]);
         if (idx[k] < 0) {
             *ok = false;
-            return jpv_broken(r, id, "no field '%s' in dataset '%s'", names[k], dsname);
+            return no_field(r, id, ds, dsname, names[k]);
         }
         cols[k] = ds->cols[idx[k]];
     }

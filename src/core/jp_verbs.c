@@ -637,7 +637,9 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
     char ubuf[64];
     const char *to = jp_unit_canonical(unit, ubuf, sizeof ubuf);
     if (!to) {
-        jp_error_set(err, JP_ERR_UNIT, "convert: unknown unit '%s'", unit);
+        char hint[96];
+        jp_error_set(err, JP_ERR_UNIT, "convert: unknown unit '%s'%s", unit,
+                     jp_unit_hint(unit, hint, sizeof hint));
         jp_error_field(err, field);
         return NULL;
     }

@@ -874,9 +874,11 @@ static jp_status_t do_field(rd_t *r, const ynode_t *m, jp_field_t *f, const ynod
         const char *canon = NULL;
         if (u->kind == Y_SCALAR && strlen(u->s) == u->n)
             canon = jp_unit_canonical(u->s, ubuf, sizeof ubuf);
+        char hint[96] = "";
+        if (!canon && u->kind == Y_SCALAR) jp_unit_hint(u->s, hint, sizeof hint);
         if (!canon)
-            return fail(r, u, JP_ERR_UNIT, "unknown unit %s",
-                        u->kind == Y_SCALAR ? SHOWN(u) : kind_name(u));
+            return fail(r, u, JP_ERR_UNIT, "unknown unit %s%s",
+                        u->kind == Y_SCALAR ? SHOWN(u) : kind_name(u), hint);
         if (!(f->unit = jp_strdup(canon))) return nomem(r);
     }
     if (v[F_UNIT_FIELD] && (st = dup_text(r, v[F_UNIT_FIELD], "unit_field", &f->unit_field)))

@@ -69,6 +69,19 @@ $ $JINPU --frobnicate
 ? 2
 ! unknown option '--frobnicate'
 
+# a misspelt option gets a suggestion, at every level
+$ $JINPU --verison
+? 2
+! unknown option '--verison' \(did you mean '--version'\?\)
+
+$ $JINPU run --sandbx x.lua
+? 2
+! run: unknown option '--sandbx' \(did you mean '--sandbox'\?\)
+
+$ $JINPU info --rwos 3 datasets/cherry.yaml
+? 2
+! unknown option '--rwos' \(did you mean '--rows'\?\)
+
 $ $JINPU frobnicate
 ? 2
 ! unknown command or script 'frobnicate'

@@ -34,12 +34,12 @@ $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):convert("area_mu", "kg")'
 
 $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):sort("-nope")'
 ? 3
-! sort: no field 'nope' in dataset 'farms' \(fields: district, year, crop, area_mu, output_t, note\)
+! sort: no field 'nope' in dataset 'farms' \(did you mean 'note'\? fields: district, year, crop, area_mu, output_t, note\)
 
-# an error inside a row function names the row
+# an error inside a row function names the row, and the field that is nil
 $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter(function(r) return r.output_t > 1 end)'
 ? 3
-! filter: row 4: .*attempt to compare
+! filter: row 4, field 'output_t': .*attempt to compare number with nil
 
 $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("output_t = 3")'
 ? 3

@@ -175,6 +175,8 @@ t.case("pivot unpivot", function()
   t.raises(function() farms:pivot{ id_cols = "district", names_from = "year", values_from = "area" } end,
     "pivot: rows 3 and 4 both give a value for '2021'")
   t.raises(function() farms:pivot{ names_from = "year", value = "area" } end, "pivot: unknown option 'value'")
+  t.raises(function() farms:pivot{ names_form = "year", values_from = "area" } end,
+    "pivot: unknown option 'names_form' %(did you mean 'names_from'%?", "options: did you mean")
   local long = wide:unpivot{ cols = { "2021", "2022" }, names_to = "year", values_to = "area", drop_nulls = true }
   t.eq(dump(long), "district,year,area;Lushun,2021,130;Lushun,2022,120;Jinzhou,2021,130")
 end)
@@ -214,6 +216,33 @@ t.case("column vector operations", function()
   t.eq(farms:column("crop"):min(), "apple", "strings by byte order")
   t.eq(farms:column("year"):sum(), 10106, "integer sum is an integer")
   t.raises(function() farms:column("crop"):sum() end, "sum: field 'crop' is string, not a number")
+end)
+
+-- "did you mean" for every misspelt field name --------------------------------------
+t.case("did you mean", function()
+  local dym = "%(did you mean 'output'%?"
+  t.raises(function() farms:select("ouptut") end, "select: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:drop("ouptut") end, "drop: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:sort("-otuput") end, "sort: no field 'otuput' .*" .. dym)
+  t.raises(function() farms:group_by("ouptut") end, "group_by: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:rename{ ouptut = "o" } end, "rename: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:agg{ s = jp.sum("ouptut") } end, "agg: sum: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:join(farms, "ouptut") end, "join: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:convert("ouptut", "kg") end, "convert: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:distinct("ouptut") end, "no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:filter("ouptut > 1") end, "filter: unknown field 'ouptut'.*" .. dym)
+  t.raises(function() farms:filter(function(r) return r.ouptut end) end, "no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:select("zzzzzz") end, "no field 'zzzzzz' in the dataset %(fields: district")
+  -- units
+  t.raises(function() farms:convert("output", "tons") end, "unknown unit 'tons' %(did you mean 't'%?%)")
+  t.raises(function() jp.convert(1, "hectars", "mu") end, "unknown unit 'hectars' %(did you mean 'ha'%?%)")
+  t.eq(jp.suggest("vlaue", { "value", "unit" }), "value", "jp.suggest")
+  t.eq(jp.suggest("zzz", { "value", "unit" }), nil, "jp.suggest: nothing close")
+  -- a nil in a row function names the field
+  t.raises(function() farms:filter(function(r) return r.output > 1 end) end,
+    "filter: row 4, field 'output': .*attempt to compare")
+  t.raises(function() farms:mutate{ y = function(r) return r.output * 2 end } end,
+    "mutate: 'y', row 4, field 'output': .*arithmetic on a nil value")
 end)
 
 -- one-row and empty datasets ------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "jp_format.h"
 #include "jp_mem.h"
 #include "jp_preview.h"
+#include "jp_suggest.h"
 #include "jp_unit.h"
 #include "jp_value.h"
 #include "unit.h"
@@ -266,6 +267,35 @@ static void test_units(void)
     }
 }
 
+static void test_suggest(void)
+{
+    static const char *const names[] = {"output_t", "area_mu", "district", "year", "面积", NULL};
+    CHECK_STR(jp_suggest("ouput_t", names, -1), "output_t");
+    CHECK_STR(jp_suggest("Output_T", names, -1), "output_t"); /* case of ASCII letters */
+    CHECK_STR(jp_suggest("yaer", names, -1), "year");         /* a swap is one edit */
+    CHECK_STR(jp_suggest("distrcit", names, -1), "district");
+    CHECK_STR(jp_suggest("面", names, -1), "面积"); /* code points, not bytes */
+    CHECK(jp_suggest("revenue", names, -1) == NULL);
+    CHECK(jp_suggest("year", names, -1) == NULL); /* an exact name is no suggestion */
+    CHECK(jp_suggest("x", names, 0) == NULL);
+    CHECK(jp_name_distance("abc", "abc") == 0);
+    CHECK(jp_name_distance("", "abc") == 3);
+    CHECK(jp_name_distance("亩", "亩s") == 1);
+    char big[300];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(jp_suggest(big, names, -1) == NULL); /* too long to compare: no crash, no match */
+    char hint[96];
+    CHECK_STR(jp_unit_hint("tons", hint, sizeof hint), " (did you mean 't'?)");
+    CHECK_STR(jp_unit_hint("hectars", hint, sizeof hint), " (did you mean 'ha'?)");
+    CHECK_STR(jp_unit_hint("CNY/tons", hint, sizeof hint), " (did you mean 'CNY/t'?)");
+    CHECK_STR(jp_unit_hint("furlong", hint, sizeof hint), "");
+    jp_error_t err;
+    double f;
+    CHECK(jp_unit_factor("tons", "kg", &f, &err) == JP_ERR_UNIT);
+    CHECK_STR(err.msg, "unknown unit 'tons' (did you mean 't'?)");
+}
+
 static void test_columns(void)
 {
     jp_column_t *c = jp_column_new(JP_TYPE_STRING, 2);
@@ -473,6 +503,7 @@ int main(void)
     RUN(test_double_text);
     RUN(test_dates_periods);
     RUN(test_units);
+    RUN(test_suggest);
     RUN(test_columns);
     RUN(test_datasets);
     RUN(test_files);

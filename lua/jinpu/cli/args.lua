@@ -63,7 +63,13 @@ function M.parse(cmd, argv, usage, spec)
       local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
       name = name or a
       local o = by_name[name]
-      if not o then return fail(cmd, usage, "unknown option '" .. name .. "'") end
+      if not o then
+        local names = {}
+        for n in pairs(by_name) do names[#names + 1] = n end
+        table.sort(names)
+        local near = require("jinpu").suggest(name, names)
+        return fail(cmd, usage, "unknown option '" .. name .. "'" .. (near and (" (did you mean '" .. near .. "'?)") or ""))
+      end
       local takes = o.value or o.int or o.choices or o.check
       local v = true
       if takes then
