@@ -1119,20 +1119,25 @@ static const char **names_opt(lua_State *L, int t, const char *key, size_t *n)
     return names;
 }
 
-/* ds:pivot{names_from =, values_from =, id_cols = {...}, values_fn = "sum", names_prefix = } */
+/* ds:pivot{names_from =, values_from =, id_cols = {...}, values_fn = "sum", names_prefix =,
+ *          names_order = "sorted" | "appearance"} */
 static int ds_pivot(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
-    static const char *const allowed[] = {"names_from", "values_from",  "id_cols",
-                                          "values_fn",  "names_prefix", NULL};
+    static const char *const allowed[] = {"names_from",   "values_from", "id_cols", "values_fn",
+                                          "names_prefix", "names_order", NULL};
     jpl_check_options(L, 2, "pivot", allowed);
     jp_pivot_opts_t o;
     memset(&o, 0, sizeof o);
     o.names_from = field_opt(L, 2, "names_from", true, "pivot");
     o.values_from = field_opt(L, 2, "values_from", true, "pivot");
     o.names_prefix = field_opt(L, 2, "names_prefix", false, "pivot");
+    const char *order = field_opt(L, 2, "names_order", false, "pivot");
+    if (order && strcmp(order, "sorted") != 0 && strcmp(order, "appearance") != 0)
+        jpl_errorf(L, "pivot: names_order must be \"sorted\" or \"appearance\", not \"%s\"", order);
+    o.keep_order = order && strcmp(order, "appearance") == 0;
     const char *fn = field_opt(L, 2, "values_fn", false, "pivot");
     if (fn) {
         if (!jp_agg_from_name(fn, &o.values_fn) || o.values_fn == JP_AGG_QUANTILE)

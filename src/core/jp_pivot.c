@@ -28,6 +28,72 @@ static void cell_name(const jp_column_t *c, size_t i, const char *prefix, char *
     snprintf(buf, size, "%s%.*s", prefix ? prefix : "", (int)(n < size ? n : size - 1), p);
 }
 
+/* Sorting the new fields by their names_from value. */
+typedef struct name_order {
+    const jp_column_t *c;
+    const size_t *row;  /* the row giving each name */
+    const double *num;  /* strings: the number the text reads as */
+    const uint8_t *isn; /* strings: it reads as one */
+} name_order_t;
+
+static int name_cmp(const name_order_t *o, size_t a, size_t b)
+{
+    const jp_column_t *c = o->c;
+    size_t i = o->row[a], j = o->row[b];
+    if (c->type == JP_TYPE_STRING && !jp_column_is_null(c, i) && !jp_column_is_null(c, j)) {
+        if (o->isn[a] != o->isn[b]) return o->isn[a] ? -1 : 1; /* numbers before text */
+        if (o->isn[a] && o->num[a] != o->num[b]) return o->num[a] < o->num[b] ? -1 : 1;
+    }
+    int r = jp_column_cmp_cells(c, i, c, j);
+    return r ? r : (a < b ? -1 : a > b); /* stable */
+}
+
+static void name_sort(const name_order_t *o, size_t *a, size_t *tmp, size_t n)
+{
+    if (n < 2) return;
+    size_t h = n / 2;
+    name_sort(o, a, tmp, h);
+    name_sort(o, a + h, tmp, n - h);
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) a[k++] = name_cmp(o, a[j], tmp[i]) < 0 ? a[j++] : tmp[i++];
+    while (i < h) a[k++] = tmp[i++];
+}
+
+/* The order of the nn names (ord[k] = the group of the k-th new field). */
+static jp_status_t order_names(const jp_column_t *c, const size_t *first, size_t nn, bool keep,
+                               size_t *ord)
+{
+    for (size_t k = 0; k < nn; k++) ord[k] = k;
+    if (keep || nn < 2) return JP_OK;
+    size_t *tmp = jp_malloc_array(nn, sizeof *tmp);
+    double *num = NULL;
+    uint8_t *isn = NULL;
+    if (c->type == JP_TYPE_STRING) {
+        num = jp_malloc_array(nn, sizeof *num);
+        isn = jp_calloc(nn, 1);
+    }
+    if (!tmp || (c->type == JP_TYPE_STRING && (!num || !isn))) {
+        jp_free(tmp);
+        jp_free(num);
+        jp_free(isn);
+        return JP_ERR_NOMEM;
+    }
+    if (c->type == JP_TYPE_STRING)
+        for (size_t k = 0; k < nn; k++) {
+            if (jp_column_is_null(c, first[k])) continue;
+            size_t len;
+            const char *s = jp_column_str(c, first[k], &len);
+            isn[k] = jp_parse_double(s, len, &num[k]) && num[k] == num[k];
+        }
+    name_order_t o = {c, first, num, isn};
+    name_sort(&o, ord, tmp, nn);
+    jp_free(tmp);
+    jp_free(num);
+    jp_free(isn);
+    return JP_OK;
+}
+
 jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *err)
 {
     long ni, vi;
@@ -36,7 +102,7 @@ jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *e
     jp_column_t **idc = jp_malloc_array(nf + 1, sizeof *idc);
     jp_groups_t g = {0}, gn = {0};
     uint32_t *cell = NULL;
-    size_t *pick = NULL, *col_rows = NULL;
+    size_t *pick = NULL, *col_rows = NULL, *ord = NULL;
     jp_column_t *agg = NULL;
     jp_dataset_t *out = NULL;
     size_t nid = 0;
@@ -112,7 +178,11 @@ jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *e
         }
     }
     if (!(col_rows = jp_malloc_array(ng ? ng : 1, sizeof *col_rows))) goto nomem;
-    for (size_t n = 0; n < nn; n++) {
+    if (!(ord = jp_malloc_array(nn ? nn : 1, sizeof *ord)) ||
+        order_names(nc, gn.first, nn, o->keep_order, ord))
+        goto nomem;
+    for (size_t k = 0; k < nn; k++) {
+        size_t n = ord[k];
         char name[200];
         cell_name(nc, gn.first[n], o->names_prefix, name, sizeof name);
         if (jp_dataset_find(out, name) >= 0) {
@@ -153,6 +223,7 @@ done:
     jp_free(cell);
     jp_free(pick);
     jp_free(col_rows);
+    jp_free(ord);
     jp_column_unref(agg);
     return out;
 }

@@ -162,8 +162,11 @@ jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err);
 /*
  * Long -> wide: one row per distinct combination of id_cols (default: every
  * field but names_from and values_from), one new field per distinct value
- * of names_from (its text, in order of first appearance), holding
- * values_from.  Several values for one cell are an error unless values_fn
+ * of names_from (named by its text), holding values_from.  The new fields
+ * come in sorted order of those values - numbers, years and dates by value,
+ * text that reads as numbers by value and before other text, other text by
+ * bytes, the null name (NA) last - or in order of first appearance with
+ * keep_order.  Several values for one cell are an error unless values_fn
  * says how to combine them (has_fn).
  */
 typedef struct jp_pivot_opts {
@@ -174,6 +177,7 @@ typedef struct jp_pivot_opts {
     bool has_fn;
     jp_agg_kind_t values_fn;
     const char *names_prefix; /* prepended to the new field names, or NULL */
+    bool keep_order;          /* new fields in order of first appearance, not sorted */
 } jp_pivot_opts_t;
 
 jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *err);

@@ -177,6 +177,21 @@ t.case("pivot unpivot", function()
   t.raises(function() farms:pivot{ names_from = "year", value = "area" } end, "pivot: unknown option 'value'")
   t.raises(function() farms:pivot{ names_form = "year", values_from = "area" } end,
     "pivot: unknown option 'names_form' %(did you mean 'names_from'%?", "options: did you mean")
+  -- new fields in sorted order of the names: years by value, numeric text by value, NA last
+  local yrs = mk({ "k:string", "y:integer", "v:number" },
+    { { "a", 2022, 1 }, { "a", 2010, 2 }, { "b", 2009, 3 }, { "b", nil, 4 }, { "c", 999, 5 } })
+  t.eq(yrs:pivot{ id_cols = "k", names_from = "y", values_from = "v" }:names(),
+    { "k", "999", "2009", "2010", "2022", "NA" }, "sorted numerically, not as text")
+  t.eq(yrs:pivot{ id_cols = "k", names_from = "y", values_from = "v", names_order = "appearance" }:names(),
+    { "k", "2022", "2010", "2009", "NA", "999" }, "first appearance when asked")
+  local txt = mk({ "k:string", "y:string", "v:number" },
+    { { "a", "10", 1 }, { "a", "9", 2 }, { "b", "x", 3 }, { "b", "B", 4 }, { "c", "1.5", 5 } })
+  t.eq(txt:pivot{ id_cols = "k", names_from = "y", values_from = "v" }:names(),
+    { "k", "1.5", "9", "10", "B", "x" }, "numbers in text by value, before other text")
+  t.eq(dump(yrs:pivot{ id_cols = "k", names_from = "y", values_from = "v" }),
+    "k,999,2009,2010,2022,NA;a,,,2,1,;b,,3,,,4;c,5,,,,", "values follow their columns")
+  t.raises(function() yrs:pivot{ names_from = "y", values_from = "v", names_order = "first" } end,
+    "names_order must be \"sorted\" or \"appearance\"")
   local long = wide:unpivot{ cols = { "2021", "2022" }, names_to = "year", values_to = "area", drop_nulls = true }
   t.eq(dump(long), "district,year,area;Lushun,2021,130;Lushun,2022,120;Jinzhou,2021,130")
 end)
