@@ -113,6 +113,8 @@ static char **dup_list(char *const *src, size_t n, bool *ok)
     return d;
 }
 
+static void index_update(jp_schema_t *s);
+
 jp_status_t jp_schema_copy(jp_schema_t *dst, const jp_schema_t *src)
 {
     memset(dst, 0, sizeof *dst);
@@ -144,6 +146,7 @@ jp_status_t jp_schema_copy(jp_schema_t *dst, const jp_schema_t *src)
             if (a->ref_dataset && !(b->ref_dataset = jp_strdup(a->ref_dataset))) goto fail;
         }
     }
+    index_update(dst);
     return JP_OK;
 fail:
     jp_schema_free(dst);
@@ -200,6 +203,11 @@ static void index_update(jp_schema_t *s)
     s->index_mask = slots - 1;
     for (size_t i = 0; i < s->n_fields; i++) index_put(s, i);
     s->index_n = s->n_fields;
+}
+
+void jp_schema_index(jp_schema_t *s)
+{
+    index_update(s);
 }
 
 jp_status_t jp_schema_add(jp_schema_t *s, const jp_field_t *f, jp_error_t *err)

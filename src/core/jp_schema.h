@@ -87,6 +87,10 @@ long jp_schema_find(const jp_schema_t *s, const char *name);
  * "did you mean" in every message about an unknown field.  Wide schemas
  * (over 10000 fields) are not searched. */
 const char *jp_schema_suggest(const jp_schema_t *s, const char *name);
+/* (Re)build the name index over fields that were set directly (a reader
+ * handing over a whole field array), so that lookups in a wide schema cost
+ * a hash, not a scan.  Without memory lookups stay correct, only linear. */
+void jp_schema_index(jp_schema_t *s);
 /* Compare two schemas field by field (names, types, units, descriptions,
  * constraints, keys).  On difference returns false and describes it in
  * why (if non-NULL, >= 256 bytes). */

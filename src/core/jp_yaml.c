@@ -1476,6 +1476,8 @@ static jp_status_t finish(rd_t *r, const jp_read_opts_t *o, jp_dataset_t **out)
         r->fields = NULL;
         r->cols = NULL;
         r->nf = 0;
+        /* later lookups by name (ds:column, expressions) must not scan */
+        jp_schema_index(sc);
     }
     ds->nrows = r->nrows;
     jp_dataset_set_origin(ds, r->file, r->lines);

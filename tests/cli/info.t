@@ -63,3 +63,8 @@ $ printf 'a,b,c,d,e,f,g,h,i,j,k,l\n1,2,3,4,5,6,7,8,9,10,11,12\n' > $T/w.csv && $
 $ printf 'a,b\n1,2\n3\n' > $T/bad.csv && $JINPU info $T/bad.csv
 ? 3
 ! bad\.csv:3:[0-9]+: .*expected 2 fields, found 1
+
+# a wide dataset: the preview names some of the fields past the screen and counts the rest
+$ { printf 'jinpu: 1\nfields:\n'; i=0; while [ $i -lt 200 ]; do printf '  - {name: field_%d, type: integer}\n' $i; i=$((i + 1)); done; printf 'rows: [{field_0: 1}]\n'; } > $T/wide.yaml && $JINPU info $T/wide.yaml
+~ rows 1, fields 200
+~ ^\.\.\. [0-9]+ more fields: field_[0-9]+ \(integer\), .*, \.\.\.$

@@ -1270,6 +1270,43 @@ static void test_many_rows(void)
     jp_buf_free(&b);
 }
 
+/* A wide document: the schema handed over whole keeps a name index (and so
+ * does its copy), so that each later lookup (ds:column, expressions, info)
+ * costs a hash, not a scan; 60k fields took 6 s of lookups in `info`. */
+static void test_wide_schema(void)
+{
+    const size_t nf = 5000;
+    jp_buf_t b = JP_BUF_INIT;
+    jp_buf_puts(&b, "jinpu: 1\nfields:\n");
+    for (size_t i = 0; i < nf; i++) jp_buf_printf(&b, "  - {name: f%zu, type: integer}\n", i);
+    jp_buf_puts(&b, "rows:\n  - [");
+    for (size_t i = 0; i < nf; i++) jp_buf_printf(&b, "%s%zu", i ? ", " : "", i);
+    jp_buf_puts(&b, "]\n");
+    jp_dataset_t *ds = NULL;
+    jp_error_t err;
+    CHECK(jp_yaml_read_mem("wide.yaml", b.data, b.len, NULL, &ds, &err) == JP_OK);
+    if (ds) {
+        const jp_schema_t *sc = &ds->schema;
+        CHECK_INT(sc->n_fields, nf);
+        CHECK(sc->index != NULL && sc->index_n == sc->n_fields);
+        size_t found = 0;
+        for (size_t i = 0; i < nf; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "f%zu", i);
+            found += jp_schema_find(sc, name) == (long)i;
+        }
+        CHECK_INT(found, nf);
+        CHECK_INT(jp_schema_find(sc, "f5000"), -1);
+        jp_schema_t cp;
+        CHECK(jp_schema_copy(&cp, sc) == JP_OK);
+        CHECK(cp.index != NULL && cp.index_n == cp.n_fields);
+        CHECK_INT(jp_schema_find(&cp, "f4999"), 4999);
+        jp_schema_free(&cp);
+    }
+    jp_dataset_unref(ds);
+    jp_buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_round_trip_full);
@@ -1284,5 +1321,6 @@ int main(void)
     RUN(test_robustness);
     RUN(test_cell_limit);
     RUN(test_many_rows);
+    RUN(test_wide_schema);
     return unit_done();
 }
