@@ -1,0 +1,961 @@
+/*
+ * jp_expr_eval.c - the expression evaluator: runs a compiled program over
+ * one batch of rows.  Each instruction is one tight loop over typed arrays
+ * with a null mask (NULL = no nulls in this batch) and a qualifier array
+ * (NULL = all exact); string work is memoised per dictionary code, so it is
+ * done once per distinct string.
+ *
+ * Owns the semantics of every operation on values, nulls and qualifiers.
+ * Must never: write into a column or another register's slot, or keep a
+ * pointer into a slot it does not own (values are copied instead).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "jp_expr_int.h"
+#include "jp_mem.h"
+
+void jpx_ectx_free(ectx_t *x)
+{
+    if (!x->r) return;
+    for (size_t i = 0; i < x->e->n_regs; i++) {
+        vreg_t *r = &x->r[i];
+        jp_strdict_unref(r->own);
+        jp_free(r->memo);
+        jp_free(r->memo2);
+        if (r->rows)
+            for (size_t k = 0; k < BATCH; k++) jp_buf_free(&r->rows[k]);
+        jp_free(r->rows);
+    }
+    for (size_t i = 0; x->slots && i < x->e->n_slots; i++) {
+        jp_free(x->slots[i].buf);
+        jp_free(x->slots[i].nbuf);
+        jp_free(x->slots[i].qbuf);
+    }
+    jp_free(x->slots);
+    jp_free(x->r);
+    jp_buf_free(&x->scratch);
+    x->r = NULL;
+}
+
+jp_status_t jpx_ectx_init(ectx_t *x, const jp_expr_t *e, jp_column_t *const *cols)
+{
+    memset(x, 0, sizeof *x);
+    x->e = e;
+    x->cols = cols;
+    x->r = jp_calloc(e->n_regs ? e->n_regs : 1, sizeof *x->r);
+    x->slots = jp_calloc(e->n_slots ? e->n_slots : 1, sizeof *x->slots);
+    if (!x->r || !x->slots) goto nomem;
+    for (size_t i = 0; i < e->n_slots; i++) {
+        slot_t *s = &x->slots[i];
+        s->buf = jp_malloc_array(BATCH, sizeof(int64_t)); /* the widest type */
+        s->nbuf = jp_malloc(BATCH);
+        if (!s->buf || !s->nbuf) goto nomem;
+    }
+    for (size_t i = 0; i < e->n_regs; i++) {
+        const reg_info_t *ri = &e->regs[i];
+        vreg_t *r = &x->r[i];
+        if (ri->cval) {
+            r->v = ri->cval;
+            r->nul = ri->cnul;
+            r->dict = ri->cdict;
+            continue;
+        }
+        if (ri->slot >= 0) {
+            r->slot = &x->slots[ri->slot];
+            r->v = r->buf = r->slot->buf;
+            r->nbuf = r->slot->nbuf;
+        }
+        if (ri->dyn_dict && !(r->own = jp_strdict_new(64))) goto nomem;
+    }
+    return JP_OK;
+nomem:
+    jpx_ectx_free(x);
+    return JP_ERR_NOMEM;
+}
+
+/* Give the register its own null bytes (copying the current ones). */
+static uint8_t *own_nulls(vreg_t *d, const uint8_t *from, size_t n)
+{
+    if (from) {
+        if (from != d->nbuf) memcpy(d->nbuf, from, n);
+    } else
+        memset(d->nbuf, 0, n);
+    d->nul = d->nbuf;
+    return d->nbuf;
+}
+
+/* d's nulls are a's: shared when they belong to a column or a constant,
+ * copied when they are in a's slot, which a later register may reuse. */
+static void take_nulls(vreg_t *d, const vreg_t *a, size_t n)
+{
+    if (a && a->nul && a->nul == a->nbuf)
+        own_nulls(d, a->nul, n);
+    else
+        d->nul = a ? a->nul : NULL;
+}
+
+static void merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
+{
+    if (!a->nul)
+        take_nulls(d, b, n);
+    else if (!b || !b->nul)
+        take_nulls(d, a, n);
+    else {
+        for (size_t k = 0; k < n; k++) d->nbuf[k] = a->nul[k] | b->nul[k];
+        d->nul = d->nbuf;
+    }
+}
+
+static uint8_t *get_qbuf(vreg_t *d)
+{
+    if (!d->slot->qbuf) d->slot->qbuf = jp_malloc(BATCH);
+    return d->slot->qbuf;
+}
+
+/* d's qualifiers are a's (shared or copied, as take_nulls). */
+static jp_status_t take_quals(vreg_t *d, const vreg_t *a, size_t n)
+{
+    if (a->qual && a->slot && a->qual == a->slot->qbuf) {
+        uint8_t *q = get_qbuf(d);
+        if (!q) return JP_ERR_NOMEM;
+        memcpy(q, a->qual, n);
+        d->qual = q;
+    } else
+        d->qual = a->qual;
+    return JP_OK;
+}
+
+static inline uint8_t qflip(uint8_t q)
+{
+    switch (q) {
+    case JP_Q_AT_LEAST:
+        return JP_Q_AT_MOST;
+    case JP_Q_AT_MOST:
+        return JP_Q_AT_LEAST;
+    case JP_Q_MORE_THAN:
+        return JP_Q_LESS_THAN;
+    case JP_Q_LESS_THAN:
+        return JP_Q_MORE_THAN;
+    default:
+        return q;
+    }
+}
+
+static inline uint8_t qweak(uint8_t q)
+{
+    if (q == JP_Q_MORE_THAN) return JP_Q_AT_LEAST;
+    if (q == JP_Q_LESS_THAN) return JP_Q_AT_MOST;
+    return q;
+}
+
+/* Qualifier of an arithmetic result from its operands' (see docs/verbs.md). */
+static inline uint8_t qarith(int op, double x, double y, uint8_t qa, uint8_t qb)
+{
+    switch (op) {
+    case OP_ADD_I:
+    case OP_ADD_D:
+        return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qb);
+    case OP_SUB_I:
+    case OP_SUB_D:
+        return (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qflip(qb));
+    case OP_MUL_I:
+    case OP_MUL_D:
+        if (!qb) return x == 0 && qa == 0 ? 0 : (y > 0 ? qa : y < 0 ? qflip(qa) : 0);
+        if (!qa) return x > 0 ? qb : x < 0 ? qflip(qb) : 0;
+        return x > 0 && y > 0 ? (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qb)
+                              : (uint8_t)JP_Q_APPROX;
+    case OP_DIV_D:
+        if (!qb) return y > 0 ? qa : y < 0 ? qflip(qa) : (uint8_t)JP_Q_APPROX;
+        if (!qa) return x > 0 ? qflip(qb) : x < 0 ? qb : 0;
+        return x > 0 && y > 0 ? (uint8_t)jp_qual_combine((jp_qual_t)qa, (jp_qual_t)qflip(qb))
+                              : (uint8_t)JP_Q_APPROX;
+    default:
+        return JP_Q_APPROX;
+    }
+}
+
+static int str_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    if (c) return c < 0 ? -1 : 1;
+    return la < lb ? -1 : la > lb;
+}
+
+/* Grow a memo to cover every code of dict d (the dict may have grown). */
+static jp_status_t memo_fit(uint32_t **memo, size_t *n, const jp_strdict_t **for_dict,
+                            const jp_strdict_t *d)
+{
+    if (*for_dict != d) {
+        jp_free(*memo);
+        *memo = NULL;
+        *n = 0;
+        *for_dict = d;
+    }
+    if (*n >= d->count) return JP_OK;
+    size_t cap = d->count + 16;
+    uint32_t *m = jp_realloc_array(*memo, cap, sizeof *m);
+    if (!m) return JP_ERR_NOMEM;
+    memset(m + *n, 0, (cap - *n) * sizeof *m);
+    *memo = m;
+    *n = cap;
+    return JP_OK;
+}
+
+/* Re-intern a string of dictionary `from` into `to`, with a memo. */
+static jp_status_t remap(uint32_t **memo, size_t *mn, const jp_strdict_t **mfor,
+                         const jp_strdict_t *from, uint32_t code, jp_strdict_t *to, uint32_t *out)
+{
+    if (memo_fit(memo, mn, mfor, from)) return JP_ERR_NOMEM;
+    uint32_t m = (*memo)[code];
+    if (m) {
+        *out = m - 1;
+        return JP_OK;
+    }
+    size_t len;
+    const char *s = jp_strdict_get(from, code, &len);
+    if (jp_strdict_intern(to, s, len, out)) return JP_ERR_NOMEM;
+    (*memo)[code] = *out + 1;
+    return JP_OK;
+}
+
+/* Lua's tostring() of a float: %.14g, with ".0" when it reads as an integer. */
+static size_t lua_num_text(double v, char *buf, size_t size)
+{
+    int n;
+    if (isinf(v))
+        n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    else if (isnan(v))
+        n = snprintf(buf, size, "%s", "nan");
+    else {
+        n = snprintf(buf, size, "%.14g", v);
+        if (n > 0 && (size_t)n < size - 3 && strspn(buf, "-0123456789") == (size_t)n) {
+            buf[n++] = '.';
+            buf[n++] = '0';
+            buf[n] = '\0';
+        }
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Comparisons are never null: nil == nil, nil ~= anything else, and order
+ * tests with a nil are false. */
+static void cmp_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, int sub, size_t n)
+{
+    uint8_t *o = d->buf;
+    d->v = o;
+    d->nul = NULL;
+    if (!a->nul && !b->nul) return;
+    const uint8_t *na = a->nul, *nb = b->nul;
+    for (size_t k = 0; k < n; k++) {
+        uint8_t x1 = na ? na[k] : 0, x2 = nb ? nb[k] : 0;
+        if (x1 | x2) {
+            if (sub == C_EQ)
+                o[k] = x1 & x2;
+            else if (sub == C_NE)
+                o[k] = (uint8_t)(x1 ^ x2);
+            else
+                o[k] = 0;
+        }
+    }
+}
+
+jp_status_t jpx_run_batch(ectx_t *x, size_t start, size_t n)
+{
+    const jp_expr_t *e = x->e;
+    for (size_t pc = 0; pc < e->n_code; pc++) {
+        const ins_t *in = &e->code[pc];
+        vreg_t *d = &x->r[in->dst];
+        vreg_t *a = in->a >= 0 ? &x->r[in->a] : NULL;
+        vreg_t *b = in->b >= 0 ? &x->r[in->b] : NULL;
+        d->qual = NULL;
+        switch (in->op) {
+        case OP_LOAD: {
+            const jp_column_t *c = x->cols[in->field];
+            d->v = (char *)c->v.raw + start * jp_type_width(c->type);
+            d->nul = c->nulls ? c->nulls + start : NULL;
+            d->qual = c->quals ? c->quals + start : NULL;
+            d->dict = c->dict;
+            break;
+        }
+        case OP_I2D: {
+            const int64_t *s = VI(a);
+            double *o = d->buf;
+            for (size_t k = 0; k < n; k++) o[k] = (double)s[k];
+            d->v = o;
+            take_nulls(d, a, n);
+            if (take_quals(d, a, n)) return JP_ERR_NOMEM;
+            break;
+        }
+#define ARITH_I(EXPR)                                                                              \
+    {                                                                                              \
+        const int64_t *p = VI(a), *q = VI(b);                                                      \
+        int64_t *o = d->buf;                                                                       \
+        for (size_t k = 0; k < n; k++) {                                                           \
+            uint64_t u = (uint64_t)p[k], w = (uint64_t)q[k];                                       \
+            o[k] = (int64_t)(EXPR);                                                                \
+        }                                                                                          \
+        d->v = o;                                                                                  \
+        merge_nulls(d, a, b, n);                                                                   \
+    }                                                                                              \
+    goto arith_quals;
+#define ARITH_D(EXPR)                                                                              \
+    {                                                                                              \
+        const double *p = VD(a), *q = VD(b);                                                       \
+        double *o = d->buf;                                                                        \
+        for (size_t k = 0; k < n; k++) {                                                           \
+            double u = p[k], w = q[k];                                                             \
+            o[k] = (EXPR);                                                                         \
+        }                                                                                          \
+        d->v = o;                                                                                  \
+        merge_nulls(d, a, b, n);                                                                   \
+    }                                                                                              \
+    goto arith_quals;
+        case OP_ADD_I:
+            ARITH_I(u + w)
+        case OP_SUB_I:
+            ARITH_I(u - w)
+        case OP_MUL_I:
+            ARITH_I(u * w)
+        case OP_ADD_D:
+            ARITH_D(u + w)
+        case OP_SUB_D:
+            ARITH_D(u - w)
+        case OP_MUL_D:
+            ARITH_D(u * w)
+        case OP_DIV_D:
+            ARITH_D(u / w)
+        case OP_POW_D:
+            ARITH_D(pow(u, w))
+        case OP_IDIV_D:
+            ARITH_D(floor(u / w))
+        case OP_MOD_D: {
+            const double *p = VD(a), *q = VD(b);
+            double *o = d->buf;
+            for (size_t k = 0; k < n; k++) {
+                double m = fmod(p[k], q[k]);
+                if ((m > 0) ? q[k] < 0 : (m < 0 && q[k] != m)) m += q[k];
+                o[k] = m;
+            }
+            d->v = o;
+            merge_nulls(d, a, b, n);
+            goto arith_quals;
+        }
+        case OP_IDIV_I:
+        case OP_MOD_I: {
+            const int64_t *p = VI(a), *q = VI(b);
+            int64_t *o = d->buf;
+            uint8_t *nb = NULL;
+            bool mod = in->op == OP_MOD_I;
+            for (size_t k = 0; k < n; k++) {
+                int64_t u = p[k], w = q[k], r;
+                if (w == 0) {
+                    /* integer division by zero is null (Lua would raise) */
+                    if (!nb) {
+                        merge_nulls(d, a, b, n);
+                        nb = own_nulls(d, d->nul, n);
+                    }
+                    nb[k] = 1;
+                    r = 0;
+                } else if (w == -1) {
+                    r = mod ? 0 : (int64_t)(0 - (uint64_t)u);
+                } else if (mod) {
+                    r = u % w;
+                    if (r != 0 && ((r ^ w) < 0)) r += w;
+                } else {
+                    r = u / w;
+                    if ((u % w != 0) && ((u ^ w) < 0)) r -= 1;
+                }
+                o[k] = r;
+            }
+            d->v = o;
+            if (!nb) merge_nulls(d, a, b, n);
+            goto arith_quals;
+        }
+        arith_quals:
+            if (a->qual || b->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                bool isint = in->op == OP_ADD_I || in->op == OP_SUB_I || in->op == OP_MUL_I ||
+                             in->op == OP_IDIV_I || in->op == OP_MOD_I;
+                for (size_t k = 0; k < n; k++) {
+                    uint8_t qa = a->qual ? a->qual[k] : 0, qb = b->qual ? b->qual[k] : 0;
+                    if (!qa && !qb) {
+                        qo[k] = 0;
+                        continue;
+                    }
+                    double xv = isint ? (double)VI(a)[k] : VD(a)[k];
+                    double yv = isint ? (double)VI(b)[k] : VD(b)[k];
+                    qo[k] = qarith(in->op, xv, yv, qa, qb);
+                }
+                d->qual = qo;
+            }
+            break;
+        case OP_NEG_I: {
+            const int64_t *p = VI(a);
+            int64_t *o = d->buf;
+            for (size_t k = 0; k < n; k++) o[k] = (int64_t)(0 - (uint64_t)p[k]);
+            d->v = o;
+            take_nulls(d, a, n);
+            goto unary_flip;
+        }
+        case OP_NEG_D: {
+            const double *p = VD(a);
+            double *o = d->buf;
+            for (size_t k = 0; k < n; k++) o[k] = -p[k];
+            d->v = o;
+            take_nulls(d, a, n);
+            goto unary_flip;
+        }
+        unary_flip:
+            if (a->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                for (size_t k = 0; k < n; k++) qo[k] = qflip(a->qual[k]);
+                d->qual = qo;
+            }
+            break;
+        case OP_CMP_I:
+        case OP_CMP_D:
+        case OP_CMP_B:
+        case OP_CMP_T: {
+            uint8_t *o = d->buf;
+#define CMPLOOP(T, ARR)                                                                            \
+    {                                                                                              \
+        const T *p = ARR(a), *q = ARR(b);                                                          \
+        switch (in->sub) {                                                                         \
+        case C_EQ:                                                                                 \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] == q[k];                                    \
+            break;                                                                                 \
+        case C_NE:                                                                                 \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] != q[k];                                    \
+            break;                                                                                 \
+        case C_LT:                                                                                 \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] < q[k];                                     \
+            break;                                                                                 \
+        case C_LE:                                                                                 \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] <= q[k];                                    \
+            break;                                                                                 \
+        case C_GT:                                                                                 \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] > q[k];                                     \
+            break;                                                                                 \
+        default:                                                                                   \
+            for (size_t k = 0; k < n; k++) o[k] = p[k] >= q[k];                                    \
+            break;                                                                                 \
+        }                                                                                          \
+    }
+            if (in->op == OP_CMP_I)
+                CMPLOOP(int64_t, VI)
+            else if (in->op == OP_CMP_D)
+                CMPLOOP(double, VD)
+            else if (in->op == OP_CMP_B)
+                CMPLOOP(uint8_t, VB)
+            else
+                CMPLOOP(int32_t, VT)
+#undef CMPLOOP
+            cmp_nulls(d, a, b, in->sub, n);
+            break;
+        }
+        case OP_CMP_S: {
+            uint8_t *o = d->buf;
+            const uint32_t *p = VS(a), *q = VS(b);
+            bool bconst = e->regs[in->b].is_const, aconst = e->regs[in->a].is_const;
+            if (a->dict == b->dict && (in->sub == C_EQ || in->sub == C_NE)) {
+                if (in->sub == C_EQ)
+                    for (size_t k = 0; k < n; k++) o[k] = p[k] == q[k];
+                else
+                    for (size_t k = 0; k < n; k++) o[k] = p[k] != q[k];
+            } else if ((bconst && b->nul) || (aconst && a->nul)) {
+                memset(o, 0, n); /* a nil string constant: settled by cmp_nulls */
+            } else if (bconst || aconst) {
+                /* one side is a literal: compare each distinct string once */
+                vreg_t *v = bconst ? a : b, *c = bconst ? b : a;
+                const uint32_t *codes = VS(v);
+                size_t ll;
+                const char *lit = jp_strdict_get(c->dict, 0, &ll);
+                const jp_strdict_t *vd = v->dict;
+                for (size_t k = 0; k < n; k++) {
+                    if (v->nul && v->nul[k]) {
+                        o[k] = 0;
+                        continue;
+                    }
+                    uint32_t code = codes[k];
+                    if (code >= d->memo_n || d->memo_for != vd) {
+                        if (memo_fit(&d->memo, &d->memo_n, &d->memo_for, vd)) return JP_ERR_NOMEM;
+                    }
+                    uint32_t m = d->memo[code];
+                    if (!m) {
+                        size_t sl;
+                        const char *s = jp_strdict_get(vd, code, &sl);
+                        int cr = bconst ? str_cmp(s, sl, lit, ll) : str_cmp(lit, ll, s, sl);
+                        m = (uint32_t)(cr + 2);
+                        d->memo[code] = m;
+                    }
+                    int cr = (int)m - 2;
+                    o[k] = cmp_holds(in->sub, cr);
+                }
+            } else {
+                for (size_t k = 0; k < n; k++) {
+                    if ((a->nul && a->nul[k]) || (b->nul && b->nul[k])) {
+                        o[k] = 0;
+                        continue;
+                    }
+                    size_t la, lb;
+                    const char *sa = jp_strdict_get(a->dict, p[k], &la);
+                    const char *sb = jp_strdict_get(b->dict, q[k], &lb);
+                    int cr = str_cmp(sa, la, sb, lb);
+                    o[k] = cmp_holds(in->sub, cr);
+                }
+            }
+            cmp_nulls(d, a, b, in->sub, n);
+            break;
+        }
+        case OP_ISNULL:
+        case OP_NOTNULL: {
+            uint8_t *o = d->buf;
+            uint8_t want = in->op == OP_ISNULL;
+            if (a->nul)
+                for (size_t k = 0; k < n; k++) o[k] = a->nul[k] == want;
+            else
+                memset(o, !want, n);
+            d->v = o;
+            d->nul = NULL;
+            break;
+        }
+        case OP_TRUTHY:
+        case OP_NOT: {
+            uint8_t *o = d->buf;
+            bool isb = e->regs[in->a].type == JP_TYPE_BOOL;
+            uint8_t flip = in->op == OP_NOT;
+            for (size_t k = 0; k < n; k++) {
+                uint8_t t = (uint8_t)(!(a->nul && a->nul[k]) && (!isb || VB(a)[k]));
+                o[k] = t ^ flip;
+            }
+            d->v = o;
+            d->nul = NULL;
+            break;
+        }
+        case OP_SELECT: {
+            const uint8_t *m = VB(a);
+            vreg_t *y = &x->r[in->c];
+            vreg_t *xv = b;
+            jp_type_t t = e->regs[in->dst].type;
+            size_t w = jp_type_width(t);
+            bool xnil = xv->nul && e->regs[in->b].is_const && e->regs[in->b].cnull;
+            bool ynil = y->nul && e->regs[in->c].is_const && e->regs[in->c].cnull;
+            if (t == JP_TYPE_STRING && !(xv->dict == y->dict || xnil || ynil)) {
+                /* two dictionaries: re-intern into our own */
+                uint32_t *o = d->buf;
+                for (size_t k = 0; k < n; k++) {
+                    vreg_t *src = m[k] ? xv : y;
+                    if (src->nul && src->nul[k]) {
+                        o[k] = 0;
+                        continue;
+                    }
+                    jp_status_t st = m[k] ? remap(&d->memo, &d->memo_n, &d->memo_for, xv->dict,
+                                                  VS(xv)[k], d->own, &o[k])
+                                          : remap(&d->memo2, &d->memo2_n, &d->memo2_for, y->dict,
+                                                  VS(y)[k], d->own, &o[k]);
+                    if (st) return st;
+                }
+                d->v = o;
+                d->dict = d->own;
+            } else {
+                char *o = d->buf;
+                const char *pa = xv->v, *pb = y->v;
+                if (w == 8) {
+                    for (size_t k = 0; k < n; k++)
+                        ((uint64_t *)(void *)o)[k] = m[k] ? ((const uint64_t *)(const void *)pa)[k]
+                                                          : ((const uint64_t *)(const void *)pb)[k];
+                } else if (w == 4) {
+                    for (size_t k = 0; k < n; k++)
+                        ((uint32_t *)(void *)o)[k] = m[k] ? ((const uint32_t *)(const void *)pa)[k]
+                                                          : ((const uint32_t *)(const void *)pb)[k];
+                } else if (w == 1) {
+                    for (size_t k = 0; k < n; k++) o[k] = m[k] ? pa[k] : pb[k];
+                } else {
+                    for (size_t k = 0; k < n; k++) memcpy(o + k * w, (m[k] ? pa : pb) + k * w, w);
+                }
+                d->v = o;
+                d->dict = xnil ? y->dict : xv->dict;
+                if (t == JP_TYPE_STRING && !d->dict) d->dict = d->own;
+            }
+            if (xv->nul || y->nul) {
+                for (size_t k = 0; k < n; k++)
+                    d->nbuf[k] = m[k] ? (xv->nul ? xv->nul[k] : 0) : (y->nul ? y->nul[k] : 0);
+                d->nul = d->nbuf;
+            } else
+                d->nul = NULL;
+            if (xv->qual || y->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                for (size_t k = 0; k < n; k++)
+                    qo[k] = m[k] ? (xv->qual ? xv->qual[k] : 0) : (y->qual ? y->qual[k] : 0);
+                d->qual = qo;
+            }
+            break;
+        }
+        case OP_ABS_I: {
+            const int64_t *p = VI(a);
+            int64_t *o = d->buf;
+            for (size_t k = 0; k < n; k++) o[k] = p[k] < 0 ? (int64_t)(0 - (uint64_t)p[k]) : p[k];
+            d->v = o;
+            take_nulls(d, a, n);
+            goto abs_quals;
+        }
+        case OP_ABS_D: {
+            const double *p = VD(a);
+            double *o = d->buf;
+            for (size_t k = 0; k < n; k++) o[k] = fabs(p[k]);
+            d->v = o;
+            take_nulls(d, a, n);
+            goto abs_quals;
+        }
+        abs_quals:
+            if (a->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                bool isint = in->op == OP_ABS_I;
+                for (size_t k = 0; k < n; k++) {
+                    double v = isint ? (double)VI(a)[k] : VD(a)[k];
+                    qo[k] = v < 0 ? qflip(a->qual[k]) : a->qual[k];
+                }
+                d->qual = qo;
+            }
+            break;
+        case OP_FLOOR_D:
+        case OP_CEIL_D: {
+            const double *p = VD(a);
+            int64_t *o = d->buf;
+            uint8_t *nb = NULL;
+            bool fl = in->op == OP_FLOOR_D;
+            for (size_t k = 0; k < n; k++) {
+                double v = fl ? floor(p[k]) : ceil(p[k]);
+                if (v >= -9223372036854775808.0 && v < 9223372036854775808.0) {
+                    o[k] = (int64_t)v;
+                } else {
+                    /* NaN, infinities and values past int64 have no integer */
+                    if (!nb) nb = own_nulls(d, a->nul, n);
+                    nb[k] = 1;
+                    o[k] = 0;
+                }
+            }
+            d->v = o;
+            if (!nb) take_nulls(d, a, n);
+            goto weak_quals;
+        }
+        case OP_ROUND_D: {
+            const double *p = VD(a);
+            double *o = d->buf;
+            double f = pow(10.0, in->k);
+            for (size_t k = 0; k < n; k++) {
+                if (in->k == 0)
+                    o[k] = round(p[k]);
+                else {
+                    double v = round(p[k] * f) / f;
+                    o[k] = isfinite(v) ? v : p[k];
+                }
+            }
+            d->v = o;
+            take_nulls(d, a, n);
+            goto weak_quals;
+        }
+        weak_quals:
+            if (a->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                for (size_t k = 0; k < n; k++) qo[k] = qweak(a->qual[k]);
+                d->qual = qo;
+            }
+            break;
+        case OP_SQRT_D:
+        case OP_LOG_D:
+        case OP_EXP_D: {
+            const double *p = VD(a);
+            double *o = d->buf;
+            if (in->op == OP_SQRT_D)
+                for (size_t k = 0; k < n; k++) o[k] = sqrt(p[k]);
+            else if (in->op == OP_LOG_D)
+                for (size_t k = 0; k < n; k++) o[k] = log(p[k]);
+            else
+                for (size_t k = 0; k < n; k++) o[k] = exp(p[k]);
+            d->v = o;
+            take_nulls(d, a, n);
+            /* increasing functions keep the bound */
+            if (take_quals(d, a, n)) return JP_ERR_NOMEM;
+            break;
+        }
+        case OP_LOGB_D: {
+            const double *p = VD(a), *q = VD(b);
+            double *o = d->buf;
+            for (size_t k = 0; k < n; k++) {
+                if (q[k] == 2.0)
+                    o[k] = log2(p[k]);
+                else if (q[k] == 10.0)
+                    o[k] = log10(p[k]);
+                else
+                    o[k] = log(p[k]) / log(q[k]);
+            }
+            d->v = o;
+            merge_nulls(d, a, b, n);
+            if (a->qual || b->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                for (size_t k = 0; k < n; k++)
+                    qo[k] =
+                        (b->qual && b->qual[k]) ? (uint8_t)JP_Q_APPROX : (a->qual ? a->qual[k] : 0);
+                d->qual = qo;
+            }
+            break;
+        }
+        case OP_MINMAX_I:
+        case OP_MINMAX_D:
+        case OP_MINMAX_T:
+        case OP_MINMAX_S: {
+            /* nulls are skipped: min(nil, 3) is 3 */
+            bool mx = in->sub == 1;
+            if (jp_buf_reserve(&x->scratch, BATCH)) return JP_ERR_NOMEM;
+            uint8_t *pick = (uint8_t *)x->scratch.data; /* 1 = take b */
+            for (size_t k = 0; k < n; k++) {
+                bool na = a->nul && a->nul[k], nb = b->nul && b->nul[k];
+                bool tb;
+                if (na || nb)
+                    tb = na && !nb;
+                else if (in->op == OP_MINMAX_I)
+                    tb = mx ? VI(b)[k] > VI(a)[k] : VI(b)[k] < VI(a)[k];
+                else if (in->op == OP_MINMAX_D)
+                    tb = mx ? VD(b)[k] > VD(a)[k] : VD(b)[k] < VD(a)[k];
+                else if (in->op == OP_MINMAX_T)
+                    tb = mx ? VT(b)[k] > VT(a)[k] : VT(b)[k] < VT(a)[k];
+                else {
+                    size_t la, lb;
+                    const char *sa = jp_strdict_get(a->dict, VS(a)[k], &la);
+                    const char *sb = jp_strdict_get(b->dict, VS(b)[k], &lb);
+                    int c = str_cmp(sb, lb, sa, la);
+                    tb = mx ? c > 0 : c < 0;
+                }
+                pick[k] = tb;
+            }
+            size_t w = jp_type_width(e->regs[in->dst].type);
+            char *o = d->buf;
+            for (size_t k = 0; k < n; k++) {
+                vreg_t *src = pick[k] ? b : a;
+                if (in->op == OP_MINMAX_S) {
+                    uint32_t code = 0;
+                    if (!(src->nul && src->nul[k])) {
+                        jp_status_t st = pick[k] ? remap(&d->memo2, &d->memo2_n, &d->memo2_for,
+                                                         b->dict, VS(b)[k], d->own, &code)
+                                                 : remap(&d->memo, &d->memo_n, &d->memo_for,
+                                                         a->dict, VS(a)[k], d->own, &code);
+                        if (st) return st;
+                    }
+                    ((uint32_t *)(void *)o)[k] = code;
+                } else
+                    memcpy(o + k * w, (char *)src->v + k * w, w);
+                d->nbuf[k] = src->nul ? src->nul[k] : 0;
+            }
+            d->v = o;
+            d->dict = d->own;
+            d->nul = (a->nul || b->nul) ? d->nbuf : NULL;
+            if (a->qual || b->qual) {
+                uint8_t *qo = get_qbuf(d);
+                if (!qo) return JP_ERR_NOMEM;
+                for (size_t k = 0; k < n; k++) {
+                    vreg_t *src = pick[k] ? b : a;
+                    qo[k] = src->qual ? src->qual[k] : 0;
+                }
+                d->qual = qo;
+            }
+            break;
+        }
+        case OP_LOWER:
+        case OP_UPPER: {
+            uint32_t *o = d->buf;
+            bool up = in->op == OP_UPPER;
+            for (size_t k = 0; k < n; k++) {
+                if (a->nul && a->nul[k]) {
+                    o[k] = 0;
+                    continue;
+                }
+                uint32_t code = VS(a)[k];
+                if (memo_fit(&d->memo, &d->memo_n, &d->memo_for, a->dict)) return JP_ERR_NOMEM;
+                if (!d->memo[code]) {
+                    size_t len;
+                    const char *s = jp_strdict_get(a->dict, code, &len);
+                    jp_buf_reset(&x->scratch);
+                    if (jp_buf_append(&x->scratch, s, len)) return JP_ERR_NOMEM;
+                    for (size_t j = 0; j < len; j++) {
+                        unsigned char ch = (unsigned char)x->scratch.data[j];
+                        if (ch < 0x80) x->scratch.data[j] = (char)(up ? toupper(ch) : tolower(ch));
+                    }
+                    uint32_t oc;
+                    if (jp_strdict_intern(d->own, x->scratch.data, len, &oc)) return JP_ERR_NOMEM;
+                    d->memo[code] = oc + 1;
+                }
+                o[k] = d->memo[code] - 1;
+            }
+            d->v = o;
+            d->dict = d->own;
+            take_nulls(d, a, n);
+            break;
+        }
+        case OP_LEN_S: {
+            int64_t *o = d->buf;
+            for (size_t k = 0; k < n; k++) {
+                size_t len = 0;
+                if (!(a->nul && a->nul[k])) jp_strdict_get(a->dict, VS(a)[k], &len);
+                o[k] = (int64_t)len;
+            }
+            d->v = o;
+            take_nulls(d, a, n);
+            break;
+        }
+        case OP_SUBSTR: {
+            /* string.sub semantics: 1-based, negative from the end, inclusive */
+            vreg_t *c = &x->r[in->c];
+            uint32_t *o = d->buf;
+            merge_nulls(d, a, b, n);
+            if (c->nul) {
+                own_nulls(d, d->nul, n);
+                for (size_t k = 0; k < n; k++) d->nbuf[k] |= c->nul[k];
+            }
+            for (size_t k = 0; k < n; k++) {
+                if (d->nul && d->nul[k]) {
+                    o[k] = 0;
+                    continue;
+                }
+                size_t len;
+                const char *s = jp_strdict_get(a->dict, VS(a)[k], &len);
+                int64_t l = (int64_t)len, i = VI(b)[k], j = VI(c)[k];
+                if (i < 0)
+                    i = (i < -l) ? 1 : l + i + 1;
+                else if (i == 0)
+                    i = 1;
+                if (j < 0)
+                    j = (j < -l) ? 0 : l + j + 1;
+                else if (j > l)
+                    j = l;
+                size_t from = 0, cnt = 0;
+                if (i <= j) {
+                    from = (size_t)(i - 1);
+                    cnt = (size_t)(j - i + 1);
+                }
+                if (jp_strdict_intern(d->own, s + from, cnt, &o[k])) return JP_ERR_NOMEM;
+            }
+            d->v = o;
+            d->dict = d->own;
+            break;
+        }
+        case OP_CAT_BEGIN:
+            if (!d->rows && !(d->rows = jp_calloc(BATCH, sizeof *d->rows))) return JP_ERR_NOMEM;
+            for (size_t k = 0; k < n; k++) jp_buf_reset(&d->rows[k]);
+            memset(d->nbuf, 0, n);
+            break;
+        case OP_CAT_ADD:
+            /* d is a, the builder: appends b's strings; a nil operand makes the row nil */
+            for (size_t k = 0; k < n; k++) {
+                if (d->nbuf[k]) continue;
+                if (b->nul && b->nul[k]) {
+                    d->nbuf[k] = 1;
+                    continue;
+                }
+                size_t len;
+                const char *p = jp_strdict_get(b->dict, VS(b)[k], &len);
+                if (jp_buf_append(&d->rows[k], p, len)) return JP_ERR_NOMEM;
+            }
+            break;
+        case OP_CAT_END: {
+            uint32_t *o = d->buf;
+            bool any = false;
+            for (size_t k = 0; k < n; k++) {
+                d->nbuf[k] = a->nbuf[k];
+                if (a->nbuf[k]) {
+                    o[k] = 0;
+                    any = true;
+                    continue;
+                }
+                const jp_buf_t *rb = &a->rows[k];
+                if (jp_strdict_intern(d->own, rb->data ? rb->data : "", rb->len, &o[k]))
+                    return JP_ERR_NOMEM;
+            }
+            d->v = o;
+            d->dict = d->own;
+            d->nul = any ? d->nbuf : NULL;
+            break;
+        }
+        case OP_CONST: {
+            const reg_info_t *ri = &e->regs[in->dst];
+            switch (ri->type) {
+            case JP_TYPE_INT:
+                for (size_t k = 0; k < n; k++) VI(d)[k] = ri->ci;
+                break;
+            case JP_TYPE_NUMBER:
+                for (size_t k = 0; k < n; k++) VD(d)[k] = ri->cd;
+                break;
+            case JP_TYPE_BOOL:
+                memset(d->buf, (int)ri->ci, n);
+                break;
+            case JP_TYPE_DATE:
+                for (size_t k = 0; k < n; k++) VT(d)[k] = (int32_t)ri->ci;
+                break;
+            default:
+                memset(d->buf, 0, n * sizeof(uint32_t));
+                break;
+            }
+            d->v = d->buf;
+            d->dict = ri->cdict;
+            d->nul = ri->cnull ? memset(d->nbuf, 1, n) : NULL;
+            break;
+        }
+        case OP_TOSTR_I:
+        case OP_TOSTR_D:
+        case OP_TOSTR_B:
+        case OP_TOSTR_T: {
+            uint32_t *o = d->buf;
+            char buf[64];
+            for (size_t k = 0; k < n; k++) {
+                if (a->nul && a->nul[k]) {
+                    o[k] = 0;
+                    continue;
+                }
+                size_t len;
+                switch (in->op) {
+                case OP_TOSTR_I:
+                    len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)VI(a)[k]);
+                    break;
+                case OP_TOSTR_D:
+                    len = lua_num_text(VD(a)[k], buf, sizeof buf);
+                    break;
+                case OP_TOSTR_B:
+                    len = (size_t)snprintf(buf, sizeof buf, "%s", VB(a)[k] ? "true" : "false");
+                    break;
+                default:
+                    jp_date_format(VT(a)[k], buf);
+                    len = strlen(buf);
+                    break;
+                }
+                if (jp_strdict_intern(d->own, buf, len, &o[k])) return JP_ERR_NOMEM;
+            }
+            d->v = o;
+            d->dict = d->own;
+            take_nulls(d, a, n);
+            break;
+        }
+        case OP_YMD: {
+            int64_t *o = d->buf;
+            for (size_t k = 0; k < n; k++) {
+                int y, m, dd;
+                jp_date_to_ymd(VT(a)[k], &y, &m, &dd);
+                o[k] = in->sub == 0 ? y : in->sub == 1 ? m : dd;
+            }
+            d->v = o;
+            take_nulls(d, a, n);
+            break;
+        }
+        default:
+            return JP_ERR_INTERNAL;
+        }
+    }
+    return JP_OK;
+}
