@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "jp_archive_int.h"
 #include "jp_file.h"
+#include "jp_gzip.h"
 #include "jp_mem.h"
 #include "jp_sha256.h"
 #include "jp_tar.h"
@@ -39,98 +39,38 @@ typedef struct src {
     int fd;
     const char *archive;
     const jp_archive_limits_t *lim;
-    bool gz;
-    z_stream z;
-    bool z_inited, eof_in, finished;
-    unsigned char in[65536];
-    uint64_t in_total, out_total;
+    jp_gunzip_t *gz; /* .tar.gz: the shared gzip reader, with the same limits */
+    uint64_t out_total;
 } src_t;
-
-static jp_status_t fill(src_t *s, jp_error_t *err)
-{
-    if (s->eof_in) return JP_OK;
-    if (s->z.avail_in && s->z.next_in != s->in) {
-        memmove(s->in, s->z.next_in, s->z.avail_in);
-    }
-    s->z.next_in = s->in;
-    for (;;) {
-        ssize_t r = read(s->fd, s->in + s->z.avail_in, sizeof s->in - s->z.avail_in);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", s->archive);
-        if (r == 0) s->eof_in = true;
-        s->z.avail_in += (uInt)r;
-        s->in_total += (uint64_t)r;
-        return JP_OK;
-    }
-}
-
-static jp_status_t check_limits(src_t *s, jp_error_t *err)
-{
-    if (s->out_total > s->lim->max_total)
-        return jp_error_set(err, JP_ERR_LIMIT,
-                            "%s: more than %llu bytes uncompressed (refused: raise the limit if "
-                            "this is really wanted)",
-                            s->archive, (unsigned long long)s->lim->max_total);
-    if (s->gz && s->out_total > (1u << 20) &&
-        (double)s->out_total > s->lim->max_ratio * (double)(s->in_total ? s->in_total : 1))
-        return jp_error_set(err, JP_ERR_LIMIT,
-                            "%s: compression ratio over %.0f (refused: a decompression bomb?)",
-                            s->archive, s->lim->max_ratio);
-    return JP_OK;
-}
 
 static jp_status_t src_read(void *ctx, void *buf, size_t n, size_t *got, jp_error_t *err)
 {
     src_t *s = ctx;
     *got = 0;
-    jp_status_t st;
-    if (!s->gz) {
-        for (;;) {
-            ssize_t r = read(s->fd, buf, n);
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", s->archive);
-            *got = (size_t)r;
-            s->out_total += (uint64_t)r;
-            return check_limits(s, err);
-        }
+    if (s->gz) {
+        jp_status_t st = jp_gunzip_read(s->gz, buf, n, got, err);
+        if (st != JP_ERR_PARSE) return st;
+        if (err) err->code = JP_ERR_ARCHIVE; /* the archive is what is corrupt */
+        return JP_ERR_ARCHIVE;
     }
-    while (*got == 0 && !s->finished && n) {
-        if (s->z.avail_in == 0 && (st = fill(s, err))) return st;
-        s->z.next_out = buf;
-        s->z.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
-        uInt before = s->z.avail_out;
-        int r = inflate(&s->z, Z_NO_FLUSH);
-        size_t k = before - s->z.avail_out;
-        *got = k;
-        s->out_total += k;
-        if ((st = check_limits(s, err))) return st;
-        if (r == Z_STREAM_END) {
-            if (s->z.avail_in < 2 && (st = fill(s, err))) return st;
-            if (s->z.avail_in == 0 && s->eof_in) {
-                s->finished = true;
-            } else if (s->z.avail_in >= 2 && s->z.next_in[0] == 0x1f && s->z.next_in[1] == 0x8b) {
-                inflateReset(&s->z); /* another gzip member follows */
-            } else {
-                return jp_error_set(err, JP_ERR_ARCHIVE,
-                                    "%s: bytes after the end of the gzip data (refused)",
-                                    s->archive);
-            }
-        } else if (r == Z_BUF_ERROR || r == Z_OK) {
-            if (k == 0 && s->z.avail_in == 0 && s->eof_in)
-                return jp_error_set(err, JP_ERR_ARCHIVE, "%s: truncated: the gzip data ends early",
-                                    s->archive);
-        } else {
-            return jp_error_set(err, JP_ERR_ARCHIVE, "%s: corrupt gzip data (%s)", s->archive,
-                                s->z.msg ? s->z.msg : "inflate failed");
-        }
+    for (;;) {
+        ssize_t r = read(s->fd, buf, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", s->archive);
+        *got = (size_t)r;
+        s->out_total += (uint64_t)r;
+        if (s->out_total > s->lim->max_total)
+            return jp_error_set(err, JP_ERR_LIMIT,
+                                "%s: more than %llu bytes uncompressed (refused)", s->archive,
+                                (unsigned long long)s->lim->max_total);
+        return JP_OK;
     }
-    return JP_OK;
 }
 
 static void src_end(src_t *s)
 {
-    if (s->z_inited) inflateEnd(&s->z);
-    s->z_inited = false;
+    jp_gunzip_close(s->gz);
+    s->gz = NULL;
 }
 
 static jp_status_t src_begin(src_t *s, jp_archive_t *a, jp_error_t *err)
@@ -139,15 +79,12 @@ static jp_status_t src_begin(src_t *s, jp_archive_t *a, jp_error_t *err)
     s->fd = a->fd;
     s->archive = a->path;
     s->lim = &a->lim;
-    s->gz = a->kind == JP_ARCHIVE_TGZ;
     if (lseek(a->fd, 0, SEEK_SET) < 0)
         return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", a->path);
-    if (s->gz) {
-        s->z.zalloc = jp_zalloc;
-        s->z.zfree = jp_zfree;
-        if (inflateInit2(&s->z, 15 + 16) != Z_OK)
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory (inflate)");
-        s->z_inited = true;
+    if (a->kind == JP_ARCHIVE_TGZ) {
+        jp_gunzip_limits_t gl = {a->lim.max_total, a->lim.max_ratio};
+        if (!(s->gz = jp_gunzip_open_fd(a->fd, a->path, &gl, err)))
+            return err ? err->code : JP_ERR_NOMEM;
     }
     return JP_OK;
 }

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <zlib.h>
 #include "jp_csv_int.h"
 #include "jp_file.h"
 #include "jp_lazy.h"
@@ -388,59 +387,6 @@ static int mode_for(jp_type_t t, const char *unit)
     }
 }
 
-/* A memory source that is gzip data: inflate it (multi-member). */
-static jp_status_t inflate_mem(const char *name, const char *data, size_t n, jp_buf_t *out,
-                               jp_error_t *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    zs.zalloc = jp_zalloc;
-    zs.zfree = jp_zfree;
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    zs.next_in = (unsigned char *)(uintptr_t)data;
-    zs.avail_in = (uInt)(n > (1u << 30) ? (1u << 30) : n);
-    size_t fed = zs.avail_in;
-    jp_status_t st = JP_OK;
-    for (;;) {
-        if (jp_buf_reserve(out, 1 << 20)) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            break;
-        }
-        zs.next_out = (unsigned char *)out->data + out->len;
-        zs.avail_out = (uInt)(out->cap - out->len - 1);
-        size_t before = zs.avail_out;
-        int rc = inflate(&zs, Z_NO_FLUSH);
-        out->len += before - zs.avail_out;
-        out->data[out->len] = '\0';
-        if (zs.avail_in == 0 && fed < n) {
-            size_t k = n - fed > (1u << 30) ? (1u << 30) : n - fed;
-            zs.next_in = (unsigned char *)(uintptr_t)(data + fed);
-            zs.avail_in = (uInt)k;
-            fed += k;
-        }
-        if (rc == Z_STREAM_END) {
-            if (zs.avail_in == 0 && fed >= n) break;
-            if (inflateReset(&zs) != Z_OK) { /* next member */
-                st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data", name);
-                break;
-            }
-            continue;
-        }
-        if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
-            st = jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data%s%s", name, zs.msg ? ": " : "",
-                              zs.msg ? zs.msg : "");
-            break;
-        }
-        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
-            st = jp_error_set(err, JP_ERR_PARSE, "%s: truncated gzip data", name);
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    return st;
-}
-
 /* ---- reading ------------------------------------------------------------------- */
 
 static jp_status_t nomem(jp_error_t *err)
@@ -460,20 +406,15 @@ static jp_status_t check_read_opts(const char *path, const jp_read_opts_t *o, jp
     return JP_OK;
 }
 
-/* Where the plan's text comes from: memory (inflated into *unz when it is
- * gzip data), or the file, whose identity is noted so that a later pass
- * notices a change.  *disk_size is the file's size (0 for memory). */
+/* Where the plan's text comes from: memory (gzip data is inflated as it is
+ * read, like a file's), or the file, whose identity is noted so that a later
+ * pass notices a change.  *disk_size is the file's size (0 for memory). */
 static jp_status_t open_source(csv_plan_t *p, const char *path, const char *mem, size_t mem_len,
-                               jp_buf_t *unz, uint64_t *disk_size, jp_error_t *err)
+                               uint64_t *disk_size, jp_error_t *err)
 {
     *disk_size = 0;
     if (mem) {
-        if (mem_len >= 2 && (unsigned char)mem[0] == 0x1f && (unsigned char)mem[1] == 0x8b) {
-            jp_status_t st = inflate_mem(path, mem, mem_len, unz, err);
-            if (st) return st;
-            mem = unz->data ? unz->data : "";
-            mem_len = unz->len;
-        }
+        p->src.gz = mem_len >= 2 && (unsigned char)mem[0] == 0x1f && (unsigned char)mem[1] == 0x8b;
         p->src.mem = mem;
         p->src.mem_len = mem_len;
         return JP_OK;
@@ -736,7 +677,6 @@ typedef struct opened {
     csv_plan_t *p;
     head_t h;
     selection_t sel;
-    jp_buf_t unz;
     uint64_t disk_size;
 } opened_t;
 
@@ -746,7 +686,6 @@ static void opened_free(opened_t *op)
     names_free(&op->h.names);
     plan_free(op->p);
     op->p = NULL;
-    jp_buf_free(&op->unz);
 }
 
 static jp_status_t open_head(const char *path, const char *mem, size_t mem_len,
@@ -758,7 +697,7 @@ static jp_status_t open_head(const char *path, const char *mem, size_t mem_len,
     csv_plan_t *p = op->p = jp_calloc(1, sizeof *p);
     if (!p || !(p->path = jp_strdup(path))) return nomem(err);
     p->src.path = p->path;
-    if ((st = open_source(p, path, mem, mem_len, &op->unz, &op->disk_size, err)) ||
+    if ((st = open_source(p, path, mem, mem_len, &op->disk_size, err)) ||
         (st = read_head(&p->src, o, &op->h, err)) ||
         (st = field_names(path, o, &op->h.names, err)) || (st = set_layout(p, &op->h, o, err)))
         return st;

@@ -19,9 +19,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "jp_dataset.h"
 #include "jp_file.h"
+#include "jp_gzip.h"
 #include "jp_mem.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -156,7 +156,7 @@ void jp_csv_advise_huge(void *p, size_t n)
 
 struct csv_reader {
     int fd;
-    gzFile gz;
+    jp_gunzip_t *gz; /* gzip data, from the file or from memory */
     const char *mem;
     size_t mem_len, mem_pos;
     const char *name;
@@ -170,6 +170,14 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
     if (!r) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     r->fd = -1;
     r->name = src->path;
+    if (src->mem && src->gz) {
+        if (!(r->gz = jp_gunzip_open_mem(src->mem, src->mem_len, NULL, NULL, err))) {
+            jp_free(r);
+            return err ? err->code : JP_ERR_NOMEM;
+        }
+        *out = r;
+        return JP_OK;
+    }
     if (src->mem) {
         r->mem = src->mem;
         r->mem_len = src->mem_len;
@@ -201,16 +209,10 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-    if (src->gz) {
-        int fd2 = dup(r->fd);
-        r->gz = fd2 >= 0 ? gzdopen(fd2, "rb") : NULL;
-        if (!r->gz) {
-            if (fd2 >= 0) close(fd2);
-            close(r->fd);
-            jp_free(r);
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory opening %s", src->path);
-        }
-        gzbuffer(r->gz, 1 << 18);
+    if (src->gz && !(r->gz = jp_gunzip_open_fd(r->fd, NULL, NULL, err))) {
+        close(r->fd);
+        jp_free(r);
+        return err ? err->code : JP_ERR_NOMEM;
     }
     *out = r;
     return JP_OK;
@@ -219,6 +221,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
 jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err)
 {
     size_t have = 0;
+    if (r->gz) return jp_gunzip_read(r->gz, buf, n, got, err);
     if (r->mem) {
         size_t k = r->mem_len - r->mem_pos;
         if (k > n) k = n;
@@ -228,32 +231,13 @@ jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got
         return JP_OK;
     }
     while (have < n) {
-        size_t want = n - have;
-        if (r->gz) {
-            if (want > (1u << 30)) want = 1u << 30;
-            int k = gzread(r->gz, buf + have, (unsigned)want);
-            if (k < 0) {
-                int zerr;
-                const char *m = gzerror(r->gz, &zerr);
-                return jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data: %s", r->name, m);
-            }
-            if (k == 0) {
-                int zerr;
-                const char *m = gzerror(r->gz, &zerr);
-                if (zerr != Z_OK && zerr != Z_STREAM_END)
-                    return jp_error_set(err, JP_ERR_PARSE, "%s: bad gzip data: %s", r->name, m);
-                break;
-            }
-            have += (size_t)k;
-        } else {
-            ssize_t k = read(r->fd, buf + have, want);
-            if (k < 0) {
-                if (errno == EINTR) continue;
-                return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", r->name);
-            }
-            if (k == 0) break;
-            have += (size_t)k;
+        ssize_t k = read(r->fd, buf + have, n - have);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", r->name);
         }
+        if (k == 0) break;
+        have += (size_t)k;
     }
     *got = have;
     return JP_OK;
@@ -261,7 +245,7 @@ jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got
 
 static jp_status_t reader_skip(csv_reader_t *r, uint64_t off, jp_error_t *err)
 {
-    if (r->mem) {
+    if (r->mem && !r->gz) {
         r->mem_pos = off < r->mem_len ? (size_t)off : r->mem_len;
         return JP_OK;
     }
@@ -284,7 +268,7 @@ static jp_status_t reader_skip(csv_reader_t *r, uint64_t off, jp_error_t *err)
 void jp_csv_reader_close(csv_reader_t *r)
 {
     if (!r) return;
-    if (r->gz) gzclose(r->gz);
+    jp_gunzip_close(r->gz);
     if (r->fd >= 0) close(r->fd);
     jp_free(r);
 }

@@ -1,5 +1,6 @@
 /*
- * jp_gzip.h - a streaming gzip writer that compresses on several cores.
+ * jp_gzip.h - gzip: a streaming writer that compresses on several cores,
+ * and a streaming, bounded reader (below).
  *
  * The input is cut into fixed blocks (JP_GZIP_BLOCK bytes); each block is
  * deflated on its own by a worker (libdeflate) and ended on a byte boundary
@@ -35,5 +36,45 @@ jp_status_t jp_gzip_write(jp_gzip_writer_t *w, const void *data, size_t n, jp_er
 jp_status_t jp_gzip_close(jp_gzip_writer_t *w, uint32_t *crc, uint64_t *size, jp_error_t *err);
 /* Stop the workers and free w without finishing the member. */
 void jp_gzip_abort(jp_gzip_writer_t *w);
+
+/*
+ * Reading (jp_gunzip.c): a streaming reader with bounded memory (64 KiB of
+ * input and zlib's window) for gzip data in a file or in memory.  It reads
+ * every member of a multi-member file and refuses, with a message naming
+ * the source: corrupt or truncated data, bytes after the last member that
+ * do not start another one, more than max_out bytes out, and output more
+ * than max_ratio times the input consumed (checked once past 1 MiB out: a
+ * decompression bomb).  The archive reader and the CSV reader both read
+ * through it.  It honours jp_stop_pending().
+ *
+ * Ownership: the reader does not own the fd or the memory, which must
+ * outlive it; jp_gunzip_close frees the reader.
+ */
+#define JP_GUNZIP_MAX_OUT   ((uint64_t)16 << 30)
+#define JP_GUNZIP_MAX_RATIO 1000.0
+
+typedef struct jp_gunzip_limits {
+    uint64_t max_out; /* bytes out in all; 0 = no limit */
+    double max_ratio; /* out / in; 0 = no limit */
+} jp_gunzip_limits_t;
+
+void jp_gunzip_limits_init(jp_gunzip_limits_t *l); /* the defaults above */
+
+typedef struct jp_gunzip jp_gunzip_t;
+
+/* From fd's current offset, or from p[0..n); lim NULL = the defaults; name
+ * starts the messages (NULL: the caller names the source itself).  NULL
+ * (and err set) when out of memory. */
+jp_gunzip_t *jp_gunzip_open_fd(int fd, const char *name, const jp_gunzip_limits_t *lim,
+                               jp_error_t *err);
+jp_gunzip_t *jp_gunzip_open_mem(const void *p, size_t n, const char *name,
+                                const jp_gunzip_limits_t *lim, jp_error_t *err);
+/* Up to n bytes; *got < n only at the end of the last member.  Errors:
+ * JP_ERR_PARSE (corrupt, truncated, trailing bytes), JP_ERR_LIMIT, JP_ERR_IO,
+ * JP_ERR_NOMEM, or the stop flag's status. */
+jp_status_t jp_gunzip_read(jp_gunzip_t *g, void *buf, size_t n, size_t *got, jp_error_t *err);
+/* Compressed bytes consumed so far. */
+uint64_t jp_gunzip_in(const jp_gunzip_t *g);
+void jp_gunzip_close(jp_gunzip_t *g);
 
 #endif

@@ -3,6 +3,7 @@
  * size, level, thread count or compressibility; blocks joined across their
  * boundaries; the same bytes from any number of threads.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <zlib.h>
 #include "jp_buf.h"
@@ -120,6 +121,129 @@ static void test_refusals(void)
     CHECK(jp_gzip_open(stdout, 10, 1, NULL) == NULL);
 }
 
+/* ---- the reader ------------------------------------------------------------------ */
+
+/* Read all of z[0..zn) through jp_gunzip (memory, or a file when fd), in
+ * pieces of `step`; the text in *out (malloc'd), the status returned. */
+static jp_status_t gunzip_all(const unsigned char *z, size_t zn, bool fd, size_t step,
+                              const jp_gunzip_limits_t *lim, unsigned char **out, size_t *n,
+                              jp_error_t *err)
+{
+    FILE *f = NULL;
+    jp_gunzip_t *g;
+    if (fd) {
+        f = tmpfile();
+        fwrite(z, 1, zn, f);
+        fflush(f);
+        rewind(f);
+        g = jp_gunzip_open_fd(fileno(f), "t.gz", lim, err);
+    } else {
+        g = jp_gunzip_open_mem(z, zn, "t.gz", lim, err);
+    }
+    jp_status_t st = g ? JP_OK : JP_ERR_NOMEM;
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    while (!st) {
+        if (*n + step > cap) {
+            cap = 2 * (*n + step);
+            *out = realloc(*out, cap);
+        }
+        size_t got;
+        st = jp_gunzip_read(g, *out + *n, step, &got, err);
+        *n += got;
+        if (!st && got < step) break;
+    }
+    jp_gunzip_close(g);
+    if (f) fclose(f);
+    return st;
+}
+
+static void test_reader(void)
+{
+    size_t n1, n2;
+    unsigned char *a = gz(text, 2 * B + 5, 6, 2, B, &n1);
+    unsigned char *b = gz(noise, 1000, 1, 1, 1000, &n2);
+    unsigned char *out;
+    size_t n;
+    jp_error_t err;
+    /* one member, from memory and from a file, in any piece size */
+    const size_t steps[] = {1, 7, 4096, 3 * B};
+    for (int fd = 0; fd < 2; fd++)
+        for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+            if (steps[k] == 1 && (fd || n1 > 100000)) {
+                /* byte by byte over a whole member is slow: only a short one */
+                CHECK(gunzip_all(b, n2, fd, 1, NULL, &out, &n, &err) == JP_OK && n == 1000 &&
+                      memcmp(out, noise, n) == 0);
+                free(out);
+                continue;
+            }
+            CHECK_MSG(gunzip_all(a, n1, fd, steps[k], NULL, &out, &n, &err) == JP_OK, "%s",
+                      err.msg);
+            CHECK(n == 2 * B + 5 && memcmp(out, text, n) == 0);
+            free(out);
+        }
+    /* two members: both are read (gzip files may be concatenated) */
+    unsigned char *ab = malloc(n1 + n2 + 8);
+    memcpy(ab, a, n1);
+    memcpy(ab + n1, b, n2);
+    for (int fd = 0; fd < 2; fd++) {
+        CHECK(gunzip_all(ab, n1 + n2, fd, 65536, NULL, &out, &n, &err) == JP_OK);
+        CHECK(n == 2 * B + 5 + 1000 && memcmp(out + 2 * B + 5, noise, 1000) == 0);
+        free(out);
+    }
+    /* anything else after the last member is refused: junk, zeros, one byte */
+    const char *tails[] = {"JUNK", "\0\0\0\0", "\x1f", "\x1f\x8b"};
+    const size_t tlen[] = {4, 4, 1, 2};
+    for (int t = 0; t < 4; t++) {
+        memcpy(ab + n1 + n2, tails[t], tlen[t]);
+        for (int fd = 0; fd < 2; fd++) {
+            jp_status_t st = gunzip_all(ab, n1 + n2 + tlen[t], fd, 65536, NULL, &out, &n, &err);
+            free(out);
+            CHECK_MSG(st == JP_ERR_PARSE && strstr(err.msg, "t.gz: "), "tail %d fd %d: %d %s", t,
+                      fd, st, err.msg);
+            CHECK(t == 3 ? strstr(err.msg, "truncated") != NULL
+                         : strstr(err.msg, "after the end of the gzip data") != NULL);
+        }
+    }
+    /* truncated anywhere: never success */
+    int fails = 0;
+    for (size_t cut = 0; cut < n2; cut += 1 + cut / 16) {
+        if (gunzip_all(b, cut, false, 4096, NULL, &out, &n, &err) != JP_ERR_PARSE) fails++;
+        free(out);
+    }
+    CHECK_INT(fails, 0);
+    /* a corrupt byte in the deflate data or the trailer */
+    unsigned char *c = malloc(n2);
+    memcpy(c, b, n2);
+    c[n2 - 3] ^= 1; /* the length in the trailer */
+    CHECK(gunzip_all(c, n2, false, 4096, NULL, &out, &n, &err) == JP_ERR_PARSE);
+    free(out);
+    free(c);
+    /* a bomb: 64 MiB of one byte is about 1000:1 at level 9 */
+    size_t big = (size_t)64 << 20, nz;
+    unsigned char *zeros = calloc(1, big);
+    unsigned char *bomb = gz(zeros, big, 9, 2, B, &nz);
+    jp_gunzip_limits_t lim;
+    jp_gunzip_limits_init(&lim);
+    lim.max_ratio = 200;
+    CHECK(gunzip_all(bomb, nz, true, 65536, &lim, &out, &n, &err) == JP_ERR_LIMIT);
+    CHECK_MSG(strstr(err.msg, "compression ratio over 200") && n < ((size_t)2 << 20), "%s %zu",
+              err.msg, n);
+    free(out);
+    jp_gunzip_limits_init(&lim);
+    lim.max_ratio = 0;
+    lim.max_out = 5u << 20;
+    CHECK(gunzip_all(bomb, nz, false, 65536, &lim, &out, &n, &err) == JP_ERR_LIMIT);
+    CHECK_MSG(strstr(err.msg, "more than 5242880 bytes uncompressed"), "%s", err.msg);
+    free(out);
+    free(bomb);
+    free(zeros);
+    free(ab);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     size_t max = 3 * B + 7;
@@ -135,6 +259,7 @@ int main(void)
     RUN(test_members);
     RUN(test_oom);
     RUN(test_refusals);
+    RUN(test_reader);
     free(text);
     free(noise);
     return unit_done();
