@@ -19,6 +19,16 @@
  *       read a CSV (RFC 4180: quoted fields, doubled quotes, newlines in
  *       quotes, CRLF) from FILE or standard input; check it has ROWS records
  *       after the header and that COLUMN sums to SUM within 1e-9 relative.
+ *   harness order IN.csv OUT.csv N
+ *       OUT holds IN's rows sorted by district (bytes, ascending) then
+ *       output_t (descending), the first N of them (N 0: all): the same
+ *       fields as IN, and its (district, output_t) keys are exactly the
+ *       first N of IN's keys in that order.  (Rows with equal keys may come
+ *       in any order, so only the keys are compared.)
+ *   harness share IN.csv FILE
+ *       the first number in FILE is the number of distinct (district, year)
+ *       pairs of IN, within 1e-9 relative: the sum over all rows of each
+ *       row's share of its group's output_t.
  *
  * Checks print one line saying what they found and exit 0 when it agrees,
  * 1 when it does not, 2 on usage or I/O errors.  This program must never
@@ -411,6 +421,167 @@ static int cmd_w1(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* ---- sorted and joined outputs (W5, SORT, JOIN) ------------------------------ */
+
+typedef struct okey {
+    int district; /* index into the names, which are sorted by bytes */
+    double out;
+} okey_t;
+
+static char **dnames;
+static size_t ndnames;
+
+/* The district's index among the distinct names seen (a new one is added). */
+static int district_id(const char *s)
+{
+    for (size_t i = 0; i < ndnames; i++)
+        if (strcmp(dnames[i], s) == 0) return (int)i;
+    char **p = realloc(dnames, (ndnames + 1) * sizeof *p);
+    if (!p) return -1;
+    dnames = p;
+    dnames[ndnames] = strdup(s);
+    return dnames[ndnames] ? (int)ndnames++ : -1;
+}
+
+static int *drank; /* rank of each district id in byte order */
+
+static int cmp_okey(const void *a, const void *b)
+{
+    const okey_t *x = a, *y = b;
+    if (x->district != y->district) return drank[x->district] - drank[y->district];
+    return x->out > y->out ? -1 : x->out < y->out; /* descending */
+}
+
+static int cmp_name_ids(const void *a, const void *b)
+{
+    return strcmp(dnames[*(const int *)a], dnames[*(const int *)b]);
+}
+
+/* The keys of every record of a CSV; the field count in *nf. */
+static okey_t *read_keys(const char *path, size_t *n, int *nf, char *why, size_t whylen)
+{
+    static csv_t c;
+    memset(&c, 0, sizeof c);
+    c.f = open_in(path);
+    *n = 0;
+    if (!c.f) {
+        snprintf(why, whylen, "cannot open %s", path);
+        return NULL;
+    }
+    okey_t *k = NULL;
+    size_t cap = 0;
+    int dc = -1, oc = -1, r;
+    if (csv_next(&c) != 1) {
+        snprintf(why, whylen, "%s: no header", path);
+        goto out;
+    }
+    *nf = c.nfields;
+    for (int i = 0; i < c.nfields && i < 64; i++) {
+        if (strcmp(csv_field(&c, i), "district") == 0) dc = i;
+        if (strcmp(csv_field(&c, i), "output_t") == 0) oc = i;
+    }
+    if (dc < 0 || oc < 0) {
+        snprintf(why, whylen, "%s: no district or output_t column", path);
+        goto out;
+    }
+    while ((r = csv_next(&c)) == 1) {
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 65536;
+            okey_t *p = realloc(k, nc * sizeof *p);
+            if (!p) {
+                snprintf(why, whylen, "out of memory");
+                goto out;
+            }
+            k = p;
+            cap = nc;
+        }
+        k[*n].district = district_id(csv_field(&c, dc));
+        if (k[*n].district < 0 || parse_double(csv_field(&c, oc), &k[*n].out)) {
+            snprintf(why, whylen, "%s: bad record %zu", path, *n + 1);
+            goto out;
+        }
+        (*n)++;
+    }
+    if (r < 0) {
+        snprintf(why, whylen, "%s: malformed CSV after record %zu", path, *n);
+        goto out;
+    }
+    if (c.f != stdin) fclose(c.f);
+    return k ? k : malloc(1);
+out:
+    if (c.f && c.f != stdin) fclose(c.f);
+    free(k);
+    return NULL;
+}
+
+static int cmd_order(int argc, char **argv)
+{
+    if (argc != 5) return -1;
+    size_t want = strtoull(argv[4], NULL, 10), nin, nout;
+    int fin = 0, fout = 0;
+    char why[300] = "";
+    okey_t *in = read_keys(argv[2], &nin, &fin, why, sizeof why);
+    okey_t *out = in ? read_keys(argv[3], &nout, &fout, why, sizeof why) : NULL;
+    int ok = in && out;
+    if (ok) {
+        drank = malloc((ndnames ? ndnames : 1) * sizeof *drank);
+        int *ids = malloc((ndnames ? ndnames : 1) * sizeof *ids);
+        if (!drank || !ids) return 2;
+        for (size_t i = 0; i < ndnames; i++) ids[i] = (int)i;
+        qsort(ids, ndnames, sizeof *ids, cmp_name_ids);
+        for (size_t i = 0; i < ndnames; i++) drank[ids[i]] = (int)i;
+        free(ids);
+        qsort(in, nin, sizeof *in, cmp_okey);
+        if (!want || want > nin) want = nin;
+        if (fout != fin)
+            ok = 0, snprintf(why, sizeof why, "%d fields, expected %d", fout, fin);
+        else if (nout != want)
+            ok = 0, snprintf(why, sizeof why, "%zu rows, expected %zu", nout, want);
+        for (size_t i = 0; ok && i < want; i++)
+            if (out[i].district != in[i].district || !close_enough(out[i].out, in[i].out)) {
+                ok = 0;
+                snprintf(why, sizeof why, "row %zu: %s %.6f, expected %s %.6f", i + 1,
+                         dnames[out[i].district], out[i].out, dnames[in[i].district], in[i].out);
+            }
+    }
+    printf("rows=%zu in key order %s%s\n", ok ? want : (size_t)0, ok ? "OK" : "MISMATCH: ",
+           ok ? "" : why);
+    free(in);
+    free(out);
+    return ok ? 0 : 1;
+}
+
+static int cmd_share(int argc, char **argv)
+{
+    if (argc != 4) return -1;
+    static csv_t c;
+    memset(&c, 0, sizeof c);
+    c.f = open_in(argv[2]);
+    if (!c.f) return 2;
+    int dc = -1, yc = -1, r;
+    if (csv_next(&c) != 1) return 2;
+    for (int i = 0; i < c.nfields && i < 64; i++) {
+        if (strcmp(csv_field(&c, i), "district") == 0) dc = i;
+        if (strcmp(csv_field(&c, i), "year") == 0) yc = i;
+    }
+    if (dc < 0 || yc < 0) return 2;
+    /* distinct (district, year): districts are few, years a small range */
+    static unsigned char seen[4096][64];
+    size_t groups = 0;
+    while ((r = csv_next(&c)) == 1) {
+        int d = district_id(csv_field(&c, dc));
+        long y = strtol(csv_field(&c, yc), NULL, 10) - 1990;
+        if (d < 0 || d >= 4096 || y < 0 || y >= 64) return 2;
+        if (!seen[d][y]) seen[d][y] = 1, groups++;
+    }
+    if (c.f != stdin) fclose(c.f);
+    char *argv2[] = {argv[0], "num", NULL, argv[3]};
+    char want[32];
+    snprintf(want, sizeof want, "%zu", groups);
+    argv2[2] = want;
+    return cmd_num(4, argv2);
+}
+
 int main(int argc, char **argv)
 {
     int rc = -1;
@@ -423,12 +594,18 @@ int main(int argc, char **argv)
             rc = cmd_num(argc, argv);
         else if (strcmp(argv[1], "csv") == 0)
             rc = cmd_csv(argc, argv);
+        else if (strcmp(argv[1], "order") == 0)
+            rc = cmd_order(argc, argv);
+        else if (strcmp(argv[1], "share") == 0)
+            rc = cmd_share(argc, argv);
     }
     if (rc < 0) {
         fprintf(stderr, "usage: harness time RESULT TIMEOUT_S CMD...\n"
                         "       harness w1 REF.csv OUT.csv\n"
                         "       harness num EXPECTED FILE\n"
-                        "       harness csv COLUMN ROWS SUM [FILE]\n");
+                        "       harness csv COLUMN ROWS SUM [FILE]\n"
+                        "       harness order IN.csv OUT.csv N\n"
+                        "       harness share IN.csv FILE\n");
         rc = 2;
     }
     return rc;

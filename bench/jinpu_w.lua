@@ -6,6 +6,10 @@
 --   W1fn      the same with Lua functions for the filter and the derived column
 --   W2        read, write again as .csv.gz (gzip level 6)
 --   W3        read one column, sum it
+--   W5        sort by district and output_t (descending), keep 1000 rows, write
+--   SORT      the same sort, every row written
+--   JOIN      each row's share of its (district, year) group's output_t: the
+--             group table joined back onto the rows; OUT gets the sum of shares
 --   VALIDATE  read, check constraints and row rules; OUT gets the number of
 --             errors, the wall seconds validate() took, the number of rules
 --             that could not run, the CPU seconds (all threads), and the
@@ -61,6 +65,15 @@ elseif work == "W2" then
 elseif work == "W3" then
   local ds = jp.read_csv(src, { columns = { "output_t" } })
   write_text(dst, string.format("%.6f\n", ds:column("output_t"):sum()))
+elseif work == "W5" then
+  jp.read_csv(src):sort("district", "-output_t"):head(1000):write_csv(dst)
+elseif work == "SORT" then
+  jp.read_csv(src):sort("district", "-output_t"):write_csv(dst)
+elseif work == "JOIN" then
+  local ds = jp.read_csv(src, { columns = { "district", "year", "output_t" } })
+  local groups = ds:group_by("district", "year"):agg{ total = jp.sum("output_t") }
+  local shares = ds:join(groups, { "district", "year" }):mutate{ share = "output_t / total" }
+  write_text(dst, string.format("%.6f\n", shares:column("share"):sum()))
 elseif work == "VALIDATE" then
   -- read every column first (not lazily), so that validate() is timed alone
   local r0 = wall_clock()

@@ -243,6 +243,16 @@ check_case() {
         fi
         verdict "$w" "$tool" $rc "gzip -t ok, $entry: $text"
         ;;
+    W5 | SORT)
+        n=1000
+        [ "$w" = SORT ] && n=0
+        text=$("$H" order "$IN" "$OUT" $n 2>&1)
+        verdict "$w" "$tool" $? "$text"
+        ;;
+    JOIN)
+        text=$("$H" share "$IN" "$OUT" 2>&1)
+        verdict "$w" "$tool" $? "$text"
+        ;;
     VALIDATE)
         got=$(sed -n 1p "$OUT" 2>/dev/null)
         secs=$(sed -n 2p "$OUT" 2>/dev/null)
@@ -299,6 +309,16 @@ run_size() {
     run_case EXPORT "jinpu export" .tar.gz '"$JINPU" export -o "$OUT" "$IN"'
     have pigz && run_case EXPORT "tar | pigz -6 -p 2" .tar.gz \
         'tar -C "$(dirname "$IN")" -cf - "$(basename "$IN")" | pigz -6 -p 2 >"$OUT"'
+
+    # W5: sort by two keys, keep the first 1000 rows (a top-N); SORT: every row
+    run_case W5 "jinpu" .csv '"$JINPU" run "$BENCH/jinpu_w.lua" W5 "$IN" "$OUT"'
+    [ -z "$DUCK" ] || run_case W5 "DuckDB 2 threads" .csv 'node "$BENCH/peers/duckdb_w.cjs" "$DUCK" W5 "$IN" "$OUT" 2'
+    run_case SORT "jinpu" .csv '"$JINPU" run "$BENCH/jinpu_w.lua" SORT "$IN" "$OUT"'
+    [ -z "$DUCK" ] || run_case SORT "DuckDB 2 threads" .csv 'node "$BENCH/peers/duckdb_w.cjs" "$DUCK" SORT "$IN" "$OUT" 2'
+
+    # JOIN: each row's share of its group: the group table joined back onto the rows
+    run_case JOIN "jinpu" .txt '"$JINPU" run "$BENCH/jinpu_w.lua" JOIN "$IN" "$OUT"'
+    [ -z "$DUCK" ] || run_case JOIN "DuckDB 2 threads" .txt 'node "$BENCH/peers/duckdb_w.cjs" "$DUCK" JOIN "$IN" "$OUT" 2'
 
     # VALIDATE: constraints on seven fields and two row rules over every row
     run_case VALIDATE "jinpu" .txt '"$JINPU" run "$BENCH/jinpu_w.lua" VALIDATE "$IN" "$OUT"'
@@ -386,7 +406,7 @@ table() {
         if ($4 == "ok") t[$1, $2, $3] = $5
     }
     END {
-        nw = split("W1 W2 W3 EXPORT VALIDATE", W, " ")
+        nw = split("W1 W2 W3 W5 SORT JOIN EXPORT VALIDATE", W, " ")
         ns = split(sizes, S, ",")
         print "| workload | tool | size | median s | MB/s | peak RSS MB | x base | base |"
         print "|---|---|---|---:|---:|---:|---:|---|"
@@ -407,7 +427,7 @@ table() {
 
 targets() {
     awk -F '\t' -v sizes="$SIZES" '
-    $4 == "ok" { t[$1, $2, $3] = $5 }
+    $4 == "ok" { t[$1, $2, $3] = $5; m[$1, $2, $3] = $6 }
     function ratio(label, s, a, b, target) {
         if (a == "" || b == "") return
         printf "- %s at %s: %.2f%s\n", label, s, a / b, target
@@ -420,6 +440,10 @@ targets() {
             ratio("W3 jinpu / DuckDB 2 threads", s, t[s, "W3", "jinpu"], t[s, "W3", "DuckDB 2 threads"], " (target < 1, aim 0.5)")
             ratio("W1 jinpu (Lua functions) / pandas", s, t[s, "W1", "jinpu (Lua functions)"], t[s, "W1", "pandas"], " (target < 1)")
             ratio("EXPORT jinpu export / pigz -6 -p 2", s, t[s, "EXPORT", "jinpu export"], t[s, "W2", "pigz -6 -p 2"], " (target <= 1)")
+            ratio("W5 (sort + head 1000) jinpu / DuckDB 2 threads", s, t[s, "W5", "jinpu"], t[s, "W5", "DuckDB 2 threads"], " (target <= 0.5)")
+            ratio("W5 peak RSS jinpu / DuckDB 2 threads", s, m[s, "W5", "jinpu"], m[s, "W5", "DuckDB 2 threads"], " (target <= 1)")
+            ratio("SORT jinpu / DuckDB 2 threads", s, t[s, "SORT", "jinpu"], t[s, "SORT", "DuckDB 2 threads"], " (target < 1)")
+            ratio("JOIN jinpu / DuckDB 2 threads", s, t[s, "JOIN", "jinpu"], t[s, "JOIN", "DuckDB 2 threads"], " (target <= 0.5)")
         }
     }' "$RESULTS"
 }

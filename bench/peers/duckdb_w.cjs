@@ -1,5 +1,5 @@
 // DuckDB peer, through @duckdb/node-api.
-// usage: node duckdb_w.cjs MODULES_DIR W1|W2|W3|NOP IN OUT THREADS
+// usage: node duckdb_w.cjs MODULES_DIR W1|W2|W3|W5|SORT|JOIN|NOP IN OUT THREADS
 // MODULES_DIR is the node_modules directory that holds @duckdb/node-api.
 'use strict';
 const path = require('node:path');
@@ -30,6 +30,22 @@ async function main() {
       break;
     case 'W3': {
       const reader = await con.runAndReadAll(`SELECT sum(output_t) AS s FROM ${src}`);
+      fs.writeFileSync(output, Number(reader.getRows()[0][0]).toFixed(6) + '\n');
+      break;
+    }
+    case 'W5':
+      await con.run(`COPY (SELECT * FROM ${src} ORDER BY district, output_t DESC LIMIT 1000)
+        TO ${q(output)} (FORMAT csv, HEADER true)`);
+      break;
+    case 'SORT':
+      await con.run(`COPY (SELECT * FROM ${src} ORDER BY district, output_t DESC)
+        TO ${q(output)} (FORMAT csv, HEADER true)`);
+      break;
+    case 'JOIN': {
+      const reader = await con.runAndReadAll(`
+        WITH d AS (SELECT district, year, output_t FROM ${src}),
+             g AS (SELECT district, year, sum(output_t) AS total FROM d GROUP BY district, year)
+        SELECT sum(d.output_t / g.total) AS s FROM d JOIN g USING (district, year)`);
       fs.writeFileSync(output, Number(reader.getRows()[0][0]).toFixed(6) + '\n');
       break;
     }

@@ -21,6 +21,7 @@
 #include "jp_preview.h"
 #include "jp_suggest.h"
 #include "jp_unit.h"
+#include "jp_verbs.h"
 #include "jpl.h"
 #include "jpl_policy.h"
 
@@ -1415,13 +1416,10 @@ static int ds_head(lua_State *L)
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     lua_Integer n = luaL_optinteger(L, 2, 10);
     luaL_argcheck(L, n >= 0, 2, "must not be negative");
-    jpl_need_all(L, ds);
-    size_t k = (size_t)n < ds->nrows ? (size_t)n : ds->nrows;
-    size_t *idx = lua_newuserdatauv(L, (k ? k : 1) * sizeof *idx, 0);
-    for (size_t i = 0; i < k; i++) idx[i] = i;
     jp_error_t err;
     jp_error_clear(&err);
-    jp_dataset_t *out = jp_dataset_gather(ds, idx, k, &err);
+    /* lazy stays lazy: the head of a sort is a top-N, of a file its first rows */
+    jp_dataset_t *out = jp_head(ds, (size_t)n, &err);
     if (!out) return jpl_error(L, &err);
     jpl_push_dataset(L, out);
     return 1;

@@ -777,7 +777,7 @@ static int ds_sort(lua_State *L)
     jp_error_t err;
     jp_error_clear(&err);
     before_load(L, ds);
-    jp_dataset_t *out = jp_sort(ds, k, n, &err);
+    jp_dataset_t *out = jp_sort_plan(ds, k, n, &err); /* lazy: a head of it is a top-N */
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
     return 1;

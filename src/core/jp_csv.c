@@ -110,7 +110,58 @@ static jp_status_t lazy_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
     return plan_load((csv_plan_t *)ds->lazy, ds, idx, n, NULL, err);
 }
 
-static const jp_lazy_ops_t csv_lazy_ops = {"csv", lazy_need, NULL, lazy_free};
+/* Fields idx[0..n) of rows[0..m) only: one pass that reads every cell (so
+ * types are those of the whole column) and keeps just those rows. */
+static jp_status_t lazy_take(jp_dataset_t *ds, const size_t *idx, size_t n, const size_t *rows,
+                             size_t m, jp_column_t **out, jp_error_t *err)
+{
+    csv_plan_t *p = (csv_plan_t *)ds->lazy;
+    csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
+    size_t *which = jp_malloc_array(n ? n : 1, sizeof *which);
+    jp_status_t st = JP_OK;
+    for (size_t k = 0; k < n; k++) out[k] = NULL;
+    if (!cs || !which) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t nm = 0;
+    for (size_t k = 0; k < n && !st; k++) {
+        size_t f = idx[k];
+        if (f >= p->nf) {
+            st = jp_error_set(err, JP_ERR_INTERNAL, "take: no field %zu", f);
+        } else if (ds->cols[f]) { /* loaded already: its rows */
+            if (!(out[k] = jp_column_gather(ds->cols[f], rows, m)))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        } else {
+            cs[nm] = p->cs[f];
+            which[nm++] = k;
+        }
+    }
+    if (st || !nm) goto done;
+    csv_result_t res;
+    csv_how_t how = {.sel = rows, .nsel = m};
+    st = jp_csv_pass(&p->src, &p->lay, cs, nm, &how, &res, err);
+    if (!st && res.nrows != m)
+        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again", p->path);
+    if (!st)
+        for (size_t j = 0; j < nm; j++) {
+            out[which[j]] = res.cols[j];
+            ds->schema.fields[idx[which[j]]].type = res.cols[j]->type;
+            res.cols[j] = NULL;
+        }
+    jp_csv_result_free(&res, nm);
+done:
+    if (st)
+        for (size_t k = 0; k < n; k++) {
+            jp_column_unref(out[k]);
+            out[k] = NULL;
+        }
+    jp_free(cs);
+    jp_free(which);
+    return st;
+}
+
+static const jp_lazy_ops_t csv_lazy_ops = {"csv", lazy_need, NULL, lazy_free, lazy_take};
 
 /* ---- the header ---------------------------------------------------------------- */
 
@@ -767,7 +818,7 @@ static jp_status_t profile_preview(opened_t *op, const jp_read_opts_t *o, csv_co
     if (rows && k) {
         for (size_t j = 0; j < k; j++)
             if (!pr->fields[j].typed) cs[j].mode = mode_of_type(pr->fields[j].type);
-        csv_how_t how = {false, rows};
+        csv_how_t how = {.profile = false, .max_rows = rows};
         if ((st = jp_csv_pass(&op->p->src, &op->p->lay, cs, k, &how, &res, err))) return st;
     }
     for (size_t j = 0; j < k && !st; j++) {
@@ -850,7 +901,7 @@ jp_status_t jp_csv_profile(const char *path, const jp_read_opts_t *o, size_t pre
         if (cs[k].mode == CM_INT || cs[k].mode == CM_NUMBER) cs[k].unit = f->unit;
     }
     pr->nfields = nf;
-    csv_how_t how = {true, 0};
+    csv_how_t how = {.profile = true};
     if ((st = jp_csv_pass(&op.p->src, &op.p->lay, cs, nf, &how, &res, err))) goto out;
     pr->nrows = res.nrows;
     for (size_t k = 0; k < nf; k++) {

@@ -81,6 +81,12 @@ typedef struct csv_result {
 typedef struct csv_how {
     bool profile;    /* types and counts only: memory per column is small and fixed */
     size_t max_rows; /* stop after this many rows (0: all) */
+    /* build only these rows (ascending, distinct data-record numbers from
+       0), nsel of them: every cell is still read, so types are inferred over
+       the whole column and errors are the same, but memory holds only the
+       selected rows.  No per-row lines are made.  NULL: every row. */
+    const size_t *sel;
+    size_t nsel;
 } csv_how_t;
 
 /* Tuning in force (defaults or jp_csv_set_tuning). */

@@ -707,6 +707,10 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
     if (how) {
         P->profile = how->profile;
         P->max_rows = how->max_rows;
+        P->sel = how->sel;
+        P->nsel = how->nsel;
+        /* the columns hold the selected rows only: size them for those */
+        if (P->sel) P->total_hint = P->nsel + 1;
     }
     jp_csv_tuning_get(&P->tune);
     P->row_bytes = lay->ncols * 2 > 16 ? lay->ncols * 2 : 16;

@@ -404,9 +404,12 @@ typedef struct pass {
     const csv_layout_t *lay;
     const csv_colspec_t *cs;
     size_t n;
-    bool profile;    /* count and type the cells, build no column */
-    size_t max_rows; /* stop after this many rows (0: all) */
-    long *slot_of;   /* per file column: colspec index or -1 */
+    bool profile;      /* count and type the cells, build no column */
+    size_t max_rows;   /* stop after this many rows (0: all) */
+    const size_t *sel; /* build only these rows (csv_how_t.sel) */
+    size_t nsel, seli; /* how many; the next one to look for */
+    size_t seen;       /* data records appended so far, selected or not */
+    long *slot_of;     /* per file column: colspec index or -1 */
     csv_tuning_t tune;
     int nthreads;
     /* workers */

@@ -753,6 +753,32 @@ jp_type_t jp_csv_type_of_kinds(unsigned k)
     return JP_TYPE_STRING; /* nothing but nulls, or only nan/inf */
 }
 
+/* Keep only the selected rows of a chunk (P->sel), in place: the chunk's
+ * kinds still describe every cell, so types come out as for the whole
+ * column.  Returns the rows kept. */
+static size_t select_rows(pass_t *P, chunk_t *C)
+{
+    size_t first = P->seen, r = C->rows, kept = 0;
+    P->seen += r;
+    while (P->seli < P->nsel && P->sel[P->seli] < first + r) {
+        size_t i = P->sel[P->seli++] - first; /* >= 0: the selection ascends */
+        for (size_t k = 0; k < C->ncc; k++) {
+            /* (a column no longer read in this pass may have fewer slots:
+               only what the chunk holds is moved, kept <= i) */
+            ccol_t *c = &C->cc[k];
+            if (c->store == ST_PERIOD && c->p && i < c->vcap)
+                c->p[kept] = c->p[i];
+            else if (c->store != ST_PERIOD && c->store != ST_PROFILE && c->v && i < c->vcap)
+                c->v[kept] = c->v[i];
+            if (c->has_nulls && c->nulls && i < c->ncap) c->nulls[kept] = c->nulls[i];
+            if (c->has_quals && c->quals && i < c->qcap) c->quals[kept] = c->quals[i];
+        }
+        kept++;
+    }
+    C->rows = kept;
+    return kept;
+}
+
 jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
 {
     if (!P->total_hint && P->lay->rows_hint) P->total_hint = P->lay->rows_hint + 1;
@@ -769,6 +795,18 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
     }
     for (size_t j = 0; j < B->nch; j++) {
         chunk_t *C = &B->ch[j];
+        if (P->sel && C->rows && !P->profile) {
+            /* a selection: the kept rows only, and no lines (the caller
+               knows the rows it asked for) */
+            size_t kept = select_rows(P, C);
+            /* with no row kept, this still merges the kinds and widens the
+               store: types see every cell */
+            for (size_t k = 0; k < P->n; k++)
+                if (bld_append(P, k, C, P->rows))
+                    return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
+            P->rows += kept;
+            continue;
+        }
         /* a chunk without rows may hold the columns of an earlier batch */
         if (C->rows && P->profile) {
             profile_append(P, B, C);
@@ -795,8 +833,9 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
         P->rows += C->rows;
     }
     P->bytes_done += B->e_final;
-    if (P->rows) {
-        size_t rb = (size_t)(P->bytes_done / P->rows);
+    size_t rows_read = P->sel ? P->seen : P->rows;
+    if (rows_read) {
+        size_t rb = (size_t)(P->bytes_done / rows_read);
         P->row_bytes = rb ? rb : 1;
     }
     /* text and dead columns need not be inferred any more (a profile

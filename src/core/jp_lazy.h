@@ -18,6 +18,15 @@ typedef struct jp_lazy_ops {
     /* Settle ds->nrows only; NULL means: need the plan's own inputs. */
     jp_status_t (*need_rows)(jp_dataset_t *ds, jp_error_t *err);
     void (*free)(jp_lazy_t *lz);
+    /*
+     * Optional (NULL: not offered): new columns out[0..n) holding fields
+     * idx[0..n) of rows[0..m) only (ascending, distinct, < ds->nrows, which
+     * is known), without keeping whole columns - a top-N's few rows of a
+     * large file.  The values and types are those a full load would give.
+     * ds is not changed but for field types becoming known.
+     */
+    jp_status_t (*take)(jp_dataset_t *ds, const size_t *idx, size_t n, const size_t *rows, size_t m,
+                        jp_column_t **out, jp_error_t *err);
 } jp_lazy_ops_t;
 
 struct jp_lazy {

@@ -243,6 +243,12 @@ static jp_status_t gather_many(jp_column_t *const *src, jp_column_t **dst, size_
     return JP_OK;
 }
 
+jp_status_t jp_plan_gather_cols(jp_column_t *const *src, jp_column_t **dst, size_t ncols,
+                                const size_t *rows, size_t n)
+{
+    return gather_many(src, dst, ncols, rows, n);
+}
+
 static bool has_exprs(const plan_t *p)
 {
     for (size_t i = 0; i < p->nf; i++)
@@ -416,7 +422,7 @@ static jp_status_t plan_need_rows(jp_dataset_t *ds, jp_error_t *err)
     return plan_need(ds, NULL, 0, err);
 }
 
-static const jp_lazy_ops_t plan_ops = {"plan", plan_need, plan_need_rows, plan_free};
+static const jp_lazy_ops_t plan_ops = {"plan", plan_need, plan_need_rows, plan_free, NULL};
 
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src)
 {

@@ -57,6 +57,19 @@ jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, siz
  * columns gathered on all cores. */
 jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t n, jp_error_t *err);
 
+/* dst[c] = rows[0..n) of src[c], new columns gathered on all cores (no
+ * JP_NO_ROW among the rows).  JP_ERR_NOMEM leaves no column behind. */
+jp_status_t jp_plan_gather_cols(jp_column_t *const *src, jp_column_t **dst, size_t ncols,
+                                const size_t *rows, size_t n);
+
+/*
+ * Sort nodes (jp_sort.c): jp_sort_plan makes one; a head taken from one is
+ * a node of the same sort that keeps `limit` (>= 1) rows - a top-N, which
+ * never sorts the whole input.
+ */
+bool jp_sort_is_plan(const jp_dataset_t *ds);
+jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err);
+
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);
 

@@ -1,28 +1,38 @@
 /*
- * jp_sort.c - stable multi-key sorting of datasets.
+ * jp_sort.c - stable multi-key sorting of datasets, lazily: a sort is a plan
+ * node that computes its order when a consumer first needs a column, so
+ * that a head (or slice) taken from it is a top-N that never sorts the
+ * whole input.
  *
- * Keys are sorted from the last to the first, each by a stable pass (LSD
- * order), which gives the multi-key order.  A pass splits the rows into
- * values, NaN and nulls (kept in that order whatever the direction), and
- * radix-sorts the values by a 64-bit key that orders like the value:
- * integers with the sign bit flipped, doubles by their IEEE bits, strings
- * by their rank in byte order (jp_strdict_ranks), periods by rank.
+ * The order comes from jp_sortkey.c: keys packed into one or two words,
+ * one run per core radix-sorted, the runs merged (for a top-N, each run
+ * keeps only its N first rows).  Keys that do not pack (more than two
+ * words of distinct bits) sort by one stable LSD radix pass per key, last
+ * key first, on one core.
  *
- * Owns: jp_sort, jp_sort_order.  Must never: modify its input.
+ * Nulls go last whatever the direction, NaN after every number and before
+ * nulls; strings by byte order (the rank of each dictionary code); equal
+ * keys keep their input order.
+ *
+ * Owns: jp_sort, jp_sort_plan, jp_sort_order, jp_sort_top, the sort node.
+ * Must never: modify its input.
  */
 #include <math.h>
 #include <string.h>
+#include "jp_lazy.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_sortkey.h"
 #include "jp_verbs.h"
+
+/* ---- the fallback: one stable LSD radix pass per key ------------------------------ */
 
 typedef struct kv {
     uint64_t k;
     size_t v;
 } kv_t;
 
-/* Stable LSD radix sort on 11-bit digits (six passes at most), skipping
- * the digits that never vary - for most keys the high ones. */
 #define RBITS    11
 #define RBUCKETS (1u << RBITS)
 #define RPASSES  ((64 + RBITS - 1) / RBITS)
@@ -63,7 +73,10 @@ static jp_status_t radix_sort(kv_t *a, size_t n)
             h[b] = sum;
             sum += c;
         }
-        for (size_t i = 0; i < n; i++) dst[h[(src[i].k >> shift) & (RBUCKETS - 1)]++] = src[i];
+        for (size_t i = 0; i < n; i++) {
+            dst[h[(src[i].k >> shift) & (RBUCKETS - 1)]++] = src[i];
+            if ((i & 0xffff) == 0xffff && jp_stop_pending()) break;
+        }
         kv_t *t = src;
         src = dst;
         dst = t;
@@ -74,70 +87,24 @@ static jp_status_t radix_sort(kv_t *a, size_t n)
     return JP_OK;
 }
 
-/* Period ranks: a merge sort of the rows by jp_period_cmp, equal periods
- * sharing a rank. */
-static void msort_periods(const jp_period_t *p, size_t *a, size_t *tmp, size_t n)
+/* Stable sort of perm[0..n) by one key field (its ranks made by
+ * jp_sortkeys_init): the values radix-sorted, then NaN, then nulls, each
+ * in their current order. */
+static jp_status_t sort_pass(size_t *perm, size_t n, const jp_skfield_t *f)
 {
-    if (n < 2) return;
-    size_t h = n / 2;
-    msort_periods(p, a, tmp, h);
-    msort_periods(p, a + h, tmp, n - h);
-    memcpy(tmp, a, h * sizeof *a);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n) a[k++] = jp_period_cmp(&p[a[j]], &p[tmp[i]]) < 0 ? a[j++] : tmp[i++];
-    while (i < h) a[k++] = tmp[i++];
-}
-
-static jp_status_t period_ranks(const jp_column_t *c, uint64_t **out)
-{
-    size_t n = c->len;
-    size_t *ord = jp_malloc_array(n ? n : 1, sizeof *ord);
-    size_t *tmp = jp_malloc_array(n ? n : 1, sizeof *tmp);
-    uint64_t *r = jp_malloc_array(n ? n : 1, sizeof *r);
-    if (!ord || !tmp || !r) {
-        jp_free(ord);
-        jp_free(tmp);
-        jp_free(r);
-        return JP_ERR_NOMEM;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!jp_column_is_null(c, i)) ord[m++] = i;
-    msort_periods(c->v.p, ord, tmp, m);
-    uint64_t rank = 0;
-    for (size_t k = 0; k < m; k++) {
-        if (k && jp_period_cmp(&c->v.p[ord[k - 1]], &c->v.p[ord[k]]) != 0) rank++;
-        r[ord[k]] = rank;
-    }
-    jp_free(ord);
-    jp_free(tmp);
-    *out = r;
-    return JP_OK;
-}
-
-/* Stable sort of perm[0..n) by column c. */
-static jp_status_t sort_pass(size_t *perm, size_t n, const jp_column_t *c, bool desc)
-{
-    uint32_t *rank = NULL;
-    uint64_t *prank = NULL;
-    if (c->type == JP_TYPE_STRING && jp_strdict_ranks(c->dict, &rank)) return JP_ERR_NOMEM;
-    if (c->type == JP_TYPE_PERIOD && period_ranks(c, &prank)) return JP_ERR_NOMEM;
+    const jp_column_t *c = f->col;
     kv_t *a = jp_malloc_array(n ? n : 1, sizeof *a);
     size_t *rest = jp_malloc_array(n ? n : 1, sizeof *rest); /* NaN, then nulls */
     if (!a || !rest) {
         jp_free(a);
         jp_free(rest);
-        jp_free(rank);
-        jp_free(prank);
         return JP_ERR_NOMEM;
     }
     size_t m = 0, nnan = 0, nnull = 0;
-    /* first count NaN so nulls can go after them in one pass */
     if (c->type == JP_TYPE_NUMBER)
-        for (size_t p = 0; p < n; p++) {
-            size_t i = perm[p];
-            if (!jp_column_is_null(c, i) && isnan(c->v.d[i])) nnan++;
-        }
+        for (size_t p = 0; p < n; p++)
+            if (!jp_column_is_null(c, perm[p]) && isnan(c->v.d[perm[p]])) nnan++;
+    size_t q = 0;
     for (size_t p = 0; p < n; p++) {
         size_t i = perm[p];
         if (jp_column_is_null(c, i)) {
@@ -151,8 +118,11 @@ static jp_status_t sort_pass(size_t *perm, size_t n, const jp_column_t *c, bool 
             break;
         case JP_TYPE_NUMBER: {
             double d = c->v.d[i];
-            if (isnan(d)) continue; /* collected below, after the values */
-            if (d == 0) d = 0;      /* -0 sorts with 0 */
+            if (isnan(d)) {
+                rest[q++] = i;
+                continue;
+            }
+            if (d == 0) d = 0; /* -0 sorts with 0 */
             uint64_t u;
             memcpy(&u, &d, sizeof u);
             k = (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
@@ -162,29 +132,20 @@ static jp_status_t sort_pass(size_t *perm, size_t n, const jp_column_t *c, bool 
             k = c->v.b[i];
             break;
         case JP_TYPE_DATE:
-            k = (uint64_t)(uint32_t)c->v.date[i] ^ 0x80000000u;
+            k = (uint64_t)((uint32_t)c->v.date[i] ^ 0x80000000u);
             break;
         case JP_TYPE_STRING:
-            k = rank[c->v.s[i]];
+            k = f->rank[c->v.s[i]];
             break;
         case JP_TYPE_PERIOD:
-            k = prank[i];
+            k = f->prank[i];
             break;
         default:
             k = 0;
         }
-        if (desc) k = ~k;
-        a[m].k = k;
+        a[m].k = f->desc ? ~k : k;
         a[m].v = i;
         m++;
-    }
-    /* NaN rows, in their current order */
-    if (nnan) {
-        size_t q = 0;
-        for (size_t p = 0; p < n; p++) {
-            size_t i = perm[p];
-            if (!jp_column_is_null(c, i) && isnan(c->v.d[i])) rest[q++] = i;
-        }
     }
     jp_status_t st = radix_sort(a, m);
     if (!st) {
@@ -193,56 +154,383 @@ static jp_status_t sort_pass(size_t *perm, size_t n, const jp_column_t *c, bool 
     }
     jp_free(a);
     jp_free(rest);
-    jp_free(rank);
-    jp_free(prank);
+    return st;
+}
+
+/* The order of every row by keys that do not pack: LSD by key, one core. */
+static jp_status_t order_by_passes(const jp_sortkeys_t *k, size_t **order, jp_error_t *err)
+{
+    size_t rows = k->nrows;
+    size_t *perm = jp_malloc_array(rows ? rows : 1, sizeof *perm);
+    if (!perm) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < rows; r++) perm[r] = r;
+    for (size_t q = k->nf; q-- > 0;) {
+        if (sort_pass(perm, rows, &k->f[q])) {
+            jp_free(perm);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+        if (jp_stop_pending()) {
+            jp_free(perm);
+            return jp_stop_check(err);
+        }
+    }
+    *order = perm;
+    return JP_OK;
+}
+
+/* ---- orders ---------------------------------------------------------------------------- */
+
+/* Look the key fields up (errors name the verb and suggest). */
+static jp_status_t key_fields(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, long *idx,
+                              jp_error_t *err)
+{
+    for (size_t q = 0; q < n; q++)
+        if (jp_dataset_lookup(ds, keys[q].field, "sort", &idx[q], err))
+            return err ? err->code : JP_ERR_ARG;
+    return JP_OK;
+}
+
+/* The order of the `limit` first rows (0: all) of ds (its key columns
+ * loaded) by keys idx/desc; *m rows. */
+static jp_status_t order_of(jp_dataset_t *ds, const long *idx, const bool *desc, size_t n,
+                            size_t limit, size_t **order, size_t *m, jp_error_t *err)
+{
+    size_t rows = ds->nrows;
+    *order = NULL;
+    *m = 0;
+    if (n == 0 || rows < 2) {
+        size_t want = limit && limit < rows ? limit : rows;
+        size_t *o = jp_malloc_array(want ? want : 1, sizeof *o);
+        if (!o) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        for (size_t r = 0; r < want; r++) o[r] = r;
+        *order = o;
+        *m = want;
+        return JP_OK;
+    }
+    jp_column_t *cols[JP_SORTKEY_MAX_FIELDS];
+    size_t nk = n <= JP_SORTKEY_MAX_FIELDS ? n : 0; /* 0: too many keys to pack */
+    for (size_t q = 0; q < nk; q++) cols[q] = ds->cols[idx[q]];
+    jp_sortkeys_t k;
+    jp_status_t st;
+    if (nk) {
+        st = jp_sortkeys_init(&k, cols, desc, nk, rows, err);
+        if (st) return st;
+        if (k.nwords) {
+            st = jp_sortkeys_order(&k, limit, order, m, err);
+            jp_sortkeys_free(&k);
+            return st;
+        }
+        st = order_by_passes(&k, order, err);
+        jp_sortkeys_free(&k);
+    } else {
+        /* more keys than a packed key holds: each key is its own pass */
+        jp_sortkeys_t one;
+        size_t *perm = jp_malloc_array(rows, sizeof *perm);
+        if (!perm) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        for (size_t r = 0; r < rows; r++) perm[r] = r;
+        st = JP_OK;
+        for (size_t q = n; q-- > 0 && !st;) {
+            jp_column_t *c = ds->cols[idx[q]];
+            if ((st = jp_sortkeys_init(&one, &c, &desc[q], 1, rows, err))) break;
+            if (sort_pass(perm, rows, &one.f[0]))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            jp_sortkeys_free(&one);
+            if (!st && jp_stop_pending()) st = jp_stop_check(err);
+        }
+        if (st) {
+            jp_free(perm);
+            return st;
+        }
+        *order = perm;
+    }
+    if (st) return st;
+    *m = limit && limit < rows ? limit : rows;
+    return JP_OK;
+}
+
+jp_status_t jp_sort_top(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t limit,
+                        size_t **order, size_t *m, jp_error_t *err)
+{
+    *order = NULL;
+    *m = 0;
+    long *idx = jp_malloc_array(n ? n : 1, sizeof *idx);
+    bool *desc = jp_malloc_array(n ? n : 1, sizeof *desc);
+    size_t *need = jp_malloc_array(n ? n : 1, sizeof *need);
+    jp_status_t st = JP_OK;
+    if (!idx || !desc || !need) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st) st = key_fields(ds, keys, n, idx, err);
+    for (size_t q = 0; q < n && !st; q++) {
+        need[q] = (size_t)idx[q];
+        desc[q] = keys[q].desc;
+    }
+    if (!st) st = jp_dataset_need(ds, need, n, err);
+    if (!st) st = jp_dataset_need_rows(ds, err);
+    if (!st) st = order_of(ds, idx, desc, n, limit, order, m, err);
+    jp_free(idx);
+    jp_free(desc);
+    jp_free(need);
     return st;
 }
 
 jp_status_t jp_sort_order(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t **order,
                           jp_error_t *err)
 {
-    *order = NULL;
-    size_t *idx = jp_malloc_array(n ? n : 1, sizeof *idx);
-    if (!idx) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < n; k++) {
-        long i;
-        if (jp_dataset_lookup(ds, keys[k].field, "sort", &i, err)) {
-            jp_free(idx);
-            return err ? err->code : JP_ERR_ARG;
-        }
-        idx[k] = (size_t)i;
+    size_t m;
+    return jp_sort_top(ds, keys, n, 0, order, &m, err);
+}
+
+/* ---- the sort node ------------------------------------------------------------------- */
+
+typedef struct sortnode {
+    jp_lazy_t base; /* first: the dataset holds &base */
+    jp_dataset_t *in;
+    long *idx;
+    bool *desc;
+    size_t nkeys;
+    size_t limit; /* 0: every row */
+    size_t *order;
+    size_t norder;
+    bool ordered;
+} sortnode_t;
+
+static void node_free(jp_lazy_t *lz)
+{
+    sortnode_t *p = (sortnode_t *)lz;
+    jp_dataset_unref(p->in);
+    jp_free(p->idx);
+    jp_free(p->desc);
+    jp_free(p->order);
+    jp_free(p);
+}
+
+static size_t node_rows(const sortnode_t *p)
+{
+    size_t n = p->in->nrows;
+    return p->limit && p->limit < n ? p->limit : n;
+}
+
+/* The row lines of the sorted rows, once the order is known. */
+static jp_status_t node_origin(sortnode_t *p, jp_dataset_t *ds)
+{
+    const jp_dataset_t *in = p->in;
+    if (!in->origin || ds->origin) return JP_OK;
+    jp_column_t *lines = NULL;
+    if (in->lines) {
+        if (!(lines = jp_column_gather(in->lines, p->order, p->norder))) return JP_ERR_NOMEM;
+    } else if (in->first_line) {
+        if (!(lines = jp_column_new(JP_TYPE_INT, p->norder ? p->norder : 1))) return JP_ERR_NOMEM;
+        for (size_t q = 0; q < p->norder; q++) lines->v.i[q] = in->first_line + (long)p->order[q];
+        jp_column_set_len(lines, p->norder);
     }
-    jp_status_t st = jp_dataset_need(ds, idx, n, err);
-    if (!st && !n) st = jp_dataset_need_rows(ds, err);
+    jp_dataset_set_origin(ds, in->origin, lines);
+    return JP_OK;
+}
+
+/* Fields list[0..m) of the rows order[0..n) of a lazy input through its
+ * take op: cols[] get the rows in ascending row order, and (*at)[q] is
+ * where order[q] landed among them. */
+static jp_status_t take_rows(jp_dataset_t *in, const size_t *list, size_t m, const size_t *order,
+                             size_t n, jp_column_t **cols, size_t **at, jp_error_t *err)
+{
+    size_t *rows = jp_malloc_array(n ? n : 1, sizeof *rows);
+    size_t *pos = jp_malloc_array(n ? n : 1, sizeof *pos);
+    size_t *tmp = jp_malloc_array(n ? n : 1, sizeof *tmp);
+    jp_status_t st = JP_OK;
+    if (!rows || !pos || !tmp) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* positions sorted by their row: a merge sort (n is a top-N's) */
+    for (size_t q = 0; q < n; q++) pos[q] = q;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                tmp[o++] = order[pos[j]] < order[pos[i]] ? pos[j++] : pos[i++];
+            while (i < mid) tmp[o++] = pos[i++];
+            while (j < hi) tmp[o++] = pos[j++];
+        }
+        memcpy(pos, tmp, n * sizeof *pos);
+    }
+    for (size_t r = 0; r < n; r++) {
+        rows[r] = order[pos[r]];
+        tmp[pos[r]] = r;
+    }
+    st = in->lazy->ops->take(in, list, m, rows, n, cols, err);
+done:
+    jp_free(rows);
+    jp_free(pos);
     if (st) {
-        jp_free(idx);
+        jp_free(tmp);
         return st;
     }
-    size_t rows = ds->nrows;
-    size_t *perm = jp_malloc_array(rows ? rows : 1, sizeof *perm);
-    if (!perm) {
-        jp_free(idx);
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    }
-    for (size_t r = 0; r < rows; r++) perm[r] = r;
-    for (size_t k = n; k-- > 0;) {
-        if (sort_pass(perm, rows, ds->cols[idx[k]], keys[k].desc)) {
-            jp_free(perm);
-            jp_free(idx);
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    *at = tmp;
+    return JP_OK;
+}
+
+static jp_status_t node_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
+{
+    sortnode_t *p = (sortnode_t *)ds->lazy;
+    jp_dataset_t *in = p->in;
+    size_t nin = in->schema.n_fields;
+    size_t *list = jp_malloc_array(nin + p->nkeys + 1, sizeof *list);
+    jp_status_t st = JP_OK;
+    if (!list) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!p->ordered) {
+        /* the keys and, unless this is a top-N (whose other columns are
+           only wanted for a few rows), the requested columns: one request,
+           so a lazy file is read once */
+        size_t m = 0;
+        for (size_t q = 0; q < p->nkeys; q++) list[m++] = (size_t)p->idx[q];
+        if (!p->limit)
+            for (size_t q = 0; q < n; q++)
+                if (!ds->cols[idx[q]]) list[m++] = idx[q];
+        st = m ? jp_dataset_need(in, list, m, err) : jp_dataset_need_rows(in, err);
+        if (!st) st = jp_dataset_need_rows(in, err);
+        if (!st) st = order_of(in, p->idx, p->desc, p->nkeys, p->limit, &p->order, &p->norder, err);
+        if (st) {
+            if (err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED)
+                jp_error_prefix(err, "sort");
+            goto done;
+        }
+        p->ordered = true;
+        if (node_origin(p, ds)) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
         }
     }
+    ds->nrows = p->norder;
+    /* the requested columns: loaded from the input, rows gathered in order */
+    size_t m = 0;
+    for (size_t q = 0; q < n; q++) {
+        bool dup = false;
+        for (size_t r = 0; r < m && !dup; r++) dup = list[r] == idx[q];
+        if (!ds->cols[idx[q]] && !dup) list[m++] = idx[q];
+    }
+    if (!m) goto done;
+    jp_column_t **src = jp_calloc(m, sizeof *src);
+    jp_column_t **dst = jp_malloc_array(m, sizeof *dst);
+    size_t *at = NULL;
+    bool taken = false;
+    if (!src || !dst) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    } else if (p->limit && in->lazy && in->lazy->ops->take && p->norder <= in->nrows / 4) {
+        /* a top-N of a lazy file: its other columns are read for these rows
+           only (in file order), then put in sorted order */
+        st = take_rows(in, list, m, p->order, p->norder, src, &at, err);
+        taken = true;
+    } else {
+        st = jp_dataset_need(in, list, m, err);
+        for (size_t q = 0; q < m && !st; q++) src[q] = in->cols[list[q]];
+    }
+    if (st) {
+        /* nothing to gather */
+    } else if (jp_plan_gather_cols(src, dst, m, taken ? at : p->order, p->norder)) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    } else {
+        for (size_t q = 0; q < m && !st; q++) {
+            size_t i = list[q];
+            jp_field_t *fd = &ds->schema.fields[i];
+            const jp_field_t *sf = &in->schema.fields[i];
+            ds->cols[i] = dst[q];
+            fd->type = dst[q]->type;
+            if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit)))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (taken && src)
+        for (size_t q = 0; q < m; q++) jp_column_unref(src[q]);
+    jp_free(src);
+    jp_free(dst);
+    jp_free(at);
+done:
+    jp_free(list);
+    return st;
+}
+
+static jp_status_t node_need_rows(jp_dataset_t *ds, jp_error_t *err)
+{
+    sortnode_t *p = (sortnode_t *)ds->lazy;
+    jp_status_t st = jp_dataset_need_rows(p->in, err);
+    if (!st) ds->nrows = node_rows(p);
+    return st;
+}
+
+static const jp_lazy_ops_t sort_ops = {"sort", node_need, node_need_rows, node_free, NULL};
+
+/* A sort node over `in` by keys idx/desc, keeping `limit` rows (0: all). */
+static jp_dataset_t *node_new(jp_dataset_t *in, const long *idx, const bool *desc, size_t n,
+                              size_t limit, jp_error_t *err)
+{
+    sortnode_t *p = jp_calloc(1, sizeof *p);
+    jp_dataset_t *ds = NULL;
+    if (!p || !(p->idx = jp_malloc_array(n ? n : 1, sizeof *p->idx)) ||
+        !(p->desc = jp_malloc_array(n ? n : 1, sizeof *p->desc)))
+        goto nomem;
+    p->base.ops = &sort_ops;
+    if (n) {
+        memcpy(p->idx, idx, n * sizeof *idx);
+        memcpy(p->desc, desc, n * sizeof *desc);
+    }
+    p->nkeys = n;
+    p->limit = limit;
+    p->in = jp_dataset_ref(in);
+    if (!(ds = jp_dataset_new_like(in, true, err))) {
+        node_free(&p->base);
+        return NULL;
+    }
+    ds->lazy = &p->base;
+    if (!in->lazy || in->lazy->rows_known) {
+        ds->nrows = node_rows(p);
+        p->base.rows_known = true;
+    }
+    return ds;
+nomem:
+    if (p) {
+        jp_free(p->idx);
+        jp_free(p->desc);
+        jp_free(p);
+    }
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+jp_dataset_t *jp_sort_plan(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err)
+{
+    long *idx = jp_malloc_array(n ? n : 1, sizeof *idx);
+    bool *desc = jp_malloc_array(n ? n : 1, sizeof *desc);
+    jp_dataset_t *out = NULL;
+    if (!idx || !desc)
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    else if (!key_fields(ds, keys, n, idx, err)) {
+        for (size_t q = 0; q < n; q++) desc[q] = keys[q].desc;
+        out = node_new(ds, idx, desc, n, 0, err);
+    }
     jp_free(idx);
-    *order = perm;
-    return JP_OK;
+    jp_free(desc);
+    return out;
 }
 
 jp_dataset_t *jp_sort(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err)
 {
-    size_t *order;
-    if (jp_sort_order(ds, keys, n, &order, err)) return NULL;
-    jp_dataset_t *out = NULL;
-    if (!jp_dataset_need_all(ds, err)) out = jp_plan_gather(ds, order, ds->nrows, err);
-    jp_free(order);
+    jp_dataset_t *out = jp_sort_plan(ds, keys, n, err);
+    /* an eager input gets an eager result, as every eager verb gives */
+    if (out && !ds->lazy && jp_dataset_need_all(out, err)) {
+        jp_dataset_unref(out);
+        return NULL;
+    }
     return out;
+}
+
+bool jp_sort_is_plan(const jp_dataset_t *ds)
+{
+    return ds->lazy && ds->lazy->ops == &sort_ops;
+}
+
+jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err)
+{
+    sortnode_t *p = (sortnode_t *)ds->lazy;
+    size_t lim = p->limit && p->limit < limit ? p->limit : limit;
+    return node_new(p->in, p->idx, p->desc, p->nkeys, lim, err);
 }

@@ -116,6 +116,8 @@ static jp_dataset_t *range(jp_dataset_t *ds, const char *verb, size_t from, size
 
 jp_dataset_t *jp_head(jp_dataset_t *ds, size_t n, jp_error_t *err)
 {
+    /* the head of a sort is a top-N: only n rows are ever ordered */
+    if (n && jp_sort_is_plan(ds)) return jp_sort_limit(ds, n, err);
     return range(ds, "head", 0, n, false, err);
 }
 
@@ -126,6 +128,14 @@ jp_dataset_t *jp_tail(jp_dataset_t *ds, size_t n, jp_error_t *err)
 
 jp_dataset_t *jp_slice(jp_dataset_t *ds, size_t from, size_t n, jp_error_t *err)
 {
+    if (n && from < SIZE_MAX - n && jp_sort_is_plan(ds)) {
+        /* rows [from, from + n) of a sort: the top from + n, then the slice */
+        jp_dataset_t *top = jp_sort_limit(ds, from + n, err);
+        if (!top) return NULL;
+        jp_dataset_t *out = range(top, "slice", from, n, false, err);
+        jp_dataset_unref(top);
+        return out;
+    }
     return range(ds, "slice", from, n, false, err);
 }
 

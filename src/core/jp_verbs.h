@@ -79,12 +79,21 @@ typedef struct jp_sort_key {
 } jp_sort_key_t;
 
 /* Stable multi-key sort; nulls last whatever the direction; strings by
- * byte order; NaN after every number and before nulls. */
+ * byte order; NaN after every number and before nulls.  Parallel: one
+ * radix-sorted run per core, merged.  The result is eager for an eager
+ * input and lazy for a lazy one. */
 jp_dataset_t *jp_sort(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err);
+/* The same, always lazy: the order is computed when a column is first
+ * needed, and jp_head/jp_slice of it are top-N (only the first rows are
+ * ever ordered).  Field names are checked now. */
+jp_dataset_t *jp_sort_plan(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err);
 /* The permutation only: (*order)[k] is the input row at output position k
  * (jp_malloc'd, nrows entries). */
 jp_status_t jp_sort_order(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t **order,
                           jp_error_t *err);
+/* The first `limit` entries of that permutation (0: all); *m of them. */
+jp_status_t jp_sort_top(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t limit,
+                        size_t **order, size_t *m, jp_error_t *err);
 
 /* ---- groups ----------------------------------------------------------------- */
 

@@ -115,6 +115,26 @@ t.case("select drop rename sort", function()
   t.raises(function() farms:sort("-nope") end, "sort: no field 'nope'")
 end)
 
+t.case("top-N: a head of a sort", function()
+  -- 3000 rows with many ties: the head of the sort is the prefix of the full order
+  local rows = {}
+  for i = 1, 3000 do rows[i] = { g = ({ "a", "b", "c" })[i % 3 + 1], v = (i * 7919) % 101, i = i } end
+  local d = jp.dataset{ fields = { g = "string", v = "integer", i = "integer" }, rows = rows }
+  local full = d:sort("g", "-v")
+  local ids = full:column("i"):totable()
+  for _, n in ipairs({ 1, 10, 999, 3000, 5000 }) do
+    local top = d:sort("g", "-v"):head(n):column("i"):totable()
+    local want = {}
+    for k = 1, math.min(n, #ids) do want[k] = ids[k] end
+    t.eq(top, want, "head(" .. n .. ") is the prefix of the full order")
+  end
+  local s = d:sort("-v", "i")
+  t.eq(#s, 3000, "a sort knows its rows before it sorts")
+  t.eq(s:head(3):column("v"):totable(), { 100, 100, 100 }, "a head taken later from a kept sort")
+  t.eq(s:slice(2, 3):column("i"):totable(), { s:column("i")[2], s:column("i")[3] }, "a slice of a sort")
+  t.eq(#d:sort("v"):head(0), 0, "head(0)")
+end)
+
 -- group_by + agg ----------------------------------------------------------------
 t.case("group_by and agg", function()
   local g = farms:group_by("district"):agg{ n = jp.count(), total = jp.sum("output"), avg = jp.mean("area"),
