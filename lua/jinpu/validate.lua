@@ -297,6 +297,38 @@ end
 -- The datasets a rule may refer to by name: opts.datasets (a map name ->
 -- dataset, or a list of datasets, named by their metadata name), plus the
 -- dataset itself.
+-- Cells the reader could not read as their field's type or unit (jp.load
+-- with cell_errors = true returns them; they are null in ds): a rule
+-- `<field>.type` per field with an error at each such cell.
+local function add_cell_errors(v, ds, errs)
+  local by_field, order = {}, {}
+  for _, e in ipairs(errs) do
+    local f = tostring(e.field)
+    if not by_field[f] then
+      by_field[f] = {}
+      order[#order + 1] = f
+    end
+    local list = by_field[f]
+    list[#list + 1] = e
+  end
+  local types = {}
+  for _, fd in ipairs(ds:schema().fields) do types[fd.name] = fd.type end
+  for _, f in ipairs(order) do
+    local id = v:rule("type", { name = f .. ".type",
+      reason = "every value is of its field's type, and a figure in its unit" },
+      f, "type " .. tostring(types[f]))
+    for _, e in ipairs(by_field[f]) do v:type_error(id, e.row, f, e.message, e.line) end
+    v:checked(id, #ds)
+  end
+  local total = math.tointeger(errs.total) or #errs
+  if total > #errs then
+    local id = v:rule("type", { name = "type", reason = "every value is of its field's type" }, nil,
+      "cells kept")
+    v:fail(id, nil, nil, string.format("%d more cells are not of their field's type (the first %d are listed)",
+      total - #errs, #errs))
+  end
+end
+
 local function datasets_of(ds, opts)
   local map = {}
   local given = opts.datasets
@@ -324,6 +356,9 @@ opts:
   datasets = {...}      other datasets, for foreign keys and cross-dataset rules
   approx_tolerance = x  relative tolerance of approximate figures (default 0.05)
   name = "..."          the dataset's name in the report
+  cell_errors = list    cells the reader read as null for not being of their
+                        type: jp.load(path, { cell_errors = true }) returns the
+                        list; each is an error of rule <field>.type
 ]]
 function M.validate(ds, rules, opts)
   if not jp.is_dataset(ds) then error("validate: expected a dataset", 2) end
@@ -337,6 +372,7 @@ function M.validate(ds, rules, opts)
     self = ds,
   }
   function ctx.dataset(name) return ctx.datasets[name] end
+  if type(opts.cell_errors) == "table" then add_cell_errors(v, ds, opts.cell_errors) end
   if opts.schema ~= false then v:schema(ctx.datasets) end
   if rules ~= nil then add_rules(v, ds, rules, ctx) end
   if opts.pack ~= false then

@@ -1016,6 +1016,12 @@ static int schemabox_gc(lua_State *L)
     return 0;
 }
 
+static int cellbox_gc(lua_State *L)
+{
+    jp_cell_errors_free(lua_touserdata(L, 1));
+    return 0;
+}
+
 void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
 {
     jp_read_opts_init(o);
@@ -1023,9 +1029,9 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
         o->lazy = true;
         return;
     }
-    static const char *const known[] = {"format", "delimiter", "header", "columns",
-                                        "schema", "name",      "null",   "threads",
-                                        "lazy",   "rejects",   "member", NULL};
+    static const char *const known[] = {"format", "delimiter",   "header",  "columns", "schema",
+                                        "name",   "null",        "threads", "lazy",    "rejects",
+                                        "member", "cell_errors", NULL};
     check_keys(L, t, csv ? "jp.read_csv" : "jp.load", known);
     o->format = opt_string(L, t, "format");
     o->delimiter = opt_delim(L, t);
@@ -1036,6 +1042,17 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     o->lazy = opt_bool(L, t, "lazy", 1);
     o->keep_rejects = opt_bool(L, t, "rejects", 0);
     o->member = opt_string(L, t, "member");
+    if (opt_bool(L, t, "cell_errors", 0)) {
+        /* the list lives in a box on the stack until the call returns */
+        jp_cell_errors_t *ce = lua_newuserdatauv(L, sizeof *ce, 0);
+        memset(ce, 0, sizeof *ce);
+        if (luaL_newmetatable(L, "jinpu.cellerrors")) {
+            lua_pushcfunction(L, cellbox_gc);
+            lua_setfield(L, -2, "__gc");
+        }
+        lua_setmetatable(L, -2);
+        o->cell_errors = ce;
+    }
     lua_getfield(L, t, "columns");
     if (!lua_isnil(L, -1)) {
         size_t n;
@@ -1063,6 +1080,32 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     }
 }
 
+/* [-0, +1] the cells read as null for not being of their type:
+ * { {file, line, col, row, field, message}, ..., total = N } */
+static void push_cell_errors(lua_State *L, const char *path, const jp_cell_errors_t *ce)
+{
+    lua_createtable(L, (int)ce->n, 1);
+    for (size_t i = 0; i < ce->n; i++) {
+        const jp_cell_error_t *c = &ce->v[i];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, path);
+        lua_setfield(L, -2, "file");
+        lua_pushinteger(L, c->line);
+        lua_setfield(L, -2, "line");
+        lua_pushinteger(L, c->col);
+        lua_setfield(L, -2, "col");
+        lua_pushinteger(L, c->row);
+        lua_setfield(L, -2, "row");
+        lua_pushstring(L, c->field);
+        lua_setfield(L, -2, "field");
+        lua_pushstring(L, c->msg);
+        lua_setfield(L, -2, "message");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_pushinteger(L, (lua_Integer)ce->total);
+    lua_setfield(L, -2, "total");
+}
+
 static int do_load(lua_State *L, bool csv)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -1084,13 +1127,18 @@ static int do_load(lua_State *L, bool csv)
         jp_dataset_unref(rejects);
         return jpl_error(L, &err);
     }
-    lua_settop(L, top);
+    if (!o.cell_errors) lua_settop(L, top); /* else the list's box must live on */
     jpl_push_dataset(L, ds);
+    int n = 1;
     if (o.keep_rejects) {
         jpl_push_dataset(L, rejects);
-        return 2;
+        n++;
     }
-    return 1;
+    if (o.cell_errors) {
+        push_cell_errors(L, path, o.cell_errors);
+        n++;
+    }
+    return n;
 }
 
 static int l_load(lua_State *L)

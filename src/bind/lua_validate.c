@@ -551,6 +551,27 @@ static int v_fail(lua_State *L)
     return 0;
 }
 
+/* v:type_error(id, row (1-based), field, message [, line]): a cell that was
+ * not of its type when read (jp_report_type_error); the cell's line is named
+ * in the message when the row starts on another */
+static int v_type_error(lua_State *L)
+{
+    jp_report_t *r = check_validator(L);
+    uint32_t id = check_rule_id(L, r, 2);
+    lua_Integer i = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, i >= 1 && (size_t)i <= r->ds->nrows, 3, "row out of range");
+    const char *field = luaL_checkstring(L, 4);
+    const char *msg = luaL_checkstring(L, 5);
+    lua_Integer line = luaL_optinteger(L, 6, 0);
+    if (line > 0 && line != jp_dataset_row_line(r->ds, (size_t)i - 1))
+        msg = lua_pushfstring(L, "%s, at line %d", msg, (int)line);
+    jp_error_t e;
+    jp_error_clear(&e);
+    if (jp_report_type_error(r, id, (size_t)i - 1, field, msg, &e) != JP_OK)
+        return jpl_error(L, &e);
+    return 0;
+}
+
 static int v_checked(lua_State *L)
 {
     jp_report_t *r = check_validator(L);
@@ -901,6 +922,7 @@ void jpl_open_validate(lua_State *L)
                                         {"foreign_key", v_foreign_key},
                                         {"rule", v_rule},
                                         {"fail", v_fail},
+                                        {"type_error", v_type_error},
                                         {"checked", v_checked},
                                         {"broken", v_broken},
                                         {"skipped", v_skipped},

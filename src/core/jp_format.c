@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "jp_file.h"
+#include "jp_mem.h"
 
 #define MAX_FORMATS 64
 
@@ -20,6 +21,44 @@ void jp_read_opts_init(jp_read_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->header = true;
+}
+
+jp_status_t jp_cell_errors_add(jp_cell_errors_t *e, const jp_error_t *err)
+{
+    e->total++;
+    if (e->n == JP_CELL_ERRORS_MAX) return JP_OK;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 16;
+        jp_cell_error_t *v = jp_realloc_array(e->v, cap, sizeof *v);
+        if (!v) return JP_ERR_NOMEM;
+        e->v = v;
+        e->cap = cap;
+    }
+    jp_cell_error_t *c = &e->v[e->n];
+    c->code = err->code;
+    c->line = err->line;
+    c->col = err->col;
+    c->row = err->row;
+    c->field = jp_strdup(err->field);
+    c->msg = jp_strdup(err->msg);
+    if (!c->field || !c->msg) {
+        jp_free(c->field);
+        jp_free(c->msg);
+        return JP_ERR_NOMEM;
+    }
+    e->n++;
+    return JP_OK;
+}
+
+void jp_cell_errors_free(jp_cell_errors_t *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        jp_free(e->v[i].field);
+        jp_free(e->v[i].msg);
+    }
+    jp_free(e->v);
+    e->v = NULL;
+    e->n = e->cap = e->total = 0;
 }
 
 void jp_write_opts_init(jp_write_opts_t *o)

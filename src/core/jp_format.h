@@ -18,6 +18,38 @@
 #include "jp_dataset.h"
 #include "jp_error.h"
 
+/*
+ * A cell that could not be read as its field's type (or unit) and was read
+ * as null instead, when the caller asked for that (jp_read_opts_t
+ * .cell_errors): a validator reports every such cell, where a plain load
+ * stops at the first.
+ */
+typedef struct jp_cell_error {
+    jp_status_t code; /* JP_ERR_TYPE, JP_ERR_UNIT or JP_ERR_RANGE */
+    long line, col;   /* of the cell in the file (1-based; 0 = unknown) */
+    long row;         /* 1 = first row */
+    char *field;
+    char *msg; /* without the position */
+} jp_cell_error_t;
+
+/* At most this many are kept; `total` counts them all. */
+#define JP_CELL_ERRORS_MAX 100000
+
+typedef struct jp_cell_errors {
+    jp_cell_error_t *v;
+    size_t n, cap;
+    size_t total;
+} jp_cell_errors_t;
+
+#define JP_CELL_ERRORS_INIT                                                                        \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
+
+/* Record err (code, message, line, column, row and field) as a cell error. */
+jp_status_t jp_cell_errors_add(jp_cell_errors_t *e, const jp_error_t *err);
+void jp_cell_errors_free(jp_cell_errors_t *e);
+
 typedef struct jp_read_opts {
     const char *format;         /* NULL: by extension or content */
     char delimiter;             /* CSV: 0 = ',' */
@@ -32,6 +64,10 @@ typedef struct jp_read_opts {
     bool keep_rejects;         /* CSV: set malformed rows aside instead of failing */
     jp_dataset_t **rejects;    /* out: the rows set aside (line, text, reason) */
     const char *member;        /* archives: the dataset inside to load */
+    /* When set, a cell that is not of its field's type or unit is read as
+     * null and recorded here instead of failing the read (YAML; readers
+     * that cannot do this still fail at the first such cell). */
+    jp_cell_errors_t *cell_errors;
 } jp_read_opts_t;
 
 typedef struct jp_write_opts {

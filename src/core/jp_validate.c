@@ -80,6 +80,8 @@ void jp_report_free(jp_report_t *r)
     jp_free(r->order);
     jp_free(r->rule_start);
     jp_buf_free(&r->texts);
+    for (size_t i = 0; r->untyped && i < r->ds->schema.n_fields; i++) jp_free(r->untyped[i]);
+    jp_free(r->untyped);
     jp_free(r->name);
     jp_free(r->file);
     jp_dataset_unref(r->ds);
@@ -210,6 +212,20 @@ jp_status_t jp_report_doubt(jp_report_t *r, uint32_t id, size_t row, const char 
                             const char *message, jp_error_t *err)
 {
     return report_fail(r, id, row, field, message, true, err);
+}
+
+jp_status_t jp_report_type_error(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                                 const char *message, jp_error_t *err)
+{
+    jp_status_t st = report_fail(r, id, row, field, message, false, err);
+    long f = field ? jp_schema_find(&r->ds->schema, field) : -1;
+    if (st != JP_OK || f < 0 || row == JP_NO_ROW) return st;
+    if (!r->untyped && !(r->untyped = jp_calloc(r->ds->schema.n_fields, sizeof *r->untyped)))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!r->untyped[f] && !(r->untyped[f] = jp_calloc(r->ds->nrows, 1)))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    r->untyped[f][row] = 1;
+    return JP_OK;
 }
 
 void jp_report_checked(jp_report_t *r, uint32_t id, size_t n)

@@ -138,6 +138,9 @@ typedef struct jp_report {
     size_t n_issues, cap_issues;
     jp_buf_t texts; /* messages of issues that carry their own (NUL-separated) */
     double approx_tolerance;
+    /* per field, one byte per row: the cell was not of its type when read
+     * (jp_report_type_error); NULL = no such cell */
+    uint8_t **untyped;
     /* after jp_report_finish: */
     bool finished;
     size_t n_errors, n_warnings, n_broken;
@@ -218,6 +221,15 @@ jp_status_t jp_report_fail(jp_report_t *r, uint32_t id, size_t row, const char *
  * counted as a failure of the rule. */
 jp_status_t jp_report_doubt(jp_report_t *r, uint32_t id, size_t row, const char *field,
                             const char *message, jp_error_t *err);
+/*
+ * A cell that was not of its field's type (or unit) when the data was read,
+ * and so is null in the dataset: a failure of rule `id` (kind "type") at
+ * row and field, with the reader's message.  That cell is then not reported
+ * again as missing (`required`, a unit field's "no unit") and its row is
+ * left out of key checks over the field: its value is unknown, not null.
+ */
+jp_status_t jp_report_type_error(jp_report_t *r, uint32_t id, size_t row, const char *field,
+                                 const char *message, jp_error_t *err);
 /* Count rows looked at by rule `id`. */
 void jp_report_checked(jp_report_t *r, uint32_t id, size_t n);
 /* Mark rule `id` broken or skipped, with why (copied). */

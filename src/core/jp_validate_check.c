@@ -417,7 +417,7 @@ static jp_status_t chk_required(jp_report_t *r, uint32_t id, long fi, const uint
     for (size_t i = 0; i < r->ds->nrows; i++) {
         if (!jpv_applies(mask, i)) continue;
         checked++;
-        if (jp_column_is_null(c, i) &&
+        if (jp_column_is_null(c, i) && !jpv_untyped(r, fi, i) &&
             jpv_issue(r, id, i, fi, JP_VC_REQUIRED, false, JP_NO_ROW, 0) != JP_OK)
             return JP_ERR_NOMEM;
     }
@@ -889,7 +889,7 @@ jp_status_t jp_validate_units(jp_report_t *r, const char *field, const char *val
     for (size_t i = 0; i < r->ds->nrows && st == JP_OK; i++) {
         if (!jpv_applies(mask, i)) continue;
         if (jp_column_is_null(c, i)) {
-            if (v && !jp_column_is_null(v, i)) {
+            if (v && !jp_column_is_null(v, i) && !jpv_untyped(r, fi, i)) {
                 checked++;
                 st = jpv_issue(r, id, i, fi, JP_VC_UNIT, false, JP_NO_ROW, 0);
             }
@@ -974,6 +974,10 @@ jp_status_t jp_validate_key(jp_report_t *r, const char *const *fields, size_t n,
     size_t checked = 0;
     for (size_t i = 0; i < r->ds->nrows; i++) {
         if (!jpv_applies(mask, i)) continue;
+        /* a part that was not of its type when read is unknown: no verdict */
+        bool unknown = false;
+        for (size_t k = 0; k < n; k++) unknown = unknown || jpv_untyped(r, idx[k], i);
+        if (unknown) continue;
         checked++;
         size_t nulls = 0;
         for (size_t k = 0; k < n; k++) nulls += jp_column_is_null(cols[k], i);

@@ -36,4 +36,11 @@ static inline bool jpv_applies(const uint8_t *mask, size_t i)
     return !mask || mask[i];
 }
 
+/* Was the cell at row i of field fi not of its type when read?  (It is
+ * reported under its type rule, not again as missing.) */
+static inline bool jpv_untyped(const jp_report_t *r, long fi, size_t i)
+{
+    return r->untyped && fi >= 0 && r->untyped[fi] && r->untyped[fi][i];
+}
+
 #endif

@@ -209,7 +209,8 @@ typedef struct rd {
     const char **rowunitp; /* NULL when the row's unit cell is null */
     jp_column_t *lines;
     size_t nrows;
-    size_t max_cells; /* a missing key costs no text but a cell: bound them */
+    size_t max_cells;              /* a missing key costs no text but a cell: bound them */
+    jp_cell_errors_t *cell_errors; /* keep bad cells aside (null) instead of failing */
 } rd_t;
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -1001,6 +1002,20 @@ done:
 
 /* ---- rows -------------------------------------------------------------------------- */
 
+/*
+ * A cell that is not of its field's type or unit (st, described in r->err):
+ * when the caller keeps such cells aside it is recorded, read as null, and
+ * the row goes on; otherwise st stands.
+ */
+static jp_status_t cell_failed(rd_t *r, jp_column_t *col, jp_status_t st)
+{
+    if (!r->cell_errors || (st != JP_ERR_TYPE && st != JP_ERR_UNIT && st != JP_ERR_RANGE))
+        return st;
+    if (jp_cell_errors_add(r->cell_errors, r->err)) return nomem(r);
+    jp_error_clear(r->err);
+    return push_st(r, jp_column_push_null(col));
+}
+
 static jp_status_t do_row(rd_t *r, const ynode_t *row)
 {
     char sh[96];
@@ -1046,11 +1061,16 @@ static jp_status_t do_row(rd_t *r, const ynode_t *row)
             if ((st = push_st(r, jp_column_push_null(r->cols[j])))) return st;
             continue;
         }
-        if (c->kind != Y_SCALAR)
-            return fail(r, c, JP_ERR_TYPE, "expected a unit, found %s", kind_name(c));
         const char *canon = NULL;
-        if (strlen(c->s) == c->n) canon = jp_unit_canonical(c->s, r->rowunit[j], 64);
-        if (!canon) return fail(r, c, JP_ERR_UNIT, "%s is not a known unit", SHOWN(c));
+        if (c->kind == Y_SCALAR && strlen(c->s) == c->n)
+            canon = jp_unit_canonical(c->s, r->rowunit[j], 64);
+        if (!canon) {
+            st = c->kind != Y_SCALAR
+                     ? fail(r, c, JP_ERR_TYPE, "expected a unit, found %s", kind_name(c))
+                     : fail(r, c, JP_ERR_UNIT, "%s is not a known unit", SHOWN(c));
+            if ((st = cell_failed(r, r->cols[j], st))) return st;
+            continue;
+        }
         if (canon != r->rowunit[j]) snprintf(r->rowunit[j], 64, "%s", canon);
         r->rowunitp[j] = r->rowunit[j];
         if ((st = push_st(r, jp_column_push_str(r->cols[j], canon, strlen(canon))))) return st;
@@ -1065,7 +1085,9 @@ static jp_status_t do_row(rd_t *r, const ynode_t *row)
         }
         bool by_row = r->unit_of[i] >= 0;
         const char *unit = by_row ? r->rowunitp[r->unit_of[i]] : f->unit;
-        if ((st = parse_cell(r, f, r->cols[i], r->cells[i], unit, by_row))) return st;
+        if ((st = parse_cell(r, f, r->cols[i], r->cells[i], unit, by_row)) &&
+            (st = cell_failed(r, r->cols[i], st)))
+            return st;
     }
     r->cur_field = NULL;
     if ((st = push_st(r, jp_column_push_int(r->lines, row->line, JP_Q_EXACT)))) return st;
@@ -1543,9 +1565,13 @@ jp_status_t jp_yaml_read_mem(const char *name, const char *data, size_t n, const
                              jp_dataset_t **out, jp_error_t *err)
 {
     rd_t r;
+    jp_error_t own; /* cell errors need their messages even when the caller's err is NULL */
     *out = NULL;
     jp_error_clear(err);
+    if (!err && o && o->cell_errors) err = &own;
+    jp_error_clear(err);
     rd_init(&r, name ? name : "<memory>", data, n, err);
+    r.cell_errors = o ? o->cell_errors : NULL;
     jp_status_t st = rd_open(&r);
     if (!st) st = pass_one(&r);
     if (!st && r.rows_pending) st = pass_two(&r);

@@ -36,9 +36,12 @@ extern const jp_format_t jp_format_yaml;
  * becomes ds->origin (it may be NULL: "<memory>"); its stem is the dataset's
  * name when the document has none.  `rows` is optional: a schema-only
  * document gives a dataset with its fields and 0 rows.  Options used: o->name
- * (overrides the document's name) and o->columns / o->n_columns (keep only
- * those fields, in that order); o may be NULL.  The dataset records the line
- * of each row (jp_dataset_row_line).
+ * (overrides the document's name), o->columns / o->n_columns (keep only
+ * those fields, in that order) and o->cell_errors (a cell that is not of its
+ * field's type or unit - JP_ERR_TYPE, JP_ERR_UNIT, JP_ERR_RANGE - is read as
+ * null and recorded there, with its line, column, row and field, instead of
+ * failing the read; structural errors still fail); o may be NULL.  The
+ * dataset records the line of each row (jp_dataset_row_line).
  */
 jp_status_t jp_yaml_read_mem(const char *name, const char *data, size_t n, const jp_read_opts_t *o,
                              jp_dataset_t **out, jp_error_t *err);

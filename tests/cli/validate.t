@@ -149,3 +149,26 @@ $ printf 'jinpu: 1\nname: p\nfields:\n  - { name: code, type: string, constraint
 $ awk 'BEGIN { print "jinpu: 1\nname: p\nfields:\n  - { name: code, type: string, constraints: { pattern: \"(a|aa)*b\" } }\nrows:"; s = ""; for (i = 0; i < 50000; i++) s = s "a"; print "  - { code: " s " }" }' > $T/x.yaml && timeout 10 $JINPU validate $T/x.yaml
 ? 1
 ~ does not match the pattern
+
+# a figure that is not a number is a data error at its line (exit 1, not 3): every
+# such cell is reported under value.type, and none of them again as missing
+$ L=$(grep -n 'indicator: planted_area' datasets/cherry.yaml | cut -d: -f1); M=$(grep -n 'indicator: jobs_created' datasets/cherry.yaml | cut -d: -f1); sed -e 's/value: 148000,/value: twenty-five-thousand,/' -e 's/value: 60000,/value: [6, 0],/' datasets/cherry.yaml > $T/cherry.yaml; $JINPU validate $T/cherry.yaml > $T/out; rc=$?; cat $T/out; grep -q "cherry.yaml:$L: row 1, field 'value': 'twenty-five-thousand' is not a number" $T/out && grep -q "cherry.yaml:$M: row 4, field 'value': expected one value, found a list" $T/out || exit 9; ! grep -q 'value.required' $T/out || exit 8; exit $rc
+? 1
+~ ERROR   value\.type: type number \(2 of 5 rows fail\)
+~ FAILED
+!! .
+
+# ... and in the JSON report, with the rule and the line of each cell
+$ L=$(grep -n 'indicator: planted_area' datasets/cherry.yaml | cut -d: -f1); sed -e 's/value: 148000,/value: twenty-five-thousand,/' datasets/cherry.yaml > $T/cherry.yaml; $JINPU validate --format json $T/cherry.yaml > $T/out; rc=$?; cat $T/out; grep -q "\"line\":$L," $T/out || exit 9; exit $rc
+? 1
+~ "rule":"value\.type"
+
+# a cell in a block mapping: the row's line, and the cell's
+$ printf 'jinpu: 1\nfields:\n  - {name: k, type: string}\n  - {name: n, type: integer}\nrows:\n  - k: a\n    n: zz\n' > $T/b.yaml && $JINPU validate $T/b.yaml
+? 1
+~ b\.yaml:6: row 1, field 'n': 'zz' is not an integer, at line 7
+
+# outside validation a bad cell still stops the load: a silent null would be a wrong answer
+$ sed -e 's/value: 148000,/value: twenty-five-thousand,/' datasets/cherry.yaml > $T/cherry.yaml; $JINPU -e 'jp.load(arg[1])' $T/cherry.yaml
+? 3
+! cherry\.yaml:63:[0-9]+: row 1, field 'value': 'twenty-five-thousand' is not a number

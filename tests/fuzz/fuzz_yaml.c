@@ -7,6 +7,9 @@
  *    JP_ERR_INVALID, its documented refusal), and reading that text gives
  *    an equal dataset: the YAML format round-trips;
  *  - reading a subset of the columns gives the same cells as reading all;
+ *  - keeping bad cells aside (o->cell_errors) changes nothing in a document
+ *    that reads cleanly, and where the plain read stopped at a bad cell it
+ *    records at least one, each with a position and message;
  *  - one field definition parses or is refused cleanly.
  */
 #include <string.h>
@@ -66,6 +69,36 @@ static void subset(const uint8_t *data, size_t size, jp_dataset_t *ds)
     jp_dataset_unref(part);
 }
 
+static void cells_aside(const uint8_t *data, size_t size, jp_status_t plain, jp_dataset_t *ds)
+{
+    jp_read_opts_t o;
+    jp_read_opts_init(&o);
+    jp_cell_errors_t ce = JP_CELL_ERRORS_INIT;
+    o.cell_errors = &ce;
+    jp_dataset_t *got = NULL;
+    jp_error_t err;
+    jp_status_t st = jp_yaml_read_mem("fuzz.yaml", (const char *)data, size, &o, &got, &err);
+    if (plain == JP_OK) {
+        char why[512] = "";
+        FUZZ_ASSERT(st == JP_OK && ce.n == 0, "a clean document: status %d, %zu cell errors",
+                    (int)st, ce.n);
+        FUZZ_ASSERT(jp_dataset_equal(ds, got, why, sizeof why), "kept aside differs: %s", why);
+    } else if (st == JP_OK) {
+        FUZZ_ASSERT(plain == JP_ERR_TYPE || plain == JP_ERR_UNIT || plain == JP_ERR_RANGE,
+                    "the plain read failed with %d, the one keeping cells aside did not",
+                    (int)plain);
+        FUZZ_ASSERT(ce.n > 0, "no cell error recorded");
+        for (size_t i = 0; i < ce.n; i++)
+            FUZZ_ASSERT(ce.v[i].line > 0 && ce.v[i].row > 0 && ce.v[i].msg[0],
+                        "cell error %zu without a place", i);
+        round_trip(got);
+    } else {
+        check_refusal(st, &err, got);
+    }
+    jp_dataset_unref(got);
+    jp_cell_errors_free(&ce);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     jp_dataset_t *ds = NULL;
@@ -76,8 +109,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         round_trip(ds);
         subset(data, size, ds);
-        jp_dataset_unref(ds);
     }
+    cells_aside(data, size, st, ds);
+    jp_dataset_unref(ds);
     (void)jp_yaml_sniff(data, size);
     jp_field_t f;
     st = jp_yaml_parse_field("field.yaml", (const char *)data, size, &f, &err);

@@ -511,4 +511,32 @@ t.case("ds:validate and jp.validate are the same", function()
   t.raises(function() jp.validate(42) end, "dataset", "jp.validate needs a dataset")
 end)
 
+t.case("cells not of their type: kept aside by jp.load, reported by validate", function()
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "w"))
+  f:write("jinpu: 1\nname: c\nfields:\n  - {name: k, type: string}\n",
+    "  - {name: v, type: number, constraints: {required: true, minimum: 0}}\n",
+    "rows:\n  - {k: a, v: 1}\n  - {k: b, v: twenty-five-thousand}\n  - {k: c, v: -1}\n",
+    "  - {k: d, v: [1]}\n  - {k: e}\n")
+  f:close()
+  t.raises(function() jp.load(tmp) end, "row 2, field 'v': 'twenty%-five%-thousand' is not a number",
+    "a plain load stops at the first bad cell")
+  local ds, bad = jp.load(tmp, { cell_errors = true })
+  t.eq(#ds, 5, "every row read")
+  t.eq(ds:column("v"):totable(), { 1, nil, -1, nil, nil }, "bad cells are null")
+  t.eq(#bad, 2, "two cells kept aside")
+  t.eq(bad.total, 2, "the total")
+  t.eq({ bad[1].file, bad[1].line, bad[1].col, bad[1].row, bad[1].field }, { tmp, 8, 15, 2, "v" },
+    "where the first is")
+  t.eq(bad[2].message, "expected one value, found a list", "the reader's message")
+  local r = ds:validate(nil, { cell_errors = bad })
+  t.eq(rows_of(r, "v.type"), { 2, 4 }, "each bad cell is an error of v.type")
+  t.eq(rows_of(r, "v.required"), { 5 }, "only the cell that is really missing is missing")
+  t.eq(rows_of(r, "v.minimum"), { 3 }, "the other constraints still run")
+  t.ok(not r.ok, "the report fails")
+  local clean = ds:validate()
+  t.eq(rows_of(clean, "v.required"), { 2, 4, 5 }, "without the list the nulls are just nulls")
+  os.remove(tmp)
+end)
+
 t.done()

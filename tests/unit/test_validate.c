@@ -747,6 +747,55 @@ static void test_nomem(void)
     CHECK(failures > 5);
 }
 
+/* A cell the reader could not read as its type (null in the dataset) is
+ * one issue of its type rule: `required` does not report it again as
+ * missing, and key checks leave its row out (its value is unknown). */
+static void test_type_errors(void)
+{
+    const char *ids[] = {"a", NULL, NULL, "d", NULL};
+    double vals[] = {1, NAN, 3, NAN, 5};
+    const jp_qual_t nul = (jp_qual_t)99; /* nums(): NaN with this is a null */
+    const jp_qual_t q[] = {JP_Q_EXACT, nul, JP_Q_EXACT, nul, JP_Q_EXACT};
+    jp_column_t *v = nums(vals, q, 5);
+    jp_dataset_t *ds = jp_dataset_new();
+    add(ds, "id", strs(ids, 5));
+    add(ds, "value", v);
+    jp_report_t *r = report(ds);
+    jp_error_t e;
+    jp_rule_opts_t o = JP_RULE_OPTS_INIT;
+    o.name = "value.type";
+    uint32_t id;
+    CHECK(jp_report_add_rule(r, "type", "value", "type number", &o, &id, &e) == JP_OK);
+    CHECK(jp_report_type_error(r, id, 1, "value", "'x' is not a number", &e) == JP_OK);
+    o.name = "id.type";
+    uint32_t id2;
+    CHECK(jp_report_add_rule(r, "type", "id", "type string", &o, &id2, &e) == JP_OK);
+    CHECK(jp_report_type_error(r, id2, 2, "id", "expected one value, found a list", &e) == JP_OK);
+    CHECK(jp_report_type_error(r, id2, 9, "id", "out of range", &e) == JP_ERR_ARG);
+    jp_constraints_t c;
+    jp_constraints_init(&c);
+    c.required = true;
+    CHECK(jp_validate_field(r, "value", &c, NULL, &e) == JP_OK);
+    CHECK(jp_validate_field(r, "id", &c, NULL, &e) == JP_OK);
+    const char *pk[] = {"id"};
+    CHECK(jp_validate_key(r, pk, 1, true, NULL, &e) == JP_OK);
+    jp_report_finish(r);
+    char b[256];
+    CHECK_STR(rows_of(r, "value.type", b), "2,");
+    CHECK_STR(rows_of(r, "id.type", b), "3,");
+    /* row 4's value is missing; row 2's was there but not a number */
+    CHECK_STR(rows_of(r, "value.required", b), "4,");
+    CHECK_STR(rows_of(r, "id.required", b), "2,5,");
+    CHECK_STR(rows_of(r, "primary_key", b), "2,5,");
+    CHECK_INT(rule(r, "primary_key")->checked, 4);
+    jp_buf_t m = JP_BUF_INIT;
+    CHECK_STR(message_of(r, "value.type", 0, &m), "'x' is not a number");
+    jp_buf_free(&m);
+    CHECK(!jp_report_ok(r));
+    jp_report_free(r);
+    jp_dataset_unref(ds);
+}
+
 int main(void)
 {
     RUN(test_regex);
@@ -755,6 +804,7 @@ int main(void)
     RUN(test_qualifiers);
     RUN(test_types_units);
     RUN(test_keys);
+    RUN(test_type_errors);
     RUN(test_foreign_keys);
     RUN(test_expr_where_mostly);
     RUN(test_outputs);

@@ -1,9 +1,10 @@
 -- jinpu validate FILE... : check datasets against their schemas, their
 -- default rule packs and the rules of --rules files; print a report.
 --
--- Exit status: 0 every dataset is valid; 1 some data fails; 2 usage error
--- (unknown option, no file); 3 an input cannot be used: a file that does
--- not load, a rules file that does not run, or a rule that is malformed or
+-- Exit status: 0 every dataset is valid; 1 some data fails (a value not of
+-- its field's type included); 2 usage error (unknown option, no file); 3 an
+-- input cannot be used: a file that does not load (broken syntax, an
+-- unreadable file), a rules file that does not run, or a rule that is malformed or
 -- raises (a broken rule leaves the verdict incomplete, so neither 0 nor 1
 -- would be true; docs/validation.md says more).
 local jp = require("jinpu")
@@ -133,11 +134,14 @@ return function(argv)
     if not r then problem(path, "rules file " .. err) else loaded_rules[#loaded_rules + 1] = r end
   end
 
-  local datasets, all = {}, {}
+  local datasets, all, cells = {}, {}, {}
   for _, path in ipairs(files) do
-    local ok, ds = pcall(jp.load, path)
+    -- a cell that is not of its type is a validation error, not a file that
+    -- cannot be read: the reader keeps such cells aside (null) and says where
+    local ok, ds, bad = pcall(jp.load, path, { cell_errors = true })
     if ok then
       datasets[#datasets + 1] = ds
+      cells[#datasets] = bad
       all[path] = ds
       local n = ds:name()
       if n and n ~= "" and all[n] == nil then all[n] = ds end
@@ -151,7 +155,7 @@ return function(argv)
   local reports = {}
   if #loaded_rules == #rules_files then
     for k, ds in ipairs(datasets) do
-      local o = { datasets = all }
+      local o = { datasets = all, cell_errors = cells[k] }
       for key, v in pairs(opts) do o[key] = v end
       reports[k] = V.validate(ds, rules_for(loaded_rules, ds), o)
     end
