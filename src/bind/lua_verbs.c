@@ -21,6 +21,7 @@
 #include <string.h>
 #include "jp_lazy.h"
 #include "jp_mem.h"
+#include "jp_suggest.h"
 #include "jp_verbs.h"
 #include "jpl.h"
 
@@ -834,56 +835,142 @@ static int l_concat(lua_State *L)
     return concat_list(L, 2, n + 1);
 }
 
-/* ds:join(other, "key" | {"k1", "k2"} | {{"left", "right"}, ...}, how, {suffix = }) */
+/* The key pairs of a join: appended to lk/rk (room for `cap`); the strings
+ * stay alive in the key table. */
+typedef struct keypairs {
+    const char **lk, **rk;
+    size_t n, cap;
+} keypairs_t;
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Pairs of a map { county = "code", year = "yr" }, in the order of the
+ * left names (a Lua table has no order of its own). */
+static void map_pairs(lua_State *L, int t, keypairs_t *kp, const char *what, bool skip_list)
+{
+    size_t first = kp->n;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (skip_list && lua_type(L, -2) == LUA_TNUMBER) {
+            lua_pop(L, 1);
+            continue;
+        }
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            jpl_errorf(L, "join: %s must map left names to right names ({ county = \"code\" })",
+                       what);
+        if (kp->n == kp->cap) jpl_errorf(L, "join: too many keys");
+        kp->lk[kp->n] = lua_tostring(L, -2);
+        kp->n++;
+        lua_pop(L, 1);
+    }
+    qsort(kp->lk + first, kp->n - first, sizeof *kp->lk, cmp_cstr);
+    for (size_t k = first; k < kp->n; k++) {
+        lua_getfield(L, t, kp->lk[k]);
+        kp->rk[k] = lua_tostring(L, -1); /* alive in the table */
+        lua_pop(L, 1);
+    }
+}
+
+/* ds:join(other, keys, how, {suffix = }): keys is "k", {"k1", "k2"}, a map
+ * { county = "code" }, or a list mixing names, pairs {"left", "right"} and
+ * one-entry maps { county = "code" }. */
 static int ds_join(lua_State *L)
 {
     jp_dataset_t *a = jpl_check_dataset(L, 1);
     jp_dataset_t *b = jpl_check_dataset(L, 2);
     const char *how_s = luaL_optstring(L, 4, "inner");
     jp_join_how_t how;
-    if (!jp_join_from_name(how_s, &how))
-        jpl_errorf(L, "join: how must be \"inner\", \"left\", \"anti\" or \"semi\", not \"%s\"",
-                   how_s);
+    if (!jp_join_from_name(how_s, &how)) {
+        static const char *const hows[] = {"inner", "left", "right", "full", "semi", "anti", NULL};
+        const char *near = jp_suggest(how_s, hows, -1);
+        jpl_errorf(L,
+                   "join: how must be \"inner\", \"left\", \"right\", \"full\", \"semi\" or "
+                   "\"anti\", not \"%s\"%s%s%s",
+                   how_s, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+    }
     const char *suffix = NULL;
-    if (lua_type(L, 5) == LUA_TTABLE) {
+    if (!lua_isnoneornil(L, 5)) {
+        static const char *const allowed[] = {"suffix", NULL};
+        jpl_check_options(L, 5, "join", allowed);
         lua_getfield(L, 5, "suffix");
         suffix = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
-    size_t n;
-    const char **lk, **rk;
+    keypairs_t kp = {0};
     if (lua_type(L, 3) == LUA_TSTRING) {
-        n = 1;
-        lk = lua_newuserdatauv(L, sizeof *lk, 0);
-        rk = lk;
-        lk[0] = lua_tostring(L, 3);
+        kp.cap = 1;
+        kp.lk = lua_newuserdatauv(L, sizeof *kp.lk, 0);
+        kp.rk = lua_newuserdatauv(L, sizeof *kp.rk, 0);
+        kp.lk[0] = kp.rk[0] = lua_tostring(L, 3);
+        kp.n = 1;
     } else {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        n = (size_t)lua_rawlen(L, 3);
-        lk = lua_newuserdatauv(L, (n ? n : 1) * sizeof *lk, 0);
-        rk = lua_newuserdatauv(L, (n ? n : 1) * sizeof *rk, 0);
-        for (size_t k = 0; k < n; k++) {
-            int t = lua_rawgeti(L, 3, (lua_Integer)k + 1);
-            if (t == LUA_TSTRING) {
-                lk[k] = rk[k] = lua_tostring(L, -1);
-            } else if (t == LUA_TTABLE) {
-                lua_rawgeti(L, -1, 1);
-                lua_rawgeti(L, -2, 2);
-                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                    jpl_errorf(L, "join: key %d must be a name or a pair {left, right}",
+        if (lua_type(L, 3) != LUA_TTABLE)
+            jpl_errorf(L, "join: keys must be a field name, a list of names or pairs, or a map "
+                          "{ left = \"right\" }");
+        size_t len = (size_t)lua_rawlen(L, 3), cap = 0;
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            cap++;
+            if (lua_type(L, -1) == LUA_TTABLE) cap += (size_t)lua_rawlen(L, -1) + 8;
+            lua_pop(L, 1);
+        }
+        kp.cap = cap ? cap : 1;
+        kp.lk = lua_newuserdatauv(L, kp.cap * sizeof *kp.lk, 0);
+        kp.rk = lua_newuserdatauv(L, kp.cap * sizeof *kp.rk, 0);
+        if (len == 0) {
+            map_pairs(L, 3, &kp, "the keys", false);
+        } else {
+            for (size_t k = 0; k < len; k++) {
+                int t = lua_rawgeti(L, 3, (lua_Integer)k + 1);
+                int it = lua_gettop(L);
+                if (t == LUA_TSTRING) {
+                    kp.lk[kp.n] = kp.rk[kp.n] = lua_tostring(L, -1);
+                    kp.n++;
+                } else if (t == LUA_TTABLE && lua_rawlen(L, it) == 2) {
+                    lua_rawgeti(L, it, 1);
+                    lua_rawgeti(L, it, 2);
+                    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                        jpl_errorf(L,
+                                   "join: key %d must be a name, a pair {left, right} or a map "
+                                   "{ left = \"right\" }",
+                                   (int)k + 1);
+                    kp.lk[kp.n] = lua_tostring(L, -2);
+                    kp.rk[kp.n] = lua_tostring(L, -1);
+                    kp.n++;
+                    lua_pop(L, 2);
+                } else if (t == LUA_TTABLE && lua_rawlen(L, it) == 0) {
+                    map_pairs(L, it, &kp, "a key map", false);
+                } else {
+                    jpl_errorf(L,
+                               "join: key %d must be a name, a pair {left, right} or a map "
+                               "{ left = \"right\" }",
                                (int)k + 1);
-                lk[k] = lua_tostring(L, -2);
-                rk[k] = lua_tostring(L, -1);
-                lua_pop(L, 2);
-            } else
-                jpl_errorf(L, "join: key %d must be a name or a pair {left, right}", (int)k + 1);
-            lua_pop(L, 1); /* the table keeps the strings alive */
+                }
+                lua_pop(L, 1); /* the key table keeps the strings alive */
+            }
+        }
+        /* a list with a map part too ({"year", county = "code"}) */
+        if (len) {
+            lua_pushnil(L);
+            while (lua_next(L, 3)) {
+                bool map = lua_type(L, -2) == LUA_TSTRING;
+                lua_pop(L, 1);
+                if (map) {
+                    lua_pop(L, 1);
+                    map_pairs(L, 3, &kp, "the keys", true);
+                    break;
+                }
+            }
         }
     }
+    if (kp.n == 0) jpl_errorf(L, "join: no key fields");
     jp_error_t err;
     jp_error_clear(&err);
     before_load(L, a);
-    jp_dataset_t *out = jp_join(a, b, lk, rk, n, how, suffix, &err);
+    jp_dataset_t *out = jp_join(a, b, kp.lk, kp.rk, kp.n, how, suffix, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
     return 1;

@@ -1,69 +1,556 @@
 /*
- * jp_join.c - hash joins (inner, left, anti, semi) on one or more keys.
+ * jp_join.c - joins (inner, left, right, full, semi, anti) on one or more
+ * keys, whose names may differ on the two sides.
  *
- * The right dataset is built into a hash table of key tuples, each with
- * the chain of its right rows in order; the left rows probe it in order,
- * so the output keeps the left order and, within one left row, the right
- * order.  Keys are compared as normalised 64-bit values: strings of the
- * left dictionary are translated once per distinct string into codes of
- * the right one (absent strings cannot match), integer and number keys as
- * doubles.  Rows with a null key never match.
+ * The right dataset is indexed: its distinct key tuples, each with the
+ * chain of its rows in right order.  When every key is narrow - strings
+ * (by the right dictionary's code; a left string is translated once per
+ * distinct string), booleans, integers and dates over a short range - and
+ * their product is small, the index is a dense table addressed by the
+ * combined code: no hashing.  Otherwise it is an open-addressing hash table
+ * of normalised 64-bit key values (integer and number keys compare as
+ * numbers).  The left rows probe it on every core: each part of the rows
+ * notes its rows' tuples and counts its output rows; after a prefix sum
+ * each part writes its (left, right) pairs in place.  So the output keeps
+ * the left order and, within one left row, the right order; a right join
+ * keeps the right order and, within one right row, the left order.  Rows
+ * with a null key never match.
  *
- * Owns: jp_join.  Must never: modify either input.
+ * A join in which every left row finds exactly one right row (a lookup:
+ * county codes, a group table joined back) shares the left columns with
+ * its input instead of copying them.
+ *
+ * Owns: jp_join, jp_join_from_name.  Must never: modify either input.
  */
 #include <stdio.h>
 #include <string.h>
 #include "jp_keys.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
+#include "jp_par.h"
 #include "jp_plan.h"
 #include "jp_verbs.h"
 
+static const char *const how_names[] = {"inner", "left", "anti", "semi", "right", "full"};
+
 bool jp_join_from_name(const char *name, jp_join_how_t *out)
 {
-    static const char *const names[] = {"inner", "left", "anti", "semi"};
-    for (int k = 0; k < 4; k++)
-        if (strcmp(names[k], name) == 0) {
+    for (int k = 0; k < (int)(sizeof how_names / sizeof how_names[0]); k++)
+        if (strcmp(how_names[k], name) == 0) {
             *out = (jp_join_how_t)k;
             return true;
         }
     return false;
 }
 
-typedef struct side {
-    jp_column_t *const *cols;
-    size_t nkeys, nrows;
-} side_t;
+#define NONE UINT32_MAX /* no tuple: no match */
 
-typedef struct growbuf {
-    size_t *a;
-    size_t n, cap;
-} growbuf_t;
+/* ---- the index of the right rows ---------------------------------------------- */
 
-static jp_status_t gb_push(growbuf_t *g, size_t v)
+typedef struct index {
+    size_t nkeys;
+    jp_column_t **lc, **rc; /* key columns, left and right */
+    bool *as_num;           /* integer against number: compare as doubles */
+    uint32_t **smap;        /* strings: left code -> right code (NONE absent), NULL same dict */
+    /* dense: code = sum over keys of (value - base) * stride */
+    bool dense;
+    int64_t *base;
+    uint64_t *card, *stride;
+    uint32_t *table; /* dense: tuple + 1 per combined code; hash: tuple + 1 per slot */
+    size_t mask;     /* hash slots - 1 */
+    uint64_t *tv;    /* hash: key values of each tuple (nkeys each) */
+    uint64_t *th;    /* hash: hash of each tuple */
+    size_t *trow;    /* a right row of each tuple (for periods) */
+    /* tuples */
+    size_t ntup;
+    size_t *head, *tail, *cnt; /* first and last right row, rows */
+    size_t *next;              /* per right row: the next of its tuple */
+    uint32_t *rtup;            /* per right row: its tuple (NONE: null key) */
+} index_t;
+
+static void index_free(index_t *x)
 {
-    if (g->n == g->cap) {
-        size_t nc = g->cap ? g->cap * 2 : 1024;
-        size_t *a = jp_realloc_array(g->a, nc, sizeof *a);
-        if (!a) return JP_ERR_NOMEM;
-        g->a = a;
-        g->cap = nc;
+    if (x->smap)
+        for (size_t k = 0; k < x->nkeys; k++) jp_free(x->smap[k]);
+    jp_free(x->smap);
+    jp_free(x->as_num);
+    jp_free(x->base);
+    jp_free(x->card);
+    jp_free(x->stride);
+    jp_free(x->table);
+    jp_free(x->tv);
+    jp_free(x->th);
+    jp_free(x->trow);
+    jp_free(x->head);
+    jp_free(x->tail);
+    jp_free(x->cnt);
+    jp_free(x->next);
+    jp_free(x->rtup);
+}
+
+/* The normalised value of key k at row i of a side; false when it is null
+ * or, on the left, a string the right side does not have. */
+static inline bool key_val(const index_t *x, size_t k, bool left, size_t i, uint64_t *v)
+{
+    const jp_column_t *c = left ? x->lc[k] : x->rc[k];
+    if (jp_column_is_null(c, i)) return false;
+    if (left && x->smap[k]) {
+        uint32_t code = x->smap[k][c->v.s[i]];
+        if (code == NONE) return false;
+        *v = code;
+        return true;
     }
-    g->a[g->n++] = v;
+    *v = jp_key_value(c, i, x->as_num[k]);
+    return true;
+}
+
+/* The dense code of a row (false: null, or outside the right's range). */
+static inline bool dense_code(const index_t *x, bool left, size_t i, uint64_t *code)
+{
+    uint64_t at = 0;
+    for (size_t k = 0; k < x->nkeys; k++) {
+        uint64_t v;
+        if (!key_val(x, k, left, i, &v)) return false;
+        const jp_column_t *c = left ? x->lc[k] : x->rc[k];
+        uint64_t off;
+        if (c->type == JP_TYPE_INT || c->type == JP_TYPE_DATE) {
+            int64_t s = c->type == JP_TYPE_INT ? (int64_t)v : (int64_t)(int32_t)(uint32_t)v;
+            if (s < x->base[k]) return false;
+            off = (uint64_t)(s - x->base[k]);
+        } else {
+            off = v;
+        }
+        if (off >= x->card[k]) return false;
+        at += off * x->stride[k];
+    }
+    *code = at;
+    return true;
+}
+
+static inline uint64_t hash_of(const index_t *x, bool left, size_t i, uint64_t *vals, bool *ok)
+{
+    uint64_t h = 0x7a3;
+    for (size_t k = 0; k < x->nkeys; k++) {
+        if (!key_val(x, k, left, i, &vals[k])) {
+            *ok = false;
+            return 0;
+        }
+        h = jp_key_mix(h, vals[k]);
+    }
+    *ok = true;
+    return h;
+}
+
+static bool periods_equal(const index_t *x, size_t li, bool left, size_t rrow)
+{
+    for (size_t k = 0; k < x->nkeys; k++) {
+        const jp_column_t *c = left ? x->lc[k] : x->rc[k];
+        if (c->type == JP_TYPE_PERIOD && !jp_period_eq(&c->v.p[li], &x->rc[k]->v.p[rrow]))
+            return false;
+    }
+    return true;
+}
+
+/* The tuple of row i (left or right side), NONE when it has none (for the
+ * right side while building: `add` creates it). */
+static uint32_t find_tuple(index_t *x, bool left, size_t i, bool add, uint64_t *vals)
+{
+    if (x->dense) {
+        uint64_t code;
+        if (!dense_code(x, left, i, &code)) return NONE;
+        uint32_t t = x->table[code];
+        if (t) return t - 1;
+        if (!add) return NONE;
+        x->table[code] = (uint32_t)++x->ntup;
+        return (uint32_t)(x->ntup - 1);
+    }
+    bool ok;
+    uint64_t h = hash_of(x, left, i, vals, &ok);
+    if (!ok) return NONE;
+    size_t n = x->nkeys;
+    for (size_t j = h & x->mask;; j = (j + 1) & x->mask) {
+        uint32_t t = x->table[j];
+        if (!t) {
+            if (!add) return NONE;
+            t = (uint32_t)x->ntup++;
+            x->table[j] = t + 1;
+            x->th[t] = h;
+            x->trow[t] = i;
+            memcpy(x->tv + (size_t)t * n, vals, n * sizeof *vals);
+            return t;
+        }
+        t--;
+        if (x->th[t] == h && memcmp(x->tv + (size_t)t * n, vals, n * sizeof *vals) == 0 &&
+            periods_equal(x, i, left, x->trow[t]))
+            return t;
+    }
+}
+
+/* Can every key be coded densely, with a small product?  Sets base/card. */
+static bool plan_dense(index_t *x, size_t nr)
+{
+    uint64_t prod = 1, limit = (uint64_t)nr * 4 + 65536;
+    if (limit > ((uint64_t)1 << 26)) limit = (uint64_t)1 << 26;
+    for (size_t k = 0; k < x->nkeys; k++) {
+        const jp_column_t *c = x->rc[k];
+        x->base[k] = 0;
+        if (x->as_num[k]) return false;
+        switch (c->type) {
+        case JP_TYPE_STRING:
+            x->card[k] = c->dict->count ? c->dict->count : 1;
+            break;
+        case JP_TYPE_BOOL:
+            x->card[k] = 2;
+            break;
+        case JP_TYPE_INT:
+        case JP_TYPE_DATE: {
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            for (size_t i = 0; i < nr; i++) {
+                if (jp_column_is_null(c, i)) continue;
+                int64_t v = c->type == JP_TYPE_INT ? c->v.i[i] : c->v.date[i];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+            if (lo > hi) lo = hi = 0;
+            if ((uint64_t)hi - (uint64_t)lo >= limit) return false;
+            x->base[k] = lo;
+            x->card[k] = (uint64_t)(hi - lo) + 1;
+            break;
+        }
+        default:
+            return false;
+        }
+        if (x->card[k] > limit / prod) return false;
+        prod *= x->card[k];
+    }
+    uint64_t s = 1;
+    for (size_t k = x->nkeys; k-- > 0;) {
+        x->stride[k] = s;
+        s *= x->card[k];
+    }
+    x->table = jp_calloc(prod ? prod : 1, sizeof *x->table);
+    return x->table != NULL; /* no room: the hash table, then */
+}
+
+static jp_status_t build_index(index_t *x, size_t nl, size_t nr)
+{
+    size_t n = x->nkeys;
+    if (nr >= NONE) return JP_ERR_LIMIT;
+    x->smap = jp_calloc(n, sizeof *x->smap);
+    x->base = jp_calloc(n, sizeof *x->base);
+    x->card = jp_calloc(n, sizeof *x->card);
+    x->stride = jp_calloc(n, sizeof *x->stride);
+    x->head = jp_malloc_array(nr ? nr : 1, sizeof *x->head);
+    x->tail = jp_malloc_array(nr ? nr : 1, sizeof *x->tail);
+    x->cnt = jp_calloc(nr ? nr : 1, sizeof *x->cnt);
+    x->next = jp_malloc_array(nr ? nr : 1, sizeof *x->next);
+    x->rtup = jp_malloc_array(nr ? nr : 1, sizeof *x->rtup);
+    if (!x->smap || !x->base || !x->card || !x->stride || !x->head || !x->tail || !x->cnt ||
+        !x->next || !x->rtup)
+        return JP_ERR_NOMEM;
+    /* left strings as right codes, once per distinct string */
+    for (size_t k = 0; k < n; k++) {
+        const jp_column_t *l = x->lc[k], *r = x->rc[k];
+        if (l->type != JP_TYPE_STRING || l->dict == r->dict) continue;
+        size_t dn = l->dict->count;
+        if (!(x->smap[k] = jp_malloc_array(dn ? dn : 1, sizeof **x->smap))) return JP_ERR_NOMEM;
+        for (uint32_t c = 0; c < dn; c++) {
+            size_t len;
+            const char *s = jp_strdict_get(l->dict, c, &len);
+            uint32_t rc;
+            x->smap[k][c] = jp_strdict_find(r->dict, s, len, &rc) ? rc : NONE;
+        }
+    }
+    (void)nl;
+    x->dense = plan_dense(x, nr);
+    if (!x->dense) {
+        jp_free(x->table);
+        size_t slots = 16;
+        while (slots < nr * 2) slots *= 2;
+        x->mask = slots - 1;
+        x->table = jp_calloc(slots, sizeof *x->table);
+        x->tv = jp_malloc_array((nr ? nr : 1) * n, sizeof *x->tv);
+        x->th = jp_malloc_array(nr ? nr : 1, sizeof *x->th);
+        x->trow = jp_malloc_array(nr ? nr : 1, sizeof *x->trow);
+        if (!x->table || !x->tv || !x->th || !x->trow) return JP_ERR_NOMEM;
+    }
+    uint64_t *vals = jp_malloc_array(n, sizeof *vals);
+    if (!vals) return JP_ERR_NOMEM;
+    for (size_t i = 0; i < nr; i++) {
+        x->next[i] = JP_NO_ROW;
+        uint32_t t = find_tuple(x, false, i, true, vals);
+        x->rtup[i] = t;
+        if (t == NONE) continue;
+        if (x->cnt[t]++ == 0)
+            x->head[t] = i;
+        else
+            x->next[x->tail[t]] = i;
+        x->tail[t] = i;
+        if ((i & 0xffff) == 0xffff && jp_stop_pending()) break;
+    }
+    jp_free(vals);
     return JP_OK;
 }
 
-/* Key value of a right row; false when a key is null. */
-static bool right_key(const side_t *r, const bool *as_num, size_t i, uint64_t *v, uint64_t *h)
+/* ---- probing ---------------------------------------------------------------------- */
+
+typedef struct probe {
+    index_t *x;
+    jp_join_how_t how;
+    size_t nl;
+    uint32_t *ltup; /* per left row: its tuple, NONE: no match */
+    size_t *count;  /* per part: output rows (for pairs) */
+    size_t *at;     /* per part: where its output starts */
+    size_t *lo, *ro;
+    bool nomem;
+} probe_t;
+
+/* Output rows a left row with tuple t gives. */
+static inline size_t rows_for(const probe_t *p, uint32_t t)
 {
-    uint64_t hh = 0x7a3;
-    for (size_t k = 0; k < r->nkeys; k++) {
-        const jp_column_t *c = r->cols[k];
-        if (jp_column_is_null(c, i)) return false;
-        v[k] = jp_key_value(c, i, as_num[k]);
-        hh = jp_key_mix(hh, v[k]);
+    switch (p->how) {
+    case JP_JOIN_INNER:
+    case JP_JOIN_RIGHT:
+        return t == NONE ? 0 : p->x->cnt[t];
+    case JP_JOIN_LEFT:
+    case JP_JOIN_FULL:
+        return t == NONE ? 1 : p->x->cnt[t];
+    case JP_JOIN_SEMI:
+        return t != NONE;
+    default: /* anti */
+        return t == NONE;
     }
-    *h = hh;
-    return true;
+}
+
+static void probe_part(void *ctx, int k, int parts)
+{
+    probe_t *p = ctx;
+    size_t from = p->nl * (size_t)k / (size_t)parts, to = p->nl * (size_t)(k + 1) / (size_t)parts;
+    uint64_t vals[64];
+    uint64_t *v = p->x->nkeys <= 64 ? vals : jp_malloc_array(p->x->nkeys, sizeof *v);
+    if (!v) {
+        p->nomem = true;
+        return;
+    }
+    size_t c = 0;
+    for (size_t i = from; i < to; i++) {
+        uint32_t t = find_tuple(p->x, true, i, false, v);
+        p->ltup[i] = t;
+        c += rows_for(p, t);
+        if ((i & 0xffff) == 0xffff && jp_stop_pending()) break;
+    }
+    p->count[k] = c;
+    if (v != vals) jp_free(v);
+}
+
+static void fill_part(void *ctx, int k, int parts)
+{
+    probe_t *p = ctx;
+    size_t from = p->nl * (size_t)k / (size_t)parts, to = p->nl * (size_t)(k + 1) / (size_t)parts;
+    size_t o = p->at[k];
+    const index_t *x = p->x;
+    for (size_t i = from; i < to; i++) {
+        uint32_t t = p->ltup[i];
+        switch (p->how) {
+        case JP_JOIN_SEMI:
+            if (t != NONE) p->lo[o++] = i;
+            break;
+        case JP_JOIN_ANTI:
+            if (t == NONE) p->lo[o++] = i;
+            break;
+        default:
+            if (t == NONE) {
+                if (p->how == JP_JOIN_LEFT || p->how == JP_JOIN_FULL) {
+                    p->lo[o] = i;
+                    p->ro[o++] = JP_NO_ROW;
+                }
+                break;
+            }
+            for (size_t r = x->head[t]; r != JP_NO_ROW; r = x->next[r]) {
+                p->lo[o] = i;
+                p->ro[o++] = r;
+            }
+        }
+    }
+}
+
+/* ---- the output -------------------------------------------------------------------- */
+
+/* Rows of c, JP_NO_ROW giving nulls; on all cores when none is missing. */
+static jp_column_t *gather_rows(jp_column_t *c, const size_t *rows, size_t n, bool missing)
+{
+    if (missing) return jp_column_gather(c, rows, n);
+    jp_column_t *out;
+    return jp_plan_gather_cols(&c, &out, 1, rows, n) ? NULL : out;
+}
+
+/* A key field of a right or full join: the left's value, or the right's
+ * where the row has no left side. */
+static jp_column_t *coalesce_key(const jp_column_t *l, const size_t *lo, const jp_column_t *r,
+                                 const size_t *ro, size_t n, jp_error_t *err)
+{
+    jp_type_t t = l->type == r->type ? l->type : JP_TYPE_NUMBER; /* integer with number */
+    jp_column_t *out = jp_column_new(t, n ? n : 1);
+    if (!out) return NULL;
+    jp_status_t st = JP_OK;
+    for (size_t q = 0; q < n && !st; q++) {
+        jp_value_t v;
+        if (lo[q] != JP_NO_ROW)
+            jp_column_get(l, lo[q], &v);
+        else
+            jp_column_get(r, ro[q], &v);
+        if (!v.is_null && t == JP_TYPE_NUMBER && v.type == JP_TYPE_INT) {
+            v.u.d = (double)v.u.i;
+            v.type = JP_TYPE_NUMBER;
+        }
+        st = jp_column_push_value(out, &v, err);
+    }
+    if (st) {
+        jp_column_unref(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The pairs of a right join: right order, and left order within a right
+ * row; right rows without a match once, with no left row. */
+static jp_status_t right_pairs(const index_t *x, const uint32_t *ltup, size_t nl, size_t nr,
+                               size_t **lo, size_t **ro, size_t *n)
+{
+    size_t nt = x->ntup;
+    size_t *cntl = jp_calloc(nt + 1, sizeof *cntl), *start = NULL, *lrows = NULL;
+    jp_status_t st = JP_ERR_NOMEM;
+    if (!cntl) return st;
+    for (size_t i = 0; i < nl; i++)
+        if (ltup[i] != NONE) cntl[ltup[i]]++;
+    /* left rows grouped by tuple, in left order */
+    start = jp_malloc_array(nt + 1, sizeof *start);
+    size_t sum = 0;
+    if (!start) goto done;
+    for (size_t t = 0; t < nt; t++) {
+        start[t] = sum;
+        sum += cntl[t];
+    }
+    start[nt] = sum;
+    if (!(lrows = jp_malloc_array(sum ? sum : 1, sizeof *lrows))) goto done;
+    {
+        size_t *pos = jp_malloc_array(nt + 1, sizeof *pos);
+        if (!pos) goto done;
+        memcpy(pos, start, (nt + 1) * sizeof *pos);
+        for (size_t i = 0; i < nl; i++)
+            if (ltup[i] != NONE) lrows[pos[ltup[i]]++] = i;
+        jp_free(pos);
+    }
+    size_t total = 0;
+    for (size_t r = 0; r < nr; r++) {
+        uint32_t t = x->rtup[r];
+        total += t == NONE || !cntl[t] ? 1 : cntl[t];
+    }
+    *lo = jp_malloc_array(total ? total : 1, sizeof **lo);
+    *ro = jp_malloc_array(total ? total : 1, sizeof **ro);
+    if (!*lo || !*ro) goto done;
+    size_t o = 0;
+    for (size_t r = 0; r < nr; r++) {
+        uint32_t t = x->rtup[r];
+        if (t == NONE || !cntl[t]) {
+            (*lo)[o] = JP_NO_ROW;
+            (*ro)[o++] = r;
+            continue;
+        }
+        for (size_t q = start[t]; q < start[t + 1]; q++) {
+            (*lo)[o] = lrows[q];
+            (*ro)[o++] = r;
+        }
+    }
+    *n = total;
+    st = JP_OK;
+done:
+    jp_free(cntl);
+    jp_free(start);
+    jp_free(lrows);
+    return st;
+}
+
+/* A full join's right rows that no left row matched, appended in right order. */
+static jp_status_t full_rest(const index_t *x, const uint32_t *ltup, size_t nl, size_t nr,
+                             size_t **lo, size_t **ro, size_t *n)
+{
+    uint8_t *hit = jp_calloc(x->ntup + 1, 1);
+    if (!hit) return JP_ERR_NOMEM;
+    for (size_t i = 0; i < nl; i++)
+        if (ltup[i] != NONE) hit[ltup[i]] = 1;
+    size_t extra = 0;
+    for (size_t r = 0; r < nr; r++) extra += x->rtup[r] == NONE || !hit[x->rtup[r]];
+    size_t *a = jp_realloc_array(*lo, *n + extra + 1, sizeof *a);
+    if (a) *lo = a;
+    size_t *b = a ? jp_realloc_array(*ro, *n + extra + 1, sizeof *b) : NULL;
+    if (b) *ro = b;
+    if (!a || !b) {
+        jp_free(hit);
+        return JP_ERR_NOMEM;
+    }
+    for (size_t r = 0; r < nr; r++)
+        if (x->rtup[r] == NONE || !hit[x->rtup[r]]) {
+            (*lo)[*n] = JP_NO_ROW;
+            (*ro)[(*n)++] = r;
+        }
+    jp_free(hit);
+    return JP_OK;
+}
+
+/* Row lines of the left rows of the output (0, unknown, for right-only rows). */
+static jp_status_t join_origin(jp_dataset_t *out, const jp_dataset_t *left, const size_t *lo,
+                               size_t n, bool identity)
+{
+    if (!left->origin) return JP_OK;
+    if (identity) {
+        jp_plan_copy_origin(out, left);
+        return JP_OK;
+    }
+    jp_column_t *lines = NULL;
+    if (left->lines) {
+        if (!(lines = jp_column_gather(left->lines, lo, n))) return JP_ERR_NOMEM;
+    } else if (left->first_line) {
+        if (!(lines = jp_column_new(JP_TYPE_INT, n ? n : 1))) return JP_ERR_NOMEM;
+        for (size_t q = 0; q < n; q++)
+            lines->v.i[q] = lo[q] == JP_NO_ROW ? 0 : left->first_line + (long)lo[q];
+        jp_column_set_len(lines, n);
+    }
+    jp_dataset_set_origin(out, left->origin, lines);
+    return JP_OK;
+}
+
+static jp_dataset_t *nomem(jp_error_t *err)
+{
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+/* The key types must agree (integer and number do); an error names both. */
+static jp_status_t check_types(index_t *x, const char *const *lk, const char *const *rk,
+                               jp_error_t *err)
+{
+    for (size_t k = 0; k < x->nkeys; k++) {
+        jp_type_t a = x->lc[k]->type, b = x->rc[k]->type;
+        if (a == b) continue;
+        if (jp_type_is_numeric(a) && jp_type_is_numeric(b)) {
+            x->as_num[k] = true;
+            continue;
+        }
+        if (strcmp(lk[k], rk[k]) == 0)
+            jp_error_set(err, JP_ERR_TYPE,
+                         "join: key '%s' is %s in the left dataset but %s in the right (convert "
+                         "one side first, e.g. with mutate)",
+                         lk[k], jp_type_name(a), jp_type_name(b));
+        else
+            jp_error_set(err, JP_ERR_TYPE,
+                         "join: key '%s' is %s in the left dataset but key '%s' is %s in the right "
+                         "(convert one side first, e.g. with mutate)",
+                         lk[k], jp_type_name(a), rk[k], jp_type_name(b));
+        jp_error_field(err, lk[k]);
+        return JP_ERR_TYPE;
+    }
+    return JP_OK;
 }
 
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
@@ -76,219 +563,176 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         jp_error_set(err, JP_ERR_ARG, "join: no key fields");
         return NULL;
     }
+    if ((int)how < 0 || how > JP_JOIN_FULL) {
+        jp_error_set(err, JP_ERR_ARG, "join: unknown kind of join");
+        return NULL;
+    }
+    index_t x;
+    memset(&x, 0, sizeof x);
+    x.nkeys = nkeys;
     long *li = jp_malloc_array(nkeys, sizeof *li), *ri = jp_malloc_array(nkeys, sizeof *ri);
-    jp_column_t **lc = jp_malloc_array(nkeys, sizeof *lc),
-                **rc = jp_malloc_array(nkeys, sizeof *rc);
-    bool *as_num = jp_calloc(nkeys, sizeof *as_num);
-    uint32_t **smap = jp_calloc(nkeys, sizeof *smap); /* left code -> right code + 1, 0 unknown */
-    uint8_t **sknown = jp_calloc(nkeys, sizeof *sknown);
-    uint64_t *rv = NULL, *rh = NULL, *tv = NULL;
-    size_t *head = NULL, *tail = NULL, *next = NULL, *slots = NULL;
-    growbuf_t lo = {0}, ro = {0};
+    x.lc = jp_malloc_array(nkeys, sizeof *x.lc);
+    x.rc = jp_malloc_array(nkeys, sizeof *x.rc);
+    x.as_num = jp_calloc(nkeys, sizeof *x.as_num);
+    probe_t p;
+    memset(&p, 0, sizeof p);
+    size_t *lo = NULL, *ro = NULL, n = 0;
     jp_dataset_t *out = NULL;
     jp_status_t st;
-    if (!li || !ri || !lc || !rc || !as_num || !smap || !sknown) goto nomem;
+    if (!li || !ri || !x.lc || !x.rc || !x.as_num) {
+        nomem(err);
+        goto done;
+    }
     for (size_t k = 0; k < nkeys; k++) {
         if (jp_dataset_lookup(left, left_keys[k], "join", &li[k], err)) goto done;
         if (jp_dataset_lookup(right, right_keys[k], "join (right dataset)", &ri[k], err)) goto done;
     }
     if (jp_dataset_need_all(left, err) || jp_dataset_need_all(right, err)) goto done;
     for (size_t k = 0; k < nkeys; k++) {
-        lc[k] = left->cols[li[k]];
-        rc[k] = right->cols[ri[k]];
-        jp_type_t a = lc[k]->type, b = rc[k]->type;
-        if (a != b) {
-            if (jp_type_is_numeric(a) && jp_type_is_numeric(b))
-                as_num[k] = true;
-            else {
-                if (strcmp(left_keys[k], right_keys[k]) == 0)
-                    jp_error_set(err, JP_ERR_TYPE,
-                                 "join: key '%s' is %s in the left dataset but %s in the right",
-                                 left_keys[k], jp_type_name(a), jp_type_name(b));
-                else
-                    jp_error_set(err, JP_ERR_TYPE,
-                                 "join: key '%s' is %s in the left dataset but key '%s' is %s in "
-                                 "the right",
-                                 left_keys[k], jp_type_name(a), right_keys[k], jp_type_name(b));
-                jp_error_field(err, left_keys[k]);
-                goto done;
-            }
+        x.lc[k] = left->cols[li[k]];
+        x.rc[k] = right->cols[ri[k]];
+    }
+    if (check_types(&x, left_keys, right_keys, err)) goto done;
+    size_t nl = left->nrows, nr = right->nrows;
+    if ((st = build_index(&x, nl, nr))) {
+        if (st == JP_ERR_LIMIT)
+            jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
+        else
+            nomem(err);
+        goto done;
+    }
+    if (jp_stop_pending()) {
+        jp_stop_check(err);
+        goto done;
+    }
+    /* probe on every core: tuples and counts, then the pairs in place */
+    int parts = jp_par_parts(nl, (size_t)1 << 16);
+    p.x = &x;
+    p.how = how;
+    p.nl = nl;
+    p.ltup = jp_malloc_array(nl ? nl : 1, sizeof *p.ltup);
+    p.count = jp_calloc((size_t)parts, sizeof *p.count);
+    p.at = jp_calloc((size_t)parts, sizeof *p.at);
+    if (!p.ltup || !p.count || !p.at) {
+        nomem(err);
+        goto done;
+    }
+    jp_par_run(parts, probe_part, &p);
+    if (p.nomem) {
+        nomem(err);
+        goto done;
+    }
+    if (jp_stop_pending()) {
+        jp_stop_check(err);
+        goto done;
+    }
+    if (how == JP_JOIN_RIGHT) {
+        if (right_pairs(&x, p.ltup, nl, nr, &lo, &ro, &n)) {
+            nomem(err);
+            goto done;
         }
-        if (a == JP_TYPE_STRING && lc[k]->dict != rc[k]->dict) {
-            size_t dn = lc[k]->dict->count ? lc[k]->dict->count : 1;
-            if (!(smap[k] = jp_calloc(dn, sizeof **smap)) || !(sknown[k] = jp_calloc(dn, 1)))
-                goto nomem;
+    } else {
+        for (int k = 0; k < parts; k++) {
+            p.at[k] = n;
+            n += p.count[k];
+        }
+        lo = jp_malloc_array(n ? n : 1, sizeof *lo);
+        ro = how == JP_JOIN_SEMI || how == JP_JOIN_ANTI ? NULL
+                                                        : jp_malloc_array(n ? n : 1, sizeof *ro);
+        if (!lo || (!ro && how != JP_JOIN_SEMI && how != JP_JOIN_ANTI)) {
+            nomem(err);
+            goto done;
+        }
+        p.lo = lo;
+        p.ro = ro;
+        jp_par_run(parts, fill_part, &p);
+        if (how == JP_JOIN_FULL && full_rest(&x, p.ltup, nl, nr, &lo, &ro, &n)) {
+            nomem(err);
+            goto done;
         }
     }
-    /* build: right key tuples -> chains of right rows */
-    side_t R = {rc, nkeys, right->nrows};
-    size_t nr = right->nrows;
-    rv = jp_malloc_array((nr ? nr : 1) * nkeys, sizeof *rv);
-    rh = jp_malloc_array(nr ? nr : 1, sizeof *rh);
-    tv = jp_malloc_array(nkeys, sizeof *tv);
-    head = jp_malloc_array(nr ? nr : 1, sizeof *head); /* per distinct tuple: first row */
-    tail = jp_malloc_array(nr ? nr : 1, sizeof *tail);
-    next = jp_malloc_array(nr ? nr : 1, sizeof *next);
-    size_t mask = 15;
-    while (mask + 1 < nr * 2) mask = mask * 2 + 1;
-    slots = jp_malloc_array(mask + 1, sizeof *slots); /* tuple index + 1, 0 empty */
-    if (!rv || !rh || !tv || !head || !tail || !next || !slots) goto nomem;
-    memset(slots, 0, (mask + 1) * sizeof *slots);
-    size_t ntup = 0;
-    for (size_t i = 0; i < nr; i++) {
-        next[i] = JP_NO_ROW;
-        uint64_t h;
-        if (!right_key(&R, as_num, i, rv + i * nkeys, &h)) continue;
-        rh[i] = h;
-        size_t j = h & mask;
-        for (;;) {
-            size_t s = slots[j];
-            if (!s) {
-                head[ntup] = tail[ntup] = i;
-                slots[j] = ++ntup;
-                break;
-            }
-            size_t r0 = head[s - 1];
-            if (rh[r0] == h && memcmp(rv + r0 * nkeys, rv + i * nkeys, nkeys * sizeof *rv) == 0) {
-                bool eq = true;
-                for (size_t k = 0; k < nkeys && eq; k++)
-                    if (rc[k]->type == JP_TYPE_PERIOD)
-                        eq = jp_period_eq(&rc[k]->v.p[r0], &rc[k]->v.p[i]);
-                if (eq) {
-                    next[tail[s - 1]] = i;
-                    tail[s - 1] = i;
-                    break;
-                }
-            }
-            j = (j + 1) & mask;
-        }
+    /* the left fields: shared when the rows are the left's own, in order */
+    bool lmissing = false, identity = n == nl;
+    for (size_t q = 0; q < n && (identity || !lmissing); q++) {
+        if (lo[q] == JP_NO_ROW) lmissing = true;
+        if (lo[q] != q) identity = false;
     }
-    /* probe with the left rows, in order */
-    for (size_t i = 0; i < left->nrows; i++) {
-        uint64_t h = 0x7a3;
-        bool ok = true;
-        for (size_t k = 0; k < nkeys && ok; k++) {
-            const jp_column_t *c = lc[k];
-            if (jp_column_is_null(c, i)) {
-                ok = false;
-                break;
-            }
-            if (smap[k]) {
-                uint32_t code = c->v.s[i];
-                if (!sknown[k][code]) {
-                    size_t len;
-                    const char *s = jp_strdict_get(c->dict, code, &len);
-                    uint32_t rcode;
-                    smap[k][code] = jp_strdict_find(rc[k]->dict, s, len, &rcode) ? rcode + 1 : 0;
-                    sknown[k][code] = 1;
-                }
-                if (!smap[k][code]) {
-                    ok = false;
-                    break;
-                }
-                tv[k] = smap[k][code] - 1;
-            } else
-                tv[k] = jp_key_value(c, i, as_num[k]);
-            h = jp_key_mix(h, tv[k]);
+    if (!(out = jp_dataset_new_like(left, true, err))) goto done;
+    size_t nfl = left->schema.n_fields;
+    bool coalesce = how == JP_JOIN_RIGHT || how == JP_JOIN_FULL;
+    for (size_t f = 0; f < nfl; f++) {
+        long key = -1;
+        for (size_t k = 0; k < nkeys; k++)
+            if (li[k] == (long)f) key = (long)k;
+        jp_column_t *c;
+        if (identity)
+            c = jp_column_ref(left->cols[f]);
+        else if (coalesce && key >= 0 && lmissing)
+            c = coalesce_key(left->cols[f], lo, x.rc[key], ro, n, err);
+        else
+            c = gather_rows(left->cols[f], lo, n, lmissing);
+        if (!c) {
+            if (!err || err->code != JP_ERR_TYPE) nomem(err);
+            goto fail;
         }
-        size_t match = JP_NO_ROW;
-        if (ok && nr) {
-            size_t j = h & mask;
-            for (;;) {
-                size_t s = slots[j];
-                if (!s) break;
-                size_t r0 = head[s - 1];
-                if (rh[r0] == h && memcmp(rv + r0 * nkeys, tv, nkeys * sizeof *tv) == 0) {
-                    bool eq = true;
-                    for (size_t k = 0; k < nkeys && eq; k++)
-                        if (lc[k]->type == JP_TYPE_PERIOD)
-                            eq = jp_period_eq(&lc[k]->v.p[i], &rc[k]->v.p[r0]);
-                    if (eq) {
-                        match = r0;
-                        break;
-                    }
-                }
-                j = (j + 1) & mask;
-            }
-        }
-        switch (how) {
-        case JP_JOIN_ANTI:
-            if (match == JP_NO_ROW && gb_push(&lo, i)) goto nomem;
-            break;
-        case JP_JOIN_SEMI:
-            if (match != JP_NO_ROW && gb_push(&lo, i)) goto nomem;
-            break;
-        default:
-            if (match == JP_NO_ROW) {
-                if (how == JP_JOIN_LEFT && (gb_push(&lo, i) || gb_push(&ro, JP_NO_ROW))) goto nomem;
-                break;
-            }
-            for (size_t r = match; r != JP_NO_ROW; r = next[r])
-                if (gb_push(&lo, i) || gb_push(&ro, r)) goto nomem;
-        }
+        out->cols[f] = c;
+        out->schema.fields[f].type = c->type;
     }
-    /* the output: left fields over the chosen left rows, then right fields */
-    out = jp_plan_gather(left, lo.a ? lo.a : (size_t[]){0}, lo.n, err);
-    if (!out) goto done;
-    if (how == JP_JOIN_INNER || how == JP_JOIN_LEFT) {
+    out->nrows = n;
+    if (join_origin(out, left, lo, n, identity)) {
+        nomem(err);
+        goto fail;
+    }
+    /* then the right's other fields */
+    if (how != JP_JOIN_SEMI && how != JP_JOIN_ANTI) {
+        bool rmissing = false;
+        for (size_t q = 0; q < n && !rmissing; q++) rmissing = ro[q] == JP_NO_ROW;
         for (size_t f = 0; f < right->schema.n_fields; f++) {
             bool is_key = false;
             for (size_t k = 0; k < nkeys; k++) is_key |= ri[k] == (long)f;
             if (is_key) continue;
             jp_field_t fd;
-            if (jp_field_copy(&fd, &right->schema.fields[f])) goto nomem_out;
+            if (jp_field_copy(&fd, &right->schema.fields[f])) {
+                nomem(err);
+                goto fail;
+            }
             while (jp_dataset_find(out, fd.name) >= 0) {
                 size_t ln = strlen(fd.name) + strlen(suffix) + 1;
                 char *nm = jp_malloc(ln);
                 if (!nm) {
                     jp_field_free(&fd);
-                    goto nomem_out;
+                    nomem(err);
+                    goto fail;
                 }
                 snprintf(nm, ln, "%s%s", fd.name, suffix);
                 jp_free(fd.name);
                 fd.name = nm;
             }
-            jp_column_t *c = jp_column_gather(right->cols[f], ro.a ? ro.a : (size_t[]){0}, ro.n);
+            jp_column_t *c = gather_rows(right->cols[f], ro, n, rmissing);
             if (!c) {
                 jp_field_free(&fd);
-                goto nomem_out;
+                nomem(err);
+                goto fail;
             }
             st = jp_dataset_add_column(out, &fd, c, err);
             jp_field_free(&fd);
-            if (st) {
-                jp_dataset_unref(out);
-                out = NULL;
-                goto done;
-            }
+            if (st) goto fail;
         }
     }
     goto done;
-nomem_out:
+fail:
     jp_dataset_unref(out);
     out = NULL;
-nomem:
-    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
 done:
-    if (smap && sknown)
-        for (size_t k = 0; k < nkeys; k++) {
-            jp_free(smap[k]);
-            jp_free(sknown[k]);
-        }
-    jp_free(smap);
-    jp_free(sknown);
+    index_free(&x);
+    jp_free(x.lc);
+    jp_free(x.rc);
     jp_free(li);
     jp_free(ri);
-    jp_free(lc);
-    jp_free(rc);
-    jp_free(as_num);
-    jp_free(rv);
-    jp_free(rh);
-    jp_free(tv);
-    jp_free(head);
-    jp_free(tail);
-    jp_free(next);
-    jp_free(slots);
-    jp_free(lo.a);
-    jp_free(ro.a);
+    jp_free(p.ltup);
+    jp_free(p.count);
+    jp_free(p.at);
+    jp_free(lo);
+    jp_free(ro);
     return out;
 }

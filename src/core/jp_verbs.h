@@ -141,18 +141,22 @@ typedef enum jp_join_how {
     JP_JOIN_INNER, /* matching pairs, left order, then right order */
     JP_JOIN_LEFT,  /* every left row; nulls where nothing matches */
     JP_JOIN_ANTI,  /* left rows with no match (left fields only) */
-    JP_JOIN_SEMI   /* left rows with a match, once each (left fields only) */
+    JP_JOIN_SEMI,  /* left rows with a match, once each (left fields only) */
+    JP_JOIN_RIGHT, /* every right row, in right order (matching left rows in left order);
+                      nulls in the left fields where nothing matches, the keys from the right */
+    JP_JOIN_FULL   /* the left join's rows, then the right rows nothing matched (as RIGHT) */
 } jp_join_how_t;
 
 bool jp_join_from_name(const char *name, jp_join_how_t *out);
 
 /*
- * Hash join on left_keys[k] == right_keys[k] (right_keys NULL: the same
- * names).  Null keys never match.  Strings compare by content across
- * dictionaries; integer and number keys compare as numbers; other type
- * mismatches are an error naming both fields.  The output holds the left
- * fields, then the right's non-key fields; a right field whose name is
- * taken gets `suffix` appended (NULL: "_right").
+ * Join on left_keys[k] == right_keys[k] (right_keys NULL: the same names).
+ * Null keys never match.  Strings compare by content across dictionaries;
+ * integer and number keys compare as numbers; other type mismatches are an
+ * error naming both fields and types.  The output holds the left fields,
+ * then the right's non-key fields; a right field whose name is taken gets
+ * `suffix` appended (NULL: "_right").  Left columns are shared, not copied,
+ * when every left row matches exactly one right row.  Parallel.
  */
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
                       const char *const *right_keys, size_t nkeys, jp_join_how_t how,

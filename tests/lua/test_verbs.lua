@@ -169,6 +169,32 @@ t.case("joins", function()
   local years = mk({ "year:string" }, { { "2021" } })
   t.raises(function() farms:join(years, "year") end, "join: key 'year' is integer in the left dataset but string in the right")
   t.raises(function() farms:join(price, "crop", "outer") end, "join: how must be")
+  t.raises(function() farms:join(price, "crop", "rigth") end, 'did you mean "right"')
+  t.raises(function() farms:join(price, "crop", "left", { sufix = "_p" }) end,
+    "join: unknown option 'sufix' %(did you mean 'suffix'%?")
+  -- right and full joins: the right's rows all kept, its keys where the left has none
+  t.eq(dump(farms:join(price, "crop", "right"):select("crop", "district", "price")),
+    "crop,district,price;cherry,Lushun,20000;cherry,Lushun,20000;cherry,Jinzhou,20000;apple,Jinzhou,5000;plum,,1",
+    "right join: right order, nulls for the left's fields")
+  t.eq(#farms:join(price, "crop", "full"), 6, "full join: the left join's 5 rows and plum")
+  -- keys named differently: a map, a list of maps, pairs, mixed
+  local codes = mk({ "code:string", "kind:string" }, { { "cherry", "stone fruit" }, { "apple", "pome" } })
+  local by_map = farms:join(codes, { crop = "code" }, "left")
+  t.eq(by_map:column("kind"):totable(), { "stone fruit", "stone fruit", "pome", "stone fruit", nil }, "{ crop = \"code\" }")
+  t.eq(by_map:names(), { "district", "year", "crop", "area", "output", "kind" }, "the right key is not repeated")
+  t.eq(farms:join(codes, { { crop = "code" } }):column("kind"):totable(),
+    farms:join(codes, { { "crop", "code" } }):column("kind"):totable(), "a list of maps is a list of pairs")
+  local regions = mk({ "dist:string", "yr:integer", "gdp:number" }, { { "Lushun", 2021, 9 }, { "Jinzhou", 2021, 7 } })
+  t.eq(farms:join(regions, { district = "dist", year = "yr" }):column("gdp"):totable(), { 9.0, 7.0, 7.0, 9.0 },
+    "a map of two keys")
+  local regions2 = regions:rename{ yr = "year" }
+  t.eq(farms:join(regions2, { "year", district = "dist" }):column("gdp"):totable(), { 9.0, 7.0, 7.0, 9.0 },
+    "a name and a map together")
+  t.raises(function() farms:join(codes, { crop = "cod" }) end,
+    "join %(right dataset%): no field 'cod' .*did you mean 'code'")
+  t.raises(function() farms:join(codes, { crp = "code" }) end, "join: no field 'crp' .*did you mean 'crop'")
+  t.raises(function() farms:join(codes, { year = "code" }) end,
+    "join: key 'year' is integer in the left dataset but key 'code' is string in the right")
   local two = mk({ "district:string", "year:integer", "gdp:number" }, { { "Lushun", 2021, 9 }, { "Jinzhou", 2021, 7 } })
   t.eq(farms:join(two, { "district", "year" }):column("gdp"):totable(), { 9.0, 7.0, 7.0, 9.0 }, "two keys")
 end)
