@@ -1,17 +1,81 @@
 /*
  * jp_file.c - atomic durable file replacement, bounded whole-file reads,
- * path helpers.
+ * path helpers.  Owns the process's view of the umask (read once, never
+ * changed: umask() is process-wide, and setting it to read it races with
+ * every thread creating a file) and the permissions of replaced files.
  */
 #include "jp_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "jp_limit.h"
 #include "jp_mem.h"
+
+/* ---- the umask, read once ------------------------------------------------- */
+
+static mode_t the_umask = 022;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    /* Linux reports it without changing it; elsewhere the set-and-restore
+       dance runs once, from jp_file_init, before any thread exists */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned m;
+        if (sscanf(line, "Umask: %o", &m) == 1) {
+            the_umask = (mode_t)(m & 0777);
+            fclose(f);
+            return;
+        }
+    }
+    if (f) fclose(f);
+    mode_t m = umask(0);
+    umask(m);
+    the_umask = m;
+}
+
+void jp_file_init(void)
+{
+    pthread_once(&umask_once, read_umask);
+}
+
+mode_t jp_file_umask(void)
+{
+    pthread_once(&umask_once, read_umask);
+    return the_umask;
+}
+
+/* ---- atomic replacement ----------------------------------------------------- */
+
+/* The new file gets what the one it replaces had: its permission bits and,
+ * as far as this process may give them, its owner and group.  A new file
+ * gets 0666 less the umask, as open(O_CREAT) would give it. */
+static void take_over_mode(int fd, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fchmod(fd, 0666 & ~jp_file_umask());
+        return;
+    }
+    struct stat mine;
+    bool other = fstat(fd, &mine) == 0 && (mine.st_uid != st.st_uid || mine.st_gid != st.st_gid);
+    /* another owner is root's to give; a group we belong to is ours; else the
+       file stays ours, with the old mode */
+    if (other && fchown(fd, st.st_uid, st.st_gid) != 0 && mine.st_gid != st.st_gid)
+        (void)fchown(fd, (uid_t)-1, st.st_gid);
+    /* after chown, which may clear set-id bits */
+    fchmod(fd, st.st_mode & 07777);
+}
 
 jp_status_t jp_atomic_open(jp_atomic_t *af, const char *path, jp_error_t *err)
 {
@@ -41,15 +105,17 @@ jp_status_t jp_atomic_open(jp_atomic_t *af, const char *path, jp_error_t *err)
         af->path = af->tmp_path = NULL;
         return JP_ERR_IO;
     }
-    /* mkstemp makes 0600; a data file should be readable like any other */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(af->fd, 0666 & ~um);
+    /* a hard stop (time limit, signal) removes it; a failure here only means
+       it would be left behind then */
+    jp_tmp_track(af->tmp_path);
+    /* mkstemp makes 0600 */
+    take_over_mode(af->fd, path);
     af->fp = fdopen(af->fd, "wb");
     if (!af->fp) {
         int e = errno;
         close(af->fd);
         unlink(af->tmp_path);
+        jp_tmp_untrack(af->tmp_path);
         jp_free(af->path);
         jp_free(af->tmp_path);
         af->path = af->tmp_path = NULL;
@@ -60,6 +126,7 @@ jp_status_t jp_atomic_open(jp_atomic_t *af, const char *path, jp_error_t *err)
 
 static void atomic_release(jp_atomic_t *af)
 {
+    if (af->tmp_path) jp_tmp_untrack(af->tmp_path);
     jp_free(af->path);
     jp_free(af->tmp_path);
     af->path = af->tmp_path = NULL;

@@ -8,11 +8,16 @@
  * temporary file.  Until commit, the target is untouched, so an interrupted
  * or failed write leaves the old file (or none), never part of a new one.
  * Exactly one of commit/abort must be called; both release everything.
+ * The new file keeps the permissions (and, where the process may set them,
+ * the owner and group) of the file it replaces; a new one gets 0666 less
+ * the umask.  The temporary file is registered with jp_tmp_track until
+ * commit or abort, so that a hard stop removes it.
  */
 #ifndef JP_FILE_H
 #define JP_FILE_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include "jp_buf.h"
 #include "jp_error.h"
 
@@ -22,6 +27,11 @@ typedef struct jp_atomic {
     char *tmp_path;
     char *path;
 } jp_atomic_t;
+
+/* Read the process's umask once, without changing it (call before threads
+ * start; jp_formats_init does).  jp_file_umask returns it. */
+void jp_file_init(void);
+mode_t jp_file_umask(void);
 
 jp_status_t jp_atomic_open(jp_atomic_t *af, const char *path, jp_error_t *err);
 jp_status_t jp_atomic_commit(jp_atomic_t *af, jp_error_t *err);

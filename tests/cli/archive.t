@@ -186,3 +186,8 @@ $ mkdir -p $T/d && echo a,b > $T/d/plain.csv && echo 1,2 >> $T/d/plain.csv && ta
 $ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && mkdir $T/x && tar -xzf $T/r.tar.gz -C $T/x && cp $T/x/r/manifest.yaml $T/x/ && tar -czf $T/t.tar.gz -C $T/x r manifest.yaml && $JINPU verify $T/t.tar.gz
 ? 1
 ~ manifest.yaml appears twice, as 'r/manifest.yaml' and 'manifest.yaml'
+
+# replacing a file keeps its mode (an archive of 0600 stays 0600), and so does write_csv
+$ $JINPU export -o $T/r.tar.gz --format yaml datasets/cherry.yaml && chmod 600 $T/r.tar.gz && $JINPU export -o $T/r.tar.gz --format yaml datasets/ip.yaml && stat -c %a $T/r.tar.gz && $JINPU -e 'jp.load("datasets/ip.yaml"):write_csv(os.getenv("T") .. "/x.csv")' && chmod 640 $T/x.csv && $JINPU -e 'jp.load("datasets/ip.yaml"):write_csv(os.getenv("T") .. "/x.csv")' && stat -c %a $T/x.csv
+> 600
+> 640
