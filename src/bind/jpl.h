@@ -76,6 +76,12 @@ void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i);
 bool jpl_to_cell(lua_State *L, int idx, jp_type_t t, const char *unit, jp_value_t *out,
                  jp_error_t *err);
 
+/* [-0, +0, v] The string at idx (NULL when it is not a string), refused
+ * with an error naming `what` when it holds a NUL byte: C strings would
+ * cut the name there.  Every field name that enters from Lua goes through
+ * it. */
+const char *jpl_check_name(lua_State *L, int idx, const char *what);
+
 /* [-0, +0, m] Add functions to the dataset / column method tables. */
 void jpl_add_dataset_methods(lua_State *L, const luaL_Reg *methods);
 void jpl_add_column_methods(lua_State *L, const luaL_Reg *methods);

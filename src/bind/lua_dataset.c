@@ -364,11 +364,12 @@ const char **jpl_check_names(lua_State *L, int from, size_t *n)
             if (lua_type(L, -1) != LUA_TSTRING)
                 jpl_errorf(L, "field names must be strings (item %d is a %s)", (int)k + 1,
                            luaL_typename(L, -1));
-            names[k] = lua_tostring(L, -1);
+            names[k] = jpl_check_name(L, -1, "field names");
             lua_pop(L, 1);
         }
     } else {
-        for (size_t k = 0; k < count; k++) names[k] = lua_tostring(L, from + (int)k);
+        for (size_t k = 0; k < count; k++)
+            names[k] = jpl_check_name(L, from + (int)k, "field names");
     }
     *n = count;
     return names;
@@ -382,8 +383,10 @@ static const char *opt_string(lua_State *L, int t, const char *key)
     lua_getfield(L, t, key);
     const char *s = NULL;
     if (!lua_isnil(L, -1)) {
+        size_t n;
         if (lua_type(L, -1) != LUA_TSTRING) jpl_errorf(L, "option '%s' must be a string", key);
-        s = lua_tostring(L, -1);
+        s = lua_tolstring(L, -1, &n);
+        if (memchr(s, '\0', n)) jpl_errorf(L, "option '%s' holds a NUL byte", key);
     }
     lua_pop(L, 1); /* the string is kept alive by the options table */
     return s;
@@ -538,6 +541,17 @@ static jp_field_t *new_field_box(lua_State *L)
     return f;
 }
 
+const char *jpl_check_name(lua_State *L, int idx, const char *what)
+{
+    size_t n;
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &n) : NULL;
+    if (s && memchr(s, '\0', n))
+        jpl_errorf(L,
+                   "%s: the field name '%s\\0...' holds a NUL byte (a name ends at its first NUL)",
+                   what, s);
+    return s;
+}
+
 static char *dup_or_raise(lua_State *L, const char *s)
 {
     if (!s) return NULL;
@@ -550,7 +564,7 @@ static char *dup_or_raise(lua_State *L, const char *s)
 static void read_field(lua_State *L, int idx, jp_field_t *f)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
-        f->name = dup_or_raise(L, lua_tostring(L, idx));
+        f->name = dup_or_raise(L, jpl_check_name(L, idx, "field"));
         return;
     }
     if (!lua_istable(L, idx))
@@ -559,7 +573,9 @@ static void read_field(lua_State *L, int idx, jp_field_t *f)
                                         "unit_field", "title",       "description",
                                         "source",     "constraints", NULL};
     check_keys(L, idx, "field", known);
-    const char *name = opt_string(L, idx, "name");
+    lua_getfield(L, idx, "name");
+    const char *name = jpl_check_name(L, -1, "field");
+    lua_pop(L, 1); /* the options table keeps the string */
     if (!name || !*name) jpl_errorf(L, "a field needs a name");
     f->name = dup_or_raise(L, name);
     const char *type = opt_string(L, idx, "type");
@@ -694,6 +710,36 @@ static char **read_name_list(lua_State *L, int idx, size_t *n)
  * The dataset userdata is pushed first and filled in place, so a raise at
  * any point leaves nothing to leak (its __gc releases what was built).
  */
+/* The length of the list at t, every key checked: a key that is not a
+ * whole number from 1 is an error, and so is a hole (rows 1 and 3 without
+ * row 2: Lua's # would give 1 or 3, and rows would vanish) unless holes
+ * are nulls (a column's values), when the length is the largest key. */
+static size_t list_length(lua_State *L, int t, const char *what, bool holes_are_nulls)
+{
+    lua_Integer max = 0, count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        lua_Integer k = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+        if (k < 1) {
+            lua_pop(L, 1);
+            return (size_t)jpl_errorf(L, "jp.dataset: %s must be a list (indexed 1, 2, ...)", what);
+        }
+        if (k > max) max = k;
+        count++;
+    }
+    if (count != max && !holes_are_nulls) {
+        lua_Integer i = 1;
+        while (lua_rawgeti(L, t, i) != LUA_TNIL) lua_pop(L, 1), i++;
+        lua_pop(L, 1);
+        return (size_t)jpl_errorf(L,
+                                  "jp.dataset: %s has no entry %d but has one at %d (a list "
+                                  "cannot have holes)",
+                                  what, (int)i, (int)max);
+    }
+    return (size_t)max;
+}
+
 static int l_dataset(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -801,7 +847,7 @@ static int l_dataset(lua_State *L)
                 jp_field_t *f = new_field_box(L);
                 lua_rawseti(L, fbox, (lua_Integer)i);
                 lua_rawgeti(L, keys, (lua_Integer)i);
-                f->name = dup_or_raise(L, lua_tostring(L, -1));
+                f->name = dup_or_raise(L, jpl_check_name(L, -1, "jp.dataset"));
                 lua_pop(L, 1);
             }
             lua_pop(L, 1); /* keys */
@@ -811,7 +857,7 @@ static int l_dataset(lua_State *L)
     lua_pop(L, 1); /* fields */
 
     size_t nrows = 0;
-    if (rows) nrows = (size_t)lua_rawlen(L, rows);
+    if (rows) nrows = list_length(L, rows, "rows", false);
     /* infer missing types from the values */
     for (size_t j = 1; j <= nf; j++) {
         lua_rawgeti(L, fbox, (lua_Integer)j);
@@ -835,7 +881,7 @@ static int l_dataset(lua_State *L)
         } else if (cols) {
             lua_getfield(L, cols, f->name);
             if (lua_istable(L, -1)) {
-                lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+                lua_Integer n = (lua_Integer)list_length(L, lua_gettop(L), f->name, true);
                 for (lua_Integer i = 1; i <= n; i++) {
                     lua_rawgeti(L, -1, i);
                     t = widen(t, value_type(L, -1));
@@ -852,7 +898,7 @@ static int l_dataset(lua_State *L)
             jp_field_t *f = lua_touserdata(L, -1);
             lua_pop(L, 1);
             lua_getfield(L, cols, f->name);
-            size_t n = lua_istable(L, -1) ? (size_t)lua_rawlen(L, -1) : 0;
+            size_t n = lua_istable(L, -1) ? list_length(L, lua_gettop(L), f->name, true) : 0;
             if (!lua_istable(L, -1) && !lua_isnil(L, -1))
                 return jpl_errorf(L, "jp.dataset: column '%s' must be a list", f->name);
             if (j == 1)
@@ -990,7 +1036,7 @@ static void read_schema_opt(lua_State *L, int t, jp_schema_t *s)
             const char *type = lua_tostring(L, -2);
             if (!jp_type_from_name(type, &f->type))
                 jpl_errorf(L, "schema: field '%s': unknown type '%s'", lua_tostring(L, -3), type);
-            f->name = dup_or_raise(L, lua_tostring(L, -3));
+            f->name = dup_or_raise(L, jpl_check_name(L, -3, "schema"));
         } else if (lua_istable(L, -2)) {
             lua_pushvalue(L, -2);
             lua_pushvalue(L, -4);

@@ -630,7 +630,7 @@ static int ds_mutate(lua_State *L)
             lua_rawgeti(L, -2, 2); /* [.., cur, item, name, value] */
             if (lua_type(L, -2) != LUA_TSTRING)
                 jpl_errorf(L, "mutate: item %d needs a field name first", (int)k);
-            const char *name = lua_tostring(L, -2);
+            const char *name = jpl_check_name(L, -2, "mutate");
             jp_mutation_t m;
             read_mutation(L, cd, &m, cur + 3, name);
             jp_dataset_t *out = jp_mutate(cd, &m, 1, true, &err);
@@ -653,7 +653,7 @@ static int ds_mutate(lua_State *L)
     size_t k = 0;
     lua_pushnil(L);
     while (lua_next(L, 2)) {
-        names[k++] = lua_tostring(L, -2);
+        names[k++] = jpl_check_name(L, -2, "mutate");
         lua_pop(L, 1);
     }
     qsort(names, n, sizeof *names, cmp_names);
@@ -715,7 +715,7 @@ static int ds_rename(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         from[k] = lua_tostring(L, -2);
-        to[k++] = lua_tostring(L, -1);
+        to[k++] = jpl_check_name(L, -1, "rename");
         lua_pop(L, 1);
     }
     jp_error_t err;
@@ -1068,7 +1068,7 @@ static int do_agg(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_
             lua_rawgeti(L, -2, 2); /* [item, name, spec] */
             if (lua_type(L, -2) != LUA_TSTRING)
                 jpl_errorf(L, "agg: item %d needs a name first", (int)k + 1);
-            read_agg(L, lua_gettop(L), lua_tostring(L, -2), &a[k]);
+            read_agg(L, lua_gettop(L), jpl_check_name(L, -2, "agg"), &a[k]);
             lua_pop(L, 3); /* strings stay alive in the item table */
         }
     } else {
@@ -1076,7 +1076,7 @@ static int do_agg(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_
         size_t k = 0;
         lua_pushnil(L);
         while (lua_next(L, tidx)) {
-            names[k++] = lua_tostring(L, -2);
+            names[k++] = jpl_check_name(L, -2, "agg");
             lua_pop(L, 1);
         }
         qsort(names, n, sizeof *names, cmp_names);

@@ -13,13 +13,18 @@
 #include "jp_csv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "jp_csv_int.h"
 #include "jp_file.h"
 #include "jp_lazy.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_unit.h"
 
@@ -32,11 +37,17 @@ typedef struct csv_plan {
     size_t nf;
     csv_colspec_t *cs; /* per dataset field (names and units owned) */
     bool origin_set;
+    char *spool; /* the copy of a stream, removed with the plan */
 } csv_plan_t;
 
 static void plan_free(csv_plan_t *p)
 {
     if (!p) return;
+    if (p->spool) {
+        unlink(p->spool);
+        jp_tmp_untrack(p->spool);
+        jp_free(p->spool);
+    }
     jp_free(p->path);
     jp_free(p->null_text);
     if (p->cs)
@@ -457,9 +468,77 @@ static jp_status_t check_read_opts(const char *path, const jp_read_opts_t *o, jp
     return JP_OK;
 }
 
+/* Wait until fd can be read without blocking (data, or its end), checking
+ * the stop flag: a FIFO nobody writes to waits for a writer as `cat` would,
+ * but Ctrl-C and the time limit still end the wait. */
+static jp_status_t wait_readable(int fd, jp_error_t *err)
+{
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int rc = poll(&pf, 1, 200);
+        if (rc > 0) return JP_OK;
+        if (rc < 0 && errno != EINTR) return JP_OK; /* let read() say what is wrong */
+        jp_status_t st = jp_stop_check(err);
+        if (st) return st;
+    }
+}
+
+/*
+ * A stream (a pipe, a FIFO, a terminal, "-" for standard input) can be read
+ * only once, but a read looks at the text more than once (the header, the
+ * passes).  Copy it, 1 MB at a time, to a temporary file in $TMPDIR (or
+ * /tmp) that lives as long as the plan and is removed on every way out.
+ */
+static jp_status_t spool_stream(csv_plan_t *p, const char *path, int fd, jp_error_t *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t dl = strlen(dir);
+    p->spool = jp_malloc(dl + 32);
+    if (!p->spool) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    snprintf(p->spool, dl + 32, "%s/jinpu-stream-XXXXXX", dir);
+    int out = mkstemp(p->spool);
+    if (out < 0) {
+        int e = errno;
+        jp_free(p->spool);
+        p->spool = NULL;
+        return jp_error_errno(err, JP_ERR_IO, e, "cannot copy %s: no temporary file in %s", path,
+                              dir);
+    }
+    jp_tmp_track(p->spool);
+    const size_t bs = (size_t)1 << 20;
+    char *buf = jp_malloc(bs);
+    jp_status_t st = buf ? JP_OK : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    while (!st) {
+        if ((st = wait_readable(fd, err))) break;
+        ssize_t k = read(fd, buf, bs);
+        if (k == 0) break;
+        if (k < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            st = jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", path);
+            break;
+        }
+        for (ssize_t w = 0; w < k && !st;) {
+            ssize_t d = write(out, buf + w, (size_t)(k - w));
+            if (d < 0 && errno == EINTR) continue;
+            if (d <= 0)
+                st = jp_error_errno(err, JP_ERR_IO, d < 0 ? errno : ENOSPC,
+                                    "cannot copy %s to a temporary file in %s", path, dir);
+            else
+                w += d;
+        }
+    }
+    jp_free(buf);
+    if (close(out) != 0 && !st)
+        st = jp_error_errno(err, JP_ERR_IO, errno, "cannot copy %s to a temporary file in %s", path,
+                            dir);
+    return st; /* on failure plan_free removes the copy */
+}
+
 /* Where the plan's text comes from: memory (gzip data is inflated as it is
  * read, like a file's), or the file, whose identity is noted so that a later
- * pass notices a change.  *disk_size is the file's size (0 for memory). */
+ * pass notices a change, or a stream copied to a file.  *disk_size is the
+ * file's size (0 for memory). */
 static jp_status_t open_source(csv_plan_t *p, const char *path, const char *mem, size_t mem_len,
                                uint64_t *disk_size, jp_error_t *err)
 {
@@ -471,12 +550,28 @@ static jp_status_t open_source(csv_plan_t *p, const char *path, const char *mem,
         return JP_OK;
     }
     struct stat sb;
-    if (stat(path, &sb) != 0) {
+    bool is_stdin = strcmp(path, "-") == 0; /* named "stdin" in messages */
+    if (is_stdin ? fstat(0, &sb) != 0 : stat(path, &sb) != 0) {
         int e = errno;
         return jp_error_errno(err, e == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, e, "cannot open %s",
-                              path);
+                              p->src.path);
     }
     if (S_ISDIR(sb.st_mode)) return jp_error_set(err, JP_ERR_IO, "%s is a directory", path);
+    if (is_stdin || !S_ISREG(sb.st_mode)) {
+        /* O_NONBLOCK: opening a FIFO waits for a writer, uninterruptibly */
+        int fd = is_stdin ? dup(0) : open(path, O_RDONLY | O_NONBLOCK);
+        if (fd < 0) {
+            int e = errno;
+            return jp_error_errno(err, JP_ERR_IO, e, "cannot open %s", p->src.path);
+        }
+        jp_status_t st = spool_stream(p, p->src.path, fd, err);
+        close(fd);
+        if (st) return st;
+        p->src.file = p->spool;
+        path = p->spool;
+        if (stat(path, &sb) != 0)
+            return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", p->src.path);
+    }
     /* gzip by its magic bytes, whatever the name says */
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -746,10 +841,12 @@ static jp_status_t open_head(const char *path, const char *mem, size_t mem_len,
     jp_status_t st = check_read_opts(path, o, err);
     if (st) return st;
     csv_plan_t *p = op->p = jp_calloc(1, sizeof *p);
-    if (!p || !(p->path = jp_strdup(path))) return nomem(err);
+    bool is_stdin = !mem && strcmp(path, "-") == 0;
+    if (!p || !(p->path = jp_strdup(is_stdin ? "stdin" : path))) return nomem(err);
     p->src.path = p->path;
-    if ((st = open_source(p, path, mem, mem_len, &op->disk_size, err)) ||
-        (st = read_head(&p->src, o, &op->h, err)) ||
+    if ((st = open_source(p, path, mem, mem_len, &op->disk_size, err))) return st;
+    path = p->path;
+    if ((st = read_head(&p->src, o, &op->h, err)) ||
         (st = field_names(path, o, &op->h.names, err)) || (st = set_layout(p, &op->h, o, err)))
         return st;
     char list[600];
@@ -775,6 +872,7 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     jp_dataset_t *ds = NULL;
     opened_t op;
     jp_status_t st = open_head(path, mem, mem_len, o, &op, err);
+    if (op.p && op.p->path) path = op.p->path; /* "-" is "stdin" */
     if (st || (st = build_dataset(op.p, path, o, &op.h.names, &op.sel, &ds, err))) goto fail;
     csv_plan_t *p = op.p;
     p->base.ops = &csv_lazy_ops;
@@ -792,9 +890,9 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     *out = ds;
     return JP_OK;
 fail:
-    opened_free(&op);
-    jp_dataset_unref(ds);
     if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
+    opened_free(&op); /* path may be the plan's */
+    jp_dataset_unref(ds);
     return st;
 }
 
@@ -867,6 +965,7 @@ jp_status_t jp_csv_profile(const char *path, const jp_read_opts_t *o, size_t pre
     csv_result_t res;
     memset(&res, 0, sizeof res);
     jp_status_t st = open_head(path, NULL, 0, &oo, &op, err);
+    if (op.p && op.p->path) path = op.p->path; /* "-" is "stdin" */
     if (st) goto out;
     size_t nf = op.sel.nf;
     char stem[256];
@@ -919,13 +1018,11 @@ jp_status_t jp_csv_profile(const char *path, const jp_read_opts_t *o, size_t pre
     st = profile_preview(&op, o, cs, pr, preview_fields < nf ? preview_fields : nf, preview_rows,
                          err);
 out:
+    if (st && err && !err->file[0]) jp_error_at(err, path, 0, 0);
     jp_csv_result_free(&res, cs ? op.sel.nf : 0);
     jp_free(cs);
-    opened_free(&op);
-    if (st) {
-        jp_csv_profile_free(pr);
-        if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
-    }
+    opened_free(&op); /* path may be the plan's */
+    if (st) jp_csv_profile_free(pr);
     return st;
 }
 

@@ -61,6 +61,10 @@
  *  - o->columns reads only those fields, in the order given; the others
  *    are skipped while parsing.  Unknown names are an error listing the
  *    fields there are.
+ *  - Streams: "-" is standard input (named "stdin"); a path that is not a
+ *    regular file (a pipe, a FIFO, a terminal) is copied once to a
+ *    temporary file in $TMPDIR that lives as long as the plan (waiting for
+ *    a FIFO's writer checks jp_stop_pending).
  *  - Provenance: ds->origin is the path; ds->first_line is the line of the
  *    first data record, or, when some record spans lines, was skipped or
  *    was set aside, ds->lines holds each row's line.
@@ -88,8 +92,10 @@
  * in decimal; numbers in the shortest text that reads back to the same
  * double, with ".0" added to integral values so the column stays a number
  * when read back (148000.0, 1e+22, nan, inf); dates ISO; periods canonical;
- * booleans true/false.  o->qualifiers prefixes non-exact figures with their
- * symbol ("~1140000000.0", ">140000"); o->spreadsheet_safe prefixes a text
+ * booleans true/false; a delimiter that can occur in those (see
+ * jp_csv_delim_writable) is refused.  o->qualifiers prefixes non-exact
+ * figures with their symbol ("~1140000000.0", ">140000");
+ * o->spreadsheet_safe prefixes a text
  * cell beginning with = + - @ TAB or CR with a single quote.  A path ending
  * in ".gz" is written as one gzip member (level o->level, default 6),
  * compressed on o->threads cores (jp_gzip.h).  The file is replaced
@@ -161,6 +167,10 @@ void jp_csv_profile_free(jp_csv_profile_t *pr);
  * o->format is "csv.gz"), atomically.  o may be NULL. */
 jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
                          jp_error_t *err);
+/* Can c delimit the fields of a file this writer makes, unambiguously?  A
+ * tab or ASCII punctuation other than " ' + - . < = > ? ~ (writers refuse
+ * the rest with JP_ERR_ARG). */
+bool jp_csv_delim_writable(char c);
 /* Append ds as CSV text (never compressed) to out. */
 jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
                              jp_error_t *err);

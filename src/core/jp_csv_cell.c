@@ -167,7 +167,13 @@ static bool parse_quantity(const char *s, size_t n, const char *unit, const char
     jp_error_t e;
     jp_error_clear(&e);
     if (!jp_quantity_parse(s, n, &q, &e)) {
-        snprintf(why, wsz, "'%.*s' is not %s", quote_len(n), s, what);
+        /* the figure parser's reason, when it has one worth more than "not" */
+        const char *r = strstr(e.msg, "is not a figure: ");
+        r = r ? r + 17 : NULL;
+        if (r && strcmp(r, "bad number") && strcmp(r, "unexpected text") && strcmp(r, "no number"))
+            snprintf(why, wsz, "'%.*s' is not %s: %.200s", quote_len(n), s, what, r);
+        else
+            snprintf(why, wsz, "'%.*s' is not %s", quote_len(n), s, what);
         return false;
     }
     double val = q.value;

@@ -28,7 +28,8 @@ enum {
 
 /* Where the text comes from. */
 typedef struct csv_src {
-    const char *path; /* for opening, and the name in messages */
+    const char *path; /* the name in messages, and what to open unless file is set */
+    const char *file; /* the copy of a stream (a pipe, a FIFO, stdin) that is read */
     const char *mem;  /* memory source when non-NULL */
     size_t mem_len;
     bool gz;

@@ -184,7 +184,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
         *out = r;
         return JP_OK;
     }
-    r->fd = open(src->path, O_RDONLY);
+    r->fd = open(src->file ? src->file : src->path, O_RDONLY);
     if (r->fd < 0) {
         int e = errno;
         jp_free(r);

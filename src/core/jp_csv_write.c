@@ -50,6 +50,20 @@ static uint8_t text_flags(const wctx_t *w, const char *s, size_t n)
     return f;
 }
 
+/* Numbers, dates, periods, booleans and qualifier symbols are written as
+ * they are, unquoted: a delimiter that can occur in them (a digit, a letter,
+ * - + . < = > ~ ? or a space), a quote, a line end, another control byte
+ * or a byte of a UTF-8 sequence would make the file ambiguous.  A tab or
+ * any other ASCII punctuation is safe: text holding it is quoted. */
+bool jp_csv_delim_writable(char c)
+{
+    unsigned char u = (unsigned char)c;
+    if (u == '\t') return true;
+    if (u <= 0x20 || u >= 0x7F) return false;
+    if ((u >= '0' && u <= '9') || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z')) return false;
+    return strchr("\"'+-.<=>?~", u) == NULL;
+}
+
 /* ---- numbers ------------------------------------------------------------------ */
 
 static const double p10[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
@@ -372,8 +386,19 @@ static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const cha
     w->delim = o->delimiter                                                      ? o->delimiter
                : path && (ends_with(path, ".tsv") || ends_with(path, ".tsv.gz")) ? '\t'
                                                                                  : ',';
-    if (w->delim == '"' || w->delim == '\n' || w->delim == '\r')
-        return jp_error_set(err, JP_ERR_ARG, "the delimiter cannot be a quote or a line end");
+    if (!jp_csv_delim_writable(w->delim)) {
+        char shown[8];
+        unsigned char d = (unsigned char)w->delim;
+        if (d > 0x20 && d < 0x7F)
+            snprintf(shown, sizeof shown, "'%c'", d);
+        else
+            snprintf(shown, sizeof shown, "0x%02X", d);
+        return jp_error_set(err, JP_ERR_ARG,
+                            "the delimiter %s would make the file ambiguous (it can occur in "
+                            "numbers, dates, qualifiers, quoting or UTF-8): use a tab or a "
+                            "punctuation mark such as , ; | :",
+                            shown);
+    }
     w->quals = o->qualifiers;
     w->guard = o->spreadsheet_safe;
     w->cols = jp_calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
@@ -434,6 +459,7 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
     jp_status_t st = prepare(ds, o, path, &w, err);
     if (st) {
         wctx_free(&w);
+        if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
         return st;
     }
     jp_atomic_t af;

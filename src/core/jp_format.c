@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include "jp_file.h"
 #include "jp_mem.h"
@@ -106,6 +107,10 @@ const jp_format_t *jp_format_for_path(const char *path)
 
 static const jp_format_t *sniff(const char *path)
 {
+    /* a stream (pipe, FIFO, terminal) read here would lose these bytes, and
+       opening a FIFO waits for a writer: name its format instead */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     unsigned char head[512];
@@ -134,13 +139,17 @@ jp_status_t jp_dataset_load(const char *path, const jp_read_opts_t *o, jp_datase
         if (!f) f = sniff(path);
     }
     if (!f) {
-        FILE *probe = fopen(path, "rb");
-        if (!probe) {
+        struct stat sb;
+        if (stat(path, &sb) != 0) {
             int e = errno;
             return jp_error_errno(err, e == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, e,
                                   "cannot open %s", path);
         }
-        fclose(probe);
+        if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+            return jp_error_set(err, JP_ERR_FORMAT,
+                                "%s is a stream, not a file: name its format (jp.read_csv "
+                                "reads CSV from a pipe, a FIFO or \"-\", standard input)",
+                                path);
         return jp_error_set(err, JP_ERR_FORMAT,
                             "%s: unknown format (name it with a known extension or the format "
                             "option)",

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "jp_mem.h"
 #include "jp_suggest.h"
@@ -478,6 +479,7 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
         if (!mag && !order) return qfail(err, s, n, i, "no number");
         digits[nd++] = '1'; /* 百余 = more than a hundred; 亿元级 = of the 1亿元 class */
     }
+    size_t bare_at = i;
     while (i < n && s[i] == ' ') i++;
     for (size_t w = 0; w < sizeof suffix_words / sizeof suffix_words[0]; w++)
         if (starts(s + i, n - i, suffix_words[w].word, &k)) {
@@ -487,6 +489,11 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
             break;
         }
     while (i < n && s[i] == ' ') i++;
+    /* a magnitude alone is a multiplier, not a figure: 万 is no more 10000
+       than "thousand" is 1000; with a qualifier (百余, 超万) or as an order
+       (万亿级) it says how large */
+    if (!have_number && !order && !have_q)
+        return qfail(err, s, n, bare_at, "a magnitude needs a number (1万, not 万)");
     if (i != n) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
@@ -508,7 +515,10 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
     char text[112];
     int tn = snprintf(text, sizeof text, "%s%.*se%d", neg ? "-" : "", (int)nd, digits, exp10);
     double v;
-    if (tn <= 0 || !jp_parse_double(text, (size_t)tn, &v)) return qfail(err, s, n, 0, "bad number");
+    if (tn <= 0 || !jp_parse_double(text, (size_t)tn, &v))
+        return qfail(err, s, n, 0,
+                     isinf(strtod(text, NULL)) ? "too large for a number"
+                                               : "too small for a number (it would be 0)");
     v *= extra;
     out->value = v;
     out->qual = q;

@@ -542,8 +542,9 @@ bool jp_parse_double(const char *s, size_t n, double *out)
     errno = 0;
     char *end;
     double v = strtod(tmp, &end);
-    /* overflow to infinity is not a number we can store faithfully */
-    bool ok = end == tmp + n && !isinf(v);
+    /* overflow to infinity, or digits that are not all zero underflowing to
+       0, is not a number we can store faithfully (a subnormal is fine) */
+    bool ok = end == tmp + n && !isinf(v) && !(v == 0 && mant != 0);
     if (tmp != small) jp_free(tmp);
     if (!ok) return false;
     *out = v;
