@@ -300,10 +300,10 @@ int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/jp_test_csv_profile_%d", (int)getpid());
     mkdir(dir, 0700);
-    test_types();
-    test_culprit();
-    test_schema_and_preview();
-    test_wide();
+    RUN(test_types);
+    RUN(test_culprit);
+    RUN(test_schema_and_preview);
+    RUN(test_wide);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("# could not remove %s\n", dir);
