@@ -86,8 +86,9 @@ void jp_schema_free(jp_schema_t *s)
     jp_free(s->primary_key);
     for (size_t i = 0; i < s->n_foreign_keys; i++) {
         jp_foreign_key_t *fk = &s->foreign_keys[i];
+        /* either list may be missing after a failed copy (jp_schema_copy) */
         for (size_t k = 0; k < fk->n_fields; k++) {
-            jp_free(fk->fields[k]);
+            jp_free(fk->fields ? fk->fields[k] : NULL);
             jp_free(fk->ref_fields ? fk->ref_fields[k] : NULL);
         }
         jp_free(fk->fields);

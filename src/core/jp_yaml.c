@@ -1395,7 +1395,12 @@ static jp_status_t do_meta(rd_t *r, jp_meta_t *m)
 static jp_status_t select_columns(jp_dataset_t **pds, const jp_read_opts_t *o, jp_error_t *err)
 {
     jp_dataset_t *ds = *pds, *out = jp_dataset_new_like(ds, false, err);
-    if (!out) return JP_ERR_NOMEM;
+    if (!out) {
+        /* the caller gives ds up either way */
+        jp_dataset_unref(ds);
+        *pds = NULL;
+        return JP_ERR_NOMEM;
+    }
     jp_status_t st = JP_OK;
     for (size_t i = 0; i < o->n_columns && !st; i++) {
         long k;

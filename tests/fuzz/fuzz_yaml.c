@@ -10,11 +10,16 @@
  *  - keeping bad cells aside (o->cell_errors) changes nothing in a document
  *    that reads cleanly, and where the plain read stopped at a bad cell it
  *    records at least one, each with a position and message;
- *  - one field definition parses or is refused cleanly.
+ *  - one field definition parses or is refused cleanly;
+ *  - an input whose first line is the YAML comment "#oom N" is read again
+ *    with its N-th allocation failing: the read fails with JP_ERR_NOMEM (or
+ *    as it failed anyway) and frees everything, or succeeds alike.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
 #include "jp_dataset.h"
+#include "jp_mem.h"
 #include "jp_yaml.h"
 
 static void check_refusal(jp_status_t st, const jp_error_t *err, const jp_dataset_t *ds)
@@ -99,6 +104,37 @@ static void cells_aside(const uint8_t *data, size_t size, jp_status_t plain, jp_
     jp_cell_errors_free(&ce);
 }
 
+/* "#oom N" on the first line: N, else 0. */
+static long oom_at(const uint8_t *data, size_t size)
+{
+    if (size < 6 || memcmp(data, "#oom ", 5) != 0) return 0;
+    long n = 0;
+    for (size_t i = 5; i < size && i < 12 && data[i] >= '0' && data[i] <= '9'; i++)
+        n = n * 10 + (data[i] - '0');
+    return n;
+}
+
+static void out_of_memory(const uint8_t *data, size_t size, long at, jp_status_t plain,
+                          jp_dataset_t *ds)
+{
+    jp_dataset_t *got = NULL;
+    jp_error_t err;
+    jp_mem_fail_after(at, 0);
+    jp_status_t st = jp_yaml_read_mem("fuzz.yaml", (const char *)data, size, NULL, &got, &err);
+    jp_mem_fail_after(0, 0);
+    if (st == JP_OK) {
+        char why[512] = "";
+        FUZZ_ASSERT(plain == JP_OK, "reads only when an allocation fails (plain: %d)", (int)plain);
+        FUZZ_ASSERT(jp_dataset_equal(ds, got, why, sizeof why), "differs: %s", why);
+    } else {
+        FUZZ_ASSERT(st == JP_ERR_NOMEM || st == plain,
+                    "allocation %ld failed, status %d (plain %d): %s", at, (int)st, (int)plain,
+                    err.msg);
+        check_refusal(st, &err, got);
+    }
+    jp_dataset_unref(got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     jp_dataset_t *ds = NULL;
@@ -111,6 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         subset(data, size, ds);
     }
     cells_aside(data, size, st, ds);
+    long at = oom_at(data, size);
+    if (at > 0) out_of_memory(data, size, at, st, ds);
     jp_dataset_unref(ds);
     (void)jp_yaml_sniff(data, size);
     jp_field_t f;

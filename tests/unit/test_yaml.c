@@ -1270,6 +1270,90 @@ static void test_many_rows(void)
     jp_buf_free(&b);
 }
 
+/* Refusals the other tests leave out: shapes of keys, enums and unit cells,
+ * long values cut in messages, and a writer refusing a dangling unit field. */
+static void test_more_refusals(void)
+{
+    ERR("jinpu: 1\nfields: [{name: x, type: int, constraints: {enum: 3}}]\n", JP_ERR_TYPE, 2, 51, 0,
+        "x", "'enum' must be a list of values, not text");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nprimary_key: {x: 1}\n", JP_ERR_PARSE, 3, 14, 0,
+        NULL, "'primary_key' must be a field name or a list of names");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nprimary_key: [[x]]\n", JP_ERR_PARSE, 3, 15, 0,
+        NULL, "'primary_key' must list field names");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nforeign_keys: x\n", JP_ERR_PARSE, 3, 15, 0, NULL,
+        "'foreign_keys' must be a list of {fields, reference}, not text");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nforeign_keys: [{fields: x}]\n", JP_ERR_PARSE, 3,
+        16, 0, NULL, "a foreign key needs 'fields' and 'reference'");
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nforeign_keys: [{fields: x, reference: y}]\n",
+        JP_ERR_PARSE, 3, 39, 0, NULL, "'reference' is a mapping {dataset, fields}");
+    ERR("jinpu: 1\nfields: [{name: v, type: number, unit_field: u}, {name: u, type: string}]\n"
+        "rows: [{v: 1, u: [t]}]\n",
+        JP_ERR_TYPE, 3, 18, 1, "u", "expected a unit, found a list");
+    /* a long value is cut at 60 bytes, on a character boundary */
+    ERR("jinpu: 1\nfields: [{name: x, type: int}]\nrows: [{x: "
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa樱桃}]\n",
+        JP_ERR_TYPE, 3, 12, 1, "x",
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not an integer");
+
+    /* the writer refuses a unit field that names no string field */
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_column_t *c = jp_column_new(JP_TYPE_NUMBER, 1);
+    jp_column_push_number(c, 1, JP_Q_EXACT);
+    jp_dataset_add(ds, "v", c, NULL, NULL);
+    jp_meta_set(&ds->schema.fields[0].unit_field, "nope");
+    jp_buf_t b = JP_BUF_INIT;
+    jp_error_t err;
+    CHECK(jp_yaml_write_buf(ds, false, &b, &err) == JP_ERR_INVALID);
+    CHECK(strstr(err.msg, "unit_field 'nope' does not name another string field") != NULL);
+    jp_buf_free(&b);
+    jp_dataset_unref(ds);
+}
+
+/* Reading some columns keeps the keys whose fields all survive. */
+static void test_columns_keep_keys(void)
+{
+    static const char doc[] =
+        "jinpu: 1\nfields:\n  - {name: a, type: int}\n  - {name: b, type: int}\n"
+        "  - {name: c, type: int}\nprimary_key: [a, b]\nforeign_keys:\n"
+        "  - {fields: c, reference: {fields: a}}\n  - {fields: b, reference: {dataset: o, fields: "
+        "x}}\n  - {fields: c, reference: {fields: b}}\nrows: [[1, 2, 1]]\n";
+    const char *cols[] = {"c", "a", "b"};
+    jp_read_opts_t o;
+    jp_read_opts_init(&o);
+    o.columns = cols;
+    o.n_columns = 3;
+    jp_dataset_t *ds = NULL;
+    jp_error_t err;
+    CHECK(jp_yaml_read_mem("k.yaml", doc, strlen(doc), &o, &ds, &err) == JP_OK);
+    if (ds) {
+        CHECK_INT(ds->schema.n_primary_key, 2);
+        CHECK_INT(ds->schema.n_foreign_keys, 3);
+        CHECK_STR(ds->schema.fields[0].name, "c");
+    }
+    jp_dataset_unref(ds);
+    o.n_columns = 2; /* c and a: the key (a, b) and the keys over b go */
+    ds = NULL;
+    CHECK(jp_yaml_read_mem("k.yaml", doc, strlen(doc), &o, &ds, &err) == JP_OK);
+    if (ds) {
+        CHECK_INT(ds->schema.n_primary_key, 0);
+        CHECK_INT(ds->schema.n_foreign_keys, 1);
+        CHECK(ds->schema.n_foreign_keys == 1 &&
+              strcmp(ds->schema.foreign_keys[0].ref_fields[0], "a") == 0);
+    }
+    jp_dataset_unref(ds);
+    /* every allocation failure is reported, nothing leaks */
+    o.n_columns = 3;
+    for (long k = 1; k < 100000; k++) {
+        ds = NULL;
+        jp_mem_fail_after(k, 0);
+        jp_status_t st = jp_yaml_read_mem("k.yaml", doc, strlen(doc), &o, &ds, &err);
+        jp_mem_fail_after(0, 0);
+        jp_dataset_unref(ds);
+        if (st == JP_OK) break;
+        CHECK_MSG(st == JP_ERR_NOMEM, "allocation %ld: %s", k, err.msg);
+    }
+}
+
 /* With o->cell_errors a cell that is not of its field's type or unit is read
  * as null and recorded (line, column, row, field, message); the read goes on,
  * so a validator can report every bad cell.  Without it the read stops at the
@@ -1434,5 +1518,7 @@ int main(void)
     RUN(test_many_rows);
     RUN(test_wide_schema);
     RUN(test_cell_errors);
+    RUN(test_more_refusals);
+    RUN(test_columns_keep_keys);
     return unit_done();
 }
