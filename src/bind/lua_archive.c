@@ -15,6 +15,7 @@
 #include <string.h>
 #include "jp_archive.h"
 #include "jp_format.h"
+#include "jp_verbs.h"
 #include "jpl.h"
 #include "jpl_policy.h"
 
@@ -122,6 +123,11 @@ static void test_hooks(jp_export_opts_t *o)
 
 /* ---- jp.export ------------------------------------------------------------------ */
 
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int l_export(lua_State *L)
 {
     lua_settop(L, 3); /* [path, datasets, opts]: what we push goes above */
@@ -134,16 +140,50 @@ static int l_export(lua_State *L)
         v[0] = jpl_test_dataset(L, 2);
         n = 1;
     } else {
+        /* a list (members named by their datasets), a map { name = ds }
+           (members named by their keys, in byte order of the keys), or both
+           (the list first) */
         luaL_checktype(L, 2, LUA_TTABLE);
-        n = (size_t)luaL_len(L, 2);
+        size_t nlist = (size_t)luaL_len(L, 2), nmap = 0;
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            if (lua_type(L, -2) == LUA_TSTRING) nmap++;
+            lua_pop(L, 1);
+        }
+        n = nlist + nmap;
         if (n == 0) return jpl_errorf(L, "export: no datasets given");
         v = lua_newuserdatauv(L, n * sizeof *v, 0); /* lives until the call returns */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < nlist; i++) {
             lua_geti(L, 2, (lua_Integer)i + 1);
             v[i] = jpl_test_dataset(L, -1);
             if (!v[i])
                 return jpl_errorf(L, "export: item %d of the list is not a dataset", (int)i + 1);
             lua_pop(L, 1); /* still referenced by the list */
+        }
+        if (nmap) {
+            const char **keys = lua_newuserdatauv(L, nmap * sizeof *keys, 0);
+            size_t k = 0;
+            lua_pushnil(L);
+            while (lua_next(L, 2)) {
+                if (lua_type(L, -2) == LUA_TSTRING) keys[k++] = lua_tostring(L, -2);
+                lua_pop(L, 1);
+            }
+            qsort(keys, nmap, sizeof *keys, cmp_keys);
+            lua_newtable(L); /* the named datasets, alive until the call returns */
+            int held = lua_gettop(L);
+            for (k = 0; k < nmap; k++) {
+                lua_getfield(L, 2, keys[k]);
+                jp_dataset_t *ds = jpl_test_dataset(L, -1);
+                if (!ds) return jpl_errorf(L, "export: '%s' is not a dataset", keys[k]);
+                jp_error_t e;
+                jp_error_clear(&e);
+                jp_dataset_t *named = jp_named(ds, keys[k], &e);
+                if (!named) return jpl_error(L, &e);
+                jpl_push_dataset(L, named);
+                lua_rawseti(L, held, (lua_Integer)k + 1);
+                lua_pop(L, 1);
+                v[nlist + k] = named;
+            }
         }
     }
     jp_export_opts_t o;
@@ -186,7 +226,16 @@ static int l_export(lua_State *L)
     for (size_t i = 0; i < n; i++) jpl_need_all(L, v[i]);
     jp_error_t err;
     jp_error_clear(&err);
-    if (jp_archive_export(path, v, n, &o, &err)) return jpl_error(L, &err);
+    if (jp_archive_export(path, v, n, &o, &err)) {
+        if (err.code == JP_ERR_ARG && strstr(err.msg, "are both named")) {
+            /* say how, in the script's terms */
+            size_t l = strlen(err.msg);
+            snprintf(err.msg + l, sizeof err.msg - l,
+                     ": name one apart with ds:named(\"...\"), or give the datasets as a map "
+                     "{ first = a, second = b }");
+        }
+        return jpl_error(L, &err);
+    }
     lua_pushstring(L, path);
     return 1;
 }

@@ -1571,13 +1571,33 @@ static int ds_write(lua_State *L)
     return do_write(L, NULL);
 }
 
+/* ds:name() -> the name; it never changes one (ds:named does, returning a
+ * new dataset), so an argument is an error rather than silently ignored. */
 static int ds_name(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    if (!lua_isnone(L, 2))
+        return jpl_errorf(L,
+                          "name: ds:name() only reads the name; ds:named(\"%s\") returns the "
+                          "dataset under a new name (datasets never change)",
+                          lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "...");
     if (ds->meta.name)
         lua_pushstring(L, ds->meta.name);
     else
         lua_pushnil(L);
+    return 1;
+}
+
+/* ds:named("agri_2022") -> the dataset under that name, sharing its columns */
+static int ds_named(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_dataset_t *out = jp_named(ds, name, &err);
+    if (!out) return jpl_error(L, &err);
+    jpl_push_dataset(L, out);
     return 1;
 }
 
@@ -1891,6 +1911,7 @@ void jpl_open_dataset(lua_State *L)
                                           {"write_yaml", ds_write_yaml},
                                           {"write", ds_write},
                                           {"name", ds_name},
+                                          {"named", ds_named},
                                           {"equals", ds_equals},
                                           {NULL, NULL}};
     static const luaL_Reg col_meta[] = {{"__gc", col_gc},

@@ -573,9 +573,9 @@ jp_status_t jp_archive_export(const char *path, jp_dataset_t *const *ds, size_t 
         for (size_t k = 0; k < i && !st; k++)
             if (strcmp(recs[k].name, r->name) == 0 || strcmp(recs[k].stem, r->stem) == 0)
                 st = jp_error_set(err, JP_ERR_ARG,
-                                  "%s: two datasets named '%s' (names must be distinct; rename "
-                                  "one)",
-                                  path, r->name);
+                                  "%s: datasets %zu and %zu are both named '%s' (a dataset made "
+                                  "from another keeps its name; member names must differ)",
+                                  path, k + 1, i + 1, r->name);
         if (!st) st = serialise(r, opts, f, &ents, err);
     }
     if (!st) {

@@ -280,6 +280,24 @@ jp_dataset_t *jp_select(jp_dataset_t *ds, const char *const *names, size_t n, jp
     return out;
 }
 
+jp_dataset_t *jp_named(jp_dataset_t *ds, const char *name, jp_error_t *err)
+{
+    if (!name || !*name) {
+        jp_error_set(err, JP_ERR_ARG, "named: a dataset's name must not be empty");
+        return NULL;
+    }
+    jp_dataset_t *out = jp_drop(ds, NULL, 0, err); /* every field, shared */
+    if (!out) return NULL;
+    char *nm = jp_strdup(name);
+    if (!nm) {
+        jp_dataset_unref(out);
+        return nomem(err);
+    }
+    jp_free(out->meta.name);
+    out->meta.name = nm;
+    return out;
+}
+
 jp_dataset_t *jp_drop(jp_dataset_t *ds, const char *const *names, size_t n, jp_error_t *err)
 {
     size_t nf = ds->schema.n_fields;

@@ -48,6 +48,9 @@ jp_dataset_t *jp_slice(jp_dataset_t *ds, size_t from, size_t n, jp_error_t *err)
 
 /* Only these fields, in this order (a name may not repeat). */
 jp_dataset_t *jp_select(jp_dataset_t *ds, const char *const *names, size_t n, jp_error_t *err);
+/* The same dataset under another name (its metadata otherwise kept; the
+ * columns shared, a lazy input staying lazy): what export calls it. */
+jp_dataset_t *jp_named(jp_dataset_t *ds, const char *name, jp_error_t *err);
 /* All fields but these. */
 jp_dataset_t *jp_drop(jp_dataset_t *ds, const char *const *names, size_t n, jp_error_t *err);
 /* Rename from[k] to to[k]; the order of fields is kept. */

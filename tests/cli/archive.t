@@ -101,7 +101,7 @@ $ $JINPU export -o $T/r.zip $T/missing.yaml
 ! missing.yaml
 $ $JINPU export -o $T/r.zip --format yaml datasets/cherry.yaml datasets/cherry.yaml
 ? 3
-! two datasets named 'cherry'
+! datasets 1 and 2 are both named 'cherry'
 
 # hostile archives made with the standard tools: refused, naming the entry
 $ mkdir $T/d && echo x > $T/d/a.csv && tar -czPf $T/abs.tar.gz $T/d/a.csv 2>/dev/null; $JINPU verify $T/abs.tar.gz

@@ -725,7 +725,7 @@ static void test_export(void)
     /* duplicate names, unknown kinds and levels are refused */
     jp_dataset_t *two[2] = {ds, ds};
     CHECK(jp_archive_export(tmp("d.zip"), two, 2, &o, &err) == JP_ERR_ARG);
-    CHECK(strstr(err.msg, "two datasets named 'one'") != NULL);
+    CHECK(strstr(err.msg, "datasets 1 and 2 are both named 'one'") != NULL);
     CHECK(jp_archive_export(tmp("d.rar"), &ds, 1, &o, &err) == JP_ERR_ARG);
     o.level = 12;
     CHECK(jp_archive_export(tmp("d.zip"), &ds, 1, &o, &err) == JP_ERR_ARG);
