@@ -164,7 +164,9 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
             jpx_err(&cs, 0, "period values can only be tested with == nil / ~= nil");
         else {
             e->type = rn->type;
-            if (rn->unit[0] && !(e->unit = jp_strdup(rn->unit))) jpx_nomem(&cs);
+            char **to = rn->unit[0] == JPX_UNIT_FIELD_MARK ? &e->unit_field : &e->unit;
+            const char *u = rn->unit[0] == JPX_UNIT_FIELD_MARK ? rn->unit + 1 : rn->unit;
+            if (u[0] && !(*to = jp_strdup(u))) jpx_nomem(&cs);
             jpx_gen_program(&cs, root);
             e->bound = !cs.st;
         }
@@ -206,6 +208,7 @@ void jp_expr_free(jp_expr_t *e)
     jpx_program_free(e);
     jp_free(e->inputs);
     jp_free(e->unit);
+    jp_free(e->unit_field);
     jp_free(e->src);
     jp_free(e);
 }
@@ -218,6 +221,11 @@ jp_type_t jp_expr_type(const jp_expr_t *e)
 const char *jp_expr_unit(const jp_expr_t *e)
 {
     return e->unit;
+}
+
+const char *jp_expr_unit_field(const jp_expr_t *e)
+{
+    return e->unit_field;
 }
 
 size_t jp_expr_inputs(const jp_expr_t *e, const size_t **idx)

@@ -42,6 +42,10 @@ void jp_expr_free(jp_expr_t *e);
 jp_type_t jp_expr_type(const jp_expr_t *e);
 /* The unit of the result when it can be derived (e.g. "CNY/t"), or NULL. */
 const char *jp_expr_unit(const jp_expr_t *e);
+/* When the result is in the unit that each row of a field gives (its inputs'
+ * unit_field: round(value, 1), value * 2, ...), that field's name; else NULL
+ * (jp_expr_unit is then NULL). */
+const char *jp_expr_unit_field(const jp_expr_t *e);
 /* The schema indices of the fields the expression reads. */
 size_t jp_expr_inputs(const jp_expr_t *e, const size_t **idx);
 /* The source text. */

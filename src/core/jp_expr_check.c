@@ -54,6 +54,12 @@ static bool unit_is(const char *u, const char *v)
     return u[0] && strcmp(u, v) == 0;
 }
 
+/* A per-row unit (see derive_unit), which only the "keep" rules carry. */
+static bool is_symbol(const char *u)
+{
+    return u[0] == JPX_UNIT_FIELD_MARK;
+}
+
 static void derive_unit(cstate_t *cs, node_t *n)
 {
     n->unit[0] = '\0';
@@ -62,10 +68,17 @@ static void derive_unit(cstate_t *cs, node_t *n)
     node_t *a = n->kids[0] >= 0 ? &cs->nodes[n->kids[0]] : NULL;
     node_t *b = n->kids[1] >= 0 ? &cs->nodes[n->kids[1]] : NULL;
     switch (n->kind) {
-    case N_FIELD:
-        if (s->fields[n->field].unit)
-            snprintf(n->unit, sizeof n->unit, "%s", s->fields[n->field].unit);
+    case N_FIELD: {
+        const jp_field_t *f = &s->fields[n->field];
+        if (f->unit_field) {
+            /* a unit given per row (by another field): a symbol the rules
+               carry like a unit, equal only to itself */
+            if (strlen(f->unit_field) + 2 <= sizeof n->unit)
+                snprintf(n->unit, sizeof n->unit, "%c%s", JPX_UNIT_FIELD_MARK, f->unit_field);
+        } else if (f->unit)
+            snprintf(n->unit, sizeof n->unit, "%s", f->unit);
         return;
+    }
     case N_UNARY:
         if (n->op == T_SUB) memcpy(n->unit, a->unit, sizeof n->unit);
         return;
@@ -89,7 +102,8 @@ static void derive_unit(cstate_t *cs, node_t *n)
             const char *u = NULL;
             for (int k = from; k < n->nargs; k++) {
                 node_t *x = &cs->nodes[n->args[k]];
-                if (x->type == TY_NIL) continue;
+                /* a literal takes the others' unit, as in `x or 0` */
+                if (x->type == TY_NIL || (x->kind == N_CONST && !x->unit[0])) continue;
                 if (!u)
                     u = x->unit;
                 else if (strcmp(u, x->unit) != 0)
@@ -116,7 +130,7 @@ static void derive_unit(cstate_t *cs, node_t *n)
             memcpy(n->unit, a->unit, sizeof n->unit);
         else if (b->unit[0] && ac)
             memcpy(n->unit, b->unit, sizeof n->unit);
-        else if (a->unit[0] && b->unit[0]) {
+        else if (a->unit[0] && b->unit[0] && !is_symbol(a->unit) && !is_symbol(b->unit)) {
             /* (X/Y) * Y = X */
             const node_t *p = a, *q = b;
             for (int k = 0; k < 2; k++) {
@@ -135,8 +149,8 @@ static void derive_unit(cstate_t *cs, node_t *n)
     case T_IDIV:
         if (a->unit[0] && bc)
             memcpy(n->unit, a->unit, sizeof n->unit);
-        else if (a->unit[0] && b->unit[0] && strcmp(a->unit, b->unit) != 0 &&
-                 !strchr(a->unit, '/') && !strchr(b->unit, '/')) {
+        else if (a->unit[0] && b->unit[0] && strcmp(a->unit, b->unit) != 0 && !is_symbol(a->unit) &&
+                 !is_symbol(b->unit) && !strchr(a->unit, '/') && !strchr(b->unit, '/')) {
             char text[140], buf[64];
             snprintf(text, sizeof text, "%s/%s", a->unit, b->unit);
             const char *c = jp_unit_canonical(text, buf, sizeof buf);

@@ -25,6 +25,8 @@
 #define BATCH 1024
 /* constants with broadcast arrays made at compile time (see const_reg) */
 #define STATIC_CONSTS 256
+/* first byte of a node's unit that names a per-row unit field, not a unit */
+#define JPX_UNIT_FIELD_MARK '\x01'
 
 /* ---- tokens ---------------------------------------------------------------- */
 
@@ -235,6 +237,7 @@ struct jp_expr {
     char *src;
     jp_type_t type;
     char *unit;
+    char *unit_field; /* the result is in the unit each row of this field gives */
     size_t *inputs;
     size_t n_inputs;
     bool bound;

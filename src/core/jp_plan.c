@@ -76,6 +76,17 @@ static jp_status_t verb_error(plan_t *p, jp_error_t *err, jp_status_t st)
 }
 
 /* Compile against the (now typed) input schema; errors name the verb. */
+/* A field made by expression e takes the unit e derives, or its per-row unit field. */
+static jp_status_t set_expr_unit(jp_field_t *fd, const jp_expr_t *e)
+{
+    const char *u = jp_expr_unit(e), *uf = jp_expr_unit_field(e);
+    jp_free(fd->unit);
+    jp_free(fd->unit_field);
+    fd->unit = u ? jp_strdup(u) : NULL;
+    fd->unit_field = uf ? jp_strdup(uf) : NULL;
+    return (u && !fd->unit) || (uf && !fd->unit_field) ? JP_ERR_NOMEM : JP_OK;
+}
+
 static jp_expr_t *compile_now(plan_t *p, const char *src, jp_error_t *err)
 {
     jp_expr_t *e = jp_expr_compile(src, &p->in->schema, err);
@@ -397,11 +408,8 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
             }
             c = pick_rows(p, full);
             jp_column_unref(full);
-            const char *u = jp_expr_unit(e);
             fd->type = jp_expr_type(e);
-            jp_free(fd->unit);
-            fd->unit = NULL;
-            if ((u && !(fd->unit = jp_strdup(u))) || !c) {
+            if (set_expr_unit(fd, e) || !c) {
                 jp_column_unref(c);
                 jp_expr_free(e);
                 st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -468,7 +476,9 @@ static jp_dataset_t *new_node(plan_t *p, const jp_plan_field_t *f, size_t n, jp_
             fd.name = jp_strdup(f[i].name);
             fd.type = f[i].col ? f[i].col->type : JP_TYPE_NONE;
             fd.unit = f[i].col && f[i].unit ? jp_strdup(f[i].unit) : NULL;
-            if (!fd.name || (f[i].col && f[i].unit && !fd.unit)) {
+            fd.unit_field = f[i].col && f[i].unit_field ? jp_strdup(f[i].unit_field) : NULL;
+            if (!fd.name || (f[i].col && f[i].unit && !fd.unit) ||
+                (f[i].col && f[i].unit_field && !fd.unit_field)) {
                 jp_field_free(&fd);
                 goto nomem;
             }
@@ -552,9 +562,8 @@ jp_dataset_t *jp_plan_map(jp_dataset_t *in, const char *verb, const jp_plan_fiel
             return NULL;
         }
         jp_field_t *fd = &ds->schema.fields[i];
-        const char *u = jp_expr_unit(pf->compiled);
         fd->type = jp_expr_type(pf->compiled);
-        if (u && !(fd->unit = jp_strdup(u))) {
+        if (set_expr_unit(fd, pf->compiled)) {
             jp_dataset_unref(ds);
             jp_error_set(err, JP_ERR_NOMEM, "out of memory");
             return NULL;

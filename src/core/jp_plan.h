@@ -33,7 +33,8 @@ typedef struct jp_plan_field {
     long src;
     const char *expr;
     jp_column_t *col;
-    const char *unit; /* for ready columns */
+    const char *unit;       /* for ready columns */
+    const char *unit_field; /* for ready columns: their per-row unit */
 } jp_plan_field_t;
 
 /*

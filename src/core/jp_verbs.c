@@ -368,9 +368,10 @@ done:
 
 /* ---- mutate -------------------------------------------------------------- */
 
-/* ds with field `name` set to col (replaced in place or appended). */
+/* ds with field `name` set to col (replaced in place or appended), in `unit`
+ * or in the per-row unit of field `unit_field` (both may be NULL). */
 static jp_dataset_t *with_column(jp_dataset_t *ds, const char *name, jp_column_t *col,
-                                 const char *unit, jp_error_t *err)
+                                 const char *unit, const char *unit_field, jp_error_t *err)
 {
     jp_dataset_t *out = jp_dataset_new_like(ds, false, err);
     if (!out) {
@@ -391,13 +392,21 @@ static jp_dataset_t *with_column(jp_dataset_t *ds, const char *name, jp_column_t
         fd.name = sf->name;
         fd.type = col->type;
         fd.unit = (char *)unit;
+        fd.unit_field = (char *)unit_field;
         fd.title = sf->title;
         fd.description = sf->description;
         fd.source = sf->source;
         st = jp_dataset_add_column(out, &fd, col, err);
         placed = true;
     }
-    if (!placed && !st)
+    if (!placed && !st && unit_field) {
+        jp_field_t fd;
+        jp_field_init(&fd);
+        fd.name = (char *)name;
+        fd.type = col->type;
+        fd.unit_field = (char *)unit_field;
+        st = jp_dataset_add_column(out, &fd, col, err);
+    } else if (!placed && !st)
         st = jp_dataset_add(out, name, col, unit, err);
     else if (!placed)
         jp_column_unref(col);
@@ -471,6 +480,17 @@ static bool check_mutations(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, 
     return true;
 }
 
+/* The field whose unit a ready column without a unit keeps when it replaces
+ * it (numbers for numbers), or NULL. */
+static const jp_field_t *kept_unit(const jp_dataset_t *ds, const jp_mutation_t *m)
+{
+    if (m->unit || !m->col || !jp_type_is_numeric(m->col->type)) return NULL;
+    long i = jp_dataset_find(ds, m->name);
+    if (i < 0) return NULL;
+    const jp_field_t *f = &ds->schema.fields[i];
+    return jp_type_is_numeric(f->type) && (f->unit || f->unit_field) ? f : NULL;
+}
+
 /* One plan node with all mutations compiled against its input. */
 static jp_dataset_t *mutate_plan(jp_dataset_t *ds, const jp_mutation_t *m, size_t n,
                                  jp_error_t *err)
@@ -491,6 +511,11 @@ static jp_dataset_t *mutate_plan(jp_dataset_t *ds, const jp_mutation_t *m, size_
         t->expr = m[k].expr;
         t->col = m[k].col;
         t->unit = m[k].unit;
+        const jp_field_t *kept = kept_unit(ds, &m[k]);
+        if (kept) {
+            t->unit = kept->unit;
+            t->unit_field = kept->unit_field;
+        }
     }
     jp_dataset_t *out = jp_plan_map(ds, "mutate", f, cnt, NULL, err);
     jp_free(f);
@@ -514,7 +539,7 @@ jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool
     jp_dataset_t *cur = jp_dataset_ref(ds);
     for (size_t k = 0; k < n; k++) {
         jp_column_t *col;
-        const char *unit = m[k].unit;
+        const char *unit = m[k].unit, *unit_field = NULL;
         jp_expr_t *e = NULL;
         if (m[k].expr) {
             jp_dataset_t *against = sequential ? cur : ds;
@@ -526,15 +551,22 @@ jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool
             }
             col = jp_expr_eval(e, against, err);
             unit = jp_expr_unit(e);
+            unit_field = jp_expr_unit_field(e);
             if (!col) {
                 name_verb(err, "mutate");
                 jp_expr_free(e);
                 jp_dataset_unref(cur);
                 return NULL;
             }
-        } else
+        } else {
             col = jp_column_ref(m[k].col);
-        jp_dataset_t *next = with_column(cur, m[k].name, col, unit, err);
+            const jp_field_t *kept = kept_unit(cur, &m[k]);
+            if (kept) {
+                unit = kept->unit;
+                unit_field = kept->unit_field;
+            }
+        }
+        jp_dataset_t *next = with_column(cur, m[k].name, col, unit, unit_field, err);
         jp_expr_free(e);
         jp_dataset_unref(cur);
         if (!next) {
@@ -717,7 +749,7 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             if (!out) return NULL;
             for (size_t i = 0; i < n; i++) out->v.d[i] = jp_unit_apply(&cv, out->v.d[i]);
         }
-        return with_column(ds, field, out, to, err);
+        return with_column(ds, field, out, to, NULL, err);
     }
     /* per-row units */
     const jp_column_t *uc = ds->cols[uf];
@@ -783,20 +815,13 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
         return NULL;
     }
     /* the value field keeps its unit_field; the unit column now says `to` */
-    jp_dataset_t *tmp = with_column(ds, f->unit_field, units, NULL, err);
+    jp_dataset_t *tmp = with_column(ds, f->unit_field, units, NULL, NULL, err);
     if (!tmp) {
         jp_column_unref(out);
         return NULL;
     }
-    jp_dataset_t *res = with_column(tmp, field, out, NULL, err);
+    jp_dataset_t *res = with_column(tmp, field, out, NULL, f->unit_field, err);
     jp_dataset_unref(tmp);
-    if (res) {
-        jp_field_t *nf = &res->schema.fields[fi];
-        if (!(nf->unit_field = jp_strdup(f->unit_field))) {
-            jp_dataset_unref(res);
-            return nomem(err);
-        }
-    }
     return res;
 }
 

@@ -62,7 +62,12 @@ jp_dataset_t *jp_rename(jp_dataset_t *ds, const char *const *from, const char *c
  * (`col`, borrowed, nrows long; the verb takes its own reference) with an
  * optional unit.  A replaced field keeps its position; new fields are
  * appended in order.  With `sequential`, each expression sees the fields
- * made before it in the same call; otherwise only the input's fields.
+ * made before it in the same call; otherwise only the input's fields.  An
+ * expression's result takes the unit it derives (jp_expr_unit), or the
+ * per-row unit field of its inputs (jp_expr_unit_field: `round(value, 1)`
+ * keeps the link of `value` to its unit column).  A numeric column without
+ * a unit that replaces a numeric field is taken to be in that field's unit:
+ * the field keeps its unit (or its unit_field).
  */
 typedef struct jp_mutation {
     const char *name;

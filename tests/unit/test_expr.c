@@ -444,6 +444,48 @@ static void test_units(void)
     }
 }
 
+/* A field whose unit is given per row by another field: the rules that keep
+ * a unit keep that link (jp_expr_unit_field), the others drop it. */
+static void test_unit_fields(void)
+{
+    jp_schema_t s = JP_SCHEMA_INIT;
+    jp_field_t f;
+    jp_field_init(&f);
+    f.name = "value";
+    f.type = JP_TYPE_NUMBER;
+    f.unit_field = "unit";
+    jp_schema_add(&s, &f, NULL);
+    jp_field_init(&f);
+    f.name = "unit";
+    f.type = JP_TYPE_STRING;
+    jp_schema_add(&s, &f, NULL);
+    jp_field_init(&f);
+    f.name = "area";
+    f.type = JP_TYPE_NUMBER;
+    f.unit = "mu";
+    jp_schema_add(&s, &f, NULL);
+    struct {
+        const char *src, *unit_field, *unit;
+    } cases[] = {{"round(value, 1)", "unit", NULL}, {"value * 2", "unit", NULL},
+                 {"-value + value", "unit", NULL},  {"coalesce(value, 0)", "unit", NULL},
+                 {"value / value", NULL, NULL},     {"value / area", NULL, NULL},
+                 {"value * area", NULL, NULL},      {"value + area", NULL, NULL},
+                 {"value > 1", NULL, NULL},         {"area * 2", NULL, "mu"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        jp_error_t err;
+        jp_expr_t *e = jp_expr_compile(cases[k].src, &s, &err);
+        CHECK(e != NULL);
+        if (!e) continue;
+        const char *uf = jp_expr_unit_field(e), *u = jp_expr_unit(e);
+        CHECK_MSG(cases[k].unit_field ? uf && strcmp(uf, cases[k].unit_field) == 0 : uf == NULL,
+                  "%s: unit field %s", cases[k].src, uf ? uf : "NULL");
+        CHECK_MSG(cases[k].unit ? u && strcmp(u, cases[k].unit) == 0 : u == NULL, "%s: unit %s",
+                  cases[k].src, u ? u : "NULL");
+        jp_expr_free(e);
+    }
+    jp_schema_free(&s);
+}
+
 static void test_inputs_and_parse(void)
 {
     jp_error_t err;
@@ -672,6 +714,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_limits);
     RUN(test_units);
+    RUN(test_unit_fields);
     RUN(test_inputs_and_parse);
     RUN(test_big);
     RUN(test_empty);
