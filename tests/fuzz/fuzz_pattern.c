@@ -48,7 +48,17 @@ static bool stray_paren(const char *p)
             size_t j = i + 1;
             if (p[j] == '^') j++;
             if (p[j] == ']') j++;
-            while (p[j] && p[j] != ']') j++;
+            while (p[j] && p[j] != ']') {
+                if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+                    /* [:class:], [.c.], [=c=]: their ']' does not close the bracket */
+                    char k = p[j + 1];
+                    size_t e = j + 2;
+                    while (p[e] && p[e + 1] && !(p[e] == k && p[e + 1] == ']')) e++;
+                    if (!p[e] || !p[e + 1]) return true; /* unbalanced: leave it */
+                    j = e + 2;
+                } else
+                    j++;
+            }
             if (!p[j]) return true; /* unbalanced: leave it */
             i = j;
         } else if (p[i] == '(') {
