@@ -207,7 +207,7 @@ done:
     yaml_document_delete(&d);
     yaml_parser_delete(&p);
     if (a->oom) st = JP_ERR_NOMEM;
-    if (!st) qsort(a->files, a->nfiles, sizeof *a->files, file_cmp);
+    if (!st && a->nfiles) qsort(a->files, a->nfiles, sizeof *a->files, file_cmp);
     return st;
 }
 
