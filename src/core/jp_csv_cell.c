@@ -291,6 +291,13 @@ static bool parse_exp_bool(const char *s, size_t n, uint64_t *out, char *why, si
 
 /* ---- a cell of a pass ------------------------------------------------------- */
 
+static bool text_ok(const char *t, size_t n, size_t *bad, char *why, size_t wsz)
+{
+    if (jp_csv_utf8_ok(t, n, bad)) return true;
+    snprintf(why, wsz, "invalid UTF-8 (convert the file to UTF-8, e.g. iconv -f GBK -t UTF-8)");
+    return false;
+}
+
 /* Phase 1 of taking a cell (phase 2 is jp_csv_cell_store). */
 bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t, size_t n,
                        bool quoted, cell_t *cl, char *why, size_t wsz, size_t *bad)
@@ -314,6 +321,9 @@ bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
         cl->kind = classify(t, n, &cl->bits);
         if (cl->kind != K_STR) return true;
         /* fall through */
+    case CM_CHECK:
+        cl->kind = K_STR;
+        return text_ok(t, n, bad, why, wsz);
     case CM_STRING: {
         /* known text needs no checking; new text is checked once */
         const ccol_t *c = &C->cc[k];
@@ -323,12 +333,7 @@ bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
             cl->code = cdict_find(c->d, t, n, cl->hash);
             if (cl->code != NO_CODE) return true;
         }
-        if (!jp_csv_utf8_ok(t, n, bad)) {
-            snprintf(why, wsz,
-                     "invalid UTF-8 (convert the file to UTF-8, e.g. iconv -f GBK -t UTF-8)");
-            return false;
-        }
-        return true;
+        return text_ok(t, n, bad, why, wsz);
     }
     case CM_INT: {
         int64_t v;

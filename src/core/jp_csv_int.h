@@ -23,7 +23,10 @@ enum {
     CM_NUMBER,
     CM_BOOL,
     CM_DATE,
-    CM_PERIOD
+    CM_PERIOD,
+    CM_CHECK /* checked, not kept: a column that died is read again as text
+                (its cells' UTF-8 is still checked, so the first error in the
+                file is found whatever the batches) */
 };
 
 /* Where the text comes from. */

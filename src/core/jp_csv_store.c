@@ -843,7 +843,7 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
     for (size_t k = 0; k < P->n && !P->profile; k++) {
         if (P->cs[k].mode != CM_INFER) continue;
         if (P->b[k].store == ST_DEAD)
-            P->mode[k] = CM_SKIP;
+            P->mode[k] = CM_CHECK;
         else if (P->b[k].store == ST_STR)
             P->mode[k] = CM_STRING;
     }

@@ -240,6 +240,157 @@ static void test_streams(void)
     CHECK_INT(spools(), before);
 }
 
+/* ---- the first error, whatever the chunks, batches and threads ---------------------------- */
+
+static uint64_t rng_state;
+
+static unsigned rnd(unsigned n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((rng_state >> 33) % n);
+}
+
+/* A file whose columns change type as they go (decimals then text, so a
+ * column dies and is read again; integers then text), with a few faults
+ * scattered in: invalid UTF-8 in a cell, a record with a field too many or
+ * too few, a bare quote, an unterminated quote, text after a quote, a NUL. */
+static void make_file(jp_buf_t *b, unsigned rows)
+{
+    jp_buf_puts(b, "d,i,s,t\n");
+    /* d and i die early; one to three faults follow, often in them */
+    unsigned die_d = rnd(rows / 3 + 1), die_i = rnd(rows / 3 + 1);
+    unsigned at[3], kind[3], nf = 1 + rnd(3);
+    for (unsigned k = 0; k < nf; k++) {
+        at[k] = rnd(rows);
+        kind[k] = rnd(2) ? (rnd(2) ? 1 : 7) : 2 + rnd(5);
+    }
+    for (unsigned r = 0; r < rows; r++) {
+        unsigned fault = 0;
+        for (unsigned k = 0; k < nf; k++)
+            if (at[k] == r) fault = kind[k];
+        char d[40], in[40], s[40];
+        snprintf(d, sizeof d, r == die_d || (r > die_d && rnd(5) == 0) ? "x%u" : "%u.%u", r,
+                 rnd(100));
+        snprintf(in, sizeof in, r == die_i || (r > die_i && rnd(5) == 0) ? "n%u" : "%u", r);
+        snprintf(s, sizeof s, rnd(5) == 0 ? "\"q,%u\nline\"" : "s%u", rnd(50));
+        const char *bad = "\xff\xfe";
+        switch (fault) {
+        case 1:
+            jp_buf_printf(b, "%s,%s,%s,t\n", bad, in, s);
+            break;
+        case 2:
+            jp_buf_printf(b, "%s,%s,%s,t,extra\n", d, in, s);
+            break;
+        case 3:
+            jp_buf_printf(b, "%s,%s\n", d, in);
+            break;
+        case 4:
+            jp_buf_printf(b, "%s,%s,a\"b,t\n", d, in);
+            break;
+        case 5:
+            jp_buf_printf(b, "%s,%s,\"ab\"c,t\n", d, in);
+            break;
+        case 6:
+            jp_buf_printf(b, "%s,%s,%s,t%c\n", d, in, s, 0);
+            break;
+        case 7:
+            jp_buf_printf(b, "%s,%s,%s,t\n", d, bad, s);
+            break;
+        default:
+            jp_buf_printf(b, "%s,%s,%s,t\n", d, in, s);
+        }
+    }
+    if (rnd(4) == 0) jp_buf_puts(b, "1.5,2,\"open,t\n"); /* unterminated at the end */
+}
+
+/* What a read gives: the data, or the error (text, code, place). */
+typedef struct outcome {
+    jp_status_t st;
+    char what[800];
+    jp_dataset_t *ds, *rej;
+} outcome_t;
+
+/* variant 0: plain; 1: records set aside; 2: i typed integer by a schema
+ * (its text cells are type errors); 3: only columns d and t. */
+static void read_as(const jp_buf_t *b, int variant, outcome_t *o)
+{
+    memset(o, 0, sizeof *o);
+    jp_read_opts_t ro;
+    jp_read_opts_init(&ro);
+    ro.keep_rejects = variant == 1;
+    if (variant == 1) ro.rejects = &o->rej;
+    static jp_schema_t sc;
+    static const char *const cols[] = {"t", "d"};
+    if (variant == 2) {
+        if (!sc.n_fields) {
+            jp_field_t f;
+            jp_field_init(&f);
+            f.name = "i";
+            f.type = JP_TYPE_INT;
+            jp_error_t e;
+            jp_schema_add(&sc, &f, &e); /* copied: a static the test keeps */
+        }
+        ro.schema = &sc;
+    }
+    if (variant == 3) {
+        ro.columns = cols;
+        ro.n_columns = 2;
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    FILE *f = fopen(tp("p.csv"), "wb");
+    if (f) {
+        fwrite(b->data, 1, b->len, f);
+        fclose(f);
+    }
+    o->st = jp_csv_read(tp("p.csv"), &ro, &o->ds, &err);
+    if (!o->st) o->st = jp_dataset_need_all(o->ds, &err);
+    if (o->st) snprintf(o->what, sizeof o->what, "%d %s", (int)o->st, errtext(&err));
+}
+
+static void outcome_free(outcome_t *o)
+{
+    jp_dataset_unref(o->ds);
+    jp_dataset_unref(o->rej);
+}
+
+static void test_first_error(void)
+{
+    static const jp_csv_tuning_t tunings[] = {
+        {64, 7, 0, 0, 2},     {300, 64, 0, 0, 3},  {1000, 100, 0, 0, 4}, {257, 1, 0, 0, 2},
+        {4096, 333, 0, 0, 2}, {150, 150, 0, 0, 1}, {2000, 13, 0, 1, 3}, /* lazy too */
+    };
+    for (unsigned seed = 1; seed <= 80; seed++) {
+        rng_state = seed;
+        jp_buf_t b = JP_BUF_INIT;
+        make_file(&b, 40 + rnd(300));
+        for (int variant = 0; variant < 4; variant++) {
+            jp_csv_tuning_t whole = {(size_t)64 << 20, (size_t)64 << 20, 0, 0, 1};
+            jp_csv_set_tuning(&whole);
+            outcome_t ref;
+            read_as(&b, variant, &ref);
+            for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; t++) {
+                jp_csv_set_tuning(&tunings[t]);
+                outcome_t got;
+                read_as(&b, variant, &got);
+                char why[300] = "";
+                if (ref.st || got.st)
+                    CHECK_MSG(strcmp(ref.what, got.what) == 0,
+                              "seed %u tuning %zu variant %d:\n  whole: %s\n  cut:   %s", seed, t,
+                              variant, ref.what, got.what);
+                else
+                    CHECK_MSG(jp_dataset_equal(ref.ds, got.ds, why, sizeof why) &&
+                                  (!ref.rej || jp_dataset_equal(ref.rej, got.rej, why, sizeof why)),
+                              "seed %u tuning %zu variant %d: %s", seed, t, variant, why);
+                outcome_free(&got);
+            }
+            outcome_free(&ref);
+        }
+        jp_csv_set_tuning(NULL);
+        jp_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/jp_test_csv_edges_%d", (int)getpid());
@@ -247,6 +398,7 @@ int main(void)
     RUN(test_delimiters);
     RUN(test_figures);
     RUN(test_streams);
+    RUN(test_first_error);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("# could not remove %s\n", dir);
