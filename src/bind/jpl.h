@@ -113,4 +113,11 @@ void jpl_open_csv(lua_State *L);
 /* [-0, +1, m] The `jinpu` module table. */
 int luaopen_jinpu(lua_State *L);
 
+/* [-0, +1, m] `jinpu.sys`, the operating-system calls of the subcommands
+ * (lua_proc.c, lua_fs.c, lua_yamldoc.c).  Preloaded for subcommands only,
+ * never for scripts: it can start processes. */
+int luaopen_jinpu_sys(lua_State *L);
+void jpl_open_fs(lua_State *L);
+void jpl_open_yamldoc(lua_State *L);
+
 #endif

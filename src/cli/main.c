@@ -323,6 +323,11 @@ static int run_command(lua_State *L, const char *name, char **argv, int argc, in
 {
     char mod[128];
     snprintf(mod, sizeof mod, "jinpu.cli.%s", name);
+    /* commands may start processes; scripts never see this module */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_jinpu_sys);
+    lua_setfield(L, -2, "jinpu.sys");
+    lua_pop(L, 1);
     lua_getglobal(L, "require");
     lua_pushstring(L, mod);
     int status = docall(L, 1, 1);

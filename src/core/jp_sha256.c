@@ -6,8 +6,11 @@
 #include "jp_sha256.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <string.h>
+#include <unistd.h>
 
 jp_status_t jp_sha256_init(jp_sha256_t *h, jp_error_t *err)
 {
@@ -47,6 +50,38 @@ jp_status_t jp_sha256(const void *p, size_t n, unsigned char out[JP_SHA256_LEN],
     if (st) return st;
     jp_sha256_update(&h, p, n);
     jp_sha256_final(&h, out);
+    return JP_OK;
+}
+
+jp_status_t jp_sha256_file(const char *path, unsigned char out[JP_SHA256_LEN],
+                           unsigned long long *bytes, jp_error_t *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return jp_error_errno(err, errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, errno,
+                              "%s: cannot open", path);
+    jp_sha256_t h;
+    jp_status_t st = jp_sha256_init(&h, err);
+    unsigned long long total = 0;
+    char buf[1 << 16];
+    while (st == JP_OK) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            st = jp_error_errno(err, JP_ERR_IO, errno, "%s: cannot read", path);
+            break;
+        }
+        jp_sha256_update(&h, buf, (size_t)n);
+        total += (unsigned long long)n;
+    }
+    close(fd);
+    if (st) {
+        jp_sha256_free(&h);
+        return st;
+    }
+    jp_sha256_final(&h, out);
+    if (bytes) *bytes = total;
     return JP_OK;
 }
 

@@ -25,6 +25,12 @@ void jp_sha256_update(jp_sha256_t *h, const void *p, size_t n);
 void jp_sha256_final(jp_sha256_t *h, unsigned char out[JP_SHA256_LEN]);
 void jp_sha256_free(jp_sha256_t *h);
 
+/* The digest of a whole file, read in pieces (never held in memory), and
+ * its size in bytes (bytes may be NULL).  JP_ERR_NOTFOUND for a missing
+ * file, JP_ERR_IO for any other failure to open or read it. */
+jp_status_t jp_sha256_file(const char *path, unsigned char out[JP_SHA256_LEN],
+                           unsigned long long *bytes, jp_error_t *err);
+
 /* One shot. */
 jp_status_t jp_sha256(const void *p, size_t n, unsigned char out[JP_SHA256_LEN], jp_error_t *err);
 /* Lower-case hex of a digest into out (JP_SHA256_HEX bytes); returns out. */

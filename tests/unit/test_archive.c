@@ -63,6 +63,34 @@ static void test_sha256(void)
     CHECK(!jp_sha256_is_hex("zz7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 }
 
+/* A file is hashed in pieces: the digest and size equal the one-shot
+ * digest of the same bytes, across several read buffers. */
+static void test_sha256_file(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/sha.bin", tmpdir);
+    size_t n = 200000;
+    unsigned char *data = malloc(n);
+    CHECK(data != NULL);
+    if (!data) return;
+    for (size_t i = 0; i < n; i++) data[i] = (unsigned char)(i * 7 + (i >> 9));
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, n, f) == n);
+    if (f) fclose(f);
+    unsigned char a[JP_SHA256_LEN], b[JP_SHA256_LEN];
+    unsigned long long bytes = 0;
+    CHECK(jp_sha256(data, n, a, NULL) == JP_OK);
+    CHECK(jp_sha256_file(path, b, &bytes, NULL) == JP_OK);
+    CHECK(memcmp(a, b, JP_SHA256_LEN) == 0);
+    CHECK_INT(bytes, n);
+    free(data);
+    jp_error_t err;
+    snprintf(path, sizeof path, "%s/no-such-file", tmpdir);
+    CHECK(jp_sha256_file(path, b, NULL, &err) == JP_ERR_NOTFOUND);
+    CHECK(strstr(err.msg, "no-such-file") != NULL);
+    CHECK(jp_sha256_file(tmpdir, b, NULL, &err) == JP_ERR_IO); /* a directory cannot be read */
+}
+
 /* ---- names ------------------------------------------------------------------------ */
 
 static void test_names(void)
@@ -941,6 +969,7 @@ int main(void)
     if (tmp_setup("jp-archive")) return 2;
     jp_formats_init();
     RUN(test_sha256);
+    RUN(test_sha256_file);
     RUN(test_names);
     RUN(test_tar);
     RUN(test_gzip);
