@@ -8,7 +8,8 @@
 #   --reps   runs per case, taken in turns (every case once, then again);
 #            the median wall time is reported (default 3)
 #   --only   run only the cases whose "WORKLOAD tool" matches REGEX (grep -E),
-#            e.g. --only 'W1' or --only 'jinpu|DuckDB 2'
+#            e.g. --only 'W1' or --only 'jinpu|DuckDB 2' (BATCH, the per-job
+#            overhead of jinpu batch against xargs, is bench/batch.sh)
 #
 # Environment: JINPU (default ./jinpu), BENCH_DIR (default build/bench: the
 # generator, data/, out/, results-*.md), DUCKDB_NODE_DIR (a node_modules
@@ -363,6 +364,14 @@ for SIZE in $(echo "$SIZES" | tr ',' ' '); do
     echo "$SIZE: all cases in $(($(date +%s) - t0)) s"
 done
 
+# BATCH: per-job overhead of jinpu batch against xargs (bench/batch.sh)
+BATCH_MD=
+if [ -z "$ONLY" ] || printf 'BATCH jinpu batch\n' | grep -Eq -- "$ONLY"; then
+    echo "-- BATCH"
+    BENCH_DIR=$WORK JINPU=$JINPU CC=$CC sh "$BENCH/batch.sh" --reps "$REPS" || JINPU_BAD=1
+    BATCH_MD=$WORK/out/batch.md
+fi
+
 # ---- report ---------------------------------------------------------------------
 
 machine() {
@@ -466,6 +475,10 @@ REPORT=$WORK/results-$STAMP.md
     echo "Targets:"
     targets
     echo
+    if [ -n "$BATCH_MD" ] && [ -s "$BATCH_MD" ]; then
+        cat "$BATCH_MD"
+        echo
+    fi
     echo "Checks (every output against the generator's answers):"
     echo
     sed 's/^/    /' "$CHECKS"

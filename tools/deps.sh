@@ -13,14 +13,15 @@ have_pc libdeflate || need="$need libdeflate-dev"
 have_pc libcrypto || need="$need libssl-dev"
 have_pc libedit || need="$need libedit-dev"
 # wanted for the tests, not needed to build: the archive tests check exports
-# with zip and unzip; make fuzz needs clang and its libFuzzer runtime; make
-# coverage needs lcov; make lint and make format-check need cppcheck and
-# clang-format
+# with zip and unzip; the batch tests run the GNU parallel recipe; make fuzz
+# needs clang and its libFuzzer runtime; make coverage needs lcov; make lint
+# and make format-check need cppcheck and clang-format
 want=""
 command -v cppcheck >/dev/null 2>&1 || want="$want cppcheck"
 command -v clang-format >/dev/null 2>&1 || want="$want clang-format"
 command -v zip >/dev/null 2>&1 || want="$want zip"
 command -v unzip >/dev/null 2>&1 || want="$want unzip"
+command -v parallel >/dev/null 2>&1 || want="$want parallel"
 command -v clang >/dev/null 2>&1 || want="$want clang"
 have_fuzzer() {
     command -v clang >/dev/null 2>&1 &&
@@ -29,7 +30,7 @@ have_fuzzer() {
 have_fuzzer || want="$want libclang-rt-14-dev"
 command -v lcov >/dev/null 2>&1 || want="$want lcov"
 if [ -z "$need" ] && [ -n "$want" ] && [ "$(id -u)" != 0 ]; then
-    echo "jinpu: the tests (archives, fuzz, coverage, lint, format-check) want: sudo apt-get install$want" >&2
+    echo "jinpu: the tests (archives, batch, fuzz, coverage, lint, format-check) want: sudo apt-get install$want" >&2
     exit 0
 fi
 need="$need$want"
