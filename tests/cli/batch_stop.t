@@ -47,3 +47,14 @@ $ . tests/batch/lib.sh && mkjob $T/j '' ok1 ok2 ok3 ok4 ok5 ok6 && cd $T/j && { 
 > content ok5
 > content ok6
 > 0
+
+# on a terminal: one live line on stderr (done/total, running, failed, elapsed), failures above it
+$ . tests/batch/lib.sh && mkjob $T/j '' ok1 ok2 fail1 && script -qec "$JINPU batch $T/j/job.yaml -j 1" /dev/null | tr '\r' '\n' > $T/tty; grep -Ec 'failed +fail1 .*cannot use' $T/tty; grep -Eq '^.\[Kjinpu batch: 3/3 done, 0 running, 1 failed, 0:0[0-9] elapsed$' $T/tty && echo live; grep -Ec '\] ok |[2-9] running' $T/tty || true
+@ script -qec true /dev/null
+> 1
+> live
+> 0
+
+# what a runner of this machine killed outright left behind is removed by the next run; another machine's is not
+$ . tests/batch/lib.sh && mkjob $T/j '' ok1 && mkdir -p $T/j/out/.jinpu/tmp/$(hostname)-4194304-abcdef/ok9.out $T/j/out/.jinpu/tmp/other.host-1-abcdef && $JINPU batch $T/j/job.yaml 2>/dev/null && ls $T/j/out/.jinpu/tmp
+> other.host-1-abcdef

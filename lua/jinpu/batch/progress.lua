@@ -26,7 +26,8 @@ function M.new(opts)
   ui.tty = not ui.json and sys.isatty(2)
   ui.total = opts.total
   ui.t0 = sys.now()
-  ui.done, ui.run_done, ui.running, ui.bad = 0, 0, 0, 0
+  ui.done, ui.run_done, ui.bad = 0, 0, 0
+  ui.running = function() return 0 end -- the runner's count of live processes (U:watch)
   ui.last_progress = ui.t0
   ui.live = false
   return ui
@@ -36,6 +37,13 @@ local function clock(s)
   s = math.floor(s + 0.5)
   if s >= 3600 then return string.format("%d:%02d:%02d", s // 3600, s % 3600 // 60, s % 60) end
   return string.format("%d:%02d", s // 60, s % 60)
+end
+
+-- Count running jobs with running() (the processes alive, not the
+-- job_start events less the job_end ones: a job's successor starts before
+-- its job_end).
+function U:watch(running)
+  self.running = running
 end
 
 function U:elapsed()
@@ -67,7 +75,7 @@ function U:draw()
   if not self.tty then return end
   local eta = self:eta()
   local line = string.format("jinpu batch: %d/%d done, %d running, %d failed, %s elapsed%s", self.done,
-    self.total, self.running, self.bad, clock(self:elapsed()), eta and (", ETA " .. clock(eta)) or "")
+    self.total, self.running(), self.bad, clock(self:elapsed()), eta and (", ETA " .. clock(eta)) or "")
   io.stderr:write("\r\27[K", line)
   io.stderr:flush()
   self.live = true
@@ -103,7 +111,6 @@ function U:explain(j, action, reason)
 end
 
 function U:job_start(j, attempt)
-  self.running = self.running + 1
   if self.json then
     self:event("job_start", { "key", q(j.key), "input", q(j.input), "attempt", q(attempt) })
   else
@@ -115,7 +122,6 @@ end
 function U:job_end(rec, fields, secs, rss)
   self.done = self.done + 1
   if rec.status ~= "cached" then
-    self.running = self.running - 1
     self.run_done = self.run_done + 1
   end
   if rec.status ~= "ok" and rec.status ~= "cached" then self.bad = self.bad + 1 end
@@ -152,7 +158,7 @@ function U:tick()
     if now - self.last_progress >= 10 then
       self.last_progress = now
       local eta = self:eta()
-      self:event("progress", { "done", q(self.done), "total", q(self.total), "running", q(self.running),
+      self:event("progress", { "done", q(self.done), "total", q(self.total), "running", q(self.running()),
         "failed", q(self.bad), "elapsed", string.format("%.1f", now - self.t0),
         "eta", eta and string.format("%.1f", eta) or "null" })
     end

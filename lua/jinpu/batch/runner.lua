@@ -348,6 +348,7 @@ function M.run_jobs(ctx, mine, common, parallelism, ui, state)
   local job, opts = ctx.job, ctx.opts
   local st = { running = {}, nrunning = 0, seen_signals = select(1, sys.signals()), ui = ui }
   ctx.st = st -- for M.abandon
+  ui:watch(function() return st.nrunning end)
   local spool_path, tspool_path = ctx.run_tmp .. "/summary.jsonl", ctx.run_tmp .. "/timings.jsonl"
   local spool = assert(io.open(spool_path, "wb"))
   local tspool = assert(io.open(tspool_path, "wb"))
@@ -443,11 +444,12 @@ function M.run_jobs(ctx, mine, common, parallelism, ui, state)
         rest[2] = outdir
         return M.argv(ctx, job.script, outdir, rest)
       end)
-      ui:job_start(t.job, t.attempt)
       if ok then
         st.running[t.pid] = t
         st.nrunning = st.nrunning + 1
-      else
+      end
+      ui:job_start(t.job, t.attempt)
+      if not ok then
         finish(t.pos, { key = t.job.key, input = t.job.input, status = "failed", exit = nil, attempt = t.attempt,
           log = "logs/" .. t.job.key .. ".log", error = err }, 0, 0)
       end
