@@ -1062,6 +1062,20 @@ static int schemabox_gc(lua_State *L)
     return 0;
 }
 
+/* [-0, +1] a zeroed userdata of `size` bytes that `gc` cleans up: what
+ * options hold lives in it until the call returns */
+static void *new_box(lua_State *L, size_t size, const char *mt, lua_CFunction gc)
+{
+    void *p = lua_newuserdatauv(L, size, 0);
+    memset(p, 0, size);
+    if (luaL_newmetatable(L, mt)) {
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return p;
+}
+
 static int cellbox_gc(lua_State *L)
 {
     jp_cell_errors_free(lua_touserdata(L, 1));
@@ -1090,14 +1104,7 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     o->member = opt_string(L, t, "member");
     if (opt_bool(L, t, "cell_errors", 0)) {
         /* the list lives in a box on the stack until the call returns */
-        jp_cell_errors_t *ce = lua_newuserdatauv(L, sizeof *ce, 0);
-        memset(ce, 0, sizeof *ce);
-        if (luaL_newmetatable(L, "jinpu.cellerrors")) {
-            lua_pushcfunction(L, cellbox_gc);
-            lua_setfield(L, -2, "__gc");
-        }
-        lua_setmetatable(L, -2);
-        o->cell_errors = ce;
+        o->cell_errors = new_box(L, sizeof *o->cell_errors, "jinpu.cellerrors", cellbox_gc);
     }
     lua_getfield(L, t, "columns");
     if (!lua_isnil(L, -1)) {
@@ -1113,13 +1120,7 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1)) jpl_errorf(L, "option 'schema' must be a table");
         int st = lua_gettop(L);
-        schemabox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
-        memset(b, 0, sizeof *b);
-        if (luaL_newmetatable(L, "jinpu.schemabox")) {
-            lua_pushcfunction(L, schemabox_gc);
-            lua_setfield(L, -2, "__gc");
-        }
-        lua_setmetatable(L, -2);
+        schemabox_t *b = new_box(L, sizeof *b, "jinpu.schemabox", schemabox_gc);
         read_schema_opt(L, st, &b->schema);
         o->schema = &b->schema;
         lua_replace(L, st); /* keep the box */
