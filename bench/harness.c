@@ -29,6 +29,13 @@
  *       the first number in FILE is the number of distinct (district, year)
  *       pairs of IN, within 1e-9 relative: the sum over all rows of each
  *       row's share of its group's output_t.
+ *   harness window IN.csv FILE
+ *       FILE holds "count sum_prev sum_cum": over IN's rows per district in
+ *       (year, output_t) order (empty output_t last), the number of non-null
+ *       lag(output_t), their sum and the sum of the running sums of
+ *       output_t (null where output_t is, the sum going on past it),
+ *       computed here exactly (output_t has 3 decimals: integers of
+ *       thousandths); count exact, sums within 1e-9 relative.
  *
  * Checks print one line saying what they found and exit 0 when it agrees,
  * 1 when it does not, 2 on usage or I/O errors.  This program must never
@@ -37,6 +44,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -582,6 +590,91 @@ static int cmd_share(int argc, char **argv)
     return cmd_num(4, argv2);
 }
 
+typedef struct wrow {
+    int district;
+    int year;
+    int null;        /* output_t is empty */
+    long long milli; /* output_t in thousandths */
+} wrow_t;
+
+static int cmp_wrow(const void *a, const void *b)
+{
+    const wrow_t *x = a, *y = b;
+    if (x->district != y->district) return x->district < y->district ? -1 : 1;
+    if (x->year != y->year) return x->year < y->year ? -1 : 1;
+    if (x->null != y->null) return x->null - y->null;
+    return (x->milli > y->milli) - (x->milli < y->milli);
+}
+
+static int cmd_window(int argc, char **argv)
+{
+    if (argc != 4) return -1;
+    static csv_t c;
+    memset(&c, 0, sizeof c);
+    c.f = open_in(argv[2]);
+    if (!c.f) return 2;
+    int dc = -1, yc = -1, oc = -1, r;
+    if (csv_next(&c) != 1) return 2;
+    for (int i = 0; i < c.nfields && i < 64; i++) {
+        if (strcmp(csv_field(&c, i), "district") == 0) dc = i;
+        if (strcmp(csv_field(&c, i), "year") == 0) yc = i;
+        if (strcmp(csv_field(&c, i), "output_t") == 0) oc = i;
+    }
+    if (dc < 0 || yc < 0 || oc < 0) return 2;
+    size_t n = 0, cap = 1 << 20;
+    wrow_t *rows = malloc(cap * sizeof *rows);
+    if (!rows) return 2;
+    while ((r = csv_next(&c)) == 1) {
+        double v = 0;
+        const char *o = csv_field(&c, oc);
+        if (o[0] && parse_double(o, &v)) return 2;
+        if (n == cap) {
+            wrow_t *g = realloc(rows, (cap *= 2) * sizeof *rows);
+            if (!g) return 2;
+            rows = g;
+        }
+        rows[n].district = district_id(csv_field(&c, dc));
+        rows[n].year = (int)strtol(csv_field(&c, yc), NULL, 10);
+        rows[n].null = !o[0];
+        rows[n].milli = llround(v * 1000.0);
+        n++;
+    }
+    if (c.f != stdin) fclose(c.f);
+    /* equal keys have equal output_t: their order does not change the sums */
+    qsort(rows, n, sizeof *rows, cmp_wrow);
+    long long count = 0;
+    __int128 sum_prev = 0, sum_cum = 0, cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool first = i == 0 || rows[i].district != rows[i - 1].district;
+        if (first)
+            cum = 0;
+        else if (!rows[i - 1].null) {
+            count++;
+            sum_prev += rows[i - 1].milli;
+        }
+        if (rows[i].null) continue;
+        cum += rows[i].milli;
+        sum_cum += cum;
+    }
+    free(rows);
+    double want_prev = (double)sum_prev / 1000.0, want_cum = (double)sum_cum / 1000.0;
+    FILE *f = fopen(argv[3], "r");
+    long long got_n;
+    double got_prev, got_cum;
+    if (!f || fscanf(f, "%lld %lf %lf", &got_n, &got_prev, &got_cum) != 3) {
+        if (f) fclose(f);
+        printf("cannot read \"count sum_prev sum_cum\" from %s MISMATCH\n", argv[3]);
+        return 1;
+    }
+    fclose(f);
+    int ok = got_n == count && close_enough(got_prev, want_prev) && close_enough(got_cum, want_cum);
+    printf("lags=%lld sum(lag)=%.6f sum(cumsum)=%.6f%s\n", got_n, got_prev, got_cum,
+           ok ? " OK" : " MISMATCH");
+    if (!ok)
+        printf("  expected lags=%lld sum(lag)=%.6f sum(cumsum)=%.6f\n", count, want_prev, want_cum);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     int rc = -1;
@@ -598,6 +691,8 @@ int main(int argc, char **argv)
             rc = cmd_order(argc, argv);
         else if (strcmp(argv[1], "share") == 0)
             rc = cmd_share(argc, argv);
+        else if (strcmp(argv[1], "window") == 0)
+            rc = cmd_window(argc, argv);
     }
     if (rc < 0) {
         fprintf(stderr, "usage: harness time RESULT TIMEOUT_S CMD...\n"
@@ -605,7 +700,8 @@ int main(int argc, char **argv)
                         "       harness num EXPECTED FILE\n"
                         "       harness csv COLUMN ROWS SUM [FILE]\n"
                         "       harness order IN.csv OUT.csv N\n"
-                        "       harness share IN.csv FILE\n");
+                        "       harness share IN.csv FILE\n"
+                        "       harness window IN.csv FILE\n");
         rc = 2;
     }
     return rc;

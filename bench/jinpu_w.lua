@@ -10,6 +10,9 @@
 --   SORT      the same sort, every row written
 --   JOIN      each row's share of its (district, year) group's output_t: the
 --             group table joined back onto the rows; OUT gets the sum of shares
+--   WINDOW    per district, in (year, output_t) order: lag(output_t) and
+--             cumsum(output_t); OUT gets the non-null lags, their sum and the
+--             sum of the running sums
 --   VALIDATE  read, check constraints and row rules; OUT gets the number of
 --             errors, the wall seconds validate() took, the number of rules
 --             that could not run, the CPU seconds (all threads), and the
@@ -74,6 +77,12 @@ elseif work == "JOIN" then
   local groups = ds:group_by("district", "year"):agg{ total = jp.sum("output_t") }
   local shares = ds:join(groups, { "district", "year" }):mutate{ share = "output_t / total" }
   write_text(dst, string.format("%.6f\n", shares:column("share"):sum()))
+elseif work == "WINDOW" then
+  local ds = jp.read_csv(src, { columns = { "district", "year", "output_t" } })
+  local w = ds:sort("district", "year", "output_t"):group_by("district")
+              :mutate{ prev = "lag(output_t)", cum = "cumsum(output_t)" }
+  local prev = w:column("prev")
+  write_text(dst, string.format("%d %.6f %.6f\n", prev:count(), prev:sum(), w:column("cum"):sum()))
 elseif work == "VALIDATE" then
   -- read every column first (not lazily), so that validate() is timed alone
   local r0 = wall_clock()

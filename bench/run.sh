@@ -254,6 +254,10 @@ check_case() {
         text=$("$H" share "$IN" "$OUT" 2>&1)
         verdict "$w" "$tool" $? "$text"
         ;;
+    WINDOW)
+        text=$("$H" window "$IN" "$OUT" 2>&1)
+        verdict "$w" "$tool" $? "$text"
+        ;;
     VALIDATE)
         got=$(sed -n 1p "$OUT" 2>/dev/null)
         secs=$(sed -n 2p "$OUT" 2>/dev/null)
@@ -320,6 +324,11 @@ run_size() {
     # JOIN: each row's share of its group: the group table joined back onto the rows
     run_case JOIN "jinpu" .txt '"$JINPU" run "$BENCH/jinpu_w.lua" JOIN "$IN" "$OUT"'
     [ -z "$DUCK" ] || run_case JOIN "DuckDB 2 threads" .txt 'node "$BENCH/peers/duckdb_w.cjs" "$DUCK" JOIN "$IN" "$OUT" 2'
+
+    # WINDOW: per district, in (year, output_t) order, lag and a running sum of output_t
+    run_case WINDOW "jinpu" .txt '"$JINPU" run "$BENCH/jinpu_w.lua" WINDOW "$IN" "$OUT"'
+    [ -z "$DUCK" ] || run_case WINDOW "DuckDB 2 threads" .txt 'node "$BENCH/peers/duckdb_w.cjs" "$DUCK" WINDOW "$IN" "$OUT" 2'
+    [ -z "$PY" ] || run_case WINDOW pandas .txt '"$PY" "$BENCH/peers/pandas_w.py" WINDOW "$IN" "$OUT"'
 
     # VALIDATE: constraints on seven fields and two row rules over every row
     run_case VALIDATE "jinpu" .txt '"$JINPU" run "$BENCH/jinpu_w.lua" VALIDATE "$IN" "$OUT"'
@@ -415,7 +424,7 @@ table() {
         if ($4 == "ok") t[$1, $2, $3] = $5
     }
     END {
-        nw = split("W1 W2 W3 W5 SORT JOIN EXPORT VALIDATE", W, " ")
+        nw = split("W1 W2 W3 W5 SORT JOIN WINDOW EXPORT VALIDATE", W, " ")
         ns = split(sizes, S, ",")
         print "| workload | tool | size | median s | MB/s | peak RSS MB | x base | base |"
         print "|---|---|---|---:|---:|---:|---:|---|"
@@ -453,6 +462,7 @@ targets() {
             ratio("W5 peak RSS jinpu / DuckDB 2 threads", s, m[s, "W5", "jinpu"], m[s, "W5", "DuckDB 2 threads"], " (target <= 1)")
             ratio("SORT jinpu / DuckDB 2 threads", s, t[s, "SORT", "jinpu"], t[s, "SORT", "DuckDB 2 threads"], " (target < 1)")
             ratio("JOIN jinpu / DuckDB 2 threads", s, t[s, "JOIN", "jinpu"], t[s, "JOIN", "DuckDB 2 threads"], " (target <= 0.5)")
+            ratio("WINDOW jinpu / DuckDB 2 threads", s, t[s, "WINDOW", "jinpu"], t[s, "WINDOW", "DuckDB 2 threads"], " (target <= 0.5)")
         }
     }' "$RESULTS"
 }

@@ -1,5 +1,5 @@
 // DuckDB peer, through @duckdb/node-api.
-// usage: node duckdb_w.cjs MODULES_DIR W1|W2|W3|W5|SORT|JOIN|NOP IN OUT THREADS
+// usage: node duckdb_w.cjs MODULES_DIR W1|W2|W3|W5|SORT|JOIN|WINDOW|NOP IN OUT THREADS
 // MODULES_DIR is the node_modules directory that holds @duckdb/node-api.
 'use strict';
 const path = require('node:path');
@@ -47,6 +47,21 @@ async function main() {
              g AS (SELECT district, year, sum(output_t) AS total FROM d GROUP BY district, year)
         SELECT sum(d.output_t / g.total) AS s FROM d JOIN g USING (district, year)`);
       fs.writeFileSync(output, Number(reader.getRows()[0][0]).toFixed(6) + '\n');
+      break;
+    }
+    case 'WINDOW': {
+      // ROWS, not the default RANGE frame: rows with equal keys are not
+      // peers; the running sum is null where output_t is (as pandas' cumsum)
+      const reader = await con.runAndReadAll(`
+        WITH w AS (
+          SELECT lag(output_t) OVER (PARTITION BY district ORDER BY year, output_t) AS prev,
+                 CASE WHEN output_t IS NOT NULL THEN
+                   sum(output_t) OVER (PARTITION BY district ORDER BY year, output_t
+                                       ROWS UNBOUNDED PRECEDING) END AS cum
+          FROM ${src})
+        SELECT count(prev), sum(prev), sum(cum) FROM w`);
+      const [n, sp, sc] = reader.getRows()[0];
+      fs.writeFileSync(output, `${n} ${Number(sp).toFixed(6)} ${Number(sc).toFixed(6)}\n`);
       break;
     }
     default:

@@ -1,4 +1,4 @@
-"""pandas peer.  usage: python3 pandas_w.py W1|W3|VALIDATE IN OUT"""
+"""pandas peer.  usage: python3 pandas_w.py W1|W3|WINDOW|VALIDATE IN OUT"""
 import sys
 
 import pandas as pd
@@ -28,6 +28,15 @@ def w3(src, dst):
         f.write("%.6f\n" % total)
 
 
+def window(src, dst):
+    df = pd.read_csv(src, usecols=["district", "year", "output_t"])
+    df = df.sort_values(["district", "year", "output_t"], kind="stable")
+    g = df.groupby("district", sort=False).output_t
+    prev, cum = g.shift(), g.cumsum()
+    with open(dst, "w") as f:
+        f.write("%d %.6f %.6f\n" % (prev.count(), prev.sum(), cum.sum()))
+
+
 def validate(src, dst):
     # The same checks as jinpu's VALIDATE, one failing cell or row counted once per rule.
     df = pd.read_csv(src)
@@ -47,4 +56,4 @@ def validate(src, dst):
 
 if __name__ == "__main__":
     work, src, dst = sys.argv[1:4]
-    {"W1": w1, "W3": w3, "VALIDATE": validate}[work](src, dst)
+    {"W1": w1, "W3": w3, "WINDOW": window, "VALIDATE": validate}[work](src, dst)

@@ -424,13 +424,14 @@ static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char
     }
 }
 
-static int ds_filter(lua_State *L)
+/* filter with the predicate at index 2, aggregates and windows within the
+ * groups of keys[0..nkeys) (none: the whole dataset) */
+static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_t nkeys)
 {
-    jp_dataset_t *ds = jpl_check_dataset(L, 1);
     jp_error_t err;
     jp_error_clear(&err);
     if (lua_type(L, 2) == LUA_TSTRING) {
-        jp_dataset_t *out = jp_filter(ds, lua_tostring(L, 2), &err);
+        jp_dataset_t *out = jp_filter_by(ds, keys, nkeys, lua_tostring(L, 2), &err);
         if (!out) return verr(L, &err);
         jpl_push_dataset(L, out);
         return 1;
@@ -448,6 +449,11 @@ static int ds_filter(lua_State *L)
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
     return 1;
+}
+
+static int ds_filter(lua_State *L)
+{
+    return do_filter(L, jpl_check_dataset(L, 1), NULL, 0);
 }
 
 /* ---- mutate --------------------------------------------------------------------------- */
@@ -610,17 +616,17 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int ds_mutate(lua_State *L)
+/* mutate with the table at index 2 (the stack holds exactly [1, 2]),
+ * aggregates and windows within the groups of keys[0..nkeys) */
+static int do_mutate(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_t nkeys)
 {
-    jp_dataset_t *ds = jpl_check_dataset(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
     jp_error_t err;
     jp_error_clear(&err);
     size_t alen = (size_t)lua_rawlen(L, 2);
     if (alen > 0) {
         /* array form {{"a", ...}, {"b", ...}}: in order, each sees the ones before */
-        lua_pushvalue(L, 1); /* [.., cur] */
+        jpl_push_dataset(L, jp_dataset_ref(ds)); /* [.., cur] */
         for (size_t k = 1; k <= alen; k++) {
             int cur = lua_gettop(L);
             jp_dataset_t *cd = jpl_check_dataset(L, cur);
@@ -633,7 +639,7 @@ static int ds_mutate(lua_State *L)
             const char *name = jpl_check_name(L, -2, "mutate");
             jp_mutation_t m;
             read_mutation(L, cd, &m, cur + 3, name);
-            jp_dataset_t *out = jp_mutate(cd, &m, 1, true, &err);
+            jp_dataset_t *out = jp_mutate_by(cd, keys, nkeys, &m, 1, true, &err);
             if (!out) return verr(L, &err);
             lua_settop(L, cur);
             jpl_push_dataset(L, out); /* [.., cur, next] */
@@ -662,10 +668,17 @@ static int ds_mutate(lua_State *L)
         lua_getfield(L, 2, names[k]); /* the value stays on the stack (keeps strings alive) */
         read_mutation(L, ds, &m[k], lua_gettop(L), names[k]);
     }
-    jp_dataset_t *out = jp_mutate(ds, m, n, false, &err);
+    jp_dataset_t *out = jp_mutate_by(ds, keys, nkeys, m, n, false, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
     return 1;
+}
+
+static int ds_mutate(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    lua_settop(L, 2);
+    return do_mutate(L, ds, NULL, 0);
 }
 
 /* ---- fields and rows ------------------------------------------------------------------ */
@@ -1133,19 +1146,50 @@ static int ds_group_by(lua_State *L)
     return 1;
 }
 
+/* [-0, +2, m] The keys of the grouped dataset at 1 as a C array (alive in
+ * the keys table and the array's box, both left on the stack). */
+static const char **grouped_keys(lua_State *L, size_t *n)
+{
+    lua_getiuservalue(L, 1, 1); /* [.., keys] */
+    *n = (size_t)lua_rawlen(L, -1);
+    const char **keys = lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *keys, 0); /* [.., keys, box] */
+    for (size_t k = 0; k < *n; k++) {
+        lua_rawgeti(L, -2, (lua_Integer)k + 1);
+        keys[k] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    return keys;
+}
+
 static int grouped_agg(lua_State *L)
 {
     grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
     lua_settop(L, 2);
-    lua_getiuservalue(L, 1, 1); /* [g, spec, keys] */
-    size_t n = (size_t)lua_rawlen(L, 3);
-    const char **keys = lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0);
-    for (size_t k = 0; k < n; k++) {
-        lua_rawgeti(L, 3, (lua_Integer)k + 1);
-        keys[k] = lua_tostring(L, -1); /* alive in the keys table */
-        lua_pop(L, 1);
-    }
+    size_t n;
+    const char **keys = grouped_keys(L, &n); /* [g, spec, keys, box] */
     return do_agg(L, g->ds, keys, n, 2);
+}
+
+/* ds:group_by(...):mutate{...}: aggregates and windows within each group */
+static int grouped_mutate(lua_State *L)
+{
+    grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
+    lua_settop(L, 2);
+    size_t n;
+    const char **keys = grouped_keys(L, &n); /* [g, spec, keys, box] */
+    before_load(L, g->ds);
+    return do_mutate(L, g->ds, keys, n);
+}
+
+/* ds:group_by(...):filter(pred): aggregates and windows within each group */
+static int grouped_filter(lua_State *L)
+{
+    grouped_t *g = luaL_checkudata(L, 1, GROUPED_MT);
+    lua_settop(L, 2);
+    size_t n;
+    const char **keys = grouped_keys(L, &n); /* [g, pred, keys, box] */
+    before_load(L, g->ds);
+    return do_filter(L, g->ds, keys, n);
 }
 
 static int grouped_tostring(lua_State *L)
@@ -1374,7 +1418,8 @@ void jpl_open_verbs(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
     luaL_newmetatable(L, GROUPED_MT);
-    static const luaL_Reg grouped_methods[] = {{"agg", grouped_agg}, {NULL, NULL}};
+    static const luaL_Reg grouped_methods[] = {
+        {"agg", grouped_agg}, {"mutate", grouped_mutate}, {"filter", grouped_filter}, {NULL, NULL}};
     lua_newtable(L);
     luaL_setfuncs(L, grouped_methods, 0);
     lua_setfield(L, -2, "__index");

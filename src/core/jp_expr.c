@@ -167,7 +167,9 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
             char **to = rn->unit[0] == JPX_UNIT_FIELD_MARK ? &e->unit_field : &e->unit;
             const char *u = rn->unit[0] == JPX_UNIT_FIELD_MARK ? rn->unit + 1 : rn->unit;
             if (u[0] && !(*to = jp_strdup(u))) jpx_nomem(&cs);
-            jpx_gen_program(&cs, root);
+            e->n_fields = schema->n_fields;
+            if (!cs.st) jpx_gen_stages(&cs);
+            if (!cs.st) jpx_gen_program(&cs, root);
             e->bound = !cs.st;
         }
     }
@@ -202,9 +204,15 @@ bool jp_expr_is_bound(const jp_expr_t *e)
     return e->bound;
 }
 
+bool jp_expr_is_window(const jp_expr_t *e)
+{
+    return e->n_stages > 0;
+}
+
 void jp_expr_free(jp_expr_t *e)
 {
     if (!e) return;
+    jpx_stages_free(e);
     jpx_program_free(e);
     jp_free(e->inputs);
     jp_free(e->unit);
@@ -241,36 +249,34 @@ const char *jp_expr_source(const jp_expr_t *e)
 
 /* ---- evaluation: drivers -------------------------------------------------- */
 
-static jp_status_t check_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
-                              jp_error_t *err)
+/* Every column program p loads is there, nrows long, of the compiled type. */
+static jp_status_t check_loads(const jp_expr_t *p, const char *src, jp_column_t *const *cols,
+                               size_t nrows, jp_error_t *err)
 {
-    if (!e->bound)
-        return jp_error_set(err, JP_ERR_INTERNAL, "expression \"%s\" is not compiled", e->src);
-    for (size_t k = 0; k < e->n_inputs; k++) {
-        const jp_column_t *c = cols[e->inputs[k]];
+    for (size_t pc = 0; pc < p->n_code; pc++) {
+        const ins_t *in = &p->code[pc];
+        if (in->op != OP_LOAD) continue;
+        const jp_column_t *c = cols[in->field];
         if (!c || c->len != nrows)
             return jp_error_set(err, JP_ERR_INTERNAL, "expression \"%s\": input column missing",
-                                e->src);
-    }
-    for (size_t pc = 0; pc < e->n_code; pc++) {
-        const ins_t *in = &e->code[pc];
-        if (in->op == OP_LOAD && cols[in->field]->type != e->regs[in->dst].type)
+                                src);
+        if (c->type != p->regs[in->dst].type)
             return jp_error_set(err, JP_ERR_TYPE,
-                                "expression \"%s\" was compiled for another schema", e->src);
+                                "expression \"%s\" was compiled for another schema", src);
     }
     return JP_OK;
 }
 
-jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
-                               jp_error_t *err)
+/* The value of program p for every row: a new column. */
+static jp_column_t *run_program(const jp_expr_t *p, jp_column_t *const *cols, size_t nrows,
+                                jp_error_t *err)
 {
-    if (check_cols(e, cols, nrows, err)) return NULL;
     /* a plain field: share its column */
-    if (e->n_code == 1 && e->code[0].op == OP_LOAD) return jp_column_ref(cols[e->code[0].field]);
-    const reg_info_t *ri = &e->regs[e->result];
+    if (p->n_code == 1 && p->code[0].op == OP_LOAD) return jp_column_ref(cols[p->code[0].field]);
+    const reg_info_t *ri = &p->regs[p->result];
     jp_column_t *out;
     ectx_t x;
-    if (jpx_ectx_init(&x, e, cols)) {
+    if (jpx_ectx_init(&x, p, cols)) {
         jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         return NULL;
     }
@@ -292,7 +298,7 @@ jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, siz
         size_t n = nrows - start < BATCH ? nrows - start : BATCH;
         jp_status_t st = jpx_run_batch(&x, start, n);
         if (st) goto nomem;
-        vreg_t *r = &x.r[e->result];
+        vreg_t *r = &x.r[p->result];
         if (ri->type == JP_TYPE_STRING) {
             rdict = r->dict;
             memcpy(codes + start, r->v, n * sizeof *codes);
@@ -315,8 +321,8 @@ jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, siz
             if (!nd) goto nomem;
             if (ri->cdict && ri->cdict->count) {
                 size_t len;
-                const char *s = jp_strdict_get(ri->cdict, 0, &len);
-                if (jp_strdict_intern(nd, s, len, &code)) {
+                const char *str = jp_strdict_get(ri->cdict, 0, &len);
+                if (jp_strdict_intern(nd, str, len, &code)) {
                     jp_strdict_unref(nd);
                     goto nomem;
                 }
@@ -355,18 +361,13 @@ nomem:
     return NULL;
 }
 
-jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
-                                size_t **rows, size_t *nsel, jp_error_t *err)
+/* The rows where program p is true (null counts as false). */
+static jp_status_t run_select(const jp_expr_t *p, jp_column_t *const *cols, size_t nrows,
+                              size_t **rows, size_t *nsel, jp_error_t *err)
 {
-    *rows = NULL;
-    *nsel = 0;
-    if (check_cols(e, cols, nrows, err)) return err ? err->code : JP_ERR_INTERNAL;
-    if (e->type != JP_TYPE_BOOL)
-        return jp_error_set(err, JP_ERR_EXPR, "\"%s\" is a %s expression, not a condition", e->src,
-                            jp_type_name(e->type));
     size_t *out = jp_malloc_array(nrows ? nrows : 1, sizeof *out);
     ectx_t x;
-    if (!out || jpx_ectx_init(&x, e, cols)) {
+    if (!out || jpx_ectx_init(&x, p, cols)) {
         jp_free(out);
         return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
@@ -378,7 +379,7 @@ jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, si
             jpx_ectx_free(&x);
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         }
-        vreg_t *r = &x.r[e->result];
+        vreg_t *r = &x.r[p->result];
         const uint8_t *v = r->v, *nl = r->nul;
         /* branch-free append: write always, advance when selected */
         if (nl)
@@ -400,6 +401,123 @@ jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, si
     *rows = out;
     *nsel = m;
     return JP_OK;
+}
+
+/* A stage's argument column (NULL without an argument program). */
+static jp_status_t stage_arg(const jp_expr_t *e, const jp_expr_t *p, jp_column_t *const *cols,
+                             size_t nrows, jp_column_t **out, jp_error_t *err)
+{
+    *out = NULL;
+    if (!p) return JP_OK;
+    if (check_loads(p, e->src, cols, nrows, err)) return err ? err->code : JP_ERR_INTERNAL;
+    *out = run_program(p, cols, nrows, err);
+    return *out ? JP_OK : (err ? err->code : JP_ERR_NOMEM);
+}
+
+/*
+ * The columns the program reads: the inputs, then one per stage (window and
+ * aggregate calls), each computed from the ones before.  A new array; its
+ * stage columns hold a reference each (free_inputs).
+ */
+static jp_column_t **run_stages(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                const jp_expr_groups_t *g, jp_error_t *err)
+{
+    size_t nf = e->n_fields;
+    jp_column_t **ext = jp_calloc(nf + e->n_stages, sizeof *ext);
+    if (!ext) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(ext, cols, nf * sizeof *ext);
+    jpx_part_t part;
+    jpx_part_init(&part, g, nrows);
+    jp_status_t st = JP_OK;
+    for (size_t k = 0; k < e->n_stages && !st; k++) {
+        const stage_t *sg = &e->stages[k];
+        jp_column_t *x = NULL, *dflt = NULL;
+        st = stage_arg(e, sg->arg, ext, nrows, &x, err);
+        if (!st) st = stage_arg(e, sg->dflt, ext, nrows, &dflt, err);
+        if (!st) {
+            ext[nf + k] = jpx_window(sg, x, dflt, &part, err);
+            if (!ext[nf + k]) st = err ? err->code : JP_ERR_NOMEM;
+        }
+        jp_column_unref(x);
+        jp_column_unref(dflt);
+    }
+    jpx_part_free(&part);
+    if (st) {
+        for (size_t k = 0; k < e->n_stages; k++) jp_column_unref(ext[nf + k]);
+        jp_free(ext);
+        return NULL;
+    }
+    return ext;
+}
+
+static void free_inputs(const jp_expr_t *e, jp_column_t **ext)
+{
+    if (!ext) return;
+    for (size_t k = 0; k < e->n_stages; k++) jp_column_unref(ext[e->n_fields + k]);
+    jp_free(ext);
+}
+
+/* The expression is compiled and its inputs are there. */
+static jp_status_t ready(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                         jp_error_t *err)
+{
+    if (!e->bound)
+        return jp_error_set(err, JP_ERR_INTERNAL, "expression \"%s\" is not compiled", e->src);
+    for (size_t k = 0; k < e->n_inputs; k++) {
+        const jp_column_t *c = cols[e->inputs[k]];
+        if (!c || c->len != nrows)
+            return jp_error_set(err, JP_ERR_INTERNAL, "expression \"%s\": input column missing",
+                                e->src);
+    }
+    return JP_OK;
+}
+
+jp_column_t *jp_expr_eval_groups(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                 const jp_expr_groups_t *g, jp_error_t *err)
+{
+    if (ready(e, cols, nrows, err)) return NULL;
+    jp_column_t **ext = NULL;
+    if (e->n_stages && !(ext = run_stages(e, cols, nrows, g, err))) return NULL;
+    jp_column_t *const *in = ext ? ext : cols;
+    jp_column_t *out = NULL;
+    if (!check_loads(e, e->src, in, nrows, err)) out = run_program(e, in, nrows, err);
+    free_inputs(e, ext);
+    return out;
+}
+
+jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                               jp_error_t *err)
+{
+    return jp_expr_eval_groups(e, cols, nrows, NULL, err);
+}
+
+jp_status_t jp_expr_select_groups(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                  const jp_expr_groups_t *g, size_t **rows, size_t *nsel,
+                                  jp_error_t *err)
+{
+    *rows = NULL;
+    *nsel = 0;
+    if (ready(e, cols, nrows, err)) return err ? err->code : JP_ERR_INTERNAL;
+    if (e->type != JP_TYPE_BOOL)
+        return jp_error_set(err, JP_ERR_EXPR, "\"%s\" is a %s expression, not a condition", e->src,
+                            jp_type_name(e->type));
+    jp_column_t **ext = NULL;
+    if (e->n_stages && !(ext = run_stages(e, cols, nrows, g, err)))
+        return err ? err->code : JP_ERR_NOMEM;
+    jp_column_t *const *in = ext ? ext : cols;
+    jp_status_t st = check_loads(e, e->src, in, nrows, err);
+    if (!st) st = run_select(e, in, nrows, rows, nsel, err);
+    free_inputs(e, ext);
+    return st;
+}
+
+jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                size_t **rows, size_t *nsel, jp_error_t *err)
+{
+    return jp_expr_select_groups(e, cols, nrows, NULL, rows, nsel, err);
 }
 
 /* Load (for lazy datasets) the columns the expression reads. */

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "jp_column.h"
 #include "jp_dataset.h"
 #include "jp_error.h"
@@ -51,6 +52,21 @@ size_t jp_expr_inputs(const jp_expr_t *e, const size_t **idx);
 /* The source text. */
 const char *jp_expr_source(const jp_expr_t *e);
 
+/*
+ * Groups for the aggregates and window functions of an expression
+ * (sum(x), lag(x), rank(x), ...): gid[i] is row i's group, from 0 to
+ * ngroups - 1; the rows of a group are taken in row order.  Without groups
+ * (NULL, or gid NULL) the whole dataset is one group.
+ */
+typedef struct jp_expr_groups {
+    const uint32_t *gid;
+    size_t ngroups;
+} jp_expr_groups_t;
+
+/* Does the expression hold aggregates or window functions (a row's value
+ * then depends on other rows)? */
+bool jp_expr_is_window(const jp_expr_t *e);
+
 /* Evaluate for every row of ds (whose schema matches the compiled one):
  * a new column of ds->nrows values (one reference, owned by the caller). */
 jp_column_t *jp_expr_eval(const jp_expr_t *e, jp_dataset_t *ds, jp_error_t *err);
@@ -75,5 +91,12 @@ jp_column_t *jp_expr_eval_cols(const jp_expr_t *e, jp_column_t *const *cols, siz
                                jp_error_t *err);
 jp_status_t jp_expr_select_cols(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
                                 size_t **rows, size_t *n, jp_error_t *err);
+
+/* The same within groups (g may be NULL: one group). */
+jp_column_t *jp_expr_eval_groups(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                 const jp_expr_groups_t *g, jp_error_t *err);
+jp_status_t jp_expr_select_groups(const jp_expr_t *e, jp_column_t *const *cols, size_t nrows,
+                                  const jp_expr_groups_t *g, size_t **rows, size_t *n,
+                                  jp_error_t *err);
 
 #endif

@@ -94,6 +94,18 @@ static void derive_unit(cstate_t *cs, node_t *n)
     case N_BINARY:
         break;
     case N_CALL: {
+        if (jpx_is_window(n->op)) {
+            /* the value's unit, when it is one unit: a per-row unit would
+               mix the units of other rows */
+            bool keeps = n->op != F_COUNT && n->op != F_ROW_NUMBER && n->op != F_RANK &&
+                         n->op != F_DENSE_RANK && n->op != F_CUMPROD;
+            const node_t *x = n->nargs ? &cs->nodes[n->args[0]] : NULL;
+            const node_t *dv = n->nargs == 3 ? &cs->nodes[n->args[2]] : NULL;
+            if (keeps && x && !is_symbol(x->unit) &&
+                (!dv || dv->kind == N_CONST || strcmp(dv->unit, x->unit) == 0))
+                memcpy(n->unit, x->unit, sizeof n->unit);
+            return;
+        }
         /* functions that keep their argument's unit */
         if (n->op == F_ABS || n->op == F_FLOOR || n->op == F_CEIL || n->op == F_ROUND) {
             memcpy(n->unit, cs->nodes[n->args[0]].unit, sizeof n->unit);
@@ -172,9 +184,89 @@ static jp_status_t ensure_const(cstate_t *cs, int id)
 
 static const char *fn_name(int id)
 {
+    if (id == F_AGG_MIN || id == F_AGG_MAX) return id == F_AGG_MIN ? "min" : "max";
     for (size_t k = 0; k < JPX_NFNS; k++)
         if (jpx_fns[k].id == id) return jpx_fns[k].name;
     return "?";
+}
+
+static bool orderable(jp_type_t t)
+{
+    return t == JP_TYPE_INT || t == JP_TYPE_NUMBER || t == JP_TYPE_STRING || t == JP_TYPE_DATE ||
+           t == JP_TYPE_BOOL;
+}
+
+/* Aggregates and window functions: their arguments' types, and lag/lead's
+ * offset, which must be a whole number known at compile time. */
+static jp_status_t check_window(cstate_t *cs, int id)
+{
+    node_t *n = &cs->nodes[id];
+    char d1[120];
+    const char *name = fn_name(n->op);
+    jp_type_t t0 = n->nargs ? cs->nodes[n->args[0]].type : JP_TYPE_NONE;
+#define BAD_ARG(k, want)                                                                           \
+    return jpx_err(cs, cs->nodes[n->args[k]].pos, "%s() needs %s, not %s (column %zu)", name,      \
+                   want, describe(cs, n->args[k], d1, sizeof d1), cs->nodes[n->args[k]].pos + 1)
+    switch (n->op) {
+    case F_SUM:
+    case F_CUMSUM:
+        if (!jpx_is_num(t0)) BAD_ARG(0, "numbers");
+        n->type = t0;
+        break;
+    case F_MEAN:
+    case F_MEDIAN:
+    case F_CUMMEAN:
+    case F_CUMPROD:
+        if (!jpx_is_num(t0)) BAD_ARG(0, "numbers");
+        n->type = JP_TYPE_NUMBER;
+        break;
+    case F_COUNT:
+    case F_ROW_NUMBER:
+        n->type = JP_TYPE_INT;
+        break;
+    case F_RANK:
+    case F_DENSE_RANK:
+        if (!orderable(t0)) BAD_ARG(0, "numbers, strings, dates or booleans");
+        n->type = JP_TYPE_INT;
+        break;
+    case F_AGG_MIN:
+    case F_AGG_MAX:
+    case F_CUMMAX:
+    case F_CUMMIN:
+        if (!orderable(t0)) BAD_ARG(0, "numbers, strings, dates or booleans");
+        n->type = t0;
+        break;
+    case F_FIRST:
+    case F_LAST:
+        if (t0 == TY_NIL || t0 == JP_TYPE_PERIOD) BAD_ARG(0, "a value that is not a period");
+        n->type = t0;
+        break;
+    default: { /* lag, lead */
+        if (t0 == TY_NIL || t0 == JP_TYPE_PERIOD) BAD_ARG(0, "a value that is not a period");
+        jp_type_t t = t0;
+        if (n->nargs >= 2) {
+            if (ensure_const(cs, n->args[1])) return cs->st;
+            node_t *o = &cs->nodes[n->args[1]];
+            if (o->kind != N_CONST || o->type != JP_TYPE_INT || o->is_null || o->i < 0)
+                return jpx_err(cs, o->pos,
+                               "%s() needs a whole number of rows, 0 or more, as its offset "
+                               "(column %zu)",
+                               name, o->pos + 1);
+        }
+        if (n->nargs == 3) {
+            t = unify(t0, cs->nodes[n->args[2]].type);
+            if (t == JP_TYPE_NONE || t == JP_TYPE_PERIOD)
+                return jpx_err(cs, cs->nodes[n->args[2]].pos,
+                               "%s() cannot mix %s with its default %s (column %zu)", name,
+                               ty_name(t0), describe(cs, n->args[2], d1, sizeof d1),
+                               cs->nodes[n->args[2]].pos + 1);
+        }
+        n->type = t;
+        break;
+    }
+    }
+#undef BAD_ARG
+    return JP_OK;
 }
 
 static jp_status_t check_call(cstate_t *cs, int id)
@@ -182,6 +274,7 @@ static jp_status_t check_call(cstate_t *cs, int id)
     node_t *n = &cs->nodes[id];
     char d1[120];
     const char *name = fn_name(n->op);
+    if (jpx_is_window(n->op)) return check_window(cs, id);
     jp_type_t t0 = cs->nodes[n->args[0]].type;
 #define ARGT(k) (cs->nodes[n->args[k]].type)
 #define BAD_ARG(k, want)                                                                           \
@@ -504,7 +597,11 @@ static void annotate(cstate_t *cs)
             if (kid->need + held > need) need = kid->need + held;
             if (kid->need > 0 && held < 1000000) held++;
         }
-        n->konst = k;
+        n->konst = k && !(n->kind == N_CALL && jpx_is_window(n->op));
+        if (n->kind == N_CALL && jpx_is_window(n->op)) {
+            n->need = 0; /* its arguments run before the program: it is a load */
+            continue;
+        }
         /* binary nodes generate the hungrier side first */
         if (n->kids[1] >= 0 && n->kind != N_UNARY) {
             int na = cs->nodes[n->kids[0]].need, nb = cs->nodes[n->kids[1]].need;

@@ -404,6 +404,14 @@ static int gen_node(cstate_t *cs, int id)
     case N_BINARY:
         return n->op >= T_EQ ? gen_compare(cs, n) : gen_arith(cs, n);
     case N_CALL:
+        if (jpx_is_window(n->op)) {
+            /* computed before the program runs: a column to load */
+            int r = emit(cs, OP_LOAD, 0, new_reg(cs, t), -1, -1, -1);
+            if (r >= 0)
+                cs->e->code[cs->e->n_code - 1].field =
+                    (int32_t)(cs->schema->n_fields + (size_t)n->stage);
+            return r;
+        }
         return gen_call(cs, n);
     default:
         return -1;
@@ -458,6 +466,7 @@ static bool expand(cstate_t *cs, int id)
     if (n->kind == N_CONST) return true; /* made where it is used */
     if (is_concat(n)) return expand_concat(cs, id);
     if (!walk_push(cs, W_GEN, id, 0)) return false;
+    if (n->kind == N_CALL && jpx_is_window(n->op)) return true; /* its arguments are a stage's */
     if (n->kind == N_CALL) {
         for (int k = n->nargs - 1; k >= 0; k--)
             if (!walk_push(cs, W_EXPAND, n->args[k], 0)) return false;
@@ -474,7 +483,7 @@ static bool expand(cstate_t *cs, int id)
 }
 
 /* The code of the tree below `root`, with no recursion; its register. */
-static int gen_tree(cstate_t *cs, int root)
+static int gen_tree(cstate_t *cs, int root, jp_type_t want)
 {
     cs->n_walk = 0;
     if (!walk_push(cs, W_EXPAND, root, 0)) return -1;
@@ -512,7 +521,7 @@ static int gen_tree(cstate_t *cs, int root)
         }
     }
     if (cs->st) return -1;
-    return kid_reg(cs, root, JP_TYPE_NONE);
+    return kid_reg(cs, root, want);
 }
 
 /* The registers every instruction reads. */
@@ -583,13 +592,98 @@ static jp_status_t assign_slots(cstate_t *cs)
 }
 
 /* Code for the tree below root into cs->e, with its result and slots. */
-jp_status_t jpx_gen_program(cstate_t *cs, int root)
+static jp_status_t gen_program(cstate_t *cs, int root, jp_type_t want)
 {
-    int r = gen_tree(cs, root);
+    int r = gen_tree(cs, root, want);
     if (!cs->st && r < 0) jpx_nomem(cs);
     if (cs->st) return cs->st;
     cs->e->result = r;
     return assign_slots(cs);
+}
+
+jp_status_t jpx_gen_program(cstate_t *cs, int root)
+{
+    return gen_program(cs, root, JP_TYPE_NONE);
+}
+
+/* A program of its own for the tree below root (a stage's argument),
+ * converted to `want`: compiled with the state of cs, which is put back. */
+static jp_expr_t *gen_sub(cstate_t *cs, int root, jp_type_t want)
+{
+    jp_expr_t *sub = jp_calloc(1, sizeof *sub);
+    if (!sub) {
+        jpx_nomem(cs);
+        return NULL;
+    }
+    sub->result = -1;
+    jp_expr_t *saved = cs->e;
+    size_t cc = cs->cap_code, cr = cs->cap_regs, ns = cs->n_statics;
+    int statics[STATIC_CONSTS];
+    memcpy(statics, cs->statics, sizeof statics);
+    cs->e = sub;
+    cs->cap_code = cs->cap_regs = 0;
+    cs->n_statics = 0;
+    gen_program(cs, root, want);
+    cs->e = saved;
+    cs->cap_code = cc;
+    cs->cap_regs = cr;
+    cs->n_statics = ns;
+    memcpy(cs->statics, statics, sizeof statics);
+    if (cs->st) {
+        jpx_program_free(sub);
+        jp_free(sub);
+        return NULL;
+    }
+    sub->bound = true;
+    return sub;
+}
+
+/*
+ * A stage for every aggregate and window call, in post-order (so a call
+ * inside another's argument is computed first and loaded by it): the
+ * programs of its arguments, converted to the type the function works in.
+ */
+jp_status_t jpx_gen_stages(cstate_t *cs)
+{
+    jp_expr_t *e = cs->e;
+    for (size_t id = 0; id < cs->n_nodes && !cs->st; id++) {
+        node_t *n = &cs->nodes[id];
+        if (n->kind != N_CALL || !jpx_is_window(n->op)) continue;
+        stage_t *st = jp_realloc_array(e->stages, e->n_stages + 1, sizeof *st);
+        if (!st) return jpx_nomem(cs);
+        e->stages = st;
+        st = &e->stages[e->n_stages];
+        memset(st, 0, sizeof *st);
+        n->stage = (int)e->n_stages++;
+        st->fn = n->op;
+        st->type = n->type;
+        bool lagged = n->op == F_LAG || n->op == F_LEAD;
+        if (lagged) st->offset = n->nargs >= 2 ? cs->nodes[n->args[1]].i : 1;
+        if (n->nargs) {
+            const node_t *a = &cs->nodes[n->args[0]];
+            if (!(st->what = jp_strndup(cs->src + a->pos, a->end - a->pos))) return jpx_nomem(cs);
+            st->arg = gen_sub(cs, n->args[0], lagged ? n->type : JP_TYPE_NONE);
+            if (!st->arg) return cs->st;
+        }
+        if (lagged && n->nargs == 3 && !(st->dflt = gen_sub(cs, n->args[2], n->type)))
+            return cs->st;
+    }
+    return cs->st;
+}
+
+void jpx_stages_free(jp_expr_t *e)
+{
+    for (size_t k = 0; k < e->n_stages; k++) {
+        stage_t *st = &e->stages[k];
+        if (st->arg) jpx_program_free(st->arg);
+        if (st->dflt) jpx_program_free(st->dflt);
+        jp_free(st->arg);
+        jp_free(st->dflt);
+        jp_free(st->what);
+    }
+    jp_free(e->stages);
+    e->stages = NULL;
+    e->n_stages = 0;
 }
 
 /* Free what a program holds (its constants, registers and code). */

@@ -98,8 +98,34 @@ enum fn_id {
     F_TOSTRING,
     F_YEAR,
     F_MONTH,
-    F_DAY
+    F_DAY,
+    /* aggregates over the row's group (jp_expr_window.c) */
+    F_SUM,
+    F_MEAN,
+    F_COUNT,
+    F_MEDIAN,
+    F_FIRST,
+    F_LAST,
+    F_AGG_MIN, /* min(x) and max(x) of one argument */
+    F_AGG_MAX,
+    /* window functions within the group, in row order */
+    F_LAG,
+    F_LEAD,
+    F_CUMSUM,
+    F_CUMPROD,
+    F_CUMMEAN,
+    F_CUMMAX,
+    F_CUMMIN,
+    F_ROW_NUMBER,
+    F_RANK,
+    F_DENSE_RANK
 };
+
+/* Aggregates and window functions see whole columns, not one row. */
+static inline bool jpx_is_window(int fn)
+{
+    return fn >= F_SUM;
+}
 
 typedef struct fn_desc {
     const char *name;
@@ -129,6 +155,7 @@ typedef struct node {
     int reg;       /* code generation */
     int parent;    /* -1 for the root */
     int need;      /* registers its code holds at once (Sethi-Ullman) */
+    int stage;     /* a window call: its stage in the expression (-1 otherwise) */
     bool konst;    /* no field below: the value is known at compile time */
     bool chain;    /* a '..' whose parent is a '..' (one n-ary concatenation) */
 } node_t;
@@ -233,6 +260,21 @@ typedef struct reg_info {
     jp_strdict_t *cdict; /* const string: its dictionary */
 } reg_info_t;
 
+/*
+ * A window or aggregate call, computed over whole columns before the
+ * expression's program runs: its arguments' programs give columns, the
+ * function (jpx_window) gives a column, which the program then loads as
+ * input n_fields + k.
+ */
+typedef struct stage {
+    int fn;          /* F_SUM .. F_DENSE_RANK */
+    jp_expr_t *arg;  /* the value argument's program, or NULL (count(), row_number()) */
+    jp_expr_t *dflt; /* lag/lead: the default's program, or NULL */
+    int64_t offset;  /* lag/lead */
+    jp_type_t type;  /* of the result */
+    char *what;      /* the argument's text, for messages */
+} stage_t;
+
 struct jp_expr {
     char *src;
     jp_type_t type;
@@ -246,6 +288,9 @@ struct jp_expr {
     reg_info_t *regs;
     size_t n_regs;
     size_t n_slots;  /* buffers, shared by registers whose lives do not overlap */
+    stage_t *stages; /* windows and aggregates, in the order they are computed */
+    size_t n_stages;
+    size_t n_fields; /* of the schema: stage k's column is input n_fields + k */
     size_t n_static; /* constants with broadcast arrays */
     int result;
 };
@@ -352,6 +397,27 @@ void jpx_program_free(jp_expr_t *e);
 
 /* constant folding (jp_expr.c): run a constant part, make it a constant */
 jp_status_t jpx_fold(cstate_t *cs, int id);
+
+/* window and aggregate functions (jp_expr_window.c) over a partition of the
+ * rows into groups, each group in row order */
+typedef struct jpx_part {
+    const uint32_t *gid; /* NULL: one group */
+    size_t ngroups, nrows;
+    uint32_t *zeros; /* gid when there is one group (made on demand) */
+    size_t *order;   /* rows group by group (made on demand) */
+    size_t *start;   /* group g is order[start[g] .. start[g + 1]) */
+} jpx_part_t;
+
+void jpx_part_init(jpx_part_t *p, const jp_expr_groups_t *g, size_t nrows);
+void jpx_part_free(jpx_part_t *p);
+/* The column of a stage from its arguments' columns (x may be NULL for
+ * count() and row_number(); dflt NULL but for lag/lead with a default). */
+jp_column_t *jpx_window(const stage_t *st, const jp_column_t *x, const jp_column_t *dflt,
+                        jpx_part_t *p, jp_error_t *err);
+
+/* code generator, for the stages: their argument programs */
+jp_status_t jpx_gen_stages(cstate_t *cs);
+void jpx_stages_free(jp_expr_t *e);
 
 /* evaluator (jp_expr_eval.c) */
 jp_status_t jpx_ectx_init(ectx_t *x, const jp_expr_t *e, jp_column_t *const *cols);

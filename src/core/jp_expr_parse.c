@@ -13,17 +13,45 @@
 #include <string.h>
 #include "jp_expr_int.h"
 #include "jp_mem.h"
+#include "jp_suggest.h"
 
-const fn_desc_t jpx_fns[] = {{"abs", F_ABS, 1, 1},         {"floor", F_FLOOR, 1, 1},
-                             {"ceil", F_CEIL, 1, 1},       {"round", F_ROUND, 1, 2},
-                             {"sqrt", F_SQRT, 1, 1},       {"log", F_LOG, 1, 2},
-                             {"exp", F_EXP, 1, 1},         {"min", F_MIN, 1, -1},
-                             {"max", F_MAX, 1, -1},        {"lower", F_LOWER, 1, 1},
-                             {"upper", F_UPPER, 1, 1},     {"len", F_LEN, 1, 1},
-                             {"substr", F_SUBSTR, 2, 3},   {"coalesce", F_COALESCE, 1, -1},
-                             {"if_else", F_IF_ELSE, 3, 3}, {"tostring", F_TOSTRING, 1, 1},
-                             {"year", F_YEAR, 1, 1},       {"month", F_MONTH, 1, 1},
-                             {"day", F_DAY, 1, 1}};
+const fn_desc_t jpx_fns[] = {
+    {"abs", F_ABS, 1, 1},
+    {"floor", F_FLOOR, 1, 1},
+    {"ceil", F_CEIL, 1, 1},
+    {"round", F_ROUND, 1, 2},
+    {"sqrt", F_SQRT, 1, 1},
+    {"log", F_LOG, 1, 2},
+    {"exp", F_EXP, 1, 1},
+    {"min", F_MIN, 1, -1},
+    {"max", F_MAX, 1, -1},
+    {"lower", F_LOWER, 1, 1},
+    {"upper", F_UPPER, 1, 1},
+    {"len", F_LEN, 1, 1},
+    {"substr", F_SUBSTR, 2, 3},
+    {"coalesce", F_COALESCE, 1, -1},
+    {"if_else", F_IF_ELSE, 3, 3},
+    {"tostring", F_TOSTRING, 1, 1},
+    {"year", F_YEAR, 1, 1},
+    {"month", F_MONTH, 1, 1},
+    {"day", F_DAY, 1, 1},
+    {"sum", F_SUM, 1, 1},
+    {"mean", F_MEAN, 1, 1},
+    {"count", F_COUNT, 0, 1},
+    {"median", F_MEDIAN, 1, 1},
+    {"first", F_FIRST, 1, 1},
+    {"last", F_LAST, 1, 1},
+    {"lag", F_LAG, 1, 3},
+    {"lead", F_LEAD, 1, 3},
+    {"cumsum", F_CUMSUM, 1, 1},
+    {"cumprod", F_CUMPROD, 1, 1},
+    {"cummean", F_CUMMEAN, 1, 1},
+    {"cummax", F_CUMMAX, 1, 1},
+    {"cummin", F_CUMMIN, 1, 1},
+    {"row_number", F_ROW_NUMBER, 0, 0},
+    {"rank", F_RANK, 1, 1},
+    {"dense_rank", F_DENSE_RANK, 1, 1},
+};
 const size_t JPX_NFNS = sizeof jpx_fns / sizeof jpx_fns[0];
 
 /* ---- parser (Lua 5.4's priority table, iterative) ------------------------- */
@@ -47,6 +75,7 @@ static int new_node(cstate_t *cs, int kind, size_t pos)
     n->end = pos;
     n->field = -1;
     n->reg = -1;
+    n->stage = -1;
     n->kids[0] = n->kids[1] = n->kids[2] = -1;
     return (int)cs->n_nodes++;
 }
@@ -110,11 +139,17 @@ static int call_expr(cstate_t *cs, char *name, size_t pos)
     for (size_t k = 0; k < JPX_NFNS; k++)
         if (strcmp(jpx_fns[k].name, name) == 0) f = &jpx_fns[k];
     if (!f) {
-        jpx_err(cs, pos,
-                "unknown function '%s' at column %zu (functions: abs, floor, ceil, "
-                "round, sqrt, log, exp, min, max, lower, upper, len, substr, "
-                "coalesce, if_else, tostring, year, month, day)",
-                name, pos + 1);
+        jp_suggest_t sg;
+        jp_suggest_init(&sg, name);
+        for (size_t k = 0; k < JPX_NFNS; k++) jp_suggest_add(&sg, jpx_fns[k].name);
+        const char *best = jp_suggest_best(&sg);
+        if (best)
+            jpx_err(cs, pos, "unknown function '%s' at column %zu (did you mean '%s'?)", name,
+                    pos + 1, best);
+        else
+            jpx_err(cs, pos,
+                    "unknown function '%s' at column %zu (docs/verbs.md lists the functions)", name,
+                    pos + 1);
         jp_free(name);
         return -1;
     }
@@ -170,7 +205,10 @@ static int call_expr(cstate_t *cs, char *name, size_t pos)
         jp_free(args);
         return -1;
     }
-    cs->nodes[id].op = f->id;
+    /* min(x) and max(x) of one argument are the group's, as in SQL and dplyr */
+    cs->nodes[id].op = nargs == 1 && f->id == F_MIN   ? F_AGG_MIN
+                       : nargs == 1 && f->id == F_MAX ? F_AGG_MAX
+                                                      : f->id;
     cs->nodes[id].args = args;
     cs->nodes[id].nargs = nargs;
     cs->nodes[id].end = cs->tok.pos + 1;

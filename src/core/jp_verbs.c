@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_expr.h"
+#include "jp_keys.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_unit.h"
@@ -33,6 +34,35 @@ static void name_verb(jp_error_t *err, const char *verb)
 
 /* ---- rows --------------------------------------------------------------- */
 
+/* Rows where the expression holds, its aggregates and windows within the
+ * groups g (NULL: the whole dataset); ds is eager. */
+static jp_dataset_t *filter_eager(jp_dataset_t *ds, const char *expr, const jp_expr_groups_t *g,
+                                  jp_error_t *err)
+{
+    jp_expr_t *e = jp_expr_compile(expr, &ds->schema, err);
+    if (!e) {
+        name_verb(err, "filter");
+        return NULL;
+    }
+    if (jp_expr_type(e) != JP_TYPE_BOOL) {
+        jp_error_set(err, JP_ERR_EXPR, "filter: \"%s\" is a %s expression, not a condition", expr,
+                     jp_type_name(jp_expr_type(e)));
+        jp_expr_free(e);
+        return NULL;
+    }
+    size_t *rows, n;
+    jp_status_t st = g ? jp_expr_select_groups(e, ds->cols, ds->nrows, g, &rows, &n, err)
+                       : jp_expr_select(e, ds, &rows, &n, err);
+    jp_expr_free(e);
+    if (st) {
+        name_verb(err, "filter");
+        return NULL;
+    }
+    jp_dataset_t *out = jp_plan_gather(ds, rows, n, err);
+    jp_free(rows);
+    return out;
+}
+
 jp_dataset_t *jp_filter(jp_dataset_t *ds, const char *expr, jp_error_t *err)
 {
     if (ds->lazy) {
@@ -47,26 +77,43 @@ jp_dataset_t *jp_filter(jp_dataset_t *ds, const char *expr, jp_error_t *err)
         jp_free(f);
         return out;
     }
-    jp_expr_t *e = jp_expr_compile(expr, &ds->schema, err);
-    if (!e) {
-        name_verb(err, "filter");
-        return NULL;
+    return filter_eager(ds, expr, NULL, err);
+}
+
+/* The groups of the rows by the key fields, for group_by(...):mutate / :filter
+ * (every column loaded: the verbs work eagerly). */
+static jp_status_t group_ids(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                             jp_groups_t *g, jp_error_t *err)
+{
+    memset(g, 0, sizeof *g);
+    if (jp_dataset_need_all(ds, err)) return err ? err->code : JP_ERR_NOMEM;
+    jp_column_t **kcols = jp_malloc_array(nkeys ? nkeys : 1, sizeof *kcols);
+    long *kidx = jp_malloc_array(nkeys ? nkeys : 1, sizeof *kidx);
+    jp_status_t st = JP_OK;
+    if (!kcols || !kidx) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < nkeys && !st; k++) {
+        st = jp_dataset_lookup(ds, keys[k], "group_by", &kidx[k], err);
+        for (size_t j = 0; j < k && !st; j++)
+            if (kidx[j] == kidx[k])
+                st = jp_error_set(err, JP_ERR_ARG, "group_by: key '%s' is named twice", keys[k]);
+        if (!st) kcols[k] = ds->cols[kidx[k]];
     }
-    if (jp_expr_type(e) != JP_TYPE_BOOL) {
-        jp_error_set(err, JP_ERR_EXPR, "filter: \"%s\" is a %s expression, not a condition", expr,
-                     jp_type_name(jp_expr_type(e)));
-        jp_expr_free(e);
-        return NULL;
-    }
-    size_t *rows, n;
-    jp_status_t st = jp_expr_select(e, ds, &rows, &n, err);
-    jp_expr_free(e);
-    if (st) {
-        name_verb(err, "filter");
-        return NULL;
-    }
-    jp_dataset_t *out = jp_plan_gather(ds, rows, n, err);
-    jp_free(rows);
+    if (!st && (st = jp_group_rows(kcols, nkeys, ds->nrows, g)))
+        jp_error_set(err, st, st == JP_ERR_LIMIT ? "group_by: too many groups" : "out of memory");
+    jp_free(kcols);
+    jp_free(kidx);
+    return st;
+}
+
+jp_dataset_t *jp_filter_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                           const char *expr, jp_error_t *err)
+{
+    if (!nkeys) return jp_filter(ds, expr, err);
+    jp_groups_t g;
+    if (group_ids(ds, keys, nkeys, &g, err)) return NULL;
+    jp_expr_groups_t eg = {g.gid, g.ngroups};
+    jp_dataset_t *out = filter_eager(ds, expr, &eg, err);
+    jp_groups_free(&g);
     return out;
 }
 
@@ -522,20 +569,11 @@ static jp_dataset_t *mutate_plan(jp_dataset_t *ds, const jp_mutation_t *m, size_
     return out;
 }
 
-jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool sequential,
-                        jp_error_t *err)
+/* Each mutation in turn over an eager (or loadable) dataset, aggregates
+ * and windows within the groups g (NULL: the whole dataset). */
+static jp_dataset_t *mutate_eager(jp_dataset_t *ds, const jp_mutation_t *m, size_t n,
+                                  bool sequential, const jp_expr_groups_t *g, jp_error_t *err)
 {
-    if (!check_mutations(ds, m, n, err)) return NULL;
-    if (ds->lazy) {
-        if (!sequential) return mutate_plan(ds, m, n, err);
-        jp_dataset_t *cur = jp_dataset_ref(ds);
-        for (size_t k = 0; k < n && cur; k++) {
-            jp_dataset_t *next = mutate_plan(cur, &m[k], 1, err);
-            jp_dataset_unref(cur);
-            cur = next;
-        }
-        return cur;
-    }
     jp_dataset_t *cur = jp_dataset_ref(ds);
     for (size_t k = 0; k < n; k++) {
         jp_column_t *col;
@@ -549,7 +587,8 @@ jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool
                 jp_dataset_unref(cur);
                 return NULL;
             }
-            col = jp_expr_eval(e, against, err);
+            col = g ? jp_expr_eval_groups(e, against->cols, against->nrows, g, err)
+                    : jp_expr_eval(e, against, err);
             unit = jp_expr_unit(e);
             unit_field = jp_expr_unit_field(e);
             if (!col) {
@@ -576,6 +615,36 @@ jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool
         cur = next;
     }
     return cur;
+}
+
+jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool sequential,
+                        jp_error_t *err)
+{
+    if (!check_mutations(ds, m, n, err)) return NULL;
+    if (ds->lazy) {
+        if (!sequential) return mutate_plan(ds, m, n, err);
+        jp_dataset_t *cur = jp_dataset_ref(ds);
+        for (size_t k = 0; k < n && cur; k++) {
+            jp_dataset_t *next = mutate_plan(cur, &m[k], 1, err);
+            jp_dataset_unref(cur);
+            cur = next;
+        }
+        return cur;
+    }
+    return mutate_eager(ds, m, n, sequential, NULL, err);
+}
+
+jp_dataset_t *jp_mutate_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                           const jp_mutation_t *m, size_t n, bool sequential, jp_error_t *err)
+{
+    if (!nkeys) return jp_mutate(ds, m, n, sequential, err);
+    if (!check_mutations(ds, m, n, err)) return NULL;
+    jp_groups_t g;
+    if (group_ids(ds, keys, nkeys, &g, err)) return NULL;
+    jp_expr_groups_t eg = {g.gid, g.ngroups};
+    jp_dataset_t *out = mutate_eager(ds, m, n, sequential, &eg, err);
+    jp_groups_free(&g);
+    return out;
 }
 
 /* ---- concat --------------------------------------------------------------- */

@@ -79,6 +79,20 @@ typedef struct jp_mutation {
 jp_dataset_t *jp_mutate(jp_dataset_t *ds, const jp_mutation_t *m, size_t n, bool sequential,
                         jp_error_t *err);
 
+/*
+ * Group-wise mutate and filter (group_by(keys):mutate / :filter): the
+ * aggregates and window functions in the expressions (sum(x), lag(x),
+ * rank(x), ... see docs/verbs.md) work within each group of the key fields,
+ * in the dataset's row order; row-wise expressions and Lua functions are
+ * unaffected.  The output is an ordinary dataset (rows in their order, the
+ * groups forgotten).  With no keys these are jp_mutate and jp_filter, where
+ * the whole dataset is one group.  The input is loaded whole.
+ */
+jp_dataset_t *jp_mutate_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                           const jp_mutation_t *m, size_t n, bool sequential, jp_error_t *err);
+jp_dataset_t *jp_filter_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
+                           const char *expr, jp_error_t *err);
+
 /* ---- order ------------------------------------------------------------------ */
 
 typedef struct jp_sort_key {

@@ -45,3 +45,17 @@ $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("output_t = 3")'
 ? 3
 ! filter: unexpected '=' at column 10 \(use == to compare\)
 !! Segmentation|AddressSanitizer|runtime error
+
+# group-wise expressions: a lag and a share within each district, in the sorted order
+$ printf 'jp.read_csv("tests/data/verbs/farms.csv"):sort("district", "year"):group_by("district"):mutate{ prev = "lag(output_t)", share = "round(output_t / sum(output_t), 3)" }:select("district", "year", "output_t", "prev", "share"):write_csv(arg[1])\n' > $T/w.lua && $JINPU run $T/w.lua $T/w.csv && cat $T/w.csv
+> district,year,output_t,prev,share
+> Jinzhou,2021,40,,1.0
+> Jinzhou,2021,,40,
+> Lushun,2021,50,,0.4
+> Lushun,2021,15,50,0.12
+> Lushun,2022,60,15,0.48
+
+# a misspelt window function is named with a suggestion
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):group_by("district"):filter("cumsun(output_t) > 3")'
+? 3
+! filter: unknown function 'cumsun' at column 1 \(did you mean 'cumsum'\?\)

@@ -12,6 +12,10 @@
  *  - the value of a row depends on that row only: over 2,100 rows that
  *    repeat the 5 sample rows (so batches of 1024 and every slot reuse are
  *    crossed), row r equals row r mod 5 of the small evaluation;
+ *  - with aggregates or window functions (where a row's value depends on
+ *    others), one group given as group numbers equals no groups, and in a
+ *    group of its own a row's value is the expression's over that row
+ *    alone (a one-row dataset);
  *  - a condition selects exactly the rows where its column is true.
  */
 #include <stdlib.h>
@@ -23,19 +27,19 @@
 
 #define BIG 2100
 
-static jp_dataset_t *sample(size_t copies)
+/* n rows: row r is sample row (first + r) % 5 */
+static jp_dataset_t *sample(size_t first, size_t n)
 {
     static const double xv[] = {1.5, -2.0, 0, 10.0, 0.0};
     static const int64_t iv[] = {3, -7, 0, 10, 5};
     static const char *const sv[] = {"cherry", "Apple", "樱桃", "pear", ""};
     static const char *const tv[] = {"a", NULL, "b", "a", NULL};
     jp_dataset_t *ds = jp_dataset_new();
-    size_t n = 5 * copies;
     jp_column_t *x = jp_column_new(JP_TYPE_NUMBER, n), *i = jp_column_new(JP_TYPE_INT, n),
                 *s = jp_column_new(JP_TYPE_STRING, n), *b = jp_column_new(JP_TYPE_BOOL, n),
                 *d = jp_column_new(JP_TYPE_DATE, n), *t = jp_column_new(JP_TYPE_STRING, n);
     for (size_t r = 0; r < n; r++) {
-        size_t k = r % 5;
+        size_t k = (first + r) % 5;
         if (k == 2)
             jp_column_push_null(x);
         else
@@ -64,14 +68,17 @@ static jp_dataset_t *sample(size_t copies)
     return ds;
 }
 
-static jp_dataset_t *SMALL, *LARGE;
-static jp_schema_t NAMES = JP_SCHEMA_INIT; /* the same names, no types */
+static jp_dataset_t *SMALL, *LARGE, *ROW[5];
+static uint32_t ZEROS[5], EACH[5] = {0, 1, 2, 3, 4}, TWINS[BIG]; /* groups of the rows */
+static jp_schema_t NAMES = JP_SCHEMA_INIT;                       /* the same names, no types */
 
 static void setup(void)
 {
     if (SMALL) return;
-    SMALL = sample(1);
-    LARGE = sample(BIG / 5);
+    SMALL = sample(0, 5);
+    LARGE = sample(0, BIG);
+    for (size_t r = 0; r < 5; r++) ROW[r] = sample(r, 1);
+    for (size_t r = 0; r < BIG; r++) TWINS[r] = (uint32_t)(r % 5);
     for (size_t k = 0; k < SMALL->schema.n_fields; k++) {
         jp_field_t f;
         jp_field_init(&f);
@@ -119,6 +126,54 @@ static void check_select(const jp_expr_t *e, jp_dataset_t *ds, const jp_column_t
     jp_free(rows);
 }
 
+/* A row-wise expression: each of the large dataset's rows equals its twin. */
+static void check_twins(const jp_expr_t *e, const jp_column_t *small)
+{
+    jp_error_t err;
+    jp_column_t *large = jp_expr_eval(e, LARGE, &err);
+    if (!large) {
+        FUZZ_ASSERT(err.code == JP_ERR_NOMEM, "large evaluation failed: %s", err.msg);
+        return;
+    }
+    FUZZ_ASSERT(large->len == LARGE->nrows, "%zu values", large->len);
+    for (size_t r = 0; r < large->len; r++)
+        FUZZ_ASSERT(same_cell(large, r, small, r % 5), "row %zu differs from row %zu", r, r % 5);
+    if (jp_expr_type(e) == JP_TYPE_BOOL) check_select(e, LARGE, large);
+    jp_column_unref(large);
+}
+
+/* Aggregates and windows: one group given as numbers is no groups; a group
+ * per row is each row alone (a one-row dataset); over the large dataset in
+ * groups of twins, batches and stages are crossed. */
+static void check_groups(const jp_expr_t *e, const jp_column_t *small)
+{
+    jp_error_t err;
+    jp_expr_groups_t one = {ZEROS, 1}, each = {EACH, 5};
+    jp_column_t *g1 = jp_expr_eval_groups(e, SMALL->cols, SMALL->nrows, &one, &err);
+    FUZZ_ASSERT(g1 || err.code == JP_ERR_NOMEM, "evaluation in one group failed: %s", err.msg);
+    for (size_t r = 0; g1 && r < SMALL->nrows; r++)
+        FUZZ_ASSERT(same_cell(g1, r, small, r), "row %zu: one group differs from no groups", r);
+    jp_column_unref(g1);
+    jp_column_t *ge = jp_expr_eval_groups(e, SMALL->cols, SMALL->nrows, &each, &err);
+    FUZZ_ASSERT(ge || err.code == JP_ERR_NOMEM || err.code == JP_ERR_RANGE,
+                "evaluation in groups of one failed: %s", err.msg);
+    for (size_t r = 0; ge && r < SMALL->nrows; r++) {
+        jp_column_t *alone = jp_expr_eval(e, ROW[r], &err);
+        FUZZ_ASSERT(alone || err.code == JP_ERR_NOMEM || err.code == JP_ERR_RANGE,
+                    "evaluation of row %zu alone failed: %s", r, err.msg);
+        if (alone)
+            FUZZ_ASSERT(same_cell(ge, r, alone, 0), "row %zu in a group of its own differs", r);
+        jp_column_unref(alone);
+    }
+    jp_column_unref(ge);
+    jp_expr_groups_t twins = {TWINS, 5};
+    jp_column_t *gl = jp_expr_eval_groups(e, LARGE->cols, LARGE->nrows, &twins, &err);
+    FUZZ_ASSERT(gl || err.code == JP_ERR_NOMEM || err.code == JP_ERR_RANGE,
+                "grouped evaluation failed: %s", err.msg);
+    FUZZ_ASSERT(!gl || gl->len == LARGE->nrows, "%zu values", gl ? gl->len : 0);
+    jp_column_unref(gl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
@@ -153,19 +208,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(small->len == SMALL->nrows, "%zu values", small->len);
         FUZZ_ASSERT(small->type == jp_expr_type(e), "type %d, compiled %d", (int)small->type,
                     (int)jp_expr_type(e));
-        jp_column_t *large = jp_expr_eval(e, LARGE, &err);
-        if (large) {
-            FUZZ_ASSERT(large->len == LARGE->nrows, "%zu values", large->len);
-            for (size_t r = 0; r < large->len; r++)
-                FUZZ_ASSERT(same_cell(large, r, small, r % 5), "row %zu differs from row %zu", r,
-                            r % 5);
-            if (jp_expr_type(e) == JP_TYPE_BOOL) check_select(e, LARGE, large);
-            jp_column_unref(large);
-        } else
-            FUZZ_ASSERT(err.code == JP_ERR_NOMEM, "large evaluation failed: %s", err.msg);
+        if (jp_expr_is_window(e))
+            check_groups(e, small);
+        else
+            check_twins(e, small);
         jp_column_unref(small);
-    } else
-        FUZZ_ASSERT(err.code == JP_ERR_NOMEM, "evaluation failed: %s", err.msg);
+    } else /* an integer cumsum may overflow: an error, as an integer sum's */
+        FUZZ_ASSERT(err.code == JP_ERR_NOMEM || (jp_expr_is_window(e) && err.code == JP_ERR_RANGE),
+                    "evaluation failed: %s", err.msg);
     jp_expr_free(e);
     free(src);
     return 0;

@@ -322,6 +322,50 @@ t.case("one-row and empty datasets", function()
   t.eq(select(1, none:column("area"):sum()), nil)
 end)
 
+-- group-wise expressions: aggregates and windows within each group --------------
+t.case("group_by():mutate and :filter", function()
+  local g = farms:group_by("district")
+  local m = g:mutate{ share = "output / sum(output)", n = "count()" }
+  t.eq(table.concat(m:names(), ","), "district,year,crop,area,output,n,share", "new fields by name")
+  t.eq(m:column("n")[1], 3, "Lushun has three rows")
+  t.eq(m:column("n")[3], 2, "Jinzhou two")
+  t.near(m:column("share")[1], 50 / 125, 1e-12, "a share of the district's total")
+  t.eq(m:column("share")[3], 1.0, "nil outputs are not in the sum")
+  t.eq(m:qualifier(1, "share"), "approx", "qualifiers come through the sum")
+  -- year on year: sort, then lag within the group
+  local y = farms:filter("crop == 'cherry'"):sort("district", "year"):group_by("district")
+                 :mutate{ prev = "lag(output)", yoy = "output / lag(output) - 1" }
+  t.eq(dump(y:select("district", "year", "prev")),
+    "district,year,prev;Jinzhou,2021,;Lushun,2021,;Lushun,2022,50", "the first of each group has no lag")
+  t.near(y:column("yoy")[3], 0.2, 1e-12, "growth")
+  -- the array form: each entry sees the ones before it
+  local a = g:mutate{ { "c", "cumsum(area)" }, { "d", "c - lag(c, 1, 0)" } }
+  t.eq(dump(a:select("area", "c", "d")), "area,c,d;100,100,100;120,220,120;80,80,80;50,130,50;30,250,30")
+  -- filter with aggregates keeps whole groups or the rows that stand out
+  t.eq(#g:filter("sum(area) > 200"), 3, "the groups whose total passes")
+  t.eq(dump(g:filter("area == max(area)"):select("district", "area")), "district,area;Lushun,120;Jinzhou,80")
+  t.eq(dump(farms:group_by("crop"):filter("row_number() == 1"):select("crop", "district")),
+    "crop,district;cherry,Lushun;apple,Jinzhou;pear,Lushun", "the first row of each group")
+  t.eq(#g:filter(function(r) return r.year == 2021 end), 4, "a function is row by row")
+  -- without group_by the dataset is one group
+  t.eq(dump(farms:mutate{ r = "rank(-area)" }:select("r")), "r;2;1;3;4;5")
+  t.eq(#farms:filter("area > mean(area)"), 3, "above the mean of 76")
+  t.raises(function() g:mutate{ x = "lag(output, area)" } end, "mutate: lag%(%) needs a whole number of rows")
+  t.raises(function() g:filter("cumsun(area) > 1") end, "did you mean 'cumsum'")
+  t.raises(function() farms:group_by("distrct") end, "did you mean 'district'")
+end)
+
+t.case("windows on a lazy CSV", function()
+  local dir = os.getenv("TMPDIR") or "/tmp"
+  local path = string.format("%s/windows_%d.csv", dir, os.time())
+  farms:write_csv(path)
+  local lz = jp.read_csv(path, { lazy = true })
+  t.eq(dump(lz:mutate{ rn = "row_number()" }:select("rn")), "rn;1;2;3;4;5", "over every row of the input")
+  t.eq(#lz:filter("area == max(area)"), 1)
+  t.eq(dump(lz:group_by("district"):mutate{ n = "count()" }:select("n")), "n;3;3;2;2;3")
+  os.remove(path)
+end)
+
 t.case("the input never changed", function()
   t.eq(dump(farms), before, "the input never changed")
 end)

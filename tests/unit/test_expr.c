@@ -421,6 +421,156 @@ static void test_limits(void)
     free(src);
 }
 
+/* The column of src over DS within the groups gid (NULL: one group), as text. */
+static char *evg(const char *src, const uint32_t *gid, size_t ng)
+{
+    static char buf[1024];
+    strcpy(buf, "ERR");
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_expr_t *e = jp_expr_compile(src, &DS->schema, &err);
+    if (!e) {
+        printf("# compile failed: %s: %s\n", src, err.msg);
+        return buf;
+    }
+    jp_expr_groups_t g = {gid, ng};
+    jp_column_t *c = jp_expr_eval_groups(e, DS->cols, DS->nrows, gid ? &g : NULL, &err);
+    if (c) {
+        strcpy(buf, text(c));
+        jp_column_unref(c);
+    } else
+        printf("# eval failed: %s: %s\n", src, err.msg);
+    jp_expr_free(e);
+    return buf;
+}
+
+#define EVG(src, gid, ng, want)                                                                    \
+    CHECK_MSG(strcmp(evg(src, gid, ng), want) == 0, "%s: got '%s' want '%s'", src,                 \
+              evg(src, gid, ng), want)
+
+/* Aggregates and window functions over the whole dataset and within groups. */
+static void test_windows(void)
+{
+    /* the whole dataset is one group */
+    EV("sum(i)", JP_TYPE_INT, "11|11|11|11|11");
+    EV("i * 5 - sum(i)", JP_TYPE_INT, "4|-46|-11|39|14");
+    EV("count()", JP_TYPE_INT, "5|5|5|5|5");
+    EV("count(x) * 10 + count(t)", JP_TYPE_INT, "43|43|43|43|43");
+    EV("sum(x)", JP_TYPE_NUMBER, "~9.5|~9.5|~9.5|~9.5|~9.5");
+    EV("sum(1)", JP_TYPE_INT, "5|5|5|5|5");
+    EV("min(i)", JP_TYPE_INT, "-7|-7|-7|-7|-7");
+    EV("max(s)", JP_TYPE_STRING, "pear|pear|pear|pear|pear");
+    EV("first(t) .. last(t)", JP_TYPE_STRING, "aa|aa|aa|aa|aa");
+    EV("median(i)", JP_TYPE_NUMBER, "3|3|3|3|3");
+    EV("lag(i)", JP_TYPE_INT, "nil|3|-7|0|10");
+    EV("lead(i, 2, 0)", JP_TYPE_INT, "0|10|5|0|0");
+    EV("lag(i, 0)", JP_TYPE_INT, "3|-7|0|10|5");
+    EV("lag(i, 1, 0.5)", JP_TYPE_NUMBER, "0.5|3|-7|0|10");
+    EV("lag(x)", JP_TYPE_NUMBER, "nil|1.5|>-2|nil|~10");
+    EV("lag(s, 1, t)", JP_TYPE_STRING, "a|cherry|Apple|cherry|pear");
+    EV("lag(t, 1, 'none')", JP_TYPE_STRING, "none|a|nil|b|a");
+    EV("cumsum(i)", JP_TYPE_INT, "3|-4|-4|6|11");
+    EV("cumsum(x)", JP_TYPE_NUMBER, "1.5|>-0.5|nil|~9.5|~9.5");
+    EV("cummean(i)", JP_TYPE_NUMBER, "3|-2|-1.3333333333333333|1.5|2.2");
+    EV("cumprod(i)", JP_TYPE_NUMBER, "3|-21|-0|-0|-0"); /* -21 * 0 is -0 */
+    EV("cummax(i)", JP_TYPE_INT, "3|3|3|10|10");
+    EV("cummin(s)", JP_TYPE_STRING, "cherry|Apple|Apple|Apple|Apple");
+    EV("cummax(s)", JP_TYPE_STRING, "cherry|cherry|cherry|pear|pear");
+    EV("cummax(x)", JP_TYPE_NUMBER, "1.5|1.5|nil|~10|~10");
+    EV("row_number()", JP_TYPE_INT, "1|2|3|4|5");
+    EV("rank(i)", JP_TYPE_INT, "3|1|2|5|4");
+    EV("rank(t)", JP_TYPE_INT, "1|nil|3|1|nil");
+    EV("dense_rank(t)", JP_TYPE_INT, "1|nil|2|1|nil");
+    EV("rank(d)", JP_TYPE_INT, "3|2|4|nil|1");
+    EV("lag(cumsum(i), 1, 0)", JP_TYPE_INT, "0|3|-4|-4|6");
+    EV("if_else(rank(-i) == 1, 'top', '')", JP_TYPE_STRING, "|||top|");
+    EV("cumsum(i) / sum(i)", JP_TYPE_NUMBER,
+       "0.2727272727272727|-0.36363636363636365|-0.36363636363636365|0.5454545454545454|1");
+    SEL("i == max(i)", "3");
+    SEL("i > mean(i)", "0,3,4");
+    /* within groups: rows 0, 2, 4 and rows 1, 3 */
+    static const uint32_t gid[] = {0, 1, 0, 1, 0};
+    EVG("sum(i)", gid, 2, "8|3|8|3|8");
+    EVG("lag(i)", gid, 2, "nil|nil|3|-7|0");
+    EVG("lead(i, 1, -1)", gid, 2, "0|10|5|-1|-1");
+    EVG("row_number()", gid, 2, "1|1|2|2|3");
+    EVG("cumsum(i)", gid, 2, "3|-7|3|3|8");
+    EVG("rank(-i)", gid, 2, "2|2|3|1|1");
+    EVG("count(t)", gid, 2, "2|1|2|1|2");
+    EVG("first(t)", gid, 2, "a|a|a|a|a");
+    EVG("i", gid, 2, "3|-7|0|10|5");
+    /* a group per row, and one group given explicitly */
+    static const uint32_t each[] = {0, 1, 2, 3, 4}, one[] = {0, 0, 0, 0, 0};
+    EVG("lag(i, 1, 99) + row_number()", each, 5, "100|100|100|100|100");
+    EVG("cumsum(i)", one, 1, "3|-4|-4|6|11");
+    /* select within groups */
+    jp_error_t err;
+    jp_expr_t *e = jp_expr_compile("i == max(i)", &DS->schema, &err);
+    jp_expr_groups_t g = {gid, 2};
+    size_t *rows = NULL, n = 0;
+    CHECK(e && jp_expr_select_groups(e, DS->cols, DS->nrows, &g, &rows, &n, &err) == JP_OK);
+    CHECK(n == 2 && rows[0] == 3 && rows[1] == 4);
+    CHECK(e && jp_expr_is_window(e));
+    jp_free(rows);
+    jp_expr_free(e);
+    e = jp_expr_compile("i + 1", &DS->schema, &err);
+    CHECK(e && !jp_expr_is_window(e));
+    jp_expr_free(e);
+    /* units: the value's, not for counts and ranks */
+    const char *with_unit[] = {"sum(x)", "lag(x)", "cumsum(x)", "max(x)", "x - mean(x)"};
+    for (size_t k = 0; k < sizeof with_unit / sizeof with_unit[0]; k++) {
+        e = jp_expr_compile(with_unit[k], &DS->schema, &err);
+        CHECK_MSG(e && jp_expr_unit(e) && strcmp(jp_expr_unit(e), "t") == 0, "%s", with_unit[k]);
+        jp_expr_free(e);
+    }
+    const char *without[] = {"count(x)", "rank(x)", "row_number()", "cumprod(x)"};
+    for (size_t k = 0; k < sizeof without / sizeof without[0]; k++) {
+        e = jp_expr_compile(without[k], &DS->schema, &err);
+        CHECK_MSG(e && !jp_expr_unit(e), "%s", without[k]);
+        jp_expr_free(e);
+    }
+    /* an integer running sum that overflows is an error, not a wrap */
+    e = jp_expr_compile("cumsum(i * 0 + 9223372036854775807)", &DS->schema, &err);
+    jp_column_t *c = e ? jp_expr_eval(e, DS, &err) : NULL;
+    CHECK(e && !c && err.code == JP_ERR_RANGE && strstr(err.msg, "overflows at row 2"));
+    jp_expr_free(e);
+    /* errors */
+    ERR("lag(x, i)", "lag() needs a whole number of rows, 0 or more, as its offset", 8);
+    ERR("lead(x, -1)", "lead() needs a whole number of rows", 9);
+    ERR("sum(s)", "sum() needs numbers, not string 's'", 5);
+    ERR("rank(d) + cumsun(i)", "unknown function 'cumsun' at column 11 (did you mean 'cumsum'?)",
+        11);
+    ERR("frobnicate(i)", "docs/verbs.md lists the functions", 1);
+    ERR("row_number(x)", "row_number() takes 0 arguments, not 1", 1);
+    ERR("lag(s, 1, 3)", "lag() cannot mix string with its default integer 3", 11);
+    ERR("cummax(b) + min(b)", "cannot add boolean", 11);
+}
+
+/* Out of memory at each allocation of a grouped window evaluation. */
+static void test_window_oom(void)
+{
+    static const uint32_t gid[] = {0, 1, 0, 1, 0};
+    jp_expr_groups_t g = {gid, 2};
+    int ok = 0;
+    for (long n = 1; n < 3000 && !ok; n++) {
+        jp_error_t err;
+        jp_error_clear(&err);
+        jp_mem_fail_after(n, 1);
+        jp_expr_t *e = jp_expr_compile(
+            "lag(s, 1, t) .. rank(-i) .. cumsum(x) .. sum(i) .. cummax(s) .. row_number()",
+            &DS->schema, &err);
+        jp_column_t *c = e ? jp_expr_eval_groups(e, DS->cols, DS->nrows, &g, &err) : NULL;
+        jp_mem_fail_after(0, 0);
+        if (c)
+            ok = 1;
+        else
+            CHECK_MSG(err.code == JP_ERR_NOMEM, "allocation %ld: %s", n, err.msg);
+        jp_column_unref(c);
+        jp_expr_free(e);
+    }
+    CHECK(ok);
+}
+
 static void test_units(void)
 {
     jp_error_t err;
@@ -715,6 +865,8 @@ int main(void)
     RUN(test_limits);
     RUN(test_units);
     RUN(test_unit_fields);
+    RUN(test_windows);
+    RUN(test_window_oom);
     RUN(test_inputs_and_parse);
     RUN(test_big);
     RUN(test_empty);
