@@ -1097,7 +1097,28 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     o->delimiter = opt_delim(L, t);
     o->header = opt_bool(L, t, "header", 1);
     o->name = opt_string(L, t, "name");
-    o->null_text = opt_string(L, t, "null");
+    lua_getfield(L, t, "null");
+    if (lua_istable(L, -1)) {
+        /* a list of texts: kept alive by the table, itself held by opts */
+        size_t n = (size_t)lua_rawlen(L, -1);
+        const char **v = lua_newuserdatauv(L, (n ? n : 1) * sizeof *v, 0);
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            lua_rawgeti(L, -2, (lua_Integer)i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                jpl_errorf(L, "option 'null': item %d is a %s, not a string", (int)i + 1,
+                           luaL_typename(L, -1));
+            v[i] = lua_tolstring(L, -1, &len);
+            if (memchr(v[i], '\0', len)) jpl_errorf(L, "option 'null' holds a NUL byte");
+            lua_pop(L, 1);
+        }
+        o->null_list = v;
+        o->n_null_list = n;
+        lua_replace(L, -2); /* the array stays on the stack while o is used */
+    } else {
+        lua_pop(L, 1);
+        o->null_text = opt_string(L, t, "null");
+    }
     o->threads = (int)opt_int(L, t, "threads", 0);
     o->lazy = opt_bool(L, t, "lazy", 1);
     o->keep_rejects = opt_bool(L, t, "rejects", 0);

@@ -33,7 +33,6 @@ typedef struct csv_plan {
     csv_src_t src;
     char *path;
     csv_layout_t lay;
-    char *null_text;
     size_t nf;
     csv_colspec_t *cs; /* per dataset field (names and units owned) */
     bool origin_set;
@@ -49,7 +48,9 @@ static void plan_free(csv_plan_t *p)
         jp_free(p->spool);
     }
     jp_free(p->path);
-    jp_free(p->null_text);
+    for (size_t i = 0; i < p->lay.nnulls; i++) jp_free(p->lay.nulls[i]);
+    jp_free(p->lay.nulls);
+    jp_free(p->lay.null_lens);
     if (p->cs)
         for (size_t i = 0; i < p->nf; i++) {
             jp_free((char *)p->cs[i].name);
@@ -643,10 +644,17 @@ static jp_status_t set_layout(csv_plan_t *p, const head_t *h, const jp_read_opts
     p->lay.ncols = h->names.n;
     p->lay.data_off = h->data_off;
     p->lay.data_line = h->data_line;
-    if (o->null_text && o->null_text[0]) {
-        if (!(p->null_text = jp_strdup(o->null_text))) return nomem(err);
-        p->lay.null_text = p->null_text;
-        p->lay.null_len = strlen(p->null_text);
+    /* the null option replaces the default markers; "" is null anyway */
+    p->lay.markers = !o->null_text && !o->null_list;
+    size_t most = 1 + o->n_null_list;
+    p->lay.nulls = jp_calloc(most, sizeof *p->lay.nulls);
+    p->lay.null_lens = jp_calloc(most, sizeof *p->lay.null_lens);
+    if (!p->lay.nulls || !p->lay.null_lens) return nomem(err);
+    for (size_t i = 0; i < most; i++) {
+        const char *t = i ? o->null_list[i - 1] : o->null_text;
+        if (!t || !t[0]) continue;
+        if (!(p->lay.nulls[p->lay.nnulls] = jp_strdup(t))) return nomem(err);
+        p->lay.null_lens[p->lay.nnulls++] = strlen(t);
     }
     p->lay.keep_rejects = o->keep_rejects;
     p->lay.threads = o->threads;

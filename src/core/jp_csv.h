@@ -29,9 +29,12 @@
  *    error naming the column.  With no delimiter option, ".tsv" means tab
  *    and otherwise ',' unless the header line holds no ',' but a ';' or a
  *    tab, which is then taken.
- *  - Nulls: an empty unquoted cell, and any cell equal to o->null_text.  A
- *    quoted empty cell ("") is an empty string in a text column and a null
- *    in a typed one.
+ *  - Nulls: an empty unquoted cell, and any cell equal to o->null_text or
+ *    one of o->null_list.  Without either, the missing-value markers of
+ *    jp_csv_is_marker (— - … / NA ...) are nulls where the column is typed
+ *    (inferred or explicit) and text where it is text.  A quoted empty
+ *    cell ("") is an empty string in a text column and a null in a typed
+ *    one.
  *  - Inference, over the whole column (the type is the narrowest that
  *    holds every non-null cell exactly, else string):
  *      integer  -?(0|[1-9][0-9]*) within int64.  Leading zeros (007), a
@@ -167,6 +170,11 @@ void jp_csv_profile_free(jp_csv_profile_t *pr);
  * o->format is "csv.gz"), atomically.  o may be NULL. */
 jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
                          jp_error_t *err);
+/* Is s[0..n) one of the default missing-value markers (— —— – - -- … ……
+ * / NA N/A n/a NULL null), null in a typed column when no null option is
+ * given? */
+bool jp_csv_is_marker(const char *s, size_t n);
+
 /* Can c delimit the fields of a file this writer makes, unambiguously?  A
  * tab or ASCII punctuation other than " ' + - . < = > ? ~ (writers refuse
  * the rest with JP_ERR_ARG). */

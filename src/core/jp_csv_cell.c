@@ -140,10 +140,65 @@ static inline unsigned classify(const char *s, size_t n, uint64_t *bits)
     return K_STR;
 }
 
-unsigned jp_csv_classify(const char *t, size_t n)
+/* ---- nulls and missing-value markers --------------------------------------------
+ * Tables, Chinese ones especially, print a dash, an ellipsis, a slash or NA
+ * where a figure is missing.  Such a cell is null where the column is
+ * typed (a number column stays numbers) and text where the column is text
+ * (it says what it says).  The null option replaces these markers.
+ */
+static const char *const markers[] = {
+    "\xE2\x80\x94",             /* — em dash */
+    "\xE2\x80\x94\xE2\x80\x94", /* —— */
+    "\xE2\x80\x93",             /* – en dash */
+    "-",
+    "--",
+    "\xE2\x80\xA6",             /* … */
+    "\xE2\x80\xA6\xE2\x80\xA6", /* …… */
+    "/",
+    "NA",
+    "N/A",
+    "n/a",
+    "NULL",
+    "null",
+};
+
+int jp_csv_marker(const char *t, size_t n)
 {
+    if (n == 0 || n > 6) return -1;
+    unsigned char c = (unsigned char)t[0];
+    if (c != '-' && c != '/' && c != 'N' && c != 'n' && c != 0xE2) return -1;
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++)
+        if (strlen(markers[i]) == n && memcmp(markers[i], t, n) == 0) return (int)i;
+    return -1;
+}
+
+bool jp_csv_is_marker(const char *s, size_t n)
+{
+    return jp_csv_marker(s, n) >= 0;
+}
+
+const char *jp_csv_marker_text(int i, size_t *n)
+{
+    const char *s = i >= 0 && (size_t)i < sizeof markers / sizeof markers[0] ? markers[i] : "";
+    *n = strlen(s);
+    return s;
+}
+
+bool jp_csv_is_null_text(const csv_layout_t *lay, const char *t, size_t n)
+{
+    for (size_t i = 0; i < lay->nnulls; i++)
+        if (lay->null_lens[i] == n && memcmp(lay->nulls[i], t, n) == 0) return true;
+    return false;
+}
+
+unsigned jp_csv_infer_kind(const csv_layout_t *lay, const char *t, size_t n, bool quoted)
+{
+    if (n == 0) return quoted ? K_QEMPTY : K_NULL;
+    if (lay->nnulls && jp_csv_is_null_text(lay, t, n)) return K_NULL;
     uint64_t bits;
-    return classify(t, n, &bits);
+    unsigned k = classify(t, n, &bits);
+    if (k == K_STR && lay->markers && jp_csv_marker(t, n) >= 0) return K_MARKER;
+    return k;
 }
 
 /* ---- explicit types --------------------------------------------------------- */
@@ -312,18 +367,26 @@ bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
         return true;
     }
     const csv_layout_t *L = P->lay;
-    if (L->null_text && n == L->null_len && memcmp(t, L->null_text, n) == 0) {
+    if (L->nnulls && jp_csv_is_null_text(L, t, n)) {
         cl->kind = K_NULL;
+        return true;
+    }
+    int marker;
+    if (L->markers && mode >= CM_INT && mode <= CM_PERIOD && (marker = jp_csv_marker(t, n)) >= 0) {
+        cl->kind = K_MARKER; /* a typed field: missing */
+        cl->bits = (uint64_t)marker;
         return true;
     }
     switch (mode) {
     case CM_INFER:
         cl->kind = classify(t, n, &cl->bits);
         if (cl->kind != K_STR) return true;
+        if (L->markers && (marker = jp_csv_marker(t, n)) >= 0) {
+            cl->kind = K_MARKER;
+            cl->bits = (uint64_t)marker;
+            return true;
+        }
         /* fall through */
-    case CM_CHECK:
-        cl->kind = K_STR;
-        return text_ok(t, n, bad, why, wsz);
     case CM_STRING: {
         /* known text needs no checking; new text is checked once */
         const ccol_t *c = &C->cc[k];
@@ -335,6 +398,9 @@ bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t,
         }
         return text_ok(t, n, bad, why, wsz);
     }
+    case CM_CHECK:
+        cl->kind = K_STR;
+        return text_ok(t, n, bad, why, wsz);
     case CM_INT: {
         int64_t v;
         if (!parse_exp_int(t, n, P->cs[k].unit, &v, &cl->qual, why, wsz)) return false;

@@ -44,8 +44,12 @@ typedef struct csv_layout {
     size_t ncols;
     uint64_t data_off; /* text offset of the first data record */
     long data_line;    /* its line */
-    const char *null_text;
-    size_t null_len;
+    /* texts null in every column besides "" (the null option; owned by the
+       plan), and whether the default markers (jp_csv_marker) are null in
+       typed columns: only when no null option was given */
+    char **nulls;
+    size_t *null_lens, nnulls;
+    bool markers;
     bool keep_rejects;
     int threads;
     size_t rows_hint; /* data records found by an earlier pass (0: unknown) */
@@ -116,6 +120,13 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay_or_
 /* Read up to n bytes; *got = 0 at the end. */
 jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err);
 void jp_csv_reader_close(csv_reader_t *r);
+
+/* Is t[0..n) one of the layout's null texts? */
+bool jp_csv_is_null_text(const csv_layout_t *lay, const char *t, size_t n);
+/* The index of the default missing-value marker t[0..n) is (— - … / NA
+ * ...), or -1; its text by index. */
+int jp_csv_marker(const char *t, size_t n);
+const char *jp_csv_marker_text(int i, size_t *n);
 
 /* 1-based character column of byte `pos` in a line starting at `line0`. */
 long jp_csv_char_col(const char *line0, const char *pos);

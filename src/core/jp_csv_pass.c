@@ -768,8 +768,8 @@ static jp_status_t profile_result(pass_t *P, csv_result_t *res, jp_error_t *err)
         csv_colstat_t *cs = &res->stats[k];
         cs->type = P->cs[k].mode == CM_INFER ? jp_csv_type_of_kinds(bk->kinds)
                                              : jp_csv_type_of_store(bk->store);
-        /* "" is an empty string in a text column, a null in a typed one */
-        cs->nulls = bk->n_null + (cs->type == JP_TYPE_STRING ? 0 : bk->n_qempty);
+        /* "" and markers are text in a text column, nulls in a typed one */
+        cs->nulls = bk->n_null + (cs->type == JP_TYPE_STRING ? 0 : bk->n_qempty + bk->n_marker);
         cs->qualified = bk->n_qual;
         if (bk->why_cell && cs->type == JP_TYPE_STRING) {
             cs->why_row = bk->why_row;

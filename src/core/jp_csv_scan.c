@@ -170,6 +170,7 @@ static __attribute__((noinline)) bool take_cell_slow(pass_t *P, chunk_t *C, size
         c->kinds |= cl.kind;
         c->n_null += cl.kind == K_NULL;
         c->n_qempty += cl.kind == K_QEMPTY;
+        c->n_marker += cl.kind == K_MARKER;
         c->n_qual += cl.qual != 0;
         return true;
     }
@@ -209,7 +210,7 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
         t++;
         n -= 2;
     }
-    if (n && !P->lay->null_text) {
+    if (n && !P->lay->nnulls) {
         switch (c->store) {
         case ST_PDEC: {
             uint64_t m;
@@ -859,14 +860,7 @@ static long cell_col(linepos_t *lp, const char *ls, const char *fs)
 static void explain_cell(pass_t *P, bld_t *bk, const char *t, size_t n, bool quoted, long row,
                          long line, linepos_t *lp, const char *ls, const char *fs)
 {
-    const csv_layout_t *L = P->lay;
-    unsigned kind;
-    if (n == 0)
-        kind = quoted ? K_QEMPTY : K_NULL;
-    else if (L->null_text && n == L->null_len && memcmp(t, L->null_text, n) == 0)
-        kind = K_NULL;
-    else
-        kind = jp_csv_classify(t, n);
+    unsigned kind = jp_csv_infer_kind(P->lay, t, n, quoted);
     unsigned now = bk->kinds_seen | kind;
     if (!kinds_are_text(now)) {
         bk->kinds_seen = now;

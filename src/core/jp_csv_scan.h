@@ -55,6 +55,7 @@
 #define K_DATE    0x100u
 #define K_STR     0x200u
 #define K_PERIOD  0x400u
+#define K_MARKER  0x800u /* a missing-value marker (— - NA ...): null where the column is typed */
 
 /* ST_PDEC: decimals kept as (digits, sign, scale) and divided out when the
  * chunk is appended, where the divisions do not wait on each other. */
@@ -311,12 +312,12 @@ typedef struct ccol {
         uint64_t *v;    /* vcap slots: int64 bits, double bits, bool, date, code */
         jp_period_t *p; /* ST_PERIOD (explicit: the store never changes) */
     };
-    uint8_t *nulls; /* 1 null, 2 quoted empty; valid when has_nulls */
+    uint8_t *nulls; /* 1 null, 2 quoted empty, 3 marker (index in v); valid when has_nulls */
     uint8_t *quals; /* valid when has_quals */
     cdict_t *d;     /* while the store is ST_STR (kept for reuse) */
     uint32_t vcap, ncap, qcap;
     bool has_nulls, has_quals;
-    uint32_t n_null, n_qempty, n_qual; /* ST_PROFILE counts cells instead */
+    uint32_t n_null, n_qempty, n_marker, n_qual; /* ST_PROFILE counts cells instead */
 } ccol_t;
 
 typedef struct cell {
@@ -392,7 +393,7 @@ typedef struct bld {
     unsigned kinds;
     jp_column_t *col; /* NULL until rows come and while DEAD; INT stands in for NONE */
     /* a profile's counts, and the cell that made an inferred column text */
-    size_t n_null, n_qempty, n_qual;
+    size_t n_null, n_qempty, n_marker, n_qual;
     bool explained, pending; /* pending: the culprit is in the chunk being appended */
     unsigned kinds_seen;     /* while pending: kinds of the cells before */
     long why_row, why_line, why_col;
@@ -451,8 +452,8 @@ void jp_csv_advise_huge(void *p, size_t n);
  * in t) when the cell does not fit its field. */
 bool jp_csv_cell_parse(pass_t *P, chunk_t *C, size_t k, int mode, const char *t, size_t n,
                        bool quoted, cell_t *cl, char *why, size_t wsz, size_t *bad);
-/* The kind inference gives a non-empty cell. */
-unsigned jp_csv_classify(const char *t, size_t n);
+/* The kind inference gives a cell (K_NULL, K_QEMPTY, K_MARKER too). */
+unsigned jp_csv_infer_kind(const csv_layout_t *lay, const char *t, size_t n, bool quoted);
 
 /* jp_csv_store.c */
 int jp_csv_store_of_mode(int mode); /* ST_DEAD for CM_SKIP */

@@ -277,7 +277,10 @@ static bool ccol_to_str(ccol_t *c, size_t len, size_t expect)
             continue;
         }
         size_t k = 0;
-        if (nb == 2 || c->store == ST_NONE) {
+        const char *text = buf;
+        if (nb == 3) {
+            text = jp_csv_marker_text((int)c->v[r], &k);
+        } else if (nb == 2 || c->store == ST_NONE) {
             k = 0;
         } else if (c->store == ST_INT) {
             k = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)(int64_t)c->v[r]);
@@ -287,9 +290,9 @@ static bool ccol_to_str(ccol_t *c, size_t len, size_t expect)
             jp_date_format((int32_t)(uint32_t)c->v[r], buf);
             k = strlen(buf);
         }
-        if (!cdict_intern(c->d, buf, k, &code)) return false;
+        if (!cdict_intern(c->d, text, k, &code)) return false;
         c->v[r] = code;
-        if (nb == 2) c->nulls[r] = 0;
+        if (nb >= 2) c->nulls[r] = 0;
     }
     c->store = ST_STR;
     return true;
@@ -335,7 +338,7 @@ bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
         if (P->profile && c->store != ST_DEAD) c->store = ST_PROFILE;
         c->kinds = 0;
         c->has_nulls = c->has_quals = false;
-        c->n_null = c->n_qempty = c->n_qual = 0;
+        c->n_null = c->n_qempty = c->n_marker = c->n_qual = 0;
     }
     if (P->profile) {
         C->cap = UINT32_MAX; /* nothing is stored, nothing grows */
@@ -365,6 +368,18 @@ bool jp_csv_cell_store(chunk_t *C, ccol_t *c, const cell_t *cl, int mode)
     size_t r = C->rows;
     unsigned k = cl->kind;
     if (c->store == ST_DEAD) return true;
+    if (k == K_MARKER && c->store != ST_STR) {
+        /* null while the column is typed; its index, to be text if it is not */
+        if (!ccol_nulls(C, c)) return false;
+        c->nulls[r] = 3;
+        if (c->store == ST_PERIOD)
+            memset(&c->p[r], 0, sizeof c->p[r]);
+        else
+            c->v[r] = cl->bits;
+        if (c->has_quals) c->quals[r] = 0;
+        c->kinds |= k;
+        return true;
+    }
     if (k & (K_NULL | K_QEMPTY)) {
         if (c->store == ST_STR && k == K_QEMPTY) {
             uint32_t code;
@@ -546,6 +561,42 @@ static size_t value_text(int st, const jp_column_t *c, size_t i, char *buf)
     }
 }
 
+/* A marker's index where a typed builder keeps it (null byte 3): in the
+ * value array of an INT (or NONE's INT stand-in), BOOL or DATE column;
+ * decimals never turn back into text, so NUM does not keep it. */
+static int marker_of(int st, const jp_column_t *c, size_t i)
+{
+    switch (st) {
+    case ST_NONE:
+    case ST_INT:
+        return (int)c->v.i[i];
+    case ST_BOOL:
+        return c->v.b[i];
+    case ST_DATE:
+        return c->v.date[i];
+    default:
+        return -1;
+    }
+}
+
+static void set_marker(int st, jp_column_t *c, size_t i, int m)
+{
+    switch (st) {
+    case ST_NONE:
+    case ST_INT:
+        c->v.i[i] = m;
+        break;
+    case ST_BOOL:
+        c->v.b[i] = (uint8_t)m;
+        break;
+    case ST_DATE:
+        c->v.date[i] = m;
+        break;
+    default:
+        break;
+    }
+}
+
 /* Convert the builder's column to store `to` (not DEAD). */
 static bool bld_convert(bld_t *B, int to, size_t len)
 {
@@ -572,11 +623,13 @@ static bool bld_convert(bld_t *B, int to, size_t len)
                 continue;
             }
             size_t k = nb == 2 || B->store == ST_NONE ? 0 : value_text(B->store, o, i, buf);
-            if (jp_strdict_intern(c->dict, buf, k, &code)) goto fail;
+            const char *text = nb == 3 ? jp_csv_marker_text(marker_of(B->store, o, i), &k) : buf;
+            if (jp_strdict_intern(c->dict, text, k, &code)) goto fail;
             c->v.s[i] = code;
-            if (nb == 2) c->nulls[i] = 0;
+            if (nb >= 2) c->nulls[i] = 0;
         } else {
             memset((char *)c->v.raw + i * jp_type_width(c->type), 0, jp_type_width(c->type));
+            if (nb == 3) set_marker(to, c, i, marker_of(B->store, o, i));
         }
     }
     c->len = len;
@@ -631,8 +684,9 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
     }
     int from = c->store;
     switch (to) {
+    case ST_NONE: /* nulls and markers so far: keep the markers' indexes */
     case ST_INT:
-        if (from == ST_INT)
+        if (from == ST_INT || from == ST_NONE)
             memcpy(o->v.i + row0, c->v, r * 8);
         else
             memset(o->v.i + row0, 0, r * 8);
@@ -687,7 +741,10 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
                     continue;
                 }
                 size_t len = 0;
-                if (nb == 0) {
+                const char *text = buf;
+                if (nb == 3) {
+                    text = jp_csv_marker_text((int)c->v[i], &len);
+                } else if (nb == 0) {
                     if (from == ST_INT)
                         len =
                             (size_t)snprintf(buf, sizeof buf, "%lld", (long long)(int64_t)c->v[i]);
@@ -699,7 +756,7 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
                     }
                 }
                 uint32_t code;
-                if (jp_strdict_intern(o->dict, buf, len, &code)) return JP_ERR_NOMEM;
+                if (jp_strdict_intern(o->dict, text, len, &code)) return JP_ERR_NOMEM;
                 o->v.s[row0 + i] = code;
                 if (o->nulls) o->nulls[row0 + i] = 0;
             }
@@ -725,6 +782,7 @@ static void profile_append(pass_t *P, batch_t *B, chunk_t *C)
         bk->kinds |= c->kinds;
         bk->n_null += c->n_null;
         bk->n_qempty += c->n_qempty;
+        bk->n_marker += c->n_marker;
         bk->n_qual += c->n_qual;
         if (P->cs[k].mode == CM_INFER && !bk->explained && !kinds_are_text(before) &&
             kinds_are_text(bk->kinds)) {
@@ -906,7 +964,7 @@ jp_status_t jp_csv_bld_finish(pass_t *P, size_t k, jp_column_t **out, bool *dead
     if (c->nulls) {
         bool any = false;
         for (size_t i = 0; i < len; i++) {
-            if (c->nulls[i] == 2) c->nulls[i] = 1;
+            if (c->nulls[i] >= 2) c->nulls[i] = 1; /* "" and markers: null in a typed column */
             any |= c->nulls[i] != 0;
         }
         if (!any) {

@@ -68,6 +68,11 @@ typedef struct jp_read_opts {
      * null and recorded here instead of failing the read (YAML; readers
      * that cannot do this still fail at the first such cell). */
     jp_cell_errors_t *cell_errors;
+    /* CSV: more texts meaning null, n_null_list of them.  Giving these or
+       null_text replaces the default missing-value markers (— - … / NA ...,
+       null in typed columns only). */
+    const char *const *null_list;
+    size_t n_null_list;
 } jp_read_opts_t;
 
 typedef struct jp_write_opts {

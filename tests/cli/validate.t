@@ -46,10 +46,10 @@ $ $JINPU validate tests/data/validate/people.yaml tests/data/validate/degrees.ya
 ~ people.yaml:16: row 3, field 'paid': 25000 is more than a fifth of 100000
 ~ why: a year's payment is a fifth of the degree's subsidy
 
-# rules for a CSV read loosely: types, and an expression
+# rules for a CSV read loosely: types, an expression; 'n/a' is a missing value
 $ $JINPU validate tests/data/validate/loose.csv --rules tests/data/validate/rules_ok.lua
 ? 1
-~ loose.csv:3: row 2, field 'output_t': 'n/a' is not a valid number
+~ loose.csv:3: row 2, field 'output_t': missing value \(required\)
 ~ loose.csv:4: row 3, field 'year': 'twenty' is not a valid integer
 ~ loose.csv:4: row 3, field 'share': `share <= 100` is false \(share = 120\)
 

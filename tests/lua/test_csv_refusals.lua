@@ -1,6 +1,7 @@
 -- What the CSV and dataset bindings refuse rather than get silently wrong:
 -- ambiguous delimiters, rows with holes, field names with a NUL byte,
--- figures that underflow, overflow or lack a number, CSV from streams.
+-- figures that underflow, overflow or lack a number; CSV from streams;
+-- missing-value markers.
 local t = require("testlib")
 local jp = require("jinpu")
 
@@ -116,6 +117,23 @@ t.case("jp.read_csv reads a stream: a pipe, a FIFO, '-' for standard input", fun
     rc = os.execute(string.format("%s -e 'print(pcall(jp.load, \"%s\"))' > '%s'", jinpu, fifo, out))
     t.ok(io.open(out):read("a"):match("is a stream, not a file"), "jp.load does not sniff a stream")
   end
+end)
+
+t.case("nulls: the markers of Chinese tables, and the null option as a list", function()
+  local p = write("m.csv", "county,output,year,note\nA,7696,2020,-\nB,—,2021,x\nC,…,2022,NA\nD,/,—,\n")
+  local d = jp.read_csv(p)
+  t.eq(d:schema().fields[2].type, "integer", "markers do not make a number column text")
+  t.eq(d:column("output"):nulls(), 3, "three missing outputs")
+  t.eq(d:schema().fields[3].type, "integer", "nor an integer column")
+  t.eq(d:column("note")[1], "-", "in a text column a marker is text")
+  t.eq(d:column("note")[3], "NA", "NA too")
+  local e = jp.read_csv(p, { null = { "—", "NA" } })
+  t.eq(e:schema().fields[2].type, "string", "a list replaces the markers: … and / are text")
+  t.eq(e:column("note")[3], nil, "NA listed: null in every column")
+  t.eq(jp.read_csv(p, { null = {} }):column("note")[3], "NA", "an empty list: only the empty cell")
+  t.raises(function() jp.read_csv(p, { null = { 1 } }) end, "option 'null': item 1")
+  local typed = jp.read_csv(p, { schema = { output = { type = "number", unit = "t" } } })
+  t.eq(typed:column("output"):nulls(), 3, "a typed field reads markers as null, not as errors")
 end)
 
 os.execute("rm -rf '" .. dir .. "'")

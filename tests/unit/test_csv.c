@@ -313,7 +313,7 @@ static void test_inference_late(void)
     jp_buf_puts(&b, "id,v,w,k\n");
     for (int i = 0; i < 3000; i++)
         jp_buf_printf(&b, "%d,%d.50,%d,%s\n", i, i, i, i % 2 ? "true" : "false");
-    jp_buf_puts(&b, "3000,n/a,2.5,maybe\n");
+    jp_buf_puts(&b, "3000,n.a.,2.5,maybe\n"); /* not a missing-value marker */
     jp_csv_tuning_t t = {0};
     t.batch_bytes = 4096;
     t.chunk_bytes = 512;
@@ -327,7 +327,7 @@ static void test_inference_late(void)
         CHECK_INT(ds->nrows, 3001);
         CHECK_INT(ctype(ds, "v"), JP_TYPE_STRING);
         CHECK_STR(sval(ds, "v", 7), "7.50");
-        CHECK_STR(sval(ds, "v", 3000), "n/a");
+        CHECK_STR(sval(ds, "v", 3000), "n.a.");
         CHECK_INT(ctype(ds, "w"), JP_TYPE_NUMBER);
         CHECK(col(ds, "w")->v.d[2999] == 2999.0 && col(ds, "w")->v.d[3000] == 2.5);
         CHECK_INT(ctype(ds, "k"), JP_TYPE_STRING);

@@ -391,6 +391,117 @@ static void test_first_error(void)
     }
 }
 
+/* ---- missing-value markers ------------------------------------------------------------- */
+
+/* Columns of integers, dates, booleans and decimals with markers among
+ * them; some turn text later.  Whatever the cuts: a column that ends typed
+ * has a null for each marker; one that ends text has every cell's text,
+ * markers included (as an explicit string read gives it). */
+static void test_markers(void)
+{
+    static const char *const mk[] = {"-", "\xE2\x80\x94", "NA", "/", "\xE2\x80\xA6", "--", "n/a"};
+    static const jp_csv_tuning_t tunings[] = {
+        {0, 0, 0, 0, 1},  {64, 5, 0, 0, 3},     {200, 33, 0, 0, 2},
+        {97, 1, 0, 0, 4}, {1024, 100, 0, 0, 2},
+    };
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        rng_state = seed * 7919;
+        unsigned rows = 20 + rnd(200), late[5];
+        bool had_text[5] = {false};
+        for (int k = 0; k < 5; k++) late[k] = rnd(3) ? rows : rnd(rows); /* text from here */
+        jp_buf_t b = JP_BUF_INIT;
+        jp_buf_puts(&b, "i,dt,b,d,e\n");
+        for (unsigned r = 0; r < rows; r++) {
+            char c[5][40];
+            snprintf(c[0], 40, "%u", r);
+            snprintf(c[1], 40, "2020-01-%02u", 1 + r % 28);
+            snprintf(c[2], 40, "%s", r % 2 ? "true" : "false");
+            snprintf(c[3], 40, "%u.%u", r, r % 7);
+            snprintf(c[4], 40, "%d", -(int)r);
+            for (int k = 0; k < 5; k++) {
+                if (rnd(4) == 0) snprintf(c[k], 40, "%s", mk[rnd(7)]);
+                if (r >= late[k] && rnd(3) == 0) {
+                    snprintf(c[k], 40, "t%u", r);
+                    had_text[k] = true;
+                }
+            }
+            jp_buf_printf(&b, "%s,%s,%s,%s,%s\n", c[0], c[1], c[2], c[3], c[4]);
+        }
+        /* the cells as text */
+        jp_schema_t sc;
+        memset(&sc, 0, sizeof sc);
+        static const char *const names[] = {"i", "dt", "b", "d", "e"};
+        for (int k = 0; k < 5; k++) {
+            jp_field_t f;
+            jp_field_init(&f);
+            f.name = (char *)names[k];
+            f.type = JP_TYPE_STRING;
+            jp_error_t e;
+            jp_schema_add(&sc, &f, &e);
+        }
+        jp_read_opts_t so;
+        jp_read_opts_init(&so);
+        so.schema = &sc;
+        jp_dataset_t *text = NULL;
+        jp_error_t err;
+        jp_error_clear(&err);
+        CHECK(jp_csv_read_mem("m.csv", b.data, b.len, &so, &text, &err) == JP_OK);
+        for (size_t t = 0; text && t < sizeof tunings / sizeof tunings[0]; t++) {
+            jp_csv_set_tuning(&tunings[t]);
+            jp_dataset_t *ds = NULL;
+            jp_error_clear(&err);
+            jp_status_t st = jp_csv_read_mem("m.csv", b.data, b.len, NULL, &ds, &err);
+            jp_csv_set_tuning(NULL);
+            CHECK_MSG(st == JP_OK, "%s", errtext(&err));
+            for (int k = 0; !st && k < 5; k++) {
+                const jp_column_t *c = ds->cols[k], *x = text->cols[k];
+                if (c->type == JP_TYPE_STRING) {
+                    CHECK_MSG(jp_column_equal(c, x), "seed %u tuning %zu: text column %s", seed, t,
+                              names[k]);
+                    continue;
+                }
+                CHECK_MSG(!had_text[k], "seed %u: %s typed though text came", seed, names[k]);
+                size_t markers = 0, nulls = 0;
+                for (size_t r = 0; r < x->len; r++) {
+                    size_t len;
+                    const char *s = jp_strdict_get(x->dict, x->v.s[r], &len);
+                    markers += jp_column_is_null(x, r) || jp_csv_is_marker(s, len);
+                    nulls += jp_column_is_null(c, r);
+                }
+                CHECK_MSG(nulls == markers, "seed %u tuning %zu: %s has %zu nulls for %zu markers",
+                          seed, t, names[k], nulls, markers);
+            }
+            jp_dataset_unref(ds);
+        }
+        jp_dataset_unref(text);
+        jp_schema_free(&sc);
+        jp_buf_free(&b);
+    }
+    /* the null option replaces the markers: listed texts are null everywhere */
+    const char *doc = "a,b\n1,-\nNA,x\n\xE2\x80\x94,y\n";
+    const char *const list[] = {"NA", "-"};
+    jp_read_opts_t o;
+    jp_read_opts_init(&o);
+    o.null_list = list;
+    o.n_null_list = 2;
+    jp_dataset_t *ds = NULL;
+    jp_error_t err;
+    jp_error_clear(&err);
+    CHECK(jp_csv_read_mem("n.csv", doc, strlen(doc), &o, &ds, &err) == JP_OK);
+    if (ds) {
+        CHECK_INT(ds->cols[0]->type, JP_TYPE_STRING); /* — is text now */
+        CHECK(jp_column_is_null(ds->cols[0], 1));
+        CHECK(jp_column_is_null(ds->cols[1], 0)); /* - is null even in a text column */
+    }
+    jp_dataset_unref(ds);
+    const char *const none[] = {NULL};
+    o.null_list = none;
+    o.n_null_list = 0; /* an empty list: only "" */
+    CHECK(jp_csv_read_mem("n.csv", doc, strlen(doc), &o, &ds, &err) == JP_OK);
+    if (ds) CHECK_INT(ds->cols[0]->type, JP_TYPE_STRING);
+    jp_dataset_unref(ds);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/jp_test_csv_edges_%d", (int)getpid());
@@ -399,6 +510,7 @@ int main(void)
     RUN(test_figures);
     RUN(test_streams);
     RUN(test_first_error);
+    RUN(test_markers);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("# could not remove %s\n", dir);

@@ -157,7 +157,7 @@ static void test_culprit(void)
     jp_buf_puts(&b, "n,d,s\n");
     for (int i = 0; i < 300; i++) jp_buf_printf(&b, "%d.5,2020-01-0%d,\"x\ny\"\n", i, 1 + i % 9);
     jp_buf_puts(&b, "7,8,\"甲\"\n");     /* line 602: d turns text (date and integer) */
-    jp_buf_puts(&b, "-,2020-01-01,z\n"); /* line 603: n turns text */
+    jp_buf_puts(&b, "?,2020-01-01,z\n"); /* line 603: n turns text */
     put(tp("d.csv"), b.data, b.len);
     jp_buf_free(&b);
     for (size_t t = 0; t < NTUNINGS; t++) {
@@ -172,7 +172,7 @@ static void test_culprit(void)
         CHECK_INT(pr.fields[0].text_row, 302);
         CHECK_INT(pr.fields[0].text_line, 603);
         CHECK_INT(pr.fields[0].text_col, 1);
-        CHECK_STR(pr.fields[0].text_cell, "-");
+        CHECK_STR(pr.fields[0].text_cell, "?");
         CHECK_INT(pr.fields[1].text_row, 301);
         CHECK_INT(pr.fields[1].text_line, 602);
         CHECK_INT(pr.fields[1].text_col, 3);

@@ -293,7 +293,7 @@ static void test_lazy_file_top(void)
         const char *ln = i == n / 2 ? "2.5" : "7";
         char lt[32];
         if (i == n / 2 + 1)
-            snprintf(lt, sizeof lt, "n/a");
+            snprintf(lt, sizeof lt, "n.a.");
         else
             snprintf(lt, sizeof lt, "%zu.25", i);
         jp_buf_printf(&b, "%s,%d,%s,%s,\"r%zu, \"\"q\"\"\"\n", x % 3 ? "a" : "b",
