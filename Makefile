@@ -71,6 +71,9 @@ $(B)/%.o: %.c | build/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(OPT) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+# shipped plugins are found in the tree when the binary runs from inside it
+$(B)/src/bind/lua_plugin.o: BASE += -DJP_TREE='"$(CURDIR)"'
+
 $(B)/gen/lua_embedded.c: build/embed $(LUA_SRC)
 	@mkdir -p $(B)/gen
 	build/embed $@ lua $(LUA_SRC)
@@ -165,12 +168,22 @@ check-tsan: FORCE
 bench: jinpu
 	@sh bench/run.sh
 
+# Shipped plugins: Lua ones to share/, those with a native library to lib/
+# (found there relative to bin/jinpu: docs/plugins.md).
 install: jinpu
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 jinpu $(DESTDIR)$(PREFIX)/bin/jinpu
+	@for p in plugins/*/; do \
+	    n=$$(basename $$p); \
+	    if grep -q '^library:' $$p/plugin.yaml; then d=lib; else d=share; fi; \
+	    echo "install plugin $$n -> $(PREFIX)/$$d/jinpu/plugins/$$n"; \
+	    install -d $(DESTDIR)$(PREFIX)/$$d/jinpu/plugins/$$n || exit 1; \
+	    cp -R $$p. $(DESTDIR)$(PREFIX)/$$d/jinpu/plugins/$$n/ || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/jinpu
+	rm -rf $(DESTDIR)$(PREFIX)/share/jinpu/plugins $(DESTDIR)$(PREFIX)/lib/jinpu/plugins
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c

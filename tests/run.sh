@@ -3,6 +3,7 @@
 #   C unit tests   build/V/tests/test_*           (tests/unit/unit.h)
 #   Lua tests      tests/lua/*.lua via jinpu run  (tests/lua/testlib.lua)
 #   CLI tests      tests/cli/*.t                  (tests/cli/run_t.sh)
+#   plugin tests   plugins/*/tests/*.lua via `jinpu plugins test`
 #   fuzz replays   build/V/tests/replay_NAME over tests/fuzz/{corpus,regressions}/NAME
 # Each program prints "ok N - NAME" or "not ok N - NAME" per case and ends with
 # "# passed N failed M" (the convention: tests/README.md). A case counts once.
@@ -81,6 +82,8 @@ for B in "$@"; do
         [ -f "$t" ] || continue
         run_counted "cli $(basename "$t")" sh tests/cli/run_t.sh "$t"
     done
+    echo "== $V: shipped plugins' own tests"
+    run_counted "plugins test" "$JINPU" --no-plugins plugins test
     echo "== $V: fuzz inputs replayed"
     for t in "$B"/tests/replay_*; do
         [ -x "$t" ] || continue

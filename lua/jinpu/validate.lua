@@ -16,8 +16,9 @@ M.APPROX_TOLERANCE = 0.05
 -- ---- rule packs ---------------------------------------------------------------
 
 -- name -> pack (a table { name=, description=, rules = list or function(ds) }).
--- Packs shipped in lua/jinpu/rules/<name>.lua are found by name; plugins
--- add theirs with M.register_pack.
+-- Packs come from plugins (jp.register_rules; the domain packs of the
+-- bundled datasets are the shipped plugin jinpu_stats) and are loaded when
+-- first asked for by name; M.register_pack adds one directly.
 local packs = {}
 
 function M.register_pack(name, pack)
@@ -31,6 +32,7 @@ end
 function M.pack(name)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then return nil end
   if packs[name] then return packs[name] end
+  if jp._need and jp._need("rules", name) and packs[name] then return packs[name] end
   local mod = "jinpu.rules." .. name
   if not package.preload[mod] and not package.loaded[mod] then return nil end
   local pack = require(mod)
@@ -43,6 +45,13 @@ end
 function M.pack_names()
   local names, seen = {}, {}
   for k in pairs(packs) do names[#names + 1] = k; seen[k] = true end
+  for _, p in ipairs(jp.plugins and jp.plugins() or {}) do
+    if p.state ~= "shadowed" then
+      for _, n in ipairs(p.provides.rules) do
+        if not seen[n] then names[#names + 1] = n; seen[n] = true end
+      end
+    end
+  end
   for k in pairs(package.preload) do
     local n = k:match("^jinpu%.rules%.([%w_]+)$")
     if n and n ~= "obs" and not seen[n] then names[#names + 1] = n end

@@ -109,6 +109,9 @@ void jpl_open_verbs(lua_State *L);
 void jpl_open_validate(lua_State *L);
 void jpl_open_archive(lua_State *L);
 void jpl_open_csv(lua_State *L);
+/* The plugin host (lua_plugin.c): runs lua/jinpu/plugins.lua over the
+ * finished module table; discovery comes later (jpl_plugin.h). */
+void jpl_open_plugins(lua_State *L);
 
 /* [-0, +1, m] The `jinpu` module table. */
 int luaopen_jinpu(lua_State *L);

@@ -17,6 +17,7 @@
 #include "jp_format.h"
 #include "jp_verbs.h"
 #include "jpl.h"
+#include "jpl_plugin.h"
 #include "jpl_policy.h"
 
 #define ARCHIVE_MT "jinpu.archive"
@@ -133,6 +134,20 @@ static int l_export(lua_State *L)
     lua_settop(L, 3); /* [path, datasets, opts]: what we push goes above */
     const char *path = luaL_checkstring(L, 1);
     jpl_policy_check_write(L, "jp.export", path);
+    if (jpl_plugin_format(L, path, NULL, "export")) { /* report.xlsx, db.sqlite, ... */
+        if (jpl_test_dataset(L, 2)) {
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, 2);
+            lua_rawseti(L, -2, 1);
+        } else {
+            luaL_checktype(L, 2, LUA_TTABLE);
+            lua_pushvalue(L, 2);
+        }
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 3);
+        lua_call(L, 3, 1);
+        return 1;
+    }
     size_t n = 0;
     jp_dataset_t **v;
     if (jpl_test_dataset(L, 2)) {

@@ -23,6 +23,7 @@
 #include "jp_unit.h"
 #include "jp_verbs.h"
 #include "jpl.h"
+#include "jpl_plugin.h"
 #include "jpl_policy.h"
 
 typedef struct {
@@ -1138,8 +1139,20 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
         lua_pushnil(L);
     }
     lua_getfield(L, t, "schema");
+    if (lua_type(L, -1) == LUA_TSTRING) { /* a named schema (plugins) */
+        const char *sname = lua_tostring(L, -1);
+        jpl_plugin_schema(L, sname); /* [.., name, fields] */
+        lua_remove(L, -2);
+        o->schema_subset = true; /* a file may leave out optional fields */
+        if (!o->name) {
+            lua_getfield(L, -1, "name"); /* the schema names the dataset */
+            o->name = lua_tostring(L, -1);
+            lua_pop(L, 1); /* kept alive by the schema table */
+        }
+    }
     if (!lua_isnil(L, -1)) {
-        if (!lua_istable(L, -1)) jpl_errorf(L, "option 'schema' must be a table");
+        if (!lua_istable(L, -1))
+            jpl_errorf(L, "option 'schema' must be a table or a schema's name");
         int st = lua_gettop(L);
         schemabox_t *b = new_box(L, sizeof *b, "jinpu.schemabox", schemabox_gc);
         read_schema_opt(L, st, &b->schema);
@@ -1174,10 +1187,27 @@ static void push_cell_errors(lua_State *L, const char *path, const jp_cell_error
     lua_setfield(L, -2, "total");
 }
 
+/* opts.format when opts (at t) is a table holding a string there, else NULL */
+static const char *opt_format(lua_State *L, int t)
+{
+    if (lua_type(L, t) != LUA_TTABLE) return NULL;
+    lua_getfield(L, t, "format");
+    const char *f = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1); /* still referenced by the options table */
+    return f;
+}
+
 static int do_load(lua_State *L, bool csv)
 {
+    lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
     jpl_policy_check_read(L, csv ? "jp.read_csv" : "jp.load", path);
+    if (!csv && jpl_plugin_format(L, path, opt_format(L, 2), "read")) {
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_call(L, 2, 1); /* the plugin's reader checks its own options */
+        return 1;
+    }
     jp_read_opts_t o;
     int top = lua_gettop(L);
     jpl_read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
@@ -1558,6 +1588,7 @@ static void read_write_opts(lua_State *L, int t, jp_write_opts_t *o)
 
 static int do_write(lua_State *L, const char *format)
 {
+    lua_settop(L, 3);
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     const char *path = luaL_checkstring(L, 2);
     jpl_policy_check_write(L,
@@ -1565,6 +1596,14 @@ static int do_write(lua_State *L, const char *format)
                            : *format == 'c' ? "ds:write_csv"
                                             : "ds:write_yaml",
                            path);
+    if (!format && jpl_plugin_format(L, path, opt_format(L, 3), "write")) {
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_call(L, 3, 0);
+        lua_settop(L, 1);
+        return 1;
+    }
     jp_write_opts_t o;
     read_write_opts(L, 3, &o);
     if (format && !o.format) {

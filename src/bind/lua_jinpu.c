@@ -35,8 +35,9 @@ static void register_preload(lua_State *L)
 {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE); /* [preload] */
     for (const jp_embedded_t *e = jp_embedded; e->name; e++) {
-        if (strcmp(e->name, "jinpu.base") == 0) continue; /* run below, not required */
-        lua_getfield(L, -1, e->name);                     /* [preload, old] */
+        /* run below, never required: the host keeps private helpers */
+        if (strcmp(e->name, "jinpu.base") == 0 || strcmp(e->name, "jinpu.plugins") == 0) continue;
+        lua_getfield(L, -1, e->name); /* [preload, old] */
         bool present = !lua_isnil(L, -1);
         lua_pop(L, 1);
         if (present) continue;
@@ -82,5 +83,6 @@ int luaopen_jinpu(lua_State *L)
         lua_pushvalue(L, -2);    /* [jp, chunk, jp] */
         lua_call(L, 1, 0);       /* [jp] */
     }
+    jpl_open_plugins(L);
     return 1;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <editline/readline.h>
@@ -34,6 +35,7 @@
 #include "jp_suggest.h"
 #include "jp_version.h"
 #include "jpl.h"
+#include "jpl_plugin.h"
 #include "jpl_policy.h"
 
 enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_TIME = 5, EXIT_INTERRUPTED = 130 };
@@ -259,6 +261,11 @@ static void print_usage(FILE *f)
         "  validate FILE...        validate datasets; exit 1 when the data fails\n"
         "  export -o OUT FILE...   export datasets to a .tar.gz or .zip archive\n"
         "  verify ARCHIVE          check an archive against its manifest\n"
+        "  plugins [info NAME|new NAME|test [NAME]]\n"
+        "                          list plugins (and why any was refused); scaffold; test\n"
+        "  NAME [ARGS]             a command a plugin provides\n"
+        "  --plugins DIR ...       look for plugins in DIR first (before the command)\n"
+        "  --no-plugins ...        only the shipped plugins (also JINPU_NO_PLUGINS=1)\n"
         "  -h, --help              this text (COMMAND --help for a command's own)\n"
         "  -v, --version           version and library versions\n"
         "\n"
@@ -342,6 +349,14 @@ static int run_command(lua_State *L, const char *name, char **argv, int argc, in
     *code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : (lua_toboolean(L, -1) ? 0 : 1);
     lua_pop(L, 1);
     return LUA_OK;
+}
+
+/* A script must be a file: a directory named like a command (the tree's
+ * plugins/) does not hide the command. */
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 static bool have_command(const char *name)
@@ -465,6 +480,84 @@ static int usage_error(mainargs_t *m, const char *fmt, const char *what)
     return 0;
 }
 
+/* [-0, +1] the function of plugin command NAME (arg 1), or nil */
+static int find_plugin_command(lua_State *L)
+{
+    if (!jpl_plugin_command(L, lua_tostring(L, 1))) lua_pushnil(L);
+    return 1;
+}
+
+/* jinpu NAME ARGS... where a plugin provides command NAME: its status, or
+ * -1 when no plugin does. */
+static int run_plugin_command(lua_State *L, const char *name, char **argv, int argc, int *code)
+{
+    lua_pushcfunction(L, find_plugin_command);
+    lua_pushstring(L, name);
+    int status = docall(L, 1, 1);
+    if (status != LUA_OK) return report(L, status);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_createtable(L, argc - 2, 0);
+    for (int i = 2; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - 1);
+    }
+    status = docall(L, 1, 1);
+    if (status != LUA_OK) return report(L, status);
+    *code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : (lua_toboolean(L, -1) ? 0 : 1);
+    lua_pop(L, 1);
+    return LUA_OK;
+}
+
+static bool option_flag(const char *arg, const char *name)
+{
+    return strcmp(arg, name) == 0;
+}
+
+static const char *option_value(mainargs_t *m, int *i, const char *name, bool *missing);
+
+/*
+ * The options before the command: --plugins DIR (repeatable), --no-plugins
+ * (also JINPU_NO_PLUGINS=1: only the shipped plugins), then plugin
+ * discovery.  Removes them from m->argv.  false after a usage error.
+ */
+static bool plugin_options(lua_State *L, mainargs_t *m)
+{
+    const char **dirs = lua_newuserdatauv(L, (size_t)m->argc * sizeof *dirs + 1, 0);
+    size_t ndirs = 0;
+    const char *env = getenv("JINPU_NO_PLUGINS");
+    bool third_party = !(env && *env && strcmp(env, "0") != 0);
+    int i = 1;
+    for (; i < m->argc; i++) {
+        bool missing;
+        const char *v;
+        if (option_flag(m->argv[i], "--no-plugins")) {
+            third_party = false;
+        } else if ((v = option_value(m, &i, "--plugins", &missing)) || missing) {
+            if (missing) return usage_error(m, "%s needs a directory", "--plugins");
+            struct stat st;
+            if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode))
+                return usage_error(m, "--plugins: '%s' is not a directory", v);
+            dirs[ndirs++] = v;
+        } else {
+            break;
+        }
+    }
+    jpl_plugins_init(L, dirs, ndirs, third_party);
+    if (i > 1) {
+        char **argv = lua_newuserdatauv(L, (size_t)(m->argc - i + 2) * sizeof *argv, 0);
+        argv[0] = m->argv[0];
+        for (int k = i; k < m->argc; k++) argv[k - i + 1] = m->argv[k];
+        m->argc = m->argc - i + 1;
+        argv[m->argc] = NULL;
+        m->argv = argv;
+        lua_setfield(L, LUA_REGISTRYINDEX, "jinpu.argv"); /* the prompt clears the stack */
+    }
+    return true;
+}
+
 /* The value of `--name VALUE` or `--name=VALUE` at argv[*i] (advancing *i),
  * or NULL when argv[*i] is not that option. */
 static const char *option_value(mainargs_t *m, int *i, const char *name, bool *missing)
@@ -565,6 +658,9 @@ static int pmain(lua_State *L)
     lua_setglobal(L, "jinpu");
     lua_setglobal(L, "jp");
     lua_gc(L, LUA_GCGEN, 0, 0);
+    if (!plugin_options(L, m)) return 0;
+    argc = m->argc;
+    argv = m->argv;
 
     if (argc < 2) {
         if (isatty(0))
@@ -608,17 +704,23 @@ static int pmain(lua_State *L)
         m->code = exit_status(run_file(L, "-", argv, argc, 1));
         return 0;
     }
-    if (a[0] != '-' && have_command(a) && access(a, F_OK) != 0) {
+    if (a[0] != '-' && have_command(a) && !is_file(a)) {
         int code = 0;
         int st = run_command(L, a, argv, argc, 2, &code);
         m->code = st == LUA_OK ? code : exit_status(st);
         return 0;
     }
     if (a[0] == '-') {
-        static const char *const known[] = {"-e", "-h", "--help", "-v", "--version", NULL};
+        static const char *const known[] = {"-e",        "-h",        "--help",       "-v",
+                                            "--version", "--plugins", "--no-plugins", NULL};
         return unknown_option(m, "", a, known);
     }
-    if (access(a, F_OK) != 0) {
+    if (!is_file(a)) {
+        int code = 0, st = run_plugin_command(L, a, argv, argc, &code);
+        if (st != -1) {
+            m->code = st == LUA_OK ? code : exit_status(st);
+            return 0;
+        }
         size_t n = strlen(a);
         if (n > 4 && strcmp(a + n - 4, ".lua") == 0)
             return usage_error(m, "cannot open script '%s'", a);

@@ -283,6 +283,21 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* The plugins whose readers or verbs produced a dataset ("NAME VERSION"
+ * entries of its metadata): provenance the manifest keeps. */
+static jp_status_t plugins_text(jp_buf_t *b, const jp_meta_t *m)
+{
+    jp_status_t st = jp_buf_puts(b, "    plugins:\n");
+    for (size_t i = 0; i < m->n_plugins && !st; i++) {
+        const char *e = m->plugins[i], *sp = strchr(e, ' ');
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(sp ? (size_t)(sp - e) : strlen(e)), e);
+        st = ykv(b, "      - ", "name", name);
+        if (!st && sp) st = ykv(b, "        ", "version", sp + 1);
+    }
+    return st;
+}
+
 static jp_status_t manifest_text(const dsrec_t *recs, size_t n, const ents_t *ents, int64_t mtime,
                                  jp_buf_t *b, jp_error_t *err)
 {
@@ -310,6 +325,7 @@ static jp_status_t manifest_text(const dsrec_t *recs, size_t n, const ents_t *en
         if (!st && r->ds->origin) st = ykv(b, "    ", "origin", base_name(r->ds->origin));
         if (!st) st = ykv(b, "    ", "period", m->period);
         if (!st) st = ykv(b, "    ", "license", m->license);
+        if (!st && m->n_plugins) st = plugins_text(b, m);
         if (!st)
             st = jp_buf_printf(b, "    rows: %zu\n    fields: %zu\n", r->ds->nrows,
                                r->ds->schema.n_fields);

@@ -677,9 +677,10 @@ static void selection_free(selection_t *sel)
     memset(sel, 0, sizeof *sel);
 }
 
-/* Every field an explicit schema names must be in the file, with a known unit. */
-static jp_status_t match_schema(const char *path, const jp_schema_t *sc, names_t *nm,
-                                const char *list, selection_t *sel, jp_error_t *err)
+/* Every field an explicit schema names must be in the file, with a known unit
+ * (with `subset`, an optional field the file lacks is left out). */
+static jp_status_t match_schema(const char *path, const jp_schema_t *sc, bool subset,
+                                names_t *nm, const char *list, selection_t *sel, jp_error_t *err)
 {
     sel->explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *sel->explicit_of);
     if (!sel->explicit_of) return nomem(err);
@@ -688,6 +689,7 @@ static jp_status_t match_schema(const char *path, const jp_schema_t *sc, names_t
         const jp_field_t *f = &sc->fields[i];
         long c = find_name(nm, f->name);
         if (c == -2) return nomem(err);
+        if (c < 0 && subset && !f->constraints.required) continue;
         if (c < 0) {
             jp_error_set(err, JP_ERR_ARG,
                          "schema names field '%s', which %s does not have (fields: %s)", f->name,
@@ -859,7 +861,7 @@ static jp_status_t open_head(const char *path, const char *mem, size_t mem_len,
         return st;
     char list[600];
     list_names(op->h.names.v, op->h.names.n, list, sizeof list);
-    if ((st = match_schema(path, o->schema, &op->h.names, list, &op->sel, err)) ||
+    if ((st = match_schema(path, o->schema, o->schema_subset, &op->h.names, list, &op->sel, err)) ||
         (st = select_columns(path, o, &op->h.names, list, &op->sel, err)))
         return st;
     return JP_OK;

@@ -33,6 +33,8 @@ void jp_meta_free(jp_meta_t *m)
     jp_free(m->license);
     for (size_t i = 0; i < m->n_notes; i++) jp_free(m->notes[i]);
     jp_free(m->notes);
+    for (size_t i = 0; i < m->n_plugins; i++) jp_free(m->plugins[i]);
+    jp_free(m->plugins);
     memset(m, 0, sizeof *m);
 }
 
@@ -68,6 +70,34 @@ jp_status_t jp_meta_add_note(jp_meta_t *m, const char *note)
     return JP_OK;
 }
 
+static jp_status_t insert_plugin(jp_meta_t *m, const char *entry)
+{
+    size_t at = 0;
+    while (at < m->n_plugins) {
+        int c = strcmp(m->plugins[at], entry);
+        if (c == 0) return JP_OK;
+        if (c > 0) break;
+        at++;
+    }
+    char **v = jp_realloc_array(m->plugins, m->n_plugins + 1, sizeof *v);
+    if (!v) return JP_ERR_NOMEM;
+    m->plugins = v;
+    char *e = jp_strdup(entry);
+    if (!e) return JP_ERR_NOMEM;
+    memmove(v + at + 1, v + at, (m->n_plugins - at) * sizeof *v);
+    v[at] = e;
+    m->n_plugins++;
+    return JP_OK;
+}
+
+jp_status_t jp_meta_add_plugin(jp_meta_t *m, const char *name, const char *version)
+{
+    char entry[256];
+    int k = snprintf(entry, sizeof entry, "%s %s", name, version);
+    if (k < 0 || (size_t)k >= sizeof entry) return JP_ERR_ARG;
+    return insert_plugin(m, entry);
+}
+
 jp_status_t jp_meta_copy(jp_meta_t *dst, const jp_meta_t *src)
 {
     memset(dst, 0, sizeof *dst);
@@ -79,6 +109,8 @@ jp_status_t jp_meta_copy(jp_meta_t *dst, const jp_meta_t *src)
         goto fail;
     for (size_t i = 0; i < src->n_notes; i++)
         if (jp_meta_add_note(dst, src->notes[i])) goto fail;
+    for (size_t i = 0; i < src->n_plugins; i++)
+        if (insert_plugin(dst, src->plugins[i])) goto fail;
     return JP_OK;
 fail:
     jp_meta_free(dst);

@@ -33,6 +33,12 @@ typedef struct jp_meta {
     char *license;
     char **notes;
     size_t n_notes;
+    /* provenance: the plugins whose readers or verbs produced the rows, as
+     * "NAME VERSION" (sorted, distinct); verbs carry them on, archive
+     * manifests record them.  Not part of the content (jp_dataset_equal
+     * ignores them). */
+    char **plugins;
+    size_t n_plugins;
 } jp_meta_t;
 
 typedef struct jp_lazy jp_lazy_t; /* jp_lazy.h */
@@ -98,6 +104,9 @@ void jp_meta_free(jp_meta_t *m);
 /* Replace a metadata string (value may be NULL); returns JP_ERR_NOMEM. */
 jp_status_t jp_meta_set(char **slot, const char *value);
 jp_status_t jp_meta_add_note(jp_meta_t *m, const char *note);
+/* Record that plugin NAME VERSION produced the rows (kept sorted; a repeat
+ * is a no-op); JP_ERR_NOMEM. */
+jp_status_t jp_meta_add_plugin(jp_meta_t *m, const char *name, const char *version);
 
 /* Deep equality of schema, metadata and every cell; on difference `why`
  * (>= 256 bytes, may be NULL) names the first one. */

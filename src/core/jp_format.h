@@ -57,6 +57,8 @@ typedef struct jp_read_opts {
     const char *const *columns; /* read only these fields; NULL = all */
     size_t n_columns;
     const jp_schema_t *schema; /* explicit types/units for some or all fields, or NULL */
+    bool schema_subset;        /* CSV: a schema field the file lacks is left out (unless
+                                  it is required) instead of an error */
     const char *name;          /* dataset name (default: file stem) */
     const char *null_text;     /* CSV: extra text meaning null besides "" */
     int threads;               /* 0 = as many as cores */

@@ -61,22 +61,116 @@ static const jp_unit_t units[] = {
     {"level", "ordinal:level", 1, "level", "a grade or level (级)", "级"},
 };
 
-#define NUNITS (sizeof units / sizeof units[0])
+#define NBUILTIN (sizeof units / sizeof units[0])
+
+/* Units added at run time (jp_unit_register), after the built-in ones.
+ * They live as long as the process. */
+static jp_unit_t **added; /* each unit apart: pointers to them stay valid */
+static size_t nadded;
 
 const jp_unit_t *jp_unit_at(size_t i)
 {
-    return i < NUNITS ? &units[i] : NULL;
+    if (i < NBUILTIN) return &units[i];
+    return i - NBUILTIN < nadded ? added[i - NBUILTIN] : NULL;
+}
+
+static bool dim_known(const char *dim)
+{
+    const jp_unit_t *u;
+    for (size_t i = 0; (u = jp_unit_at(i)); i++)
+        if (strcmp(u->dim, dim) == 0) return true;
+    return false;
+}
+
+/* Can u be added?  Fills *primary with the canonical primary unit name
+ * (NULL: the unit itself). */
+static jp_status_t check_new(const jp_unit_t *u, const char **primary_out, jp_error_t *err)
+{
+    if (!u->name || !*u->name || strchr(u->name, '/') || strchr(u->name, '|'))
+        return jp_error_set(err, JP_ERR_ARG, "a unit needs a name without '/' or '|'");
+    if (jp_unit_find(u->name))
+        return jp_error_set(err, JP_ERR_ARG, "unit '%s' exists already", u->name);
+    const char *a = u->aliases ? u->aliases : "";
+    while (*a) {
+        size_t k = strcspn(a, "|");
+        char one[64];
+        if (k == 0 || k >= sizeof one)
+            return jp_error_set(err, JP_ERR_ARG, "unit '%s': an alias is empty or too long",
+                                u->name);
+        memcpy(one, a, k);
+        one[k] = '\0';
+        if (strchr(one, '/') || jp_unit_find(one))
+            return jp_error_set(err, JP_ERR_ARG, "unit '%s': alias '%s' is taken or has a '/'",
+                                u->name, one);
+        a += k + (a[k] == '|');
+    }
+    if (!u->dim || !*u->dim)
+        return jp_error_set(err, JP_ERR_ARG, "unit '%s' needs a dimension", u->name);
+    if (!(u->scale > 0) || u->scale > 1e300)
+        return jp_error_set(err, JP_ERR_ARG, "unit '%s': the scale must be a positive number",
+                            u->name);
+    const char *primary = u->primary && *u->primary ? u->primary : u->name;
+    if (strcmp(primary, u->name) != 0) {
+        const jp_unit_t *p = jp_unit_find(primary);
+        if (!p || strcmp(p->dim, u->dim) != 0)
+            return jp_error_set(err, JP_ERR_UNIT,
+                                "unit '%s': primary unit '%s' is not a unit of %s", u->name,
+                                primary, u->dim);
+        primary = p->name;
+    } else if (!dim_known(u->dim) && u->scale != 1) {
+        return jp_error_set(
+            err, JP_ERR_ARG,
+            "unit '%s' opens dimension %s: its scale must be 1 (it is the reference)", u->name,
+            u->dim);
+    }
+    *primary_out = strcmp(primary, u->name) == 0 ? NULL : primary;
+    return JP_OK;
+}
+
+jp_status_t jp_unit_check_new(const jp_unit_t *u, jp_error_t *err)
+{
+    const char *primary;
+    return check_new(u, &primary, err);
+}
+
+jp_status_t jp_unit_register(const jp_unit_t *u, jp_error_t *err)
+{
+    const char *primary;
+    jp_status_t st = check_new(u, &primary, err);
+    if (st) return st;
+    jp_unit_t **v = jp_realloc_array(added, nadded + 1, sizeof *v);
+    if (!v) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    added = v;
+    jp_unit_t *n = jp_calloc(1, sizeof *n);
+    if (!n) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    n->scale = u->scale;
+    n->name = jp_strdup(u->name);
+    n->dim = jp_strdup(u->dim);
+    n->primary = primary ? primary : n->name; /* a registered unit's name lives forever */
+    n->label = jp_strdup(u->label ? u->label : u->name);
+    n->aliases = jp_strdup(u->aliases ? u->aliases : "");
+    if (!n->name || !n->dim || !n->label || !n->aliases) {
+        jp_free((char *)n->name);
+        jp_free((char *)n->dim);
+        jp_free((char *)n->label);
+        jp_free((char *)n->aliases);
+        jp_free(n);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    added[nadded++] = n;
+    return JP_OK;
 }
 
 const jp_unit_t *jp_unit_find(const char *name)
 {
     size_t n = strlen(name);
-    for (size_t i = 0; i < NUNITS; i++) {
-        if (strcmp(units[i].name, name) == 0) return &units[i];
-        const char *a = units[i].aliases;
+    const jp_unit_t *u;
+    for (size_t i = 0; (u = jp_unit_at(i)); i++) {
+        if (strcmp(u->name, name) == 0) return u;
+        const char *a = u->aliases;
         while (*a) {
             size_t k = strcspn(a, "|");
-            if (k == n && memcmp(a, name, n) == 0) return &units[i];
+            if (k == n && memcmp(a, name, n) == 0) return u;
             a += k + (a[k] == '|');
         }
     }
@@ -193,17 +287,18 @@ static const jp_unit_t *closest_unit(const char *s, size_t n)
     jp_suggest_init(&sg, want);
     const jp_unit_t *best = NULL;
     const char *prev = NULL;
-    for (size_t i = 0; i < NUNITS; i++) {
+    const jp_unit_t *u;
+    for (size_t i = 0; (u = jp_unit_at(i)); i++) {
         /* the name, then each alias; a closer one remembers its unit */
-        jp_suggest_add(&sg, units[i].name);
-        if (sg.best != prev) best = &units[i], prev = sg.best;
-        for (const char *a = units[i].aliases; *a;) {
+        jp_suggest_add(&sg, u->name);
+        if (sg.best != prev) best = u, prev = sg.best;
+        for (const char *a = u->aliases; *a;) {
             size_t k = strcspn(a, "|");
             if (k < sizeof alias) {
                 memcpy(alias, a, k);
                 alias[k] = '\0';
                 jp_suggest_add(&sg, alias);
-                if (sg.best != prev) best = &units[i], prev = sg.best = units[i].name;
+                if (sg.best != prev) best = u, prev = sg.best = u->name;
             }
             a += k + (a[k] == '|');
         }
@@ -304,8 +399,9 @@ static const jp_unit_t *match_unit(const char *s, size_t n, size_t *len)
 {
     const jp_unit_t *best = NULL;
     size_t bestlen = 0;
-    for (size_t i = 0; i < NUNITS; i++) {
-        const char *name = units[i].name;
+    const jp_unit_t *u;
+    for (size_t i = 0; (u = jp_unit_at(i)); i++) {
+        const char *name = u->name;
         const char *a = name;
         for (;;) {
             size_t k = a == name ? strlen(a) : strcspn(a, "|");
@@ -319,12 +415,12 @@ static const jp_unit_t *match_unit(const char *s, size_t n, size_t *len)
                 if (!(ascii_word && next < 0x80 &&
                       (((next | 0x20) >= 'a' && (next | 0x20) <= 'z') ||
                        (next >= '0' && next <= '9')))) {
-                    best = &units[i];
+                    best = u;
                     bestlen = k;
                 }
             }
             if (a == name) {
-                a = units[i].aliases;
+                a = u->aliases;
             } else {
                 a += k;
                 if (*a != '|') break;

@@ -8,7 +8,10 @@
  * Compound units "A/B" ("CNY/t", "item/10k person") are understood.
  * Scaled units such as 万元 (10k CNY) are units of their own for display
  * and conversion, but values read from text are stored in the primary unit
- * ("20万元" -> 200000 CNY).  The table is static and read-only: thread-safe.
+ * ("20万元" -> 200000 CNY).  The built-in table is static; units added
+ * with jp_unit_register (plugins) follow it.  Readers are thread-safe as
+ * long as no unit is registered while another thread reads units:
+ * registration happens between calls into the core, never during one.
  */
 #ifndef JP_UNIT_H
 #define JP_UNIT_H
@@ -76,6 +79,17 @@ void jp_unit_conv_from_ratio(double ratio, jp_unit_conv_t *out);
  * buf and returns buf.
  */
 const char *jp_unit_hint(const char *text, char *buf, size_t size);
+
+/*
+ * Add a unit (plugins' new unit families): name and "|"-separated aliases
+ * that no unit has yet, a dimension (an existing one, or a new one whose
+ * reference the unit is: scale 1), the scale in that dimension's reference
+ * unit, and the primary unit values read from text are stored in (NULL:
+ * itself).  Strings are copied; the unit lives as long as the process.
+ */
+jp_status_t jp_unit_register(const jp_unit_t *u, jp_error_t *err);
+/* The checks of jp_unit_register without adding anything. */
+jp_status_t jp_unit_check_new(const jp_unit_t *u, jp_error_t *err);
 
 /* Iterate the table: returns NULL past the end. */
 const jp_unit_t *jp_unit_at(size_t i);

@@ -7,7 +7,7 @@ local usage = [[
 usage: jinpu export -o OUT [options] FILE...
 Writes the datasets of FILE... (YAML, CSV, .csv.gz, or archives: all their
 datasets, or one with ARCHIVE#NAME) into OUT, chosen by its name: .tar.gz,
-.tgz or .zip.  Each dataset is stored as data (CSV) plus its schema (YAML),
+.tgz or .zip, or the ending of a plugin's format (report.xlsx, db.sqlite).  Each dataset is stored as data (CSV) plus its schema (YAML),
 with manifest.yaml and sha256sums.txt.  The same inputs give the same bytes.
 options:
   -o, --output OUT       the archive to write (replaced atomically)
@@ -46,8 +46,26 @@ return function(argv)
     return 2
   end
   if not is_archive(out) then
-    fail(out .. ": the output must end in .tar.gz, .tgz, .tar or .zip")
-    return 2
+    -- a plugin format may take it (report.xlsx, db.sqlite): it gets every dataset
+    local endings = {}
+    local low = out:lower()
+    local taken = false
+    for _, f in ipairs(jp.formats()) do
+      for _, e in ipairs(f.plugin and f.extensions or {}) do
+        endings[#endings + 1] = e
+        taken = taken or low:sub(-#e) == e
+      end
+    end
+    if not taken then
+      table.sort(endings)
+      fail(out .. ": the output must end in .tar.gz, .tgz, .tar or .zip"
+        .. (#endings > 0 and (", or a plugin format's " .. table.concat(endings, ", ")) or ""))
+      return 2
+    end
+    for k in pairs(opts) do
+      fail("option --" .. k:gsub("_", "-") .. " applies to archives, not to " .. out)
+      return 2
+    end
   end
   if #files == 0 then
     fail("no input file given\n" .. usage)

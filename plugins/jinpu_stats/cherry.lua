@@ -1,9 +1,9 @@
--- lua/jinpu/rules/cherry.lua - the rule pack of the cherry dataset: what a
+-- plugins/jinpu_stats/cherry.lua - the rule pack of the cherry dataset: what a
 -- horticulture economist would check in the figures of a sweet-cherry
 -- district.  Each rule says why in `reason`; the bands are wide on purpose:
 -- they catch a figure read in the wrong unit or magnitude (万 dropped or
 -- doubled, 元 for 万元), not an unusual but real year.
-local O = require("jinpu.rules.obs")
+local O = require("jinpu_stats.obs")
 
 return O.pack("cherry", "sweet cherry industry: yield, price and value per area, rural income", {
   O.ratio {

@@ -1,8 +1,8 @@
--- lua/jinpu/rules/economy.lua - the rule pack of the economy dataset:
+-- plugins/jinpu_stats/economy.lua - the rule pack of the economy dataset:
 -- parts within wholes, shares that agree with their parts, and ratios an
 -- economist would call impossible for a district.  Each rule says why in
 -- `reason`.
-local O = require("jinpu.rules.obs")
+local O = require("jinpu_stats.obs")
 
 local y2021 = "2021"
 local gdp = { "gdp", period = y2021 }

@@ -1,7 +1,7 @@
--- lua/jinpu/rules/ip.lua - the rule pack of the ip dataset (intellectual
+-- plugins/jinpu_stats/ip.lua - the rule pack of the ip dataset (intellectual
 -- property and firm counts): parts within wholes and what the per-10k
 -- ratio implies.  Each rule says why in `reason`.
-local O = require("jinpu.rules.obs")
+local O = require("jinpu_stats.obs")
 
 return O.pack("ip", "intellectual property and firm counts", {
   O.part {

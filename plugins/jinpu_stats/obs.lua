@@ -1,4 +1,4 @@
--- lua/jinpu/rules/obs.lua - building blocks of the rule packs for
+-- plugins/jinpu_stats/obs.lua - building blocks of the rule packs for
 -- "observation" tables (one row per figure: indicator, subject, period,
 -- value with its qualifier, unit; see docs/datasets.md).
 --

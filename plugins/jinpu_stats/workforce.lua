@@ -1,7 +1,7 @@
--- lua/jinpu/rules/workforce.lua - the rule pack of the workforce dataset:
+-- plugins/jinpu_stats/workforce.lua - the rule pack of the workforce dataset:
 -- the graduate-talent subsidy must be self-consistent.  Each rule says why
 -- in `reason`.
-local O = require("jinpu.rules.obs")
+local O = require("jinpu_stats.obs")
 
 local grads = { "graduates_benefited" }
 local years = { "subsidy_payout_years" }
