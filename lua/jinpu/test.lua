@@ -4,10 +4,20 @@
 --   local T = require("jinpu.test")
 --   T.ok(cond, msg)   T.eq(got, want, msg)   T.near(got, want, tol, msg)
 --   T.raises(fn, pattern, msg)     -- fn must raise an error matching pattern
+--   T.case(name, function() ... end)  -- checks grouped as one case; an error
+--                                  -- inside fails the case, the file goes on
 --   T.done()                       -- prints "# passed N failed M"; exit 1 on failure
 --
--- Every check counts once; a failed one prints where it is and why.
+-- Output: "ok N - msg" / "not ok N - msg" per check (or per case), "# ..."
+-- for why, the same protocol as jinpu's own tests.
 local T = { passed = 0, failed = 0 }
+local seq, current = 0, nil
+
+local function report(ok, name)
+  seq = seq + 1
+  if ok then T.passed = T.passed + 1 else T.failed = T.failed + 1 end
+  print(string.format("%sok %d - %s", ok and "" or "not ", seq, name))
+end
 
 local function where()
   local info = debug.getinfo and debug.getinfo(3, "Sl")
@@ -37,11 +47,11 @@ local function same(a, b)
 end
 
 local function record(cond, msg, detail)
-  if cond then
-    T.passed = T.passed + 1
+  if not cond then print(string.format("# %s: %s%s", where(), msg or "", detail and (" -- " .. detail) or "")) end
+  if current then
+    current.failed = current.failed or not cond
   else
-    T.failed = T.failed + 1
-    print(string.format("not ok %s: %s%s", where(), msg or "", detail and (" -- " .. detail) or ""))
+    report(cond, msg or ("check " .. (seq + 1)))
   end
   return cond
 end
@@ -65,6 +75,16 @@ function T.raises(fn, pattern, msg)
     return record(false, msg, "error " .. show(tostring(err)) .. " does not match " .. show(pattern))
   end
   return record(true, msg)
+end
+
+function T.case(name, fn)
+  if current then error("T.case: cases do not nest", 2) end
+  current = { failed = false }
+  local ok, err = pcall(fn)
+  local c = current
+  current = nil
+  if not ok then print("# " .. name .. ": raised " .. tostring(err)) end
+  report(ok and not c.failed, name)
 end
 
 function T.done()

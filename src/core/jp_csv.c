@@ -679,8 +679,8 @@ static void selection_free(selection_t *sel)
 
 /* Every field an explicit schema names must be in the file, with a known unit
  * (with `subset`, an optional field the file lacks is left out). */
-static jp_status_t match_schema(const char *path, const jp_schema_t *sc, bool subset,
-                                names_t *nm, const char *list, selection_t *sel, jp_error_t *err)
+static jp_status_t match_schema(const char *path, const jp_schema_t *sc, bool subset, names_t *nm,
+                                const char *list, selection_t *sel, jp_error_t *err)
 {
     sel->explicit_of = jp_malloc_array(nm->n ? nm->n : 1, sizeof *sel->explicit_of);
     if (!sel->explicit_of) return nomem(err);

@@ -4,6 +4,15 @@
 -- directories and used from separate jinpu processes.
 local t = require("testlib")
 
+-- Each check is a case of its own, named by a fixed text; what was seen is
+-- printed only when it fails (case names must not change between builds).
+local function check(cond, name, detail)
+  t.case(name, function() t.ok(cond, detail and (name .. ": " .. detail) or name) end)
+end
+local function check_eq(got, want, name)
+  t.case(name, function() t.eq(got, want, name) end)
+end
+
 local JINPU = os.getenv("JINPU") or "./jinpu"
 local function sh(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function run(cmd)
@@ -59,11 +68,11 @@ local function lua(plugins, code, env)
 end
 local function expect(plugins, code, want, msg, env)
   local rc, out, err = lua(plugins, code, env)
-  t.ok(rc == 0 and out:find(want, 1, true) ~= nil, msg .. " (exit " .. rc .. "): " .. out:sub(1, 300) .. err:sub(1, 400))
+  check(rc == 0 and out:find(want, 1, true) ~= nil, msg, "exit " .. rc .. ": " .. out:sub(1, 300) .. err:sub(1, 400))
 end
 local function expect_error(plugins, code, want, msg, env)
   local rc, out, err = lua(plugins, code, env)
-  t.ok(rc == 3 and err:find(want, 1, true) ~= nil, msg .. " (exit " .. rc .. "): " .. out:sub(1, 200) .. err:sub(1, 400))
+  check(rc == 3 and err:find(want, 1, true) ~= nil, msg, "exit " .. rc .. ": " .. out:sub(1, 200) .. err:sub(1, 400))
   return err
 end
 
@@ -130,16 +139,16 @@ print(#jp._plugins.provenance(ds), #jp._plugins.provenance(ds:head(1)))]], "0\t0
 do
   local rc = jinpu("--plugins " .. sh(A) .. " export -o t.tar.gz d.kline")
   local man = io.popen("tar xzf " .. sh(dir .. "/t.tar.gz") .. " -O t/manifest.yaml 2>&1"):read("a")
-  t.ok(rc == 0 and man:find('plugins:\n      - name: "kinds"\n        version: "1.2.3"', 1, true) ~= nil,
-    "the archive manifest records the plugin that produced the dataset: " .. man:sub(1, 400))
+  check(rc == 0 and man:find('plugins:\n      - name: "kinds"\n        version: "1.2.3"', 1, true) ~= nil,
+    "the archive manifest records the plugin that produced the dataset", man:sub(1, 400))
   rc = jinpu("--plugins " .. sh(A) .. " export -o all.kline d.kline t.tar.gz#kline")
-  t.ok(rc == 0 and slurp(dir .. "/all.kline") == "# kline 3\n# kline 3\n",
+  check(rc == 0 and slurp(dir .. "/all.kline") == "# kline 3\n# kline 3\n",
     "jinpu export -o OUT.ext gives every dataset to the format's export")
   local out
   rc, out = jinpu("--plugins " .. sh(A) .. " info d.kline")
-  t.ok(rc == 0 and out:find("rows 3, fields 1", 1, true) ~= nil, "jinpu info reads a plugin format: " .. out)
+  check(rc == 0 and out:find("rows 3, fields 1", 1, true) ~= nil, "jinpu info reads a plugin format", out)
   rc, out = jinpu("--plugins " .. sh(A) .. " validate d.kline")
-  t.ok(rc == 0 and out:find("valid", 1, true) ~= nil, "jinpu validate reads a plugin format: " .. out)
+  check(rc == 0 and out:find("valid", 1, true) ~= nil, "jinpu validate reads a plugin format", out)
 end
 expect({ A }, [[
 local V = require("jinpu.validate")
@@ -149,7 +158,7 @@ for _, e in ipairs(r.errors) do print(e.rule, e.row) end
 ]], "false\t2\nkr.small.maximum\t3\nkr.fn\t2", "a registered rule pack validates")
 do
   local rc, out = jinpu("--plugins " .. sh(A) .. " kcmd x y")
-  t.ok(rc == 7 and out == "kcmd:x,y\n", "a plugin command: jinpu NAME ARGS, its exit status: " .. rc .. " " .. out)
+  check(rc == 7 and out == "kcmd:x,y\n", "a plugin command: jinpu NAME ARGS, its exit status", rc .. " " .. out)
 end
 expect({ A }, [[print(jp.convert(2, "kunit", "kg"), jp.convert(1, "k担", "t"))]], "100.0\t0.05",
   "a registered unit converts")
@@ -178,11 +187,11 @@ do
   lua({ L }, "print(1)")
   jinpu("--plugins " .. sh(L) .. " plugins")
   jinpu("--plugins " .. sh(L) .. " plugins info eager")
-  t.ok(slurp(dir .. "/ran") == nil, "starting jinpu, listing and describing plugins run no plugin code")
+  check(slurp(dir .. "/ran") == nil, "starting jinpu, listing and describing plugins run no plugin code")
   local _, out = lua({ L }, [[
 local function state() for _, p in ipairs(jp.plugins()) do if p.name == "eager" then return p.state end end end
 local before = state(); local _ = jp.dataset{ columns = { v = { 1 } } }:eager_v(); print(before, state())]])
-  t.ok(slurp(dir .. "/ran") ~= nil and out == "not loaded yet\tok\n", "the first use runs it: " .. out)
+  check(slurp(dir .. "/ran") ~= nil and out == "not loaded yet\tok\n", "the first use runs it", out)
 end
 
 -- ---- broken plugins ---------------------------------------------------------------------
@@ -214,24 +223,24 @@ plugin(B, "fine", manifest("fine", "  verbs: [fine_v]\n"),
 
 do
   local rc, out = jinpu("--plugins " .. sh(B) .. " plugins")
-  t.eq(rc, 0, "jinpu plugins lists broken plugins without failing")
+  check_eq(rc, 0, "jinpu plugins lists broken plugins without failing")
   local function reason(name, want, msg)
-    t.ok(out:find(name .. " refused: " .. want, 1, true) ~= nil, msg .. ": " .. out)
+    check(out:find(name .. " refused: " .. want, 1, true) ~= nil, msg, out)
   end
   reason("yamlbad", "plugin.yaml:3: did not find expected", "a YAML syntax error names the file and line")
   reason("unknownkey", "plugin.yaml:7: unknown key 'colour'", "an unknown manifest key")
   reason("badversion", "plugin.yaml:2: version must be a semantic version", "a bad version")
   reason("wrongname", "plugin.yaml:1: the plugin is named 'other' but its folder is 'wrongname'", "name and folder differ")
   reason("futureapi", "plugin.yaml:4: the plugin needs plugin API 2, but jinpu ", "a newer API, both versions named")
-  t.ok(out:find("has plugin API 1", 1, true) ~= nil, "the refusal names this jinpu's API version")
+  check(out:find("has plugin API 1", 1, true) ~= nil, "the refusal names this jinpu's API version")
   reason("syntax", "init.lua:2:", "a syntax error in init.lua shows in the list without running it")
   reason("clash", "plugin.yaml: verb 'filter' is built into jinpu", "a name clash with a built-in")
   reason("noinit", "plugin.yaml:1: the plugin has neither init.lua nor a library", "nothing to load")
   reason("badperm", "plugin.yaml:7: unknown permission 'root'", "an unknown permission")
   reason("nothing", "plugin.yaml:5: the plugin provides nothing", "a plugin providing nothing")
-  t.ok(out:find("fine%s+1%.2%.3%s+not loaded yet") ~= nil, "a good plugin next to broken ones is listed as such")
+  check(out:find("fine%s+1%.2%.3%s+not loaded yet") ~= nil, "a good plugin next to broken ones is listed as such")
   rc, out = jinpu("--plugins " .. sh(B) .. " plugins --check")
-  t.eq(rc, 1, "plugins --check exits 1 when a plugin is refused")
+  check_eq(rc, 1, "plugins --check exits 1 when a plugin is refused")
   reason("raises", "init.lua:3: boom at load", "--check loads: a runtime error at load time")
   reason("undeclared", "init.lua:3: register_verb: verb 'sneaky' is not declared in plugin.yaml", "an undeclared registration")
   reason("lazybones", "plugin.yaml declares verb 'lb2' but the plugin did not register it", "a declared name never registered")
@@ -252,7 +261,7 @@ print(ok, ok2, err:gsub("^.-:%d+: ", "") == err2:gsub("^.-:%d+: ", ""), #jp.data
   "a refused plugin stays refused, with the same reason, and jinpu goes on")
 do
   local rc, out = jinpu("--plugins " .. sh(B) .. " -e 'print(42)'")
-  t.ok(rc == 0 and out == "42\n", "jinpu starts and runs with every broken plugin present")
+  check(rc == 0 and out == "42\n", "jinpu starts and runs with every broken plugin present")
 end
 
 -- ---- permissions ------------------------------------------------------------------------------
@@ -278,10 +287,10 @@ local ds0 = "jp.dataset{ columns = { v = { 1 } } }"
 local e = expect_error({ Pm }, ds0 .. ":noexec_v()",
   "os.execute: plugin 'noexec' may not run commands or load native code (permission 'exec' is not declared in its plugin.yaml)",
   "a plugin without exec cannot run a command: the message names the plugin and the permission")
-t.ok(e:find("init.lua:3:", 1, true) ~= nil, "and where in the plugin: " .. e)
-t.ok(slurp(marker) == nil, "nothing ran")
+check(e:find("init.lua:3:", 1, true) ~= nil, "and where in the plugin", e)
+check(slurp(marker) == nil, "nothing ran")
 expect({ Pm }, ds0 .. ":yesexec_v(); print('ran')", "ran", "with exec, it runs")
-t.ok(slurp(marker) ~= nil, "the command ran")
+check(slurp(marker) ~= nil, "the command ran")
 os.remove(marker)
 expect_error({ Pm }, ds0 .. ":noenv_v()", "os.getenv: plugin 'noenv' may not read environment variables",
   "env is a permission")
@@ -303,16 +312,16 @@ do
   local rc, _, err = jinpu("--plugins " .. sh(Pm) .. " run --sandbox script.lua")
   write(dir .. "/script.lua", ds0 .. ":yesexec_v()")
   rc, _, err = jinpu("--plugins " .. sh(Pm) .. " run --sandbox script.lua")
-  t.ok(rc == 3 and err:find("os.execute: the sandboxed script may not run commands", 1, true) ~= nil,
-    "in the sandbox a plugin declaring exec still cannot run a command: " .. err)
+  check(rc == 3 and err:find("os.execute: the sandboxed script may not run commands", 1, true) ~= nil,
+    "in the sandbox a plugin declaring exec still cannot run a command", err)
   mkdir(dir .. "/job")
   write(dir .. "/job/s.lua", ds0 .. ":readall_v(" .. string.format("%q", dir .. "/secret.txt") .. ")")
   rc, _, err = jinpu("--plugins " .. sh(Pm) .. " run --sandbox job/s.lua")
-  t.ok(rc == 3 and err:find("the sandboxed script may not read", 1, true) ~= nil,
-    "a plugin's reads are checked against the sandbox's roots: " .. err)
+  check(rc == 3 and err:find("the sandboxed script may not read", 1, true) ~= nil,
+    "a plugin's reads are checked against the sandbox's roots", err)
   write(dir .. "/job/s.lua", "print(" .. ds0 .. ":readall_v('job/s.lua'))")
   rc, _, err = jinpu("--plugins " .. sh(Pm) .. " run --sandbox job/s.lua")
-  t.eq(rc, 0, "inside the roots it reads: " .. err)
+  check(rc == 0, "inside the roots it reads", err)
 end
 
 -- ---- discovery order and shadowing -----------------------------------------------------------
@@ -342,23 +351,23 @@ expect({}, probe, "xdg", "~/.local/share/jinpu/plugins without XDG_DATA_HOME",
   .. sh(dir .. "/home"))
 do
   local rc, out = jinpu("--plugins " .. sh(D1) .. " --plugins " .. sh(D2) .. " plugins")
-  t.ok(rc == 0 and out:find("dup%s+1%.2%.3%s+shadowed%s+" .. D2:gsub("%p", "%%%0") .. "/dup") ~= nil
+  check(rc == 0 and out:find("dup%s+1%.2%.3%s+shadowed%s+" .. D2:gsub("%p", "%%%0") .. "/dup") ~= nil
     and out:find("dup in " .. D2 .. "/dup is shadowed by " .. D1 .. "/dup", 1, true) ~= nil,
-    "a shadowed plugin is listed as such: " .. out)
+    "a shadowed plugin is listed as such", out)
   rc, out = jinpu("--plugins " .. sh(D1) .. " --plugins " .. sh(D2) .. " plugins info dup")
-  t.ok(rc == 0 and out:find("shadows:     " .. D2 .. "/dup", 1, true) ~= nil, "info names what it shadows: " .. out)
+  check(rc == 0 and out:find("shadows:     " .. D2 .. "/dup", 1, true) ~= nil, "info names what it shadows", out)
 end
 do
   local rc, _, err = lua({ D1 }, probe, "JINPU_NO_PLUGINS=1")
-  t.ok(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "JINPU_NO_PLUGINS=1 turns third-party plugins off")
+  check(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "JINPU_NO_PLUGINS=1 turns third-party plugins off")
   rc, _, err = jinpu("--no-plugins --plugins " .. sh(D1) .. " run script.lua", "JINPU_PLUGIN_PATH=" .. sh(D3))
-  t.ok(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "--no-plugins turns them off: " .. err)
+  check(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "--no-plugins turns them off", err)
   local out
   rc, out = jinpu("--no-plugins plugins")
-  t.ok(rc == 0 and out:find("jinpu_stats", 1, true) ~= nil and not out:find("dup", 1, true),
-    "--no-plugins keeps the shipped plugins: " .. out)
+  check(rc == 0 and out:find("jinpu_stats", 1, true) ~= nil and not out:find("dup", 1, true),
+    "--no-plugins keeps the shipped plugins", out)
   rc, _, err = jinpu("--plugins " .. sh(dir .. "/nowhere") .. " -e 'print(1)'")
-  t.ok(rc == 2 and err:find("nowhere", 1, true) ~= nil, "--plugins of a missing directory is a usage error")
+  check(rc == 2 and err:find("nowhere", 1, true) ~= nil, "--plugins of a missing directory is a usage error")
 end
 
 if os.getenv("KEEP") then print(dir) else os.execute("rm -rf " .. sh(dir)) end

@@ -5,6 +5,15 @@
 -- and looks at its exit status and messages.
 local t = require("testlib")
 
+-- Each check is a case of its own, named by a fixed text; what was seen is
+-- printed only when it fails (case names must not change between builds).
+local function check(cond, name, detail)
+  t.case(name, function() t.ok(cond, detail and (name .. ": " .. detail) or name) end)
+end
+local function check_eq(got, want, name)
+  t.case(name, function() t.eq(got, want, name) end)
+end
+
 local JINPU = os.getenv("JINPU") or "./jinpu"
 local function sh(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local function run(cmd)
@@ -67,13 +76,13 @@ end
 local function refused(code, call, path, o, msg)
   local rc, _, err = sandboxed(code, o)
   local ok = rc == 3 and err:find(call, 1, true) and (not path or err:find("'" .. path .. "'", 1, true))
-  t.ok(ok, (msg or call) .. " is refused (exit " .. rc .. "): " .. err:sub(1, 300))
+  check(ok, (msg or call) .. " is refused", "exit " .. rc .. ": " .. err:sub(1, 300))
   return err
 end
 local function allowed(code, want, o, msg)
   local rc, out, err = sandboxed(code, o)
-  t.ok(rc == 0 and (not want or out:find(want, 1, true)),
-    (msg or code) .. " runs (exit " .. rc .. "): " .. out:sub(1, 200) .. err:sub(1, 300))
+  check(rc == 0 and (not want or out:find(want, 1, true)),
+    (msg or code) .. " runs", "exit " .. rc .. ": " .. out:sub(1, 200) .. err:sub(1, 300))
 end
 
 local secret = dir .. "/outside/secret.txt"
@@ -83,8 +92,8 @@ local secret = dir .. "/outside/secret.txt"
 refused("io.open(" .. string.format("%q", secret) .. ")", "io.open", secret)
 local e = refused("local f = io.open(" .. string.format("%q", secret) .. ")", "io.open", secret, nil,
   "the message names the script line")
-t.ok(e:find("s%d+%.lua:1:"), "the refusal names the script and line: " .. e)
-t.ok(e:find("the sandboxed script may not read", 1, true), "the refusal names the principal: " .. e)
+check(e:find("s%d+%.lua:1:"), "the refusal names the script and line", e)
+check(e:find("the sandboxed script may not read", 1, true), "the refusal names the principal", e)
 refused("for l in io.lines(" .. string.format("%q", secret) .. ") do end", "io.lines", secret)
 refused("io.input(" .. string.format("%q", secret) .. ")", "io.input", secret)
 refused("dofile(" .. string.format("%q", dir .. "/outside/mod.lua") .. ")", "dofile")
@@ -108,7 +117,7 @@ allowed("print(#jp.read_csv('job/in/data.csv'))", "1", nil, "jp.read_csv inside 
 -- ---- escapes -------------------------------------------------------------------------
 
 e = refused("io.open('job/in/link_out')", "io.open", "job/in/link_out", nil, "a symlink out of a root")
-t.ok(e:find("resolves to '" .. secret .. "'", 1, true), "the message says where the link goes: " .. e)
+check(e:find("resolves to '" .. secret .. "'", 1, true), "the message says where the link goes", e)
 allowed("print(io.open('job/in/link_in'):read('l'))", "crop,area", nil, "a symlink staying inside")
 refused("io.open('job/in/../../outside/secret.txt')", "io.open", nil, nil, "'..' out of a root")
 allowed("print(io.open('job/in/../in/./data.csv'):read('l'))", "crop,area", nil, "'..' staying inside")
@@ -116,7 +125,7 @@ refused("io.open('job/out/dir_out/secret.txt')", "io.open", nil, { write = { job
   "a symlinked directory out of a write root")
 refused("io.open('job/out/dangling', 'w'):write('x')", "io.open", nil, { write = { job .. "/out" } },
   "a dangling symlink pointing out of a write root")
-t.ok(not exists(dir .. "/outside/created.txt"), "the dangling link's target was not created")
+check(not exists(dir .. "/outside/created.txt"), "the dangling link's target was not created")
 refused("io.open('job/out/dir_out/../../outside/x', 'w')", "io.open", nil, { write = { job .. "/out" } },
   "'..' after a symlinked directory")
 refused("io.open('job/in/nothere/../../../outside/secret.txt')", "io.open", nil, nil,
@@ -125,7 +134,7 @@ refused("io.open('job/in/nothere/../../../outside/secret.txt')", "io.open", nil,
 -- ---- writing -------------------------------------------------------------------------
 
 refused("io.open('job/in/new.txt', 'w')", "io.open", "job/in/new.txt", nil, "readable is not writable")
-t.ok(not exists(job .. "/in/new.txt"), "nothing was created")
+check(not exists(job .. "/in/new.txt"), "nothing was created")
 refused("io.open('job/in/data.csv', 'r+')", "io.open", nil, nil, "r+ is a write")
 refused("io.open('job/in/data.csv', 'a')", "io.open", nil, nil, "append is a write")
 refused("io.output('job/in/o.txt')", "io.output", "job/in/o.txt")
@@ -133,7 +142,7 @@ refused("os.remove('job/in/data.csv')", "os.remove", "job/in/data.csv")
 refused("os.rename('job/tmp/a', 'job/in/b')", "os.rename", "job/in/b", nil, "os.rename checks its target")
 refused("os.rename('job/in/data.csv', 'job/tmp/b')", "os.rename", "job/in/data.csv", nil,
   "os.rename checks its source")
-t.ok(exists(job .. "/in/data.csv"), "the input is still there")
+check(exists(job .. "/in/data.csv"), "the input is still there")
 allowed("local f = assert(io.open('job/tmp/w.txt', 'w')); f:write('hi'); f:close(); print('ok')", "ok", nil,
   "$TMPDIR is writable")
 allowed("local f = assert(io.open(arg[1] .. '/r.txt', 'w')); f:close(); os.rename(arg[1] .. '/r.txt', arg[1] .. '/s.txt');"
@@ -156,7 +165,7 @@ allowed("jp.export('job/tmp/x.tar.gz', { jp.dataset{ name = 'x', columns = { x =
 -- ---- commands, native code, debug ------------------------------------------------------
 
 refused("os.execute('touch job/tmp/ran')", "os.execute", nil, nil)
-t.ok(not exists(job .. "/tmp/ran"), "the command did not run")
+check(not exists(job .. "/tmp/ran"), "the command did not run")
 refused("os.execute()", "os.execute", nil, nil, "os.execute() probing for a shell")
 refused("io.popen('echo hi')", "io.popen")
 refused("package.loadlib('libc.so.6', '*')", "package.loadlib")
@@ -167,7 +176,7 @@ allowed("print(type(debug.traceback('x')))", "string", nil, "debug.traceback wor
 allowed("print(os.getenv('TMPDIR') ~= nil)", "true", nil, "os.getenv is allowed")
 do
   local rc = sandboxed("os.exit(1)")
-  t.eq(rc, 1, "os.exit keeps its status in the sandbox (a batch job's 'invalid')")
+  check_eq(rc, 1, "os.exit keeps its status in the sandbox (a batch job's 'invalid')")
 end
 
 -- ---- pcall, coroutines, load ------------------------------------------------------------
@@ -225,18 +234,18 @@ refused("getmetatable(io.stdout).__index.open = nil; io.open(" .. string.format(
 
 do
   local rc, _, err = sandboxed("print(1)", { plain = true, write = { job .. "/out" } })
-  t.ok(rc == 2 and err:find("need --sandbox", 1, true), "--allow-write without --sandbox is a usage error: " .. err)
+  check(rc == 2 and err:find("need --sandbox", 1, true), "--allow-write without --sandbox is a usage error", err)
   rc, _, err = sandboxed("print(1)", { read = { dir .. "/nothere" } })
-  t.ok(rc == 2 and err:find("nothere", 1, true), "a root that does not exist is a usage error: " .. err)
+  check(rc == 2 and err:find("nothere", 1, true), "a root that does not exist is a usage error", err)
   rc = run(sh(JINPU) .. " run --sandbox --frobnicate x.lua 2>/dev/null")
-  t.eq(rc, 2, "an unknown run option is a usage error")
+  check_eq(rc, 2, "an unknown run option is a usage error")
   rc = run("cd " .. sh(dir) .. " && " .. sh(JINPU) .. " run --sandbox --allow-read=outside job/s1.lua >/dev/null 2>&1")
-  t.eq(rc, 0, "--allow-read=PATH form is accepted")
+  check_eq(rc, 0, "--allow-read=PATH form is accepted")
   local out
   rc, out = sandboxed("print(os.execute('true'))", { plain = true })
-  t.ok(rc == 0 and out:find("true"), "without --sandbox nothing changes")
+  check(rc == 0 and out:find("true"), "without --sandbox nothing changes")
   rc, out = sandboxed("local s = jp.sandboxed(); print(s.write[1] == arg[1], #s.read)", { args = { job .. "/tmp" } })
-  t.ok(rc == 0 and out:find("^true"), "jp.sandboxed() lists the roots: " .. out)
+  check(rc == 0 and out:find("^true"), "jp.sandboxed() lists the roots", out)
 end
 
 os.execute("rm -rf " .. sh(dir))

@@ -39,14 +39,8 @@ static void touch(const char *rel)
     if (f) fclose(f);
 }
 
-int main(void)
+static void setup(void)
 {
-    char tmpl[] = "/tmp/jp_path_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    CHECK(d != NULL);
-    if (!d) return unit_done();
-    /* the base itself may sit under a symlink (/tmp on some systems) */
-    if (!realpath(d, base)) return unit_done();
     mkdir(at("root"), 0700);
     mkdir(at("root/sub"), 0700);
     mkdir(at("out"), 0700);
@@ -58,7 +52,10 @@ int main(void)
     CHECK(symlink(at("out/new"), at("root/dangling")) == 0);
     CHECK(symlink("loop2", at("root/loop1")) == 0);
     CHECK(symlink("loop1", at("root/loop2")) == 0);
+}
 
+static void test_resolving(void)
+{
     CHECK_STR(canon(at("root/a.txt"), 0), at("root/a.txt"));
     CHECK_STR(canon(at("root/./sub/../a.txt"), 0), at("root/a.txt"));
     CHECK_STR(canon(at("root//sub///"), 0), at("root/sub"));
@@ -69,7 +66,14 @@ int main(void)
     /* ".." after a symlinked directory is the parent of its target */
     CHECK_STR(canon(at("root/sub/up/../root/a.txt"), 0), at("root/a.txt"));
     CHECK_STR(canon(at("root/../out/secret"), 0), at("out/secret"));
-    /* files that do not exist yet */
+    CHECK(strncmp(canon(at("root/loop1"), 0), "error: ", 7) == 0);
+    CHECK(strncmp(canon("", 0), "error: ", 7) == 0);
+    CHECK_STR(canon("/", 0), "/");
+    CHECK_STR(canon("/..", 0), "/");
+}
+
+static void test_not_yet_there(void)
+{
     CHECK_STR(canon(at("root/new.txt"), 0), at("root/new.txt"));
     CHECK_STR(canon(at("root/no/such/dir/x"), 0), at("root/no/such/dir/x"));
     CHECK_STR(canon(at("root/no/../link_out"), 0), at("out/secret"));
@@ -77,27 +81,43 @@ int main(void)
     /* a dangling link is followed: creating through it creates the target */
     CHECK_STR(canon(at("root/dangling"), 0), at("out/new"));
     CHECK_STR(canon(at("root/dangling"), JP_PATH_NOFOLLOW), at("root/dangling"));
-    CHECK(strncmp(canon(at("root/loop1"), 0), "error: ", 7) == 0);
-    CHECK(strncmp(canon("", 0), "error: ", 7) == 0);
-    CHECK_STR(canon("/", 0), "/");
-    CHECK_STR(canon("/..", 0), "/");
-    /* relative names start at the working directory */
-    char cwd[PATH_MAX];
-    if (getcwd(cwd, sizeof cwd) && chdir(at("root")) == 0) {
-        CHECK_STR(canon("a.txt", 0), at("root/a.txt"));
-        CHECK_STR(canon("sub/up/secret", 0), at("out/secret"));
-        CHECK_STR(canon("..", 0), base);
-        CHECK(chdir(cwd) == 0);
-    }
+}
 
+static void test_relative(void)
+{
+    char cwd[PATH_MAX];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL && chdir(at("root")) == 0);
+    CHECK_STR(canon("a.txt", 0), at("root/a.txt"));
+    CHECK_STR(canon("sub/up/secret", 0), at("out/secret"));
+    CHECK_STR(canon("..", 0), base);
+    CHECK(chdir(cwd) == 0);
+}
+
+static void test_within(void)
+{
     CHECK(jp_path_within("/a/b", "/a"));
     CHECK(jp_path_within("/a", "/a"));
     CHECK(!jp_path_within("/ab", "/a"));
     CHECK(!jp_path_within("/a", "/a/b"));
     CHECK(jp_path_within("/x", "/"));
+}
 
+int main(void)
+{
+    char tmpl[] = "/tmp/jp_path_XXXXXX";
+    char *d = mkdtemp(tmpl);
+    /* the base itself may sit under a symlink (/tmp on some systems) */
+    if (!d || !realpath(d, base)) {
+        printf("# cannot make a temporary directory\n");
+        return 1;
+    }
+    RUN(setup);
+    RUN(test_resolving);
+    RUN(test_not_yet_there);
+    RUN(test_relative);
+    RUN(test_within);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    CHECK(system(cmd) == 0);
+    if (system(cmd) != 0) printf("# could not remove %s\n", d);
     return unit_done();
 }

@@ -138,8 +138,8 @@ static void test_schema_subset(void)
 
 int main(void)
 {
-    test_units();
-    test_provenance();
-    test_schema_subset();
+    RUN(test_units);
+    RUN(test_provenance);
+    RUN(test_schema_subset);
     return unit_done();
 }

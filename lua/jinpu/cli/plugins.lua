@@ -146,14 +146,16 @@ local function test_one(p, exe, totals)
     ls:close()
   end
   if #files == 0 then
-    print(string.format("--   %s: no tests (tests/*.lua)", p.name))
+    print(string.format("# %s: no tests (tests/*.lua)", p.name))
     return
   end
   table.sort(files)
   if p.library and H.kind(p.dir .. "/Makefile") == "file" then
     local log = os.tmpname()
     if run("make -s -C " .. sh(p.dir) .. " >" .. sh(log) .. " 2>&1") ~= 0 then
-      print(string.format("FAIL %s: make failed\n%s", p.name, read_all(log)))
+      totals.seq = totals.seq + 1
+      print(string.format("not ok %d - %s: make failed\n#   %s", totals.seq, p.name,
+        read_all(log):gsub("\n", "\n#   ")))
       totals.failed = totals.failed + 1
       return
     end
@@ -168,14 +170,15 @@ local function test_one(p, exe, totals)
     local passed, failed = text:match("# passed (%d+) failed (%d+)")
     passed, failed = tonumber(passed) or 0, tonumber(failed) or 0
     if code ~= 0 and failed == 0 then failed = 1 end
-    totals.passed, totals.failed = totals.passed + passed, totals.failed + failed
+    if failed > 0 then totals.failed = totals.failed + 1 else totals.passed = totals.passed + 1 end
+    totals.seq = totals.seq + 1
     if failed > 0 then
-      print(string.format("FAIL %s tests/%s (exit %d)", p.name, f, code))
+      print(string.format("not ok %d - %s tests/%s (exit %d)", totals.seq, p.name, f, code))
       for line in text:gmatch("[^\n]+") do
-        if not line:match("^ok ") then print("    " .. line) end
+        if not line:match("^ok ") then print("#   " .. line) end
       end
     else
-      print(string.format("ok   %s tests/%s (%d checks)", p.name, f, passed))
+      print(string.format("ok %d - %s tests/%s (%d checks)", totals.seq, p.name, f, passed))
     end
   end
 end
@@ -186,13 +189,14 @@ local function test(name)
     err("cannot find the jinpu binary to run the tests with")
     return 3
   end
-  local totals = { passed = 0, failed = 0 }
+  local totals = { passed = 0, failed = 0, seq = 0 }
   local any = false
   for _, p in ipairs(jp.plugins()) do
     if p.state ~= "shadowed" and (not name or p.name == name) then
       any = true
       if p.state == "refused" then
-        print(string.format("FAIL %s: refused: %s", p.name, p.reason))
+        totals.seq = totals.seq + 1
+        print(string.format("not ok %d - %s: refused: %s", totals.seq, p.name, p.reason))
         totals.failed = totals.failed + 1
       else
         test_one(p, exe, totals)
