@@ -16,7 +16,7 @@ PKGS     := lua5.4 yaml-0.1 zlib libdeflate libcrypto libedit
 WARN     := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
             -Wformat=2 -Wno-format-nonliteral
 BASE     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread $(WARN) \
-            -Isrc/core -Isrc/bind -Isrc/cli
+            -Iinclude -Isrc/core -Isrc/bind -Isrc/cli
 # evaluated when used, i.e. after tools/deps.sh has run
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm
@@ -108,9 +108,10 @@ $(B)/jinpu-hooks: $(HOOKED) $(HOOK_OBJ) $(EMB_OBJ)
 jinpu: FORCE
 	@$(MAKE) --no-print-directory V=release B=build/release bins
 	@cmp -s build/release/jinpu jinpu || cp build/release/jinpu jinpu
+	@$(MAKE) --no-print-directory plugin-libs
 asan: FORCE
 	@$(MAKE) --no-print-directory V=asan B=build/asan bins
-.PHONY: FORCE bins asan fuzz-bins
+.PHONY: FORCE bins asan plugin-libs fuzz-bins
 FORCE:
 bins: $(B)/jinpu $(B)/jinpu-hooks unit-bins
 
@@ -168,11 +169,19 @@ check-tsan: FORCE
 bench: jinpu
 	@sh bench/run.sh
 
+# Native plugins build their libraries with their own Makefile, against
+# include/jinpu.h (docs/plugins.md).
+plugin-libs: FORCE
+	@for d in plugins/*/; do \
+	    if [ -f $$d/Makefile ]; then $(MAKE) --no-print-directory -C $$d JINPU_INCLUDE=$(CURDIR)/include || exit 1; fi; \
+	done
+
 # Shipped plugins: Lua ones to share/, those with a native library to lib/
 # (found there relative to bin/jinpu: docs/plugins.md).
 install: jinpu
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
 	install -m 755 jinpu $(DESTDIR)$(PREFIX)/bin/jinpu
+	install -m 644 include/jinpu.h $(DESTDIR)$(PREFIX)/include/jinpu.h
 	@for p in plugins/*/; do \
 	    n=$$(basename $$p); \
 	    if grep -q '^library:' $$p/plugin.yaml; then d=lib; else d=share; fi; \
@@ -182,14 +191,14 @@ install: jinpu
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/jinpu
+	rm -f $(DESTDIR)$(PREFIX)/bin/jinpu $(DESTDIR)$(PREFIX)/include/jinpu.h
 	rm -rf $(DESTDIR)$(PREFIX)/share/jinpu/plugins $(DESTDIR)$(PREFIX)/lib/jinpu/plugins
 
 format:
-	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
+	clang-format -i include/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
 
 format-check:
-	clang-format --dry-run -Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
+	clang-format --dry-run -Werror include/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
 
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \

@@ -682,6 +682,7 @@ jp._plugins = {
     return out, H.third_party
   end,
   exe = P.exe,
+  include_dir = P.include_dir,
   mtime = P.mtime,
   kind = P.kind,
   listdir = P.listdir,

@@ -109,7 +109,10 @@ return function(name, dir, c)
     if c then
       local okc, C = pcall(require, "jinpu.scaffold_c")
       if not okc then error("this jinpu cannot write C plugins", 0) end
-      for file, text in pairs(C.files) do write(root .. "/" .. file, fill(text, name)) end
+      local inc = jp._plugins.include_dir() or "/usr/local/include"
+      for file, text in pairs(C.files) do
+        write(root .. "/" .. fill(file, name), (fill(text, name):gsub("@INCLUDE@", inc)))
+      end
     else
       write(root .. "/plugin.yaml", fill(LUA_MANIFEST, name))
       write(root .. "/init.lua", fill(LUA_INIT, name))

@@ -41,4 +41,8 @@ int jpl_plugin_format(lua_State *L, const char *path, const char *format, const 
  * loading its plugin; raises when there is none. */
 void jpl_plugin_schema(lua_State *L, const char *name);
 
+/* [-0, +0, m] Add the native-plugin loader (lua_cplugin.c) to the host's
+ * private helper table at `helpers`. */
+void jpl_cplugin_helpers(lua_State *L, int helpers);
+
 #endif

@@ -526,6 +526,25 @@ static void push_shipped(lua_State *L)
     lua_rawseti(L, -2, 2);
 }
 
+/* P.include_dir() -> where jinpu.h is: the tree's include/, or PREFIX/include */
+static int p_include_dir(lua_State *L)
+{
+    char exe[PATH_MAX];
+    if (!exe_path(exe, sizeof exe)) return 0;
+    size_t t = strlen(JP_TREE);
+    if (t > 1 && strncmp(exe, JP_TREE, t) == 0 && exe[t] == '/') {
+        lua_pushfstring(L, "%s/include", JP_TREE);
+        return 1;
+    }
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    char real[PATH_MAX];
+    lua_pushfstring(L, "%s/../include", exe);
+    if (realpath(lua_tostring(L, -1), real)) lua_pushstring(L, real);
+    return 1;
+}
+
 /* ---- the host --------------------------------------------------------------------- */
 
 static const luaL_Reg helpers[] = {{"yaml", p_yaml},
@@ -541,6 +560,7 @@ static const luaL_Reg helpers[] = {{"yaml", p_yaml},
                                    {"plugins_of", p_plugins_of},
                                    {"core_formats", p_core_formats},
                                    {"exe", p_exe},
+                                   {"include_dir", p_include_dir},
                                    {NULL, NULL}};
 
 /* [-0, +1] the host table, or nil when there is none */
@@ -559,6 +579,7 @@ void jpl_open_plugins(lua_State *L)
     if (luaL_loadbufferx(L, e->src, e->len, e->chunkname, "t") != LUA_OK) lua_error(L);
     lua_pushvalue(L, jp);
     luaL_newlib(L, helpers);
+    jpl_cplugin_helpers(L, lua_gettop(L));
     lua_call(L, 2, 1); /* [jp, host] */
     lua_setfield(L, LUA_REGISTRYINDEX, HOST_KEY);
     lua_pushcfunction(L, l_check_unit);

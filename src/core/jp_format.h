@@ -4,10 +4,13 @@
  * A format (YAML, CSV, ...) registers a jp_format_t naming its extensions;
  * jp_dataset_load / jp_dataset_save pick one by explicit name, by the
  * path's extension (longest match: ".csv.gz" before ".gz") or by sniffing
- * the first bytes.  Plugins and later modules add formats the same way; no
- * other code switches on file extensions.  The registry holds pointers to
- * caller-owned (normally static) jp_format_t values.  Registration happens
- * at start-up, before threads.
+ * the first bytes.  No other code of the core switches on file extensions.
+ * Plugin formats (Lua or native) are not registered here: the binding
+ * resolves a path against the plugins' declared extensions first
+ * (src/bind/jpl_plugin.h) and hands the core only what no plugin takes,
+ * so the core stays free of Lua and of plugin loading.  The registry holds
+ * pointers to caller-owned (normally static) jp_format_t values.
+ * Registration happens at start-up, before threads.
  */
 #ifndef JP_FORMAT_H
 #define JP_FORMAT_H

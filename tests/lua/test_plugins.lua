@@ -370,5 +370,18 @@ do
   check(rc == 2 and err:find("nowhere", 1, true) ~= nil, "--plugins of a missing directory is a usage error")
 end
 
+do
+  mkdir(dir .. "/scaffold")
+  local rc = jinpu("plugins new tally --dir scaffold")
+  local rc2, out = jinpu("--plugins scaffold plugins test tally")
+  check(rc == 0 and rc2 == 0 and out:find("ok 1 - tally tests/test_tally.lua", 1, true) ~= nil,
+    "plugins new writes a Lua plugin that passes its own test", out)
+  rc = jinpu("plugins new Bad-Name --dir scaffold")
+  check(rc == 2, "plugins new refuses a name that is not [a-z][a-z0-9_]*")
+  rc, out = jinpu("--plugins scaffold plugins info tally")
+  check(rc == 0 and out:find("formats:  tally (.tally)", 1, true) ~= nil and out:find("permissions: read, write", 1, true) ~= nil,
+    "plugins info shows what a plugin provides and its permissions", out)
+end
+
 if os.getenv("KEEP") then print(dir) else os.execute("rm -rf " .. sh(dir)) end
 t.done()
