@@ -7,7 +7,9 @@
 -- analyst would want (cherry value per tonne and per mu, subsidy totals by
 -- degree, patents per high-tech firm, ...), keeping track of what the
 -- qualifiers allow one to say about each derived figure, and prints a
--- readable report.
+-- readable report; then exports the archive and writes OUT/report.html, a
+-- self-contained page with a chart per dataset (the shipped chart plugin)
+-- and the validation summary.
 local jp = require("jinpu")
 
 local M = {}
@@ -310,6 +312,167 @@ local function export_section(list, outdir)
   return ok and same == #list, path
 end
 
+-- ---- the page: demo-out/report.html -------------------------------------------------
+-- One self-contained page (no network: styles inline, charts as inline SVG
+-- from the shipped chart plugin) with a chart per dataset and the
+-- validation summary.
+
+local function html_esc(s)
+  return (tostring(s):gsub("[&<>\"]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }))
+end
+
+-- The article's words for a figure without the figure: "大樱桃种植面积14.8万亩"
+-- -> "大樱桃种植面积"; qualifier words at the end go too.  Falls back on
+-- the indicator's name when nothing is left.
+local TRAILING = { "突破", "超过", "超", "达到", "达", "约", "近", "逾", "过", "共", "为", "累计", "，", "、", "：" }
+local function short_label(r)
+  local s = tostring(r.label or "")
+  s = s:gsub("^%d+年", ""):gsub("^%d+月", "")
+  s = s:match("^([^%d]*)") or ""
+  for _, w in ipairs(TRAILING) do
+    if s:sub(1, #w) == w then s = s:sub(#w + 1) end
+  end
+  s = s:gsub("^[,%.;: ]+", "")
+  local changed = true
+  while changed do
+    changed = false
+    for _, w in ipairs(TRAILING) do
+      if #s > #w and s:sub(-#w) == w then
+        s = s:sub(1, -#w - 1)
+        changed = true
+      end
+    end
+  end
+  if utf8.len(s) == nil or utf8.len(s) < 3 then
+    s = r.indicator .. (r.subject and (" / " .. r.subject) or "")
+  end
+  return s
+end
+
+-- The rows of `units` in a dataset, labelled for a chart (the subject or
+-- the period is added where a label repeats); values keep their qualifiers
+-- (written as figures: ">140000", "~1140000000").
+local SYM = { exact = "", approx = "~", at_least = ">=", more_than = ">", at_most = "<=", less_than = "<" }
+local function chart_rows(d, units)
+  local want, count, rows = {}, {}, {}
+  for _, u in ipairs(units) do want[u] = true end
+  for r in d:rows() do
+    if want[r.unit] and r.value ~= nil then
+      local key = r.unit .. "|" .. short_label(r)
+      count[key] = (count[key] or 0) + 1
+    end
+  end
+  local seen = {}
+  for r in d:rows() do
+    if want[r.unit] and r.value ~= nil then
+      local name = short_label(r)
+      if count[r.unit .. "|" .. name] > 1 then
+        name = name .. (r.subject and (" · " .. r.subject) or "")
+        if seen[r.unit .. "|" .. name] then name = name .. " (" .. tostring(r.period) .. ")" end
+      end
+      seen[r.unit .. "|" .. name] = true
+      rows[#rows + 1] = { name = name, unit = r.unit,
+                          value = SYM[jp.qualifier(r, "value")] .. string.format("%.17g", r.value) }
+    end
+  end
+  return jp.dataset{ name = d:name(), rows = rows,
+    fields = { { name = "name", type = "string" }, { name = "value", type = "number", unit_field = "unit" },
+               { name = "unit", type = "string" } } }
+end
+
+-- Which units to chart for each dataset: the ones with several figures
+-- that compare (counts, money, rates), one panel each.
+local CHARTS = {
+  cherry = { units = { "mu", "t", "CNY", "person", "CNY/person" }, columns = 2,
+             subtitle = "每个数字一个面板 · one panel per figure, each on its own scale" },
+  ip = { units = { "firm", "item" }, columns = 1, subtitle = "企业与知识产权 · firms by category, patents and trademarks" },
+  workforce = { units = { "CNY/person", "person", "firm" }, columns = 1,
+                subtitle = "人才补贴与蓝领计划 · the graduate subsidy and the blue-collar plan" },
+  economy = { units = { "CNY", "percent" }, columns = 1,
+              subtitle = "金额与增速 · amounts (元) and growth rates (%)" },
+}
+
+local function chart_of(d)
+  local spec = CHARTS[d:name()]
+  if not spec then return nil, "no chart for this dataset" end
+  local rows = chart_rows(d, spec.units)
+  if #rows == 0 then return nil, "no figures to chart" end
+  local ok, svg = pcall(function()
+    return rows:chart{ kind = "hbar", x = "name", y = "value", facet = "unit", magnitudes = "zh",
+                       title = d:schema().title, subtitle = spec.subtitle, columns = spec.columns,
+                       width = 900, id = "c-" .. d:name() }
+  end)
+  if not ok then return nil, jp.error_message(svg) end
+  return svg
+end
+
+local PAGE_STYLE = [[
+body { font-family: 'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei',
+       'Helvetica Neue',Arial,sans-serif; color: #1f2933; background: #f4f5f7; margin: 0; }
+main { max-width: 960px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 26px; margin: 8px 0 4px; } h2 { font-size: 20px; margin: 32px 0 8px; }
+p.lead { color: #5b6570; margin: 0 0 16px; }
+section { background: #fff; border: 1px solid #e3e6ea; border-radius: 6px; padding: 16px; margin: 16px 0; }
+section svg { max-width: 100%; height: auto; display: block; }
+.meta { color: #5b6570; font-size: 13px; margin: 4px 0 10px; }
+table { border-collapse: collapse; font-size: 14px; width: 100%; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #e3e6ea; }
+.n { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #1b7f3b; font-weight: 600; } .bad { color: #b3261e; font-weight: 600; }
+pre { white-space: pre-wrap; font-size: 12.5px; background: #f4f5f7; padding: 10px; border-radius: 4px; }
+]]
+
+local function html_section(ds, names, outdir)
+  local V = require("jinpu.validate")
+  local reports, all_ok, text = V.bundled(ds, names)
+  local by_name = {}
+  for _, r in ipairs(reports) do by_name[r.dataset] = r end
+  local h = {}
+  local function add(s) h[#h + 1] = s end
+  add("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">")
+  add("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+  add("<title>金普新区 · Jinpu New Area - jinpu report</title><style>" .. PAGE_STYLE .. "</style></head><body><main>")
+  add("<h1>大连金普新区 · Dalian Jinpu New Area</h1>")
+  add("<p class=\"lead\">Every figure of the 2022 report, typed and checked by jinpu " .. html_esc(jp.version)
+    .. ". Bounds are drawn as bounds: a bar that fades under an arrow is a lower bound (“余”, “突破”, “以上”), a "
+    .. "hatched one an approximate figure (“约”).</p>")
+  add("<h2>Validation</h2><section><table><tr><th>dataset</th><th>verdict</th><th class=\"n\">rules</th>"
+    .. "<th class=\"n\">errors</th><th class=\"n\">warnings</th></tr>")
+  for _, n in ipairs(names) do
+    local r = by_name[n]
+    if r then
+      local c = r.counts
+      local verdict = c.rule_errors > 0 and "rule errors" or (c.errors > 0 and "failed" or "valid")
+      add(string.format("<tr><td>%s</td><td class=\"%s\">%s</td><td class=\"n\">%d</td><td class=\"n\">%d</td>"
+        .. "<td class=\"n\">%d</td></tr>", html_esc(n), verdict == "valid" and "ok" or "bad", verdict, c.rules,
+        c.errors, c.warnings))
+    end
+  end
+  add("</table><pre>" .. html_esc(text) .. "</pre></section>")
+  local charted = 0
+  for _, n in ipairs(names) do
+    local d = ds[n]
+    local s = d:schema()
+    add("<h2>" .. html_esc(s.title or n) .. "</h2><section>")
+    add("<div class=\"meta\">" .. html_esc(n) .. " · " .. #d .. " figures · source: " .. html_esc(s.source or "?") .. "</div>")
+    local svg, why = chart_of(d)
+    if svg then
+      add(svg)
+      charted = charted + 1
+    else
+      add("<p class=\"bad\">no chart: " .. html_esc(why) .. "</p>")
+    end
+    add("</section>")
+  end
+  add("</main></body></html>\n")
+  local path = outdir .. "/report.html"
+  local f = assert(io.open(path .. ".tmp", "wb"))
+  f:write(table.concat(h, "\n"))
+  assert(f:close())
+  assert(os.rename(path .. ".tmp", path))
+  return path, charted, all_ok
+end
+
 -- ---- main --------------------------------------------------------------------------
 
 function M.run(opts)
@@ -345,6 +508,9 @@ function M.run(opts)
   if opts.export ~= false then
     local list = { ds.cherry, ds.ip, ds.workforce, ds.economy, d, M.tables.subsidy_by_degree }
     results.exported, results.archive = export_section(list, outdir)
+    local path, charted = html_section(ds, names, outdir)
+    out("  wrote " .. path .. string.format(" (%d charts, the validation summary)", charted))
+    results.html, results.charted = path, charted
   end
   out("")
   local good = results.valid and results.exported ~= false

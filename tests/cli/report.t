@@ -16,6 +16,19 @@ $ $JINPU run lua/jinpu/report.lua datasets $T/out >/dev/null && $JINPU verify $T
 ~ jinpu-report/data/derived\.csv
 ~ jinpu-report/manifest\.yaml
 
+# the page: self-contained (no script, nothing fetched), a chart per dataset
+# drawn by the chart plugin, Chinese labels, qualified figures marked, and the
+# validation summary
+$ $JINPU run lua/jinpu/report.lua datasets $T/out >/dev/null && grep -c '<svg xmlns' $T/out/report.html && ! grep -Eq '<script|<link|src=|url\((http|//)' $T/out/report.html
+> 4
+
+$ $JINPU run lua/jinpu/report.lua datasets $T/out >/dev/null && grep -o -e '>发明专利企业</text>' -e 'the bar is a lower bound' -e 'an approximate figure' -e '4 of 4 datasets valid' -e 'class="ok">valid' $T/out/report.html | sort -u
+> 4 of 4 datasets valid
+> >发明专利企业</text>
+> an approximate figure
+> class="ok">valid
+> the bar is a lower bound
+
 # the report is also reachable from the embedded library
 $ R=$PWD; cd $T && $JINPU -e 'require("jinpu.report").run{ dir = "'$R'/datasets", export = false }'
 ~ 4 of 4 datasets valid
