@@ -6,29 +6,15 @@
 -- no entry point, not a shared object, not built, init refusing, an
 -- undeclared registration) and jinpu goes on.
 local t = require("testlib")
+local P_ = require("proclib")
+local sh, run, slurp, write = P_.sh, P_.run, P_.slurp, P_.write
+-- each check is a case of its own, named by a fixed text (the same in every
+-- build); what was seen is printed only when it fails
+local function check(cond, name, detail) P_.check(t, cond, name, detail) end
+local function check_eq(got, want, name) t.case(name, function() t.eq(got, want, name) end) end
 
 local JINPU = os.getenv("JINPU") or "./jinpu"
 local CC = os.getenv("CC") or "cc"
-local function sh(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function run(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + code
-end
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
-local function check(cond, name, detail)
-  t.case(name, function() t.ok(cond, detail and (name .. ": " .. detail) or name) end)
-end
 
 local ROOT = io.popen("pwd"):read("l")
 local dir = os.tmpname()

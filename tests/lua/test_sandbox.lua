@@ -4,29 +4,15 @@
 -- files.  Each case runs a small script in its own sandboxed jinpu process
 -- and looks at its exit status and messages.
 local t = require("testlib")
+local P_ = require("proclib")
+local sh, run, slurp, write = P_.sh, P_.run, P_.slurp, P_.write
+-- each check is a case of its own, named by a fixed text (the same in every
+-- build); what was seen is printed only when it fails
+local function check(cond, name, detail) P_.check(t, cond, name, detail) end
+local function check_eq(got, want, name) t.case(name, function() t.eq(got, want, name) end) end
 
--- Each check is a case of its own, named by a fixed text; what was seen is
--- printed only when it fails (case names must not change between builds).
-local function check(cond, name, detail)
-  t.case(name, function() t.ok(cond, detail and (name .. ": " .. detail) or name) end)
-end
-local function check_eq(got, want, name)
-  t.case(name, function() t.eq(got, want, name) end)
-end
 
 local JINPU = os.getenv("JINPU") or "./jinpu"
-local function sh(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function run(cmd)
-  local ok, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + code
-end
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 local function exists(p)
   local f = io.open(p, "rb")
   if f then f:close() end
@@ -38,11 +24,6 @@ os.remove(dir)
 assert(run("mkdir -p " .. sh(dir) .. "/job/in " .. sh(dir) .. "/job/out " .. sh(dir) .. "/job/tmp "
   .. sh(dir) .. "/outside") == 0)
 local job = dir .. "/job"
-local function write(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 write(dir .. "/outside/secret.txt", "secret\n")
 write(dir .. "/outside/mod.lua", "return 'outside module'\n")
 write(job .. "/in/data.csv", "crop,area\ncherry,148000\n")
