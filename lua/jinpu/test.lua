@@ -7,6 +7,7 @@
 --   T.case(name, function() ... end)  -- checks grouped as one case; an error
 --                                  -- inside fails the case, the file goes on
 --   T.done()                       -- prints "# passed N failed M"; exit 1 on failure
+--   T.same(a, b), T.show(v)        -- deep equality, and a value as text
 --
 -- Output: "ok N - msg" / "not ok N - msg" per check (or per case), "# ..."
 -- for why, the same protocol as jinpu's own tests.
@@ -55,6 +56,8 @@ local function record(cond, msg, detail)
   end
   return cond
 end
+
+T.same, T.show = same, show
 
 function T.ok(cond, msg) return record(cond and true or false, msg) end
 

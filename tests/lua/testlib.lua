@@ -31,30 +31,9 @@ local function where()
   return info.short_src, info.currentline or 0
 end
 
-local function show(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) ~= "table" then return tostring(v) end
-  local parts = {}
-  for k, x in pairs(v) do parts[#parts + 1] = tostring(k) .. "=" .. show(x) end
-  table.sort(parts)
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
-local function deep_eq(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then
-    -- 1 and 1.0 are the same figure
-    if type(a) == "number" and type(b) == "number" then return a == b end
-    return false
-  end
-  for k, v in pairs(a) do
-    if not deep_eq(v, b[k]) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
+-- jinpu's own test assertions compare and print values as plugin tests do
+local JT = require("jinpu.test")
+local show, deep_eq = JT.show, JT.same
 
 local function record(cond, msg, detail)
   local src, line = where()
