@@ -7,6 +7,7 @@
 #   make fuzz       run each libFuzzer harness (tests/fuzz) FUZZ_SECONDS seconds
 #   make coverage   line and branch coverage of the core by every test (lcov)
 #   make bench      time jinpu against the peer tools on generated data
+#                   (1M rows; BENCH_SIZES=5m,20m adds the large sizes: 1.2 GB at 20M)
 #   make install PREFIX=/usr/local
 #   make format / make lint / make clean
 
@@ -166,8 +167,9 @@ check-tsan: FORCE
 	@$(MAKE) --no-print-directory V=tsan B=build/tsan bins
 	@for t in build/tsan/tests/test_*; do TSAN_OPTIONS=halt_on_error=1 $$t | tail -n 1 || exit 1; done
 
+BENCH_SIZES ?= 1m
 bench: jinpu
-	@sh bench/run.sh
+	@sh bench/run.sh --sizes $(BENCH_SIZES)
 
 # Native plugins build their libraries with their own Makefile, against
 # include/jinpu.h (docs/plugins.md).

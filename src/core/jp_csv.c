@@ -913,6 +913,96 @@ static int mode_of_type(jp_type_t t)
     return t == JP_TYPE_STRING || t == JP_TYPE_NONE ? CM_STRING : mode_for(t, NULL);
 }
 
+bool jp_csv_is_lazy(const jp_dataset_t *ds)
+{
+    return ds->lazy && ds->lazy->ops == &csv_lazy_ops;
+}
+
+/* Between the pass and the consumer: the types the batches went out with,
+ * and whether the consumer failed. */
+typedef struct stream_tap {
+    const jp_csv_stream_cb_t *cb;
+    jp_type_t *seen; /* per column */
+    size_t n;
+    bool failed;
+} stream_tap_t;
+
+static jp_status_t tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    stream_tap_t *t = ctx;
+    for (size_t k = 0; k < t->n; k++)
+        if (t->seen[k] == JP_TYPE_NONE) t->seen[k] = cols[k]->type;
+    return (t->failed = t->cb->batch(t->cb->ctx, cols, nrows, err) != JP_OK) ? err->code : JP_OK;
+}
+
+jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
+                          const jp_csv_stream_cb_t *cb, jp_error_t *err)
+{
+    if (!jp_csv_is_lazy(ds)) return jp_error_set(err, JP_ERR_INTERNAL, "not a CSV plan");
+    csv_plan_t *p = (csv_plan_t *)ds->lazy;
+    csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
+    jp_type_t *seen = jp_calloc(n ? n : 1, sizeof *seen);
+    jp_error_t *saved = jp_malloc(sizeof *saved);
+    if (!cs || !seen || !saved) {
+        jp_free(cs);
+        jp_free(seen);
+        jp_free(saved);
+        return nomem(err);
+    }
+    bool inferred = false;
+    for (size_t k = 0; k < n; k++) {
+        if (idx[k] >= p->nf) {
+            jp_free(cs);
+            jp_free(seen);
+            jp_free(saved);
+            return jp_error_set(err, JP_ERR_INTERNAL, "stream: no field %zu", idx[k]);
+        }
+        cs[k] = p->cs[idx[k]];
+        inferred |= cs[k].mode == CM_INFER;
+    }
+    stream_tap_t tap = {cb, seen, n, false};
+    csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap};
+    csv_result_t res;
+    memset(&res, 0, sizeof res);
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
+    if ((!st && res.retype) || (st && tap.failed && inferred)) {
+        /* Either a column changed type after batches went out (text after
+           numbers, decimals after integers, values after nulls), or the
+           consumer failed on types that later rows might still change (and
+           a full read would first report a bad record further on).  A
+           profile pass gives the whole file's types and its first error. */
+        bool failed = st != JP_OK;
+        *saved = *err;
+        csv_how_t prof = {.profile = true};
+        csv_result_t pr;
+        st = jp_csv_pass(&p->src, &p->lay, cs, n, &prof, &pr, err);
+        if (!st) {
+            bool same = true;
+            for (size_t k = 0; k < n; k++)
+                if (cs[k].mode == CM_INFER) {
+                    same &= seen[k] == JP_TYPE_NONE || seen[k] == pr.stats[k].type;
+                    cs[k].mode = mode_of_type(pr.stats[k].type);
+                }
+            jp_csv_result_free(&pr, n);
+            if (failed && same) {
+                *err = *saved; /* the consumer's error stands */
+                st = err->code;
+            } else {
+                cb->reset(cb->ctx);
+                tap.failed = false;
+                st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
+                if (!st && res.retype)
+                    st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed",
+                                      p->path);
+            }
+        }
+    }
+    jp_free(cs);
+    jp_free(seen);
+    jp_free(saved);
+    return st;
+}
+
 /* The preview: the first rows of the first k fields, each read with the
  * type the profile found (so that it shows what a full read would). */
 static jp_status_t profile_preview(opened_t *op, const jp_read_opts_t *o, csv_colspec_t *cs,

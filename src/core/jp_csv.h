@@ -175,6 +175,21 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
  * given? */
 bool jp_csv_is_marker(const char *s, size_t n);
 
+/*
+ * A CSV file written in parts (streaming): open writes the header (ds's
+ * field names), each rows() call appends the rows of a dataset with the
+ * same fields, restart() goes back to the header alone, close() commits
+ * the file atomically (and frees), abort() removes it (and frees).  The
+ * bytes are those jp_csv_write gives for all the rows at once.
+ */
+typedef struct jp_csv_out jp_csv_out_t;
+jp_status_t jp_csv_out_open(const char *path, const jp_write_opts_t *o, const jp_dataset_t *ds,
+                            jp_csv_out_t **out, jp_error_t *err);
+jp_status_t jp_csv_out_rows(jp_csv_out_t *co, jp_dataset_t *ds, jp_error_t *err);
+jp_status_t jp_csv_out_restart(jp_csv_out_t *co, jp_error_t *err);
+jp_status_t jp_csv_out_close(jp_csv_out_t *co, jp_error_t *err);
+void jp_csv_out_abort(jp_csv_out_t *co);
+
 /* Can c delimit the fields of a file this writer makes, unambiguously?  A
  * tab or ASCII punctuation other than " ' + - . < = > ? ~ (writers refuse
  * the rest with JP_ERR_ARG). */
@@ -182,6 +197,26 @@ bool jp_csv_delim_writable(char c);
 /* Append ds as CSV text (never compressed) to out. */
 jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
                              jp_error_t *err);
+
+/*
+ * Streaming a lazy CSV dataset (jp_stream.c): fields idx[0..n) of every
+ * row, in batches of rows in file order (about JP_CSV_BATCH_BYTES of text
+ * each), with the types a full read gives and the same errors; nothing is
+ * kept.  batch() gets one borrowed column per field (it takes references
+ * to keep any); a non-OK status stops the pass with it.  When a column's
+ * type changes after batches went out (an integer column meets a decimal,
+ * a numeric one text), reset() says so and the batches come again from
+ * the first, read with the whole file's types (found by a profile pass).
+ */
+typedef struct jp_csv_stream_cb {
+    jp_status_t (*batch)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+    void (*reset)(void *ctx);
+    void *ctx;
+} jp_csv_stream_cb_t;
+
+bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */
+jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
+                          const jp_csv_stream_cb_t *cb, jp_error_t *err);
 
 /*
  * Testing and measurement: override the batch size, chunk size, maximum

@@ -83,6 +83,7 @@ typedef struct csv_result {
     csv_colstat_t *stats;  /* a profile: one per colspec */
     jp_column_t *lines;    /* per-row lines when not first_line + i, or NULL */
     jp_dataset_t *rejects; /* with keep_rejects: line, text, reason */
+    bool retype;           /* streaming: stopped, a column's type changed */
 } csv_result_t;
 
 /* What a pass makes of its columns (NULL: build them, from every row). */
@@ -95,6 +96,13 @@ typedef struct csv_how {
        selected rows.  No per-row lines are made.  NULL: every row. */
     const size_t *sel;
     size_t nsel;
+    /* streaming (jp_csv_stream): after each batch, its rows as columns (one
+       per colspec, borrowed) go to emit and are not kept.  When a column's
+       type turns out different from the one batches were handed on with,
+       the pass stops with res->retype set: the caller reads again with the
+       types fixed. */
+    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+    void *emit_ctx;
 } csv_how_t;
 
 /* Tuning in force (defaults or jp_csv_set_tuning). */

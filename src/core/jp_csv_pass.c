@@ -539,6 +539,10 @@ static void pass_free(pass_t *P)
     jp_free(P->slot_of);
     jp_free(P->need_j);
     jp_free(P->need_k);
+    jp_free(P->etype);
+    if (P->ecols)
+        for (size_t k = 0; k < P->n; k++) jp_column_unref(P->ecols[k]);
+    jp_free(P->ecols);
     jp_csv_scratch_free(&P->scratch);
     jp_column_unref(P->lines);
     for (size_t i = 0; i < P->nrej; i++) {
@@ -594,6 +598,51 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Streaming: the rows appended since the last batch, as columns, to the
+ * consumer; the builders start again empty but keep their stores, so each
+ * batch has the types of everything before it.  A type that differs from
+ * the one earlier batches went out with stops the pass (P->retype). */
+static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
+{
+    size_t nrows = P->rows - P->base;
+    jp_status_t st = JP_OK;
+    size_t k;
+    for (k = 0; k < P->n; k++) P->ecols[k] = NULL;
+    for (k = 0; k < P->n && !st && !P->retype; k++) {
+        bld_t *b = &P->b[k];
+        jp_column_t *c = NULL;
+        bool dead = false;
+        if (b->store == ST_NONE) {
+            /* only nulls so far: text, as a full read would make it, but the
+               builder stays untyped (a later cell may still type it) */
+            jp_column_unref(b->col);
+            b->col = NULL;
+            c = jp_column_new_nulls(JP_TYPE_STRING, nrows);
+        } else if (jp_csv_bld_finish(P, k, &c, &dead)) {
+            c = NULL;
+        } else if (dead) {
+            P->retype = true;
+            break;
+        }
+        if (!c) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
+            break;
+        }
+        P->ecols[k] = c;
+        if (P->etype[k] == JP_TYPE_NONE)
+            P->etype[k] = c->type;
+        else if (P->etype[k] != c->type)
+            P->retype = true;
+    }
+    if (!st && !P->retype && nrows) st = P->emit(P->emit_ctx, P->ecols, nrows, err);
+    for (k = 0; k < P->n; k++) {
+        jp_column_unref(P->ecols[k]);
+        P->ecols[k] = NULL;
+    }
+    P->base = P->rows;
+    return st;
 }
 
 static jp_status_t run_pass(pass_t *P, jp_error_t *err)
@@ -670,7 +719,8 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
                               P->src->path);
             goto out;
         }
-        if ((st = jp_csv_append_batch(P, A, err))) {
+        if ((st = jp_csv_append_batch(P, A, err)) ||
+            (P->emit && ((st = emit_batch(P, err)) || P->retype))) {
             if (more) help_and_wait(P, B);
             goto out;
         }
@@ -711,6 +761,10 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         P->nsel = how->nsel;
         /* the columns hold the selected rows only: size them for those */
         if (P->sel) P->total_hint = P->nsel + 1;
+        P->emit = how->emit;
+        P->emit_ctx = how->emit_ctx;
+        /* a batch's columns grow with the batch, never to the file's size */
+        if (P->emit) P->total_hint = 1;
     }
     jp_csv_tuning_get(&P->tune);
     P->row_bytes = lay->ncols * 2 > 16 ? lay->ncols * 2 : 16;
@@ -734,6 +788,11 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
     P->need_j = jp_malloc_array(n ? n : 1, sizeof *P->need_j);
     P->need_k = jp_malloc_array(n ? n : 1, sizeof *P->need_k);
     if (!P->need_j || !P->need_k) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (P->emit) {
+        P->etype = jp_calloc(n ? n : 1, sizeof *P->etype); /* JP_TYPE_NONE is 0 */
+        P->ecols = jp_calloc(n ? n : 1, sizeof *P->ecols);
+        if (!P->etype || !P->ecols) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
     size_t m = 0;
     for (size_t j = 0; j < lay->ncols; j++)
         if (P->slot_of[j] >= 0) {
@@ -794,6 +853,12 @@ static jp_status_t pass_with_skips(const csv_src_t *src, const csv_layout_t *lay
     P.skip = (uint64_t *)skip;
     P.nskip = nskip;
     if ((st = run_pass(&P, err))) goto fail;
+    if (P.emit) {
+        res->nrows = P.rows;
+        res->retype = P.retype;
+        pass_free(&P);
+        return JP_OK;
+    }
     if (P.profile) {
         if ((st = profile_result(&P, res, err))) goto fail;
         pass_free(&P);

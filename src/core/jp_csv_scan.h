@@ -438,7 +438,14 @@ typedef struct pass {
     size_t row_bytes;    /* bytes per row so far (>= 1) */
     uint64_t bytes_done;
     size_t *need_j, *need_k; /* the columns read, in file order: field index, slot */
-    struct scratch scratch;  /* the calling thread's */
+    /* streaming (csv_how_t.emit): rows before `base` were handed on */
+    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+    void *emit_ctx;
+    size_t base;
+    bool retype;
+    jp_type_t *etype;       /* per colspec: the type batches went out with (NONE: none yet) */
+    jp_column_t **ecols;    /* per colspec: the batch being handed on */
+    struct scratch scratch; /* the calling thread's */
 } pass_t;
 
 /* ---- across the four files ------------------------------------------------------ */

@@ -860,7 +860,7 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             /* with no row kept, this still merges the kinds and widens the
                store: types see every cell */
             for (size_t k = 0; k < P->n; k++)
-                if (bld_append(P, k, C, P->rows))
+                if (bld_append(P, k, C, P->rows - P->base))
                     return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
             P->rows += kept;
             continue;
@@ -870,10 +870,10 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             profile_append(P, B, C);
         } else if (C->rows) {
             for (size_t k = 0; k < P->n; k++)
-                if (bld_append(P, k, C, P->rows))
+                if (bld_append(P, k, C, P->rows - P->base))
                     return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
         }
-        if (C->irregular && !P->lines && P->lay->data_line > 0) {
+        if (C->irregular && !P->lines && !P->emit && P->lay->data_line > 0) {
             /* from here on rows need their own line numbers */
             P->lines = jp_column_new(JP_TYPE_INT, P->rows + C->rows + 16);
             if (!P->lines) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
@@ -931,7 +931,7 @@ static bool shrink(jp_column_t *c)
 jp_status_t jp_csv_bld_finish(pass_t *P, size_t k, jp_column_t **out, bool *dead)
 {
     bld_t *B = &P->b[k];
-    size_t len = P->rows;
+    size_t len = P->rows - P->base;
     *out = NULL;
     *dead = false;
     if (B->store == ST_NUM && !(B->kinds & (K_INT | K_INTWIDE | K_DEC | K_BIGX))) {

@@ -8,16 +8,19 @@
  * count.  Files are written through jp_atomic_open/commit: never a half
  * written file.  Never modifies the dataset (a lazy one is loaded first).
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "jp_csv.h"
 #include "jp_csv_int.h"
 #include "jp_file.h"
 #include "jp_gzip.h"
 #include "jp_mem.h"
+#include "jp_stream.h"
 
 #define BLOCK_ROWS 16384
 
@@ -314,9 +317,9 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-static jp_status_t write_all(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
+/* The header row: ds's field names. */
+static jp_status_t write_head(const wctx_t *w, const jp_dataset_t *ds, sink_t *s, jp_error_t *err)
 {
-    const jp_dataset_t *ds = w->ds;
     jp_buf_t head = JP_BUF_INIT;
     for (size_t k = 0; k < w->ncols; k++) {
         const char *name = ds->schema.fields[k].name;
@@ -331,7 +334,13 @@ static jp_status_t write_all(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
     if (jp_buf_putc(&head, '\n')) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (!st) st = sink_put(s, head.data, head.len, err);
     jp_buf_free(&head);
-    if (st) return st;
+    return st;
+}
+
+static jp_status_t write_rows(wctx_t *w, int threads, sink_t *s, jp_error_t *err)
+{
+    const jp_dataset_t *ds = w->ds;
+    jp_status_t st = JP_OK;
     size_t nrows = ds->nrows;
     if (threads <= 0) threads = jp_ncpus();
     if (threads > 32) threads = 32;
@@ -375,14 +384,11 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
-static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const char *path, wctx_t *w,
-                           jp_error_t *err)
+/* The options: delimiter, qualifiers, guard. */
+static jp_status_t prepare_opts(const jp_write_opts_t *o, const char *path, wctx_t *w,
+                                jp_error_t *err)
 {
     memset(w, 0, sizeof *w);
-    jp_status_t st = jp_dataset_need_all(ds, err);
-    if (st) return st;
-    w->ds = ds;
-    w->ncols = ds->schema.n_fields;
     w->delim = o->delimiter                                                      ? o->delimiter
                : path && (ends_with(path, ".tsv") || ends_with(path, ".tsv.gz")) ? '\t'
                                                                                  : ',';
@@ -401,6 +407,25 @@ static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const cha
     }
     w->quals = o->qualifiers;
     w->guard = o->spreadsheet_safe;
+    return JP_OK;
+}
+
+static void wctx_free_cols(wctx_t *w)
+{
+    if (w->cols)
+        for (size_t k = 0; k < w->ncols; k++) jp_free(w->cols[k].flags);
+    jp_free(w->cols);
+    w->cols = NULL;
+}
+
+/* The columns of ds (loaded when lazy), with quoting decided per string. */
+static jp_status_t prepare_cols(jp_dataset_t *ds, wctx_t *w, jp_error_t *err)
+{
+    wctx_free_cols(w);
+    jp_status_t st = jp_dataset_need_all(ds, err);
+    if (st) return st;
+    w->ds = ds;
+    w->ncols = ds->schema.n_fields;
     w->cols = jp_calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
     if (!w->cols) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < w->ncols; k++) {
@@ -421,13 +446,6 @@ static jp_status_t prepare(jp_dataset_t *ds, const jp_write_opts_t *o, const cha
     return JP_OK;
 }
 
-static void wctx_free(wctx_t *w)
-{
-    if (w->cols)
-        for (size_t k = 0; k < w->ncols; k++) jp_free(w->cols[k].flags);
-    jp_free(w->cols);
-}
-
 jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_t *out,
                              jp_error_t *err)
 {
@@ -437,10 +455,130 @@ jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_
         o = &defaults;
     }
     wctx_t w;
-    jp_status_t st = prepare(ds, o, NULL, &w, err);
+    jp_status_t st = prepare_opts(o, NULL, &w, err);
+    if (!st) st = prepare_cols(ds, &w, err);
     sink_t s = {out, NULL, NULL, "(memory)"};
-    if (!st) st = write_all(&w, o->threads, &s, err);
-    wctx_free(&w);
+    if (!st) st = write_head(&w, ds, &s, err);
+    if (!st) st = write_rows(&w, o->threads, &s, err);
+    wctx_free_cols(&w);
+    return st;
+}
+
+/* ---- a file written in parts (streaming) ------------------------------------------- */
+
+struct jp_csv_out {
+    wctx_t w;
+    jp_atomic_t af;
+    sink_t s;
+    bool gz, open;
+    int level, threads;
+    char *path;
+    char *head; /* the header row, to write again after a restart */
+    size_t head_len;
+};
+
+static bool is_gz_path(const char *path, const jp_write_opts_t *o)
+{
+    return ends_with(path, ".gz") || (o->format && strcasecmp(o->format, "csv.gz") == 0);
+}
+
+void jp_csv_out_abort(jp_csv_out_t *co)
+{
+    if (!co) return;
+    if (co->s.gz) jp_gzip_abort(co->s.gz);
+    if (co->open) jp_atomic_abort(&co->af);
+    wctx_free_cols(&co->w);
+    jp_free(co->path);
+    jp_free(co->head);
+    jp_free(co);
+}
+
+jp_status_t jp_csv_out_open(const char *path, const jp_write_opts_t *o, const jp_dataset_t *ds,
+                            jp_csv_out_t **out, jp_error_t *err)
+{
+    jp_write_opts_t defaults;
+    if (!o) {
+        jp_write_opts_init(&defaults);
+        o = &defaults;
+    }
+    *out = NULL;
+    bool gz = is_gz_path(path, o);
+    if (gz && (o->level < 0 || o->level > 9))
+        return jp_error_set(err, JP_ERR_ARG, "gzip level must be 1..9, not %d", o->level);
+    jp_csv_out_t *co = jp_calloc(1, sizeof *co);
+    if (!co || !(co->path = jp_strdup(path))) {
+        jp_free(co);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    co->gz = gz;
+    co->level = o->level;
+    co->threads = o->threads;
+    jp_status_t st = prepare_opts(o, path, &co->w, err);
+    if (!st) {
+        /* the header, kept as text */
+        jp_buf_t hb = JP_BUF_INIT;
+        sink_t hs = {&hb, NULL, NULL, "(memory)"};
+        co->w.ncols = ds->schema.n_fields;
+        st = write_head(&co->w, ds, &hs, err);
+        co->head = jp_buf_detach(&hb, &co->head_len);
+        if (!st && !co->head) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    if (!st && !(st = jp_atomic_open(&co->af, path, err))) {
+        co->open = true;
+        setvbuf(co->af.fp, NULL, _IOFBF, 1 << 16);
+        co->s.fp = co->af.fp;
+        co->s.path = co->path;
+        if (gz && !(co->s.gz = jp_gzip_open(co->af.fp, co->level, co->threads, err)))
+            st = err ? err->code : JP_ERR_NOMEM;
+        if (!st) st = sink_put(&co->s, co->head, co->head_len, err);
+    }
+    if (st) {
+        jp_csv_out_abort(co);
+        if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
+        return st;
+    }
+    *out = co;
+    return JP_OK;
+}
+
+jp_status_t jp_csv_out_rows(jp_csv_out_t *co, jp_dataset_t *ds, jp_error_t *err)
+{
+    if (ds->schema.n_fields != co->w.ncols)
+        return jp_error_set(err, JP_ERR_INTERNAL, "%s: rows with other fields", co->path);
+    jp_status_t st = prepare_cols(ds, &co->w, err);
+    if (!st) st = write_rows(&co->w, co->threads, &co->s, err);
+    wctx_free_cols(&co->w);
+    co->w.ncols = ds->schema.n_fields;
+    if (st && err && !err->file[0]) jp_error_at(err, co->path, 0, 0);
+    return st;
+}
+
+jp_status_t jp_csv_out_restart(jp_csv_out_t *co, jp_error_t *err)
+{
+    if (co->s.gz) {
+        jp_gzip_abort(co->s.gz);
+        co->s.gz = NULL;
+    }
+    if (fflush(co->af.fp) || ftruncate(fileno(co->af.fp), 0) || fseeko(co->af.fp, 0, SEEK_SET))
+        return jp_error_errno(err, JP_ERR_IO, errno, "cannot write %s", co->path);
+    if (co->gz && !(co->s.gz = jp_gzip_open(co->af.fp, co->level, co->threads, err)))
+        return err ? err->code : JP_ERR_NOMEM;
+    return sink_put(&co->s, co->head, co->head_len, err);
+}
+
+jp_status_t jp_csv_out_close(jp_csv_out_t *co, jp_error_t *err)
+{
+    jp_status_t st = JP_OK;
+    if (co->s.gz) {
+        st = jp_gzip_close(co->s.gz, NULL, NULL, err);
+        co->s.gz = NULL;
+    }
+    if (!st) {
+        st = jp_atomic_commit(&co->af, err);
+        co->open = false; /* committed, or removed by the failed commit */
+    }
+    if (st && err && !err->file[0]) jp_error_at(err, co->path, 0, 0);
+    jp_csv_out_abort(co);
     return st;
 }
 
@@ -452,26 +590,34 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
         jp_write_opts_init(&defaults);
         o = &defaults;
     }
-    bool gz = ends_with(path, ".gz") || (o->format && strcasecmp(o->format, "csv.gz") == 0);
+    if (jp_stream_possible(ds)) {
+        /* a lazy file: its rows in batches, never all of them at once */
+        bool fallback;
+        jp_status_t st = jp_stream_write_csv(ds, path, o, &fallback, err);
+        if (!fallback) return st;
+    }
+    bool gz = is_gz_path(path, o);
     if (gz && (o->level < 0 || o->level > 9))
         return jp_error_set(err, JP_ERR_ARG, "gzip level must be 1..9, not %d", o->level);
     wctx_t w;
-    jp_status_t st = prepare(ds, o, path, &w, err);
+    jp_status_t st = prepare_opts(o, path, &w, err);
+    if (!st) st = prepare_cols(ds, &w, err);
     if (st) {
-        wctx_free(&w);
+        wctx_free_cols(&w);
         if (err && !err->file[0]) jp_error_at(err, path, 0, 0);
         return st;
     }
     jp_atomic_t af;
     if ((st = jp_atomic_open(&af, path, err))) {
-        wctx_free(&w);
+        wctx_free_cols(&w);
         return st;
     }
     setvbuf(af.fp, NULL, _IOFBF, 1 << 16);
     sink_t s = {NULL, af.fp, NULL, path};
     if (gz && !(s.gz = jp_gzip_open(af.fp, o->level, o->threads, err)))
         st = err ? err->code : JP_ERR_NOMEM;
-    if (!st) st = write_all(&w, o->threads, &s, err);
+    if (!st) st = write_head(&w, ds, &s, err);
+    if (!st) st = write_rows(&w, o->threads, &s, err);
     if (s.gz) {
         if (!st)
             st = jp_gzip_close(s.gz, NULL, NULL, err);
@@ -482,7 +628,7 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
         st = jp_atomic_commit(&af, err);
     else
         jp_atomic_abort(&af);
-    wctx_free(&w);
+    wctx_free_cols(&w);
     if (st && err && !err->file[0]) jp_error_at(err, path, 0, 0);
     return st;
 }

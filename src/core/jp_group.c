@@ -21,6 +21,7 @@
 #include <string.h>
 #include "jp_keys.h"
 #include "jp_mem.h"
+#include "jp_stream.h"
 #include "jp_verbs.h"
 
 static const char *const agg_names[] = {"count",  "sum",      "mean",           "min",   "max",
@@ -530,6 +531,12 @@ jp_dataset_t *jp_group_agg(jp_dataset_t *ds, const char *const *keys, size_t nke
                          jp_agg_name(aggs[a].kind), nm);
             goto done;
         }
+    }
+    if (jp_stream_group_ok(ds, aggs, naggs)) {
+        /* a lazy file: its rows in batches, never all of them at once */
+        bool fallback;
+        out = jp_stream_group_agg(ds, kidx, nkeys, aidx, aggs, naggs, &fallback, err);
+        if (!fallback) goto done;
     }
     /* load just these columns (a lazy plan parses only them) */
     if (jp_dataset_need(ds, need, nn, err) || jp_dataset_need_rows(ds, err)) goto done;

@@ -676,3 +676,47 @@ jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t 
     }
     return out;
 }
+
+/* ---- streaming (jp_stream.c) ------------------------------------------------ */
+
+jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
+{
+    if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
+    const plan_t *p = (const plan_t *)ds->lazy;
+    if (p->rows_kind != ROWS_ALL && p->rows_kind != ROWS_PRED) return NULL;
+    for (size_t i = 0; i < p->nf; i++)
+        if (p->f[i].src < 0 && !p->f[i].expr_src) return NULL; /* a ready column */
+    return p->in;
+}
+
+void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want)
+{
+    const plan_t *p = (const plan_t *)ds->lazy;
+    for (size_t i = 0; i < p->nf; i++) {
+        if (!want[i]) continue;
+        if (p->f[i].src >= 0)
+            in_want[p->f[i].src] = true;
+        else if (p->f[i].parsed)
+            add_inputs(p->f[i].parsed, in_want);
+    }
+    if (p->pred_parsed) add_inputs(p->pred_parsed, in_want);
+}
+
+jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err)
+{
+    const plan_t *p = (const plan_t *)ds->lazy;
+    jp_plan_field_t *f = jp_calloc(p->nf ? p->nf : 1, sizeof *f);
+    if (!f) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < p->nf; i++) {
+        f[i].name = ds->schema.fields[i].name;
+        f[i].src = p->f[i].src;
+        f[i].expr = p->f[i].expr_src;
+    }
+    jp_dataset_t *out =
+        jp_plan_map(in, p->verb, f, p->nf, p->rows_kind == ROWS_PRED ? p->pred_src : NULL, err);
+    jp_free(f);
+    return out;
+}

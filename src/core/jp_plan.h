@@ -71,6 +71,19 @@ jp_status_t jp_plan_gather_cols(jp_column_t *const *src, jp_column_t **dst, size
 bool jp_sort_is_plan(const jp_dataset_t *ds);
 jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err);
 
+/*
+ * Streaming (jp_stream.c).  jp_plan_stream_input: the input of a node that
+ * can work on a batch of its input's rows at a time (every row or a
+ * filter; fields passed through or computed by expressions), else NULL.
+ * jp_plan_stream_inputs: set in_want[j] for each input field the node
+ * reads to make the fields with want[i] set (and its filter's inputs).
+ * jp_plan_rebind: the same node over `in`, a dataset with the fields of
+ * the node's input (a batch of its rows).
+ */
+jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds);
+void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
+jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err);
+
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);
 

@@ -1,0 +1,676 @@
+/*
+ * jp_stream.c - streaming execution: a lazy plan over a CSV file run one
+ * batch of rows at a time, so that memory holds a batch, not the file.
+ *
+ * A chain is a lazy CSV dataset under plan nodes that can work batch by
+ * batch (filter, mutate by expressions, select/drop/rename: jp_plan.h).
+ * The file is read by jp_csv_stream; each batch becomes a small dataset
+ * with the file's fields, the chain's nodes are made again over it
+ * (jp_plan_rebind), and the consumer takes the top node's columns.  The
+ * reader parses the next batch on the other cores while the calling thread
+ * runs the chain and the consumer over this one.
+ *
+ * Consumers here: group_by + agg (count, sum, mean), whose accumulators
+ * are carried from batch to batch in row order, so the result is the one
+ * jp_group_agg gives on the whole file, bit for bit, whatever the batch
+ * size or the number of threads.
+ *
+ * Owns: jp_stream_*.  Must never: modify the datasets of the chain, keep
+ * a batch after the consumer has taken it, print.
+ */
+#include "jp_stream.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "jp_buf.h"
+#include "jp_csv.h"
+#include "jp_keys.h"
+#include "jp_lazy.h"
+#include "jp_mem.h"
+#include "jp_plan.h"
+
+#define MAX_CHAIN 64
+
+/* Batches run through chains so far (tests check that a pipeline streamed). */
+static _Atomic size_t batches_run;
+
+size_t jp_stream_batches(void)
+{
+    return batches_run;
+}
+
+/* ---- the chain ---------------------------------------------------------------- */
+
+typedef struct chain {
+    const jp_dataset_t *node[MAX_CHAIN]; /* node[0] is the top */
+    size_t n;
+    jp_dataset_t *src; /* the lazy CSV file */
+} chain_t;
+
+static bool chain_of(const jp_dataset_t *ds, chain_t *c)
+{
+    c->n = 0;
+    while (!jp_csv_is_lazy(ds)) {
+        jp_dataset_t *in = jp_plan_stream_input(ds);
+        if (!in || c->n == MAX_CHAIN) return false;
+        c->node[c->n++] = ds;
+        ds = in;
+    }
+    c->src = (jp_dataset_t *)ds;
+    return true;
+}
+
+bool jp_stream_possible(const jp_dataset_t *ds)
+{
+    chain_t c;
+    return chain_of(ds, &c);
+}
+
+/* The file's fields the chain reads to make the top's fields want[]. */
+static jp_status_t chain_inputs(const chain_t *c, const bool *want_top, size_t **idx, size_t *n,
+                                jp_error_t *err)
+{
+    size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
+    bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
+    if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    memcpy(want, want_top, nf * sizeof *want);
+    for (size_t k = 0; k < c->n; k++) {
+        const jp_dataset_t *in = k + 1 < c->n ? c->node[k + 1] : c->src;
+        size_t nin = in->schema.n_fields;
+        bool *w = jp_calloc(nin ? nin : 1, sizeof *w);
+        if (!w) {
+            jp_free(want);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+        jp_plan_stream_inputs(c->node[k], want, w);
+        jp_free(want);
+        want = w;
+        nf = nin;
+    }
+    *idx = jp_malloc_array(nf ? nf : 1, sizeof **idx);
+    if (!*idx) {
+        jp_free(want);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    *n = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (want[i]) (*idx)[(*n)++] = i;
+    jp_free(want);
+    return JP_OK;
+}
+
+/* A batch dataset holds the columns read and nothing else: asking it for
+ * another is a defect of the chain's field lists, said as such. */
+static jp_status_t batch_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
+{
+    (void)ds;
+    (void)idx;
+    (void)n;
+    return jp_error_set(err, JP_ERR_INTERNAL, "streaming: a field not read was asked for");
+}
+
+static void batch_free(jp_lazy_t *lz)
+{
+    jp_free(lz);
+}
+
+static const jp_lazy_ops_t batch_ops = {"batch", batch_need, NULL, batch_free, NULL};
+
+static jp_dataset_t *batch_dataset(const jp_dataset_t *src, jp_column_t *const *cols,
+                                   const size_t *idx, size_t n, size_t nrows, jp_error_t *err)
+{
+    jp_dataset_t *ds = jp_dataset_new_like(src, true, err);
+    if (!ds) return NULL;
+    jp_lazy_t *lz = jp_calloc(1, sizeof *lz);
+    if (!lz) {
+        jp_dataset_unref(ds);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    lz->ops = &batch_ops;
+    lz->rows_known = true;
+    ds->lazy = lz;
+    for (size_t k = 0; k < n; k++) {
+        ds->cols[idx[k]] = jp_column_ref(cols[k]);
+        ds->schema.fields[idx[k]].type = cols[k]->type;
+    }
+    ds->nrows = nrows;
+    return ds;
+}
+
+/* The chain's top node over one batch, its fields top_idx[0..m) made. */
+static jp_dataset_t *run_chain(const chain_t *c, jp_column_t *const *cols, const size_t *idx,
+                               size_t n, size_t nrows, const size_t *top_idx, size_t m,
+                               jp_error_t *err)
+{
+    jp_dataset_t *cur = batch_dataset(c->src, cols, idx, n, nrows, err);
+    for (size_t k = c->n; k-- > 0 && cur;) {
+        jp_dataset_t *next = jp_plan_rebind(c->node[k], cur, err);
+        jp_dataset_unref(cur);
+        cur = next;
+    }
+    if (cur && jp_dataset_need(cur, top_idx, m, err)) {
+        jp_dataset_unref(cur);
+        cur = NULL;
+    }
+    return cur;
+}
+
+/* ---- group_by + agg ----------------------------------------------------------- */
+
+bool jp_stream_group_ok(const jp_dataset_t *ds, const jp_agg_t *aggs, size_t naggs)
+{
+    for (size_t a = 0; a < naggs; a++)
+        if (aggs[a].kind != JP_AGG_COUNT && aggs[a].kind != JP_AGG_SUM &&
+            aggs[a].kind != JP_AGG_MEAN)
+            return false;
+    return jp_stream_possible(ds);
+}
+
+typedef struct acc {
+    int64_t *i; /* count, or an integer sum */
+    double *s, *comp;
+    size_t *cnt;  /* values seen */
+    uint8_t *q;   /* combined qualifiers (sum, mean) */
+    bool int_sum; /* sum of an integer field: an integer */
+} acc_t;
+
+typedef struct gstate {
+    const chain_t *chain;
+    const jp_dataset_t *top;
+    const long *kidx, *aidx;
+    size_t nkeys, naggs;
+    const jp_agg_t *aggs;
+    size_t *read_idx; /* file fields read */
+    size_t nread;
+    size_t *top_idx; /* top fields made */
+    size_t ntop;
+    /* groups over all batches, in order of first appearance */
+    jp_strdict_t *map; /* a key's bytes -> its group */
+    jp_buf_t kb;
+    jp_column_t **kcols; /* the groups' key values */
+    jp_field_t *kf;      /* the key fields, typed by the first batch */
+    jp_field_t *af;      /* the aggregated fields (name, unit), typed */
+    bool typed;
+    size_t ng, cap;
+    acc_t *acc;
+    size_t rows; /* top rows before this batch */
+    uint32_t *gmap;
+    size_t gmap_cap;
+} gstate_t;
+
+static void acc_free(acc_t *a)
+{
+    jp_free(a->i);
+    jp_free(a->s);
+    jp_free(a->comp);
+    jp_free(a->cnt);
+    jp_free(a->q);
+    memset(a, 0, sizeof *a);
+}
+
+static void gstate_clear(gstate_t *g)
+{
+    jp_strdict_unref(g->map);
+    g->map = NULL;
+    if (g->kcols)
+        for (size_t k = 0; k < g->nkeys; k++) {
+            jp_column_unref(g->kcols[k]);
+            g->kcols[k] = NULL;
+        }
+    if (g->kf)
+        for (size_t k = 0; k < g->nkeys; k++) jp_field_free(&g->kf[k]);
+    if (g->af)
+        for (size_t a = 0; a < g->naggs; a++) jp_field_free(&g->af[a]);
+    if (g->acc)
+        for (size_t a = 0; a < g->naggs; a++) acc_free(&g->acc[a]);
+    g->typed = false;
+    g->ng = g->cap = 0;
+    g->rows = 0;
+}
+
+static void g_reset(void *ctx)
+{
+    gstate_t *g = ctx;
+    gstate_clear(g);
+    g->map = jp_strdict_new(256); /* NULL: the next batch says out of memory */
+}
+
+static bool grow(void **p, size_t cap, size_t size)
+{
+    if (!*p) return true;
+    void *q = jp_realloc_array(*p, cap, size);
+    if (!q) return false;
+    *p = q;
+    return true;
+}
+
+static jp_status_t groups_room(gstate_t *g, size_t need)
+{
+    if (need <= g->cap) return JP_OK;
+    size_t cap = g->cap ? g->cap * 2 : 256;
+    while (cap < need) cap *= 2;
+    for (size_t a = 0; a < g->naggs; a++) {
+        acc_t *x = &g->acc[a];
+        if (!grow((void **)&x->i, cap, sizeof *x->i) || !grow((void **)&x->s, cap, sizeof *x->s) ||
+            !grow((void **)&x->comp, cap, sizeof *x->comp) ||
+            !grow((void **)&x->cnt, cap, sizeof *x->cnt) || !grow((void **)&x->q, cap, 1))
+            return JP_ERR_NOMEM;
+        size_t add = cap - g->cap;
+        if (x->i) memset(x->i + g->cap, 0, add * sizeof *x->i);
+        if (x->s) memset(x->s + g->cap, 0, add * sizeof *x->s);
+        if (x->comp) memset(x->comp + g->cap, 0, add * sizeof *x->comp);
+        if (x->cnt) memset(x->cnt + g->cap, 0, add * sizeof *x->cnt);
+        if (x->q) memset(x->q + g->cap, 0, add);
+    }
+    g->cap = cap;
+    return JP_OK;
+}
+
+/* The bytes that identify row i's key (equal for cells jp_group_rows puts
+ * together: nulls, -0 and 0, NaNs). */
+static jp_status_t key_bytes(jp_buf_t *b, jp_column_t *const *kc, size_t nkeys, size_t i)
+{
+    jp_buf_reset(b);
+    for (size_t k = 0; k < nkeys; k++) {
+        const jp_column_t *c = kc[k];
+        uint8_t isnull = jp_column_is_null(c, i);
+        if (jp_buf_append(b, &isnull, 1)) return JP_ERR_NOMEM;
+        if (isnull) continue;
+        if (c->type == JP_TYPE_STRING) {
+            size_t len;
+            const char *s = jp_column_str(c, i, &len);
+            uint64_t l = len;
+            if (jp_buf_append(b, &l, sizeof l) || jp_buf_append(b, s, len)) return JP_ERR_NOMEM;
+        } else if (c->type == JP_TYPE_PERIOD) {
+            const jp_period_t *p = &c->v.p[i];
+            int32_t v[7] = {p->kind, p->from_gran, p->to_gran, p->unit, p->from, p->to, p->n};
+            if (jp_buf_append(b, v, sizeof v)) return JP_ERR_NOMEM;
+        } else {
+            uint64_t v = jp_key_value(c, i, false);
+            if (jp_buf_append(b, &v, sizeof v)) return JP_ERR_NOMEM;
+        }
+    }
+    return JP_OK;
+}
+
+/* On the first batch: the fields' types, the accumulators' kinds. */
+static jp_status_t g_type(gstate_t *g, const jp_dataset_t *top, jp_error_t *err)
+{
+    for (size_t k = 0; k < g->nkeys; k++) {
+        if (jp_field_copy(&g->kf[k], &top->schema.fields[g->kidx[k]]))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_constraints_free(&g->kf[k].constraints);
+        jp_constraints_init(&g->kf[k].constraints);
+        jp_column_t *c = top->cols[g->kidx[k]];
+        g->kf[k].type = c->type;
+        g->kcols[k] = c->type == JP_TYPE_STRING ? jp_column_new(JP_TYPE_STRING, 16)
+                                                : jp_column_new(c->type, 16);
+        if (!g->kcols[k]) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t a = 0; a < g->naggs; a++) {
+        const jp_agg_t *ag = &g->aggs[a];
+        acc_t *x = &g->acc[a];
+        if (g->aidx[a] >= 0) {
+            const jp_field_t *f = &top->schema.fields[g->aidx[a]];
+            jp_type_t t = top->cols[g->aidx[a]]->type;
+            if (jp_field_copy(&g->af[a], f))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            g->af[a].type = t;
+            if (ag->kind != JP_AGG_COUNT && !jp_type_is_numeric(t)) {
+                jp_error_set(err, JP_ERR_TYPE,
+                             "agg: %s of field '%s' for '%s': it is %s, not a number",
+                             jp_agg_name(ag->kind), f->name, ag->name, jp_type_name(t));
+                jp_error_field(err, f->name);
+                return JP_ERR_TYPE;
+            }
+            x->int_sum = ag->kind == JP_AGG_SUM && t == JP_TYPE_INT;
+        }
+        bool cnt_only = ag->kind == JP_AGG_COUNT;
+        x->i = jp_malloc(8);
+        x->cnt = cnt_only ? NULL : jp_malloc(8);
+        x->q = cnt_only ? NULL : jp_malloc(8);
+        x->s = cnt_only || x->int_sum ? NULL : jp_malloc(8);
+        x->comp = cnt_only || x->int_sum ? NULL : jp_malloc(8);
+        if (!x->i || (!cnt_only && (!x->cnt || !x->q)) ||
+            (!cnt_only && !x->int_sum && (!x->s || !x->comp)))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    g->typed = true;
+    return JP_OK;
+}
+
+/* One aggregate over one batch: the same steps, in the same row order, as
+ * jp_group.c's kernels, on accumulators that persist between batches. */
+static jp_status_t g_accumulate(gstate_t *g, size_t a, const jp_column_t *c, const uint32_t *gid,
+                                size_t nrows, jp_error_t *err)
+{
+    acc_t *x = &g->acc[a];
+    const jp_agg_t *ag = &g->aggs[a];
+    if (ag->kind == JP_AGG_COUNT) {
+        int64_t *cnt = x->i;
+        if (!c || !c->nulls)
+            for (size_t i = 0; i < nrows; i++) cnt[gid[i]]++;
+        else
+            for (size_t i = 0; i < nrows; i++) cnt[gid[i]] += !c->nulls[i];
+        return JP_OK;
+    }
+    const uint8_t *nl = c->nulls;
+    if (x->int_sum) {
+        int64_t *s = x->i;
+        for (size_t i = 0; i < nrows; i++) {
+            if (nl && nl[i]) continue;
+            uint32_t gr = gid[i];
+            x->cnt[gr]++;
+            if (__builtin_add_overflow(s[gr], c->v.i[i], &s[gr])) {
+                const char *what = g->af[a].name;
+                jp_error_set(err, JP_ERR_RANGE,
+                             "sum: the integers of field '%s' overflow in a group (row %zu)", what,
+                             g->rows + i + 1);
+                jp_error_field(err, what);
+                jp_error_row(err, (long)(g->rows + i) + 1);
+                return JP_ERR_RANGE;
+            }
+        }
+    } else {
+        double *s = x->s, *comp = x->comp;
+        for (size_t i = 0; i < nrows; i++) {
+            if (nl && nl[i]) continue;
+            uint32_t gr = gid[i];
+            double v = c->type == JP_TYPE_NUMBER ? c->v.d[i] : (double)c->v.i[i];
+            double s0 = s[gr], t = s0 + v;
+            comp[gr] += fabs(s0) >= fabs(v) ? (s0 - t) + v : (v - t) + s0;
+            s[gr] = t;
+            x->cnt[gr]++;
+        }
+    }
+    if (c->quals)
+        for (size_t i = 0; i < nrows; i++) {
+            if (!c->quals[i] || jp_column_is_null(c, i)) continue;
+            x->q[gid[i]] =
+                (uint8_t)jp_qual_combine((jp_qual_t)x->q[gid[i]], (jp_qual_t)c->quals[i]);
+        }
+    return JP_OK;
+}
+
+static jp_status_t g_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    gstate_t *g = ctx;
+    jp_status_t st = JP_OK;
+    jp_groups_t lg = {0};
+    size_t *newrows = NULL;
+    jp_column_t *kc[MAX_CHAIN];
+    if (!g->map) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    jp_dataset_t *top =
+        run_chain(g->chain, cols, g->read_idx, g->nread, nrows, g->top_idx, g->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    batches_run++;
+    if (!g->typed && (st = g_type(g, top, err))) goto done;
+    size_t n = top->nrows;
+    for (size_t k = 0; k < g->nkeys; k++) {
+        kc[k] = top->cols[g->kidx[k]];
+        if (kc[k]->type != g->kf[k].type) {
+            st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: key '%s' changed type",
+                              g->kf[k].name);
+            goto done;
+        }
+    }
+    if (!n && g->nkeys) goto done;
+    if ((st = jp_group_rows(kc, g->nkeys, n, &lg))) {
+        jp_error_set(err, st, st == JP_ERR_LIMIT ? "group_by: too many groups" : "out of memory");
+        goto done;
+    }
+    /* this batch's groups -> the groups of all batches */
+    if (lg.ngroups > g->gmap_cap) {
+        uint32_t *m = jp_realloc_array(g->gmap, lg.ngroups, sizeof *m);
+        if (!m) goto nomem;
+        g->gmap = m;
+        g->gmap_cap = lg.ngroups;
+    }
+    newrows = jp_malloc_array(lg.ngroups ? lg.ngroups : 1, sizeof *newrows);
+    if (!newrows) goto nomem;
+    size_t nnew = 0;
+    for (size_t j = 0; j < lg.ngroups; j++) {
+        if (key_bytes(&g->kb, kc, g->nkeys, n ? lg.first[j] : 0)) goto nomem;
+        uint32_t code;
+        if ((st = jp_strdict_intern(g->map, g->kb.data ? g->kb.data : "", g->kb.len, &code))) {
+            jp_error_set(err, st,
+                         st == JP_ERR_LIMIT ? "group_by: too many groups" : "out of memory");
+            goto done;
+        }
+        g->gmap[j] = code;
+        if (code == g->ng + nnew) newrows[nnew++] = lg.first[j];
+    }
+    if (nnew) {
+        if (groups_room(g, g->ng + nnew)) goto nomem;
+        for (size_t k = 0; k < g->nkeys; k++) {
+            jp_column_t *part = jp_column_gather(kc[k], newrows, nnew);
+            if (!part) goto nomem;
+            st = jp_column_append(g->kcols[k], part, err);
+            jp_column_unref(part);
+            if (st) goto done;
+        }
+        g->ng += nnew;
+    }
+    for (size_t i = 0; i < n; i++) lg.gid[i] = g->gmap[lg.gid[i]];
+    for (size_t a = 0; a < g->naggs && !st; a++) {
+        const jp_column_t *c = g->aidx[a] >= 0 ? top->cols[g->aidx[a]] : NULL;
+        if (c && c->type != g->af[a].type) {
+            st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: field '%s' changed type",
+                              g->af[a].name);
+            break;
+        }
+        st = g_accumulate(g, a, c, lg.gid, n, err);
+    }
+    if (st && err && err->code != JP_ERR_NOMEM && err->code != JP_ERR_INTERNAL)
+        jp_error_prefix(err, "agg");
+    g->rows += n;
+    goto done;
+nomem:
+    st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+done:
+    jp_free(newrows);
+    jp_groups_free(&lg);
+    jp_dataset_unref(top);
+    return st;
+}
+
+/* The result, as jp_group_agg makes it. */
+static jp_dataset_t *g_result(gstate_t *g, const jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_dataset_t *out = jp_dataset_new_like(ds, false, err);
+    if (!out) return NULL;
+    size_t ng = g->ng;
+    for (size_t k = 0; k < g->nkeys; k++) {
+        jp_column_t *c = g->kcols[k];
+        g->kcols[k] = NULL;
+        if (jp_dataset_add_column(out, &g->kf[k], c, err)) goto fail;
+    }
+    for (size_t a = 0; a < g->naggs; a++) {
+        acc_t *x = &g->acc[a];
+        const jp_agg_t *ag = &g->aggs[a];
+        jp_column_t *c;
+        if (ag->kind == JP_AGG_COUNT || x->int_sum) {
+            c = jp_column_new(JP_TYPE_INT, ng);
+            if (c) memcpy(c->v.i, x->i, ng * sizeof *c->v.i);
+        } else {
+            c = jp_column_new(JP_TYPE_NUMBER, ng);
+            for (size_t i = 0; c && i < ng; i++) {
+                double s = x->s[i] + x->comp[i];
+                if (ag->kind == JP_AGG_MEAN) s = x->cnt[i] ? s / (double)x->cnt[i] : 0;
+                c->v.d[i] = s;
+            }
+        }
+        if (!c) goto nomem;
+        jp_column_set_len(c, ng);
+        if (ag->kind != JP_AGG_COUNT) {
+            for (size_t i = 0; i < ng; i++)
+                if (!x->cnt[i]) {
+                    if (jp_column_alloc_nulls(c)) goto nomem_c;
+                    c->nulls[i] = 1;
+                }
+            for (size_t i = 0; i < ng; i++)
+                if (x->q[i] && !jp_column_is_null(c, i)) {
+                    if (jp_column_alloc_quals(c)) goto nomem_c;
+                    c->quals[i] = x->q[i];
+                }
+        }
+        const char *unit = ag->kind == JP_AGG_COUNT || g->aidx[a] < 0 ? NULL : g->af[a].unit;
+        if (jp_dataset_add(out, ag->name, c, unit, err)) goto fail;
+        continue;
+    nomem_c:
+        jp_column_unref(c);
+        goto nomem;
+    }
+    out->nrows = ng;
+    return out;
+nomem:
+    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+fail:
+    jp_dataset_unref(out);
+    return NULL;
+}
+
+jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nkeys,
+                                  const long *aidx, const jp_agg_t *aggs, size_t naggs,
+                                  bool *fallback, jp_error_t *err)
+{
+    chain_t ch;
+    gstate_t g;
+    jp_dataset_t *out = NULL;
+    *fallback = false;
+    memset(&g, 0, sizeof g);
+    if (!chain_of(ds, &ch) || nkeys > MAX_CHAIN) {
+        *fallback = true;
+        return NULL;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_calloc(nf ? nf : 1, sizeof *want);
+    g.top_idx = jp_malloc_array(nkeys + naggs + 1, sizeof *g.top_idx);
+    g.kcols = jp_calloc(nkeys + 1, sizeof *g.kcols);
+    g.kf = jp_calloc(nkeys + 1, sizeof *g.kf);
+    g.af = jp_calloc(naggs + 1, sizeof *g.af);
+    g.acc = jp_calloc(naggs + 1, sizeof *g.acc);
+    g.map = jp_strdict_new(256);
+    if (!want || !g.top_idx || !g.kcols || !g.kf || !g.af || !g.acc || !g.map) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < nkeys; k++) want[kidx[k]] = true;
+    for (size_t a = 0; a < naggs; a++)
+        if (aidx[a] >= 0) want[aidx[a]] = true;
+    for (size_t i = 0; i < nf; i++)
+        if (want[i]) g.top_idx[g.ntop++] = i;
+    if (chain_inputs(&ch, want, &g.read_idx, &g.nread, err)) goto done;
+    g.chain = &ch;
+    g.top = ds;
+    g.kidx = kidx;
+    g.aidx = aidx;
+    g.nkeys = nkeys;
+    g.naggs = naggs;
+    g.aggs = aggs;
+    jp_csv_stream_cb_t cb = {g_batch, g_reset, &g};
+    if (jp_csv_stream(ch.src, g.read_idx, g.nread, &cb, err)) goto done;
+    if (!g.typed) {
+        /* no rows in the file: nothing was typed; the whole-file way is
+           as cheap, and says what an empty input gives */
+        *fallback = true;
+        goto done;
+    }
+    if (!nkeys && !g.ng) {
+        /* no keys: one row, also over no rows */
+        uint32_t code;
+        if (groups_room(&g, 1) || jp_strdict_intern(g.map, "", 0, &code)) {
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        g.ng = 1;
+    }
+    out = g_result(&g, ds, err);
+done:
+    gstate_clear(&g);
+    jp_free(want);
+    jp_free(g.top_idx);
+    jp_free(g.read_idx);
+    jp_free(g.kcols);
+    jp_free(g.kf);
+    jp_free(g.af);
+    jp_free(g.acc);
+    jp_free(g.gmap);
+    jp_buf_free(&g.kb);
+    return out;
+}
+
+/* ---- write_csv ------------------------------------------------------------------ */
+
+typedef struct wstate {
+    const chain_t *chain;
+    jp_csv_out_t *out;
+    size_t *read_idx, nread;
+    size_t *top_idx, ntop;
+    jp_status_t reset_st; /* a restart of the file that failed */
+    jp_error_t reset_err;
+} wstate_t;
+
+static void w_reset(void *ctx)
+{
+    wstate_t *w = ctx;
+    w->reset_st = jp_csv_out_restart(w->out, &w->reset_err);
+}
+
+static jp_status_t w_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    wstate_t *w = ctx;
+    if (w->reset_st) {
+        if (err) *err = w->reset_err;
+        return w->reset_st;
+    }
+    jp_dataset_t *top =
+        run_chain(w->chain, cols, w->read_idx, w->nread, nrows, w->top_idx, w->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    batches_run++;
+    jp_status_t st = jp_csv_out_rows(w->out, top, err);
+    jp_dataset_unref(top);
+    return st;
+}
+
+jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                                bool *fallback, jp_error_t *err)
+{
+    chain_t ch;
+    wstate_t w;
+    memset(&w, 0, sizeof w);
+    *fallback = false;
+    if (!chain_of(ds, &ch)) {
+        *fallback = true;
+        return JP_OK;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
+    w.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *w.top_idx);
+    jp_status_t st = JP_OK;
+    if (!want || !w.top_idx) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        want[i] = true;
+        w.top_idx[i] = i;
+    }
+    w.ntop = nf;
+    w.chain = &ch;
+    if ((st = chain_inputs(&ch, want, &w.read_idx, &w.nread, err))) goto done;
+    if ((st = jp_csv_out_open(path, o, ds, &w.out, err))) goto done;
+    jp_csv_stream_cb_t cb = {w_batch, w_reset, &w};
+    if ((st = jp_csv_stream(ch.src, w.read_idx, w.nread, &cb, err))) {
+        jp_csv_out_abort(w.out);
+        goto done;
+    }
+    st = jp_csv_out_close(w.out, err);
+done:
+    jp_free(want);
+    jp_free(w.top_idx);
+    jp_free(w.read_idx);
+    return st;
+}

@@ -1,0 +1,49 @@
+/*
+ * jp_stream.h - streaming execution of lazy plans over CSV files: the rows
+ * go through the plan one batch at a time and are not kept (jp_stream.c).
+ *
+ * The verbs call these when their input is a chain that can stream (a lazy
+ * CSV file under filter, mutate by expressions, select/drop/rename) and
+ * fall back to loading the columns otherwise.  Results are those of the
+ * whole-file way, bit for bit.
+ */
+#ifndef JP_STREAM_H
+#define JP_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "jp_dataset.h"
+#include "jp_error.h"
+#include "jp_format.h"
+#include "jp_verbs.h"
+
+/* Is ds a lazy CSV file, or plan nodes over one, that can run batch by batch? */
+bool jp_stream_possible(const jp_dataset_t *ds);
+
+/* Can this group_by + agg stream (the chain, and aggregates that carry
+ * over batches: count, sum, mean)? */
+bool jp_stream_group_ok(const jp_dataset_t *ds, const jp_agg_t *aggs, size_t naggs);
+
+/*
+ * jp_group_agg's result, streaming: kidx are the key fields of ds, aidx the
+ * aggregated fields (-1: none), names already checked.  *fallback (NULL
+ * returned, no error) when the whole-file way must be taken instead (the
+ * file has no rows).  A new dataset with one reference for the caller.
+ */
+jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nkeys,
+                                  const long *aidx, const jp_agg_t *aggs, size_t naggs,
+                                  bool *fallback, jp_error_t *err);
+
+/*
+ * jp_csv_write of ds, streaming: each batch's rows are appended to the
+ * file as they come; the file is committed at the end, and removed on any
+ * error.  *fallback (JP_OK returned, nothing written) when the whole-file
+ * way must be taken instead.
+ */
+jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
+                                bool *fallback, jp_error_t *err);
+
+/* How many batches have gone through chains since the start (for tests). */
+size_t jp_stream_batches(void);
+
+#endif
