@@ -155,6 +155,8 @@ static jp_expr_t *compile(const char *src, const jp_schema_t *schema, bool defer
                     (int)cs.tok.len, cs.src + cs.tok.pos, cs.tok.pos + 1);
     }
     if (!cs.st && root >= 0) find_inputs(&cs);
+    for (size_t k = 0; !cs.st && k < cs.n_nodes; k++)
+        if (cs.nodes[k].kind == N_CALL && jpx_is_window(cs.nodes[k].op)) e->windowed = true;
     if (!cs.st && root >= 0) jpx_check_tree(&cs);
     if (!cs.st && root >= 0 && !defer) {
         node_t *rn = &cs.nodes[root];
@@ -206,7 +208,7 @@ bool jp_expr_is_bound(const jp_expr_t *e)
 
 bool jp_expr_is_window(const jp_expr_t *e)
 {
-    return e->n_stages > 0;
+    return e->windowed || e->n_stages > 0;
 }
 
 void jp_expr_free(jp_expr_t *e)

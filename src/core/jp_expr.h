@@ -64,7 +64,7 @@ typedef struct jp_expr_groups {
 } jp_expr_groups_t;
 
 /* Does the expression hold aggregates or window functions (a row's value
- * then depends on other rows)? */
+ * then depends on other rows)?  Known for a parsed expression too. */
 bool jp_expr_is_window(const jp_expr_t *e);
 
 /* Evaluate for every row of ds (whose schema matches the compiled one):

@@ -283,6 +283,7 @@ struct jp_expr {
     size_t *inputs;
     size_t n_inputs;
     bool bound;
+    bool windowed; /* holds an aggregate or window call (known from parsing) */
     ins_t *code;
     size_t n_code;
     reg_info_t *regs;

@@ -684,8 +684,12 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
     if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind != ROWS_ALL && p->rows_kind != ROWS_PRED) return NULL;
+    /* a ready column is whole-file; an aggregate or a window needs every row */
     for (size_t i = 0; i < p->nf; i++)
-        if (p->f[i].src < 0 && !p->f[i].expr_src) return NULL; /* a ready column */
+        if ((p->f[i].src < 0 && !p->f[i].expr_src) ||
+            (p->f[i].parsed && jp_expr_is_window(p->f[i].parsed)))
+            return NULL;
+    if (p->pred_parsed && jp_expr_is_window(p->pred_parsed)) return NULL;
     return p->in;
 }
 

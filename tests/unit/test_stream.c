@@ -37,7 +37,7 @@ static void put(const char *path, const char *text)
 
 /* N rows: keys with quotes and commas, nulls, numbers, an integer column
  * that meets a decimal at 90 %, one that is empty until 60 % and then
- * integral, one that turns to text at 95 %, a number key with -0 and nan. */
+ * integral, one that turns to text at 95 % ("many"), a number key with -0 and nan. */
 static void make_file(const char *path, int n)
 {
     static const char *keys[] = {"north", "\"south, far\"", "\"a \"\"q\"\"\"", "", "east"};
@@ -55,12 +55,14 @@ static void make_file(const char *path, int n)
             fprintf(f, "%u.%03u,", r % 50, (r * 7) % 1000);
         if (i == n * 9 / 10)
             fputs("2.5,", f);
+        else if (r % 101 == 0)
+            fputs("NA,", f); /* a missing-value marker: null in a typed column */
         else
             fprintf(f, "%d,", (int)(r % 1000) - 300);
         if (i >= n * 6 / 10) fprintf(f, "%u", r % 100);
         fputs(",", f);
         if (i >= n * 95 / 100 && r % 3 == 0)
-            fputs("n/a,", f);
+            fputs("many,", f);
         else
             fprintf(f, "%u,", r % 9);
         static const char *xs[] = {"0.0", "-0.0", "1.5", "nan", "2"};
@@ -218,6 +220,21 @@ static jp_dataset_t *p_count(jp_dataset_t *ds, jp_error_t *err)
     return jp_group_agg(ds, keys, 2, a, 2, err);
 }
 
+static jp_dataset_t *p_window(jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_dataset_t *f = jp_filter(ds, "v > mean(v)", err);
+    if (!f) return NULL;
+    jp_mutation_t m[] = {{"c", "cumsum(y)", NULL, NULL}};
+    jp_dataset_t *mu = jp_mutate(f, m, 1, false, err);
+    jp_dataset_unref(f);
+    if (!mu) return NULL;
+    const char *keys[] = {"k"};
+    jp_agg_t a[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"s", JP_AGG_SUM, "c", 0}};
+    jp_dataset_t *out = jp_group_agg(mu, keys, 1, a, 2, err);
+    jp_dataset_unref(mu);
+    return out;
+}
+
 static jp_dataset_t *p_sum_text(jp_dataset_t *ds, jp_error_t *err)
 {
     const char *keys[] = {"k"};
@@ -370,6 +387,12 @@ int main(void)
     CASE("number keys: -0 is 0, NaN is NaN") same_everywhere(tp("d.csv"), p_numkey, true);
     CASE("no keys: one row") same_everywhere(tp("d.csv"), p_nokeys, true);
     CASE("no row kept: one row of nothing") same_everywhere(tp("d.csv"), p_nothing, true);
+    CASE("aggregates and windows in expressions need every row: not streamed")
+    {
+        size_t before = jp_stream_batches();
+        same_everywhere(tp("d.csv"), p_window, false);
+        CHECK(jp_stream_batches() == before);
+    }
     CASE("a header and no rows")
     {
         put(tp("empty.csv"), "k,y,v,late,nulls_then,txt,x,big\n");
