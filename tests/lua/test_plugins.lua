@@ -347,6 +347,10 @@ do
   rc, out = jinpu("--no-plugins plugins")
   check(rc == 0 and out:find("jinpu_stats", 1, true) ~= nil and not out:find("dup", 1, true),
     "--no-plugins keeps the shipped plugins", out)
+  check(out:find("third-party plugins are off (--no-plugins or JINPU_NO_PLUGINS)", 1, true) ~= nil,
+    "--no-plugins: the list says third-party plugins are off", out)
+  rc, out = jinpu("plugins")
+  check(rc == 0 and not out:find("are off", 1, true), "and only then", out)
   rc, _, err = jinpu("--plugins " .. sh(dir .. "/nowhere") .. " -e 'print(1)'")
   check(rc == 2 and err:find("nowhere", 1, true) ~= nil, "--plugins of a missing directory is a usage error")
 end

@@ -36,8 +36,13 @@ local function listing(check)
       if ok and check then p.state = "ok" end
     end
   end
+  -- a user whose plugin is missing from the list must see why
+  local _, third_party = H.search()
+  local off = not third_party
+    and "third-party plugins are off (--no-plugins or JINPU_NO_PLUGINS): only the shipped ones are listed"
   if #list == 0 then
     print("no plugins found")
+    if off then print(off) end
     return 0
   end
   local w = { 4, 7, 5 }
@@ -59,6 +64,7 @@ local function listing(check)
       print(string.format("%s in %s is shadowed by %s", p.name, p.dir, p.shadowed_by))
     end
   end
+  if off then print(off) end
   return (check and bad > 0) and 1 or 0
 end
 
