@@ -10,7 +10,7 @@ mkjob "$T/j" 'sandbox: false\n' ok1 stall1 stall2 stall3 stall4
 cd "$T/j" || exit 1
 "$JINPU" batch job.yaml -j 2 2>err &
 runner=$!
-wait_for started.stall1 started.stall2 || { kill -KILL $runner; exit 1; }
+wait_for started.stall1 started.stall2 sleeper.stall1 sleeper.stall2 || { kill -KILL $runner; exit 1; }
 kill -"$1" $runner
 wait $runner
 echo "exit $?"
@@ -23,7 +23,13 @@ echo "logs: $(ls out/logs | tr '\n' ' ')"
 echo "private folders left: $(find out/.jinpu/tmp -mindepth 1 | wc -l)"
 # the stopped jobs' processes (each led its own group) are gone
 n=0
-while ps -eo pid=,stat=,args= | grep -v ' Z' | grep -q '[s]leep 60'; do
+alive() {
+    for _p in $(cat sleeper.* 2>/dev/null); do
+        ps -o stat= -p "$_p" 2>/dev/null | grep -qv Z && return 0
+    done
+    return 1
+}
+while alive; do
     n=$((n + 1))
     [ $n -gt 50 ] && { echo "a stopped job still runs"; break; }
     sleep 0.1

@@ -175,6 +175,9 @@ static size_t spools(void)
 static void test_streams(void)
 {
     const char *text = "a,b\n1,x\n2,y\n";
+    /* a private $TMPDIR: other processes' copies must not change the count */
+    CHECK(mkdir(tp("tmp"), 0700) == 0);
+    CHECK(setenv("TMPDIR", tp("tmp"), 1) == 0);
     size_t before = spools();
     /* "-": standard input, here a pipe */
     int pfd[2];

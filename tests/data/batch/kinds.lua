@@ -52,7 +52,8 @@ elseif kind == "stall" then
   write("half.txt", "half")
   local f = assert(io.open("started." .. key, "w"))
   f:close()
-  os.execute("sleep 60")
+  -- the sleep's pid, so that the test checks this job's process, not any "sleep 60" on the machine
+  os.execute("sleep 60 & echo $! > sleeper." .. key .. "; wait")
 elseif kind == "limits" then
   -- what the runner gave this process: environment and address-space limit
   local f = assert(io.open("/proc/self/limits"))
