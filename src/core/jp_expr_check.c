@@ -12,6 +12,7 @@
 #include <string.h>
 #include "jp_expr_int.h"
 #include "jp_mem.h"
+#include "jp_regex.h"
 #include "jp_unit.h"
 
 /* ---- type checking -------------------------------------------------------- */
@@ -190,6 +191,86 @@ static const char *fn_name(int id)
     return "?";
 }
 
+/* The name the call was written with (sub and substr are one function). */
+static const char *call_name(cstate_t *cs, const node_t *n, char *buf, size_t size)
+{
+    if (n->op == F_SUBSTR && n->op_pos < cs->srclen) {
+        size_t k = 0;
+        while (n->op_pos + k < cs->srclen && k + 1 < size &&
+               (cs->src[n->op_pos + k] == '_' ||
+                (cs->src[n->op_pos + k] >= 'a' && cs->src[n->op_pos + k] <= 'z'))) {
+            buf[k] = cs->src[n->op_pos + k];
+            k++;
+        }
+        buf[k] = '\0';
+        if (k) return buf;
+    }
+    return fn_name(n->op);
+}
+
+static jp_status_t str_to_date(cstate_t *cs, int id);
+
+/* one_of(x, v1, v2, ...): x a value, the others literals of its type (a
+ * string literal for a date is read as a date). */
+static jp_status_t check_one_of(cstate_t *cs, node_t *n)
+{
+    char d1[120];
+    jp_type_t t0 = cs->nodes[n->args[0]].type;
+    if (t0 == TY_NIL || t0 == JP_TYPE_PERIOD)
+        return jpx_err(cs, cs->nodes[n->args[0]].pos,
+                       "one_of() needs a number, string, date or boolean, not %s (column %zu)",
+                       describe(cs, n->args[0], d1, sizeof d1), cs->nodes[n->args[0]].pos + 1);
+    jp_type_t t = t0;
+    for (int k = 1; k < n->nargs; k++) {
+        if (ensure_const(cs, n->args[k])) return cs->st;
+        node_t *v = &cs->nodes[n->args[k]];
+        if (v->kind != N_CONST || v->type == TY_NIL || v->is_null)
+            return jpx_err(cs, v->pos,
+                           "one_of() needs literal values after its first argument, not %s "
+                           "(column %zu)",
+                           describe(cs, n->args[k], d1, sizeof d1), v->pos + 1);
+        if (t0 == JP_TYPE_DATE && v->type == JP_TYPE_STRING && str_to_date(cs, n->args[k]))
+            return cs->st;
+        jp_type_t u = unify(t, v->type);
+        if (u == JP_TYPE_NONE) {
+            char d2[120];
+            return jpx_err(cs, v->pos, "one_of() cannot compare %s with %s (column %zu)",
+                           describe(cs, n->args[0], d1, sizeof d1),
+                           describe(cs, n->args[k], d2, sizeof d2), v->pos + 1);
+        }
+        t = u;
+    }
+    n->type = JP_TYPE_BOOL;
+    return JP_OK;
+}
+
+/* matches(s, pattern): the pattern a string known now, compiled now so that
+ * a bad or too large one is refused before anything runs. */
+static jp_status_t check_matches(cstate_t *cs, node_t *n)
+{
+    if (ensure_const(cs, n->args[1])) return cs->st;
+    node_t *p = &cs->nodes[n->args[1]];
+    if (p->kind != N_CONST || p->type != JP_TYPE_STRING || p->is_null)
+        return jpx_err(cs, p->pos, "matches() needs a literal string as its pattern (column %zu)",
+                       p->pos + 1);
+    if (memchr(p->s, '\0', p->slen))
+        return jpx_err(cs, p->pos, "matches(): a pattern cannot contain a NUL byte (column %zu)",
+                       p->pos + 1);
+    jp_error_t e;
+    jp_error_clear(&e);
+    char *pat = jp_strndup(p->s, p->slen);
+    if (!pat) return jpx_nomem(cs);
+    jp_regex_t *re = jp_regex_compile(pat, &e);
+    jp_free(pat);
+    if (!re) {
+        if (e.code == JP_ERR_NOMEM) return jpx_nomem(cs);
+        return jpx_err(cs, p->pos, "matches(): %s (column %zu)", e.msg, p->pos + 1);
+    }
+    jp_regex_free(re);
+    n->type = JP_TYPE_BOOL;
+    return JP_OK;
+}
+
 static bool orderable(jp_type_t t)
 {
     return t == JP_TYPE_INT || t == JP_TYPE_NUMBER || t == JP_TYPE_STRING || t == JP_TYPE_DATE ||
@@ -275,6 +356,8 @@ static jp_status_t check_call(cstate_t *cs, int id)
     char d1[120];
     const char *name = fn_name(n->op);
     if (jpx_is_window(n->op)) return check_window(cs, id);
+    char nbuf[16];
+    name = call_name(cs, n, nbuf, sizeof nbuf);
     jp_type_t t0 = cs->nodes[n->args[0]].type;
 #define ARGT(k) (cs->nodes[n->args[k]].type)
 #define BAD_ARG(k, want)                                                                           \
@@ -364,6 +447,7 @@ static jp_status_t check_call(cstate_t *cs, int id)
     }
     case F_LOWER:
     case F_UPPER:
+    case F_TRIM:
         if (t0 != JP_TYPE_STRING) BAD_ARG(0, "a string");
         n->type = JP_TYPE_STRING;
         break;
@@ -377,6 +461,18 @@ static jp_status_t check_call(cstate_t *cs, int id)
         if (n->nargs == 3 && ARGT(2) != JP_TYPE_INT) BAD_ARG(2, "an integer position");
         n->type = JP_TYPE_STRING;
         break;
+    case F_CONTAINS:
+    case F_STARTS_WITH:
+    case F_ENDS_WITH:
+        if (t0 != JP_TYPE_STRING) BAD_ARG(0, "a string");
+        if (ARGT(1) != JP_TYPE_STRING) BAD_ARG(1, "a string");
+        n->type = JP_TYPE_BOOL;
+        break;
+    case F_MATCHES:
+        if (t0 != JP_TYPE_STRING) BAD_ARG(0, "a string");
+        return check_matches(cs, n);
+    case F_ONE_OF:
+        return check_one_of(cs, n);
     case F_TOSTRING:
         if (t0 != JP_TYPE_INT && t0 != JP_TYPE_NUMBER && t0 != JP_TYPE_STRING &&
             t0 != JP_TYPE_BOOL && t0 != JP_TYPE_DATE)
@@ -386,7 +482,7 @@ static jp_status_t check_call(cstate_t *cs, int id)
     case F_YEAR:
     case F_MONTH:
     case F_DAY:
-        if (t0 != JP_TYPE_DATE) BAD_ARG(0, "a date");
+        if (t0 != JP_TYPE_DATE && t0 != JP_TYPE_PERIOD) BAD_ARG(0, "a date or a period");
         n->type = JP_TYPE_INT;
         break;
     default:

@@ -9,12 +9,12 @@
  * Must never: write into a column or another register's slot, or keep a
  * pointer into a slot it does not own (values are copied instead).
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "jp_expr_int.h"
 #include "jp_mem.h"
+#include "jp_regex.h"
 
 void jpx_ectx_free(ectx_t *x)
 {
@@ -24,6 +24,7 @@ void jpx_ectx_free(ectx_t *x)
         jp_strdict_unref(r->own);
         jp_free(r->memo);
         jp_free(r->memo2);
+        jp_regex_free(r->re);
         if (r->rows)
             for (size_t k = 0; k < BATCH; k++) jp_buf_free(&r->rows[k]);
         jp_free(r->rows);
@@ -76,7 +77,7 @@ nomem:
 }
 
 /* Give the register its own null bytes (copying the current ones). */
-static uint8_t *own_nulls(vreg_t *d, const uint8_t *from, size_t n)
+uint8_t *jpx_own_nulls(vreg_t *d, const uint8_t *from, size_t n)
 {
     if (from) {
         if (from != d->nbuf) memcpy(d->nbuf, from, n);
@@ -88,20 +89,20 @@ static uint8_t *own_nulls(vreg_t *d, const uint8_t *from, size_t n)
 
 /* d's nulls are a's: shared when they belong to a column or a constant,
  * copied when they are in a's slot, which a later register may reuse. */
-static void take_nulls(vreg_t *d, const vreg_t *a, size_t n)
+void jpx_take_nulls(vreg_t *d, const vreg_t *a, size_t n)
 {
     if (a && a->nul && a->nul == a->nbuf)
-        own_nulls(d, a->nul, n);
+        jpx_own_nulls(d, a->nul, n);
     else
         d->nul = a ? a->nul : NULL;
 }
 
-static void merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
+void jpx_merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n)
 {
     if (!a->nul)
-        take_nulls(d, b, n);
+        jpx_take_nulls(d, b, n);
     else if (!b || !b->nul)
-        take_nulls(d, a, n);
+        jpx_take_nulls(d, a, n);
     else {
         for (size_t k = 0; k < n; k++) d->nbuf[k] = a->nul[k] | b->nul[k];
         d->nul = d->nbuf;
@@ -184,9 +185,10 @@ static int str_cmp(const char *a, size_t la, const char *b, size_t lb)
 }
 
 /* Grow a memo to cover every code of dict d (the dict may have grown). */
-static jp_status_t memo_fit(uint32_t **memo, size_t *n, const jp_strdict_t **for_dict,
-                            const jp_strdict_t *d)
+jp_status_t jpx_memo_fit(uint32_t **memo, size_t *n, const jp_strdict_t **for_dict,
+                         const jp_strdict_t *d)
 {
+    if (!d) return JP_OK; /* an all-null batch without a dictionary: nothing to look up */
     if (*for_dict != d) {
         jp_free(*memo);
         *memo = NULL;
@@ -207,7 +209,7 @@ static jp_status_t memo_fit(uint32_t **memo, size_t *n, const jp_strdict_t **for
 static jp_status_t remap(uint32_t **memo, size_t *mn, const jp_strdict_t **mfor,
                          const jp_strdict_t *from, uint32_t code, jp_strdict_t *to, uint32_t *out)
 {
-    if (memo_fit(memo, mn, mfor, from)) return JP_ERR_NOMEM;
+    if (jpx_memo_fit(memo, mn, mfor, from)) return JP_ERR_NOMEM;
     uint32_t m = (*memo)[code];
     if (m) {
         *out = m - 1;
@@ -263,15 +265,6 @@ static void cmp_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, int sub, size
 
 /* ---- the operations ------------------------------------------------------------ */
 
-/* One instruction over the n rows of a batch starting at row `start`: its
- * destination d and operands a, b, c (NULL when unused). */
-typedef struct step {
-    ectx_t *x;
-    const ins_t *in;
-    vreg_t *d, *a, *b, *c;
-    size_t start, n;
-} step_t;
-
 static jp_status_t op_load(const step_t *s)
 {
     const jp_column_t *c = s->x->cols[s->in->field];
@@ -318,7 +311,7 @@ static jp_status_t op_i2d(const step_t *s)
     double *o = d->buf;
     for (size_t k = 0; k < s->n; k++) o[k] = (double)p[k];
     d->v = o;
-    take_nulls(d, a, s->n);
+    jpx_take_nulls(d, a, s->n);
     return take_quals(d, a, s->n);
 }
 
@@ -362,7 +355,7 @@ static jp_status_t op_arith_i(const step_t *s)
         break;
     }
     d->v = o;
-    merge_nulls(d, s->a, s->b, n);
+    jpx_merge_nulls(d, s->a, s->b, n);
     return arith_quals(s, true);
 }
 
@@ -400,7 +393,7 @@ static jp_status_t op_arith_d(const step_t *s)
         break;
     }
     d->v = o;
-    merge_nulls(d, s->a, s->b, n);
+    jpx_merge_nulls(d, s->a, s->b, n);
     return arith_quals(s, false);
 }
 
@@ -417,8 +410,8 @@ static jp_status_t op_divmod_i(const step_t *s)
         int64_t u = p[k], w = q[k], r;
         if (w == 0) {
             if (!nb) {
-                merge_nulls(d, a, b, n);
-                nb = own_nulls(d, d->nul, n);
+                jpx_merge_nulls(d, a, b, n);
+                nb = jpx_own_nulls(d, d->nul, n);
             }
             nb[k] = 1;
             r = 0;
@@ -434,7 +427,7 @@ static jp_status_t op_divmod_i(const step_t *s)
         o[k] = r;
     }
     d->v = o;
-    if (!nb) merge_nulls(d, a, b, n);
+    if (!nb) jpx_merge_nulls(d, a, b, n);
     return arith_quals(s, true);
 }
 
@@ -462,7 +455,7 @@ static jp_status_t op_neg(const step_t *s)
         for (size_t k = 0; k < s->n; k++) o[k] = -p[k];
     }
     d->v = d->buf;
-    take_nulls(d, a, s->n);
+    jpx_take_nulls(d, a, s->n);
     return map_quals(s, qflip);
 }
 
@@ -526,7 +519,7 @@ static jp_status_t cmp_literal(const step_t *s, vreg_t *v, const vreg_t *lit, bo
         }
         uint32_t code = codes[k];
         if ((code >= d->memo_n || d->memo_for != vd) &&
-            memo_fit(&d->memo, &d->memo_n, &d->memo_for, vd))
+            jpx_memo_fit(&d->memo, &d->memo_n, &d->memo_for, vd))
             return JP_ERR_NOMEM;
         uint32_t m = d->memo[code];
         if (!m) {
@@ -700,7 +693,7 @@ static jp_status_t op_abs(const step_t *s)
         for (size_t k = 0; k < n; k++) o[k] = fabs(p[k]);
     }
     d->v = d->buf;
-    take_nulls(d, a, n);
+    jpx_take_nulls(d, a, n);
     if (!a->qual) return JP_OK;
     /* a bound on a negative value turns around */
     uint8_t *qo = get_qbuf(d);
@@ -726,13 +719,13 @@ static jp_status_t op_floor_ceil(const step_t *s)
             o[k] = (int64_t)v;
         } else {
             /* NaN, infinities and values past int64 have no integer */
-            if (!nb) nb = own_nulls(d, a->nul, s->n);
+            if (!nb) nb = jpx_own_nulls(d, a->nul, s->n);
             nb[k] = 1;
             o[k] = 0;
         }
     }
     d->v = o;
-    if (!nb) take_nulls(d, a, s->n);
+    if (!nb) jpx_take_nulls(d, a, s->n);
     return map_quals(s, qweak);
 }
 
@@ -751,7 +744,7 @@ static jp_status_t op_round(const step_t *s)
         }
     }
     d->v = o;
-    take_nulls(d, a, s->n);
+    jpx_take_nulls(d, a, s->n);
     return map_quals(s, qweak);
 }
 
@@ -769,7 +762,7 @@ static jp_status_t op_math(const step_t *s)
     else
         for (size_t k = 0; k < n; k++) o[k] = exp(p[k]);
     d->v = o;
-    take_nulls(d, a, n);
+    jpx_take_nulls(d, a, n);
     return take_quals(d, a, n);
 }
 
@@ -788,7 +781,7 @@ static jp_status_t op_logb(const step_t *s)
             o[k] = log(p[k]) / log(q[k]);
     }
     d->v = o;
-    merge_nulls(d, a, b, n);
+    jpx_merge_nulls(d, a, b, n);
     if (!a->qual && !b->qual) return JP_OK;
     uint8_t *qo = get_qbuf(d);
     if (!qo) return JP_ERR_NOMEM;
@@ -862,94 +855,6 @@ static jp_status_t op_minmax(const step_t *s)
         qo[k] = src->qual ? src->qual[k] : 0;
     }
     d->qual = qo;
-    return JP_OK;
-}
-
-/* lower/upper: once per distinct string (memo: input code -> our code + 1) */
-static jp_status_t op_case(const step_t *s)
-{
-    ectx_t *x = s->x;
-    vreg_t *d = s->d, *a = s->a;
-    uint32_t *o = d->buf;
-    bool up = s->in->op == OP_UPPER;
-    for (size_t k = 0; k < s->n; k++) {
-        if (a->nul && a->nul[k]) {
-            o[k] = 0;
-            continue;
-        }
-        uint32_t code = VS(a)[k];
-        if (memo_fit(&d->memo, &d->memo_n, &d->memo_for, a->dict)) return JP_ERR_NOMEM;
-        if (!d->memo[code]) {
-            size_t len;
-            const char *str = jp_strdict_get(a->dict, code, &len);
-            jp_buf_reset(&x->scratch);
-            if (jp_buf_append(&x->scratch, str, len)) return JP_ERR_NOMEM;
-            for (size_t j = 0; j < len; j++) {
-                unsigned char ch = (unsigned char)x->scratch.data[j];
-                if (ch < 0x80) x->scratch.data[j] = (char)(up ? toupper(ch) : tolower(ch));
-            }
-            uint32_t oc;
-            if (jp_strdict_intern(d->own, x->scratch.data, len, &oc)) return JP_ERR_NOMEM;
-            d->memo[code] = oc + 1;
-        }
-        o[k] = d->memo[code] - 1;
-    }
-    d->v = o;
-    d->dict = d->own;
-    take_nulls(d, a, s->n);
-    return JP_OK;
-}
-
-static jp_status_t op_len(const step_t *s)
-{
-    vreg_t *d = s->d, *a = s->a;
-    int64_t *o = d->buf;
-    for (size_t k = 0; k < s->n; k++) {
-        size_t len = 0;
-        if (!(a->nul && a->nul[k])) jp_strdict_get(a->dict, VS(a)[k], &len);
-        o[k] = (int64_t)len;
-    }
-    d->v = o;
-    take_nulls(d, a, s->n);
-    return JP_OK;
-}
-
-/* string.sub semantics: 1-based, negative from the end, inclusive */
-static jp_status_t op_substr(const step_t *s)
-{
-    vreg_t *d = s->d, *a = s->a, *b = s->b, *c = s->c;
-    uint32_t *o = d->buf;
-    size_t n = s->n;
-    merge_nulls(d, a, b, n);
-    if (c->nul) {
-        own_nulls(d, d->nul, n);
-        for (size_t k = 0; k < n; k++) d->nbuf[k] |= c->nul[k];
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (d->nul && d->nul[k]) {
-            o[k] = 0;
-            continue;
-        }
-        size_t len;
-        const char *str = jp_strdict_get(a->dict, VS(a)[k], &len);
-        int64_t l = (int64_t)len, i = VI(b)[k], j = VI(c)[k];
-        if (i < 0)
-            i = (i < -l) ? 1 : l + i + 1;
-        else if (i == 0)
-            i = 1;
-        if (j < 0)
-            j = (j < -l) ? 0 : l + j + 1;
-        else if (j > l)
-            j = l;
-        size_t from = 0, cnt = 0;
-        if (i <= j) {
-            from = (size_t)(i - 1);
-            cnt = (size_t)(j - i + 1);
-        }
-        if (jp_strdict_intern(d->own, str + from, cnt, &o[k])) return JP_ERR_NOMEM;
-    }
-    d->v = o;
-    d->dict = d->own;
     return JP_OK;
 }
 
@@ -1032,7 +937,7 @@ static jp_status_t op_tostr(const step_t *s)
     }
     d->v = o;
     d->dict = d->own;
-    take_nulls(d, a, s->n);
+    jpx_take_nulls(d, a, s->n);
     return JP_OK;
 }
 
@@ -1047,31 +952,99 @@ static jp_status_t op_ymd(const step_t *s)
         o[k] = s->in->sub == 0 ? y : s->in->sub == 1 ? m : dd;
     }
     d->v = o;
-    take_nulls(d, a, s->n);
+    jpx_take_nulls(d, a, s->n);
+    return JP_OK;
+}
+
+/* year(0), month(1) or day(2) of a period: nil unless the period has both
+ * ends and they fall in the same year (month, day), so that the part is
+ * the period's, not one end's. */
+static jp_status_t op_ymd_p(const step_t *s)
+{
+    vreg_t *d = s->d, *a = s->a;
+    int64_t *o = d->buf;
+    const jp_period_t *p = a->v;
+    uint8_t *nul = jpx_own_nulls(d, a->nul, s->n);
+    for (size_t k = 0; k < s->n; k++) {
+        o[k] = 0;
+        if (nul[k]) continue;
+        int y1, m1, d1, y2, m2, d2;
+        if (p[k].kind != JP_PERIOD_SPAN) {
+            nul[k] = 1;
+            continue;
+        }
+        jp_date_to_ymd(p[k].from, &y1, &m1, &d1);
+        jp_date_to_ymd(p[k].to, &y2, &m2, &d2);
+        bool one = y1 == y2 && (s->in->sub < 1 || m1 == m2) && (s->in->sub < 2 || d1 == d2);
+        if (one)
+            o[k] = s->in->sub == 0 ? y1 : s->in->sub == 1 ? m1 : d1;
+        else
+            nul[k] = 1;
+    }
+    d->v = o;
     return JP_OK;
 }
 
 typedef jp_status_t (*op_fn)(const step_t *s);
 
 static const op_fn ops[] = {
-    [OP_LOAD] = op_load,         [OP_CONST] = op_const,         [OP_I2D] = op_i2d,
-    [OP_ADD_I] = op_arith_i,     [OP_SUB_I] = op_arith_i,       [OP_MUL_I] = op_arith_i,
-    [OP_ADD_D] = op_arith_d,     [OP_SUB_D] = op_arith_d,       [OP_MUL_D] = op_arith_d,
-    [OP_DIV_D] = op_arith_d,     [OP_POW_D] = op_arith_d,       [OP_IDIV_D] = op_arith_d,
-    [OP_MOD_D] = op_arith_d,     [OP_IDIV_I] = op_divmod_i,     [OP_MOD_I] = op_divmod_i,
-    [OP_NEG_I] = op_neg,         [OP_NEG_D] = op_neg,           [OP_CMP_I] = op_cmp,
-    [OP_CMP_D] = op_cmp,         [OP_CMP_B] = op_cmp,           [OP_CMP_T] = op_cmp,
-    [OP_CMP_S] = op_cmp_s,       [OP_ISNULL] = op_isnull,       [OP_NOTNULL] = op_isnull,
-    [OP_TRUTHY] = op_truthy,     [OP_NOT] = op_truthy,          [OP_SELECT] = op_select,
-    [OP_ABS_I] = op_abs,         [OP_ABS_D] = op_abs,           [OP_FLOOR_D] = op_floor_ceil,
-    [OP_CEIL_D] = op_floor_ceil, [OP_ROUND_D] = op_round,       [OP_SQRT_D] = op_math,
-    [OP_LOG_D] = op_math,        [OP_EXP_D] = op_math,          [OP_LOGB_D] = op_logb,
-    [OP_MINMAX_I] = op_minmax,   [OP_MINMAX_D] = op_minmax,     [OP_MINMAX_T] = op_minmax,
-    [OP_MINMAX_S] = op_minmax,   [OP_LOWER] = op_case,          [OP_UPPER] = op_case,
-    [OP_LEN_S] = op_len,         [OP_SUBSTR] = op_substr,       [OP_TOSTR_I] = op_tostr,
-    [OP_TOSTR_D] = op_tostr,     [OP_TOSTR_B] = op_tostr,       [OP_TOSTR_T] = op_tostr,
-    [OP_YMD] = op_ymd,           [OP_CAT_BEGIN] = op_cat_begin, [OP_CAT_ADD] = op_cat_add,
+    [OP_LOAD] = op_load,
+    [OP_CONST] = op_const,
+    [OP_I2D] = op_i2d,
+    [OP_ADD_I] = op_arith_i,
+    [OP_SUB_I] = op_arith_i,
+    [OP_MUL_I] = op_arith_i,
+    [OP_ADD_D] = op_arith_d,
+    [OP_SUB_D] = op_arith_d,
+    [OP_MUL_D] = op_arith_d,
+    [OP_DIV_D] = op_arith_d,
+    [OP_POW_D] = op_arith_d,
+    [OP_IDIV_D] = op_arith_d,
+    [OP_MOD_D] = op_arith_d,
+    [OP_IDIV_I] = op_divmod_i,
+    [OP_MOD_I] = op_divmod_i,
+    [OP_NEG_I] = op_neg,
+    [OP_NEG_D] = op_neg,
+    [OP_CMP_I] = op_cmp,
+    [OP_CMP_D] = op_cmp,
+    [OP_CMP_B] = op_cmp,
+    [OP_CMP_T] = op_cmp,
+    [OP_CMP_S] = op_cmp_s,
+    [OP_ISNULL] = op_isnull,
+    [OP_NOTNULL] = op_isnull,
+    [OP_TRUTHY] = op_truthy,
+    [OP_NOT] = op_truthy,
+    [OP_SELECT] = op_select,
+    [OP_ABS_I] = op_abs,
+    [OP_ABS_D] = op_abs,
+    [OP_FLOOR_D] = op_floor_ceil,
+    [OP_CEIL_D] = op_floor_ceil,
+    [OP_ROUND_D] = op_round,
+    [OP_SQRT_D] = op_math,
+    [OP_LOG_D] = op_math,
+    [OP_EXP_D] = op_math,
+    [OP_LOGB_D] = op_logb,
+    [OP_MINMAX_I] = op_minmax,
+    [OP_MINMAX_D] = op_minmax,
+    [OP_MINMAX_T] = op_minmax,
+    [OP_MINMAX_S] = op_minmax,
+    [OP_LOWER] = jpx_op_strmap,
+    [OP_UPPER] = jpx_op_strmap,
+    [OP_LEN_S] = jpx_op_len,
+    [OP_SUBSTR] = jpx_op_substr,
+    [OP_TOSTR_I] = op_tostr,
+    [OP_TOSTR_D] = op_tostr,
+    [OP_TOSTR_B] = op_tostr,
+    [OP_TOSTR_T] = op_tostr,
+    [OP_YMD] = op_ymd,
+    [OP_CAT_BEGIN] = op_cat_begin,
+    [OP_CAT_ADD] = op_cat_add,
     [OP_CAT_END] = op_cat_end,
+    [OP_YMD_P] = op_ymd_p,
+    [OP_ONE_OF] = jpx_op_one_of,
+    [OP_STRPRED] = jpx_op_strpred,
+    [OP_TRIM] = jpx_op_strmap,
+    [OP_MATCH] = jpx_op_match,
 };
 
 jp_status_t jpx_run_batch(ectx_t *x, size_t start, size_t n)

@@ -9,6 +9,7 @@
  * change a node's type (the checker decides) or touch data.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "jp_expr_int.h"
 #include "jp_mem.h"
@@ -58,6 +59,7 @@ static int emit(cstate_t *cs, int op, int sub, int dst, int a, int b, int c)
     in->b = b;
     in->c = c;
     in->field = -1;
+    in->aux = -1;
     return dst;
 }
 
@@ -255,6 +257,131 @@ static int gen_arith(cstate_t *cs, const node_t *n)
     return emit(cs, o, 0, new_reg(cs, t), x, y, -1);
 }
 
+/* A new aux entry of the program; its index, or -1 (out of memory). */
+static int new_aux(cstate_t *cs)
+{
+    jp_expr_t *e = cs->e;
+    aux_t *a = jp_realloc_array(e->aux, e->n_aux + 1, sizeof *a);
+    if (!a) {
+        jpx_nomem(cs);
+        return -1;
+    }
+    e->aux = a;
+    memset(&a[e->n_aux], 0, sizeof *a);
+    return (int)e->n_aux++;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct sv_pair {
+    char *s;
+    size_t l;
+} sv_pair_t;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const sv_pair_t *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->l < y->l ? x->l : y->l);
+    if (c) return c;
+    return (x->l > y->l) - (x->l < y->l);
+}
+
+/* Sort the strings of a set by bytes (as pairs, to move both arrays). */
+static bool sort_strings(aux_t *a)
+{
+    sv_pair_t *p = jp_malloc_array(a->n ? a->n : 1, sizeof *p);
+    if (!p) return false;
+    for (size_t k = 0; k < a->n; k++) p[k] = (sv_pair_t){a->sv[k], a->sl[k]};
+    qsort(p, a->n, sizeof *p, cmp_pair);
+    for (size_t k = 0; k < a->n; k++) {
+        a->sv[k] = p[k].s;
+        a->sl[k] = p[k].l;
+    }
+    jp_free(p);
+    return true;
+}
+
+/* one_of's set: its literal values (args 1..) as type t, sorted. */
+static int new_set(cstate_t *cs, const node_t *n, jp_type_t t)
+{
+    int ai = new_aux(cs);
+    if (ai < 0) return -1;
+    aux_t *a = &cs->e->aux[ai];
+    size_t m = (size_t)n->nargs - 1;
+    a->type = t;
+    bool ok;
+    if (t == JP_TYPE_STRING)
+        ok = (a->sv = jp_calloc(m, sizeof *a->sv)) && (a->sl = jp_calloc(m, sizeof *a->sl));
+    else if (t == JP_TYPE_NUMBER)
+        ok = (a->dv = jp_calloc(m, sizeof *a->dv)) != NULL;
+    else
+        ok = (a->iv = jp_calloc(m, sizeof *a->iv)) != NULL;
+    for (size_t k = 0; ok && k < m; k++) {
+        const node_t *v = &cs->nodes[n->args[k + 1]];
+        if (t == JP_TYPE_STRING) {
+            ok = (a->sv[a->n] = jp_strndup(v->s, v->slen)) != NULL;
+            a->sl[a->n++] = v->slen;
+        } else if (t == JP_TYPE_NUMBER) {
+            double d = v->type == JP_TYPE_INT ? (double)v->i : v->d;
+            if (d == d) a->dv[a->n++] = d; /* NaN equals nothing */
+        } else
+            a->iv[a->n++] = v->i;
+    }
+    if (ok && t == JP_TYPE_STRING) ok = sort_strings(a);
+    if (!ok) {
+        jpx_nomem(cs);
+        return -1;
+    }
+    if (t == JP_TYPE_NUMBER) qsort(a->dv, a->n, sizeof *a->dv, cmp_dbl);
+    if (a->iv) qsort(a->iv, a->n, sizeof *a->iv, cmp_i64);
+    return ai;
+}
+
+/* emit, and set the instruction's aux entry */
+static int emit_aux(cstate_t *cs, int op, int sub, int dst, int a, int aux)
+{
+    if (aux < 0) return -1;
+    int r = emit(cs, op, sub, dst, a, -1, -1);
+    if (r >= 0) cs->e->code[cs->e->n_code - 1].aux = aux;
+    return r;
+}
+
+static int gen_one_of(cstate_t *cs, const node_t *n)
+{
+    jp_type_t t = cs->nodes[n->args[0]].type;
+    for (int k = 1; k < n->nargs; k++)
+        if (cs->nodes[n->args[k]].type == JP_TYPE_NUMBER) t = JP_TYPE_NUMBER;
+    int x = kid_reg(cs, n->args[0], t);
+    if (x < 0) return -1;
+    return emit_aux(cs, OP_ONE_OF, 0, new_reg(cs, JP_TYPE_BOOL), x, new_set(cs, n, t));
+}
+
+static int gen_matches(cstate_t *cs, const node_t *n)
+{
+    int x = kid_reg(cs, n->args[0], JP_TYPE_STRING);
+    if (x < 0) return -1;
+    int ai = new_aux(cs);
+    if (ai < 0) return -1;
+    const node_t *p = &cs->nodes[n->args[1]];
+    aux_t *a = &cs->e->aux[ai];
+    a->type = JP_TYPE_STRING;
+    if (!(a->pattern = jp_strndup(p->s, p->slen))) {
+        jpx_nomem(cs);
+        return -1;
+    }
+    return emit_aux(cs, OP_MATCH, 0, new_reg(cs, JP_TYPE_BOOL), x, ai);
+}
+
 static int gen_call(cstate_t *cs, const node_t *n)
 {
     const int *args = n->args;
@@ -326,16 +453,32 @@ static int gen_call(cstate_t *cs, const node_t *n)
         return gen_select(cs, m, x, y, t);
     }
     case F_LOWER:
-    case F_UPPER: {
+    case F_UPPER:
+    case F_TRIM: {
         int x = kid_reg(cs, args[0], JP_TYPE_STRING);
         int d = new_reg(cs, JP_TYPE_STRING);
         if (d >= 0) cs->e->regs[d].dyn_dict = true;
-        return emit(cs, n->op == F_LOWER ? OP_LOWER : OP_UPPER, 0, d, x, -1, -1);
+        return emit(cs,
+                    n->op == F_LOWER   ? OP_LOWER
+                    : n->op == F_UPPER ? OP_UPPER
+                                       : OP_TRIM,
+                    0, d, x, -1, -1);
     }
-    case F_LEN: {
+    case F_LEN: { /* characters (sub 1); '#' counts bytes */
         int x = kid_reg(cs, args[0], JP_TYPE_STRING);
-        return emit(cs, OP_LEN_S, 0, new_reg(cs, JP_TYPE_INT), x, -1, -1);
+        return emit(cs, OP_LEN_S, 1, new_reg(cs, JP_TYPE_INT), x, -1, -1);
     }
+    case F_CONTAINS:
+    case F_STARTS_WITH:
+    case F_ENDS_WITH: {
+        int x = kid_reg(cs, args[0], JP_TYPE_STRING), y = kid_reg(cs, args[1], JP_TYPE_STRING);
+        if (x < 0 || y < 0) return -1;
+        return emit(cs, OP_STRPRED, n->op - F_CONTAINS, new_reg(cs, JP_TYPE_BOOL), x, y, -1);
+    }
+    case F_MATCHES:
+        return gen_matches(cs, n);
+    case F_ONE_OF:
+        return gen_one_of(cs, n);
     case F_SUBSTR: {
         int x = kid_reg(cs, args[0], JP_TYPE_STRING);
         int i = kid_reg(cs, args[1], JP_TYPE_INT);
@@ -350,8 +493,10 @@ static int gen_call(cstate_t *cs, const node_t *n)
     case F_YEAR:
     case F_MONTH:
     case F_DAY: {
-        int x = kid_reg(cs, args[0], JP_TYPE_DATE);
-        return emit(cs, OP_YMD, n->op - F_YEAR, new_reg(cs, JP_TYPE_INT), x, -1, -1);
+        bool period = cs->nodes[args[0]].type == JP_TYPE_PERIOD;
+        int x = kid_reg(cs, args[0], period ? JP_TYPE_PERIOD : JP_TYPE_DATE);
+        return emit(cs, period ? OP_YMD_P : OP_YMD, n->op - F_YEAR, new_reg(cs, JP_TYPE_INT), x, -1,
+                    -1);
     }
     default:
         return -1;
@@ -696,4 +841,8 @@ void jpx_program_free(jp_expr_t *e)
     }
     jp_free(e->regs);
     jp_free(e->code);
+    for (size_t i = 0; i < e->n_aux; i++) jpx_aux_free(&e->aux[i]);
+    jp_free(e->aux);
+    e->aux = NULL;
+    e->n_aux = 0;
 }

@@ -7,6 +7,7 @@
  *   jp_expr_check.c  types, units, constant parts
  *   jp_expr_gen.c    nodes -> register bytecode, slots
  *   jp_expr_eval.c   the bytecode over a batch of rows
+ *   jp_expr_str.c    its string, membership and pattern operations
  *   jp_expr.c        the public face: compile, fold, evaluate whole columns
  *
  * Ownership: a cstate_t lives for one compilation and owns its nodes and
@@ -99,6 +100,12 @@ enum fn_id {
     F_YEAR,
     F_MONTH,
     F_DAY,
+    F_ONE_OF,
+    F_CONTAINS,
+    F_STARTS_WITH,
+    F_ENDS_WITH,
+    F_TRIM,
+    F_MATCHES,
     /* aggregates over the row's group (jp_expr_window.c) */
     F_SUM,
     F_MEAN,
@@ -211,6 +218,11 @@ enum op {
     OP_TOSTR_B,
     OP_TOSTR_T,
     OP_YMD,
+    OP_YMD_P, /* of a period: nil unless it lies within one year / month / day */
+    OP_ONE_OF,
+    OP_STRPRED, /* contains(0), starts_with(1), ends_with(2) */
+    OP_TRIM,
+    OP_MATCH,
     OP_CONST,
     OP_CAT_BEGIN,
     OP_CAT_ADD,
@@ -243,7 +255,8 @@ typedef struct ins {
     uint8_t sub; /* cmp kind, min(0)/max(1), year(0)/month(1)/day(2) */
     int32_t dst, a, b, c;
     int32_t field;
-    double k; /* round: digits */
+    int32_t aux; /* OP_ONE_OF, OP_MATCH: its entry in the program's aux (-1 otherwise) */
+    double k;    /* round: digits */
 } ins_t;
 
 typedef struct reg_info {
@@ -275,6 +288,18 @@ typedef struct stage {
     char *what;      /* the argument's text, for messages */
 } stage_t;
 
+/* What an instruction needs besides registers: one_of()'s set of values,
+ * matches()'s pattern (each evaluation compiles its own matcher). */
+typedef struct aux {
+    jp_type_t type; /* the set's values (INT, NUMBER, STRING, BOOL, DATE) */
+    size_t n;
+    int64_t *iv;   /* INT, BOOL, DATE: sorted */
+    double *dv;    /* NUMBER: sorted, no NaN */
+    char **sv;     /* STRING: sorted by bytes */
+    size_t *sl;    /* their lengths */
+    char *pattern; /* matches() */
+} aux_t;
+
 struct jp_expr {
     char *src;
     jp_type_t type;
@@ -293,6 +318,8 @@ struct jp_expr {
     size_t n_stages;
     size_t n_fields; /* of the schema: stage k's column is input n_fields + k */
     size_t n_static; /* constants with broadcast arrays */
+    aux_t *aux;
+    size_t n_aux;
     int result;
 };
 
@@ -358,6 +385,7 @@ typedef struct vreg {
     uint32_t *memo2; /* SELECT/MINMAX: second input */
     size_t memo2_n;
     const jp_strdict_t *memo2_for;
+    struct jp_regex *re; /* OP_MATCH: this evaluation's matcher */
 } vreg_t;
 
 typedef struct ectx {
@@ -373,6 +401,15 @@ typedef struct ectx {
 #define VB(r) ((uint8_t *)(r)->v)
 #define VT(r) ((int32_t *)(r)->v)
 #define VS(r) ((uint32_t *)(r)->v)
+
+/* One instruction over the n rows of a batch starting at row `start`: its
+ * destination d and operands a, b, c (NULL when unused). */
+typedef struct step {
+    ectx_t *x;
+    const ins_t *in;
+    vreg_t *d, *a, *b, *c;
+    size_t start, n;
+} step_t;
 
 /* ---- between the files ---------------------------------------------------- */
 
@@ -424,5 +461,20 @@ void jpx_stages_free(jp_expr_t *e);
 jp_status_t jpx_ectx_init(ectx_t *x, const jp_expr_t *e, jp_column_t *const *cols);
 void jpx_ectx_free(ectx_t *x);
 jp_status_t jpx_run_batch(ectx_t *x, size_t start, size_t n);
+/* the evaluator's helpers the string operations share */
+jp_status_t jpx_memo_fit(uint32_t **memo, size_t *n, const jp_strdict_t **for_dict,
+                         const jp_strdict_t *d);
+uint8_t *jpx_own_nulls(vreg_t *d, const uint8_t *from, size_t n);
+void jpx_take_nulls(vreg_t *d, const vreg_t *a, size_t n);
+void jpx_merge_nulls(vreg_t *d, const vreg_t *a, const vreg_t *b, size_t n);
+
+/* string, membership and pattern operations (jp_expr_str.c) */
+jp_status_t jpx_op_strmap(const step_t *s); /* OP_LOWER, OP_UPPER, OP_TRIM */
+jp_status_t jpx_op_len(const step_t *s);
+jp_status_t jpx_op_substr(const step_t *s);
+jp_status_t jpx_op_strpred(const step_t *s);
+jp_status_t jpx_op_match(const step_t *s);
+jp_status_t jpx_op_one_of(const step_t *s);
+void jpx_aux_free(aux_t *a);
 
 #endif

@@ -59,3 +59,16 @@ $ printf 'jp.read_csv("tests/data/verbs/farms.csv"):sort("district", "year"):gro
 $ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):group_by("district"):filter("cumsun(output_t) > 3")'
 ? 3
 ! filter: unknown function 'cumsun' at column 1 \(did you mean 'cumsum'\?\)
+
+# membership and string functions, vectorised; errors name the function and the field
+$ $JINPU -e 'local d = jp.read_csv("tests/data/verbs/farms.csv"):filter("one_of(crop, '"'"'apple'"'"', '"'"'pear'"'"') or contains(note, '"'"'comma'"'"')") print(#d .. " " .. table.concat({d:column("crop")[1], d:column("crop")[2], d:column("crop")[3]}, " "))'
+> 3 cherry apple pear
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("starts_with(year, '"'"'20'"'"')")'
+? 3
+! filter: starts_with\(\) needs a string, not integer 'year' \(column 13\)
+
+$ $JINPU -e 'jp.read_csv("tests/data/verbs/farms.csv"):filter("matches(district, '"'"'[A-Z'"'"')")'
+? 3
+! filter: matches\(\): bad pattern '\[A-Z': unmatched \[
+!! Segmentation|AddressSanitizer|runtime error

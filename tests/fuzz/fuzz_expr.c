@@ -34,10 +34,12 @@ static jp_dataset_t *sample(size_t first, size_t n)
     static const int64_t iv[] = {3, -7, 0, 10, 5};
     static const char *const sv[] = {"cherry", "Apple", "樱桃", "pear", ""};
     static const char *const tv[] = {"a", NULL, "b", "a", NULL};
+    static const char *const pv[] = {"2021", "2022-01..2022-08", NULL, "..2020", "2021-07-15"};
     jp_dataset_t *ds = jp_dataset_new();
     jp_column_t *x = jp_column_new(JP_TYPE_NUMBER, n), *i = jp_column_new(JP_TYPE_INT, n),
                 *s = jp_column_new(JP_TYPE_STRING, n), *b = jp_column_new(JP_TYPE_BOOL, n),
-                *d = jp_column_new(JP_TYPE_DATE, n), *t = jp_column_new(JP_TYPE_STRING, n);
+                *d = jp_column_new(JP_TYPE_DATE, n), *t = jp_column_new(JP_TYPE_STRING, n),
+                *p = jp_column_new(JP_TYPE_PERIOD, n);
     for (size_t r = 0; r < n; r++) {
         size_t k = (first + r) % 5;
         if (k == 2)
@@ -58,6 +60,12 @@ static jp_dataset_t *sample(size_t first, size_t n)
             jp_column_push_str(t, tv[k], 1);
         else
             jp_column_push_null(t);
+        jp_period_t per;
+        jp_error_t perr;
+        if (pv[k] && jp_period_parse(pv[k], strlen(pv[k]), &per, &perr))
+            jp_column_push_period(p, &per);
+        else
+            jp_column_push_null(p);
     }
     jp_dataset_add(ds, "x", x, "t", NULL);
     jp_dataset_add(ds, "i", i, "mu", NULL);
@@ -65,6 +73,7 @@ static jp_dataset_t *sample(size_t first, size_t n)
     jp_dataset_add(ds, "b", b, NULL, NULL);
     jp_dataset_add(ds, "d", d, NULL, NULL);
     jp_dataset_add(ds, "t", t, NULL, NULL);
+    jp_dataset_add(ds, "p", p, NULL, NULL);
     return ds;
 }
 

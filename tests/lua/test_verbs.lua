@@ -355,6 +355,36 @@ t.case("group_by():mutate and :filter", function()
   t.raises(function() farms:group_by("distrct") end, "did you mean 'district'")
 end)
 
+-- membership, strings (in characters) and period parts ----------------------------
+t.case("one_of, string functions, year of a period", function()
+  t.eq(dump(farms:filter("one_of(crop, 'apple', 'pear')"):select("crop")), "crop;apple;pear")
+  t.eq(#farms:filter("not one_of(crop, 'apple', 'pear')"), 3)
+  t.eq(#farms:filter("one_of(area, 50, 80.0)"), 2, "numbers compare as numbers")
+  t.eq(#farms:filter("one_of(output, 40)"), 1, "a nil output is in no list")
+  t.eq(dump(farms:filter("starts_with(district, 'Lu') and ends_with(crop, 'ry')"):select("year")), "year;2021;2022")
+  t.eq(#farms:filter("contains(district, 'zho')"), 2)
+  t.eq(#farms:filter("matches(crop, 'ch.*|pear')"), 4, "the whole value matches")
+  local names = mk({ "name:string", "p:period" }, {
+    { "  大连市 ", "2021" }, { "Ölberg\u{3000}", "2022-01..2022-08" }, { nil, "2022-03" } })
+  local m = names:mutate{ n = "len(trim(name))", first = "sub(trim(name), 1, 2)", up = "upper(name)",
+                          y = "year(p)", mo = "month(p)", label = "if_else(contains(coalesce(name, ''), '市'), 'city', 'other')" }
+  t.eq(m:column("n")[1], 3, "characters, not bytes")
+  t.eq(m:column("first")[1], "大连")
+  t.eq(m:column("first")[2], "Öl")
+  t.eq(m:column("n")[3], nil)
+  t.eq(m:column("y")[2], 2022)
+  t.eq(m:column("mo")[2], nil, "a period over several months has no one month")
+  t.eq(m:column("mo")[3], 3)
+  t.eq(m:column("label")[1], "city")
+  t.eq(m:column("label")[3], "other")
+  t.raises(function() farms:filter("one_of(crop, district)") end, "one_of%(%) needs literal values")
+  t.raises(function() farms:filter("contains(year, '2')") end, "contains%(%) needs a string, not integer 'year'")
+  t.raises(function() farms:filter("matches(crop, '(')") end, "bad pattern")
+  t.raises(function() farms:filter("ends_width(crop, 'y')") end, "did you mean 'ends_with'")
+  -- a grouped filter with a string function in the window's argument
+  t.eq(#farms:group_by("district"):filter("sum(if_else(one_of(crop, 'cherry'), 1, 0)) >= 2"), 3)
+end)
+
 t.case("windows on a lazy CSV", function()
   local dir = os.getenv("TMPDIR") or "/tmp"
   local path = string.format("%s/windows_%d.csv", dir, os.time())

@@ -3,6 +3,7 @@
  * units, constant folding, errors with token columns, evaluation against
  * hand-computed answers (also across batch boundaries).
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "jp_expr.h"
@@ -289,6 +290,126 @@ static void test_functions(void)
     EV("lower(s) == 'cherry'", JP_TYPE_BOOL, "true|false|true|false|true");
     EV("upper('abc')", JP_TYPE_STRING, "ABC|ABC|ABC|ABC|ABC");
     EV("'it\\'s' .. \"\\65\\x42\"", JP_TYPE_STRING, "it'sAB|it'sAB|it'sAB|it'sAB|it'sAB");
+}
+
+/* Does this system have the UTF-8 locale case mapping uses? */
+static bool newlocale_ok(void)
+{
+    locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (!l) l = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+    if (l) freelocale(l);
+    return l != (locale_t)0;
+}
+
+/* w: UTF-8 text with spaces and a null; p: periods; n: numbers with NaN */
+static jp_dataset_t *text_sample(void)
+{
+    jp_dataset_t *ds = jp_dataset_new();
+    jp_column_t *w = jp_column_new(JP_TYPE_STRING, 5);
+    const char *wv[] = {"wheat", "  Maize\xe3\x80\x80", "\xc3\x84pfel \xe8\x8b\xb9\xe6\x9e\x9c",
+                        NULL, "\xef\xbb\xbfrice\xc2\xa0"};
+    for (int k = 0; k < 5; k++)
+        wv[k] ? jp_column_push_str(w, wv[k], strlen(wv[k])) : jp_column_push_null(w);
+    jp_column_t *p = jp_column_new(JP_TYPE_PERIOD, 5);
+    const char *pv[] = {"2021", "2022-01..2022-08", "2022-03", NULL, "2021-07-15"};
+    for (int k = 0; k < 5; k++) {
+        jp_period_t per;
+        jp_error_t err;
+        if (pv[k] && jp_period_parse(pv[k], strlen(pv[k]), &per, &err))
+            jp_column_push_period(p, &per);
+        else
+            jp_column_push_null(p);
+    }
+    jp_column_t *n = jp_column_new(JP_TYPE_NUMBER, 5);
+    double nv[] = {1.5, 2, 0.0 / 0.0, -0.0, 3};
+    for (int k = 0; k < 5; k++) jp_column_push_number(n, nv[k], JP_Q_EXACT);
+    jp_dataset_add(ds, "w", w, NULL, NULL);
+    jp_dataset_add(ds, "p", p, NULL, NULL);
+    jp_dataset_add(ds, "n", n, NULL, NULL);
+    return ds;
+}
+
+/* The string functions count characters, map case beyond ASCII when the
+ * system has a UTF-8 locale, and trim Unicode's spaces. */
+static void test_strings(void)
+{
+    /* one_of: any type, literals of it; a nil is in no set, NaN equals nothing */
+    EV("one_of(s, 'cherry', 'pear')", JP_TYPE_BOOL, "true|false|true|true|false");
+    EV("one_of(t, 'a')", JP_TYPE_BOOL, "true|false|false|true|false");
+    EV("one_of(i, 10, 3, -7)", JP_TYPE_BOOL, "true|true|false|true|false");
+    EV("one_of(i, 2.5, 5)", JP_TYPE_BOOL, "false|false|false|false|true");
+    EV("one_of(u, 0, 4)", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("one_of(x, -2, 0)", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("one_of(b, false)", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("one_of(d, '2022-08-15', '2020-02-29')", JP_TYPE_BOOL, "false|false|true|false|true");
+    EV("not one_of(lower(s), 'cherry')", JP_TYPE_BOOL, "false|true|false|true|false");
+    EV("one_of(i, 1 + 2, -(3 + 4))", JP_TYPE_BOOL, "true|true|false|false|false");
+    /* predicates: nil in, nil out */
+    EV("contains(s, 'er')", JP_TYPE_BOOL, "true|false|true|false|true");
+    EV("contains(s, '')", JP_TYPE_BOOL, "true|true|true|true|true");
+    EV("starts_with(s, 'ch')", JP_TYPE_BOOL, "true|false|true|false|false");
+    EV("ends_with(s, t)", JP_TYPE_BOOL, "false|nil|false|false|nil");
+    EV("ends_with(s, 'rry')", JP_TYPE_BOOL, "true|false|true|false|true");
+    EV("contains(t, 'a')", JP_TYPE_BOOL, "true|nil|false|true|nil");
+    EV("starts_with(s, 'cherry!')", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("matches(s, '[a-z]+')", JP_TYPE_BOOL, "true|false|true|true|false");
+    EV("matches(t, 'a|c')", JP_TYPE_BOOL, "true|nil|false|true|nil");
+    EV("matches(s, 'err')", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("matches(s, '.*' .. 'err' .. '.*')", JP_TYPE_BOOL, "true|false|true|false|true");
+    EV("sub(s, 2, 3)", JP_TYPE_STRING, "he|pp|he|ea|he");
+    EV("sub(s, i)", JP_TYPE_STRING, "erry|Apple|cherry||ry");
+    EV("trim('  a b ')", JP_TYPE_STRING, "a b|a b|a b|a b|a b");
+
+    jp_dataset_t *saved = DS;
+    DS = text_sample();
+    EV("len(w)", JP_TYPE_INT, "5|8|8|nil|6");
+    EV("#w", JP_TYPE_INT, "5|10|13|nil|9");
+    EV("trim(w)", JP_TYPE_STRING, "wheat|Maize|\xc3\x84pfel \xe8\x8b\xb9\xe6\x9e\x9c|nil|rice");
+    EV("len(trim(w))", JP_TYPE_INT, "5|5|8|nil|4");
+    EV("sub(w, -2)", JP_TYPE_STRING, "at|e\xe3\x80\x80|\xe8\x8b\xb9\xe6\x9e\x9c|nil|e\xc2\xa0");
+    EV("substr(w, 1, 1)", JP_TYPE_STRING, "w| |\xc3\x84|nil|\xef\xbb\xbf");
+    EV("sub(w, 8, 8)", JP_TYPE_STRING, "|\xe3\x80\x80|\xe6\x9e\x9c|nil|");
+    EV("sub(w, 7, 7)", JP_TYPE_STRING, "|e|\xe8\x8b\xb9|nil|");
+    EV("ends_with(w, '\xe6\x9e\x9c')", JP_TYPE_BOOL, "false|false|true|nil|false");
+    EV("matches(w, '[[:alpha:]]+ ..')", JP_TYPE_BOOL, "false|false|true|nil|false");
+    EV("matches(trim(w), '.{4,5}')", JP_TYPE_BOOL, "true|true|false|nil|true");
+    EV("one_of(trim(lower(w)), 'maize', 'rice')", JP_TYPE_BOOL, "false|true|false|false|true");
+    EV("one_of(n, 0, 2)", JP_TYPE_BOOL, "false|true|false|true|false");
+    EV("one_of(n, 0 / 0)", JP_TYPE_BOOL, "false|false|false|false|false");
+    EV("year(p)", JP_TYPE_INT, "2021|2022|2022|nil|2021");
+    EV("month(p)", JP_TYPE_INT, "nil|nil|3|nil|7");
+    EV("day(p)", JP_TYPE_INT, "nil|nil|nil|nil|15");
+    if (newlocale_ok()) {
+        EV("upper(w)", JP_TYPE_STRING,
+           "WHEAT|  MAIZE\xe3\x80\x80|\xc3\x84PFEL "
+           "\xe8\x8b\xb9\xe6\x9e\x9c|nil|\xef\xbb\xbfRICE\xc2\xa0");
+        EV("lower(w)", JP_TYPE_STRING,
+           "wheat|  maize\xe3\x80\x80|\xc3\xa4pfel "
+           "\xe8\x8b\xb9\xe6\x9e\x9c|nil|\xef\xbb\xbfrice\xc2\xa0");
+    }
+    ERR("contains(p, 'a')", "contains() needs a string, not period 'p' (column 10)", 10);
+    ERR("one_of(p, '2021')", "one_of() needs a number, string, date or boolean, not period 'p'", 8);
+    jp_dataset_unref(DS);
+    DS = saved;
+
+    ERR("one_of(s, t)", "one_of() needs literal values after its first argument, not string 't'",
+        11);
+    ERR("one_of(s, 'a', 1)", "one_of() cannot compare string 's' with integer 1", 16);
+    ERR("one_of(s, nil)", "one_of() needs literal values", 11);
+    ERR("one_of(s)", "one_of() takes", 1);
+    ERR("one_of(d, '2022-02-30')", "is not a date", 11);
+    ERR("contains(i, 'a')", "contains() needs a string, not integer 'i' (column 10)", 10);
+    ERR("starts_with(s, 1)", "starts_with() needs a string, not integer 1", 16);
+    ERR("sub(x, 1)", "sub() needs a string, not number 'x'", 5);
+    ERR("substr(x, 1)", "substr() needs a string", 8);
+    ERR("trim(b)", "trim() needs a string, not boolean 'b'", 6);
+    ERR("matches(s, t)", "matches() needs a literal string as its pattern (column 12)", 12);
+    ERR("matches(s, '(a')", "matches(): bad pattern '(a'", 12);
+    ERR("matches(s, 'a{2000}')", "matches(): bad pattern", 12);
+    ERR("matches(i, 'a')", "matches() needs a string, not integer 'i'", 9);
+    ERR("year(s)", "year() needs a date or a period, not string 's'", 6);
+    ERR("containz(s, 'a')", "did you mean 'contains'", 1);
+    ERR("oneof(s, 'a')", "did you mean 'one_of'", 1);
 }
 
 static void test_errors(void)
@@ -808,6 +929,11 @@ static void test_fuzz(void)
                                        "lower(",
                                        "len(",
                                        "substr(",
+                                       "sub(",
+                                       "trim(",
+                                       "one_of(",
+                                       "contains(",
+                                       "matches(",
                                        "coalesce(",
                                        "if_else(",
                                        "tostring(",
@@ -861,6 +987,7 @@ int main(void)
     RUN(test_compare);
     RUN(test_logic);
     RUN(test_functions);
+    RUN(test_strings);
     RUN(test_errors);
     RUN(test_limits);
     RUN(test_units);
