@@ -32,6 +32,7 @@
 #include <openssl/opensslv.h>
 #include "jp_embedded.h"
 #include "jp_limit.h"
+#include "jp_stream.h"
 #include "jp_suggest.h"
 #include "jp_version.h"
 #include "jpl.h"
@@ -239,6 +240,41 @@ static int exit_status(int status)
     return EXIT_RUNTIME;
 }
 
+/* ---- the progress line ---- */
+
+/* One line on stderr (a terminal) while a stream has run for a while:
+ * the file's name, bytes read, rows per second, elapsed seconds; erased
+ * when the stream ends.  JINPU_PROGRESS_AFTER moves the delay (tests). */
+static double progress_after = 2.0;
+static double progress_t0, progress_last;
+static bool progress_shown;
+
+static void show_progress(const char *path, uint64_t bytes, uint64_t total, uint64_t rows,
+                          bool done)
+{
+    double t = now();
+    if (done) {
+        if (progress_shown) fputs("\r\033[K", stderr);
+        progress_shown = false;
+        progress_t0 = 0;
+        return;
+    }
+    if (progress_t0 == 0) progress_t0 = progress_last = t;
+    double el = t - progress_t0;
+    if (el < progress_after || (progress_shown && t - progress_last < 0.25) || el <= 0) return;
+    progress_last = t;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char size[64] = "";
+    if (total)
+        snprintf(size, sizeof size, " of %.0f MB (%.0f%%)", (double)total / 1e6,
+                 100.0 * (double)bytes / (double)total);
+    fprintf(stderr, "\r%s: %.0f MB%s, %.2fM rows/s, %.1f s\033[K", base, (double)bytes / 1e6, size,
+            (double)rows / el / 1e6, el);
+    fflush(stderr);
+    progress_shown = true;
+}
+
 /* ---- help ---- */
 
 static void print_usage(FILE *f)
@@ -266,6 +302,7 @@ static void print_usage(FILE *f)
         "  NAME [ARGS]             a command a plugin provides\n"
         "  --plugins DIR ...       look for plugins in DIR first (before the command)\n"
         "  --no-plugins ...        only the shipped plugins (also JINPU_NO_PLUGINS=1)\n"
+        "  -q, --quiet ...         no progress line on the terminal (nor with NO_COLOR set)\n"
         "  -h, --help              this text (COMMAND --help for a command's own)\n"
         "  -v, --version           version and library versions\n"
         "\n"
@@ -520,8 +557,8 @@ static const char *option_value(mainargs_t *m, int *i, const char *name, bool *m
 
 /*
  * The options before the command: --plugins DIR (repeatable), --no-plugins
- * (also JINPU_NO_PLUGINS=1: only the shipped plugins), then plugin
- * discovery.  Removes them from m->argv.  false after a usage error.
+ * (also JINPU_NO_PLUGINS=1: only the shipped plugins), -q/--quiet (no
+ * progress line), then plugin discovery.  Removes them from m->argv.  false after a usage error.
  */
 static bool plugin_options(lua_State *L, mainargs_t *m)
 {
@@ -535,6 +572,8 @@ static bool plugin_options(lua_State *L, mainargs_t *m)
         const char *v;
         if (option_flag(m->argv[i], "--no-plugins")) {
             third_party = false;
+        } else if (option_flag(m->argv[i], "--quiet") || strcmp(m->argv[i], "-q") == 0) {
+            jp_stream_set_progress(NULL);
         } else if ((v = option_value(m, &i, "--plugins", &missing)) || missing) {
             if (missing) return usage_error(m, "%s needs a directory", "--plugins");
             struct stat st;
@@ -711,8 +750,8 @@ static int pmain(lua_State *L)
         return 0;
     }
     if (a[0] == '-') {
-        static const char *const known[] = {"-e",        "-h",        "--help",       "-v",
-                                            "--version", "--plugins", "--no-plugins", NULL};
+        static const char *const known[] = {
+            "-e", "-h", "--help", "-v", "--version", "--plugins", "--no-plugins", "--quiet", NULL};
         return unknown_option(m, "", a, known);
     }
     if (!is_file(a)) {
@@ -733,6 +772,11 @@ static int pmain(lua_State *L)
 int main(int argc, char **argv)
 {
     refusal_t refusal = {NULL, 0, 0};
+    const char *no_color = getenv("NO_COLOR"), *after = getenv("JINPU_PROGRESS_AFTER");
+    if (!(no_color && *no_color) && isatty(2)) { /* --quiet turns it off again */
+        if (after && *after) progress_after = atof(after);
+        jp_stream_set_progress(show_progress);
+    }
     const char *lim = getenv("JINPU_MAX_MEMORY");
     if (lim && *lim) {
         size_t bytes;

@@ -26,6 +26,7 @@
 #include "jp_lazy.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
+#include "jp_stream.h"
 #include "jp_unit.h"
 
 typedef struct csv_plan {
@@ -925,14 +926,21 @@ typedef struct stream_tap {
     jp_type_t *seen; /* per column */
     size_t n;
     bool failed;
+    jp_stream_progress_fn progress;
+    const char *path;
+    uint64_t total, rows;
 } stream_tap_t;
 
-static jp_status_t tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
+                             jp_error_t *err)
 {
     stream_tap_t *t = ctx;
     for (size_t k = 0; k < t->n; k++)
         if (t->seen[k] == JP_TYPE_NONE) t->seen[k] = cols[k]->type;
-    return (t->failed = t->cb->batch(t->cb->ctx, cols, nrows, err) != JP_OK) ? err->code : JP_OK;
+    if ((t->failed = t->cb->batch(t->cb->ctx, cols, nrows, err) != JP_OK)) return err->code;
+    t->rows += nrows;
+    if (t->progress) t->progress(t->path, bytes, t->total, t->rows, false);
+    return JP_OK;
 }
 
 jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
@@ -960,7 +968,10 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
         cs[k] = p->cs[idx[k]];
         inferred |= cs[k].mode == CM_INFER;
     }
-    stream_tap_t tap = {cb, seen, n, false};
+    stream_tap_t tap = {cb, seen, n, false, jp_stream_progress(), p->path, 0, 0};
+    /* the size on disk is the text's only for a plain file */
+    if (!p->src.gz && p->lay.have_id) tap.total = p->lay.size;
+    if (tap.progress) tap.progress(p->path, 0, tap.total, 0, false);
     csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap};
     csv_result_t res;
     memset(&res, 0, sizeof res);
@@ -990,6 +1001,7 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
             } else {
                 cb->reset(cb->ctx);
                 tap.failed = false;
+                tap.rows = 0;
                 st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
                 if (!st && res.retype)
                     st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed",
@@ -997,6 +1009,7 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
             }
         }
     }
+    if (tap.progress) tap.progress(p->path, 0, tap.total, tap.rows, true);
     jp_free(cs);
     jp_free(seen);
     jp_free(saved);

@@ -100,8 +100,9 @@ typedef struct csv_how {
        per colspec, borrowed) go to emit and are not kept.  When a column's
        type turns out different from the one batches were handed on with,
        the pass stops with res->retype set: the caller reads again with the
-       types fixed. */
-    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+       types fixed.  `bytes`: the text read so far, from the file's start. */
+    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
+                        jp_error_t *err);
     void *emit_ctx;
 } csv_how_t;
 

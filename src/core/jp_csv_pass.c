@@ -636,7 +636,8 @@ static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
         else if (P->etype[k] != c->type)
             P->retype = true;
     }
-    if (!st && !P->retype && nrows) st = P->emit(P->emit_ctx, P->ecols, nrows, err);
+    if (!st && !P->retype && nrows)
+        st = P->emit(P->emit_ctx, P->ecols, nrows, P->lay->data_off + P->bytes_done, err);
     for (k = 0; k < P->n; k++) {
         jp_column_unref(P->ecols[k]);
         P->ecols[k] = NULL;

@@ -439,7 +439,8 @@ typedef struct pass {
     uint64_t bytes_done;
     size_t *need_j, *need_k; /* the columns read, in file order: field index, slot */
     /* streaming (csv_how_t.emit): rows before `base` were handed on */
-    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+    jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
+                        jp_error_t *err);
     void *emit_ctx;
     size_t base;
     bool retype;

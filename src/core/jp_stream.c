@@ -40,6 +40,18 @@ size_t jp_stream_batches(void)
     return batches_run;
 }
 
+static jp_stream_progress_fn progress_fn;
+
+void jp_stream_set_progress(jp_stream_progress_fn fn)
+{
+    progress_fn = fn;
+}
+
+jp_stream_progress_fn jp_stream_progress(void)
+{
+    return progress_fn;
+}
+
 /* ---- the chain ---------------------------------------------------------------- */
 
 typedef struct chain {

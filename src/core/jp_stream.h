@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "jp_dataset.h"
 #include "jp_error.h"
 #include "jp_format.h"
@@ -42,6 +43,18 @@ jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nke
  */
 jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
                                 bool *fallback, jp_error_t *err);
+
+/*
+ * Progress of streams, for a front end to show (NULL, the default: none).
+ * Called on the thread that runs the stream: once at its start, after each
+ * batch (bytes: text read from the file's start; total: the file's size,
+ * 0 when unknown, as for gzip; rows: rows read so far), and once at its end
+ * with done set, whatever the outcome.  It must not call back into jinpu.
+ */
+typedef void (*jp_stream_progress_fn)(const char *path, uint64_t bytes, uint64_t total,
+                                      uint64_t rows, bool done);
+void jp_stream_set_progress(jp_stream_progress_fn fn);
+jp_stream_progress_fn jp_stream_progress(void);
 
 /* How many batches have gone through chains since the start (for tests). */
 size_t jp_stream_batches(void);
