@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define JINPU_API_MAJOR 1
-#define JINPU_API_MINOR 0
+#define JINPU_API_MINOR 1
 
 /* ---- values ------------------------------------------------------------------------- */
 
@@ -101,6 +101,7 @@ typedef struct jinpu_error jinpu_error_t;     /* where a failure is described */
 typedef struct jinpu_options jinpu_options_t; /* the caller's options: key -> text */
 typedef struct jinpu_args jinpu_args_t;       /* a verb's arguments after the dataset */
 typedef struct jinpu_plugin jinpu_plugin_t;   /* the plugin being initialised */
+typedef struct jinpu_output jinpu_output_t;   /* a file being written (output_begin) */
 
 /* ---- what a plugin registers ------------------------------------------------------- */
 
@@ -231,6 +232,37 @@ typedef struct jinpu_api {
     /* long loops call this now and then: nonzero = stop (time limit, Ctrl-C),
        return JINPU_E_LIMIT */
     int (*stop_requested)(void);
+
+    /* ---- API 1.1 ---- */
+
+    /* The dataset's metadata and schema (fields with their types, units, unit
+       fields, titles, descriptions and constraints; notes, keys) as a jinpu
+       YAML document without rows, the form archives store.  *yaml is
+       NUL-terminated, *len its length (len may be NULL); free it with
+       text_free. */
+    int (*dataset_schema)(jinpu_dataset_t *ds, char **yaml, size_t *len, jinpu_error_t *err);
+    void (*text_free)(char *text);
+    /* Define the builder's metadata and fields from such a document, before
+       any builder_field or row: the dataset built then has exactly that
+       schema and metadata (builder_meta may still change them). */
+    int (*builder_schema)(jinpu_builder_t *b, const char *yaml, size_t len, jinpu_error_t *err);
+    /* Convert n values in place from unit `from` to unit `to` of the same
+       dimension ("mu" -> "万亩", "CNY" -> "亿元"); powers of ten are applied
+       exactly (148000 mu is 14.8 万亩).  JINPU_E_UNIT when either unit is
+       unknown or they do not convert. */
+    int (*unit_convert)(const char *from, const char *to, double *values, size_t n,
+                        jinpu_error_t *err);
+    /* Writing a file that appears whole or not at all, with any library:
+       output_begin creates an empty temporary file next to `path` (removed on
+       every exit path, a time limit or a signal included) and output_path
+       names it; the plugin writes there; output_commit syncs it and renames
+       it over `path` (the new file keeps the replaced one's mode);
+       output_abort removes it.  Exactly one of commit and abort is called;
+       both free the handle. */
+    jinpu_output_t *(*output_begin)(const char *path, jinpu_error_t *err);
+    const char *(*output_path)(const jinpu_output_t *o);
+    int (*output_commit)(jinpu_output_t *o, jinpu_error_t *err);
+    void (*output_abort)(jinpu_output_t *o);
     /* new functions are added here, at the end */
 } jinpu_api_t;
 

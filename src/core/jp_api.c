@@ -16,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jp_file.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_unit.h"
+#include "jp_yaml.h"
 
 #define DS(x)  ((jp_dataset_t *)(x))
 #define CDS(x) ((const jp_dataset_t *)(x))
@@ -288,6 +290,31 @@ static int builder_meta(jinpu_builder_t *b, const char *key, const char *value, 
     return JINPU_OK;
 }
 
+/* Append field f (deep-copied) and an empty column for it; its index or -1. */
+static long add_field(jinpu_builder_t *b, const jp_field_t *f, jinpu_error_t *err)
+{
+    size_t n = b->ds->schema.n_fields;
+    if (n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 8;
+        jp_column_t **c = jp_realloc_array(b->cols, cap, sizeof *c);
+        if (!c) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
+        b->cols = c;
+        uint8_t *p = jp_realloc_array(b->put, cap, 1);
+        if (!p) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
+        b->put = p;
+        b->cap = cap;
+    }
+    b->cols[n] = jp_column_new(f->type, 64);
+    if (!b->cols[n]) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
+    if (jp_schema_add(&b->ds->schema, f, ERR(err))) {
+        jp_column_unref(b->cols[n]);
+        b->cols[n] = NULL;
+        return -1;
+    }
+    b->put[n] = 0;
+    return (long)n;
+}
+
 static long builder_field(jinpu_builder_t *b, const char *name, int type, const char *unit,
                           const char *description, jinpu_error_t *err)
 {
@@ -306,26 +333,42 @@ static long builder_field(jinpu_builder_t *b, const char *name, int type, const 
     f.type = (jp_type_t)type;
     f.unit = (char *)canon;
     f.description = (char *)description;
-    size_t n = b->ds->schema.n_fields;
-    if (n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8;
-        jp_column_t **c = jp_realloc_array(b->cols, cap, sizeof *c);
-        if (!c) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
-        b->cols = c;
-        uint8_t *p = jp_realloc_array(b->put, cap, 1);
-        if (!p) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
-        b->put = p;
-        b->cap = cap;
+    return add_field(b, &f, err);
+}
+
+/* The fields, keys and metadata of a schema-only YAML document. */
+static int builder_schema(jinpu_builder_t *b, const char *yaml, size_t len, jinpu_error_t *err)
+{
+    if (b->ds->schema.n_fields || b->rows)
+        return api_error(err, JINPU_E_ARG, "builder_schema: the builder already has fields");
+    jp_dataset_t *d = NULL;
+    if (jp_yaml_read_mem("<schema>", yaml, len, NULL, &d, ERR(err))) return (int)ERR(err)->code;
+    int rc = JINPU_OK;
+    if (d->nrows) {
+        rc = api_error(err, JINPU_E_ARG, "builder_schema: the document has rows");
+        goto done;
     }
-    b->cols[n] = jp_column_new((jp_type_t)type, 64);
-    if (!b->cols[n]) return api_error(err, JINPU_E_NOMEM, "out of memory"), -1;
-    if (jp_schema_add(&b->ds->schema, &f, ERR(err))) {
-        jp_column_unref(b->cols[n]);
-        b->cols[n] = NULL;
-        return -1;
+    jp_meta_free(&b->ds->meta);
+    if (jp_meta_copy(&b->ds->meta, &d->meta)) {
+        rc = api_error(err, JINPU_E_NOMEM, "out of memory");
+        goto done;
     }
-    b->put[n] = 0;
-    return (long)n;
+    for (size_t f = 0; f < d->schema.n_fields; f++)
+        if (add_field(b, &d->schema.fields[f], err) < 0) {
+            rc = ERR(err) ? (int)ERR(err)->code : JINPU_E_NOMEM;
+            goto done;
+        }
+    /* the keys: fields are in place, so copying the whole schema is the simplest */
+    jp_schema_t keys = JP_SCHEMA_INIT;
+    if (jp_schema_copy(&keys, &d->schema)) {
+        rc = api_error(err, JINPU_E_NOMEM, "out of memory");
+        goto done;
+    }
+    jp_schema_free(&b->ds->schema);
+    b->ds->schema = keys;
+done:
+    jp_dataset_unref(d);
+    return rc;
 }
 
 /* The column to put a value of `type` (0: any) into, or NULL with err set. */
@@ -507,19 +550,19 @@ static jinpu_dataset_t *builder_finish(jinpu_builder_t *b, jinpu_error_t *err)
             builder_free(b);
             return NULL;
         }
-    /* a fresh dataset takes the columns; the schema and metadata come along */
-    jp_dataset_t *out = jp_dataset_new_like(b->ds, false, ERR(err));
-    jp_status_t st = out ? JP_OK : JP_ERR_NOMEM;
-    for (size_t f = 0; f < n && !st; f++) {
-        st = jp_dataset_add_column(out, &b->ds->schema.fields[f], b->cols[f], ERR(err));
-        b->cols[f] = NULL; /* taken (also on failure) */
-    }
-    if (!st && n == 0) out->nrows = b->rows;
-    builder_free(b);
-    if (st) {
-        jp_dataset_unref(out);
+    /* a fresh dataset takes the schema (keys too), the metadata and the
+       columns, which the builder made one per field, each b->rows long */
+    jp_dataset_t *out = jp_dataset_new_like(b->ds, true, ERR(err));
+    if (!out) {
+        builder_free(b);
         return NULL;
     }
+    for (size_t f = 0; f < n; f++) {
+        out->cols[f] = b->cols[f];
+        b->cols[f] = NULL;
+    }
+    out->nrows = b->rows;
+    builder_free(b);
     return (jinpu_dataset_t *)out;
 }
 
@@ -583,6 +626,79 @@ static int stop_requested(void)
     return jp_stop_pending();
 }
 
+/* ---- API 1.1: schemas, units, files --------------------------------------------------- */
+
+static int dataset_schema(jinpu_dataset_t *ds, char **yaml, size_t *len, jinpu_error_t *err)
+{
+    jp_buf_t buf = JP_BUF_INIT;
+    *yaml = NULL;
+    if (len) *len = 0;
+    /* the buffer keeps a NUL after its text */
+    if (jp_yaml_write_buf(DS(ds), false, &buf, ERR(err)) || jp_buf_reserve(&buf, 1)) {
+        jp_buf_free(&buf);
+        return ERR(err) && ERR(err)->code ? (int)ERR(err)->code
+                                          : api_error(err, JINPU_E_NOMEM, "out of memory");
+    }
+    buf.data[buf.len] = '\0';
+    *yaml = jp_buf_detach(&buf, len);
+    return *yaml ? JINPU_OK : api_error(err, JINPU_E_NOMEM, "out of memory");
+}
+
+static void text_free(char *text)
+{
+    jp_free(text);
+}
+
+static int unit_convert(const char *from, const char *to, double *values, size_t n,
+                        jinpu_error_t *err)
+{
+    jp_unit_conv_t cv;
+    if (!from || !to) return api_error(err, JINPU_E_UNIT, "unit_convert: a unit is missing");
+    if (jp_unit_conversion(from, to, &cv, ERR(err))) return (int)ERR(err)->code;
+    for (size_t i = 0; i < n; i++) values[i] = jp_unit_apply(&cv, values[i]);
+    return JINPU_OK;
+}
+
+struct jinpu_output {
+    jp_atomic_t af;
+};
+
+static jinpu_output_t *output_begin(const char *path, jinpu_error_t *err)
+{
+    jinpu_output_t *o = jp_calloc(1, sizeof *o);
+    if (!o) {
+        api_error(err, JINPU_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (jp_atomic_open(&o->af, path, ERR(err))) {
+        jp_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *output_path(const jinpu_output_t *o)
+{
+    return o ? o->af.tmp_path : NULL;
+}
+
+/* The library wrote through its own descriptor to the same file: fsync on
+ * ours syncs the file's data all the same, then the rename publishes it. */
+static int output_commit(jinpu_output_t *o, jinpu_error_t *err)
+{
+    if (!o) return api_error(err, JINPU_E_ARG, "output_commit: no output");
+    jp_status_t st = jp_atomic_commit(&o->af, ERR(err));
+    jp_free(o);
+    return st ? (int)st : JINPU_OK;
+}
+
+static void output_abort(jinpu_output_t *o)
+{
+    if (!o) return;
+    jp_atomic_abort(&o->af);
+    jp_free(o);
+}
+
 static const jinpu_api_t core_api = {
     .size = sizeof(jinpu_api_t),
     .major = JINPU_API_MAJOR,
@@ -634,6 +750,14 @@ static const jinpu_api_t core_api = {
     .arg_string = arg_string,
     .arg_number = arg_number,
     .stop_requested = stop_requested,
+    .dataset_schema = dataset_schema,
+    .text_free = text_free,
+    .builder_schema = builder_schema,
+    .unit_convert = unit_convert,
+    .output_begin = output_begin,
+    .output_path = output_path,
+    .output_commit = output_commit,
+    .output_abort = output_abort,
 };
 
 const jinpu_api_t *jp_api_core(void)

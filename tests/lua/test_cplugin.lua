@@ -322,9 +322,9 @@ do
   end
   check(rc == 1, "plugins --check exits 1 with refused native plugins")
   check(out:find("ctest%s+1%.0%.0%s+ok") ~= nil, "the good native plugin loads", out)
-  refused("cmajor", "cmajor.so was built for jinpu plugin API 2.0, but this jinpu has API 1.0",
+  refused("cmajor", "cmajor.so was built for jinpu plugin API 2.0, but this jinpu has API 1.1",
     "another API major is refused, both versions named")
-  refused("cnewer", "cnewer.so refused to load: built for jinpu plugin API 1.7 (needs future_fn), but this jinpu has API 1.0",
+  refused("cnewer", "cnewer.so refused to load: built for jinpu plugin API 1.7 (needs future_fn), but this jinpu has API 1.1",
     "a table too small for the plugin is refused, both versions named")
   refused("cnoinit", "cnoinit.so is not a jinpu plugin (it exports no jinpu_plugin_init", "no entry point")
   refused("cnoversion", "cnoversion.so is not a jinpu plugin (it exports no jinpu_plugin_api", "no version")
