@@ -197,16 +197,17 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/jinpu/plugins $(DESTDIR)$(PREFIX)/lib/jinpu/plugins
 
 format:
-	clang-format -i include/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
+	clang-format -i include/*.h plugins/*/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
 
 format-check:
-	clang-format --dry-run -Werror include/*.h src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
+	clang-format --dry-run -Werror include/*.h plugins/*/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c
 
 lint: build/.deps-ok
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
-	  --suppress=missingIncludeSystem --inline-suppr -Isrc/core -Isrc/bind src/
+	  --suppress=missingIncludeSystem --inline-suppr -Iinclude -Isrc/core -Isrc/bind src/ plugins/
 	@! grep -l 'lua\.h\|lauxlib\.h\|exit *(' src/core/*.c src/core/*.h || \
 	  { echo "lint: the core must not include lua.h or call exit()"; exit 1; }
 
 clean:
 	rm -rf build jinpu tests/tmp
+	rm -f plugins/*/*.so

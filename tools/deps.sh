@@ -12,10 +12,15 @@ have_pc zlib || need="$need zlib1g-dev"
 have_pc libdeflate || need="$need libdeflate-dev"
 have_pc libcrypto || need="$need libssl-dev"
 have_pc libedit || need="$need libedit-dev"
+# the shipped native plugins (plugins/xlsx, plugins/sqlite)
+have_pc xlsxwriter || need="$need libxlsxwriter-dev"
+have_pc sqlite3 || need="$need libsqlite3-dev"
 # wanted for the tests, not needed to build: the archive tests check exports
-# with zip and unzip; the batch tests run the GNU parallel recipe; make fuzz
-# needs clang and its libFuzzer runtime; make coverage needs lcov; make lint
-# and make format-check need cppcheck and clang-format
+# with zip and unzip; the batch tests run the GNU parallel recipe; the xlsx
+# plugin's tests read workbooks back with openpyxl, the sqlite plugin's query
+# with the sqlite3 shell; make fuzz needs clang and its libFuzzer runtime; make
+# coverage needs lcov; make lint and make format-check need cppcheck and
+# clang-format
 want=""
 command -v cppcheck >/dev/null 2>&1 || want="$want cppcheck"
 command -v clang-format >/dev/null 2>&1 || want="$want clang-format"
@@ -29,8 +34,16 @@ have_fuzzer() {
 }
 have_fuzzer || want="$want libclang-rt-14-dev"
 command -v lcov >/dev/null 2>&1 || want="$want lcov"
+command -v sqlite3 >/dev/null 2>&1 || want="$want sqlite3"
+have_openpyxl() {
+    for py in python3 /usr/bin/python3; do
+        "$py" -c 'import openpyxl' >/dev/null 2>&1 && return 0
+    done
+    return 1
+}
+have_openpyxl || want="$want python3-openpyxl"
 if [ -z "$need" ] && [ -n "$want" ] && [ "$(id -u)" != 0 ]; then
-    echo "jinpu: the tests (archives, batch, fuzz, coverage, lint, format-check) want: sudo apt-get install$want" >&2
+    echo "jinpu: the tests (archives, batch, plugins, fuzz, coverage, lint, format-check) want: sudo apt-get install$want" >&2
     exit 0
 fi
 need="$need$want"

@@ -66,3 +66,8 @@ jp.export(dir .. "/tour.tar.gz", { cherry, farms })
 local a = jp.open_archive(dir .. "/tour.tar.gz")
 print(table.concat(a:list(), ", "), (a:verify()))
 print("round trip equal:", a:load("farms"):equals(farms))
+
+-- 10. For a spreadsheet or a database: the shipped xlsx and sqlite plugins.
+farms:write(dir .. "/farms.xlsx", { units = "area=万亩" })  -- area (万亩) 14.8; >140000 shown as such
+jp.export(dir .. "/tour.sqlite", { cherry, farms })           -- STRICT tables, _fields, _qualifiers
+print("sqlite round trip:", jp.load(dir .. "/tour.sqlite", { member = "farms" }):equals(farms))

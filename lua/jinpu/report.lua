@@ -9,7 +9,8 @@
 -- qualifiers allow one to say about each derived figure, and prints a
 -- readable report; then exports the archive and writes OUT/report.html, a
 -- self-contained page with a chart per dataset (the shipped chart plugin)
--- and the validation summary.
+-- and the validation summary, and OUT/report.xlsx, a sheet per dataset (the
+-- shipped xlsx plugin).
 local jp = require("jinpu")
 
 local M = {}
@@ -511,9 +512,15 @@ function M.run(opts)
     local path, charted = html_section(ds, names, outdir)
     out("  wrote " .. path .. string.format(" (%d charts, the validation summary)", charted))
     results.html, results.charted = path, charted
+    -- the workbook: the xlsx plugin, one sheet per dataset
+    local xlsx = outdir .. "/report.xlsx"
+    local ok, err = pcall(jp.export, xlsx, list)
+    out(ok and ("  wrote " .. xlsx .. string.format(" (%d sheets)", #list))
+      or ("  report.xlsx NOT written: " .. jp.error_message(err)))
+    results.xlsx = ok and xlsx or nil
   end
   out("")
-  local good = results.valid and results.exported ~= false
+  local good = results.valid and results.exported ~= false and (opts.export == false or results.xlsx ~= nil)
   out(good and "report: all checks passed" or "report: SOME CHECKS FAILED")
   return ds, results, good
 end

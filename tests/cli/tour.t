@@ -9,3 +9,4 @@ $ TMPDIR=$T $JINPU run lua/examples/tour.lua
 ~ ^cherry +148000 +>140000$
 ~ ^cherry, farms	true$
 ~ ^round trip equal:	true$
+~ ^sqlite round trip:	true$
