@@ -1,7 +1,7 @@
 -- jinpu's side of the benchmark, written as an analyst would write it with
 -- the public Lua API.  Each workload is the same as the peers' in peers/.
 --
--- usage: jinpu run bench/jinpu_w.lua W1|W1fn|W2|W3|VALIDATE IN OUT
+-- usage: jinpu run bench/jinpu_w.lua W1|W1fn|W2|W3|W5|SORT|JOIN|WINDOW|XLSX|VALIDATE IN OUT
 --   W1        filter, derive, group, aggregate, sort, write: all expressions
 --   W1fn      the same with Lua functions for the filter and the derived column
 --   W2        read, write again as .csv.gz (gzip level 6)
@@ -13,6 +13,9 @@
 --   WINDOW    per district, in (year, output_t) order: lag(output_t) and
 --             cumsum(output_t); OUT gets the non-null lags, their sum and the
 --             sum of the running sums
+--   XLSX      read every column, then ds:write(OUT) as an Excel workbook (the
+--             xlsx plugin); prints the write's seconds, the resident memory
+--             holding the dataset and the peak resident memory while writing
 --   VALIDATE  read, check constraints and row rules; OUT gets the number of
 --             errors, the wall seconds validate() took, the number of rules
 --             that could not run, the CPU seconds (all threads), and the
@@ -105,6 +108,22 @@ elseif work == "VALIDATE" then
   for _, e in ipairs(report.rule_errors) do io.stderr:write(e.rule, ": ", e.message, "\n") end
   write_text(dst, string.format("%d\n%.3f\n%d\n%.3f\n%.3f\n", counts.errors, wall, counts.rule_errors,
     cpu, w0 - r0))
+elseif work == "XLSX" then
+  local function status(key)
+    for line in io.lines("/proc/self/status") do
+      local v = line:match("^" .. key .. ":%s+(%d+)")
+      if v then return tonumber(v) end
+    end
+  end
+  local ds = jp.read_csv(src, { lazy = false })
+  local held = status("VmRSS")
+  -- restart the peak (VmHWM) so that it measures the write alone
+  local f = io.open("/proc/self/clear_refs", "w")
+  if f then f:write("5") f:close() end
+  local w0 = wall_clock()
+  ds:write(dst)
+  print(string.format("write %.3f s, dataset held in %d KB, peak while writing %d KB", wall_clock() - w0,
+    held or 0, status("VmHWM") or 0))
 else
   error("unknown workload " .. tostring(work))
 end

@@ -258,6 +258,28 @@ check_case() {
         text=$("$H" window "$IN" "$OUT" 2>&1)
         verdict "$w" "$tool" $? "$text"
         ;;
+    XLSX)
+        if ! have unzip; then verdict "$w" "$tool" 0 "not checked (no unzip)"; return; fi
+        rows=$(unzip -p "$OUT" xl/worksheets/sheet1.xml 2>/dev/null | grep -o '<row ' | wc -l | tr -d ' ')
+        mem=$(sed -n 's/.*dataset held in \([0-9]*\) KB, peak while writing \([0-9]*\) KB.*/\1 \2/p' "$log")
+        text=$(echo "$rows $REF_ROWS $mem" | awk '{
+            ok = ($1 == $2 + 1)
+            r = $3 > 0 ? $4 / $3 : 99
+            printf "%d rows and a header%s; peak while writing %.0f MB = %.2fx the process holding the dataset (%.0f MB, target < 1.5)%s",
+                $1 - 1, ok ? "" : " (expected " $2 ")", $4 / 1024, r, $3 / 1024, (ok && r < 1.5) ? " OK" : " MISMATCH"
+            exit !(ok && r < 1.5) }')
+        verdict "$w" "$tool" $? "$text"
+        ;;
+    SQLITE)
+        table=crops
+        is_jinpu "$tool" && table=$(basename "$IN" .csv)
+        got=$(sqlite3 "$OUT" "SELECT count(*), printf('%.6f', sum(output_t)) FROM \"$table\"" 2>&1)
+        printf '%s\n' "${got#*|}" >"$OUT.sum"
+        text=$("$H" num "$REF_SUM" "$OUT.sum" 2>&1)
+        rc=$?
+        [ "${got%%|*}" = "$REF_ROWS" ] || rc=1
+        verdict "$w" "$tool" $rc "rows ${got%%|*} (expected $REF_ROWS), sum(output_t) $text"
+        ;;
     VALIDATE)
         got=$(sed -n 1p "$OUT" 2>/dev/null)
         secs=$(sed -n 2p "$OUT" 2>/dev/null)
@@ -314,6 +336,13 @@ run_size() {
     run_case EXPORT "jinpu export" .tar.gz '"$JINPU" export -o "$OUT" "$IN"'
     have pigz && run_case EXPORT "tar | pigz -6 -p 2" .tar.gz \
         'tar -C "$(dirname "$IN")" -cf - "$(basename "$IN")" | pigz -6 -p 2 >"$OUT"'
+
+    # XLSX: every row as an Excel workbook (the xlsx plugin, streaming);
+    # SQLITE: jinpu export into a SQLite database (the sqlite plugin) against
+    # the sqlite3 shell's .import of the same CSV into a typed table
+    run_case XLSX "jinpu ds:write xlsx" .xlsx '"$JINPU" run "$BENCH/jinpu_w.lua" XLSX "$IN" "$OUT"'
+    run_case SQLITE "jinpu export sqlite" .sqlite '"$JINPU" export -o "$OUT" "$IN"'
+    have sqlite3 && run_case SQLITE "sqlite3 .import" .sqlite 'sh "$BENCH/peers/sqlite_w.sh" IMPORT "$IN" "$OUT"'
 
     # W5: sort by two keys, keep the first 1000 rows (a top-N); SORT: every row
     run_case W5 "jinpu" .csv '"$JINPU" run "$BENCH/jinpu_w.lua" W5 "$IN" "$OUT"'
@@ -411,11 +440,14 @@ table() {
     }
     function base_name(w, s) {
         if (w == "EXPORT") return t[s, "W2", "pigz -6 -p 2"] != "" ? "pigz -6 -p 2 (W2)" : "gzip -6 (W2)"
+        if (w == "XLSX") return "jinpu export (EXPORT)"
+        if (w == "SQLITE") return "sqlite3 .import"
         if (w != "VALIDATE" && t[s, w, "DuckDB 2 threads"] != "") return "DuckDB 2 threads"
         return w == "W1" ? "jinpu (expressions)" : "jinpu"
     }
     function base_of(w, s) {
         if (w == "EXPORT") return t[s, "W2", substr(base_name(w, s), 1, length(base_name(w, s)) - 5)]
+        if (w == "XLSX") return t[s, "EXPORT", "jinpu export"]
         return t[s, w, base_name(w, s)]
     }
     {
@@ -424,7 +456,7 @@ table() {
         if ($4 == "ok") t[$1, $2, $3] = $5
     }
     END {
-        nw = split("W1 W2 W3 W5 SORT JOIN WINDOW EXPORT VALIDATE", W, " ")
+        nw = split("W1 W2 W3 W5 SORT JOIN WINDOW EXPORT XLSX SQLITE VALIDATE", W, " ")
         ns = split(sizes, S, ",")
         print "| workload | tool | size | median s | MB/s | peak RSS MB | x base | base |"
         print "|---|---|---|---:|---:|---:|---:|---|"
@@ -463,6 +495,8 @@ targets() {
             ratio("SORT jinpu / DuckDB 2 threads", s, t[s, "SORT", "jinpu"], t[s, "SORT", "DuckDB 2 threads"], " (target < 1)")
             ratio("JOIN jinpu / DuckDB 2 threads", s, t[s, "JOIN", "jinpu"], t[s, "JOIN", "DuckDB 2 threads"], " (target <= 0.5)")
             ratio("WINDOW jinpu / DuckDB 2 threads", s, t[s, "WINDOW", "jinpu"], t[s, "WINDOW", "DuckDB 2 threads"], " (target <= 0.5)")
+            ratio("XLSX ds:write(x.xlsx) / jinpu export -o x.tar.gz", s, t[s, "XLSX", "jinpu ds:write xlsx"], t[s, "EXPORT", "jinpu export"], " (target <= 3)")
+            ratio("SQLITE jinpu export -o x.sqlite / sqlite3 .import", s, t[s, "SQLITE", "jinpu export sqlite"], t[s, "SQLITE", "sqlite3 .import"], " (target <= 2)")
         }
     }' "$RESULTS"
 }
