@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include "jp_csv.h"
 #include "jp_file.h"
 #include "jp_format.h"
 #include "jp_limit.h"
@@ -1571,6 +1573,31 @@ static int ds_head(lua_State *L)
     return 1;
 }
 
+/* What a CSV write does with qualified figures (`~7696`, `>140000`). */
+enum { Q_COLUMN, Q_INLINE, Q_DROP };
+
+/* qualifiers = "column" (the default: a <field>_qualifier text column after
+ * the fields, the numbers plain, as an archive stores them), "inline" or
+ * true (the symbol in the cell), false (dropped, as asked). */
+static int opt_qualifiers(lua_State *L, int t)
+{
+    if (t == 0 || lua_isnoneornil(L, t)) return Q_COLUMN;
+    lua_getfield(L, t, "qualifiers");
+    int mode = -1;
+    if (lua_isnil(L, -1))
+        mode = Q_COLUMN;
+    else if (lua_isboolean(L, -1))
+        mode = lua_toboolean(L, -1) ? Q_INLINE : Q_DROP;
+    else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "column") == 0)
+        mode = Q_COLUMN;
+    else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "inline") == 0)
+        mode = Q_INLINE;
+    if (mode < 0)
+        jpl_errorf(L, "option 'qualifiers' must be \"column\", \"inline\", true or false");
+    lua_pop(L, 1);
+    return mode;
+}
+
 static void read_write_opts(lua_State *L, int t, jp_write_opts_t *o)
 {
     jp_write_opts_init(o);
@@ -1583,7 +1610,7 @@ static void read_write_opts(lua_State *L, int t, jp_write_opts_t *o)
     if (o->level < 0 || o->level > 9) jpl_errorf(L, "option 'level' must be 1..9");
     o->threads = (int)opt_int(L, t, "threads", 0);
     o->spreadsheet_safe = opt_bool(L, t, "spreadsheet_safe", 0);
-    o->qualifiers = opt_bool(L, t, "qualifiers", 0);
+    o->qualifiers = opt_qualifiers(L, t) == Q_INLINE;
 }
 
 static int do_write(lua_State *L, const char *format)
@@ -1610,9 +1637,23 @@ static int do_write(lua_State *L, const char *format)
         const jp_format_t *f = jp_format_for_path(path);
         if (!f || strncmp(f->name, format, strlen(format)) != 0) o.format = format;
     }
+    const char *fmt = o.format;
+    if (!fmt) {
+        const jp_format_t *f = jp_format_for_path(path);
+        fmt = f ? f->name : "";
+    }
     jp_error_t err;
     jp_error_clear(&err);
-    if (jp_dataset_save(ds, path, &o, &err)) return jpl_error(L, &err);
+    jp_dataset_t *x = NULL;
+    if (strncasecmp(fmt, "csv", 3) == 0 && opt_qualifiers(L, 3) == Q_COLUMN) {
+        /* a plain CSV cell cannot say "about": the qualifiers go beside */
+        if (jp_csv_qualifier_columns(ds, &x, NULL, &err)) return jpl_error(L, &err);
+    } else {
+        x = jp_dataset_ref(ds);
+    }
+    jp_status_t st = jp_dataset_save(x, path, &o, &err);
+    jp_dataset_unref(x);
+    if (st) return jpl_error(L, &err);
     lua_settop(L, 1);
     return 1; /* the dataset, for chaining */
 }

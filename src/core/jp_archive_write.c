@@ -17,6 +17,7 @@
 #include "jp_archive_gz.h"
 #include "jp_archive_int.h"
 #include "jp_archive_name.h"
+#include "jp_csv.h"
 #include "jp_file.h"
 #include "jp_mem.h"
 #include "jp_sha256.h"
@@ -179,66 +180,30 @@ static void dsrec_free(dsrec_t *r)
     jp_free(r->qcol);
 }
 
-/* The dataset plus one string column per qualified numeric field. */
+/* The dataset plus one string column per qualified numeric field
+ * (jp_csv_qualifier_columns), and which column belongs to which field for
+ * the manifest. */
 static jp_status_t with_qual_columns(dsrec_t *r, jp_dataset_t **out, jp_error_t *err)
 {
-    jp_dataset_t *ds = r->ds;
-    *out = NULL;
+    const jp_dataset_t *ds = r->ds;
     size_t nq = 0;
-    for (size_t i = 0; i < ds->schema.n_fields; i++)
-        if (jp_type_is_numeric(ds->cols[i]->type) && jp_column_has_quals(ds->cols[i])) nq++;
-    if (nq == 0) {
-        *out = jp_dataset_ref(ds);
-        return JP_OK;
-    }
+    jp_status_t st = jp_csv_qualifier_columns(r->ds, out, &nq, err);
+    if (st || nq == 0) return st;
     r->qfield = jp_calloc(nq, sizeof *r->qfield);
     r->qcol = jp_calloc(nq, sizeof *r->qcol);
-    jp_dataset_t *x = jp_dataset_new();
-    if (!r->qfield || !r->qcol || !x) {
-        if (x) jp_dataset_unref(x);
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    }
-    jp_status_t st = jp_meta_copy(&x->meta, &ds->meta);
-    for (size_t i = 0; i < ds->schema.n_fields && !st; i++)
-        st = jp_dataset_add_column(x, &ds->schema.fields[i], jp_column_ref(ds->cols[i]), err);
-    for (size_t i = 0; i < ds->schema.n_fields && !st; i++) {
+    size_t nf = ds->schema.n_fields;
+    for (size_t i = 0; i < nf && r->qfield && r->qcol && r->nq < nq; i++) {
         const jp_column_t *c = ds->cols[i];
         if (!jp_type_is_numeric(c->type) || !jp_column_has_quals(c)) continue;
-        const char *fname = ds->schema.fields[i].name;
-        jp_buf_t nm = JP_BUF_INIT;
-        st = jp_buf_printf(&nm, "%s_qualifier", fname);
-        while (!st && jp_dataset_find(x, nm.data) >= 0) st = jp_buf_putc(&nm, '_');
-        jp_column_t *q = st ? NULL : jp_column_new(JP_TYPE_STRING, c->len);
-        if (!st && !q) st = JP_ERR_NOMEM;
-        for (size_t k = 0; k < c->len && !st; k++) {
-            jp_qual_t ql = jp_column_qual(c, k);
-            if (ql == JP_Q_EXACT)
-                st = jp_column_push_null(q);
-            else {
-                const char *s = jp_qual_name(ql);
-                st = jp_column_push_str(q, s, strlen(s));
-            }
-        }
-        if (!st) {
-            r->qfield[r->nq] = jp_strdup(fname);
-            r->qcol[r->nq] = jp_strdup(nm.data);
-            r->nq++;
-            if (!r->qfield[r->nq - 1] || !r->qcol[r->nq - 1]) st = JP_ERR_NOMEM;
-        }
-        if (!st) {
-            st = jp_dataset_add(x, nm.data, q, NULL, err);
-            q = NULL;
-        }
-        if (q) jp_column_unref(q);
-        jp_buf_free(&nm);
-        if (st == JP_ERR_NOMEM) jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        r->qfield[r->nq] = jp_strdup(ds->schema.fields[i].name);
+        r->qcol[r->nq] = jp_strdup((*out)->schema.fields[nf + r->nq].name);
+        r->nq++;
+        if (!r->qfield[r->nq - 1] || !r->qcol[r->nq - 1]) break;
     }
-    if (st) {
-        jp_dataset_unref(x);
-        return st;
-    }
-    *out = x;
-    return JP_OK;
+    if (r->nq == nq && r->qfield[nq - 1] && r->qcol[nq - 1]) return JP_OK;
+    jp_dataset_unref(*out);
+    *out = NULL;
+    return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
 }
 
 static jp_status_t serialise(dsrec_t *r, const jp_export_opts_t *o, const jp_format_t *f,

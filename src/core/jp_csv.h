@@ -190,6 +190,17 @@ jp_status_t jp_csv_out_restart(jp_csv_out_t *co, jp_error_t *err);
 jp_status_t jp_csv_out_close(jp_csv_out_t *co, jp_error_t *err);
 void jp_csv_out_abort(jp_csv_out_t *co);
 
+/* ds plus, after its fields, one text column "<field>_qualifier" (a '_'
+ * added while the name is taken) per numeric field holding a qualified
+ * figure: the qualifier's name (approx, more_than, ...), null where the
+ * figure is exact.  The numbers stay plain numbers for any reader, and no
+ * qualifier is lost.  *out is a new reference (ds itself when no field is
+ * qualified); *n_added (may be NULL) counts the columns added.  A pipeline
+ * that streams from a lazy file read with no explicit numeric field cannot
+ * be qualified: it is returned as it is, not loaded. */
+jp_status_t jp_csv_qualifier_columns(jp_dataset_t *ds, jp_dataset_t **out, size_t *n_added,
+                                     jp_error_t *err);
+
 /* Can c delimit the fields of a file this writer makes, unambiguously?  A
  * tab or ASCII punctuation other than " ' + - . < = > ? ~ (writers refuse
  * the rest with JP_ERR_ARG). */

@@ -20,6 +20,7 @@
 #include "jp_file.h"
 #include "jp_gzip.h"
 #include "jp_mem.h"
+#include "jp_plan.h"
 #include "jp_stream.h"
 
 #define BLOCK_ROWS 16384
@@ -631,4 +632,78 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
     wctx_free_cols(&w);
     if (st && err && !err->file[0]) jp_error_at(err, path, 0, 0);
     return st;
+}
+
+/* One text column for the qualifiers of c: the qualifier's name, null
+ * where the figure is exact. */
+static jp_column_t *qual_column(const jp_column_t *c)
+{
+    jp_column_t *q = jp_column_new(JP_TYPE_STRING, c->len);
+    for (size_t k = 0; q && k < c->len; k++) {
+        jp_qual_t ql = jp_column_qual(c, k);
+        const char *s = ql == JP_Q_EXACT ? NULL : jp_qual_name(ql);
+        if (s ? jp_column_push_str(q, s, strlen(s)) : jp_column_push_null(q)) {
+            jp_column_unref(q);
+            return NULL;
+        }
+    }
+    return q;
+}
+
+/* Can a pipeline that streams from a lazy CSV file hold a qualified figure?
+ * Only when the file was read with explicit numeric fields (inferred
+ * columns never are qualified); their types are known before loading. */
+static bool stream_may_qualify(const jp_dataset_t *ds)
+{
+    while (!jp_csv_is_lazy(ds)) ds = jp_plan_stream_input(ds);
+    for (size_t i = 0; i < ds->schema.n_fields; i++)
+        if (jp_type_is_numeric(ds->schema.fields[i].type)) return true;
+    return false;
+}
+
+jp_status_t jp_csv_qualifier_columns(jp_dataset_t *ds, jp_dataset_t **out, size_t *n_added,
+                                     jp_error_t *err)
+{
+    *out = NULL;
+    if (n_added) *n_added = 0;
+    if (jp_stream_possible(ds) && !stream_may_qualify(ds)) {
+        *out = jp_dataset_ref(ds); /* it streams, one batch at a time */
+        return JP_OK;
+    }
+    jp_status_t st = jp_dataset_need_all(ds, err);
+    if (st) return st;
+    size_t nf = ds->schema.n_fields, nq = 0;
+    for (size_t i = 0; i < nf; i++)
+        nq += jp_type_is_numeric(ds->cols[i]->type) && jp_column_has_quals(ds->cols[i]);
+    if (nq == 0) {
+        *out = jp_dataset_ref(ds);
+        return JP_OK;
+    }
+    jp_dataset_t *x = jp_dataset_new();
+    if (!x) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    st = jp_meta_copy(&x->meta, &ds->meta) ? jp_error_set(err, JP_ERR_NOMEM, "out of memory")
+                                           : JP_OK;
+    for (size_t i = 0; i < nf && !st; i++)
+        st = jp_dataset_add_column(x, &ds->schema.fields[i], jp_column_ref(ds->cols[i]), err);
+    for (size_t i = 0; i < nf && !st; i++) {
+        const jp_column_t *c = ds->cols[i];
+        if (!jp_type_is_numeric(c->type) || !jp_column_has_quals(c)) continue;
+        jp_buf_t nm = JP_BUF_INIT;
+        st = jp_buf_printf(&nm, "%s_qualifier", ds->schema.fields[i].name);
+        while (!st && jp_dataset_find(x, nm.data) >= 0) st = jp_buf_putc(&nm, '_');
+        jp_column_t *q = st ? NULL : qual_column(c);
+        if (!st && !q) st = JP_ERR_NOMEM;
+        if (st)
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        else
+            st = jp_dataset_add(x, nm.data, q, NULL, err); /* takes q */
+        jp_buf_free(&nm);
+    }
+    if (st) {
+        jp_dataset_unref(x);
+        return st;
+    }
+    if (n_added) *n_added = nq;
+    *out = x;
+    return JP_OK;
 }
