@@ -51,6 +51,9 @@ const char *jpl_column_unit(lua_State *L, int idx);
 int jpl_error(lua_State *L, const jp_error_t *err);
 /* [-0, +0, v] Raise "<where>verb: message" (printf-style; never returns). */
 int jpl_errorf(lua_State *L, const char *fmt, ...);
+/* [-0, +0, v] Raise the stop error if the time limit passed or Ctrl-C or
+ * SIGTERM came (jp_limit.h); for results that cannot say why they failed. */
+void jpl_check_stop(lua_State *L);
 /* [-0, +2, m] Push nil and the formatted error; returns 2. */
 int jpl_fail(lua_State *L, const jp_error_t *err);
 /* [-0, +0, e] Run a full collection when the memory charged to the budget

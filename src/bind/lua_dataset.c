@@ -129,8 +129,19 @@ const char *jpl_column_unit(lua_State *L, int idx)
     return s;
 }
 
+/* A stop (time limit, Ctrl-C, SIGTERM) raised here may be caught by the
+ * script: make the host's hook, if any, run at the next instruction, where
+ * it sees the stop too and keeps raising. */
+static void hasten_hook(lua_State *L, jp_status_t code)
+{
+    lua_Hook h = lua_gethook(L);
+    if (h && (code == JP_ERR_TIMEOUT || code == JP_ERR_INTERRUPTED))
+        lua_sethook(L, h, lua_gethookmask(L) | LUA_MASKCOUNT, 1);
+}
+
 int jpl_error(lua_State *L, const jp_error_t *err)
 {
+    hasten_hook(L, err->code);
     char msg[2048];
     jp_error_format(err, msg, sizeof msg);
     luaL_where(L, 1);
@@ -150,8 +161,16 @@ int jpl_errorf(lua_State *L, const char *fmt, ...)
     return lua_error(L);
 }
 
+void jpl_check_stop(lua_State *L)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_stop_check(&err)) jpl_error(L, &err);
+}
+
 int jpl_fail(lua_State *L, const jp_error_t *err)
 {
+    hasten_hook(L, err->code);
     char msg[2048];
     jp_error_format(err, msg, sizeof msg);
     lua_pushnil(L);

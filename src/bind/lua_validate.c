@@ -91,6 +91,7 @@ static void bufbox_result(lua_State *L, jp_buf_t *b, jp_status_t st)
 
 static void nomem(lua_State *L, jp_status_t st)
 {
+    if (st != JP_OK) jpl_check_stop(L); /* a stopped check fails too */
     if (st == JP_ERR_NOMEM) luaL_error(L, "out of memory");
 }
 

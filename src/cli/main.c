@@ -10,7 +10,7 @@
  * Exit status: 0 success, 1 data failed validation/verification (set by
  * the commands), 2 usage error, 3 runtime failure (script error, unreadable
  * input), 4 out of memory (JINPU_MAX_MEMORY), 5 time limit
- * (JINPU_MAX_SECONDS), 130 interrupted.
+ * (JINPU_MAX_SECONDS), 130 interrupted (SIGINT), 143 terminated (SIGTERM).
  */
 #include <errno.h>
 #include <locale.h>
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <editline/readline.h>
@@ -39,11 +40,17 @@
 #include "jpl_plugin.h"
 #include "jpl_policy.h"
 
-enum { EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_NOMEM = 4, EXIT_TIME = 5, EXIT_INTERRUPTED = 130 };
+enum {
+    EXIT_USAGE = 2,
+    EXIT_RUNTIME = 3,
+    EXIT_NOMEM = 4,
+    EXIT_TIME = 5,
+    EXIT_INTERRUPTED = 130,
+    EXIT_TERMINATED = 143
+};
 
 static const char *progname = "jinpu";
 static lua_State *globalL;
-static volatile sig_atomic_t interrupted;
 
 /* ---- memory: the Lua heap shares the core's budget (JINPU_MAX_MEMORY) ---- */
 
@@ -131,58 +138,127 @@ static bool parse_seconds(const char *s, double *out)
     return true;
 }
 
-/* ---- interruption (Ctrl-C): stop the script at its next instruction ---- */
+/* ---- stopping: the time limit (JINPU_MAX_SECONDS), Ctrl-C, SIGTERM ----
+ *
+ * One flag for the three (jp_limit.h): a timer thread sets it at the
+ * deadline, the signal handlers on a signal; C loops poll it and fail with
+ * JP_ERR_TIMEOUT or JP_ERR_INTERRUPTED.  Lua code is stopped by stop_hook:
+ * under a time limit it is a count hook on the main thread, which every
+ * coroutine inherits (lua_newthread copies its creator's hook); a signal
+ * installs it on the main thread as lua.c does.  Once the flag is set, the
+ * hook raises at every instruction of the thread it runs on and of the
+ * main thread, so neither pcall nor coroutine.resume can swallow it; and a
+ * run that reaches its end with the flag set exits with the stop's status
+ * whatever the script made of the error.
+ *
+ * For C work that polls nothing, a hard stop (SIGALRM) HARD_STOP seconds
+ * after the deadline or a SIGTERM, or at once on a second signal, removes
+ * the temporary files in flight (jp_tmp_*) and _exits.  Worker threads
+ * block every signal (jp_thread_create), so the handlers run on the thread
+ * that runs Lua. */
+
+#define HARD_STOP 2 /* seconds of grace */
+
+static double time_limit; /* 0 = none */
+static char time_msg[96];
+static volatile sig_atomic_t signals_seen;
+
+static int stop_status(int why)
+{
+    switch (why) {
+    case JP_STOP_TIME:
+        return EXIT_TIME;
+    case JP_STOP_TERM:
+        return EXIT_TERMINATED;
+    default:
+        return EXIT_INTERRUPTED;
+    }
+}
+
+static const char *stop_text(int why)
+{
+    switch (why) {
+    case JP_STOP_TIME:
+        return time_msg;
+    case JP_STOP_TERM:
+        return "terminated (SIGTERM)";
+    default:
+        return "interrupted (Ctrl-C)";
+    }
+}
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+    int why = jp_stop_pending();
+    if (!why) return;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    if (globalL && L != globalL) lua_sethook(globalL, stop_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "%s", stop_text(why));
 }
 
-static void on_sigint(int sig)
+/* The hook the run starts with: a count hook under a time limit, none
+ * otherwise (a count hook slows Lua down, so signals install it late). */
+static void reset_hook(lua_State *L)
 {
-    signal(sig, SIG_DFL); /* a second Ctrl-C kills at once */
-    interrupted = 1;
-    if (globalL) lua_sethook(globalL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    if (time_limit > 0)
+        lua_sethook(L, stop_hook, LUA_MASKCOUNT, 100000);
+    else
+        lua_sethook(L, NULL, 0, 0);
 }
 
-/* ---- a time limit (JINPU_MAX_SECONDS) that pcall cannot swallow ---- */
-
-static double deadline; /* monotonic seconds; 0 = none */
-static double time_limit;
-static volatile sig_atomic_t timed_out;
-
-static double now(void)
+static void say(const char *s) /* async-signal-safe */
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    ssize_t w = write(2, s, strlen(s));
+    (void)w;
 }
 
-/* Every 100k instructions: past the deadline, raise -- and keep raising at
- * every instruction, so a script that catches the error with pcall is
- * stopped again at once and the error reaches the top. */
-static void time_hook(lua_State *L, lua_Debug *ar)
+static void hard_stop(int why)
 {
-    (void)ar;
-    if (!timed_out && now() < deadline) return;
-    if (!timed_out) lua_sethook(L, time_hook, LUA_MASKCOUNT, 1);
-    timed_out = 1;
-    char msg[96];
-    snprintf(msg, sizeof msg, "time limit of %g s exceeded (JINPU_MAX_SECONDS)", time_limit);
-    luaL_error(L, "%s", msg);
+    jp_tmp_remove_all();
+    say(progname);
+    say(": ");
+    say(stop_text(why));
+    say("; stopped\n");
+    _exit(stop_status(why));
 }
 
-/* A long computation in C does not run Lua hooks: a hard stop a little
- * after the limit, with a message, for what the hook cannot reach. */
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char msg[] = "jinpu: time limit exceeded (JINPU_MAX_SECONDS); stopped\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(EXIT_TIME);
+    int why = jp_stop_pending();
+    hard_stop(why ? why : JP_STOP_TIME);
+}
+
+static void on_signal(int sig)
+{
+    int why = sig == SIGTERM ? JP_STOP_TERM : JP_STOP_INTERRUPT;
+    if (signals_seen++) hard_stop(jp_stop_pending() ? jp_stop_pending() : why);
+    jp_stop_request(why);
+    if (globalL) lua_sethook(globalL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    if (sig == SIGTERM) alarm(HARD_STOP);
+}
+
+static void catch_signal(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static void arm_time_limit(void)
+{
+    snprintf(time_msg, sizeof time_msg, "time limit of %g s exceeded (JINPU_MAX_SECONDS)",
+             time_limit);
+    jp_stop_set_deadline(time_limit);
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    double at = time_limit + HARD_STOP;
+    it.it_value.tv_sec = (time_t)at;
+    it.it_value.tv_usec = (suseconds_t)((at - (double)(time_t)at) * 1e6);
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* ---- messages ---- */
@@ -212,9 +288,9 @@ static int docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     globalL = L;
-    signal(SIGINT, on_sigint);
+    catch_signal(SIGINT, on_signal);
     int status = lua_pcall(L, narg, nres, base);
-    signal(SIGINT, SIG_DFL);
+    catch_signal(SIGINT, SIG_DFL);
     lua_remove(L, base);
     return status;
 }
@@ -233,9 +309,8 @@ static int report(lua_State *L, int status)
  * C core, caught by the script on the way or not -- is out of memory. */
 static int exit_status(int status)
 {
+    if (jp_stop_pending()) return stop_status(jp_stop_pending());
     if (status == LUA_OK) return 0;
-    if (timed_out) return EXIT_TIME;
-    if (interrupted) return EXIT_INTERRUPTED;
     if (status == LUA_ERRMEM || jp_mem_refused()) return EXIT_NOMEM;
     return EXIT_RUNTIME;
 }
@@ -248,6 +323,13 @@ static int exit_status(int status)
 static double progress_after = 2.0;
 static double progress_t0, progress_last;
 static bool progress_shown;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void show_progress(const char *path, uint64_t bytes, uint64_t total, uint64_t rows,
                           bool done)
@@ -306,13 +388,15 @@ static void print_usage(FILE *f)
         "  -h, --help              this text (COMMAND --help for a command's own)\n"
         "  -v, --version           version and library versions\n"
         "\n"
-        "Exit status: 0 ok, 1 data failed validation/verification, 2 usage error,\n"
-        "3 runtime failure (script error, unreadable input), 4 out of memory,\n"
-        "5 time limit, 130 interrupted.\n"
-        "Environment:\n"
+        "Exit status:\n"
+        "  0 ok                    1 data failed validation or verification\n"
+        "  2 usage error           3 runtime failure (script error, unreadable input)\n"
+        "  4 out of memory         5 time limit (JINPU_MAX_SECONDS)\n"
+        "  130 interrupted (Ctrl-C)  143 terminated (SIGTERM)\n"
+        "Environment (docs/limits.md):\n"
         "  JINPU_MAX_MEMORY=SIZE   memory limit for Lua and the C core together\n"
         "                          (512M, 1.5G: K, M, G, T are powers of 1024)\n"
-        "  JINPU_MAX_SECONDS=SECS  time limit (60, 0.5)\n",
+        "  JINPU_MAX_SECONDS=SECS  time limit for the whole run, C work included (60, 0.5)\n",
         progname, progname);
 }
 
@@ -488,12 +572,16 @@ static void repl(lua_State *L)
         int status = load_line(L, line);
         free(line);
         if (status == LOAD_EOF) continue;
-        interrupted = 0;
         if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK)
             print_results(L);
         else
             report(L, status);
+        /* Ctrl-C stops one statement; the time limit or SIGTERM the prompt */
+        if (jp_stop_pending() && jp_stop_pending() != JP_STOP_INTERRUPT) break;
+        jp_stop_reset();
+        signals_seen = 0;
+        reset_hook(L);
     }
     lua_settop(L, 0);
     putchar('\n');
@@ -798,9 +886,6 @@ int main(int argc, char **argv)
                     progname, secs);
             return EXIT_USAGE;
         }
-        deadline = now() + time_limit;
-        signal(SIGALRM, on_alarm);
-        alarm((unsigned)time_limit + 5);
     }
     lua_State *L = lua_newstate(l_alloc, &refusal);
     if (!L) {
@@ -810,7 +895,10 @@ int main(int argc, char **argv)
         return EXIT_NOMEM;
     }
     mainargs_t m = {argc, argv, 0};
-    if (deadline > 0) lua_sethook(L, time_hook, LUA_MASKCOUNT, 100000);
+    catch_signal(SIGTERM, on_signal);
+    catch_signal(SIGALRM, on_alarm); /* the hard stop */
+    if (time_limit > 0) arm_time_limit();
+    reset_hook(L);
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &m);
     int status = lua_pcall(L, 1, 0, 0);
@@ -819,7 +907,13 @@ int main(int argc, char **argv)
         print_error(msg ? msg : "(error without a message)");
         m.code = exit_status(status);
     }
+    int why = jp_stop_pending();
+    if (why) { /* whatever the script made of it */
+        m.code = stop_status(why);
+        fprintf(stderr, "%s: stopped: %s\n", progname, stop_text(why));
+    }
     lua_close(L);
+    jp_tmp_remove_all(); /* files of writes that never finished (a commit untracks) */
     if (m.code == EXIT_NOMEM && jp_mem_limit())
         fprintf(stderr, "%s: out of memory: the limit JINPU_MAX_MEMORY=%s was reached\n", progname,
                 lim);

@@ -22,6 +22,7 @@
 #include "jp_dataset.h"
 #include "jp_file.h"
 #include "jp_gzip.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -675,7 +676,7 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
         if (P->sync_ok) {
             P->th = jp_calloc((size_t)P->nthreads, sizeof *P->th);
             for (int i = 0; P->th && i < P->nthreads - 1; i++) {
-                if (pthread_create(&P->th[i], NULL, worker_main, P)) break;
+                if (jp_thread_create(&P->th[i], worker_main, P)) break;
                 P->nth++;
             }
         }
@@ -694,6 +695,7 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
         }
         help_and_wait(P, A);
         if ((st = verify(P, A, err))) goto out;
+        if ((st = jp_stop_check(err))) goto out; /* every batch; B is not handed out yet */
         size_t clen = A->len - A->e_final;
         if (P->max_rows) {
             size_t rows = P->rows;

@@ -19,6 +19,7 @@
 #include "jp_csv_int.h"
 #include "jp_file.h"
 #include "jp_gzip.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_stream.h"
@@ -348,7 +349,7 @@ static jp_status_t write_rows(wctx_t *w, int threads, sink_t *s, jp_error_t *err
     if (nrows < 2 * BLOCK_ROWS) threads = 1;
     job_t *jobs = jp_calloc((size_t)threads, sizeof *jobs);
     if (!jobs) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t r = 0; r < nrows && !st;) {
+    for (size_t r = 0; r < nrows && !st && !(st = jp_stop_check(err));) {
         int nj = 0;
         for (; nj < threads && r < nrows; nj++) {
             job_t *j = &jobs[nj];
@@ -358,7 +359,7 @@ static jp_status_t write_rows(wctx_t *w, int threads, sink_t *s, jp_error_t *err
             j->st = JP_OK;
             jp_buf_reset(&j->buf);
             r = j->to;
-            j->started = nj > 0 && pthread_create(&j->th, NULL, job_main, j) == 0;
+            j->started = nj > 0 && jp_thread_create(&j->th, job_main, j) == 0;
         }
         job_main(&jobs[0]);
         for (int i = 1; i < nj; i++) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_expr_int.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 
 /* ---- compile: driver -------------------------------------------------------- */
@@ -298,6 +299,7 @@ static jp_column_t *run_program(const jp_expr_t *p, jp_column_t *const *cols, si
         goto nomem;
     for (size_t start = 0; start < nrows; start += BATCH) {
         size_t n = nrows - start < BATCH ? nrows - start : BATCH;
+        if (jp_stop_due(start)) goto nomem; /* reported as the stop below */
         jp_status_t st = jpx_run_batch(&x, start, n);
         if (st) goto nomem;
         vreg_t *r = &x.r[p->result];
@@ -359,7 +361,7 @@ nomem:
     jp_free(quals);
     jp_column_unref(out);
     jpx_ectx_free(&x);
-    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!jp_stop_check(err)) jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     return NULL;
 }
 
@@ -376,10 +378,11 @@ static jp_status_t run_select(const jp_expr_t *p, jp_column_t *const *cols, size
     size_t m = 0;
     for (size_t start = 0; start < nrows; start += BATCH) {
         size_t n = nrows - start < BATCH ? nrows - start : BATCH;
-        if (jpx_run_batch(&x, start, n)) {
+        if (jp_stop_due(start) || jpx_run_batch(&x, start, n)) {
             jp_free(out);
             jpx_ectx_free(&x);
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            jp_status_t st = jp_stop_check(err);
+            return st ? st : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         }
         vreg_t *r = &x.r[p->result];
         const uint8_t *v = r->v, *nl = r->nul;

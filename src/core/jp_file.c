@@ -121,6 +121,7 @@ jp_status_t jp_atomic_open(jp_atomic_t *af, const char *path, jp_error_t *err)
         af->path = af->tmp_path = NULL;
         return jp_error_errno(err, JP_ERR_IO, e, "cannot write %s", path);
     }
+    jp_tmp_track(af->tmp_path); /* a hard stop removes it (a full table: it may stay) */
     return JP_OK;
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jp_keys.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_verbs.h"
@@ -555,7 +556,9 @@ jp_dataset_t *jp_group_agg(jp_dataset_t *ds, const char *const *keys, size_t nke
     for (size_t k = 0; k < nkeys; k++) kcols[k] = ds->cols[kidx[k]];
     jp_status_t st = jp_group_rows(kcols, nkeys, ds->nrows, &g);
     if (st) {
-        jp_error_set(err, st, st == JP_ERR_LIMIT ? "group_by: too many groups" : "out of memory");
+        if (!jp_stop_check(err))
+            jp_error_set(err, st,
+                         st == JP_ERR_LIMIT ? "group_by: too many groups" : "out of memory");
         goto done;
     }
     out = jp_dataset_new_like(ds, false, err);
@@ -579,6 +582,7 @@ jp_dataset_t *jp_group_agg(jp_dataset_t *ds, const char *const *keys, size_t nke
         if (st) goto fail;
     }
     for (size_t a = 0; a < naggs; a++) {
+        if (jp_stop_check(err)) goto fail;
         const jp_field_t *f = aidx[a] >= 0 ? &ds->schema.fields[aidx[a]] : NULL;
         const jp_column_t *c = aidx[a] >= 0 ? ds->cols[aidx[a]] : NULL;
         jp_column_t *col = jp_agg_column(aggs[a].kind, c, f ? f->name : NULL, aggs[a].p, g.gid,
@@ -630,7 +634,7 @@ jp_dataset_t *jp_distinct(jp_dataset_t *ds, const char *const *fields, size_t n,
     for (size_t k = 0; k < nk; k++) cols[k] = ds->cols[idx[k]];
     jp_status_t st = jp_group_rows(cols, nk, ds->nrows, &g);
     if (st) {
-        jp_error_set(err, st, "out of memory");
+        if (!jp_stop_check(err)) jp_error_set(err, st, "out of memory");
         goto done;
     }
     size_t ng = nk ? g.ngroups : (ds->nrows ? 1 : 0);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "jp_file.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 
 enum { J_FREE = 0, J_FILLING, J_QUEUED, J_DONE, J_FAILED };
@@ -166,6 +167,9 @@ static void *worker_main(void *arg)
     jp_gzip_writer_t *w = wk->w;
     pthread_mutex_lock(&w->mu);
     for (;;) {
+        /* quit comes after a close has drained every job, or on an abort
+           (an error, a stop): then the queued blocks are not wanted */
+        if (w->quit) break;
         if (w->taken < w->queued) {
             job_t *j = slot(w, w->taken++);
             pthread_mutex_unlock(&w->mu);
@@ -175,7 +179,6 @@ static void *worker_main(void *arg)
             pthread_cond_broadcast(&w->cv_done);
             continue;
         }
-        if (w->quit) break;
         pthread_cond_wait(&w->cv_work, &w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -195,6 +198,8 @@ static jp_status_t put(jp_gzip_writer_t *w, const void *p, size_t n, jp_error_t 
 static jp_status_t drain(jp_gzip_writer_t *w, uint64_t upto, jp_error_t *err)
 {
     while (w->written < upto) {
+        jp_status_t stop = jp_stop_check(err); /* once a block (1 MiB) */
+        if (stop) return stop;
         job_t *j = slot(w, w->written);
         if (w->nworkers) {
             pthread_mutex_lock(&w->mu);
@@ -308,7 +313,7 @@ jp_gzip_writer_t *jp_gzip_open(FILE *out, int level, int threads, jp_error_t *er
         if (!w->workers) goto nomem;
         for (int i = 0; i < threads; i++) {
             w->workers[i].w = w;
-            if (pthread_create(&w->workers[i].th, NULL, worker_main, &w->workers[i])) break;
+            if (jp_thread_create(&w->workers[i].th, worker_main, &w->workers[i])) break;
             w->nworkers++;
         }
         /* no thread at all: compress inline (same bytes) */

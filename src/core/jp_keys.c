@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <string.h>
+#include "jp_limit.h"
 #include "jp_mem.h"
 
 void jp_groups_free(jp_groups_t *g)
@@ -219,6 +220,7 @@ static jp_status_t hash_groups(jp_column_t *const *cols, size_t nkeys, size_t nr
     slots = jp_calloc(mask + 1, sizeof *slots);
     if (!slots) goto done;
     for (size_t i = 0; i < nrows; i++) {
+        if (jp_stop_due(i) && (st = jp_stop_check(NULL))) goto done;
         size_t j = h[i] & mask;
         uint32_t found = UINT32_MAX;
         for (;;) {

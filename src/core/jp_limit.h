@@ -72,6 +72,12 @@ void jp_stop_request(int reason);
 /* The reason the flag holds, JP_STOP_NONE when clear.  One relaxed atomic
  * load: cheap enough for any loop.  Async-signal-safe. */
 int jp_stop_pending(void);
+/* For a loop over i: true every 65536 iterations when a stop is pending,
+ * e.g.  if (jp_stop_due(i)) { ...clean up...; return jp_stop_check(err); } */
+static inline bool jp_stop_due(size_t i)
+{
+    return (i & 0xffff) == 0 && jp_stop_pending() != JP_STOP_NONE;
+}
 /* Clear the flag (a prompt going on after Ctrl-C stopped one statement).
  * An expired deadline is not re-armed. */
 void jp_stop_reset(void);

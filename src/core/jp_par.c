@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <unistd.h>
+#include "jp_limit.h"
 
 typedef struct part {
     void (*fn)(void *ctx, int k, int n);
@@ -53,7 +54,7 @@ void jp_par_run(int n, void (*fn)(void *ctx, int k, int n), void *ctx)
     int started[8] = {0};
     for (int k = 1; k < n; k++) {
         parts[k] = (part_t){fn, ctx, k, n};
-        started[k] = pthread_create(&tid[k], NULL, run_part, &parts[k]) == 0;
+        started[k] = jp_thread_create(&tid[k], run_part, &parts[k]) == 0;
     }
     fn(ctx, 0, n);
     for (int k = 1; k < n; k++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_keys.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_verbs.h"
 
@@ -136,7 +137,10 @@ jp_dataset_t *jp_pivot(jp_dataset_t *ds, const jp_pivot_opts_t *o, jp_error_t *e
     size_t nrows = ds->nrows;
     for (size_t k = 0; k < nid; k++) idc[k] = ds->cols[ids[k]];
     jp_column_t *nc = ds->cols[ni], *vc = ds->cols[vi];
-    if (jp_group_rows(idc, nid, nrows, &g) || jp_group_rows(&nc, 1, nrows, &gn)) goto nomem;
+    if (jp_group_rows(idc, nid, nrows, &g) || jp_group_rows(&nc, 1, nrows, &gn)) {
+        if (jp_stop_check(err)) goto done;
+        goto nomem;
+    }
     size_t ng = nid ? g.ngroups : (nrows ? 1 : 0);
     size_t nn = nrows ? gn.ngroups : 0;
     if (ng && nn > ((size_t)1 << 32) / ng) {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_regex.h"
 #include "jp_suggest.h"
@@ -18,6 +19,8 @@
 #include "jp_validate_int.h"
 
 #define NOMEM(err) jp_error_set(err, JP_ERR_NOMEM, "out of memory")
+/* A check that failed ran out of memory or was stopped (jp_limit.h). */
+#define FAILED(err) (jp_stop_pending() ? jp_stop_check(err) : NOMEM(err))
 
 /* ---- hashing rows ------------------------------------------------------------ */
 
@@ -561,6 +564,7 @@ static jp_status_t chk_pattern(jp_report_t *r, uint32_t id, long fi, const uint8
     }
     jp_status_t st = JP_OK;
     for (size_t i = 0; i < n && st == JP_OK; i++) {
+        if (jp_stop_due(i) && (st = jp_stop_check(NULL))) break; /* matching can be slow */
         if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
         checked++;
         bool ok;
@@ -717,7 +721,7 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
         return st == JP_OK ? JP_OK : NOMEM(err);
     }
     for (int k = 0; k < C_N && st == JP_OK; k++) {
-        if (!set[k]) continue;
+        if (!set[k] || (st = jp_stop_check(NULL))) continue;
         switch (k) {
         case C_REQUIRED:
             st = chk_required(r, ids[k], fi, mask);
@@ -748,7 +752,7 @@ jp_status_t jp_validate_field(jp_report_t *r, const char *field, const jp_constr
         }
     }
     jp_free(mask);
-    return st == JP_OK ? JP_OK : NOMEM(err);
+    return st == JP_OK ? JP_OK : FAILED(err);
 }
 
 /* ---- types ---------------------------------------------------------------------- */

@@ -28,6 +28,7 @@
 #include <yaml.h>
 #include "jp_column.h"
 #include "jp_file.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_unit.h"
 #include "jp_value.h"
@@ -1123,6 +1124,11 @@ static jp_status_t stream_rows(rd_t *r)
             return fail_mark(r, r->ev.start_mark, JP_ERR_LIMIT,
                              "more than %zu cells (%zu fields) in a document of %zu bytes",
                              r->max_cells, r->nf, r->len);
+        if (jp_stop_due(r->nrows)) {
+            jp_error_t e;
+            jp_error_clear(&e);
+            if ((st = jp_stop_check(&e))) return fail_mark(r, r->ev.start_mark, st, "%s", e.msg);
+        }
         if ((st = build(r, &r->rowa, 3, &row))) return st;
         if ((st = do_row(r, row))) return st;
         r->cur_row = 0;
@@ -1994,6 +2000,11 @@ static jp_status_t w_document(wr_t *w, jp_dataset_t *ds, bool with_rows)
         if ((st = w_key(w, "rows")) || (st = w_start(w, false, ds->nrows == 0))) return st;
         for (size_t r = 0; r < ds->nrows; r++) {
             w->row = (long)r + 1;
+            if (jp_stop_due(r)) {
+                jp_error_t e;
+                jp_error_clear(&e);
+                if ((st = jp_stop_check(&e))) return w_fail(w, st, "%s", e.msg);
+            }
             if ((st = w_start(w, true, true))) return st;
             for (size_t i = 0; i < s->n_fields; i++) {
                 jp_value_t v;

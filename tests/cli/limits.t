@@ -97,3 +97,103 @@ $ JINPU_MAX_MEMORY=16M $JINPU -e 'for i = 1, 200 do local s = ("x"):rep(1e6 + i)
 # loop holds three at a time, 80 MB)
 $ JINPU_MAX_MEMORY=100M $JINPU -e 'local d = jp.dataset{ columns = { a = {1, 2, 3, 4, 5, 6, 7, 8} } } for i = 1, 18 do d = d:concat(d) end for i = 1, 30 do local e = d:concat(d) end print("ok")'
 > ok
+
+# ---- JINPU_MAX_SECONDS ----
+
+$ JINPU_MAX_SECONDS=nan $JINPU -e 'print(1)'
+? 2
+! JINPU_MAX_SECONDS='nan' is not a number of seconds
+
+$ JINPU_MAX_SECONDS=1e3 $JINPU -e 'print(1)'
+? 2
+! JINPU_MAX_SECONDS='1e3' is not a number of seconds
+
+$ JINPU_MAX_SECONDS=-1 $JINPU -e 'print(1)'
+? 2
+! JINPU_MAX_SECONDS='-1' is not a number of seconds
+
+$ JINPU_MAX_SECONDS=0 $JINPU -e 'print(1)'
+? 2
+! JINPU_MAX_SECONDS='0' is not a number of seconds
+
+$ JINPU_MAX_SECONDS='5 ' $JINPU -e 'print(1)'
+? 2
+! is not a number of seconds
+
+$ JINPU_MAX_SECONDS=0.5 $JINPU -e 'print(1)'
+> 1
+
+# C verbs poll the deadline: a loop of sorts (a few Lua instructions each,
+# so the instruction hook alone would not fire) stops at the limit, inside
+# the sort, not at the hard stop ("; stopped") two seconds later
+$ JINPU_MAX_SECONDS=2 timeout 60 $JINPU -e 'local a, b = {}, {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 b[i] = (i * 31) % 977 end local d = jp.dataset{ columns = { a = a, b = b } } while true do d:sort("b", "-a") end'
+? 5
+! time limit of 2 s exceeded
+! in method 'sort'
+! jinpu: stopped: time limit of 2 s exceeded \(JINPU_MAX_SECONDS\)
+!! ; stopped
+
+# ... and pcall around the verb does not swallow it
+$ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 end local d = jp.dataset{ columns = { a = a } } while true do pcall(d.sort, d, "-a") end'
+? 5
+! time limit of 1 s exceeded
+!! ; stopped
+
+# a run that catches the stop and ends anyway still exits 5
+$ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 end local d = jp.dataset{ columns = { a = a } } local ok repeat ok = pcall(d.sort, d, "-a") until not ok print("caught")'
+? 5
+!! ; stopped
+! jinpu: stopped: time limit of 1 s exceeded
+
+# group, join, expressions, CSV and gzip poll it too
+$ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i end local d = jp.dataset{ columns = { a = a } } while true do d:group_by("a"):agg{ n = jp.count() } end'
+? 5
+!! ; stopped
+
+$ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i end local d = jp.dataset{ columns = { a = a } } while true do d:join(d, "a") end'
+? 5
+!! ; stopped
+
+$ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i end local d = jp.dataset{ columns = { a = a } } while true do d:filter("a * 2 > a + 7") end'
+? 5
+! filter: time limit of 1 s exceeded
+!! ; stopped
+
+$ JINPU_MAX_SECONDS=1.5 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i * 7 end local d = jp.dataset{ columns = { a = a } } while true do d:write_csv(arg[1], { level = 9 }) local e = jp.read_csv(arg[1]) end' $T/w.csv.gz; echo "exit $?"; ls -A $T
+> exit 5
+!! ; stopped
+
+# a coroutine does not hide a busy loop from the limit, nor does
+# coroutine.resume swallow the error
+$ JINPU_MAX_SECONDS=0.5 timeout 60 $JINPU -e 'local co = coroutine.create(function() while true do end end) print(coroutine.resume(co)) print("escaped")'
+? 5
+!! escaped
+! time limit of 0\.5 s exceeded
+!! ; stopped
+
+$ JINPU_MAX_SECONDS=0.5 timeout 60 $JINPU -e 'while true do local co = coroutine.wrap(function() while true do pcall(error) end end) pcall(co) end'
+? 5
+!! ; stopped
+
+# C work that polls nothing, or a script that removes the hook, meets the
+# hard stop two seconds after the limit
+$ JINPU_MAX_SECONDS=0.5 timeout 60 $JINPU -e 'debug.sethook() while true do end'
+? 5
+! jinpu: time limit of 0\.5 s exceeded \(JINPU_MAX_SECONDS\); stopped
+
+# SIGTERM stops a write in C: exit 143, and its temporary file is removed
+$ $JINPU -e 'local a = {} for i = 1, 3e6 do a[i] = i * 7 end local d = jp.dataset{ columns = { a = a } } a = nil d:write_csv(arg[1], { level = 9, threads = 1 }) print("done")' $T/out.csv.gz & pid=$!; i=0; while [ $i -lt 3000 ] && ! ls -A $T | grep -q tmp; do sleep 0.01; i=$((i + 1)); done; kill -TERM $pid; wait $pid; echo "exit $?"; ls -A $T
+> exit 143
+! terminated \(SIGTERM\)
+
+# a signal hooks the main thread; a coroutine without a hook (the script
+# removed it before creating the coroutine) meets the hard stop
+$ : > $T/o; $JINPU -e 'debug.sethook() coroutine.wrap(function() io.stdout:write("ready\n") io.stdout:flush() while true do end end)()' > $T/o & pid=$!; i=0; while [ $i -lt 3000 ] && ! grep -q ready $T/o; do sleep 0.01; i=$((i + 1)); done; kill -TERM $pid; wait $pid; echo "exit $?"
+> exit 143
+! jinpu: terminated \(SIGTERM\); stopped
+
+# Ctrl-C stops C work too: exit 130
+$ : > $T/o; $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 end local d = jp.dataset{ columns = { a = a } } io.stdout:write("ready\n") io.stdout:flush() while true do pcall(d.sort, d, "-a") end' > $T/o & pid=$!; i=0; while [ $i -lt 3000 ] && ! grep -q ready $T/o; do sleep 0.01; i=$((i + 1)); done; kill -INT $pid; wait $pid; echo "exit $?"
+> exit 130
+! interrupted
+!! ; stopped

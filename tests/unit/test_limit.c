@@ -146,7 +146,12 @@ static void test_stop_flag(void)
     jp_stop_request(JP_STOP_TERM);
     CHECK_INT(jp_stop_check(&err), JP_ERR_INTERRUPTED);
     CHECK_STR(err.msg, "terminated");
+    /* loops look every 65536 iterations */
+    CHECK(jp_stop_due(0));
+    CHECK(!jp_stop_due(1));
+    CHECK(jp_stop_due(65536));
     jp_stop_reset();
+    CHECK(!jp_stop_due(0));
     CHECK_STR(jp_status_name(JP_ERR_TIMEOUT), "time limit exceeded");
     CHECK_STR(jp_status_name(JP_ERR_INTERRUPTED), "interrupted");
 }
