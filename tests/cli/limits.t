@@ -126,11 +126,11 @@ $ JINPU_MAX_SECONDS=0.5 $JINPU -e 'print(1)'
 # C verbs poll the deadline: a loop of sorts (a few Lua instructions each,
 # so the instruction hook alone would not fire) stops at the limit, inside
 # the sort, not at the hard stop ("; stopped") two seconds later
-$ JINPU_MAX_SECONDS=2 timeout 60 $JINPU -e 'local a, b = {}, {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 b[i] = (i * 31) % 977 end local d = jp.dataset{ columns = { a = a, b = b } } while true do d:sort("b", "-a") end'
+$ JINPU_MAX_SECONDS=3 timeout 60 $JINPU -e 'local a, b = {}, {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 b[i] = (i * 31) % 977 end local d = jp.dataset{ columns = { a = a, b = b } } while true do d:sort("b", "-a") end'
 ? 5
-! time limit of 2 s exceeded
+! time limit of 3 s exceeded
 ! in method 'sort'
-! jinpu: stopped: time limit of 2 s exceeded \(JINPU_MAX_SECONDS\)
+! jinpu: stopped: time limit of 3 s exceeded \(JINPU_MAX_SECONDS\)
 !! ; stopped
 
 # ... and pcall around the verb does not swallow it
@@ -145,7 +145,9 @@ $ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[
 !! ; stopped
 ! jinpu: stopped: time limit of 1 s exceeded
 
-# group, join, expressions, CSV and gzip poll it too
+# group, join, expressions, CSV and gzip poll it too (the message may come
+# from the hook when building the data took the whole second on a busy
+# machine; the hard stop must never be what ends them)
 $ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i end local d = jp.dataset{ columns = { a = a } } while true do d:group_by("a"):agg{ n = jp.count() } end'
 ? 5
 !! ; stopped
@@ -156,7 +158,7 @@ $ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[
 
 $ JINPU_MAX_SECONDS=1 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i end local d = jp.dataset{ columns = { a = a } } while true do d:filter("a * 2 > a + 7") end'
 ? 5
-! filter: time limit of 1 s exceeded
+! time limit of 1 s exceeded
 !! ; stopped
 
 $ JINPU_MAX_SECONDS=1.5 timeout 60 $JINPU -e 'local a = {} for i = 1, 300000 do a[i] = i * 7 end local d = jp.dataset{ columns = { a = a } } while true do d:write_csv(arg[1], { level = 9 }) local e = jp.read_csv(arg[1]) end' $T/w.csv.gz; echo "exit $?"; ls -A $T
