@@ -33,7 +33,8 @@
 /* [-0, +1, m] Push a dataset; takes ownership of the caller's reference
  * (released even if pushing fails).  NULL pushes nil. */
 void jpl_push_dataset(lua_State *L, jp_dataset_t *ds);
-/* [-0, +0, v] The dataset at idx, or a type error naming the argument. */
+/* [-0, +0, v] The dataset at idx, or a type error naming the argument; also
+ * raises the stop error when the time limit passed or a signal came. */
 jp_dataset_t *jpl_check_dataset(lua_State *L, int idx);
 /* [-0, +0, -] The dataset at idx or NULL. */
 jp_dataset_t *jpl_test_dataset(lua_State *L, int idx);

@@ -84,6 +84,9 @@ jp_dataset_t *jpl_check_dataset(lua_State *L, int idx)
     dsbox_t *b = luaL_testudata(L, idx, JPL_DATASET_MT);
     if (!b) luaL_typeerror(L, idx, "dataset");
     if (!b->ds) luaL_argerror(L, idx, "dataset has been released");
+    /* every method passes here: a loop of cheap calls (a lazy sort, a head)
+       runs few Lua instructions between them, too few for the hook */
+    if (jp_stop_pending()) jpl_check_stop(L);
     return b->ds;
 }
 
