@@ -8,7 +8,11 @@
  * set per field), so reading them is an ordinary table access; a field
  * read for the first time goes through __index, which reads the cell,
  * loads the column if the dataset is lazy, and adds the field to the set.
- * No table is built per row.  The view is only valid during the call.
+ * No table is built per row.  The view is only valid during the call: when
+ * the loop ends (or fails) the view is closed - its copied fields cleared and
+ * its dataset pointer no longer used - so a view kept past its callback
+ * raises on every read instead of reading a dataset that may have been
+ * freed, or showing the last row.
  *
  * Owns: the "jinpu.grouped" and "jinpu.agg" metatables and these methods.
  * Must never: keep malloc'd memory reachable only from a C local across a
@@ -94,6 +98,7 @@ typedef struct rowview {
     bool *is_used;
     size_t nf;
     const char *verb;
+    bool closed; /* the loop ended: ds may be freed, never touch it */
 } rowview_t;
 
 /* Stack slots of the loop (absolute indices). */
@@ -109,6 +114,16 @@ static int rowview_gc(lua_State *L)
     v->used = NULL;
     v->is_used = NULL;
     return 0;
+}
+
+/* [-0, +0, v] Raise when the view's loop has ended. */
+static void check_open(lua_State *L, const rowview_t *v)
+{
+    if (v->closed)
+        jpl_errorf(L,
+                   "a row view is only valid inside the %s function that received it; "
+                   "keep a copy with jp.copy_row(r)",
+                   v->verb);
 }
 
 /* Push cell (row, field j), strings through a per-field cache of Lua
@@ -143,6 +158,7 @@ static void push_view_cell(lua_State *L, const jp_column_t *c, size_t row, int s
 static int view_index(lua_State *L)
 {
     rowview_t *v = lua_touserdata(L, lua_upvalueindex(1));
+    check_open(L, v);
     if (lua_type(L, 2) != LUA_TSTRING) return 0;
     lua_pushvalue(L, 2);
     lua_Integer j;
@@ -189,6 +205,7 @@ static int view_next(lua_State *L)
 {
     rowview_t *v = lua_touserdata(L, lua_upvalueindex(1));
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    check_open(L, v);
     jp_dataset_t *ds = v->ds;
     while ((size_t)i < ds->schema.n_fields) {
         size_t k = (size_t)i++;
@@ -207,6 +224,7 @@ static int view_pairs(lua_State *L)
 {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__row"); /* [mt, state] */
+    check_open(L, lua_touserdata(L, -1));
     lua_pushinteger(L, 0);
     lua_pushcclosure(L, view_next, 2);
     return 1;
@@ -229,6 +247,7 @@ static int l_copy_row(lua_State *L)
         return 1;
     }
     rowview_t *v = lua_touserdata(L, -1);
+    check_open(L, v);
     jp_dataset_t *ds = v->ds;
     jpl_need_all(L, ds);
     lua_createtable(L, 0, (int)ds->schema.n_fields);
@@ -401,9 +420,25 @@ static void push_nil_fields(lua_State *L, const fnloop_t *f, const char *msg)
     luaL_pushresult(&b);
 }
 
-/* Run `loopfn` protected; on error prefix "verb: row N: " and raise. */
+/* [-0, +0, -] End the view at stack index `view`: clear the fields copied
+ * into it (they would show the last row) and mark it closed. */
+static void close_view(lua_State *L, rowview_t *v, int view)
+{
+    v->closed = true;
+    lua_pushnil(L);
+    while (lua_next(L, view)) { /* [key, value] */
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, view); /* clearing a present key keeps lua_next valid */
+    }
+}
+
+/* Run `loopfn` protected; close the view; on error prefix "verb: row N: "
+ * and raise. */
 static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char *verb)
 {
+    int view = f->lp.view;
     /* the loop's frame: 1 f, 2 fn, 3 view, 4 keys, 5 strs */
     lua_pushcfunction(L, loopfn);
     lua_pushlightuserdata(L, f);
@@ -412,7 +447,9 @@ static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char
     lua_pushvalue(L, f->lp.keys);
     lua_pushvalue(L, f->lp.strs);
     f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
-    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+    int rc = lua_pcall(L, 5, 0, 0);
+    close_view(L, f->v, view);
+    if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         push_nil_fields(L, f, msg);
         const char *nils = lua_tostring(L, -1);

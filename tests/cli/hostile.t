@@ -51,3 +51,8 @@ $ $JINPU -e 'local d = jp.load("datasets/cherry.yaml"); d:filter(string.rep("(",
 # a 60,000-term sum in a validation rule compiles and runs
 $ printf 'return { { name = "big", expr = string.rep("value + ", 59999) .. "value >= 0" } }\n' > $T/big.lua && timeout 30 $JINPU validate datasets/cherry.yaml --rules $T/big.lua
 ~ valid
+
+# a row view kept past its callback, its dataset collected: a clear error, never freed memory
+$ $JINPU -e 'local s; do local d = jp.load("datasets/cherry.yaml"); d:filter(function(r) s = r; return true end) end; collectgarbage(); collectgarbage(); print(s.value)'
+? 3
+! a row view is only valid inside the filter function that received it; keep a copy with jp.copy_row\(r\)

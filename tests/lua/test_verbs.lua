@@ -102,6 +102,21 @@ t.case("the row view", function()
   t.eq(seen.output, 60.0)
 end)
 
+t.case("a row view kept past its callback raises", function()
+  local kept, read
+  farms:filter(function(r) if r.year == 2021 then kept = r end return true end)
+  -- the fields read in the loop are not left over from the last row
+  t.raises(function() return kept.year end, "only valid inside the filter function", "a field read in the loop")
+  t.raises(function() return kept.crop end, "only valid inside the filter function", "a field never read")
+  t.raises(function() for _ in pairs(kept) do end end, "only valid inside", "pairs")
+  t.raises(function() return jp.copy_row(kept) end, "only valid inside", "jp.copy_row")
+  farms:mutate{ x = function(r) read = r; return r.area end }
+  t.raises(function() return read.area end, "only valid inside the mutate function", "mutate")
+  -- a loop that fails closes its view too
+  pcall(farms.filter, farms, function(r) kept = r; error("stop") end)
+  t.raises(function() return kept.area end, "only valid inside", "after an error")
+end)
+
 -- select, drop, rename, sort --------------------------------------------------------
 t.case("select drop rename sort", function()
   t.eq(farms:select("crop", "year"):names(), { "crop", "year" })
