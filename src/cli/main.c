@@ -157,7 +157,7 @@ static bool parse_seconds(const char *s, double *out)
  * block every signal (jp_thread_create), so the handlers run on the thread
  * that runs Lua. */
 
-#define HARD_STOP 2 /* seconds of grace */
+#define HARD_STOP 3 /* seconds of grace; more than jinpu batch gives a job (2 s) */
 
 static double time_limit; /* 0 = none */
 static char time_msg[96];

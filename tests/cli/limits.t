@@ -125,7 +125,7 @@ $ JINPU_MAX_SECONDS=0.5 $JINPU -e 'print(1)'
 
 # C verbs poll the deadline: a loop of sorts (a few Lua instructions each,
 # so the instruction hook alone would not fire) stops at the limit, inside
-# the sort, not at the hard stop ("; stopped") two seconds later
+# the sort, not at the hard stop ("; stopped") three seconds later
 $ JINPU_MAX_SECONDS=3 timeout 60 $JINPU -e 'local a, b = {}, {} for i = 1, 300000 do a[i] = (i * 7919) % 1000003 b[i] = (i * 31) % 977 end local d = jp.dataset{ columns = { a = a, b = b } } while true do d:sort("b", "-a") end'
 ? 5
 ! time limit of 3 s exceeded
@@ -185,7 +185,7 @@ $ JINPU_MAX_SECONDS=0.5 timeout 60 $JINPU -e 'while true do local co = coroutine
 !! ; stopped
 
 # C work that polls nothing, or a script that removes the hook, meets the
-# hard stop two seconds after the limit
+# hard stop three seconds after the limit
 $ JINPU_MAX_SECONDS=0.5 timeout 60 $JINPU -e 'debug.sethook() while true do end'
 ? 5
 ! jinpu: time limit of 0\.5 s exceeded \(JINPU_MAX_SECONDS\); stopped
