@@ -15,8 +15,18 @@ void jp_error_clear(jp_error_t *err)
     err->file[0] = err->field[0] = err->msg[0] = '\0';
 }
 
-static void set_msg(jp_error_t *err, const char *fmt, va_list ap)
+/* The first set on a record describes a new error: positions left by
+ * whatever the record held before (an embedder's uncleared struct, an
+ * earlier call's error) would be shown with it.  A record already holding
+ * an error keeps them: callers set the position, then may re-set the
+ * message on the way up.  A code outside jp_status_t is garbage. */
+static void set_msg(jp_error_t *err, jp_status_t code, const char *fmt, va_list ap)
 {
+    if (err->code == JP_OK || (unsigned)err->code > (unsigned)JP_ERR_INTERRUPTED) {
+        err->line = err->col = err->row = 0;
+        err->file[0] = err->field[0] = '\0';
+    }
+    err->code = code;
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 }
 
@@ -25,8 +35,7 @@ jp_status_t jp_error_set(jp_error_t *err, jp_status_t code, const char *fmt, ...
     if (!err) return code;
     va_list ap;
     va_start(ap, fmt);
-    err->code = code;
-    set_msg(err, fmt, ap);
+    set_msg(err, code, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -36,8 +45,7 @@ jp_status_t jp_error_errno(jp_error_t *err, jp_status_t code, int errnum, const 
     if (!err) return code;
     va_list ap;
     va_start(ap, fmt);
-    err->code = code;
-    set_msg(err, fmt, ap);
+    set_msg(err, code, fmt, ap);
     va_end(ap);
     size_t n = strlen(err->msg);
     snprintf(err->msg + n, sizeof err->msg - n, ": %s", strerror(errnum));
@@ -71,7 +79,7 @@ void jp_error_prefix(jp_error_t *err, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    size_t pl = strlen(pre), ol = strlen(old), cap = sizeof err->msg - 1;
+    size_t pl = strlen(pre), ol = strnlen(old, sizeof old), cap = sizeof err->msg - 1;
     if (pl > cap) pl = cap;
     memcpy(err->msg, pre, pl);
     size_t n = pl;
@@ -96,19 +104,27 @@ const char *jp_error_format(const jp_error_t *err, char *buf, size_t size)
             if (k_ > 0) n += (size_t)k_;                                                           \
         }                                                                                          \
     } while (0)
-    if (err->file[0]) {
-        ADD("%s", err->file);
+    /* every string bounded by its array: a record not from jp_error_clear
+       may hold no NUL */
+    int fl = (int)strnlen(err->file, sizeof err->file);
+    int fd = (int)strnlen(err->field, sizeof err->field);
+    int ml = (int)strnlen(err->msg, sizeof err->msg);
+    if (fl) {
+        ADD("%.*s", fl, err->file);
         if (err->line) ADD(":%ld", err->line);
         if (err->line && err->col) ADD(":%ld", err->col);
         ADD(": ");
     }
-    if (err->row && err->field[0])
-        ADD("row %ld, field '%s': ", err->row, err->field);
+    if (err->row && fd)
+        ADD("row %ld, field '%.*s': ", err->row, fd, err->field);
     else if (err->row)
         ADD("row %ld: ", err->row);
-    else if (err->field[0])
-        ADD("field '%s': ", err->field);
-    ADD("%s", err->msg[0] ? err->msg : jp_status_name(err->code));
+    else if (fd)
+        ADD("field '%.*s': ", fd, err->field);
+    if (ml)
+        ADD("%.*s", ml, err->msg);
+    else
+        ADD("%s", jp_status_name(err->code));
 #undef ADD
     return buf;
 }

@@ -54,8 +54,10 @@ void jp_error_clear(jp_error_t *err);
 
 /*
  * Record `code` and a printf-style message; returns `code` so callers can
- * write `return jp_error_set(err, JP_ERR_TYPE, "...")`.  Leaves the position
- * fields as they are (set them with jp_error_at / jp_error_field).
+ * write `return jp_error_set(err, JP_ERR_TYPE, "...")`.  The first set (the
+ * record holds JP_OK, or a code that is no jp_status_t: an uncleared struct)
+ * clears the position fields; a later one leaves them as they are.  Set the
+ * position after it, with jp_error_at / jp_error_row / jp_error_field.
  */
 jp_status_t jp_error_set(jp_error_t *err, jp_status_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

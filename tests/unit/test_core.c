@@ -500,8 +500,51 @@ static void test_alloc_failures(void)
     CHECK(failures_seen > 5);
 }
 
+/* An error record an embedder never cleared, or one reused after an earlier
+ * error: the first set must not show the old position, and formatting
+ * must not read past an array that holds no NUL. */
+static void test_error_records(void)
+{
+    char buf[2048];
+    jp_error_t err;
+    memset(&err, 0xAB, sizeof err); /* garbage: no NUL anywhere, a code that is none */
+    jp_error_set(&err, JP_ERR_TYPE, "not a number");
+    CHECK_INT(err.code, JP_ERR_TYPE);
+    CHECK_STR(jp_error_format(&err, buf, sizeof buf), "not a number");
+    jp_error_at(&err, "a.csv", 3, 0);
+    jp_error_row(&err, 2);
+    jp_error_field(&err, "area");
+    CHECK_STR(jp_error_format(&err, buf, sizeof buf), "a.csv:3: row 2, field 'area': not a number");
+    /* a later set (a message re-set on the way up) keeps the position */
+    jp_error_set(&err, JP_ERR_PARSE, "bad cell");
+    CHECK_STR(jp_error_format(&err, buf, sizeof buf), "a.csv:3: row 2, field 'area': bad cell");
+
+    /* a zeroed record with stale positions (code JP_OK): the first set clears them */
+    memset(&err, 0, sizeof err);
+    err.line = 77;
+    err.row = 9;
+    jp_error_errno(&err, JP_ERR_IO, 2, "cannot open x");
+    CHECK_INT(err.line, 0);
+    CHECK_INT(err.row, 0);
+
+    /* formatting a record whose strings fill their arrays stays inside them */
+    jp_error_clear(&err);
+    err.code = JP_ERR_ARG;
+    memset(err.field, 'f', sizeof err.field);
+    memset(err.file, 'p', sizeof err.file);
+    memset(err.msg, 'm', sizeof err.msg);
+    err.line = 1;
+    jp_error_format(&err, buf, sizeof buf);
+    CHECK(strlen(buf) < sizeof buf);
+    CHECK(strstr(buf, "field 'ffff") != NULL);
+    jp_error_prefix(&err, "ctx");
+    CHECK(strncmp(err.msg, "ctx: mmm", 8) == 0);
+    CHECK_INT(strlen(err.msg), sizeof err.msg - 1);
+}
+
 int main(void)
 {
+    RUN(test_error_records);
     RUN(test_double_text);
     RUN(test_dates_periods);
     RUN(test_units);
