@@ -7,6 +7,15 @@ $ $JINPU --help
 ~ ^usage: jinpu
 ~ validate FILE
 
+# --help lists every exit status and both limit variables
+$ $JINPU --help
+~ 0 ok +1 data failed validation
+~ 2 usage error +3 runtime failure
+~ 4 out of memory +5 time limit
+~ 130 interrupted \(Ctrl-C\) +143 terminated \(SIGTERM\)
+~ ^  JINPU_MAX_MEMORY=
+~ ^  JINPU_MAX_SECONDS=
+
 $ $JINPU -e 'print(1 + 1)'
 > 2
 

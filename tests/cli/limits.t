@@ -195,6 +195,14 @@ $ $JINPU -e 'local a = {} for i = 1, 3e6 do a[i] = i * 7 end local d = jp.datase
 > exit 143
 ! terminated \(SIGTERM\)
 
+# a second signal is the hard stop: it removes the temporary file of the
+# write under way before exiting (the first signal stops the write at its
+# next block, which removes it too; either way none is left)
+$ $JINPU -e 'local a = {} for i = 1, 3e6 do a[i] = i * 7 end local d = jp.dataset{ columns = { a = a } } a = nil d:write_csv(arg[1], { level = 9, threads = 1 }) print("done")' $T/out.csv.gz & pid=$!; i=0; while [ $i -lt 3000 ] && ! ls -A $T | grep -q tmp; do sleep 0.01; i=$((i + 1)); done; kill -TERM $pid; kill -INT $pid; wait $pid; s=$?; { [ $s = 130 ] || [ $s = 143 ]; } && echo "stopped by a signal"; ls -A $T | grep -c . || true
+> stopped by a signal
+> 0
+!! done
+
 # a signal hooks the main thread; a coroutine without a hook (the script
 # removed it before creating the coroutine) meets the hard stop
 $ : > $T/o; $JINPU -e 'debug.sethook() coroutine.wrap(function() io.stdout:write("ready\n") io.stdout:flush() while true do end end)()' > $T/o & pid=$!; i=0; while [ $i -lt 3000 ] && ! grep -q ready $T/o; do sleep 0.01; i=$((i + 1)); done; kill -TERM $pid; wait $pid; echo "exit $?"
