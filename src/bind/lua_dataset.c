@@ -1174,15 +1174,49 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
             lua_pop(L, 1); /* kept alive by the schema table */
         }
     }
-    if (!lua_isnil(L, -1)) {
+    jp_dataset_t *sds = lua_isuserdata(L, -1) ? jpl_test_dataset(L, -1) : NULL;
+    if (sds) { /* a dataset (e.g. a schema file loaded with jp.load): its fields and keys */
+        o->schema = &sds->schema; /* kept alive by the value left on the stack */
+    } else if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1))
-            jpl_errorf(L, "option 'schema' must be a table or a schema's name");
+            jpl_errorf(L, "option 'schema' must be a table, a dataset or a schema's name");
         int st = lua_gettop(L);
         schemabox_t *b = new_box(L, sizeof *b, "jinpu.schemabox", schemabox_gc);
         read_schema_opt(L, st, &b->schema);
         o->schema = &b->schema;
         lua_replace(L, st); /* keep the box */
     }
+}
+
+/* The explicit schema's keys, given to a dataset read with it that has
+ * none of its own (a CSV).  Every key field must have been read. */
+static void take_keys(lua_State *L, jp_dataset_t *ds, const jp_schema_t *s, const char *path)
+{
+    if (!s || (!s->n_primary_key && !s->n_foreign_keys) || ds->schema.n_primary_key ||
+        ds->schema.n_foreign_keys)
+        return;
+    for (size_t i = 0; i < s->n_primary_key; i++)
+        if (jp_dataset_find(ds, s->primary_key[i]) < 0)
+            jpl_errorf(L,
+                       "%s: the schema's primary key names field '%s', which was not read (read "
+                       "it, or give the schema's fields alone)",
+                       path, s->primary_key[i]);
+    for (size_t k = 0; k < s->n_foreign_keys; k++)
+        for (size_t i = 0; i < s->foreign_keys[k].n_fields; i++)
+            if (jp_dataset_find(ds, s->foreign_keys[k].fields[i]) < 0)
+                jpl_errorf(L,
+                           "%s: the schema's foreign key %zu names field '%s', which was not read",
+                           path, k + 1, s->foreign_keys[k].fields[i]);
+    jp_schema_t keys = JP_SCHEMA_INIT, copy;
+    keys.primary_key = s->primary_key;
+    keys.n_primary_key = s->n_primary_key;
+    keys.foreign_keys = s->foreign_keys;
+    keys.n_foreign_keys = s->n_foreign_keys;
+    if (jp_schema_copy(&copy, &keys)) luaL_error(L, "out of memory");
+    ds->schema.primary_key = copy.primary_key;
+    ds->schema.n_primary_key = copy.n_primary_key;
+    ds->schema.foreign_keys = copy.foreign_keys;
+    ds->schema.n_foreign_keys = copy.n_foreign_keys;
 }
 
 /* [-0, +1] the cells read as null for not being of their type:
@@ -1249,8 +1283,11 @@ static int do_load(lua_State *L, bool csv)
         jp_dataset_unref(rejects);
         return jpl_error(L, &err);
     }
-    if (!o.cell_errors) lua_settop(L, top); /* else the list's box must live on */
+    if (!o.cell_errors && !o.schema) lua_settop(L, top); /* else their boxes must live on */
     jpl_push_dataset(L, ds);
+    const jp_format_t *fmt = o.format ? jp_format_find(o.format) : jp_format_for_path(path);
+    if (fmt && strncmp(fmt->name, "csv", 3) == 0)
+        take_keys(L, ds, o.schema, path); /* may raise: the dataset is Lua's now */
     int n = 1;
     if (o.keep_rejects) {
         jpl_push_dataset(L, rejects);

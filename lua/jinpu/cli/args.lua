@@ -101,6 +101,11 @@ function M.parse(cmd, argv, usage, spec)
   return opts, files
 end
 
+-- A usage error found after parsing (exit status 2).
+function M.usage_error(cmd, usage, msg)
+  return select(2, fail(cmd, usage, msg))
+end
+
 -- The usage error for a command given no operand.
 function M.missing(cmd, usage, what)
   return select(2, fail(cmd, usage, "no " .. what .. " given"))

@@ -2,6 +2,7 @@
 -- archive (.tar.gz, .tgz, .zip; .tar too).  See docs/archive.md.
 local jp = require("jinpu")
 local args = require("jinpu.cli.args")
+local schema_file = require("jinpu.cli.schema")
 
 local usage = [[
 usage: jinpu export -o OUT [options] FILE...
@@ -13,6 +14,8 @@ options:
   -o, --output OUT       the archive to write (replaced atomically)
   -l, --level N          deflate level 1..9 (default 6)
   -j, --threads N        compression threads (default: all cores)
+      --schema FILE.yaml read CSV files with the fields and keys of this
+                         document (types, units, constraints; docs/format.md)
       --format NAME      data format inside the archive (default csv)
       --top NAME         top directory inside the archive (default: OUT's stem)
       --qualifiers MODE  column (default: a <field>_qualifier column) or inline
@@ -37,10 +40,11 @@ return function(argv)
     { "--top", key = "top", value = "name" },
     { "--qualifiers", key = "qualifiers", choices = { "column", "inline" } },
     { "--spreadsheet-safe", key = "spreadsheet_safe" },
+    { "--schema", key = "schema", value = "file" },
   })
   if not opts then return files end
-  local out = opts.out
-  opts.out = nil
+  local out, schema = opts.out, opts.schema
+  opts.out, opts.schema = nil, nil
   if not out then
     fail("no output archive given (-o OUT.tar.gz)\n" .. usage)
     return 2
@@ -71,6 +75,20 @@ return function(argv)
     fail("no input file given\n" .. usage)
     return 2
   end
+  local sds
+  if schema then
+    local unused = schema_file.unused(files)
+    if unused then
+      fail(unused .. "\n" .. usage)
+      return 2
+    end
+    local why
+    sds, why = schema_file.load(schema)
+    if not sds then
+      fail(why)
+      return 3
+    end
+  end
   local datasets = {}
   for _, f in ipairs(files) do
     local ok, err = pcall(function()
@@ -84,7 +102,7 @@ return function(argv)
           for _, name in ipairs(a:list()) do datasets[#datasets + 1] = a:load(name) end
         end
       else
-        datasets[#datasets + 1] = jp.load(path)
+        datasets[#datasets + 1] = jp.load(path, sds and schema_file.is_csv(path) and { schema = sds } or nil)
       end
     end)
     if not ok then

@@ -7,14 +7,20 @@
 -- a thousand rows or a hundred million, or a million columns.
 local jp = require("jinpu")
 local args = require("jinpu.cli.args")
+local schema_file = require("jinpu.cli.schema")
 
 local usage = [[
-usage: jinpu info [--rows N] FILE...
+usage: jinpu info [--rows N] [--schema FILE.yaml] FILE...
 Shows each dataset's metadata, its schema (type, unit, nulls, qualified
 values, constraints) and the first rows.  Archives list the datasets they
 hold.  A CSV file's types are inferred from all its rows; a column that is
 text although other cells are numbers (or dates, ...) names the first cell
-that made it text.]]
+that made it text.
+options:
+  -n, --rows N          rows shown (default 10)
+  --schema FILE.yaml    read CSV files with the fields of this document
+                        (types, units, constraints; docs/format.md); a cell
+                        its field's type cannot read is an error]]
 
 -- Fields listed in the schema table; the rest are counted.
 local FIELDS_SHOWN = 100
@@ -100,12 +106,25 @@ local function show_dataset(path, ds, nrows)
   io.write((ds:preview(nrows):gsub("^[^\n]*\n", "")))
 end
 
-local function show_csv(path, nrows)
-  local p = jp._csv_profile(path, nil, nrows, FIELDS_SHOWN)
-  print_meta(path, { name = p.name }, p.rows, p.nfields)
-  print(string.format("  types inferred from all %d row%s", p.rows, p.rows == 1 and "" or "s"))
+local function show_csv(path, nrows, sds)
+  local p = jp._csv_profile(path, sds and { schema = sds }, nrows, FIELDS_SHOWN)
+  local s = sds and sds:schema()
+  print_meta(path, { name = p.name, primary_key = s and s.primary_key }, p.rows, p.nfields)
+  local typed = {}
+  for _, f in ipairs(s and s.fields or {}) do typed[f.name] = f end
+  local nschema = #(s and s.fields or {})
+  if nschema == 0 then
+    print(string.format("  types inferred from all %d row%s", p.rows, p.rows == 1 and "" or "s"))
+  elseif nschema < p.nfields then
+    print(string.format("  %d field%s typed by the schema %s, the others inferred from all %d row%s",
+      nschema, nschema == 1 and "" or "s", s.origin or "", p.rows, p.rows == 1 and "" or "s"))
+  else
+    print(string.format("  every field typed by the schema %s", s.origin or ""))
+  end
   local rows, why = {}, {}
   for i, f in ipairs(p.fields) do
+    local sf = typed[f.name]
+    if sf then f.constraints, f.description, f.title, f.unit_field = sf.constraints, sf.description, sf.title, sf.unit_field end
     rows[i] = schema_row(f, f.nulls, f.qualified)
     local t = f.text_from
     if t then
@@ -126,17 +145,26 @@ local function is_archive(path)
   return path:match("%.tar%.gz$") or path:match("%.tgz$") or path:match("%.zip$")
 end
 
-local function is_csv(path)
-  local p = path:lower()
-  return p:match("%.csv$") or p:match("%.tsv$") or p:match("%.csv%.gz$") or p:match("%.tsv%.gz$")
-end
+local is_csv = schema_file.is_csv
 
 return function(argv)
   local opts, files = args.parse("info", argv, usage, {
     { "-n", "--rows", key = "rows", int = { 1 } },
+    { "--schema", key = "schema", value = "file" },
   })
   if not opts then return files end
   if #files == 0 then return args.missing("info", usage, "file") end
+  local sds
+  if opts.schema then
+    local unused = schema_file.unused(files)
+    if unused then return args.usage_error("info", usage, unused) end
+    local why
+    sds, why = schema_file.load(opts.schema)
+    if not sds then
+      io.stderr:write("jinpu info: " .. why .. "\n")
+      return 3
+    end
+  end
   local nrows = opts.rows or 10
   local status = 0
   for k, path in ipairs(files) do
@@ -154,7 +182,7 @@ return function(argv)
           show_dataset(path .. "#" .. name, a:load(name), nrows)
         end
       elseif is_csv(path) then
-        show_csv(path, nrows)
+        show_csv(path, nrows, sds)
       else
         show_dataset(path, jp.load(path), nrows)
       end

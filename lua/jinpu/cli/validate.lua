@@ -9,6 +9,7 @@
 -- would be true; docs/validation.md says more).
 local jp = require("jinpu")
 local args = require("jinpu.cli.args")
+local schema_file = require("jinpu.cli.schema")
 local V = require("jinpu.validate")
 
 local usage = [[
@@ -21,6 +22,9 @@ other (foreign keys, cross-dataset rules) by name.
 options:
   --rules FILE.lua    more rules: a Lua script returning a rules table
                       (docs/validation.md); may be repeated
+  --schema FILE.yaml  read CSV files with the fields and keys of this
+                      document (types, units, constraints; docs/format.md):
+                      a cell its field's type cannot read is an error
   --format text|json  the report for people (default) or for machines
   --max N             issues shown per rule in the text report (default 20,
                       0 = all)
@@ -108,6 +112,7 @@ end
 return function(argv)
   local o, files = args.parse("validate", argv, usage, {
     { "--rules", key = "rules", value = "file", many = true },
+    { "--schema", key = "schema", value = "file" },
     { "--format", key = "format", choices = { "text", "json" } },
     { "--max", key = "max", int = { 0 } },
     { "--no-pack", key = "no_pack" },
@@ -119,6 +124,7 @@ return function(argv)
   if o.no_pack then opts.pack = false end
   if o.no_schema then opts.schema = false end
   if #files == 0 then return fail_usage("no file given") end
+  if o.schema and schema_file.unused(files) then return fail_usage(schema_file.unused(files)) end
 
   local status = 0
   local load_errors = {}
@@ -134,11 +140,22 @@ return function(argv)
     if not r then problem(path, "rules file " .. err) else loaded_rules[#loaded_rules + 1] = r end
   end
 
+  local sds
+  if o.schema then
+    local why
+    sds, why = schema_file.load(o.schema)
+    if not sds then problem(o.schema, why) end
+  end
+  -- without the schema it names, no CSV could be judged by its real types
+  local inputs = (o.schema and not sds) and {} or files
+
   local datasets, all, cells = {}, {}, {}
-  for _, path in ipairs(files) do
+  for _, path in ipairs(inputs) do
     -- a cell that is not of its type is a validation error, not a file that
     -- cannot be read: the reader keeps such cells aside (null) and says where
-    local ok, ds, bad = pcall(jp.load, path, { cell_errors = true })
+    local lo = { cell_errors = true }
+    if sds and schema_file.is_csv(path) then lo.schema = sds end
+    local ok, ds, bad = pcall(jp.load, path, lo)
     if ok then
       datasets[#datasets + 1] = ds
       cells[#datasets] = bad
