@@ -1337,11 +1337,12 @@ size_t jpl_term_width(void)
     return w >= 40 && w <= 1000 ? (size_t)w : 120;
 }
 
-static int ds_preview(lua_State *L, jp_dataset_t *ds, size_t rows)
+static int ds_preview(lua_State *L, jp_dataset_t *ds, size_t rows, int digits)
 {
     jp_preview_opts_t o;
     jp_preview_opts_init(&o);
     o.width = jpl_term_width();
+    o.digits = digits;
     if (rows) o.max_rows = rows;
     jp_buf_t b = JP_BUF_INIT;
     jp_error_t err;
@@ -1364,7 +1365,31 @@ static int ds_preview(lua_State *L, jp_dataset_t *ds, size_t rows)
 
 static int ds_tostring(lua_State *L)
 {
-    return ds_preview(L, jpl_check_dataset(L, 1), 0);
+    return ds_preview(L, jpl_check_dataset(L, 1), 0, 0);
+}
+
+/* The digits option of a display table at t: 1..17, 0 every digit (-1
+ * inside), absent: `dflt`. */
+static int digits_opt(lua_State *L, int t, const char *what, int dflt)
+{
+    static const char *const known[] = {"digits", NULL};
+    check_keys(L, t, what, known);
+    if (lua_isnoneornil(L, t)) return dflt;
+    lua_Integer d = opt_int(L, t, "digits", dflt == -1 ? 0 : dflt);
+    if (d < 0 || d > 17) jpl_errorf(L, "%s: digits must be 1..17, or 0 for every digit", what);
+    return d == 0 ? -1 : (int)d;
+}
+
+/* jp.display{ digits = 7 } -> the settings before: how print(ds) and
+ * previews show numbers (never what is written to files). */
+static int l_display(lua_State *L)
+{
+    int old = jp_preview_digits();
+    if (!lua_isnoneornil(L, 1)) jp_preview_set_digits(digits_opt(L, 1, "display", old));
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, old < 0 ? 0 : old);
+    lua_setfield(L, -2, "digits");
+    return 1;
 }
 
 static int ds_preview_m(lua_State *L)
@@ -1372,7 +1397,7 @@ static int ds_preview_m(lua_State *L)
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     lua_Integer n = luaL_optinteger(L, 2, 10);
     luaL_argcheck(L, n > 0, 2, "must be positive");
-    return ds_preview(L, ds, (size_t)n);
+    return ds_preview(L, ds, (size_t)n, digits_opt(L, 3, "preview", 0));
 }
 
 static int ds_names(lua_State *L)
@@ -1958,6 +1983,61 @@ static int l_figure(lua_State *L)
     return 3;
 }
 
+/* jp.format_figure(value, unit [, qualifier [, {as=, magnitude=, digits=, more_than=}]])
+ * -> "14.8万亩"; jp.figure reads it back */
+static int l_format_figure(lua_State *L)
+{
+    lua_Number v = luaL_checknumber(L, 1);
+    const char *unit = luaL_optstring(L, 2, NULL);
+    const char *qn = luaL_optstring(L, 3, "exact");
+    jp_qual_t q;
+    if (!jp_qual_from_name(qn, &q)) {
+        static const char *const quals[] = {"exact",   "approx",    "at_least", "more_than",
+                                            "at_most", "less_than", NULL};
+        const char *near = jp_suggest(qn, quals, -1);
+        return jpl_errorf(L,
+                          "format_figure: qualifier '%s' is not one of exact, approx, at_least, "
+                          "more_than, at_most, less_than%s%s%s",
+                          qn, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    }
+    jp_figure_opts_t o;
+    jp_figure_opts_init(&o);
+    if (!lua_isnoneornil(L, 4)) {
+        static const char *const known[] = {"as", "magnitude", "digits", "more_than", NULL};
+        check_keys(L, 4, "format_figure", known);
+        o.as = opt_string(L, 4, "as");
+        o.digits = (int)opt_int(L, 4, "digits", 0);
+        if (o.digits < 0 || o.digits > 17)
+            return jpl_errorf(L, "format_figure: digits must be 1..17 (0: as many as needed)");
+        const char *mag = opt_string(L, 4, "magnitude");
+        if (mag) {
+            if (!strcmp(mag, "万"))
+                o.magnitude = 4;
+            else if (!strcmp(mag, "亿"))
+                o.magnitude = 8;
+            else if (!strcmp(mag, "万亿"))
+                o.magnitude = 12;
+            else if (!strcmp(mag, ""))
+                o.magnitude = 0;
+            else
+                return jpl_errorf(L,
+                                  "format_figure: magnitude must be \"万\", \"亿\", \"万亿\" or "
+                                  "\"\" (none), not \"%s\"",
+                                  mag);
+        }
+        const char *mt = opt_string(L, 4, "more_than");
+        if (mt && strcmp(mt, "余") != 0 && strcmp(mt, "超过") != 0)
+            return jpl_errorf(L, "format_figure: more_than must be \"余\" or \"超过\"");
+        o.more_than_prefix = mt && strcmp(mt, "超过") == 0;
+    }
+    char buf[160];
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_figure_format(v, unit, q, &o, buf, sizeof buf, &err)) return jpl_error(L, &err);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
 /* jp.convert(value, from, to) -> value in `to` */
 static int l_convert(lua_State *L)
 {
@@ -2055,6 +2135,13 @@ static int l_is_dataset(lua_State *L)
 
 void jpl_open_dataset(lua_State *L)
 {
+    /* JINPU_DIGITS=N: how previews show numbers in this process (jinpu info too) */
+    const char *env = getenv("JINPU_DIGITS");
+    if (env && *env) {
+        char *end;
+        long d = strtol(env, &end, 10);
+        if (!*end && d >= 0 && d <= 17) jp_preview_set_digits((int)d);
+    }
     static const luaL_Reg ds_meta[] = {{"__gc", ds_gc},
                                        {"__len", ds_len},
                                        {"__tostring", ds_tostring},
@@ -2084,11 +2171,20 @@ void jpl_open_dataset(lua_State *L)
         {"unit", col_unit},   {"qualifier", col_qualifier}, {"totable", col_totable},
         {"nulls", col_nulls}, {"values", col_values},       {"qualified", col_qualified},
         {NULL, NULL}};
-    static const luaL_Reg funcs[] = {
-        {"load", l_load},           {"read_csv", l_read_csv},     {"dataset", l_dataset},
-        {"qualifier", l_qualifier}, {"figure", l_figure},         {"convert", l_convert},
-        {"suggest", l_suggest},     {"units", l_units},           {"unit", l_unit},
-        {"formats", l_formats},     {"is_dataset", l_is_dataset}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"load", l_load},
+                                     {"read_csv", l_read_csv},
+                                     {"dataset", l_dataset},
+                                     {"qualifier", l_qualifier},
+                                     {"figure", l_figure},
+                                     {"convert", l_convert},
+                                     {"format_figure", l_format_figure},
+                                     {"display", l_display},
+                                     {"suggest", l_suggest},
+                                     {"units", l_units},
+                                     {"unit", l_unit},
+                                     {"formats", l_formats},
+                                     {"is_dataset", l_is_dataset},
+                                     {NULL, NULL}};
     int mod = lua_gettop(L);
     if (luaL_newmetatable(L, JPL_DATASET_MT)) { /* [jp, mt] */
         luaL_setfuncs(L, ds_meta, 0);

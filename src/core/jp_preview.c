@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_mem.h"
+#include "jp_unit.h"
 
 void jp_preview_opts_init(jp_preview_opts_t *o)
 {
@@ -14,6 +15,7 @@ void jp_preview_opts_init(jp_preview_opts_t *o)
     o->cell_max = 32;
     o->title = 1;
     o->more_fields = 0;
+    o->digits = 0;
 }
 
 static unsigned wide_cp(unsigned long cp)
@@ -83,8 +85,27 @@ static size_t utf8_fit(const char *s, size_t n, size_t cols, size_t *used)
     return i;
 }
 
+static int default_digits = 7;
+
+void jp_preview_set_digits(int digits)
+{
+    default_digits = digits == 0 ? -1 : digits;
+}
+
+int jp_preview_digits(void)
+{
+    return default_digits;
+}
+
 size_t jp_cell_display(const jp_column_t *c, size_t i, char *buf, size_t size, const char **ptr)
 {
+    return jp_cell_display_digits(c, i, 0, buf, size, ptr);
+}
+
+size_t jp_cell_display_digits(const jp_column_t *c, size_t i, int digits, char *buf, size_t size,
+                              const char **ptr)
+{
+    if (digits == 0) digits = default_digits;
     *ptr = buf;
     if (jp_column_is_null(c, i)) {
         snprintf(buf, size, "nil");
@@ -95,6 +116,10 @@ size_t jp_cell_display(const jp_column_t *c, size_t i, char *buf, size_t size, c
     size_t k = strlen(sym);
     if (k >= size) k = 0;
     memcpy(buf, sym, k);
+    if (c->type == JP_TYPE_NUMBER && digits > 0) {
+        int n = jp_number_display(c->v.d[i], digits, buf + k, size - k);
+        return n < 0 ? k : k + ((size_t)n < size - k ? (size_t)n : size - k - 1);
+    }
     const char *p;
     size_t n = jp_column_cell_text(c, i, buf + k, size - k, &p);
     return k + n;
@@ -192,7 +217,7 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
             if (uw > w) w = uw;
         }
         for (size_t i = 0; i < show; i++) {
-            size_t n = jp_cell_display(ds->cols[j], i, buf, sizeof buf, &p);
+            size_t n = jp_cell_display_digits(ds->cols[j], i, o->digits, buf, sizeof buf, &p);
             size_t cw = jp_utf8_width(p, n);
             if (cw > w) w = cw;
         }
@@ -233,7 +258,7 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
     TRY(jp_buf_putc(out, '\n'));
     for (size_t i = 0; i < show; i++) {
         for (size_t j = 0; j < fit; j++) {
-            size_t n = jp_cell_display(ds->cols[j], i, buf, sizeof buf, &p);
+            size_t n = jp_cell_display_digits(ds->cols[j], i, o->digits, buf, sizeof buf, &p);
             TRY(j && jp_buf_puts(out, "  "));
             TRY(put_cell(out, p, n, fmt[j].width, fmt[j].right));
         }

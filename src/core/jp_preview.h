@@ -19,7 +19,15 @@ typedef struct jp_preview_opts {
     int title;          /* print the "name: N rows x M fields" line */
     size_t more_fields; /* fields of the source beyond ds's (a preview of the first fields of a
                            wide file): counted in the "... more fields" line */
+    int digits;         /* significant digits of numbers (jp_number_display): 0 the process
+                           default (jp_preview_digits), -1 every digit */
 } jp_preview_opts_t;
+
+/* The significant digits previews show numbers with when they are not told
+ * (7 until set; -1 every digit).  Set by the host (jp.display); what is
+ * written to files never depends on it. */
+void jp_preview_set_digits(int digits);
+int jp_preview_digits(void);
 
 void jp_preview_opts_init(jp_preview_opts_t *o);
 /* Appends the table to out (loads a lazy dataset's columns). */
@@ -32,5 +40,9 @@ size_t jp_utf8_width(const char *s, size_t n);
  * returns the length written to buf (>= 96 bytes) or points *ptr at the
  * string in the column. */
 size_t jp_cell_display(const jp_column_t *c, size_t i, char *buf, size_t size, const char **ptr);
+/* The same with numbers cut to `digits` significant digits (-1: every
+ * digit, 0: the default). */
+size_t jp_cell_display_digits(const jp_column_t *c, size_t i, int digits, char *buf, size_t size,
+                              const char **ptr);
 
 #endif

@@ -551,11 +551,16 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
             break;
         }
     while (i < n && s[i] == ' ') i++;
-    /* unit */
-    const jp_unit_t *u = NULL;
+    /* unit, and a compound unit's denominator (3.78万元/人) */
+    const jp_unit_t *u = NULL, *per = NULL;
     if (i < n) {
         u = match_unit(s + i, n - i, &k);
         if (u) i += k;
+    }
+    if (u && i + 1 < n && s[i] == '/') {
+        per = match_unit(s + i + 1, n - i - 1, &k);
+        if (!per) return qfail(err, s, n, i + 1, "unknown unit");
+        i += 1 + k;
     }
     /* 级 after a magnitude (万亿级, 千亿元级, 10万级) is an order of magnitude,
      * the class [X, 10X): read as at least X.  After a bare number it is a
@@ -606,7 +611,10 @@ bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *
             exp10 += (int)nearbyint(lg);
         else
             extra = ratio;
-        snprintf(out->unit, sizeof out->unit, "%s", p->name);
+        if (per)
+            snprintf(out->unit, sizeof out->unit, "%s/%s", p->name, per->name);
+        else
+            snprintf(out->unit, sizeof out->unit, "%s", p->name);
     }
     char text[112];
     int tn = snprintf(text, sizeof text, "%s%.*se%d", neg ? "-" : "", (int)nd, digits, exp10);

@@ -119,4 +119,33 @@ typedef struct jp_quantity {
  */
 bool jp_quantity_parse(const char *s, size_t n, jp_quantity_t *out, jp_error_t *err);
 
+/* ---- figures written for people (jp_figure.c) ---------------------------------- */
+
+typedef struct jp_figure_opts {
+    const char *as;        /* write in this unit (万亩 or 亿元: the magnitude; ha: converted) */
+    int magnitude;         /* -1 (default) by size: 万 from 1e4, 亿 from 1e8, 万亿 from 1e12,
+                              for money, masses, areas, lengths and counts; else 0, 4, 8, 12 */
+    int digits;            /* significant digits; 0 (default): those reading it back needs */
+    bool more_than_prefix; /* 超过14万吨 rather than 14万余吨 */
+} jp_figure_opts_t;
+
+void jp_figure_opts_init(jp_figure_opts_t *o);
+
+/*
+ * Write value v (in `unit`, which may be NULL, scaled - 万元 - or compound -
+ * 元/人) with qualifier q as the article prints it: 14.8万亩, 约11.4亿美元,
+ * 3.78万元以上, 14万余吨 (余 after a round number, else 超过 before it),
+ * 不足5吨, 5吨以下.  The digits are the fewest that read back to v, so
+ * jp_quantity_parse of the text gives v (in the primary unit), q and the
+ * unit again (with opts digits, rounded instead).  o may be NULL.
+ */
+jp_status_t jp_figure_format(double v, const char *unit, jp_qual_t q, const jp_figure_opts_t *o,
+                             char *out, size_t size, jp_error_t *err);
+
+/* A number for people: the shortest text that reads back to v, cut to
+ * `digits` significant digits (0: not cut) but never to fewer than its
+ * whole part (15.729453401494299 -> 15.72945 with 7; 123456.789 ->
+ * 123457).  Returns the length, like snprintf. */
+int jp_number_display(double v, int digits, char *buf, size_t size);
+
 #endif

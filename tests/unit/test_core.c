@@ -269,6 +269,32 @@ static void test_units(void)
     }
 }
 
+static void test_number_display(void)
+{
+    char b[64];
+    jp_number_display(15.729453401494299, 7, b, sizeof b);
+    CHECK_STR(b, "15.72945");
+    jp_number_display(15.729453401494299, 0, b, sizeof b);
+    CHECK_STR(b, "15.729453401494299");
+    jp_number_display(987654321.125, 7, b, sizeof b);
+    CHECK_STR(b, "987654321");
+    jp_number_display(-0.000123456789, 7, b, sizeof b);
+    CHECK_STR(b, "-0.0001234568");
+    jp_number_display(1e25, 7, b, sizeof b);
+    CHECK_STR(b, "1e25");
+    jp_number_display(148000, 3, b, sizeof b);
+    CHECK_STR(b, "148000");
+    char f[160];
+    CHECK(jp_figure_format(148000, "mu", JP_Q_EXACT, NULL, f, sizeof f, NULL) == JP_OK);
+    CHECK_STR(f, "14.8万亩");
+    CHECK(jp_figure_format(37800, "CNY/person", JP_Q_AT_LEAST, NULL, f, sizeof f, NULL) == JP_OK);
+    CHECK_STR(f, "3.78万元/人以上");
+    jp_quantity_t q;
+    CHECK(jp_quantity_parse(f, strlen(f), &q, NULL) && q.value == 37800 &&
+          q.qual == JP_Q_AT_LEAST && strcmp(q.unit, "CNY/person") == 0);
+    CHECK(jp_figure_format(1.0 / 0.0, "t", JP_Q_EXACT, NULL, f, sizeof f, NULL) == JP_ERR_ARG);
+}
+
 static void test_suggest(void)
 {
     static const char *const names[] = {"output_t", "area_mu", "district", "year", "面积", NULL};
@@ -549,6 +575,7 @@ int main(void)
     RUN(test_dates_periods);
     RUN(test_units);
     RUN(test_suggest);
+    RUN(test_number_display);
     RUN(test_columns);
     RUN(test_datasets);
     RUN(test_files);
