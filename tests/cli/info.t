@@ -68,3 +68,12 @@ $ printf 'a,b\n1,2\n3\n' > $T/bad.csv && $JINPU info $T/bad.csv
 $ { printf 'jinpu: 1\nfields:\n'; i=0; while [ $i -lt 200 ]; do printf '  - {name: field_%d, type: integer}\n' $i; i=$((i + 1)); done; printf 'rows: [{field_0: 1}]\n'; } > $T/wide.yaml && $JINPU info $T/wide.yaml
 ~ rows 1, fields 200
 ~ ^\.\.\. [0-9]+ more fields: field_[0-9]+ \(integer\), .*, \.\.\.$
+
+# numbers on screen: 7 significant digits, never the whole part; JINPU_DIGITS changes it
+$ printf 'name,v\na,15.729453401494299\nb,123456789.123\n' > $T/d.csv && $JINPU info $T/d.csv
+~ ^a +15\.72945$
+~ ^b +123456789$
+$ printf 'name,v\na,15.729453401494299\n' > $T/d.csv && JINPU_DIGITS=0 $JINPU info $T/d.csv
+~ ^a +15\.729453401494299$
+$ printf 'jinpu: 1\nfields:\n  - {name: v, type: number}\nrows:\n  - {v: 15.729453401494299}\n' > $T/d.yaml && JINPU_DIGITS=3 $JINPU info $T/d.yaml
+~ ^ +15\.7$
