@@ -23,10 +23,28 @@ local function matches(r, match)
   return true
 end
 
+-- A key of `match` that is not a field is a misspelling, not a row that
+-- never matches: say so, with the closest field.
+local function check_match(ds, what, match)
+  if type(match) ~= "table" then error(what .. ": expected a table of field = value", 3) end
+  local names = ds:names()
+  local have = {}
+  for _, n in ipairs(names) do have[n] = true end
+  for k in pairs(match) do
+    if not have[k] then
+      local near = type(k) == "string" and jp.suggest(k, names)
+      local n = ds:name()
+      error(string.format("%s: no field '%s' in %s%s", what, tostring(k),
+        (n and n ~= "") and ("dataset '" .. n .. "'") or "the dataset",
+        near and (" (did you mean '" .. near .. "'?)") or ""), 3)
+    end
+  end
+end
+
 -- ds:find{ indicator = "gdp" } -> the first row (a table) matching all the
 -- given fields, and its 1-based index; nil when none does.
 function M.find(ds, match)
-  assert(type(match) == "table", "find: expected a table of field = value")
+  check_match(ds, "find", match)
   for r, i in ds:rows() do
     if matches(r, match) then return r, i end
   end
@@ -35,6 +53,7 @@ end
 
 -- ds:find_all{...} -> a list of row tables matching all the given fields.
 function M.find_all(ds, match)
+  check_match(ds, "find_all", match)
   local out = {}
   for r in ds:rows() do
     if matches(r, match) then out[#out + 1] = r end

@@ -369,10 +369,27 @@ opts:
                         type: jp.load(path, { cell_errors = true }) returns the
                         list; each is an error of rule <field>.type
 ]]
+local OPTIONS = { "schema", "pack", "datasets", "approx_tolerance", "name", "cell_errors" }
+
+-- An option that is not one of OPTIONS is a misspelling that would
+-- otherwise be ignored: the same message as the C options' check.
+local function check_options(opts, what, level)
+  for k in pairs(opts) do
+    local known = false
+    for _, o in ipairs(OPTIONS) do known = known or o == k end
+    if not known then
+      local near = type(k) == "string" and jp.suggest(k, OPTIONS)
+      error(string.format("%s: unknown option '%s' (%sknown: %s)", what, tostring(k),
+        near and ("did you mean '" .. near .. "'? ") or "", table.concat(OPTIONS, ", ")), level + 1)
+    end
+  end
+end
+
 function M.validate(ds, rules, opts)
   if not jp.is_dataset(ds) then error("validate: expected a dataset", 2) end
   opts = opts or {}
   if type(opts) ~= "table" then error("validate: options must be a table", 2) end
+  check_options(opts, "validate", 2)
   local tol = opts.approx_tolerance or M.APPROX_TOLERANCE
   local v = jp._validator(ds, { approx_tolerance = tol, name = opts.name })
   local ctx = {
@@ -402,6 +419,8 @@ end
 -- name): a list of reports, and whether all are ok.
 function M.validate_all(list, rules, opts)
   opts = opts or {}
+  if type(opts) ~= "table" then error("validate_all: options must be a table", 2) end
+  check_options(opts, "validate_all", 2)
   local all = {}
   for k, d in pairs(opts.datasets or {}) do all[k] = d end
   for _, d in ipairs(list) do

@@ -485,6 +485,18 @@ static void check_keys(lua_State *L, int t, const char *what, const char *const 
 
 /* ---- constraints and fields from Lua tables ----------------------------------- */
 
+static int unknown_type(lua_State *L, const char *field, const char *type)
+{
+    static const char *const types[] = {"integer", "number", "string", "boolean",
+                                        "date",    "period", NULL};
+    const char *near = jp_suggest(type, types, -1);
+    return jpl_errorf(L,
+                      "field '%s': unknown type '%s' (%s%s%sinteger, number, string, boolean, "
+                      "date, period)",
+                      field, type, near ? "did you mean '" : "", near ? near : "",
+                      near ? "'? " : "");
+}
+
 /* Fill constraints of field f (of type f->type) from the table at t. */
 static void read_constraints(lua_State *L, int t, jp_field_t *f)
 {
@@ -604,10 +616,7 @@ static void read_field(lua_State *L, int idx, jp_field_t *f)
     if (!name || !*name) jpl_errorf(L, "a field needs a name");
     f->name = dup_or_raise(L, name);
     const char *type = opt_string(L, idx, "type");
-    if (type && !jp_type_from_name(type, &f->type))
-        jpl_errorf(L,
-                   "field '%s': unknown type '%s' (integer, number, string, boolean, date, period)",
-                   name, type);
+    if (type && !jp_type_from_name(type, &f->type)) unknown_type(L, name, type);
     const char *unit = opt_string(L, idx, "unit");
     if (unit) {
         char buf[64];
@@ -1059,8 +1068,7 @@ static void read_schema_opt(lua_State *L, int t, jp_schema_t *s)
         jp_field_t *f = new_field_box(L); /* [k, v, box] */
         if (lua_type(L, -2) == LUA_TSTRING) {
             const char *type = lua_tostring(L, -2);
-            if (!jp_type_from_name(type, &f->type))
-                jpl_errorf(L, "schema: field '%s': unknown type '%s'", lua_tostring(L, -3), type);
+            if (!jp_type_from_name(type, &f->type)) unknown_type(L, lua_tostring(L, -3), type);
             f->name = dup_or_raise(L, jpl_check_name(L, -3, "schema"));
         } else if (lua_istable(L, -2)) {
             lua_pushvalue(L, -2);
@@ -2092,15 +2100,20 @@ static int l_units(lua_State *L)
 }
 
 /* jp.unit(text) -> canonical name or nil */
+/* jp.unit(text) -> the canonical unit, or nil and why (with the closest
+ * unit: a lookup that is nil for "tons" should say "t") */
 static int l_unit(lua_State *L)
 {
-    char buf[64];
-    const char *c = jp_unit_canonical(luaL_checkstring(L, 1), buf, sizeof buf);
-    if (c)
+    char buf[64], hint[96];
+    const char *text = luaL_checkstring(L, 1);
+    const char *c = jp_unit_canonical(text, buf, sizeof buf);
+    if (c) {
         lua_pushstring(L, c);
-    else
-        lua_pushnil(L);
-    return 1;
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushfstring(L, "unknown unit '%s'%s", text, jp_unit_hint(text, hint, sizeof hint));
+    return 2;
 }
 
 static int l_formats(lua_State *L)

@@ -30,6 +30,7 @@
 #include "jp_file.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
+#include "jp_suggest.h"
 #include "jp_unit.h"
 #include "jp_value.h"
 
@@ -867,10 +868,16 @@ static jp_status_t do_field(rd_t *r, const ynode_t *m, jp_field_t *f, const ynod
     if (!t || is_null(t))
         return fail(r, t ? t : m, JP_ERR_PARSE,
                     "a field needs a 'type' (integer, number, string, boolean, date or period)");
-    if (t->kind != Y_SCALAR || strlen(t->s) != t->n || !jp_type_from_name(t->s, &f->type))
+    if (t->kind != Y_SCALAR || strlen(t->s) != t->n || !jp_type_from_name(t->s, &f->type)) {
+        static const char *const types[] = {"integer", "number", "string", "boolean",
+                                            "date",    "period", NULL};
+        const char *near = t->kind == Y_SCALAR ? jp_suggest(t->s, types, -1) : NULL;
         return fail(r, t, JP_ERR_PARSE,
-                    "unknown type %s (expected integer, number, string, boolean, date or period)",
-                    t->kind == Y_SCALAR ? SHOWN(t) : kind_name(t));
+                    "unknown type %s (%s%s%sexpected integer, number, string, boolean, date or "
+                    "period)",
+                    t->kind == Y_SCALAR ? SHOWN(t) : kind_name(t), near ? "did you mean '" : "",
+                    near ? near : "", near ? "'? " : "");
+    }
     const ynode_t *u = v[F_UNIT];
     if (u && !is_null(u)) {
         const char *canon = NULL;

@@ -77,3 +77,8 @@ $ printf 'name,v\na,15.729453401494299\n' > $T/d.csv && JINPU_DIGITS=0 $JINPU in
 ~ ^a +15\.729453401494299$
 $ printf 'jinpu: 1\nfields:\n  - {name: v, type: number}\nrows:\n  - {v: 15.729453401494299}\n' > $T/d.yaml && JINPU_DIGITS=3 $JINPU info $T/d.yaml
 ~ ^ +15\.7$
+
+# a misspelt type in a dataset file names the type it meant
+$ printf 'jinpu: 1\nfields:\n  - name: a\n    type: numbr\n' > $T/ty.yaml && $JINPU info $T/ty.yaml
+? 3
+! ty\.yaml:4:[0-9]+: .*unknown type 'numbr' \(did you mean 'number'\? expected

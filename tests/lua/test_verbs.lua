@@ -312,6 +312,19 @@ t.case("did you mean", function()
   -- units
   t.raises(function() farms:convert("output", "tons") end, "unknown unit 'tons' %(did you mean 't'%?%)")
   t.raises(function() jp.convert(1, "hectars", "mu") end, "unknown unit 'hectars' %(did you mean 'ha'%?%)")
+  local u, why = jp.unit("tons")
+  t.eq(u, nil, "jp.unit of an unknown unit")
+  t.eq(why, "unknown unit 'tons' (did you mean 't'?)", "jp.unit says why, with the closest unit")
+  t.eq(jp.unit("吨"), "t", "jp.unit of a known unit")
+  -- types, find, validate options
+  t.raises(function() jp.dataset{ name = "x", fields = { { name = "a", type = "numbr" } } } end,
+    "field 'a': unknown type 'numbr' %(did you mean 'number'%?")
+  t.raises(function() jp.dataset{ name = "x", fields = { a = "strng" } } end,
+    "field 'a': unknown type 'strng' %(did you mean 'string'%?")
+  t.raises(function() farms:find{ ouptut = 1 } end, "find: no field 'ouptut' in the dataset " .. dym)
+  t.raises(function() farms:find_all{ ouptut = 1 } end, "find_all: no field 'ouptut' .*" .. dym)
+  t.raises(function() farms:validate({}, { approx_tolerence = 0.1 }) end,
+    "validate: unknown option 'approx_tolerence' %(did you mean 'approx_tolerance'%?")
   t.eq(jp.suggest("vlaue", { "value", "unit" }), "value", "jp.suggest")
   t.eq(jp.suggest("zzz", { "value", "unit" }), nil, "jp.suggest: nothing close")
   -- a nil in a row function names the field
