@@ -159,6 +159,22 @@ end
 -- rows[name][key] = row table
 local rows = {}
 
+-- cites[dataset][row] = the citation of that row (datasets/source/citations.yaml)
+local CITATIONS = "datasets/source/citations.yaml"
+local cites, cites_err
+do
+    local ok, cds = pcall(jp.load, CITATIONS)
+    if ok then
+        cites = {}
+        for c in cds:rows() do
+            cites[c.dataset] = cites[c.dataset] or {}
+            cites[c.dataset][c.row] = c
+        end
+    else
+        cites_err = cds
+    end
+end
+
 for _, name in ipairs(FILES) do
     t.case(name .. ".yaml holds every figure of the article", function()
         local path = "datasets/" .. name .. ".yaml"
@@ -195,23 +211,78 @@ for _, name in ipairs(FILES) do
                 end
             end
 
-            -- Labels are exact excerpts of the article, when the article is at hand
-            -- (it lives beside the repository, in ../shared/).
-            local src = read_text(path)
-            local rel = src and src:match("\nsource_file:%s*([^\n]-)%s*\n")
-            t.ok(rel ~= nil, path .. ": names its source_file")
-            local article = rel and read_text("../shared/" .. rel)
-            if article then
-                for k, r in pairs(byk) do
-                    t.ok(article:find(r.label, 1, true) ~= nil,
-                         path .. ": label of " .. k .. " is in the article: " .. r.label)
+            -- Every figure cites the clause of the article that states it; the
+            -- label is that clause (datasets/source/citations.yaml).
+            local mine, i = cites and cites[name] or {}, 0
+            t.ok(cites ~= nil, CITATIONS .. " loads" .. (cites and "" or ": " .. tostring(cites_err)))
+            for r in ds:rows() do
+                i = i + 1
+                local c = mine[i]
+                local where = path .. " row " .. i
+                t.ok(c ~= nil, where .. ": has a citation in " .. CITATIONS)
+                if c then
+                    t.eq({ c.field, c.indicator, c.subject, c.period },
+                         { "value", r.indicator, r.subject, tostring(r.period) },
+                         where .. ": the citation names this row")
+                    t.eq(c.clause, r.label, where .. ": the label is the cited clause")
                 end
-            else
-                print("# " .. path .. ": source article not found beside the repository; labels not checked")
             end
+            local extra = 0
+            for k in pairs(mine) do if k > n then extra = extra + 1 end end
+            t.eq(extra, 0, CITATIONS .. ": no citation of a row " .. path .. " does not have")
         end
     end)
 end
+
+-- The clauses are the article's own words, in the paragraph cited, when a
+-- copy of its text is at hand: JINPU_ARTICLE names it, or it is found where
+-- the datasets' source_file says, beside the repository or one level up.
+t.case("the cited clauses are verbatim in the article", function()
+    if not cites then return t.ok(false, CITATIONS .. " loads") end
+    local src = read_text(CITATIONS)
+    local rel = src and src:match("\nsource_file:%s*([^\n]-)%s*\n")
+    t.ok(rel ~= nil, CITATIONS .. ": names its source_file")
+    local article
+    for _, p in ipairs{ os.getenv("JINPU_ARTICLE") or false, "../shared/" .. tostring(rel),
+                        "../../shared/" .. tostring(rel) } do
+        article = p and read_text(p)
+        if article then break end
+    end
+    if not article then
+        print("# the article's text is not at hand (JINPU_ARTICLE=path checks the clauses verbatim);"
+            .. " the labels were checked against " .. CITATIONS)
+        return
+    end
+    local paras = {}
+    for line in (article .. "\n"):gmatch("([^\n]*)\n") do
+        if line:match("%S") then paras[#paras + 1] = line end
+    end
+    t.ok(paras[1]:find("塑造新优势", 1, true) ~= nil, "paragraph 1 is the title")
+    for _, d in pairs(cites) do
+        for row, c in pairs(d) do
+            local p = paras[c.paragraph]
+            t.ok(p ~= nil and p:find(c.clause, 1, true) ~= nil,
+                 c.dataset .. " row " .. row .. ": '" .. c.clause .. "' is in paragraph " .. c.paragraph)
+        end
+    end
+end)
+
+t.case("citations are short quotations, not the article", function()
+    if not cites then return t.ok(false, CITATIONS .. " loads") end
+    local report = jp.load(CITATIONS):validate()
+    t.ok(report.ok, CITATIONS .. " is valid: " .. tostring(report))
+    local longest, seen, total = 0, {}, 0
+    for _, d in pairs(cites) do
+        for _, c in pairs(d) do
+            local n = utf8.len(c.clause)
+            if n > longest then longest = n end
+            if not seen[c.clause] then seen[c.clause], total = true, total + n end
+        end
+    end
+    t.ok(longest <= 40, "no clause is longer than 40 characters (" .. longest .. ")")
+    t.ok(total < 2000, "all the distinct clauses together are under 2000 characters (" .. total .. ")")
+end)
+
 
 -- Figures that the article states separately must agree with each other.
 local function v(name, indicator, subject, period)
