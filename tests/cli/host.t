@@ -7,6 +7,17 @@ $ $JINPU --help
 ~ ^usage: jinpu
 ~ validate FILE
 
+# --help names every command of the command line
+$ $JINPU --help
+~ ^  run SCRIPT
+~ ^  info FILE
+~ ^  validate FILE
+~ ^  export -o OUT
+~ ^  verify ARCHIVE
+~ ^  batch JOB\.yaml
+~ batch merge JOB\.yaml
+~ ^  plugins \[info NAME
+
 # --help lists every exit status and both limit variables
 $ $JINPU --help
 ~ 0 ok +1 data failed validation
