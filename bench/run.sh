@@ -482,6 +482,10 @@ targets() {
         if (a == "" || b == "") return
         printf "- %s at %s: %.2f%s\n", label, s, a / b, target
     }
+    function mb(label, s, kb, target) {
+        if (kb == "") return
+        printf "- %s at %s: %.0f MB%s\n", label, s, kb / 1024, target
+    }
     END {
         ns = split(sizes, S, ",")
         for (j = 1; j <= ns; j++) {
@@ -490,6 +494,7 @@ targets() {
             ratio("W3 jinpu / DuckDB 2 threads", s, t[s, "W3", "jinpu"], t[s, "W3", "DuckDB 2 threads"], " (target < 1, aim 0.5)")
             ratio("W1 jinpu (Lua functions) / pandas", s, t[s, "W1", "jinpu (Lua functions)"], t[s, "W1", "pandas"], " (target < 1)")
             ratio("EXPORT jinpu export / pigz -6 -p 2", s, t[s, "EXPORT", "jinpu export"], t[s, "W2", "pigz -6 -p 2"], " (target <= 1)")
+            mb("EXPORT jinpu export peak RSS", s, m[s, "EXPORT", "jinpu export"], " (target < 128 MB: the entry streams)")
             ratio("W5 (sort + head 1000) jinpu / DuckDB 2 threads", s, t[s, "W5", "jinpu"], t[s, "W5", "DuckDB 2 threads"], " (target <= 0.5)")
             ratio("W5 peak RSS jinpu / DuckDB 2 threads", s, m[s, "W5", "jinpu"], m[s, "W5", "DuckDB 2 threads"], " (target <= 1)")
             ratio("SORT jinpu / DuckDB 2 threads", s, t[s, "SORT", "jinpu"], t[s, "SORT", "DuckDB 2 threads"], " (target < 1)")

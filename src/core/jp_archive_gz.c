@@ -36,6 +36,17 @@ jp_status_t jp_arc_gz_write(jp_arc_gz_t *g, const void *p, size_t n, jp_error_t 
     return jp_gzip_write(g->w, p, n, err);
 }
 
+jp_status_t jp_arc_gz_hole(jp_arc_gz_t *g, size_t n, FILE *spill, const char *spill_name,
+                           jp_error_t *err)
+{
+    return jp_gzip_hole(g->w, n, spill, spill_name, err);
+}
+
+jp_status_t jp_arc_gz_fill(jp_arc_gz_t *g, const void *p, jp_error_t *err)
+{
+    return jp_gzip_fill(g->w, p, err);
+}
+
 jp_status_t jp_arc_gz_finish(jp_arc_gz_t *g, jp_error_t *err)
 {
     jp_status_t st = jp_gzip_close(g->w, NULL, NULL, err);

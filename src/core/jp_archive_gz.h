@@ -20,6 +20,10 @@ typedef struct jp_arc_gz jp_arc_gz_t;
 /* A gzip member written to fp (which stays the caller's). */
 jp_status_t jp_arc_gz_open(jp_arc_gz_t **out, FILE *fp, int level, int threads, jp_error_t *err);
 jp_status_t jp_arc_gz_write(jp_arc_gz_t *g, const void *p, size_t n, jp_error_t *err);
+/* A hole for bytes known later, and its fill (jp_gzip_hole, jp_gzip_fill). */
+jp_status_t jp_arc_gz_hole(jp_arc_gz_t *g, size_t n, FILE *spill, const char *spill_name,
+                           jp_error_t *err);
+jp_status_t jp_arc_gz_fill(jp_arc_gz_t *g, const void *p, jp_error_t *err);
 /* Compress the rest and write the trailer; frees g whatever the outcome. */
 jp_status_t jp_arc_gz_finish(jp_arc_gz_t *g, jp_error_t *err);
 void jp_arc_gz_free(jp_arc_gz_t *g);

@@ -136,12 +136,43 @@ const jp_arc_ent_t *jp_arc_find_ent(const jp_archive_t *a, const char *rel);
 
 /* Is s[0..n) UTF-8?  *bad (may be NULL) is the offset of the first bad byte. */
 bool jp_arc_utf8_ok(const char *s, size_t n, size_t *bad);
-/* Every text of a dataset an export would write is one the readers give
- * back: JP_ERR_INVALID naming the row and field (or the metadata) when not.
- * The dataset must be settled (jp_dataset_need_all). */
-jp_status_t jp_arc_text_check(const jp_dataset_t *ds, jp_error_t *err);
-/* With inline qualifiers: every qualified figure reads back (no qualified
- * NaN or infinity, no qualified integer beyond 2^53). */
-jp_status_t jp_arc_inline_check(const jp_dataset_t *ds, jp_error_t *err);
+/* What an export would write of a dataset is what the readers give back:
+ * JP_ERR_INVALID naming the row and field (or the metadata) when not.
+ * meta: the metadata and the schema (fields, names, units, constraints);
+ * cells: every string cell of a settled dataset whose first row is row
+ * row0 of the whole (a batch); inline: with inline qualifiers, every
+ * qualified figure reads back (no qualified NaN or infinity, no qualified
+ * integer beyond 2^53). */
+jp_status_t jp_arc_meta_check(const jp_dataset_t *ds, jp_error_t *err);
+jp_status_t jp_arc_cells_check(const jp_dataset_t *ds, size_t row0, jp_error_t *err);
+jp_status_t jp_arc_inline_check(const jp_dataset_t *ds, size_t row0, jp_error_t *err);
+
+/* ---- a dataset's data entry, streamed (jp_archive_stream.c) ------------------------ */
+
+/* Where the bytes of a streamed entry go, piece by piece. */
+typedef jp_status_t (*jp_arc_put_fn)(void *ctx, const void *p, size_t n, jp_error_t *err);
+
+/* The qualifier side columns of a CSV data entry, for the manifest:
+ * field[i]'s qualifiers in column[i]. */
+typedef struct jp_arc_sidecols {
+    char **field, **column;
+    size_t n;
+} jp_arc_sidecols_t;
+
+void jp_arc_sidecols_free(jp_arc_sidecols_t *s);
+
+/*
+ * Write ds's data entry as CSV to put, a batch at a time (memory: one batch,
+ * never the entry): the header, then the rows, with the qualifier side
+ * columns (named in *side, which the caller frees) unless o asks for
+ * inline qualifiers.  Each batch is checked (jp_arc_cells_check, the inline
+ * check, per-row units) before it is written.  A lazy dataset that can
+ * stream its rows is not loaded; its field types are settled on the way.
+ */
+jp_status_t jp_arc_stream_csv(jp_dataset_t *ds, const jp_export_opts_t *o, jp_arc_sidecols_t *side,
+                              jp_arc_put_fn put, void *ctx, jp_error_t *err);
+/* The schema entry (jinpu YAML, no rows) of a dataset whose data entry has
+ * been written: for a streamed one, without loading its columns. */
+jp_status_t jp_arc_schema_text(jp_dataset_t *ds, jp_buf_t *out, jp_error_t *err);
 
 #endif

@@ -81,7 +81,7 @@ static const char *cell_problem(const char *s, size_t n, size_t *at)
 
 /* The string cells of one column; the dictionary is checked once per
  * distinct string, the rows only when some string is bad. */
-static jp_status_t column_ok(const jp_column_t *c, const char *field, jp_error_t *err)
+static jp_status_t column_ok(const jp_column_t *c, const char *field, size_t row0, jp_error_t *err)
 {
     const jp_strdict_t *d = c->dict;
     unsigned char *badset = NULL;
@@ -105,7 +105,7 @@ static jp_status_t column_ok(const jp_column_t *c, const char *field, jp_error_t
                           "%s at byte %zu of the cell; an archive holds UTF-8 text without NUL "
                           "bytes (the CSV and YAML readers refuse anything else)",
                           why, at + 1);
-        jp_error_row(err, (long)r + 1);
+        jp_error_row(err, (long)(row0 + r) + 1);
         jp_error_field(err, field);
     }
     jp_free(badset);
@@ -133,9 +133,10 @@ static jp_status_t field_ok(const jp_field_t *f, jp_error_t *err)
     if (!st) st = text_ok(f->constraints.pattern, "pattern", f->name, err);
     const jp_column_t *e = f->constraints.enum_values;
     for (size_t i = 0; !st && e && e->type == JP_TYPE_STRING && i < e->len; i++) {
-        size_t len, at;
-        const char *s = jp_column_is_null(e, i) ? "" : jp_column_str(e, i, &len);
-        const char *why = jp_column_is_null(e, i) ? NULL : cell_problem(s, len, &at);
+        if (jp_column_is_null(e, i)) continue;
+        size_t len = 0, at;
+        const char *s = jp_column_str(e, i, &len);
+        const char *why = cell_problem(s, len, &at);
         if (!why) continue;
         st = jp_error_set(err, JP_ERR_INVALID, "value %zu of the enum constraint: %s", i + 1, why);
         jp_error_field(err, f->name);
@@ -149,7 +150,7 @@ static jp_status_t field_ok(const jp_field_t *f, jp_error_t *err)
  * infinity does not read at all and a qualified integer past 2^53 comes
  * back rounded.  The side columns (the default) hold them exactly.
  */
-static jp_status_t inline_ok(const jp_column_t *c, const char *field, jp_error_t *err)
+static jp_status_t inline_ok(const jp_column_t *c, const char *field, size_t row0, jp_error_t *err)
 {
     if (!c->quals) return JP_OK;
     for (size_t r = 0; r < c->len; r++) {
@@ -165,23 +166,32 @@ static jp_status_t inline_ok(const jp_column_t *c, const char *field, jp_error_t
                                       "%s cannot be written with inline qualifiers (they read "
                                       "back as figures); use the qualifier columns (the default)",
                                       why);
-        jp_error_row(err, (long)r + 1);
+        jp_error_row(err, (long)(row0 + r) + 1);
         jp_error_field(err, field);
         return st;
     }
     return JP_OK;
 }
 
-jp_status_t jp_arc_inline_check(const jp_dataset_t *ds, jp_error_t *err)
+jp_status_t jp_arc_inline_check(const jp_dataset_t *ds, size_t row0, jp_error_t *err)
 {
     jp_status_t st = JP_OK;
     for (size_t i = 0; i < ds->schema.n_fields && !st; i++)
         if (jp_type_is_numeric(ds->cols[i]->type))
-            st = inline_ok(ds->cols[i], ds->schema.fields[i].name, err);
+            st = inline_ok(ds->cols[i], ds->schema.fields[i].name, row0, err);
     return st;
 }
 
-jp_status_t jp_arc_text_check(const jp_dataset_t *ds, jp_error_t *err)
+jp_status_t jp_arc_cells_check(const jp_dataset_t *ds, size_t row0, jp_error_t *err)
+{
+    jp_status_t st = JP_OK;
+    for (size_t i = 0; i < ds->schema.n_fields && !st; i++)
+        if (ds->cols[i]->type == JP_TYPE_STRING)
+            st = column_ok(ds->cols[i], ds->schema.fields[i].name, row0, err);
+    return st;
+}
+
+jp_status_t jp_arc_meta_check(const jp_dataset_t *ds, jp_error_t *err)
 {
     const jp_meta_t *m = &ds->meta;
     if (ds->schema.n_fields == 0)
@@ -194,10 +204,7 @@ jp_status_t jp_arc_text_check(const jp_dataset_t *ds, jp_error_t *err)
     if (!st) st = text_ok(m->period, "period", NULL, err);
     if (!st) st = text_ok(m->license, "license", NULL, err);
     for (size_t i = 0; i < m->n_notes && !st; i++) st = text_ok(m->notes[i], "note", NULL, err);
-    for (size_t i = 0; i < ds->schema.n_fields && !st; i++) {
-        const jp_field_t *f = &ds->schema.fields[i];
-        st = field_ok(f, err);
-        if (!st && ds->cols[i]->type == JP_TYPE_STRING) st = column_ok(ds->cols[i], f->name, err);
-    }
+    for (size_t i = 0; i < ds->schema.n_fields && !st; i++)
+        st = field_ok(&ds->schema.fields[i], err);
     return st;
 }

@@ -174,7 +174,11 @@ done:
     return st;
 }
 
-static const jp_lazy_ops_t csv_lazy_ops = {"csv", lazy_need, NULL, lazy_free, lazy_take};
+static jp_status_t lazy_stream(jp_dataset_t *ds, bool *quals, jp_lazy_batch_fn fn, void *ctx,
+                               jp_error_t *err);
+
+static const jp_lazy_ops_t csv_lazy_ops = {"csv",     lazy_need, NULL,
+                                           lazy_free, lazy_take, lazy_stream};
 
 /* ---- the header ---------------------------------------------------------------- */
 
@@ -1013,6 +1017,66 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
     jp_free(cs);
     jp_free(seen);
     jp_free(saved);
+    return st;
+}
+
+/* Between a pass and an export: each batch with its first row's number. */
+typedef struct row_tap {
+    jp_lazy_batch_fn fn;
+    void *ctx;
+    size_t row0;
+} row_tap_t;
+
+static jp_status_t row_tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
+                                 jp_error_t *err)
+{
+    (void)bytes;
+    row_tap_t *t = ctx;
+    jp_status_t st = t->fn(t->ctx, t->row0, nrows, cols, err);
+    t->row0 += nrows;
+    return st;
+}
+
+/* Every row in batches, for an export: a profile settles the types (and
+ * which fields are qualified: the archive's columns depend on it before
+ * the first row), then a pass reads each field with the type the profile
+ * found (what a full read gives, so no batch is ever retyped) and hands the
+ * batches on as it reads them. */
+static jp_status_t lazy_stream(jp_dataset_t *ds, bool *quals, jp_lazy_batch_fn fn, void *ctx,
+                               jp_error_t *err)
+{
+    csv_plan_t *p = (csv_plan_t *)ds->lazy;
+    csv_colspec_t *cs = jp_malloc_array(p->nf ? p->nf : 1, sizeof *cs);
+    if (!cs) return nomem(err);
+    memcpy(cs, p->cs, p->nf * sizeof *cs);
+    /* small batches: what a stream holds at a time */
+    csv_how_t how = {.profile = true, .batch_bytes = (size_t)4 << 20};
+    csv_result_t res;
+    memset(&res, 0, sizeof res);
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, p->nf, &how, &res, err);
+    row_tap_t tap = {fn, ctx, 0};
+    if (!st) {
+        for (size_t f = 0; f < p->nf; f++) {
+            jp_type_t t = res.stats[f].type == JP_TYPE_NONE ? JP_TYPE_STRING : res.stats[f].type;
+            if (cs[f].mode == CM_INFER) cs[f].mode = mode_of_type(t);
+            ds->schema.fields[f].type = t;
+            quals[f] = res.stats[f].qualified > 0;
+        }
+        jp_csv_result_free(&res, p->nf);
+        memset(&res, 0, sizeof res);
+        csv_how_t how2 = {.emit = row_tap_batch, .emit_ctx = &tap, .batch_bytes = how.batch_bytes};
+        st = jp_csv_pass(&p->src, &p->lay, cs, p->nf, &how2, &res, err);
+        if (!st && res.retype)
+            st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed", p->path);
+    }
+    if (!st) {
+        if (ds->lazy->rows_known && res.nrows != ds->nrows)
+            st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
+                              p->path);
+        ds->nrows = res.nrows;
+        ds->lazy->rows_known = true;
+    }
+    jp_free(cs);
     return st;
 }
 

@@ -200,6 +200,13 @@ void jp_csv_out_abort(jp_csv_out_t *co);
  * be qualified: it is returned as it is, not loaded. */
 jp_status_t jp_csv_qualifier_columns(jp_dataset_t *ds, jp_dataset_t **out, size_t *n_added,
                                      jp_error_t *err);
+/* The same for a dataset in memory, with the fields that get a side column
+ * given: qualified[i] for field i (a non-numeric field never gets one), so
+ * a field qualified anywhere in a file gets its column in every batch, even
+ * one without a qualified figure.  The names depend only on ds's field
+ * names and `qualified`: every batch of a dataset gets the same columns. */
+jp_status_t jp_csv_qualifier_columns_for(jp_dataset_t *ds, const bool *qualified,
+                                         jp_dataset_t **out, size_t *n_added, jp_error_t *err);
 
 /* Can c delimit the fields of a file this writer makes, unambiguously?  A
  * tab or ASCII punctuation other than " ' + - . < = > ? ~ (writers refuse

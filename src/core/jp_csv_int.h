@@ -104,6 +104,7 @@ typedef struct csv_how {
     jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
                         jp_error_t *err);
     void *emit_ctx;
+    size_t batch_bytes; /* text read per batch, when smaller than the tuning's (0: the tuning's) */
 } csv_how_t;
 
 /* Tuning in force (defaults or jp_csv_set_tuning). */

@@ -694,6 +694,8 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
             }
         }
         help_and_wait(P, A);
+        /* a time limit, Ctrl-C: between batches (B is read, not yet handed out) */
+        if (jp_stop_pending() && (st = jp_stop_check(err))) goto out;
         if ((st = verify(P, A, err))) goto out;
         if ((st = jp_stop_check(err))) goto out; /* every batch; B is not handed out yet */
         size_t clen = A->len - A->e_final;
@@ -770,6 +772,8 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         if (P->emit) P->total_hint = 1;
     }
     jp_csv_tuning_get(&P->tune);
+    if (how && how->batch_bytes && how->batch_bytes < P->tune.batch_bytes)
+        P->tune.batch_bytes = how->batch_bytes;
     P->row_bytes = lay->ncols * 2 > 16 ? lay->ncols * 2 : 16;
     P->nthreads = lay->threads > 0      ? lay->threads
                   : P->tune.threads > 0 ? P->tune.threads

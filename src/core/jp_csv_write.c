@@ -673,22 +673,36 @@ jp_status_t jp_csv_qualifier_columns(jp_dataset_t *ds, jp_dataset_t **out, size_
     }
     jp_status_t st = jp_dataset_need_all(ds, err);
     if (st) return st;
+    size_t nf = ds->schema.n_fields;
+    bool *which = jp_calloc(nf ? nf : 1, sizeof *which);
+    if (!which) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nf; i++) which[i] = jp_column_has_quals(ds->cols[i]);
+    st = jp_csv_qualifier_columns_for(ds, which, out, n_added, err);
+    jp_free(which);
+    return st;
+}
+
+jp_status_t jp_csv_qualifier_columns_for(jp_dataset_t *ds, const bool *qualified,
+                                         jp_dataset_t **out, size_t *n_added, jp_error_t *err)
+{
+    *out = NULL;
+    if (n_added) *n_added = 0;
     size_t nf = ds->schema.n_fields, nq = 0;
-    for (size_t i = 0; i < nf; i++)
-        nq += jp_type_is_numeric(ds->cols[i]->type) && jp_column_has_quals(ds->cols[i]);
+    for (size_t i = 0; i < nf; i++) nq += qualified[i] && jp_type_is_numeric(ds->cols[i]->type);
     if (nq == 0) {
         *out = jp_dataset_ref(ds);
         return JP_OK;
     }
     jp_dataset_t *x = jp_dataset_new();
     if (!x) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    st = jp_meta_copy(&x->meta, &ds->meta) ? jp_error_set(err, JP_ERR_NOMEM, "out of memory")
-                                           : JP_OK;
+    jp_status_t st = jp_meta_copy(&x->meta, &ds->meta)
+                         ? jp_error_set(err, JP_ERR_NOMEM, "out of memory")
+                         : JP_OK;
     for (size_t i = 0; i < nf && !st; i++)
         st = jp_dataset_add_column(x, &ds->schema.fields[i], jp_column_ref(ds->cols[i]), err);
     for (size_t i = 0; i < nf && !st; i++) {
         const jp_column_t *c = ds->cols[i];
-        if (!jp_type_is_numeric(c->type) || !jp_column_has_quals(c)) continue;
+        if (!qualified[i] || !jp_type_is_numeric(c->type)) continue;
         jp_buf_t nm = JP_BUF_INIT;
         st = jp_buf_printf(&nm, "%s_qualifier", ds->schema.fields[i].name);
         while (!st && jp_dataset_find(x, nm.data) >= 0) st = jp_buf_putc(&nm, '_');

@@ -172,6 +172,54 @@ jp_status_t jp_atomic_commit(jp_atomic_t *af, jp_error_t *err)
     return JP_OK;
 }
 
+const char *jp_spool_dir(void)
+{
+    const char *d = getenv("TMPDIR");
+    return d && *d ? d : "/tmp";
+}
+
+FILE *jp_spool_open(jp_error_t *err)
+{
+    const char *d = jp_spool_dir();
+    int fd = -1, e = 0;
+#ifdef O_TMPFILE
+    fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    e = errno;
+#endif
+    if (fd < 0 && e != ENOENT && e != ENOTDIR && e != EACCES && e != ENOSPC) {
+        /* no O_TMPFILE here: a named file, unlinked at once, and tracked
+           for the moment it has a name so that no exit path leaves it */
+        size_t n = strlen(d);
+        char *t = jp_malloc(n + 32);
+        if (t) {
+            memcpy(t, d, n);
+            memcpy(t + n, "/jinpu-spool-XXXXXX", 20);
+            fd = mkstemp(t);
+            e = errno;
+            if (fd >= 0) {
+                jp_tmp_track(t);
+                unlink(t);
+                jp_tmp_untrack(t);
+            }
+            jp_free(t);
+        } else {
+            e = ENOMEM;
+        }
+    }
+    if (fd < 0) {
+        jp_error_errno(err, JP_ERR_IO, e ? e : EIO, "cannot make a temporary file in %s (TMPDIR)",
+                       d);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w+b");
+    if (!f) {
+        e = errno;
+        close(fd);
+        jp_error_errno(err, JP_ERR_IO, e, "cannot make a temporary file in %s (TMPDIR)", d);
+    }
+    return f;
+}
+
 jp_status_t jp_file_write_atomic(const char *path, const void *data, size_t n, jp_error_t *err)
 {
     jp_atomic_t af;

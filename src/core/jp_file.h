@@ -39,6 +39,17 @@ void jp_atomic_abort(jp_atomic_t *af);
 /* Write a whole buffer atomically. */
 jp_status_t jp_file_write_atomic(const char *path, const void *data, size_t n, jp_error_t *err);
 
+/*
+ * A spool: a temporary file for writing and reading back, in $TMPDIR (or
+ * /tmp: jp_spool_dir, for messages).  It has no name (O_TMPFILE; where that
+ * is missing, a named file unlinked as soon as it is made and registered
+ * with jp_tmp_track meanwhile), so no exit path - error, signal, even
+ * SIGKILL - can leave it behind; fclose releases it.  NULL (err set,
+ * naming the directory) when it cannot be made.
+ */
+const char *jp_spool_dir(void);
+FILE *jp_spool_open(jp_error_t *err);
+
 /* Read a whole file (up to max_bytes; JP_ERR_LIMIT beyond) into buf. */
 jp_status_t jp_file_read_all(const char *path, size_t max_bytes, jp_buf_t *buf, jp_error_t *err);
 

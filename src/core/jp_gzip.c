@@ -22,15 +22,20 @@
  */
 #include "jp_gzip.h"
 
+#include <errno.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "jp_file.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
 
-enum { J_FREE = 0, J_FILLING, J_QUEUED, J_DONE, J_FAILED };
+/* J_SKIP: a block held for a hole (jp_gzip_hole): workers pass it over,
+ * and its output comes at the fill */
+enum { J_FREE = 0, J_FILLING, J_QUEUED, J_DONE, J_FAILED, J_SKIP };
 
 typedef struct job {
     unsigned char *in;
@@ -73,6 +78,23 @@ struct jp_gzip_writer {
     uint32_t crc;
     uint64_t total;
     int io_failed;
+    uint64_t pos; /* input bytes so far */
+    /* a hole (jp_gzip_hole): input [hole_at, hole_at + hole_len), filled
+       later.  Full blocks that hold part of it are kept aside uncompressed
+       (held, at most two: the hole is at most a block long); the blocks
+       after them are compressed as usual but go to `spill` until the fill */
+    int hole_open;
+    uint64_t hole_at;
+    size_t hole_len;
+    uint64_t held_seq;
+    int nheld;
+    unsigned char *held_in[2];
+    size_t held_len[2];
+    FILE *spill;
+    const char *spill_name;
+    int spilling;
+    uint32_t spill_crc;
+    uint64_t spill_len;
 };
 
 static job_t *slot(jp_gzip_writer_t *w, uint64_t seq)
@@ -172,6 +194,7 @@ static void *worker_main(void *arg)
         if (w->quit) break;
         if (w->taken < w->queued) {
             job_t *j = slot(w, w->taken++);
+            if (j->state == J_SKIP) continue;
             pthread_mutex_unlock(&w->mu);
             int rc = compress_job(wk, j);
             pthread_mutex_lock(&w->mu);
@@ -185,16 +208,25 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static jp_status_t put(jp_gzip_writer_t *w, const void *p, size_t n, jp_error_t *err)
+static jp_status_t put_to(jp_gzip_writer_t *w, FILE *f, const void *p, size_t n, jp_error_t *err)
 {
-    if (n && fwrite(p, 1, n, w->out) != n) {
+    if (n && fwrite(p, 1, n, f) != n) {
         w->io_failed = 1;
-        return jp_error_set(err, JP_ERR_IO, "cannot write compressed data");
+        if (f == w->spill)
+            return jp_error_errno(err, JP_ERR_IO, errno ? errno : EIO, "cannot write %s",
+                                  w->spill_name);
+        return jp_error_errno(err, JP_ERR_IO, errno ? errno : EIO, "cannot write compressed data");
     }
     return JP_OK;
 }
 
-/* Write every job with sequence < upto, waiting for the workers. */
+static jp_status_t put(jp_gzip_writer_t *w, const void *p, size_t n, jp_error_t *err)
+{
+    return put_to(w, w->out, p, n, err);
+}
+
+/* Write every job with sequence < upto, waiting for the workers: to the
+ * output, or to the spill while held blocks wait for their hole. */
 static jp_status_t drain(jp_gzip_writer_t *w, uint64_t upto, jp_error_t *err)
 {
     while (w->written < upto) {
@@ -204,13 +236,27 @@ static jp_status_t drain(jp_gzip_writer_t *w, uint64_t upto, jp_error_t *err)
         if (w->nworkers) {
             pthread_mutex_lock(&w->mu);
             while (j->state == J_QUEUED) pthread_cond_wait(&w->cv_done, &w->mu);
+            /* a held block: no worker may look at its slot once it is filled
+               again, so take the job here if none has passed it yet */
+            if (j->state == J_SKIP && w->taken == w->written) w->taken++;
             pthread_mutex_unlock(&w->mu);
+        }
+        if (j->state == J_SKIP) { /* written at the fill, the rest meanwhile to the spill */
+            j->state = J_FREE;
+            w->spilling = 1;
+            w->written++;
+            continue;
         }
         if (j->state == J_FAILED)
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory compressing data");
-        jp_status_t st = put(w, j->out, j->out_len, err);
+        jp_status_t st = put_to(w, w->spilling ? w->spill : w->out, j->out, j->out_len, err);
         if (st) return st;
-        w->crc = (uint32_t)crc32_combine(w->crc, j->crc, (z_off_t)j->in_len);
+        if (w->spilling) {
+            w->spill_crc = (uint32_t)crc32_combine(w->spill_crc, j->crc, (z_off_t)j->in_len);
+            w->spill_len += j->in_len;
+        } else {
+            w->crc = (uint32_t)crc32_combine(w->crc, j->crc, (z_off_t)j->in_len);
+        }
         w->total += j->in_len;
         j->state = J_FREE;
         w->written++;
@@ -218,10 +264,41 @@ static jp_status_t drain(jp_gzip_writer_t *w, uint64_t upto, jp_error_t *err)
     return JP_OK;
 }
 
+/* Does job seq's block hold bytes of the open hole? */
+static int in_hole(const jp_gzip_writer_t *w, uint64_t seq)
+{
+    uint64_t b0 = seq * JP_GZIP_BLOCK, b1 = b0 + JP_GZIP_BLOCK;
+    return w->hole_open && w->hole_at < b1 && w->hole_at + w->hole_len > b0;
+}
+
 static jp_status_t submit(jp_gzip_writer_t *w, int last, jp_error_t *err)
 {
     job_t *j = slot(w, w->fill);
     j->last = last;
+    if (in_hole(w, w->fill)) {
+        if (last)
+            return jp_error_set(err, JP_ERR_INTERNAL, "gzip member closed with a hole unfilled");
+        /* kept aside until the fill; its slot goes back to the ring */
+        int h = w->nheld;
+        if (h == 2) return jp_error_set(err, JP_ERR_INTERNAL, "gzip hole over two blocks");
+        if (!w->held_in[h] && !(w->held_in[h] = jp_malloc(JP_GZIP_BLOCK)))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        memcpy(w->held_in[h], j->in, j->in_len);
+        w->held_len[h] = j->in_len;
+        if (h == 0) w->held_seq = w->fill;
+        w->nheld++;
+        w->fill++;
+        if (!w->nworkers) {
+            j->state = J_SKIP;
+            return drain(w, w->fill, err);
+        }
+        /* queued in its turn, so that the workers' count passes it */
+        pthread_mutex_lock(&w->mu);
+        j->state = J_SKIP;
+        w->queued = w->fill;
+        pthread_mutex_unlock(&w->mu);
+        return JP_OK;
+    }
     w->fill++;
     if (!w->nworkers) {
         j->state = compress_job(&w->inline_worker, j) ? J_FAILED : J_DONE;
@@ -266,6 +343,8 @@ static void writer_free(jp_gzip_writer_t *w)
             jp_free(w->jobs[i].out);
         }
     jp_free(w->jobs);
+    jp_free(w->held_in[0]);
+    jp_free(w->held_in[1]);
     jp_free(w->workers);
     if (w->sync_ok) {
         pthread_mutex_destroy(&w->mu);
@@ -360,6 +439,7 @@ jp_status_t jp_gzip_write(jp_gzip_writer_t *w, const void *data, size_t n, jp_er
         if (k > n) k = n;
         memcpy(j->in + j->in_len, p, k);
         j->in_len += k;
+        w->pos += k;
         p += k;
         n -= k;
         if (j->in_len == JP_GZIP_BLOCK && (st = submit(w, 0, err))) return st;
@@ -367,8 +447,125 @@ jp_status_t jp_gzip_write(jp_gzip_writer_t *w, const void *data, size_t n, jp_er
     return JP_OK;
 }
 
+jp_status_t jp_gzip_hole(jp_gzip_writer_t *w, size_t n, FILE *spill, const char *spill_name,
+                         jp_error_t *err)
+{
+    if (w->hole_open || n > JP_GZIP_BLOCK || !spill)
+        return jp_error_set(err, JP_ERR_INTERNAL, "bad gzip hole");
+    static const unsigned char zeros[512];
+    w->hole_open = 1;
+    w->hole_at = w->pos;
+    w->hole_len = n;
+    w->spill = spill;
+    w->spill_name = spill_name ? spill_name : "the spill file";
+    w->spill_crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->spill_len = 0;
+    jp_status_t st = JP_OK;
+    while (n && !st) {
+        size_t k = n < sizeof zeros ? n : sizeof zeros;
+        st = jp_gzip_write(w, zeros, k, err);
+        n -= k;
+    }
+    return st;
+}
+
+/* Copy the spill (compressed blocks after the held ones) to the output:
+ * in the kernel when both are files that allow it, else through a buffer. */
+static jp_status_t unspill(jp_gzip_writer_t *w, jp_error_t *err)
+{
+    /* stdio may keep the last bytes until the flush: a full disk shows here */
+    if (fflush(w->spill) != 0)
+        return jp_error_errno(err, JP_ERR_IO, errno ? errno : EIO, "cannot write %s",
+                              w->spill_name);
+    if (fseek(w->spill, 0, SEEK_SET) != 0)
+        return jp_error_errno(err, JP_ERR_IO, errno, "cannot read back %s", w->spill_name);
+    jp_status_t st = JP_OK;
+#ifdef SYS_copy_file_range
+    long len = -1;
+    if (fseek(w->spill, 0, SEEK_END) == 0) len = ftell(w->spill);
+    int ofd = fileno(w->out);
+    if (len > 0 && ofd >= 0 && fseek(w->spill, 0, SEEK_SET) == 0 && fflush(w->out) == 0 &&
+        lseek(ofd, 0, SEEK_CUR) >= 0) {
+        loff_t in = 0;
+        while (in < (loff_t)len) {
+            long k = syscall(SYS_copy_file_range, fileno(w->spill), &in, ofd, NULL,
+                             (size_t)(len - (long)in), 0u);
+            if (k <= 0) break;
+        }
+        /* stdio learns where the file now ends; what is left goes below */
+        if (in > 0 && (fseek(w->out, 0, SEEK_END) != 0 || fseek(w->spill, (long)in, SEEK_SET) != 0))
+            return jp_error_set(err, JP_ERR_IO, "cannot write compressed data");
+    }
+#endif
+    unsigned char buf[65536];
+    size_t k;
+    while (!st && (k = fread(buf, 1, sizeof buf, w->spill)) > 0) st = put(w, buf, k, err);
+    if (!st && ferror(w->spill))
+        st = jp_error_set(err, JP_ERR_IO, "cannot read back compressed data");
+    if (!st && (fseek(w->spill, 0, SEEK_SET) != 0 || ftruncate(fileno(w->spill), 0) != 0))
+        st = jp_error_set(err, JP_ERR_IO, "cannot reuse the spill file");
+    return st;
+}
+
+jp_status_t jp_gzip_fill(jp_gzip_writer_t *w, const void *data, jp_error_t *err)
+{
+    if (!w->hole_open) return jp_error_set(err, JP_ERR_INTERNAL, "no gzip hole to fill");
+    /* everything handed to the workers: before the held blocks to the
+       output, after them to the spill */
+    jp_status_t st = drain(w, w->fill, err);
+    if (st) return st;
+    const unsigned char *p = data;
+    for (uint64_t at = w->hole_at, end = w->hole_at + w->hole_len; at < end;) {
+        uint64_t seq = at / JP_GZIP_BLOCK;
+        size_t off = (size_t)(at % JP_GZIP_BLOCK);
+        size_t k = JP_GZIP_BLOCK - off;
+        if (k > end - at) k = (size_t)(end - at);
+        unsigned char *dst;
+        if (w->nheld && seq >= w->held_seq && seq < w->held_seq + (uint64_t)w->nheld)
+            dst = w->held_in[seq - w->held_seq];
+        else if (seq == w->fill)
+            dst = slot(w, seq)->in; /* still being filled */
+        else
+            return jp_error_set(err, JP_ERR_INTERNAL, "gzip hole in a block already written");
+        memcpy(dst + off, p, k);
+        p += k;
+        at += k;
+    }
+    for (int h = 0; h < w->nheld && !st; h++) {
+        /* compressed here, the same way a worker would have */
+        worker_t wk;
+        memset(&wk, 0, sizeof wk);
+        wk.w = w;
+        job_t j;
+        memset(&j, 0, sizeof j);
+        j.in = w->held_in[h];
+        j.in_len = w->held_len[h];
+        if (compress_job(&wk, &j))
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory compressing data");
+        if (!st) st = put(w, j.out, j.out_len, err);
+        if (!st) {
+            w->crc = (uint32_t)crc32_combine(w->crc, j.crc, (z_off_t)j.in_len);
+            w->total += j.in_len;
+        }
+        jp_free(j.out);
+        worker_free(&wk);
+    }
+    if (!st && w->spilling) {
+        st = unspill(w, err);
+        if (!st) w->crc = (uint32_t)crc32_combine(w->crc, w->spill_crc, (z_off_t)w->spill_len);
+    }
+    w->nheld = 0;
+    w->spilling = 0;
+    w->hole_open = 0;
+    return st;
+}
+
 jp_status_t jp_gzip_close(jp_gzip_writer_t *w, uint32_t *crc, uint64_t *size, jp_error_t *err)
 {
+    if (w->hole_open) {
+        writer_free(w);
+        return jp_error_set(err, JP_ERR_INTERNAL, "gzip member closed with a hole unfilled");
+    }
     job_t *j;
     jp_status_t st = filling(w, &j, err);
     (void)j;

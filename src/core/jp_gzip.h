@@ -38,6 +38,22 @@ jp_status_t jp_gzip_close(jp_gzip_writer_t *w, uint32_t *crc, uint64_t *size, jp
 void jp_gzip_abort(jp_gzip_writer_t *w);
 
 /*
+ * A hole: n bytes (at most JP_GZIP_BLOCK) at the current position whose
+ * content is known only later (a tar header that needs the size of the
+ * data after it).  Writing goes on; the blocks holding the hole wait
+ * uncompressed, and the blocks after them are compressed as usual (on
+ * every core) but kept in `spill` (an empty, seekable file of the
+ * caller's, reused) until jp_gzip_fill gives the hole's bytes; then
+ * everything is written in order.  The bytes are exactly those writing the
+ * same content straight through gives.  One hole at a time; it must be
+ * filled before jp_gzip_close.  spill_name (may be NULL) says what the
+ * spill is in messages (a failed write to it: a full temporary directory).
+ */
+jp_status_t jp_gzip_hole(jp_gzip_writer_t *w, size_t n, FILE *spill, const char *spill_name,
+                         jp_error_t *err);
+jp_status_t jp_gzip_fill(jp_gzip_writer_t *w, const void *p, jp_error_t *err);
+
+/*
  * Reading (jp_gunzip.c): a streaming reader with bounded memory (64 KiB of
  * input and zlib's window) for gzip data in a file or in memory.  It reads
  * every member of a multi-member file and refuses, with a message naming

@@ -12,6 +12,10 @@
 
 #include "jp_dataset.h"
 
+/* One batch of a stream (see jp_lazy_ops_t.stream). */
+typedef jp_status_t (*jp_lazy_batch_fn)(void *ctx, size_t row0, size_t nrows,
+                                        jp_column_t *const *cols, jp_error_t *err);
+
 typedef struct jp_lazy_ops {
     const char *name; /* "csv", "filter", ... for messages and debugging */
     jp_status_t (*need)(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err);
@@ -27,6 +31,17 @@ typedef struct jp_lazy_ops {
      */
     jp_status_t (*take)(jp_dataset_t *ds, const size_t *idx, size_t n, const size_t *rows, size_t m,
                         jp_column_t **out, jp_error_t *err);
+    /*
+     * Optional (NULL: not offered): every row, in order, to fn in batches,
+     * without keeping whole columns (memory: about one batch) - an export
+     * of a large file.  First the field types are settled in ds->schema and
+     * quals[k] (schema.n_fields entries) says whether field k holds any
+     * qualified value, both as a full load would find them; then fn gets
+     * each batch: one column per field, rows row0.. of the dataset.  A
+     * status from fn stops the stream.  ds->nrows is settled at the end.
+     */
+    jp_status_t (*stream)(jp_dataset_t *ds, bool *quals, jp_lazy_batch_fn fn, void *ctx,
+                          jp_error_t *err);
 } jp_lazy_ops_t;
 
 struct jp_lazy {

@@ -430,7 +430,7 @@ static jp_status_t plan_need_rows(jp_dataset_t *ds, jp_error_t *err)
     return plan_need(ds, NULL, 0, err);
 }
 
-static const jp_lazy_ops_t plan_ops = {"plan", plan_need, plan_need_rows, plan_free, NULL};
+static const jp_lazy_ops_t plan_ops = {"plan", plan_need, plan_need_rows, plan_free, NULL, NULL};
 
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src)
 {

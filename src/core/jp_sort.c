@@ -457,7 +457,7 @@ static jp_status_t node_need_rows(jp_dataset_t *ds, jp_error_t *err)
     return st;
 }
 
-static const jp_lazy_ops_t sort_ops = {"sort", node_need, node_need_rows, node_free, NULL};
+static const jp_lazy_ops_t sort_ops = {"sort", node_need, node_need_rows, node_free, NULL, NULL};
 
 /* A sort node over `in` by keys idx/desc, keeping `limit` rows (0: all). */
 static jp_dataset_t *node_new(jp_dataset_t *in, const long *idx, const bool *desc, size_t n,

@@ -127,7 +127,7 @@ static void batch_free(jp_lazy_t *lz)
     jp_free(lz);
 }
 
-static const jp_lazy_ops_t batch_ops = {"batch", batch_need, NULL, batch_free, NULL};
+static const jp_lazy_ops_t batch_ops = {"batch", batch_need, NULL, batch_free, NULL, NULL};
 
 static jp_dataset_t *batch_dataset(const jp_dataset_t *src, jp_column_t *const *cols,
                                    const size_t *idx, size_t n, size_t nrows, jp_error_t *err)

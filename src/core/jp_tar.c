@@ -102,13 +102,23 @@ static bool split_ustar(const char *path, size_t n, size_t *cut)
     return false;
 }
 
-jp_status_t jp_tar_put_header(jp_buf_t *out, const char *path, uint64_t size, bool is_dir,
-                              int64_t mtime, jp_error_t *err)
+/* GNU base-256: 0x80, then the number big-endian in the rest of the field. */
+static void put_base256(unsigned char *f, size_t width, uint64_t v)
+{
+    f[0] = 0x80;
+    for (size_t i = width; i-- > 1;) {
+        f[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static jp_status_t put_header(jp_buf_t *out, const char *path, uint64_t size, bool is_dir,
+                              int64_t mtime, bool b256, jp_error_t *err)
 {
     size_t n = strlen(path);
     size_t cut = 0;
     bool fits = split_ustar(path, n, &cut);
-    bool big = size > OCTAL11_MAX;
+    bool big = size > OCTAL11_MAX && !b256;
     size_t start = out->len;
     if (!fits || big) {
         jp_buf_t pax = JP_BUF_INIT;
@@ -158,10 +168,23 @@ jp_status_t jp_tar_put_header(jp_buf_t *out, const char *path, uint64_t size, bo
         memcpy(h + F_NAME, path, W_NAME);
     }
     fill_common(h, is_dir ? 0 : size, is_dir, mtime, is_dir ? '5' : '0');
+    if (b256 && !is_dir && size > OCTAL11_MAX) put_base256(h + F_SIZE, W_SIZE, size);
     finish_header(h);
     out->len += JP_TAR_BLOCK;
     out->data[out->len] = '\0';
     return JP_OK;
+}
+
+jp_status_t jp_tar_put_header(jp_buf_t *out, const char *path, uint64_t size, bool is_dir,
+                              int64_t mtime, jp_error_t *err)
+{
+    return put_header(out, path, size, is_dir, mtime, false, err);
+}
+
+jp_status_t jp_tar_put_header_sized(jp_buf_t *out, const char *path, uint64_t size, int64_t mtime,
+                                    jp_error_t *err)
+{
+    return put_header(out, path, size, false, mtime, true, err);
 }
 
 size_t jp_tar_pad_len(uint64_t size)

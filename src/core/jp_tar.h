@@ -31,6 +31,12 @@
 
 jp_status_t jp_tar_put_header(jp_buf_t *out, const char *path, uint64_t size, bool is_dir,
                               int64_t mtime, jp_error_t *err);
+/* A file's header whose length does not depend on size (for an entry
+ * whose size is known only after its data is streamed): a size past 8 GiB
+ * goes into the header in GNU base-256, which GNU tar, bsdtar and this
+ * reader read, instead of a pax record. */
+jp_status_t jp_tar_put_header_sized(jp_buf_t *out, const char *path, uint64_t size, int64_t mtime,
+                                    jp_error_t *err);
 /* Zero bytes that follow `size` bytes of data. */
 size_t jp_tar_pad_len(uint64_t size);
 /* Zero bytes that end an archive of `total` bytes so far (two zero blocks,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "jp_archive_name.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 
 #define SIG_LOCAL   0x04034b50u
@@ -91,9 +92,9 @@ static jp_status_t put(jp_zip_writer_t *w, const void *p, size_t n, jp_error_t *
     return st;
 }
 
-jp_status_t jp_zip_add(jp_zip_writer_t *w, const char *name, bool is_dir, int method,
-                       const void *data, uint64_t csize, uint32_t crc, uint64_t usize,
-                       jp_error_t *err)
+/* The entry's record and local header; its csize bytes of data follow. */
+static jp_status_t add_header(jp_zip_writer_t *w, const char *name, bool is_dir, int method,
+                              uint64_t csize, uint32_t crc, uint64_t usize, jp_error_t *err)
 {
     size_t nlen = strlen(name);
     if (nlen == 0 || nlen > MAX16)
@@ -139,7 +140,35 @@ jp_status_t jp_zip_add(jp_zip_writer_t *w, const char *name, bool is_dir, int me
         le64(x + 12, csize);
         st = put(w, x, 20, err);
     }
+    return st;
+}
+
+jp_status_t jp_zip_add(jp_zip_writer_t *w, const char *name, bool is_dir, int method,
+                       const void *data, uint64_t csize, uint32_t crc, uint64_t usize,
+                       jp_error_t *err)
+{
+    jp_status_t st = add_header(w, name, is_dir, method, csize, crc, usize, err);
     if (!st && csize) st = put(w, data, (size_t)csize, err);
+    return st;
+}
+
+jp_status_t jp_zip_add_from(jp_zip_writer_t *w, const char *name, int method, FILE *src,
+                            uint64_t csize, uint32_t crc, uint64_t usize, jp_error_t *err)
+{
+    jp_status_t st = add_header(w, name, false, method, csize, crc, usize, err);
+    unsigned char *buf = st ? NULL : jp_malloc((size_t)1 << 20);
+    if (!st && !buf) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (uint64_t left = csize; !st && left;) {
+        size_t k = left < ((uint64_t)1 << 20) ? (size_t)left : (size_t)1 << 20;
+        if (jp_stop_pending())
+            st = jp_stop_check(err);
+        else if (fread(buf, 1, k, src) != k)
+            st = jp_error_set(err, JP_ERR_IO, "cannot read back a spooled entry (%s)", name);
+        else
+            st = put(w, buf, k, err);
+        left -= k;
+    }
+    jp_free(buf);
     return st;
 }
 

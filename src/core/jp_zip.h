@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "jp_error.h"
 
 /* ---- writing ------------------------------------------------------------- */
@@ -57,6 +58,10 @@ void jp_zip_writer_init(jp_zip_writer_t *w, jp_zip_sink_fn sink, void *ctx, int6
 jp_status_t jp_zip_add(jp_zip_writer_t *w, const char *name, bool is_dir, int method,
                        const void *data, uint64_t csize, uint32_t crc, uint64_t usize,
                        jp_error_t *err);
+/* The same for a file entry whose csize bytes are in src, from its current
+ * position (a spool): copied in pieces, never held whole. */
+jp_status_t jp_zip_add_from(jp_zip_writer_t *w, const char *name, int method, FILE *src,
+                            uint64_t csize, uint32_t crc, uint64_t usize, jp_error_t *err);
 jp_status_t jp_zip_finish(jp_zip_writer_t *w, jp_error_t *err);
 void jp_zip_writer_free(jp_zip_writer_t *w);
 

@@ -46,3 +46,15 @@ $ $JINPU export -o $T/r.zip datasets/cherry.yaml datasets/ip.yaml && $JINPU -e '
 # the same inputs give the same bytes, whatever the threads and however often
 $ mkdir $T/a $T/b && $JINPU export -o $T/a/r.tar.gz -j 1 datasets/economy.yaml datasets/ip.yaml && $JINPU export -o $T/b/r.tar.gz -j 2 datasets/economy.yaml datasets/ip.yaml && cmp $T/a/r.tar.gz $T/b/r.tar.gz && echo same
 > same
+
+# a CSV file streams into the archive (its data entry spooled in TMPDIR):
+# the same bytes as the file loaded whole, and it verifies
+$ mkdir $T/s $T/w && printf 'id,v,note\n1,2.5,"a, b"\n2,约3,\n3,,x\n' >$T/in.csv && $JINPU export -o $T/s/r.tar.gz $T/in.csv && $JINPU -e 'local jp = require("jinpu"); local T = os.getenv("T"); local d = jp.read_csv(T .. "/in.csv", { lazy = false }); jp.export(T .. "/w/r.tar.gz", { d:named("in") })' && cmp $T/s/r.tar.gz $T/w/r.tar.gz && $JINPU verify $T/s/r.tar.gz
+~ r.tar.gz: OK
+
+# a TMPDIR that cannot hold the spool is named; nothing is left at the target
+$ printf 'a,b\n1,2\n' >$T/in.csv && TMPDIR=$T/nowhere $JINPU export -o $T/r.tar.gz $T/in.csv; echo "exit $?"; test -e $T/r.tar.gz || echo none
+? 0
+! cannot make a temporary file in .*/nowhere \(TMPDIR\)
+> exit 3
+> none

@@ -121,6 +121,107 @@ static void test_refusals(void)
     CHECK(jp_gzip_open(stdout, 10, 1, NULL) == NULL);
 }
 
+/* ---- holes ------------------------------------------------------------------------- */
+
+/* data[0..n) through the writer, with holes of hlen bytes at each of at[]
+ * (ascending, each written as zeros and filled with the real bytes once
+ * `later` more bytes have been written, or at the next hole); the output
+ * must be the bytes of writing data straight through. */
+static bool holes_agree(const unsigned char *data, size_t n, const size_t *at, int nat, size_t hlen,
+                        size_t later, int threads)
+{
+    size_t n1, n2;
+    unsigned char *want = gz(data, n, 6, threads, 65536, &n1);
+    FILE *f = tmpfile(), *spill = tmpfile();
+    jp_error_t err;
+    jp_gzip_writer_t *w = jp_gzip_open(f, 6, threads, &err);
+    jp_status_t st = w ? JP_OK : JP_ERR_NOMEM;
+    size_t pos = 0;
+    int h = 0;
+    size_t open_at = (size_t)-1;
+    while (!st && pos < n) {
+        size_t next = n;
+        if (h < nat && at[h] < next) next = at[h];
+        if (open_at != (size_t)-1 && open_at + hlen + later < next) next = open_at + hlen + later;
+        if (next > pos) {
+            st = jp_gzip_write(w, data + pos, next - pos, &err);
+            pos = next;
+            continue;
+        }
+        if (open_at != (size_t)-1 && (pos >= open_at + hlen + later || (h < nat && pos == at[h]))) {
+            st = jp_gzip_fill(w, data + open_at, &err);
+            open_at = (size_t)-1;
+            continue;
+        }
+        if (h < nat && pos == at[h]) {
+            st = jp_gzip_hole(w, hlen, spill, NULL, &err);
+            open_at = at[h++];
+            pos += hlen;
+        }
+    }
+    if (!st && open_at != (size_t)-1) st = jp_gzip_fill(w, data + open_at, &err);
+    if (w) {
+        if (!st)
+            st = jp_gzip_close(w, NULL, NULL, &err);
+        else
+            jp_gzip_abort(w);
+    }
+    long len = ftell(f);
+    unsigned char *got = malloc(len > 0 ? (size_t)len : 1);
+    rewind(f);
+    n2 = fread(got, 1, len > 0 ? (size_t)len : 0, f);
+    bool same = st == JP_OK && want && n1 == n2 && memcmp(want, got, n1) == 0;
+    if (!same) printf("# holes: status %d (%s), %zu bytes, want %zu\n", st, err.msg, n2, n1);
+    free(want);
+    free(got);
+    fclose(f);
+    fclose(spill);
+    return same;
+}
+
+static void test_holes(void)
+{
+    size_t n = 3 * B + 777;
+    const size_t a1[] = {0}, a2[] = {B - 100}, a3[] = {B + 5, 2 * B + 600}, a4[] = {3 * B + 10};
+    const struct {
+        const size_t *at;
+        int nat;
+        size_t hlen, later;
+    } cases[] = {
+        {a1, 1, 512, 2 * B}, /* at the start, filled two blocks on */
+        {a2, 1, 512, 5},     /* across a block boundary, filled at once */
+        {a2, 1, 512, 2 * B}, /* across a boundary: two blocks held */
+        {a3, 2, 1024, B},    /* two holes, one after the other */
+        {a4, 1, 512, 100},   /* in the last block: never held */
+        {a1, 1, B, 10},      /* a whole block */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int threads = 1; threads <= 3; threads++)
+            CHECK_MSG(holes_agree(text, n, cases[c].at, cases[c].nat, cases[c].hlen, cases[c].later,
+                                  threads),
+                      "case %zu, %d threads", c, threads);
+    /* a hole near the start of many blocks: the ring of blocks goes round
+       several times while it waits (an archive's first data entry) */
+    size_t big = 20 * B + 3;
+    unsigned char *many = malloc(big);
+    for (size_t i = 0; i < big; i++) many[i] = text[i % (3 * B)] ^ (unsigned char)(i / B);
+    const size_t a5[] = {1024}, a6[] = {1024, 9 * B + 77};
+    for (int threads = 1; threads <= 3; threads++) {
+        CHECK_MSG(holes_agree(many, big, a5, 1, 512, 15 * B, threads), "%d threads", threads);
+        CHECK_MSG(holes_agree(many, big, a6, 2, 512, 6 * B, threads), "%d threads", threads);
+    }
+    free(many);
+    /* closing with a hole unfilled is an error, not a broken member */
+    FILE *f = tmpfile(), *spill = tmpfile();
+    jp_gzip_writer_t *w = jp_gzip_open(f, 6, 1, NULL);
+    jp_error_t err;
+    CHECK(jp_gzip_hole(w, 10, spill, NULL, NULL) == JP_OK);
+    CHECK(jp_gzip_hole(w, 10, spill, NULL, NULL) == JP_ERR_INTERNAL);
+    CHECK(jp_gzip_close(w, NULL, NULL, &err) == JP_ERR_INTERNAL);
+    fclose(f);
+    fclose(spill);
+}
+
 /* ---- the reader ------------------------------------------------------------------ */
 
 /* Read all of z[0..zn) through jp_gunzip (memory, or a file when fd), in
@@ -246,7 +347,7 @@ static void test_reader(void)
 
 int main(void)
 {
-    size_t max = 3 * B + 7;
+    size_t max = 3 * B + 1024; /* the longest text a test reads (test_holes) */
     text = malloc(max);
     noise = malloc(max);
     uint64_t x = 88172645463325252ULL;
@@ -260,6 +361,7 @@ int main(void)
     RUN(test_oom);
     RUN(test_refusals);
     RUN(test_reader);
+    RUN(test_holes);
     free(text);
     free(noise);
     return unit_done();

@@ -44,7 +44,7 @@ static void fake_free(jp_lazy_t *lz)
     jp_free(f);
 }
 
-static const jp_lazy_ops_t fake_ops = {"fake", fake_need, NULL, fake_free, NULL};
+static const jp_lazy_ops_t fake_ops = {"fake", fake_need, NULL, fake_free, NULL, NULL};
 static fake_t *last_fake;
 
 static jp_dataset_t *lazy_of(jp_dataset_t *data)
