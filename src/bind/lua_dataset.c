@@ -1050,6 +1050,13 @@ static void read_schema_opt(lua_State *L, int t, jp_schema_t *s)
 {
     jp_error_t err;
     jp_error_clear(&err);
+    /* { fields = { {name=, type=}, ... } }: the dataset format's shape (as in
+     * jp.dataset and a YAML file's fields:), a list under "fields" */
+    if (lua_getfield(L, t, "fields") == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
+        lua_replace(L, t);
+    } else {
+        lua_pop(L, 1);
+    }
     if (lua_rawlen(L, t) > 0) {
         size_t n = (size_t)lua_rawlen(L, t);
         for (size_t i = 1; i <= n; i++) {

@@ -136,5 +136,16 @@ t.case("nulls: the markers of Chinese tables, and the null option as a list", fu
   t.eq(typed:column("output"):nulls(), 3, "a typed field reads markers as null, not as errors")
 end)
 
+t.case("schema = { fields = {...} } takes the dataset format's list of fields", function()
+  local p = write("f.csv", "county,value\nA,1\nB,2\n")
+  local ds = jp.read_csv(p, { schema = { fields = { { name = "county", type = "string" },
+                                                     { name = "value", type = "number", unit = "t" } } } })
+  local s = ds:schema()
+  t.eq(s.fields[2].type, "number", "the list's types are used")
+  t.eq(s.fields[2].unit, "t", "and their units")
+  t.raises(function() jp.read_csv(p, { schema = { fields = { { name = "value", type = "numbr" } } } }) end,
+    "numbr")
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 t.done()
