@@ -561,6 +561,33 @@ end
 
 setmetatable(methods, { __index = function(_, k) return H.verb(k) end })
 
+-- For "attempt to call a nil value (method 'NAME')": a near method name
+-- (of datasets, grouped datasets, columns, strings, or a plugin's verbs),
+-- else that third-party plugins are off when they are.  nil: no hint.
+function H.method_hint(name)
+  local names, seen = {}, {}
+  local function add(t)
+    for k, v in pairs(t or {}) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and not seen[k] and type(v) == "function" then
+        seen[k] = true
+        names[#names + 1] = k
+      end
+    end
+  end
+  add(methods)
+  add(jp._group_methods)
+  add(jp._column_methods)
+  add(string)
+  for k in pairs(H.index.verbs) do if not seen[k] then seen[k] = true; names[#names + 1] = k end end
+  table.sort(names)
+  local near = jp.suggest(name, names)
+  if near and near ~= name then return "did you mean '" .. near .. "'?" end
+  if not H.third_party then
+    return "third-party plugins are off (--no-plugins or JINPU_NO_PLUGINS), so no plugin provides it"
+  end
+  return nil
+end
+
 function H.command(name)
   local p = H.index.commands[name] or unreadable_hint(name)
   if not p then return H.commands[name] end

@@ -29,6 +29,13 @@ void jpl_plugins_init(lua_State *L, const char *const *dirs, size_t ndirs, bool 
 int jpl_plugin_command(lua_State *L, const char *name);
 
 /*
+ * [-0, +(0|1), -] For an error "attempt to call a nil value (method 'NAME')":
+ * push a hint ("did you mean 'head'?", or that third-party plugins are off)
+ * and return 1, or return 0.  Never raises: it runs in a message handler.
+ */
+int jpl_plugin_method_hint(lua_State *L, const char *name);
+
+/*
  * [-0, +(0|1), e] For jp.load / ds:write / jp.export of `path` (format
  * named by `format`, or NULL for by extension): push the plugin's handler
  * and return 1 when a plugin format takes the file, else return 0 (the

@@ -664,6 +664,22 @@ int jpl_plugin_command(lua_State *L, const char *name)
     return 1;
 }
 
+int jpl_plugin_method_hint(lua_State *L, const char *name)
+{
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 4) || !host_fn(L, "method_hint")) {
+        lua_settop(L, top);
+        return 0;
+    }
+    lua_remove(L, -2);
+    lua_pushstring(L, name);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_isstring(L, -1)) {
+        lua_settop(L, top);
+        return 0;
+    }
+    return 1;
+}
+
 int jpl_plugin_format(lua_State *L, const char *path, const char *format, const char *op)
 {
     if (!push_host(L)) {

@@ -270,6 +270,23 @@ static void print_error(const char *msg)
     fflush(stderr);
 }
 
+/* "attempt to call a nil value (method 'helo')" gains "; did you mean
+ * 'head'?" (or that third-party plugins are off): Lua's own message names
+ * the method but not why it is missing. */
+static const char *with_method_hint(lua_State *L, const char *msg)
+{
+    static const char pat[] = "attempt to call a nil value (method '";
+    const char *at = strstr(msg, pat);
+    if (!at) return msg;
+    const char *name = at + sizeof pat - 1, *end = strchr(name, '\'');
+    if (!end || end - name > 200 || end[1] != ')') return msg;
+    char buf[208];
+    memcpy(buf, name, (size_t)(end - name));
+    buf[end - name] = '\0';
+    if (!jpl_plugin_method_hint(L, buf)) return msg;
+    return lua_pushfstring(L, "%s; %s", msg, lua_tostring(L, -1));
+}
+
 static int msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -277,6 +294,7 @@ static int msghandler(lua_State *L)
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    msg = with_method_hint(L, msg);
     luaL_traceback(L, L, msg, 1);
     return 1;
 }

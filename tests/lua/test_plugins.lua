@@ -343,6 +343,11 @@ do
   check(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "JINPU_NO_PLUGINS=1 turns third-party plugins off")
   rc, _, err = jinpu("--no-plugins --plugins " .. sh(D1) .. " run script.lua", "JINPU_PLUGIN_PATH=" .. sh(D3))
   check(rc == 3 and err:find("method 'which'", 1, true) ~= nil, "--no-plugins turns them off", err)
+  check(err:find("method 'which'); third-party plugins are off (--no-plugins or JINPU_NO_PLUGINS)", 1, true) ~= nil,
+    "calling a plugin's verb with plugins off says they are off", err)
+  rc, _, err = lua({}, 'local d = jp.dataset{ fields = { "x" }, rows = { { 1 } } }\nd:heda(2)\n')
+  check(rc == 3 and err:find("(method 'heda'); did you mean 'head'?", 1, true) ~= nil,
+    "a misspelt dataset method gets a suggestion", err)
   local out
   rc, out = jinpu("--no-plugins plugins")
   check(rc == 0 and out:find("jinpu_stats", 1, true) ~= nil and not out:find("dup", 1, true),
