@@ -638,9 +638,20 @@ function H.resolve(path, format, op)
   if op == "read" then
     if not f.read then error(label .. " cannot read " .. path, 0) end
     return function(file, opts)
-      local ds = f.read(file, opts or {})
+      opts = opts or {}
+      -- cell_errors asks the core's text readers for the cells that were not
+      -- of their type; a plugin's reader makes typed data or fails, so it has
+      -- none to give and never sees the option
+      local cells = opts.cell_errors
+      if cells ~= nil then
+        local o = {}
+        for k, v in pairs(opts) do if k ~= "cell_errors" then o[k] = v end end
+        opts = o
+      end
+      local ds = f.read(file, opts)
       if not jp.is_dataset(ds) then error(label .. ": read returned a " .. type(ds) .. ", not a dataset", 0) end
       if p then ds = P.stamp(ds, p.name, p.version) end
+      if cells then return ds, {} end
       return ds
     end
   elseif op == "write" then

@@ -82,3 +82,24 @@ $ printf 'jinpu: 1\nfields:\n  - {name: v, type: number}\nrows:\n  - {v: 15.7294
 $ printf 'jinpu: 1\nfields:\n  - name: a\n    type: numbr\n' > $T/ty.yaml && $JINPU info $T/ty.yaml
 ? 3
 ! ty\.yaml:4:[0-9]+: .*unknown type 'numbr' \(did you mean 'number'\? expected
+
+# FILE#NAME picks one dataset of a file holding several, for info, validate and export alike
+$ $JINPU export -o $T/m.sqlite datasets/cherry.yaml datasets/economy.yaml && $JINPU info "$T/m.sqlite#cherry"
+~ m\.sqlite#cherry: dataset 'cherry'
+~ rows 5, fields 8
+$ $JINPU export -o $T/m.sqlite datasets/cherry.yaml datasets/economy.yaml && $JINPU info $T/m.sqlite
+? 3
+! holds 2 datasets \(cherry, economy\).*\(on the command line: .*m\.sqlite#cherry\)
+$ $JINPU export -o $T/m.sqlite datasets/cherry.yaml datasets/economy.yaml && $JINPU validate "$T/m.sqlite#cherry"
+~ ^cherry( \(.*\))?: 5 rows, [0-9]+ rules: valid
+$ $JINPU export -o $T/m.sqlite datasets/cherry.yaml datasets/economy.yaml && $JINPU export -o $T/c.tar.gz "$T/m.sqlite#economy" && $JINPU info $T/c.tar.gz
+~ datasets: 1
+~ dataset 'economy'
+$ $JINPU export -o $T/a.tar.gz datasets/cherry.yaml datasets/economy.yaml && $JINPU validate "$T/a.tar.gz#cherry"
+~ ^cherry( \(.*\))?: 5 rows, [0-9]+ rules: valid
+$ $JINPU export -o $T/a.tar.gz datasets/cherry.yaml && $JINPU info "$T/a.tar.gz#nope"
+? 3
+! no dataset 'nope' in the archive \(it holds: cherry\)
+# a database written by the sqlite plugin validates like any other file
+$ $JINPU export -o $T/c.sqlite datasets/cherry.yaml && $JINPU validate $T/c.sqlite
+~ ^cherry( \(.*\))?: 5 rows, [0-9]+ rules: valid

@@ -102,6 +102,31 @@ function M.parse(cmd, argv, usage, spec)
 end
 
 -- A usage error found after parsing (exit status 2).
+-- "FILE#MEMBER" names one dataset of a file holding several (an archive,
+-- a database): FILE, MEMBER when FILE exists and the whole name is not a
+-- file itself; else the name and nil.
+function M.member(name)
+  local file, member = name:match("^(.-)#([^#/]+)$")
+  if not file or file == "" then return name, nil end
+  local whole = io.open(name, "rb")
+  if whole then
+    whole:close()
+    return name, nil
+  end
+  local f = io.open(file, "rb")
+  if not f then return name, nil end
+  f:close()
+  return file, member
+end
+
+-- A reader's "choose one with { member = "x" }" gains the command line's
+-- spelling, FILE#x.
+function M.member_hint(msg, file)
+  local m = msg:match('choose one with { member = "([^"]*)" }')
+  if not m then return msg end
+  return msg .. " (on the command line: " .. file .. "#" .. m .. ")"
+end
+
 function M.usage_error(cmd, usage, msg)
   return select(2, fail(cmd, usage, msg))
 end

@@ -92,8 +92,7 @@ return function(argv)
   local datasets = {}
   for _, f in ipairs(files) do
     local ok, err = pcall(function()
-      local path, member = f:match("^(.-)#([^#/]+)$")
-      if not (path and is_archive(path)) then path, member = f, nil end
+      local path, member = args.member(f)
       if is_archive(path) then
         local a <close> = jp.open_archive(path)
         if member then
@@ -102,11 +101,13 @@ return function(argv)
           for _, name in ipairs(a:list()) do datasets[#datasets + 1] = a:load(name) end
         end
       else
-        datasets[#datasets + 1] = jp.load(path, sds and schema_file.is_csv(path) and { schema = sds } or nil)
+        local lo = { member = member }
+        if sds and schema_file.is_csv(path) then lo.schema = sds end
+        datasets[#datasets + 1] = jp.load(path, lo)
       end
     end)
     if not ok then
-      fail(jp.error_message(err))
+      fail(args.member_hint(jp.error_message(err), f))
       return 3
     end
   end

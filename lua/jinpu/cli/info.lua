@@ -170,7 +170,15 @@ return function(argv)
   for k, path in ipairs(files) do
     if k > 1 then print() end
     local ok, err = pcall(function()
-      if is_archive(path) and jp.open_archive then
+      local file, member = args.member(path)
+      if member then
+        if is_archive(file) and jp.open_archive then
+          local a <close> = jp.open_archive(file)
+          show_dataset(path, a:load(member), nrows)
+        else
+          show_dataset(path, jp.load(file, { member = member }), nrows)
+        end
+      elseif is_archive(path) and jp.open_archive then
         local a = jp.open_archive(path)
         if a.info then
           io.write(a:info())
@@ -188,7 +196,7 @@ return function(argv)
       end
     end)
     if not ok then
-      io.stderr:write("jinpu info: " .. jp.error_message(err) .. "\n")
+      io.stderr:write("jinpu info: " .. args.member_hint(jp.error_message(err), path) .. "\n")
       status = 3
     end
   end

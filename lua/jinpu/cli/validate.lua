@@ -154,8 +154,10 @@ return function(argv)
     -- a cell that is not of its type is a validation error, not a file that
     -- cannot be read: the reader keeps such cells aside (null) and says where
     local lo = { cell_errors = true }
-    if sds and schema_file.is_csv(path) then lo.schema = sds end
-    local ok, ds, bad = pcall(jp.load, path, lo)
+    local file, member = args.member(path)
+    lo.member = member
+    if sds and schema_file.is_csv(file) then lo.schema = sds end
+    local ok, ds, bad = pcall(jp.load, file, lo)
     if ok then
       datasets[#datasets + 1] = ds
       cells[#datasets] = bad
@@ -163,7 +165,7 @@ return function(argv)
       local n = ds:name()
       if n and n ~= "" and all[n] == nil then all[n] = ds end
     else
-      problem(path, jp.error_message(ds))
+      problem(path, args.member_hint(jp.error_message(ds), path))
     end
   end
 
