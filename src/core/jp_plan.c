@@ -693,6 +693,11 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
     return p->in;
 }
 
+bool jp_plan_stream_filters(const jp_dataset_t *ds)
+{
+    return ((const plan_t *)ds->lazy)->rows_kind == ROWS_PRED;
+}
+
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want)
 {
     const plan_t *p = (const plan_t *)ds->lazy;

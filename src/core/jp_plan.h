@@ -78,9 +78,11 @@ jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err);
  * jp_plan_stream_inputs: set in_want[j] for each input field the node
  * reads to make the fields with want[i] set (and its filter's inputs).
  * jp_plan_rebind: the same node over `in`, a dataset with the fields of
- * the node's input (a batch of its rows).
+ * the node's input (a batch of its rows).  jp_plan_stream_filters: does
+ * such a node drop rows (a filter), or keep each input row as it is?
  */
 jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds);
+bool jp_plan_stream_filters(const jp_dataset_t *ds);
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
 jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err);
 

@@ -24,6 +24,8 @@
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_sortkey.h"
+#include "jp_stream.h"
+#include "jp_stream_sort.h"
 #include "jp_verbs.h"
 
 /* ---- the fallback: one stable LSD radix pass per key ------------------------------ */
@@ -291,6 +293,7 @@ typedef struct sortnode {
     size_t *order;
     size_t norder;
     bool ordered;
+    jp_stream_top_t *top; /* a top-N found by streaming its input */
 } sortnode_t;
 
 static void node_free(jp_lazy_t *lz)
@@ -300,6 +303,7 @@ static void node_free(jp_lazy_t *lz)
     jp_free(p->idx);
     jp_free(p->desc);
     jp_free(p->order);
+    jp_stream_top_free(p->top);
     jp_free(p);
 }
 
@@ -369,10 +373,31 @@ done:
     return JP_OK;
 }
 
+/* A top-N over an input that streams: its rows found batch by batch, so
+ * memory holds the N rows, not the input's key columns. */
+static jp_status_t node_stream(sortnode_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
+                               bool *fallback, jp_error_t *err)
+{
+    jp_status_t st = jp_stream_top_need(ds, p->in, p->idx, p->desc, p->nkeys, p->limit, &p->top,
+                                        idx, n, fallback, err);
+    if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED)
+        jp_error_prefix(err, "sort");
+    if (!st && !*fallback) {
+        p->ordered = true;
+        p->norder = ds->nrows;
+    }
+    return st;
+}
+
 static jp_status_t node_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
     sortnode_t *p = (sortnode_t *)ds->lazy;
     jp_dataset_t *in = p->in;
+    if (p->limit && (p->top || (!p->ordered && jp_stream_possible(in)))) {
+        bool fallback;
+        jp_status_t st = node_stream(p, ds, idx, n, &fallback, err);
+        if (!fallback) return st;
+    }
     size_t nin = in->schema.n_fields;
     size_t *list = jp_malloc_array(nin + p->nkeys + 1, sizeof *list);
     jp_status_t st = JP_OK;
@@ -452,6 +477,10 @@ done:
 static jp_status_t node_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
     sortnode_t *p = (sortnode_t *)ds->lazy;
+    if (p->ordered) {
+        ds->nrows = p->norder;
+        return JP_OK;
+    }
     jp_status_t st = jp_dataset_need_rows(p->in, err);
     if (!st) ds->nrows = node_rows(p);
     return st;

@@ -29,8 +29,9 @@
 #include "jp_lazy.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_stream_int.h"
 
-#define MAX_CHAIN 64
+#define MAX_CHAIN JP_STREAM_MAX_CHAIN
 
 /* Batches run through chains so far (tests check that a pipeline streamed). */
 static _Atomic size_t batches_run;
@@ -54,11 +55,7 @@ jp_stream_progress_fn jp_stream_progress(void)
 
 /* ---- the chain ---------------------------------------------------------------- */
 
-typedef struct chain {
-    const jp_dataset_t *node[MAX_CHAIN]; /* node[0] is the top */
-    size_t n;
-    jp_dataset_t *src; /* the lazy CSV file */
-} chain_t;
+typedef jp_stream_chain_t chain_t;
 
 static bool chain_of(const jp_dataset_t *ds, chain_t *c)
 {
@@ -685,4 +682,29 @@ done:
     jp_free(w.top_idx);
     jp_free(w.read_idx);
     return st;
+}
+
+/* ---- for the other consumers (jp_stream_int.h) ---------------------------------- */
+
+bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
+{
+    return chain_of(ds, c);
+}
+
+jp_status_t jp_stream_chain_inputs(const jp_stream_chain_t *c, const bool *want_top, size_t **idx,
+                                   size_t *n, jp_error_t *err)
+{
+    return chain_inputs(c, want_top, idx, n, err);
+}
+
+jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const *cols,
+                                  const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
+                                  size_t m, jp_error_t *err)
+{
+    return run_chain(c, cols, idx, n, nrows, top_idx, m, err);
+}
+
+void jp_stream_count_batch(void)
+{
+    batches_run++;
 }

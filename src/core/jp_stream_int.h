@@ -1,0 +1,37 @@
+/*
+ * jp_stream_int.h - the chain machinery of jp_stream.c, for the stream
+ * consumers that live in their own files (jp_stream_sort.c).  Internal to
+ * the core.
+ *
+ * A chain is a lazy CSV file (src) under plan nodes that work batch by
+ * batch; node[0] is the top.  jp_stream_chain_inputs lists the file's
+ * fields the chain reads to make the top's fields want_top[]; a batch of
+ * those fields (cols, in idx order, nrows rows) becomes the top's fields
+ * top_idx[0..m) by jp_stream_run_chain (a new dataset, one reference).
+ */
+#ifndef JP_STREAM_INT_H
+#define JP_STREAM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "jp_dataset.h"
+#include "jp_error.h"
+
+#define JP_STREAM_MAX_CHAIN 64
+
+typedef struct jp_stream_chain {
+    const jp_dataset_t *node[JP_STREAM_MAX_CHAIN]; /* node[0] is the top */
+    size_t n;
+    jp_dataset_t *src; /* the lazy CSV file */
+} jp_stream_chain_t;
+
+bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c);
+jp_status_t jp_stream_chain_inputs(const jp_stream_chain_t *c, const bool *want_top, size_t **idx,
+                                   size_t *n, jp_error_t *err);
+jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const *cols,
+                                  const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
+                                  size_t m, jp_error_t *err);
+/* Count one batch run through a chain (jp_stream_batches). */
+void jp_stream_count_batch(void);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * jp_stream_sort.c - the top n rows of a sort over a chain that streams,
+ * found batch by batch: memory holds a pool of at most 2n candidate rows
+ * and one batch, whatever the size of the file.
+ *
+ * The first call: the key fields and the fields asked for go through the
+ * chain batch by batch; the batch's own first n rows (jp_sort_top, the
+ * engine of the whole-file sort) join the pool with their row numbers at
+ * the chain's top; a pool of 2n rows is cut back to its first n.  A row
+ * among the first n of the file is among the first n of its batch, and the
+ * pool keeps the batches in file order, so a stable sort of the pool gives
+ * exactly the whole-file result, ties in file order.
+ *
+ * Fields asked for later, for the same rows: when no node of the chain
+ * drops rows, a row at the top is the file's row of that number, and the
+ * lazy file's take reads those rows alone (with the whole file's types)
+ * for the chain to run over; otherwise a second stream keeps those rows.
+ *
+ * Owns: jp_stream_top_*.  Must never: modify the chain's datasets, keep a
+ * batch's columns after its callback, print.
+ */
+#include "jp_stream_sort.h"
+
+#include <string.h>
+#include "jp_csv.h"
+#include "jp_lazy.h"
+#include "jp_mem.h"
+#include "jp_plan.h"
+#include "jp_stream_int.h"
+#include "jp_verbs.h"
+
+struct jp_stream_top {
+    size_t *rows; /* row numbers at the chain's top, in sorted order */
+    size_t m;
+    bool filters; /* the chain drops rows: the numbers are not the file's */
+};
+
+void jp_stream_top_free(jp_stream_top_t *t)
+{
+    if (!t) return;
+    jp_free(t->rows);
+    jp_free(t);
+}
+
+/* ---- columns of a few rows ------------------------------------------------------ */
+
+/* A new empty column of c's type (strings with a dictionary of their own). */
+static jp_column_t *empty_like(const jp_column_t *c)
+{
+    return jp_column_new(c->type, 16);
+}
+
+/* Append rows[0..m) of src to dst.  Strings are interned one by one, so
+ * that dst's dictionary holds its own rows' strings, not a batch's. */
+static jp_status_t append_rows(jp_column_t *dst, const jp_column_t *src, const size_t *rows,
+                               size_t m, const char *name, jp_error_t *err)
+{
+    if (dst->type != src->type)
+        return jp_error_set(err, JP_ERR_INTERNAL, "streaming: field '%s' changed type", name);
+    if (src->type != JP_TYPE_STRING) {
+        jp_column_t *part = jp_column_gather(src, rows, m);
+        if (!part) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_status_t st = jp_column_append(dst, part, err);
+        jp_column_unref(part);
+        return st;
+    }
+    size_t n0 = dst->len;
+    for (size_t q = 0; q < m; q++) {
+        size_t len;
+        const char *s = jp_column_is_null(src, rows[q]) ? NULL : jp_column_str(src, rows[q], &len);
+        if (s ? jp_column_push_str(dst, s, len) : jp_column_push_null(dst))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    if (src->quals) {
+        if (jp_column_alloc_quals(dst)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        for (size_t q = 0; q < m; q++) dst->quals[n0 + q] = src->quals[rows[q]];
+    }
+    return JP_OK;
+}
+
+/* rows[0..m) of src as a new compact column. */
+static jp_column_t *pick(const jp_column_t *src, const size_t *rows, size_t m, jp_error_t *err)
+{
+    if (src->type != JP_TYPE_STRING) {
+        jp_column_t *c = jp_column_gather(src, rows, m);
+        if (!c) jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return c;
+    }
+    jp_column_t *c = empty_like(src);
+    if (!c) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (append_rows(c, src, rows, m, "", err)) {
+        jp_column_unref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- the first pass: the pool of candidates ---------------------------------------- */
+
+typedef struct pass1 {
+    const jp_stream_chain_t *chain;
+    size_t *read_idx, nread; /* file fields read */
+    size_t *top_idx, ntop;   /* top fields kept in the pool */
+    jp_sort_key_t *keys;     /* over the top's (and the pool's) field names */
+    size_t nkeys, limit;
+    jp_dataset_t *pool; /* NULL until the first batch */
+    size_t *prow;       /* the pool rows' numbers at the top */
+    size_t pcap;
+    size_t seen; /* top rows before this batch */
+} pass1_t;
+
+static void p1_reset(void *ctx)
+{
+    pass1_t *t = ctx;
+    jp_dataset_unref(t->pool);
+    t->pool = NULL;
+    t->seen = 0;
+}
+
+/* The pool's fields, typed by the first batch. */
+static jp_status_t pool_new(pass1_t *t, const jp_dataset_t *top, jp_error_t *err)
+{
+    jp_dataset_t *pool = jp_dataset_new();
+    if (!pool) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < t->ntop; k++) {
+        const jp_column_t *c = top->cols[t->top_idx[k]];
+        jp_field_t f;
+        if (jp_field_copy(&f, &top->schema.fields[t->top_idx[k]])) {
+            jp_dataset_unref(pool);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+        jp_constraints_free(&f.constraints);
+        jp_constraints_init(&f.constraints);
+        f.type = c->type;
+        jp_column_t *e = empty_like(c);
+        jp_status_t st = e ? jp_dataset_add_column(pool, &f, e, err)
+                           : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_field_free(&f);
+        if (st) {
+            jp_dataset_unref(pool);
+            return st;
+        }
+    }
+    pool->nrows = 0;
+    t->pool = pool;
+    return JP_OK;
+}
+
+/* Cut the pool back to its first `limit` rows, in order. */
+static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
+{
+    jp_dataset_t *pool = t->pool;
+    size_t *ord = NULL, m = 0;
+    jp_status_t st = jp_sort_top(pool, t->keys, t->nkeys, t->limit, &ord, &m, err);
+    if (st) return st;
+    jp_column_t **nc = jp_calloc(t->ntop ? t->ntop : 1, sizeof *nc);
+    size_t *nrow = jp_malloc_array(m ? m : 1, sizeof *nrow);
+    if (!nc || !nrow) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < t->ntop && !st; k++)
+        if (!(nc[k] = pick(pool->cols[k], ord, m, err))) st = err ? err->code : JP_ERR_NOMEM;
+    if (!st) {
+        for (size_t k = 0; k < t->ntop; k++) {
+            jp_column_unref(pool->cols[k]);
+            pool->cols[k] = nc[k];
+        }
+        for (size_t q = 0; q < m; q++) nrow[q] = t->prow[ord[q]];
+        jp_free(t->prow);
+        t->prow = nrow;
+        t->pcap = m ? m : 1;
+        pool->nrows = m;
+        nrow = NULL;
+    } else if (nc) {
+        for (size_t k = 0; k < t->ntop; k++) jp_column_unref(nc[k]);
+    }
+    jp_free(nc);
+    jp_free(nrow);
+    jp_free(ord);
+    return st;
+}
+
+static jp_status_t p1_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    pass1_t *t = ctx;
+    jp_dataset_t *top =
+        jp_stream_run_chain(t->chain, cols, t->read_idx, t->nread, nrows, t->top_idx, t->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    jp_stream_count_batch();
+    jp_status_t st = JP_OK;
+    size_t *ord = NULL, m = 0;
+    if (!t->pool && (st = pool_new(t, top, err))) goto done;
+    if ((st = jp_sort_top(top, t->keys, t->nkeys, t->limit, &ord, &m, err))) goto done;
+    jp_dataset_t *pool = t->pool;
+    if (pool->nrows + m > t->pcap) {
+        size_t cap = t->pcap ? t->pcap : 16;
+        while (cap < pool->nrows + m) cap *= 2;
+        size_t *p = jp_realloc_array(t->prow, cap, sizeof *p);
+        if (!p) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        t->prow = p;
+        t->pcap = cap;
+    }
+    for (size_t k = 0; k < t->ntop && !st; k++)
+        st = append_rows(pool->cols[k], top->cols[t->top_idx[k]], ord, m,
+                         pool->schema.fields[k].name, err);
+    if (st) goto done;
+    for (size_t q = 0; q < m; q++) t->prow[pool->nrows + q] = t->seen + ord[q];
+    pool->nrows += m;
+    t->seen += top->nrows;
+    if (pool->nrows >= 2 * t->limit) st = pool_cut(t, err);
+done:
+    jp_free(ord);
+    jp_dataset_unref(top);
+    return st;
+}
+
+/* ---- the other fields of the rows found ------------------------------------------------ */
+
+typedef struct pass2 {
+    const jp_stream_chain_t *chain;
+    size_t *read_idx, nread;
+    const size_t *top_idx;
+    size_t ntop;
+    const size_t *want; /* top row numbers, ascending */
+    size_t m, next;     /* want[next] is the next to keep */
+    jp_column_t **acc;  /* the rows kept, per field (NULL until the first batch) */
+    jp_field_t *fields; /* their fields, from the first batch */
+    size_t seen;
+} pass2_t;
+
+static void p2_clear(pass2_t *t)
+{
+    for (size_t k = 0; k < t->ntop; k++) {
+        jp_column_unref(t->acc[k]);
+        t->acc[k] = NULL;
+        jp_field_free(&t->fields[k]);
+    }
+    t->next = t->seen = 0;
+}
+
+static void p2_reset(void *ctx)
+{
+    p2_clear(ctx);
+}
+
+static jp_status_t p2_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    pass2_t *t = ctx;
+    jp_dataset_t *top =
+        jp_stream_run_chain(t->chain, cols, t->read_idx, t->nread, nrows, t->top_idx, t->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    jp_stream_count_batch();
+    jp_status_t st = JP_OK;
+    size_t n = top->nrows, from = t->next;
+    size_t *local = NULL;
+    if (!t->acc[0])
+        for (size_t k = 0; k < t->ntop && !st; k++) {
+            const jp_column_t *c = top->cols[t->top_idx[k]];
+            if (!(t->acc[k] = empty_like(c)) ||
+                jp_field_copy(&t->fields[k], &top->schema.fields[t->top_idx[k]]))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+    while (t->next < t->m && t->want[t->next] < t->seen + n) t->next++;
+    size_t k = t->next - from;
+    if (!st && k && !(local = jp_malloc_array(k, sizeof *local)))
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t q = 0; q < k && !st; q++) local[q] = t->want[from + q] - t->seen;
+    for (size_t f = 0; f < t->ntop && !st && k; f++)
+        st = append_rows(t->acc[f], top->cols[t->top_idx[f]], local, k, t->fields[f].name, err);
+    t->seen += n;
+    jp_free(local);
+    jp_dataset_unref(top);
+    return st;
+}
+
+/* ---- filling the sort node ----------------------------------------------------------- */
+
+/* ds's field i takes column c (a new reference for ds) and the type and unit of f. */
+static jp_status_t fill(jp_dataset_t *ds, size_t i, jp_column_t *c, const jp_field_t *f,
+                        jp_error_t *err)
+{
+    jp_field_t *fd = &ds->schema.fields[i];
+    ds->cols[i] = c;
+    fd->type = c->type;
+    if (!fd->unit && f->unit && !(fd->unit = jp_strdup(f->unit)))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return JP_OK;
+}
+
+/* The top fields want[] of the rows found, read again and put in order. */
+static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
+                         const bool *want, jp_error_t *err)
+{
+    size_t nf = ds->schema.n_fields, m = s->m, ng = 0;
+    size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
+    size_t *pos = jp_malloc_array(m ? m : 1, sizeof *pos);
+    size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
+    size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
+    size_t *read_idx = NULL, nread = 0;
+    jp_column_t **cols = NULL;
+    jp_dataset_t *top = NULL;
+    pass2_t p2;
+    memset(&p2, 0, sizeof p2);
+    jp_status_t st = JP_OK;
+    if (!g || !pos || !asc || !inv) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (want[i]) g[ng++] = i;
+    /* the rows in ascending order: pos by row number (a merge sort) */
+    for (size_t q = 0; q < m; q++) pos[q] = q;
+    for (size_t w = 1; w < m; w *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                asc[o++] = s->rows[pos[j]] < s->rows[pos[i]] ? pos[j++] : pos[i++];
+            while (i < mid) asc[o++] = pos[i++];
+            while (j < hi) asc[o++] = pos[j++];
+        }
+        memcpy(pos, asc, m * sizeof *pos);
+    }
+    for (size_t r = 0; r < m; r++) {
+        asc[r] = s->rows[pos[r]];
+        inv[pos[r]] = r;
+    }
+    if ((st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err))) goto done;
+    const jp_lazy_ops_t *ops = ch->src->lazy->ops;
+    if (!s->filters && ops->take) {
+        /* a top row is the file's row: read those rows alone */
+        if (!(cols = jp_calloc(nread ? nread : 1, sizeof *cols))) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if ((st = ops->take(ch->src, read_idx, nread, asc, m, cols, err))) goto done;
+        if (!(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err))) {
+            st = err ? err->code : JP_ERR_NOMEM;
+            goto done;
+        }
+        for (size_t q = 0; q < ng && !st; q++) {
+            jp_column_t *c = jp_column_gather(top->cols[g[q]], inv, m);
+            st = c ? fill(ds, g[q], c, &top->schema.fields[g[q]], err)
+                   : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+        goto done;
+    }
+    /* a filter in the chain: stream again, keeping those rows */
+    p2.chain = ch;
+    p2.read_idx = read_idx;
+    p2.nread = nread;
+    p2.top_idx = g;
+    p2.ntop = ng;
+    p2.want = asc;
+    p2.m = m;
+    p2.acc = jp_calloc(ng ? ng : 1, sizeof *p2.acc);
+    p2.fields = jp_calloc(ng ? ng : 1, sizeof *p2.fields);
+    if (!p2.acc || !p2.fields) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    jp_csv_stream_cb_t cb = {p2_batch, p2_reset, &p2};
+    if ((st = jp_csv_stream(ch->src, read_idx, nread, &cb, err))) goto done;
+    if (p2.next != m || (ng && !p2.acc[0])) {
+        st = jp_error_set(err, JP_ERR_IO, "the file changed since it was read; read it again");
+        goto done;
+    }
+    for (size_t q = 0; q < ng && !st; q++) {
+        jp_column_t *c = jp_column_gather(p2.acc[q], inv, m);
+        st = c ? fill(ds, g[q], c, &p2.fields[q], err)
+               : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+done:
+    if (p2.acc) p2_clear(&p2);
+    jp_free(p2.acc);
+    jp_free(p2.fields);
+    if (cols)
+        for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
+    jp_free(cols);
+    jp_dataset_unref(top);
+    jp_free(read_idx);
+    jp_free(g);
+    jp_free(pos);
+    jp_free(asc);
+    jp_free(inv);
+    return st;
+}
+
+/* The first pass: *out gets the rows found; the pool's fields fill ds. */
+static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, const long *kidx,
+                              const bool *desc, size_t nkeys, size_t limit, bool *want,
+                              jp_stream_top_t **out, bool *fallback, jp_error_t *err)
+{
+    size_t nf = ds->schema.n_fields;
+    bool filters = false;
+    for (size_t k = 0; k < ch->n; k++) filters |= jp_plan_stream_filters(ch->node[k]);
+    pass1_t t;
+    memset(&t, 0, sizeof t);
+    bool *kept = jp_calloc(nf ? nf : 1, sizeof *kept);
+    t.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *t.top_idx);
+    t.keys = jp_malloc_array(nkeys ? nkeys : 1, sizeof *t.keys);
+    jp_status_t st = JP_OK;
+    if (!kept || !t.top_idx || !t.keys) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* the keys and the fields asked for: one pass (parsing every field
+       of every row costs less than a pass for the keys and a take of the
+       n rows, which reads every cell again) */
+    for (size_t q = 0; q < nkeys; q++) {
+        kept[kidx[q]] = true;
+        t.keys[q].field = ds->schema.fields[kidx[q]].name;
+        t.keys[q].desc = desc[q];
+    }
+    for (size_t i = 0; i < nf; i++) kept[i] |= want[i];
+    for (size_t i = 0; i < nf; i++)
+        if (kept[i]) t.top_idx[t.ntop++] = i;
+    if ((st = jp_stream_chain_inputs(ch, kept, &t.read_idx, &t.nread, err))) goto done;
+    t.chain = ch;
+    t.nkeys = nkeys;
+    t.limit = limit;
+    jp_csv_stream_cb_t cb = {p1_batch, p1_reset, &t};
+    if ((st = jp_csv_stream(ch->src, t.read_idx, t.nread, &cb, err))) goto done;
+    if (!t.pool) { /* no rows in the file: the loaded way says what that gives */
+        *fallback = true;
+        goto done;
+    }
+    if ((st = pool_cut(&t, err))) goto done;
+    jp_stream_top_t *s = jp_calloc(1, sizeof *s);
+    if (!s) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    s->rows = t.prow;
+    s->m = t.pool->nrows;
+    s->filters = filters;
+    t.prow = NULL;
+    *out = s;
+    ds->nrows = s->m;
+    for (size_t k = 0; k < t.ntop && !st; k++) {
+        size_t i = t.top_idx[k];
+        if (ds->cols[i]) continue;
+        st = fill(ds, i, jp_column_ref(t.pool->cols[k]), &t.pool->schema.fields[k], err);
+        want[i] = false;
+    }
+done:
+    jp_dataset_unref(t.pool);
+    jp_free(t.prow);
+    jp_free(t.read_idx);
+    jp_free(t.top_idx);
+    jp_free(t.keys);
+    jp_free(kept);
+    return st;
+}
+
+jp_status_t jp_stream_top_need(jp_dataset_t *ds, jp_dataset_t *in, const long *kidx,
+                               const bool *desc, size_t nkeys, size_t limit,
+                               jp_stream_top_t **state, const size_t *idx, size_t n, bool *fallback,
+                               jp_error_t *err)
+{
+    jp_stream_chain_t ch;
+    *fallback = false;
+    if (!limit || !jp_stream_chain_of(in, &ch)) {
+        *fallback = true;
+        return JP_OK;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_calloc(nf ? nf : 1, sizeof *want);
+    if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++)
+        if (!ds->cols[idx[k]]) want[idx[k]] = true;
+    jp_status_t st = JP_OK;
+    if (!*state) st = first_pass(ds, &ch, kidx, desc, nkeys, limit, want, state, fallback, err);
+    bool more = false;
+    for (size_t i = 0; i < nf; i++) more |= want[i];
+    if (!st && !*fallback && more) st = fetch(ds, &ch, *state, want, err);
+    jp_free(want);
+    return st;
+}
