@@ -1813,6 +1813,18 @@ static int ds_eq(lua_State *L)
     return 1;
 }
 
+/* ds:collect() -> ds, every column computed and held: a lazy dataset's plan
+ * runs now (its file is read whole, its verbs applied), so later calls
+ * neither read the file again nor depend on it; a dataset already in
+ * memory comes back as it is. */
+static int ds_collect(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    if (ds->lazy) jpl_need_all(L, ds);
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* ds:equals(other) -> true | false, why */
 static int ds_equals(lua_State *L)
 {
@@ -2181,6 +2193,7 @@ void jpl_open_dataset(lua_State *L)
                                           {"name", ds_name},
                                           {"named", ds_named},
                                           {"equals", ds_equals},
+                                          {"collect", ds_collect},
                                           {NULL, NULL}};
     static const luaL_Reg col_meta[] = {{"__gc", col_gc},
                                         {"__len", col_len},

@@ -74,5 +74,28 @@ t.case("one column and its sum", function()
   t.near(w3:column("output_t"):sum(), eager:column("output_t"):sum(), 1e-6)
 end)
 
+-- collect: the plan runs now and the dataset holds its columns; the file
+-- can go.  On a dataset in memory it is a no-op.
+t.case("collect", function()
+  local copy = os.tmpname()
+  do
+    local i, o = assert(io.open(path, "rb")), assert(io.open(copy, "wb"))
+    o:write(i:read("a"))
+    i:close()
+    o:close()
+  end
+  local function pipe(src) return src:filter("output_t > 456.0"):mutate{ y = "output_t * 2" } end
+  local kept = pipe(jp.read_csv(copy))
+  local held = pipe(jp.read_csv(copy))
+  t.ok(rawequal(held:collect(), held), "the same dataset comes back")
+  os.remove(copy)
+  t.raises(function() return kept:column("y") end, copy)
+  t.eq(#held, #pipe(eager), "rows")
+  local same, why = held:named("x"):equals(pipe(eager):named("x"))
+  t.ok(same, why)
+  t.ok(rawequal(eager:collect(), eager), "in memory: the same dataset")
+  t.eq(#eager:collect(), 150000)
+end)
+
 os.remove(path)
 t.done()
