@@ -68,7 +68,7 @@ static void lazy_free(jp_lazy_t *lz)
 
 /* Load fields idx[0..n) (those still missing) of ds from the plan. */
 static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
-                             jp_dataset_t **rejects, jp_error_t *err)
+                             jp_dataset_t **rejects, jp_cell_errors_t *cells, jp_error_t *err)
 {
     csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
     size_t *which = jp_malloc_array(n ? n : 1, sizeof *which);
@@ -89,7 +89,8 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
     }
     jp_free(asked);
     csv_result_t res;
-    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, NULL, &res, err);
+    csv_how_t how = {.cell_errors = cells};
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, m, cells ? &how : NULL, &res, err);
     if (!st && ds->lazy && ds->lazy->rows_known && res.nrows != ds->nrows) {
         st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again", p->path);
     }
@@ -120,7 +121,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
 
 static jp_status_t lazy_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
-    return plan_load((csv_plan_t *)ds->lazy, ds, idx, n, NULL, err);
+    return plan_load((csv_plan_t *)ds->lazy, ds, idx, n, NULL, NULL, err);
 }
 
 /* Fields idx[0..n) of rows[0..m) only: one pass that reads every cell (so
@@ -822,7 +823,7 @@ static jp_status_t load_all(csv_plan_t *p, jp_dataset_t *ds, const jp_read_opts_
     if (!all) return nomem(err);
     for (size_t k = 0; k < nf; k++) all[k] = k;
     jp_dataset_t *rej = NULL;
-    jp_status_t st = plan_load(p, ds, all, nf, &rej, err);
+    jp_status_t st = plan_load(p, ds, all, nf, &rej, o->cell_errors, err);
     jp_free(all);
     if (st) return st;
     if (o->rejects)
@@ -891,7 +892,7 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     if (st || (st = build_dataset(op.p, path, o, &op.h.names, &op.sel, &ds, err))) goto fail;
     csv_plan_t *p = op.p;
     p->base.ops = &csv_lazy_ops;
-    if (o->lazy && !mem && !o->keep_rejects && op.disk_size >= tune.lazy_bytes) {
+    if (o->lazy && !mem && !o->keep_rejects && !o->cell_errors && op.disk_size >= tune.lazy_bytes) {
         op.p = NULL; /* the dataset's now */
         opened_free(&op);
         ds->lazy = &p->base;

@@ -59,8 +59,10 @@
  *    a field without one is an error.  A field with a unit but no type is a
  *    number.  Booleans accept true/false/yes/no/1/0 in any case; periods
  *    use jp_period_parse.  A cell that does not fit is an error naming
- *    file, line, column, row and field (or, with keep_rejects, its record
- *    is set aside).
+ *    file, line, column, row and field; with o->cell_errors it is read as
+ *    null and recorded there instead (file order, the same list whatever
+ *    the batch and chunk sizes and the threads), else with keep_rejects
+ *    its record is set aside.  o->cell_errors makes the read eager.
  *  - o->columns reads only those fields, in the order given; the others
  *    are skipped while parsing.  Unknown names are an error listing the
  *    fields there are.

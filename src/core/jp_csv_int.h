@@ -105,6 +105,10 @@ typedef struct csv_how {
                         jp_error_t *err);
     void *emit_ctx;
     size_t batch_bytes; /* text read per batch, when smaller than the tuning's (0: the tuning's) */
+    /* a cell its explicit type cannot read (a number field's "twenty"):
+       read as null and recorded here, in file order, instead of failing;
+       the same list whatever the batch and chunk sizes and threads */
+    jp_cell_errors_t *cell_errors;
 } csv_how_t;
 
 /* Tuning in force (defaults or jp_csv_set_tuning). */

@@ -440,6 +440,58 @@ static void set_error_at(pass_t *P, batch_t *B, chunk_t *C, size_t rows_before, 
     if (C->ecs >= 0) jp_error_field(err, P->cs[C->ecs].name);
 }
 
+static int cmp_cerr(const void *a, const void *b)
+{
+    const cerr_t *x = a, *y = b;
+    return x->fs < y->fs ? -1 : x->fs > y->fs;
+}
+
+/* The cells of chunk C read as null for not being of their type, in file
+ * order (a record's cells are noted in the order of the columns asked
+ * for), to P->cell_errors; a cell of the unfinished record at the end of
+ * the batch is noted again by the next batch. */
+static jp_status_t take_cell_errors(pass_t *P, batch_t *B, chunk_t *C, size_t rows_before,
+                                    jp_error_t *err)
+{
+    qsort(C->cerr, C->ncerr, sizeof *C->cerr, cmp_cerr);
+    const char *b = B->data;
+    size_t pos = C->s, ls = C->s; /* counted up to pos; ls: the start of pos's line */
+    long line = C->line0;
+    for (size_t i = 0; i < C->ncerr; i++) {
+        const cerr_t *e = &C->cerr[i];
+        if (e->row >= C->rows) break;
+        jp_cell_errors_t *ce = P->cell_errors;
+        if (ce->n == JP_CELL_ERRORS_MAX) {
+            ce->total++;
+            continue;
+        }
+        char why[400];
+        size_t at;
+        jp_csv_cell_why(P, B, C, e, why, sizeof why, &at);
+        if (at > B->len) at = B->len;
+        if (at < pos) { /* cannot happen (sorted), but never count backwards */
+            pos = ls = C->s;
+            line = C->line0;
+        }
+        while (pos < at) {
+            const char *q = memchr(b + pos, '\n', at - pos);
+            if (!q) break;
+            line++;
+            pos = ls = (size_t)(q - b) + 1;
+        }
+        pos = at;
+        jp_error_t ee;
+        jp_error_clear(&ee);
+        jp_error_set(&ee, JP_ERR_TYPE, "%s", why);
+        jp_error_at(&ee, P->src->path, line, jp_csv_char_col(b + ls, b + at));
+        jp_error_row(&ee, (long)(rows_before + e->row + 1));
+        jp_error_field(&ee, P->cs[e->k].name);
+        if (jp_cell_errors_add(ce, &ee)) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    C->ncerr = 0;
+    return JP_OK;
+}
+
 static jp_status_t take_rejects(pass_t *P, batch_t *B, chunk_t *C)
 {
     for (size_t i = 0; i < C->nrej; i++) {
@@ -500,6 +552,8 @@ static jp_status_t verify(pass_t *P, batch_t *B, jp_error_t *err)
         }
         if (C->nrej && take_rejects(P, B, C))
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_status_t st;
+        if (C->ncerr && (st = take_cell_errors(P, B, C, rows, err))) return st;
         line += (long)C->nl;
         rows += C->rows;
         expected = C->e;
@@ -768,6 +822,7 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         if (P->sel) P->total_hint = P->nsel + 1;
         P->emit = how->emit;
         P->emit_ctx = how->emit_ctx;
+        P->cell_errors = how->cell_errors;
         /* a batch's columns grow with the batch, never to the file's size */
         if (P->emit) P->total_hint = 1;
     }

@@ -96,6 +96,32 @@ static bool skipped(const pass_t *P, uint64_t off)
     return lo < P->nskip && P->skip[lo] == off;
 }
 
+/* A cell its explicit type cannot read, kept aside: the calling thread
+ * says why, in file order (jp_csv_cell_why). */
+static bool note_cell_error(chunk_t *C, size_t k, size_t fs, size_t fe, unsigned flags)
+{
+    if (C->ncerr == C->cerr_cap) {
+        size_t cap = C->cerr_cap ? C->cerr_cap * 2 : 16;
+        cerr_t *v = jp_realloc_array(C->cerr, cap, sizeof *v);
+        if (!v) return false;
+        C->cerr = v;
+        C->cerr_cap = cap;
+    }
+    C->cerr[C->ncerr++] = (cerr_t){fs, fe, C->rows, (uint32_t)k, (uint8_t)flags};
+    return true;
+}
+
+static inline cell_t null_cell(const char *t, size_t n)
+{
+    cell_t cl;
+    memset(&cl, 0, sizeof cl);
+    cl.kind = K_NULL;
+    cl.code = NO_CODE;
+    cl.t = t;
+    cl.n = n;
+    return cl;
+}
+
 /* Deferred mode (records may be set aside): a complete record of the right
  * shape, its cells read first, then stored.  Returns false when the chunk
  * must stop (error or memory). */
@@ -113,6 +139,11 @@ static bool commit(pass_t *P, batch_t *B, chunk_t *C, size_t rstart, size_t rend
         const char *t = field_text(C, B->data, C->fs[k], C->fe[k], C->ff[k], &tn);
         if (!jp_csv_cell_parse(P, C, k, mode[k], t, tn, C->ff[k] & 1, &C->cells[k], why, sizeof why,
                                &bad)) {
+            if (P->cell_errors && mode[k] >= CM_INT && mode[k] <= CM_PERIOD) {
+                if (!note_cell_error(C, k, C->fs[k], C->fe[k], C->ff[k])) goto nomem;
+                C->cells[k] = null_cell(t, tn);
+                continue;
+            }
             if (!P->lay->keep_rejects) {
                 size_t at = C->fs[k] + ((C->ff[k] & 2) ? 0 : (C->ff[k] & 1) + bad);
                 chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
@@ -154,16 +185,24 @@ static inline bool str_eq(const char *a, const char *b, size_t n)
 /* Default mode, the general way: parse, check, store (may change the
  * column's representation).  Returns false when the chunk must stop. */
 static __attribute__((noinline)) bool take_cell_slow(pass_t *P, chunk_t *C, size_t k, int mode,
-                                                     const char *t, size_t n, size_t fs,
+                                                     const char *t, size_t n, size_t fs, size_t fe,
                                                      unsigned flags)
 {
     char why[400];
     size_t bad;
     cell_t cl;
     if (!jp_csv_cell_parse(P, C, k, mode, t, n, flags & 1, &cl, why, sizeof why, &bad)) {
-        size_t at = fs + ((flags & 2) ? 0 : (flags & 1) + bad);
-        chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
-        return false;
+        if (P->cell_errors && mode >= CM_INT && mode <= CM_PERIOD) {
+            if (!note_cell_error(C, k, fs, fe, flags)) {
+                chunk_fail(C, JP_ERR_NOMEM, fs, -1, "out of memory");
+                return false;
+            }
+            cl = null_cell(t, n);
+        } else {
+            size_t at = fs + ((flags & 2) ? 0 : (flags & 1) + bad);
+            chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
+            return false;
+        }
     }
     ccol_t *c = &C->cc[k];
     if (c->store == ST_PROFILE) {
@@ -191,7 +230,7 @@ static __attribute__((noinline)) bool take_quoted(pass_t *P, batch_t *B, chunk_t
     }
     size_t n;
     const char *t = field_text(C, B->data, fs, fe, flags, &n);
-    return take_cell_slow(P, C, k, B->mode[k], t, n, fs, flags);
+    return take_cell_slow(P, C, k, B->mode[k], t, n, fs, fe, flags);
 }
 
 /* Default mode: store the cell of field [fs, fe) at once, the common
@@ -263,7 +302,7 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
             break;
         }
     }
-    return take_cell_slow(P, C, k, mode, t, n, fs, flags);
+    return take_cell_slow(P, C, k, mode, t, n, fs, fe, flags);
 }
 
 static __attribute__((noinline)) bool take_cell_ni(pass_t *P, batch_t *B, chunk_t *C, size_t k,
@@ -934,4 +973,23 @@ size_t jp_csv_explain_text(pass_t *P, batch_t *B, chunk_t *C, size_t row0, size_
         }
     }
     return npending;
+}
+
+/* ---- cells read as null ---------------------------------------------------------- */
+
+void jp_csv_cell_why(pass_t *P, batch_t *B, chunk_t *C, const cerr_t *e, char *why, size_t wsz,
+                     size_t *at)
+{
+    size_t n, bad = 0;
+    cell_t cl;
+    C->scratch.len = 0;
+    if ((e->flags & 2) && jp_buf_reserve(&C->scratch, e->fe - e->fs + 1)) {
+        snprintf(why, wsz, "is not of its field's type");
+        *at = e->fs;
+        return;
+    }
+    const char *t = field_text(C, B->data, e->fs, e->fe, e->flags, &n);
+    if (jp_csv_cell_parse(P, C, e->k, B->mode[e->k], t, n, e->flags & 1, &cl, why, wsz, &bad))
+        snprintf(why, wsz, "is not of its field's type"); /* cannot happen: parsing is pure */
+    *at = e->fs + ((e->flags & 2) ? 0 : (e->flags & 1) + bad);
 }

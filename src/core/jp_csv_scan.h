@@ -338,6 +338,15 @@ typedef struct rej {
     char *reason;
 } rej_t;
 
+/* A cell its explicit type could not read, read as null (pass_t.cell_errors):
+ * where it is, so that the calling thread, in file order, can say why. */
+typedef struct cerr {
+    size_t fs, fe; /* the field in the batch, quotes included */
+    size_t row;    /* rows of the chunk before it */
+    uint32_t k;    /* colspec */
+    uint8_t flags; /* 1 quoted, 2 with doubled quotes */
+} cerr_t;
+
 typedef struct chunk {
     size_t s, nend; /* start used, nominal end */
     bool spec;      /* start to be found after the first LF past s */
@@ -364,6 +373,9 @@ typedef struct chunk {
     /* records set aside */
     rej_t *rej;
     size_t nrej, rej_cap;
+    /* cells read as null for not being of their type */
+    cerr_t *cerr;
+    size_t ncerr, cerr_cap;
     long line0; /* set in order, by the calling thread */
 } chunk_t;
 
@@ -447,6 +459,9 @@ typedef struct pass {
     jp_type_t *etype;       /* per colspec: the type batches went out with (NONE: none yet) */
     jp_column_t **ecols;    /* per colspec: the batch being handed on */
     struct scratch scratch; /* the calling thread's */
+    /* csv_how_t.cell_errors: a cell its explicit type cannot read is null
+       and recorded here, in file order, instead of failing the pass */
+    jp_cell_errors_t *cell_errors;
 } pass_t;
 
 /* ---- across the four files ------------------------------------------------------ */
@@ -483,5 +498,9 @@ void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S);
 /* A profile: find the culprits of the npending columns marked pending in
  * chunk C (its first row is row0 + 1); returns how many were not found. */
 size_t jp_csv_explain_text(pass_t *P, batch_t *B, chunk_t *C, size_t row0, size_t npending);
+/* Why cell e of chunk C does not read as its type (why: >= 400 bytes), and
+ * the offset in the batch of the culprit. */
+void jp_csv_cell_why(pass_t *P, batch_t *B, chunk_t *C, const cerr_t *e, char *why, size_t wsz,
+                     size_t *at);
 
 #endif

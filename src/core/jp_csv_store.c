@@ -177,6 +177,7 @@ void jp_csv_chunk_free(chunk_t *C)
     jp_buf_free(&C->scratch);
     chunk_clear_rejects(C);
     jp_free(C->rej);
+    jp_free(C->cerr);
     memset(C, 0, sizeof *C);
 }
 
@@ -306,6 +307,7 @@ void jp_csv_chunk_reset(chunk_t *C)
     C->incomplete = false;
     C->est = JP_OK;
     C->emsg[0] = '\0';
+    C->ncerr = 0;
     chunk_clear_rejects(C);
 }
 

@@ -70,8 +70,9 @@ typedef struct jp_read_opts {
     jp_dataset_t **rejects;    /* out: the rows set aside (line, text, reason) */
     const char *member;        /* archives: the dataset inside to load */
     /* When set, a cell that is not of its field's type or unit is read as
-     * null and recorded here instead of failing the read (YAML; readers
-     * that cannot do this still fail at the first such cell). */
+     * null and recorded here instead of failing the read (YAML, and CSV
+     * fields the schema types; readers that cannot do this still fail at
+     * the first such cell). */
     jp_cell_errors_t *cell_errors;
     /* CSV: more texts meaning null, n_null_list of them.  Giving these or
        null_text replaces the default missing-value markers (— - … / NA ...,

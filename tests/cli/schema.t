@@ -28,10 +28,36 @@ $ $JINPU validate --schema tests/data/schema/counties.yaml tests/data/schema/cou
 ~ primary_key
 ~ counties_rules\.csv:3: row 2
 
-# a cell the schema's type cannot read stops the check, named by file, line and column
+# a cell the schema's type cannot read is a validation error like the others (exit 1)
 $ $JINPU validate --schema tests/data/schema/counties.yaml tests/data/schema/counties_bad.csv
+? 1
+~ output_t\.type: type number \(1 of 3 rows fails\)
+~ counties_bad\.csv:2: row 1, field 'output_t': 'x12' is not a number
+~ counties_bad\.csv:4: row 3, field 'year': 1999 is below the minimum 2000
+!! .
+
+# every such cell is reported, each with file:line, whatever fields and lines it spans
+$ $JINPU validate --schema tests/data/schema/counties.yaml tests/data/schema/counties_cells.csv
+? 1
+~ FAILED \(4 errors\)
+~ output_t\.type: type number \(2 of 6 rows fail\)
+~ counties_cells\.csv:2: row 1, field 'output_t': 'twenty-five-thousand' is not a number
+~ counties_cells\.csv:8: row 6, field 'output_t': '3 apples' is not a number
+~ counties_cells\.csv:5: row 3, field 'year': '20x1' is not an integer
+~ counties_cells\.csv:6: row 4, field 'area_mu': 'many' is not a number
+!! .
+
+# the same from a .csv.gz, and for machines
+$ gzip -c tests/data/schema/counties_cells.csv > $T/cells.csv.gz && $JINPU validate --format json --schema tests/data/schema/counties.yaml $T/cells.csv.gz
+? 1
+~ "errors":4,
+~ \{"row":6,"line":8,"file":"[^"]*cells\.csv\.gz","field":"output_t","rule":"output_t\.type","severity":"error","message":"'3 apples' is not a number: unknown unit"\}
+~ "input_errors":\[\]
+
+# a file that cannot be read as a dataset at all is still exit 3
+$ printf 'county,year,output_t,area_mu,note\nA,2021,x,1,"open\n' > $T/broken.csv && $JINPU validate --schema tests/data/schema/counties.yaml $T/broken.csv
 ? 3
-! counties_bad\.csv:2:13: row 1, field 'output_t': 'x12' is not a number
+! broken\.csv:2:.*unterminated
 
 # export keeps the types, units, qualifiers and key; the archive loads them back
 $ $JINPU export -o $T/c.tar.gz --schema tests/data/schema/counties.yaml tests/data/schema/counties.csv && $JINPU info $T/c.tar.gz
@@ -43,6 +69,11 @@ $ $JINPU export -o $T/c.tar.gz --schema tests/data/schema/counties.yaml tests/da
 $ $JINPU export -o $T/bad.tar.gz --schema tests/data/schema/counties.yaml tests/data/schema/counties_bad.csv; s=$?; test ! -e $T/bad.tar.gz && exit $s
 ? 3
 ! counties_bad\.csv:2:13: row 1, field 'output_t': 'x12'
+
+# export and info never put a null in place of a bad cell: they stop at the first
+$ $JINPU export -o $T/cells.zip --schema tests/data/schema/counties.yaml tests/data/schema/counties_cells.csv; s=$?; test ! -e $T/cells.zip && exit $s
+? 3
+! counties_cells\.csv:2:13: row 1, field 'output_t': 'twenty-five-thousand' is not a number
 
 $ $JINPU info --schema tests/data/schema/counties.yaml tests/data/schema/counties_bad.csv
 ? 3

@@ -539,4 +539,30 @@ t.case("cells not of their type: kept aside by jp.load, reported by validate", f
   os.remove(tmp)
 end)
 
+t.case("CSV cells not of their schema type: kept aside by jp.read_csv, reported by validate", function()
+  local tmp = os.tmpname() .. ".csv"
+  local f = assert(io.open(tmp, "w"))
+  f:write("k,v,y\na,1,2020\nb,twenty-five-thousand,2021\n", 'c,"-1",20x2\n', "d,,2023\ne,3万,nineteen\n")
+  f:close()
+  local schema = { fields = { { name = "v", type = "number", constraints = { required = true, minimum = 0 } },
+    { name = "y", type = "integer" } } }
+  t.raises(function() jp.read_csv(tmp, { schema = schema }) end,
+    ":3:3: row 2, field 'v': 'twenty%-five%-thousand' is not a number", "a plain read stops at the first")
+  local ds, bad = jp.read_csv(tmp, { schema = schema, cell_errors = true })
+  t.eq(#ds, 5, "every row read")
+  t.eq(ds:column("v"):totable(), { 1, nil, -1, nil, 30000 }, "bad cells are null")
+  t.eq(#bad, 3, "three cells kept aside")
+  t.eq({ bad[1].file, bad[1].line, bad[1].col, bad[1].row, bad[1].field }, { tmp, 3, 3, 2, "v" },
+    "where the first is")
+  t.eq({ bad[2].line, bad[2].row, bad[2].field, bad[3].line, bad[3].field }, { 4, 3, "y", 6, "y" },
+    "in file order")
+  local r = ds:validate(nil, { cell_errors = bad })
+  t.eq(rows_of(r, "v.type"), { 2 }, "v's bad cell")
+  t.eq(rows_of(r, "y.type"), { 3, 5 }, "y's bad cells")
+  t.eq(rows_of(r, "v.required"), { 4 }, "only the cell that is really missing is missing")
+  t.eq(rows_of(r, "v.minimum"), { 3 }, "the other constraints still run")
+  t.ok(not r.ok, "the report fails")
+  os.remove(tmp)
+end)
+
 t.done()

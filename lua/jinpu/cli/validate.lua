@@ -24,7 +24,7 @@ options:
                       (docs/validation.md); may be repeated
   --schema FILE.yaml  read CSV files with the fields and keys of this
                       document (types, units, constraints; docs/format.md):
-                      a cell its field's type cannot read is an error
+                      each cell its field's type cannot read is an error
   --format text|json  the report for people (default) or for machines
   --max N             issues shown per rule in the text report (default 20,
                       0 = all)
