@@ -134,9 +134,11 @@ jp_status_t jp_csv_read_mem(const char *name, const char *data, size_t n, const 
 /*
  * A profile of a CSV file, for `jinpu info`: its fields with their types
  * over the whole file, nulls and qualified values, and, for a column
- * inferred as text although its earlier cells were typed, the first cell
- * that made it text (the usual cause is one figure like "约7696" among
- * numbers); and the first preview_rows rows of the first preview_fields
+ * inferred as text although most of its cells are typed (at least as many
+ * numbers, dates or booleans as text cells; nulls and missing-value
+ * markers not counted), the first cell that made it text, on row 1 or
+ * later (the usual cause is one figure like "约7696" among numbers; a
+ * column of names is not explained); and the first preview_rows rows of the first preview_fields
  * fields as a small dataset typed like the fields.  One pass over the file
  * that builds no column (memory: the batch buffers and about a hundred
  * bytes per field, whatever the number of rows), then one over the first

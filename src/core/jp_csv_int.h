@@ -71,8 +71,9 @@ typedef struct csv_colspec {
 typedef struct csv_colstat {
     jp_type_t type; /* over the whole file */
     size_t nulls, qualified;
-    /* an inferred column that is text although cells before were typed:
-       the first cell that made it text (row 0: none); the text is owned */
+    /* an inferred column that is text although at least as many of its
+       cells are typed (numbers, dates, booleans) as are text: the first
+       cell that made it text, wherever it is (row 0: none); owned */
     long why_row, why_line, why_col;
     char *why_cell;
 } csv_colstat_t;

@@ -892,7 +892,11 @@ static jp_status_t profile_result(pass_t *P, csv_result_t *res, jp_error_t *err)
         /* "" and markers are text in a text column, nulls in a typed one */
         cs->nulls = bk->n_null + (cs->type == JP_TYPE_STRING ? 0 : bk->n_qempty + bk->n_marker);
         cs->qualified = bk->n_qual;
-        if (bk->why_cell && cs->type == JP_TYPE_STRING) {
+        /* worth naming when the column is mostly figures (typed cells at
+           least as many as text cells; nulls and markers not counted): one
+           "约7696" among numbers, wherever it is, but not a column of names
+           that happens to start with a number */
+        if (bk->why_cell && cs->type == JP_TYPE_STRING && bk->n_typed >= bk->n_text) {
             cs->why_row = bk->why_row;
             cs->why_line = bk->why_line;
             cs->why_col = bk->why_col;

@@ -211,6 +211,8 @@ static __attribute__((noinline)) bool take_cell_slow(pass_t *P, chunk_t *C, size
         c->n_qempty += cl.kind == K_QEMPTY;
         c->n_marker += cl.kind == K_MARKER;
         c->n_qual += cl.qual != 0;
+        c->n_typed += (cl.kind & K_TYPED) != 0;
+        c->n_text += cl.kind == K_STR;
         return true;
     }
     if (!jp_csv_cell_store(C, c, &cl, mode)) {
@@ -868,8 +870,8 @@ void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S)
 }
 
 /* ---- why a column is text ---------------------------------------------------------
- * A profile says, for a column inferred as text although its earlier cells
- * were typed, which cell made it text.  Finding it costs nothing while
+ * A profile says, for a column inferred as text although most of its cells
+ * are typed, which cell made it text.  Finding it costs nothing while
  * scanning: when appending chunk C turns such a column text, the calling
  * thread reads C's records again, one by one, for the columns marked
  * `pending`, until each meets its culprit.  The chunk parsed cleanly, so
@@ -907,7 +909,8 @@ static void explain_cell(pass_t *P, bld_t *bk, const char *t, size_t n, bool quo
     }
     bk->pending = false;
     bk->explained = true;
-    if (!(bk->kinds_seen & K_TYPED)) return; /* text from its first cell: nothing to explain */
+    /* noted even when it is the first cell: whether it is worth naming
+       depends on the whole column (profile_result) */
     size_t m = n > 60 ? 60 : n;
     while (m < n && m > 0 && ((unsigned char)t[m] & 0xC0) == 0x80) m--; /* whole characters */
     bk->why_cell = jp_strndup(t, m);

@@ -318,6 +318,7 @@ typedef struct ccol {
     uint32_t vcap, ncap, qcap;
     bool has_nulls, has_quals;
     uint32_t n_null, n_qempty, n_marker, n_qual; /* ST_PROFILE counts cells instead */
+    uint32_t n_typed, n_text;                    /* ST_PROFILE: typed cells, text cells */
 } ccol_t;
 
 typedef struct cell {
@@ -406,6 +407,7 @@ typedef struct bld {
     jp_column_t *col; /* NULL until rows come and while DEAD; INT stands in for NONE */
     /* a profile's counts, and the cell that made an inferred column text */
     size_t n_null, n_qempty, n_marker, n_qual;
+    size_t n_typed, n_text;  /* cells of a kind of their own, and text cells */
     bool explained, pending; /* pending: the culprit is in the chunk being appended */
     unsigned kinds_seen;     /* while pending: kinds of the cells before */
     long why_row, why_line, why_col;

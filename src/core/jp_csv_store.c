@@ -341,6 +341,7 @@ bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
         c->kinds = 0;
         c->has_nulls = c->has_quals = false;
         c->n_null = c->n_qempty = c->n_marker = c->n_qual = 0;
+        c->n_typed = c->n_text = 0;
     }
     if (P->profile) {
         C->cap = UINT32_MAX; /* nothing is stored, nothing grows */
@@ -786,6 +787,8 @@ static void profile_append(pass_t *P, batch_t *B, chunk_t *C)
         bk->n_qempty += c->n_qempty;
         bk->n_marker += c->n_marker;
         bk->n_qual += c->n_qual;
+        bk->n_typed += c->n_typed;
+        bk->n_text += c->n_text;
         if (P->cs[k].mode == CM_INFER && !bk->explained && !kinds_are_text(before) &&
             kinds_are_text(bk->kinds)) {
             bk->pending = true;

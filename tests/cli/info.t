@@ -55,6 +55,12 @@ $ printf 'county,value,year\nA,7696,2020\n"B\nb",12,2021\nC,约7696,2022\n' > $T
 ~ ^year +integer
 ~ ^C +约7696 +2022
 
+# the figure as printed on the first row is named too; a column of names is not explained
+$ printf 'county,value,code\nA,约7696,1\nB,12,Bee\nC,13,Cee\nD,14,Dee\n' > $T/f.csv && $JINPU info $T/f.csv
+~ 'value' is text from row 1 \(.*f\.csv:2:3\): '约7696'
+!! 'code' is text
+!! 'county' is text
+
 # every field of the schema is listed (up to 100), not the first ten
 $ printf 'a,b,c,d,e,f,g,h,i,j,k,l\n1,2,3,4,5,6,7,8,9,10,11,12\n' > $T/w.csv && $JINPU info $T/w.csv
 ~ ^l +integer

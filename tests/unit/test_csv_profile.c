@@ -187,6 +187,49 @@ static void test_culprit(void)
     }
 }
 
+/* Which text columns are worth explaining: those mostly of figures, the
+ * culprit named wherever it is (row 1 too); not a column of names that
+ * starts with a number, nor one mostly of text. */
+static void test_culprit_rule(void)
+{
+    jp_buf_t b = JP_BUF_INIT;
+    jp_buf_puts(&b, "first,names,mostly,half,dash\n");
+    jp_buf_puts(&b, "约7696,1,x,x,\xE2\x80\x94\n"); /* line 2, row 1 */
+    for (int i = 0; i < 200; i++)
+        jp_buf_printf(&b, "%d,%s,%s,%s,%s\n", 12 + i, i % 2 ? "Alice" : "Bob", i == 7 ? "1" : "y",
+                      i <= 100 ? "5" : "z", i == 150 ? "n.a." : "3.5");
+    put(tp("r.csv"), b.data, b.len);
+    jp_buf_free(&b);
+    for (size_t t = 0; t < NTUNINGS; t++) {
+        jp_csv_set_tuning(&tunings[t]);
+        jp_csv_profile_t pr;
+        jp_error_t err;
+        jp_error_clear(&err);
+        jp_status_t st = jp_csv_profile(tp("r.csv"), NULL, 3, 10, &pr, &err);
+        jp_csv_set_tuning(NULL);
+        CHECK_MSG(st == JP_OK, "%s", errtext(&err));
+        if (st) continue;
+        for (size_t k = 0; k < 5; k++) CHECK_INT(pr.fields[k].type, JP_TYPE_STRING);
+        /* numbers after a first cell as printed: that cell, row 1 */
+        CHECK_INT(pr.fields[0].text_row, 1);
+        CHECK_INT(pr.fields[0].text_line, 2);
+        CHECK_INT(pr.fields[0].text_col, 1);
+        CHECK_STR(pr.fields[0].text_cell, "约7696");
+        /* names that start with a number, and a column mostly of text */
+        CHECK_INT(pr.fields[1].text_row, 0);
+        CHECK(pr.fields[1].text_cell == NULL);
+        CHECK_INT(pr.fields[2].text_row, 0);
+        /* as many figures as text: named, from the first cell */
+        CHECK_INT(pr.fields[3].text_row, 1);
+        CHECK_STR(pr.fields[3].text_cell, "x");
+        /* a marker is not text among numbers; the one word is */
+        CHECK_INT(pr.fields[4].text_row, 152);
+        CHECK_INT(pr.fields[4].text_line, 153);
+        CHECK_STR(pr.fields[4].text_cell, "n.a.");
+        jp_csv_profile_free(&pr);
+    }
+}
+
 static void test_schema_and_preview(void)
 {
     const char *text = "region,output,year,note\n"
@@ -302,6 +345,7 @@ int main(void)
     mkdir(dir, 0700);
     RUN(test_types);
     RUN(test_culprit);
+    RUN(test_culprit_rule);
     RUN(test_schema_and_preview);
     RUN(test_wide);
     char cmd[600];
