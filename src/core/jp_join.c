@@ -18,7 +18,12 @@
  *
  * A join in which every left row finds exactly one right row (a lookup:
  * county codes, a group table joined back) shares the left columns with
- * its input instead of copying them.
+ * its input instead of copying them.  When the right keys are distinct
+ * and every left row is kept once (a left join, or an inner join in which
+ * every left row matched), no (left, right) pairs are made at all: each
+ * right column is gathered to one value per tuple and read through the
+ * left rows' tuples.  The dense index is probed a block of rows at a time,
+ * a key at a time over its typed array.
  *
  * Owns: jp_join, jp_join_from_name.  Must never: modify either input.
  */
@@ -300,6 +305,7 @@ typedef struct probe {
     size_t nl;
     uint32_t *ltup; /* per left row: its tuple, NONE: no match */
     size_t *count;  /* per part: output rows (for pairs) */
+    size_t *hits;   /* per part: left rows with a match */
     size_t *at;     /* per part: where its output starts */
     size_t *lo, *ro;
     bool nomem;
@@ -322,24 +328,114 @@ static inline size_t rows_for(const probe_t *p, uint32_t t)
     }
 }
 
+/*
+ * The dense index's tuples of left rows [from, from + n), n <= PROBE_BLOCK,
+ * a key at a time: each key adds its offset times its stride to the rows'
+ * codes in a tight loop over its typed array, and marks rows that cannot
+ * match (a null, a string the right does not have, a value outside the
+ * right's range); then one table look-up per row.
+ */
+#define PROBE_BLOCK 2048
+
+static void dense_block(const index_t *x, size_t from, size_t n, uint32_t *tup)
+{
+    uint64_t code[PROBE_BLOCK];
+    uint8_t bad[PROBE_BLOCK];
+    memset(code, 0, n * sizeof *code);
+    memset(bad, 0, n);
+    for (size_t k = 0; k < x->nkeys; k++) {
+        const jp_column_t *c = x->lc[k];
+        const uint64_t card = x->card[k], stride = x->stride[k];
+        switch (c->type) {
+        case JP_TYPE_STRING: {
+            const uint32_t *v = c->v.s + from, *map = x->smap[k];
+            if (map) {
+                const uint32_t nmap = c->dict->count;
+                for (size_t j = 0; j < n; j++) {
+                    uint64_t o = v[j] < nmap ? map[v[j]] : NONE; /* NONE is past card */
+                    bad[j] |= o >= card;
+                    code[j] += o * stride;
+                }
+            } else {
+                for (size_t j = 0; j < n; j++) {
+                    bad[j] |= v[j] >= card;
+                    code[j] += (uint64_t)v[j] * stride;
+                }
+            }
+            break;
+        }
+        case JP_TYPE_INT: {
+            const int64_t *v = c->v.i + from;
+            const uint64_t base = (uint64_t)x->base[k];
+            for (size_t j = 0; j < n; j++) {
+                uint64_t o = (uint64_t)v[j] - base; /* below the base wraps past card */
+                bad[j] |= o >= card;
+                code[j] += o * stride;
+            }
+            break;
+        }
+        case JP_TYPE_DATE: {
+            const int32_t *v = c->v.date + from;
+            const uint64_t base = (uint64_t)x->base[k];
+            for (size_t j = 0; j < n; j++) {
+                uint64_t o = (uint64_t)(int64_t)v[j] - base;
+                bad[j] |= o >= card;
+                code[j] += o * stride;
+            }
+            break;
+        }
+        default: { /* boolean */
+            const uint8_t *v = c->v.b + from;
+            for (size_t j = 0; j < n; j++) {
+                bad[j] |= v[j] > 1;
+                code[j] += (uint64_t)v[j] * stride;
+            }
+        }
+        }
+        if (c->nulls)
+            for (size_t j = 0; j < n; j++) bad[j] |= c->nulls[from + j];
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t t = x->table[bad[j] ? 0 : code[j]] - 1; /* an empty slot (0) is NONE */
+        tup[j] = bad[j] ? NONE : t;
+    }
+}
+
 static void probe_part(void *ctx, int k, int parts)
 {
     probe_t *p = ctx;
     size_t from = p->nl * (size_t)k / (size_t)parts, to = p->nl * (size_t)(k + 1) / (size_t)parts;
+    if (p->x->dense) {
+        size_t c = 0, h = 0;
+        for (size_t i = from; i < to; i += PROBE_BLOCK) {
+            size_t n = to - i < PROBE_BLOCK ? to - i : PROBE_BLOCK;
+            dense_block(p->x, i, n, p->ltup + i);
+            for (size_t j = i; j < i + n; j++) {
+                c += rows_for(p, p->ltup[j]);
+                h += p->ltup[j] != NONE;
+            }
+            if (((i / PROBE_BLOCK) & 31) == 31 && jp_stop_pending()) break;
+        }
+        p->count[k] = c;
+        p->hits[k] = h;
+        return;
+    }
     uint64_t vals[64];
     uint64_t *v = p->x->nkeys <= 64 ? vals : jp_malloc_array(p->x->nkeys, sizeof *v);
     if (!v) {
         p->nomem = true;
         return;
     }
-    size_t c = 0;
+    size_t c = 0, h = 0;
     for (size_t i = from; i < to; i++) {
         uint32_t t = find_tuple(p->x, true, i, false, v);
         p->ltup[i] = t;
         c += rows_for(p, t);
+        h += t != NONE;
         if ((i & 0xffff) == 0xffff && jp_stop_pending()) break;
     }
     p->count[k] = c;
+    p->hits[k] = h;
     if (v != vals) jp_free(v);
 }
 
@@ -382,6 +478,91 @@ static jp_column_t *gather_rows(jp_column_t *c, const size_t *rows, size_t n, bo
     if (missing) return jp_column_gather(c, rows, n);
     jp_column_t *out;
     return jp_plan_gather_cols(&c, &out, 1, rows, n) ? NULL : out;
+}
+
+/* Does each right tuple have exactly one right row (a lookup table)? */
+static bool right_unique(const index_t *x, size_t nr)
+{
+    size_t keyed = 0;
+    for (size_t r = 0; r < nr; r++) keyed += x->rtup[r] != NONE;
+    return keyed == x->ntup;
+}
+
+/* Gathering a right column by the left rows' tuples: per[min(tup, last)]. */
+typedef struct tjob {
+    const jp_column_t *per;
+    jp_column_t *dst;
+    const uint32_t *tup;
+    uint32_t last;
+    size_t n;
+} tjob_t;
+
+static void tuple_part(void *ctx, int k, int parts)
+{
+    const tjob_t *j = ctx;
+    size_t from = j->n * (size_t)k / (size_t)parts, to = j->n * (size_t)(k + 1) / (size_t)parts;
+    const uint32_t *t = j->tup, last = j->last;
+    const jp_column_t *s = j->per;
+    jp_column_t *d = j->dst;
+#define AT(q) (t[q] < last ? t[q] : last)
+    size_t w = jp_type_width(s->type);
+    switch (w) {
+    case 8: {
+        const uint64_t *a = s->v.raw;
+        uint64_t *b = d->v.raw;
+        for (size_t q = from; q < to; q++) b[q] = a[AT(q)];
+        break;
+    }
+    case 4: {
+        const uint32_t *a = s->v.raw;
+        uint32_t *b = d->v.raw;
+        for (size_t q = from; q < to; q++) b[q] = a[AT(q)];
+        break;
+    }
+    case 1: {
+        const uint8_t *a = s->v.raw;
+        uint8_t *b = d->v.raw;
+        for (size_t q = from; q < to; q++) b[q] = a[AT(q)];
+        break;
+    }
+    default:
+        for (size_t q = from; q < to; q++)
+            memcpy((char *)d->v.raw + q * w, (const char *)s->v.raw + (size_t)AT(q) * w, w);
+    }
+    if (s->nulls)
+        for (size_t q = from; q < to; q++) d->nulls[q] = s->nulls[AT(q)];
+    if (s->quals)
+        for (size_t q = from; q < to; q++) d->quals[q] = s->quals[AT(q)];
+#undef AT
+}
+
+/* A lookup join's right column: at each left row, the value of the one
+ * right row of its tuple, null where it has none (missing: some have
+ * none).  Gathered first to one value per tuple, so the rows read a small
+ * array, on all cores, with no per-row index of right rows. */
+static jp_column_t *gather_tuples(const jp_column_t *c, const index_t *x, const uint32_t *ltup,
+                                  size_t n, bool missing)
+{
+    size_t nt = x->ntup;
+    size_t *idx = jp_malloc_array(nt + 1, sizeof *idx);
+    if (!idx) return NULL;
+    if (nt) memcpy(idx, x->head, nt * sizeof *idx);
+    idx[nt] = JP_NO_ROW; /* where NONE lands */
+    jp_column_t *per = jp_column_gather(c, idx, nt + missing);
+    jp_free(idx);
+    if (!per) return NULL;
+    jp_column_t *out = c->type == JP_TYPE_STRING ? jp_column_new_with_dict(c->dict, n ? n : 1)
+                                                 : jp_column_new(c->type, n ? n : 1);
+    if (!out || (per->nulls && jp_column_alloc_nulls(out)) ||
+        (per->quals && jp_column_alloc_quals(out)) || jp_column_set_len(out, n)) {
+        jp_column_unref(out);
+        jp_column_unref(per);
+        return NULL;
+    }
+    tjob_t j = {per, out, ltup, (uint32_t)nt, n};
+    jp_par_run(jp_par_parts(n, (size_t)1 << 19), tuple_part, &j);
+    jp_column_unref(per);
+    return out;
 }
 
 /* A key field of a right or full join: the left's value, or the right's
@@ -612,8 +793,9 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
     p.nl = nl;
     p.ltup = jp_malloc_array(nl ? nl : 1, sizeof *p.ltup);
     p.count = jp_calloc((size_t)parts, sizeof *p.count);
+    p.hits = jp_calloc((size_t)parts, sizeof *p.hits);
     p.at = jp_calloc((size_t)parts, sizeof *p.at);
-    if (!p.ltup || !p.count || !p.at) {
+    if (!p.ltup || !p.count || !p.hits || !p.at) {
         nomem(err);
         goto done;
     }
@@ -626,7 +808,16 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         jp_stop_check(err);
         goto done;
     }
-    if (how == JP_JOIN_RIGHT) {
+    size_t hits = 0;
+    for (int k = 0; k < parts; k++) hits += p.hits[k];
+    /* a lookup (one right row per key, and every left row kept once): the
+       output rows are the left's own, in order, and the right's columns are
+       read through the tuples; no (left, right) pairs are made */
+    bool lookup =
+        (how == JP_JOIN_LEFT || (how == JP_JOIN_INNER && hits == nl)) && right_unique(&x, nr);
+    if (lookup) {
+        n = nl;
+    } else if (how == JP_JOIN_RIGHT) {
         if (right_pairs(&x, p.ltup, nl, nr, &lo, &ro, &n)) {
             nomem(err);
             goto done;
@@ -653,7 +844,7 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
     }
     /* the left fields: shared when the rows are the left's own, in order */
     bool lmissing = false, identity = n == nl;
-    for (size_t q = 0; q < n && (identity || !lmissing); q++) {
+    for (size_t q = 0; !lookup && q < n && (identity || !lmissing); q++) {
         if (lo[q] == JP_NO_ROW) lmissing = true;
         if (lo[q] != q) identity = false;
     }
@@ -685,8 +876,8 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
     }
     /* then the right's other fields */
     if (how != JP_JOIN_SEMI && how != JP_JOIN_ANTI) {
-        bool rmissing = false;
-        for (size_t q = 0; q < n && !rmissing; q++) rmissing = ro[q] == JP_NO_ROW;
+        bool rmissing = lookup && hits < nl;
+        for (size_t q = 0; !lookup && q < n && !rmissing; q++) rmissing = ro[q] == JP_NO_ROW;
         for (size_t f = 0; f < right->schema.n_fields; f++) {
             bool is_key = false;
             for (size_t k = 0; k < nkeys; k++) is_key |= ri[k] == (long)f;
@@ -708,7 +899,8 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
                 jp_free(fd.name);
                 fd.name = nm;
             }
-            jp_column_t *c = gather_rows(right->cols[f], ro, n, rmissing);
+            jp_column_t *c = lookup ? gather_tuples(right->cols[f], &x, p.ltup, n, rmissing)
+                                    : gather_rows(right->cols[f], ro, n, rmissing);
             if (!c) {
                 jp_field_free(&fd);
                 nomem(err);
@@ -731,6 +923,7 @@ done:
     jp_free(ri);
     jp_free(p.ltup);
     jp_free(p.count);
+    jp_free(p.hits);
     jp_free(p.at);
     jp_free(lo);
     jp_free(ro);

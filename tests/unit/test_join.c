@@ -150,19 +150,78 @@ static jp_column_t *ids(size_t n)
     return c;
 }
 
-static void check_join(int lkind[2], int rkind[2], size_t nk, size_t nl, size_t nr, int span)
+/* A right key column of distinct values (a lookup table): 0..n-1 in a
+ * shuffled order, as kind's type, with a few nulls. */
+static jp_column_t *uniqcol(int kind, size_t n)
+{
+    size_t *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(next() % i), t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+    jp_column_t *c = jp_column_new(kind == 3                ? JP_TYPE_STRING
+                                   : kind == 2 || kind == 4 ? JP_TYPE_NUMBER
+                                                            : JP_TYPE_INT,
+                                   n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        if (next() % 17 == 0) {
+            jp_column_push_null(c);
+            continue;
+        }
+        char s[16];
+        switch (kind) {
+        case 1:
+            jp_column_push_int(c, (int64_t)v[i] * 1000000007LL, JP_Q_EXACT);
+            break;
+        case 2:
+            jp_column_push_number(c, (double)v[i] + 0.5, JP_Q_EXACT);
+            break;
+        case 3:
+            snprintf(s, sizeof s, "k%zu", v[i]);
+            jp_column_push_str(c, s, strlen(s));
+            break;
+        case 4:
+            jp_column_push_number(c, (double)v[i], JP_Q_EXACT);
+            break;
+        default:
+            jp_column_push_int(c, (int64_t)v[i], JP_Q_EXACT);
+        }
+    }
+    free(v);
+    return c;
+}
+
+/* A right field with nulls and qualifiers, to follow through the join. */
+static jp_column_t *qualcol(size_t n)
+{
+    jp_column_t *c = jp_column_new(JP_TYPE_NUMBER, n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 5 == 3)
+            jp_column_push_null(c);
+        else
+            jp_column_push_number(c, (double)i * 1.5, i % 3 == 1 ? JP_Q_APPROX : JP_Q_EXACT);
+    }
+    return c;
+}
+
+static void check_join_u(int lkind[2], int rkind[2], size_t nk, size_t nl, size_t nr, int span,
+                         bool unique)
 {
     jp_column_t *lk[2], *rk[2];
     jp_dataset_t *L = jp_dataset_new(), *R = jp_dataset_new();
     const char *lnames[] = {"a", "b"}, *rnames[] = {"x", "y"};
     for (size_t k = 0; k < nk; k++) {
         lk[k] = keycol(lkind[k], nl, span);
-        rk[k] = keycol(rkind[k], nr, span);
+        rk[k] = unique && k == 0 ? uniqcol(rkind[k], nr) : keycol(rkind[k], nr, span);
         jp_dataset_add(L, lnames[k], jp_column_ref(lk[k]), NULL, NULL);
         jp_dataset_add(R, rnames[k], jp_column_ref(rk[k]), NULL, NULL);
     }
     jp_dataset_add(L, "lid", ids(nl), NULL, NULL);
     jp_dataset_add(R, "rid", ids(nr), NULL, NULL);
+    jp_column_t *rq = qualcol(nr);
+    jp_dataset_add(R, "rq", jp_column_ref(rq), NULL, NULL);
     L->nrows = nl;
     R->nrows = nr;
     for (int how = JP_JOIN_INNER; how <= JP_JOIN_FULL; how++) {
@@ -171,8 +230,26 @@ static void check_join(int lkind[2], int rkind[2], size_t nk, size_t nl, size_t 
         if (!out) continue;
         char *want = reference(lk, rk, nk, nl, nr, (jp_join_how_t)how);
         char *got = pairs_of(out);
-        CHECK_MSG(strcmp(want, got) == 0, "how %d, kinds %d/%d %d/%d, %zu x %zu rows, span %d", how,
-                  lkind[0], rkind[0], nk > 1 ? lkind[1] : -1, nk > 1 ? rkind[1] : -1, nl, nr, span);
+        CHECK_MSG(strcmp(want, got) == 0,
+                  "how %d, kinds %d/%d %d/%d, %zu x %zu rows, span %d, unique %d", how, lkind[0],
+                  rkind[0], nk > 1 ? lkind[1] : -1, nk > 1 ? rkind[1] : -1, nl, nr, span, unique);
+        /* the right's other fields follow their rows: values, nulls, qualifiers */
+        long rcol = jp_dataset_find(out, "rid"), qcol = jp_dataset_find(out, "rq");
+        if (rcol >= 0 && qcol >= 0) {
+            const jp_column_t *oc = out->cols[qcol], *ic = out->cols[rcol];
+            bool ok = oc->len == out->nrows;
+            for (size_t i = 0; i < out->nrows && ok; i++) {
+                if (jp_column_is_null(ic, i)) {
+                    ok = jp_column_is_null(oc, i) && jp_column_qual(oc, i) == JP_Q_EXACT;
+                    continue;
+                }
+                size_t r = (size_t)ic->v.i[i];
+                ok = jp_column_is_null(oc, i) == jp_column_is_null(rq, r) &&
+                     jp_column_qual(oc, i) == jp_column_qual(rq, r) &&
+                     (jp_column_is_null(rq, r) || oc->v.d[i] == rq->v.d[r]);
+            }
+            CHECK_MSG(ok, "how %d, unique %d: the right's field rq", how, unique);
+        }
         /* right and full joins: a right-only row carries the right's keys */
         if (how == JP_JOIN_RIGHT || how == JP_JOIN_FULL) {
             long a = jp_dataset_find(out, "a"), lid = jp_dataset_find(out, "lid"),
@@ -196,8 +273,14 @@ static void check_join(int lkind[2], int rkind[2], size_t nk, size_t nl, size_t 
         jp_column_unref(lk[k]);
         jp_column_unref(rk[k]);
     }
+    jp_column_unref(rq);
     jp_dataset_unref(L);
     jp_dataset_unref(R);
+}
+
+static void check_join(int lkind[2], int rkind[2], size_t nk, size_t nl, size_t nr, int span)
+{
+    check_join_u(lkind, rkind, nk, nl, nr, span, false);
 }
 
 static void test_random_joins(void)
@@ -211,6 +294,21 @@ static void test_random_joins(void)
             check_join(lk, rk, 1, nl, nr, 25);
             check_join(lk, rk, 2, nl, nr, 6);
         }
+    /* lookup tables: one right row per key, some left keys missing, some
+       right keys never asked for; a left key a right key of another
+       dictionary; enough left rows for several cores and probe blocks */
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++)
+        for (int round = 0; round < 3; round++) {
+            int lk[2] = {pairs[p][0], (int)(next() % 2) * 3}, rk[2] = {pairs[p][1], lk[1]};
+            size_t nl = 20 + next() % 3000, nr = 1 + next() % 40;
+            int span = (int)nr + (int)(next() % 3) * 5;
+            check_join_u(lk, rk, 1, nl, nr, span, true);
+            check_join_u(lk, rk, 2, nl, nr, span, true);
+        }
+    int u[2] = {3, 0};
+    check_join_u(u, u, 1, 150000, 30, 30, true);
+    int ui[2] = {0, 0};
+    check_join_u(ui, ui, 1, 140001, 300, 250, true);
     /* enough rows to probe on several cores */
     int a[2] = {3, 0}, b[2] = {3, 0};
     check_join(a, b, 2, 150000, 40, 9);
