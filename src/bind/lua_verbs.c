@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jp_lazy.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_suggest.h"
 #include "jp_verbs.h"
@@ -813,10 +814,37 @@ static int ds_slice(lua_State *L)
     return 1;
 }
 
+/* ds:sort(..., { memory = "512M" | bytes }): the options table, last after
+ * the names; *memory 0 when not given. */
+static void sort_opts(lua_State *L, size_t *memory)
+{
+    *memory = 0;
+    int top = lua_gettop(L);
+    if (top < 3 || lua_type(L, top) != LUA_TTABLE) return;
+    lua_pushnil(L);
+    while (lua_next(L, top)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "memory") != 0)
+            jpl_errorf(L, "sort: the options take 'memory' only (a size: \"512M\", \"2G\")");
+    }
+    lua_getfield(L, top, "memory");
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_tointeger(L, -1) > 0) {
+        *memory = (size_t)lua_tointeger(L, -1);
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+        if (!jp_parse_size(lua_tostring(L, -1), memory))
+            jpl_errorf(L, "sort: memory = '%s' is not a size (e.g. 512M, 1.5G)",
+                       lua_tostring(L, -1));
+    } else if (!lua_isnil(L, -1)) {
+        jpl_errorf(L, "sort: memory must be a size (e.g. \"512M\") or a number of bytes");
+    }
+    lua_settop(L, top - 1);
+}
+
 static int ds_sort(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
-    size_t n;
+    size_t n, memory;
+    sort_opts(L, &memory);
     const char **names = jpl_check_names(L, 2, &n);
     if (n == 0) jpl_errorf(L, "sort: name at least one field (\"-name\" for descending)");
     jp_sort_key_t *k = lua_newuserdatauv(L, n * sizeof *k, 0);
@@ -830,6 +858,7 @@ static int ds_sort(lua_State *L)
     before_load(L, ds);
     jp_dataset_t *out = jp_sort_plan(ds, k, n, &err); /* lazy: a head of it is a top-N */
     if (!out) return verr(L, &err);
+    jp_sort_set_memory(out, memory);
     jpl_push_dataset(L, out);
     return 1;
 }

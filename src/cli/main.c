@@ -88,39 +88,6 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-/* A byte count: digits with an optional fraction, then optionally K, M, G
- * or T (powers of 1024) and an optional B or iB, in either case: 1048576,
- * 512M, 512mb, 1.5GiB.  Nothing else -- no spaces, signs, exponents, hex,
- * nan -- and not zero or past 2^63. */
-static bool parse_size(const char *s, size_t *out)
-{
-    double v = 0, scale = 1;
-    int digits = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
-    if (*p == '.') {
-        p++;
-        for (double f = 0.1; *p >= '0' && *p <= '9'; p++, digits++, f /= 10) v += (*p - '0') * f;
-    }
-    if (digits == 0 || digits > 30) return false;
-    int c = *p & ~0x20; /* upper case; 0 for the end and for ' ' */
-    const char *units = "KMGT", *u = c ? strchr(units, c) : NULL;
-    if (u) {
-        for (const char *k = units; k <= u; k++) scale *= 1024;
-        p++;
-        if (p[0] == 'i' && (p[1] == 'B' || p[1] == 'b'))
-            p += 2;
-        else if (p[0] == 'B' || p[0] == 'b')
-            p++;
-    } else if (*p == 'B' || *p == 'b') {
-        p++;
-    }
-    v *= scale;
-    if (*p || !(v >= 1) || v >= 9223372036854775808.0 || (double)SIZE_MAX < v) return false;
-    *out = (size_t)v;
-    return true;
-}
-
 /* Seconds: digits with an optional fraction (60, 0.5), above 0, at most
  * 10^7. */
 static bool parse_seconds(const char *s, double *out)
@@ -891,7 +858,7 @@ int main(int argc, char **argv)
     const char *lim = getenv("JINPU_MAX_MEMORY");
     if (lim && *lim) {
         size_t bytes;
-        if (!parse_size(lim, &bytes)) {
+        if (!jp_parse_size(lim, &bytes)) {
             fprintf(stderr,
                     "%s: JINPU_MAX_MEMORY='%s' is not a size: a number of bytes, or a number "
                     "with K, M, G or T (e.g. 512M, 1.5G)\n",

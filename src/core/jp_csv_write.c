@@ -22,6 +22,7 @@
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_xsort.h"
 #include "jp_stream.h"
 
 #define BLOCK_ROWS 16384
@@ -592,6 +593,12 @@ jp_status_t jp_csv_write(jp_dataset_t *ds, const char *path, const jp_write_opts
         jp_write_opts_init(&defaults);
         o = &defaults;
     }
+    if (jp_sort_is_plan(ds)) {
+        /* a sort of every row of a lazy file: in runs that fit the budget */
+        bool fallback;
+        jp_status_t st = jp_xsort_write_csv(ds, path, o, &fallback, err);
+        if (!fallback) return st;
+    }
     if (jp_stream_possible(ds)) {
         /* a lazy file: its rows in batches, never all of them at once */
         bool fallback;
@@ -667,7 +674,13 @@ jp_status_t jp_csv_qualifier_columns(jp_dataset_t *ds, jp_dataset_t **out, size_
 {
     *out = NULL;
     if (n_added) *n_added = 0;
-    if (jp_stream_possible(ds) && !stream_may_qualify(ds)) {
+    const jp_dataset_t *base = ds; /* a sort of a stream streams its rows too */
+    jp_dataset_t *sin;
+    const long *kidx;
+    const bool *kdesc;
+    size_t nk, lim, mem;
+    if (jp_sort_plan_spec(ds, &sin, &kidx, &kdesc, &nk, &lim, &mem)) base = sin;
+    if (jp_stream_possible(base) && !stream_may_qualify(base)) {
         *out = jp_dataset_ref(ds); /* it streams, one batch at a time */
         return JP_OK;
     }

@@ -37,6 +37,11 @@ void jp_mem_set_limit(size_t bytes);
 size_t jp_mem_limit(void);
 size_t jp_mem_in_use(void); /* bytes charged now */
 size_t jp_mem_peak(void);   /* the most ever charged at once */
+/* A byte count as JINPU_MAX_MEMORY and the sort's memory option take it:
+ * digits with an optional fraction, then K, M, G or T (powers of 1024)
+ * and an optional B or iB (512M, 1.5GiB, 1048576); false for anything
+ * else, zero or past 2^63. */
+bool jp_parse_size(const char *s, size_t *out);
 
 /*
  * Charge n bytes held by a foreign allocator (Lua's, libdeflate's,

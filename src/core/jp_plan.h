@@ -70,6 +70,9 @@ jp_status_t jp_plan_gather_cols(jp_column_t *const *src, jp_column_t **dst, size
  */
 bool jp_sort_is_plan(const jp_dataset_t *ds);
 jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err);
+/* What a sort node is: its input, keys, limit (0: every row) and budget. */
+bool jp_sort_plan_spec(const jp_dataset_t *ds, jp_dataset_t **in, const long **idx,
+                       const bool **desc, size_t *nkeys, size_t *limit, size_t *memory);
 
 /*
  * Streaming (jp_stream.c).  jp_plan_stream_input: the input of a node that

@@ -27,6 +27,7 @@
 #include "jp_stream.h"
 #include "jp_stream_sort.h"
 #include "jp_verbs.h"
+#include "jp_xsort.h"
 
 /* ---- the fallback: one stable LSD radix pass per key ------------------------------ */
 
@@ -294,6 +295,7 @@ typedef struct sortnode {
     size_t norder;
     bool ordered;
     jp_stream_top_t *top; /* a top-N found by streaming its input */
+    size_t memory;        /* the budget asked for (0: the default) */
 } sortnode_t;
 
 static void node_free(jp_lazy_t *lz)
@@ -397,6 +399,23 @@ static jp_status_t node_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         bool fallback;
         jp_status_t st = node_stream(p, ds, idx, n, &fallback, err);
         if (!fallback) return st;
+    }
+    if (!p->limit && !p->ordered && n == ds->schema.n_fields && jp_stream_possible(in)) {
+        /* every field of every row, from an input that streams: sorted in
+           runs that fit the budget, merged from temporary files */
+        bool fallback;
+        jp_status_t st =
+            jp_xsort_collect(ds, in, p->idx, p->desc, p->nkeys, p->memory, &fallback, err);
+        if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED &&
+            strncmp(err->msg, "sort: ", 6) != 0)
+            jp_error_prefix(err, "sort");
+        if (!fallback) {
+            if (!st) {
+                p->ordered = true;
+                p->norder = ds->nrows;
+            }
+            return st;
+        }
     }
     size_t nin = in->schema.n_fields;
     size_t *list = jp_malloc_array(nin + p->nkeys + 1, sizeof *list);
@@ -561,5 +580,26 @@ jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err)
 {
     sortnode_t *p = (sortnode_t *)ds->lazy;
     size_t lim = p->limit && p->limit < limit ? p->limit : limit;
-    return node_new(p->in, p->idx, p->desc, p->nkeys, lim, err);
+    jp_dataset_t *out = node_new(p->in, p->idx, p->desc, p->nkeys, lim, err);
+    if (out) ((sortnode_t *)out->lazy)->memory = p->memory;
+    return out;
+}
+
+void jp_sort_set_memory(jp_dataset_t *ds, size_t bytes)
+{
+    if (jp_sort_is_plan(ds)) ((sortnode_t *)ds->lazy)->memory = bytes;
+}
+
+bool jp_sort_plan_spec(const jp_dataset_t *ds, jp_dataset_t **in, const long **idx,
+                       const bool **desc, size_t *nkeys, size_t *limit, size_t *memory)
+{
+    if (!jp_sort_is_plan(ds)) return false;
+    const sortnode_t *p = (const sortnode_t *)ds->lazy;
+    *in = p->in;
+    *idx = p->idx;
+    *desc = p->desc;
+    *nkeys = p->nkeys;
+    *limit = p->limit;
+    *memory = p->memory;
+    return true;
 }

@@ -109,6 +109,11 @@ jp_dataset_t *jp_sort(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_
  * needed, and jp_head/jp_slice of it are top-N (only the first rows are
  * ever ordered).  Field names are checked now. */
 jp_dataset_t *jp_sort_plan(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, jp_error_t *err);
+/* The memory budget of a sort plan (bytes; 0: JINPU_MAX_MEMORY, else a
+ * quarter of the RAM): a full sort of a lazy file larger than that sorts
+ * runs that fit and merges them from temporary files in $TMPDIR.  No-op on
+ * a dataset that is not a sort plan. */
+void jp_sort_set_memory(jp_dataset_t *ds, size_t bytes);
 /* The permutation only: (*order)[k] is the input row at output position k
  * (jp_malloc'd, nrows entries). */
 jp_status_t jp_sort_order(jp_dataset_t *ds, const jp_sort_key_t *keys, size_t n, size_t **order,
