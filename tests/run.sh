@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every test against each build directory given (build/release, build/asan):
 #   C unit tests   build/V/tests/test_*           (tests/unit/unit.h)
-#   Lua tests      tests/lua/*.lua via jinpu run  (tests/lua/testlib.lua)
+#   Lua tests      tests/lua/*.lua via jinpu run  (tests/lua/testlib.lua);
+#                  tests/lua/hooks/*.lua via jinpu-hooks run
 #   CLI tests      tests/cli/*.t                  (tests/cli/run_t.sh)
 #   plugin tests   plugins/*/tests/*.lua via `jinpu plugins test`
 #   fuzz replays   build/V/tests/replay_NAME over tests/fuzz/{corpus,regressions}/NAME
@@ -76,6 +77,10 @@ for B in "$@"; do
     for t in tests/lua/test_*.lua; do
         [ -f "$t" ] || continue
         run_counted "lua $(basename "$t")" "$JINPU" run "$t"
+    done
+    for t in tests/lua/hooks/test_*.lua; do # these need the test hooks
+        [ -f "$t" ] || continue
+        run_counted "lua hooks/$(basename "$t")" "$JINPU_HOOKS" run "$t"
     done
     echo "== $V: command-line tests"
     for t in tests/cli/*.t; do

@@ -59,18 +59,71 @@ void jpl_gc_pressure(lua_State *L)
     gc_base = jp_mem_in_use();
 }
 
+/*
+ * A box is made empty, under lua_pcall: the object to put in it exists
+ * already (every verb returns one), so a memory error raised while making
+ * the box would lose the only reference to it.  Protected, the error comes
+ * back as a status; the object is released, then the error goes on.  An
+ * empty box is what __gc and every method already accept.
+ */
+static int new_dataset_box(lua_State *L)
+{
+    dsbox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->ds = NULL;
+    luaL_setmetatable(L, JPL_DATASET_MT);
+    return 1;
+}
+
+static int new_column_box(lua_State *L)
+{
+    colbox_t *b = lua_newuserdatauv(L, sizeof *b, 2);
+    b->col = NULL;
+    luaL_setmetatable(L, JPL_COLUMN_MT);
+    return 1;
+}
+
+static void release_dataset(void *p)
+{
+    jp_dataset_unref(p);
+}
+
+static void release_column(void *p)
+{
+    jp_column_unref(p);
+}
+
+/* [-0, +1, v] The empty box `make` makes; when that fails, obj is released
+ * (with release) before the error is raised. */
+static void *push_empty_box(lua_State *L, lua_CFunction make, void (*release)(void *), void *obj)
+{
+    if (!lua_checkstack(L, 2)) { /* reports, does not raise */
+        release(obj);
+        luaL_error(L, "out of memory");
+    }
+    lua_pushcfunction(L, make); /* a light C function: no allocation */
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        release(obj);
+        lua_error(L); /* the memory error goes on as one */
+    }
+    return lua_touserdata(L, -1);
+}
+
 void jpl_push_dataset(lua_State *L, jp_dataset_t *ds)
 {
     if (!ds) {
         lua_pushnil(L);
         return;
     }
-    /* allocate first, then hand over: if the allocation raises, the
-       reference would leak, so protect with a tiny pcall-free ordering */
-    dsbox_t *b = lua_newuserdatauv(L, sizeof *b, 0);
-    b->ds = ds;
-    luaL_setmetatable(L, JPL_DATASET_MT);
+    dsbox_t *b = push_empty_box(L, new_dataset_box, release_dataset, ds);
+    b->ds = ds; /* the box owns it from here */
     jpl_gc_pressure(L);
+}
+
+/* [-0, +1, m] An empty dataset box, for a dataset made after it. */
+static jp_dataset_t **push_dataset_slot(lua_State *L)
+{
+    new_dataset_box(L);
+    return &((dsbox_t *)lua_touserdata(L, -1))->ds;
 }
 
 jp_dataset_t *jpl_test_dataset(lua_State *L, int idx)
@@ -96,9 +149,8 @@ void jpl_push_column(lua_State *L, jp_column_t *col, const char *name, const cha
         lua_pushnil(L);
         return;
     }
-    colbox_t *b = lua_newuserdatauv(L, sizeof *b, 2);
-    b->col = col;
-    luaL_setmetatable(L, JPL_COLUMN_MT);
+    colbox_t *b = push_empty_box(L, new_column_box, release_column, col);
+    b->col = col; /* the box owns it from here: naming it may raise */
     lua_pushstring(L, name ? name : "");
     lua_setiuservalue(L, -2, 1);
     if (unit) {
@@ -1281,6 +1333,7 @@ static int do_load(lua_State *L, bool csv)
         lua_call(L, 2, 1); /* the plugin's reader checks its own options */
         return 1;
     }
+    jp_dataset_t **rejects = push_dataset_slot(L); /* [3]: the rejects, Lua's from the start */
     jp_read_opts_t o;
     int top = lua_gettop(L);
     jpl_read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
@@ -1288,16 +1341,12 @@ static int do_load(lua_State *L, bool csv)
         const jp_format_t *f = jp_format_for_path(path);
         if (!f || strncmp(f->name, "csv", 3) != 0) o.format = "csv";
     }
-    jp_dataset_t *rejects = NULL;
-    if (o.keep_rejects) o.rejects = &rejects;
+    if (o.keep_rejects) o.rejects = rejects;
     jp_dataset_t *ds = NULL;
     jp_error_t err;
     jp_error_clear(&err);
     jp_status_t st = jp_dataset_load(path, &o, &ds, &err);
-    if (st) {
-        jp_dataset_unref(rejects);
-        return jpl_error(L, &err);
-    }
+    if (st) return jpl_error(L, &err);
     if (!o.cell_errors && !o.schema) lua_settop(L, top); /* else their boxes must live on */
     jpl_push_dataset(L, ds);
     const jp_format_t *fmt = o.format ? jp_format_find(o.format) : jp_format_for_path(path);
@@ -1305,7 +1354,11 @@ static int do_load(lua_State *L, bool csv)
         take_keys(L, ds, o.schema, path); /* may raise: the dataset is Lua's now */
     int n = 1;
     if (o.keep_rejects) {
-        jpl_push_dataset(L, rejects);
+        if (*rejects)
+            lua_pushvalue(L, 3);
+        else
+            lua_pushnil(L);
+        jpl_gc_pressure(L);
         n++;
     }
     if (o.cell_errors) {

@@ -63,6 +63,57 @@ typedef struct {
     size_t osize, nsize;
 } refusal_t;
 
+#ifdef JP_TEST_HOOKS
+/* Test hooks (test builds only): the global table jinpu_test.
+ *   jinpu_test.alloc_fails(n, f, ...) -> reached, ok, result-or-error
+ *     runs f(...) protected while the n-th growing Lua allocation from now,
+ *     and every one after it, fails (memory stays short: Lua's emergency
+ *     collection and retry fail too); reached says whether f got that far.
+ *   jinpu_test.core_bytes() -> what the budget holds besides Lua's heap. */
+static long alloc_countdown; /* 0: off */
+static bool alloc_failing;
+
+static int t_alloc_fails(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1, 1, "must be at least 1");
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_checkstack(L, 4, NULL); /* before, not while, allocations fail */
+    alloc_countdown = (long)n;
+    alloc_failing = false;
+    int st = lua_pcall(L, lua_gettop(L) - 2, 1, 0);
+    bool reached = alloc_failing;
+    alloc_countdown = 0;
+    alloc_failing = false;
+    lua_pushboolean(L, reached);
+    lua_pushboolean(L, st == LUA_OK);
+    lua_rotate(L, -3, 2); /* [reached, ok, result] */
+    return 3;
+}
+
+static int t_core_bytes(lua_State *L)
+{
+    size_t lua_heap = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+    lua_pushinteger(L, (lua_Integer)(jp_mem_in_use() - lua_heap));
+    return 1;
+}
+
+static void open_test_hooks(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"alloc_fails", t_alloc_fails}, {"core_bytes", t_core_bytes}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    lua_setglobal(L, "jinpu_test");
+}
+
+static bool test_alloc_fails(void)
+{
+    if (alloc_failing) return true;
+    if (alloc_countdown > 0 && --alloc_countdown == 0) alloc_failing = true;
+    return alloc_failing;
+}
+#endif
+
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     refusal_t *last = ud;
@@ -72,6 +123,9 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         jp_mem_unreserve(osize);
         return NULL;
     }
+#ifdef JP_TEST_HOOKS
+    if (nsize > osize && test_alloc_fails()) return NULL;
+#endif
     if (nsize <= osize) {
         void *p = realloc(ptr, nsize);
         if (p) jp_mem_unreserve(osize - nsize);
@@ -774,6 +828,9 @@ static int pmain(lua_State *L)
     lua_pushvalue(L, -1);
     lua_setglobal(L, "jinpu");
     lua_setglobal(L, "jp");
+#ifdef JP_TEST_HOOKS
+    open_test_hooks(L);
+#endif
     lua_gc(L, LUA_GCGEN, 0, 0);
     if (!plugin_options(L, m)) return 0;
     argc = m->argc;

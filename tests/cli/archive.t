@@ -155,6 +155,9 @@ $ JINPU_TEST_EXPORT_KILL_AFTER=1 JINPU_TEST_EXPORT_FAIL_AFTER=1 $JINPU export -o
 $ grep -c JINPU_TEST_ $JINPU
 ? 1
 > 0
+$ grep -c jinpu_test $JINPU
+? 1
+> 0
 
 # info shows what an archive holds
 $ $JINPU export -o $T/r.zip --format yaml datasets/cherry.yaml datasets/ip.yaml && $JINPU info $T/r.zip
