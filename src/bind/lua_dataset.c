@@ -790,12 +790,6 @@ static char **read_name_list(lua_State *L, int idx, size_t *n)
     return l;
 }
 
-/*
- * jp.dataset{ name=, title=, ..., fields = {...}, rows = {...} | columns = {...},
- *             primary_key = ... }
- * The dataset userdata is pushed first and filled in place, so a raise at
- * any point leaves nothing to leak (its __gc releases what was built).
- */
 /* The length of the list at t, every key checked: a key that is not a
  * whole number from 1 is an error, and so is a hole (rows 1 and 3 without
  * row 2: Lua's # would give 1 or 3, and rows would vanish) unless holes
@@ -826,6 +820,300 @@ static size_t list_length(lua_State *L, int t, const char *what, bool holes_are_
     return (size_t)max;
 }
 
+/* What jp.dataset{...} is building: stack slots (0 = absent) and sizes. */
+typedef struct {
+    jp_dataset_t *ds;
+    int rows, cols; /* the rows or columns table */
+    int fbox;       /* the list of field boxes (jp_field_t userdata) */
+    size_t nf, nrows;
+} dsbuild_t;
+
+/* [-0, +0, -] Field j (1-based) of the build. */
+static jp_field_t *build_field(lua_State *L, const dsbuild_t *b, size_t j)
+{
+    lua_rawgeti(L, b->fbox, (lua_Integer)j);
+    jp_field_t *f = lua_touserdata(L, -1);
+    lua_pop(L, 1); /* still referenced by the list */
+    return f;
+}
+
+/* [-0, +1, -] Sort the list at idx, with `cmp` (a C function) or by <. */
+static void sort_list(lua_State *L, int idx, lua_CFunction cmp)
+{
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, idx);
+    if (cmp) lua_pushcfunction(L, cmp);
+    lua_call(L, cmp ? 2 : 1, 0);
+    lua_pop(L, 1);
+}
+
+/* [-0, +0, v] The fields map { name = "type" | {type=, unit=, ...} } at mt
+ * replaced by a list of field tables, sorted by name (a Lua table has no
+ * order). */
+static void fields_map_to_list(lua_State *L, int mt)
+{
+    lua_newtable(L); /* [.., map, list] */
+    int lt = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, mt)) { /* [.., map, list, k, v] */
+        if (lua_type(L, -2) != LUA_TSTRING)
+            jpl_errorf(L, "jp.dataset: fields must be a list, or a map of name = type");
+        lua_newtable(L); /* [.., k, v, f] */
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            lua_setfield(L, -2, "type");
+        } else if (lua_istable(L, -2)) {
+            lua_pushnil(L);
+            while (lua_next(L, -3)) { /* copy the definition */
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_settable(L, -4);
+            }
+        } else {
+            jpl_errorf(L, "jp.dataset: field '%s' must be a type name or a table",
+                       lua_tostring(L, -3));
+        }
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "name");
+        lua_rawseti(L, lt, (lua_Integer)lua_rawlen(L, lt) + 1);
+        lua_pop(L, 1);
+    }
+    sort_list(L, lt, by_name);
+    lua_replace(L, mt); /* the list takes the map's place */
+}
+
+/* [-0, +0, v] No fields given: one untyped field per key of the first row
+ * or of the columns table, sorted so the result is stable. */
+static void fields_from_keys(lua_State *L, dsbuild_t *b)
+{
+    int top = lua_gettop(L), src = b->cols;
+    if (b->rows) {
+        lua_rawgeti(L, b->rows, 1);
+        src = lua_istable(L, -1) ? lua_gettop(L) : 0;
+        if (src && lua_rawlen(L, src) > 0)
+            jpl_errorf(L, "jp.dataset: rows given as lists need a 'fields' list");
+    }
+    if (src) {
+        lua_newtable(L);
+        int keys = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, src)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                jpl_errorf(L, "jp.dataset: field names must be strings");
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, keys, (lua_Integer)lua_rawlen(L, keys) + 1);
+        }
+        sort_list(L, keys, NULL);
+        b->nf = (size_t)lua_rawlen(L, keys);
+        for (size_t i = 1; i <= b->nf; i++) {
+            jp_field_t *f = new_field_box(L);
+            lua_rawseti(L, b->fbox, (lua_Integer)i);
+            lua_rawgeti(L, keys, (lua_Integer)i);
+            f->name = dup_or_raise(L, jpl_check_name(L, -1, "jp.dataset"));
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, top);
+}
+
+/* [-0, +1, v] The field boxes, a new list at b->fbox: from `fields` (a
+ * list, or a map of name = type) or from the data's keys. */
+static void read_fields(lua_State *L, dsbuild_t *b)
+{
+    lua_newtable(L);
+    b->fbox = lua_gettop(L);
+    lua_getfield(L, 1, "fields");
+    if (lua_istable(L, -1) && lua_rawlen(L, -1) == 0) fields_map_to_list(L, lua_gettop(L));
+    if (lua_istable(L, -1)) {
+        int ft = lua_gettop(L);
+        b->nf = (size_t)lua_rawlen(L, ft);
+        for (size_t i = 1; i <= b->nf; i++) {
+            jp_field_t *f = new_field_box(L);
+            lua_rawseti(L, b->fbox, (lua_Integer)i);
+            lua_rawgeti(L, ft, (lua_Integer)i);
+            read_field(L, lua_gettop(L), f);
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        jpl_errorf(L, "jp.dataset: fields must be a list");
+    } else {
+        fields_from_keys(L, b);
+    }
+    lua_pop(L, 1); /* fields */
+}
+
+/* The widest type of field j's values (JP_TYPE_NONE when all are nil). */
+static jp_type_t infer_type(lua_State *L, const dsbuild_t *b, size_t j, const jp_field_t *f)
+{
+    jp_type_t t = JP_TYPE_NONE;
+    if (b->rows) {
+        for (size_t i = 1; i <= b->nrows; i++) {
+            lua_rawgeti(L, b->rows, (lua_Integer)i);
+            if (lua_istable(L, -1)) {
+                if (lua_rawlen(L, -1) > 0)
+                    lua_rawgeti(L, -1, (lua_Integer)j);
+                else
+                    lua_getfield(L, -1, f->name);
+                t = widen(t, value_type(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+    } else if (b->cols) {
+        lua_getfield(L, b->cols, f->name);
+        if (lua_istable(L, -1)) {
+            lua_Integer n = (lua_Integer)list_length(L, lua_gettop(L), f->name, true);
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, -1, i);
+                t = widen(t, value_type(L, -1));
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    return t;
+}
+
+/* [-0, +0, v] The number of rows of the columns form: every column as long
+ * as the first. */
+static void column_lengths(lua_State *L, dsbuild_t *b)
+{
+    for (size_t j = 1; j <= b->nf; j++) {
+        const jp_field_t *f = build_field(L, b, j);
+        lua_getfield(L, b->cols, f->name);
+        size_t n = lua_istable(L, -1) ? list_length(L, lua_gettop(L), f->name, true) : 0;
+        if (!lua_istable(L, -1) && !lua_isnil(L, -1))
+            jpl_errorf(L, "jp.dataset: column '%s' must be a list", f->name);
+        if (j == 1)
+            b->nrows = n;
+        else if (n != b->nrows)
+            jpl_errorf(L, "jp.dataset: column '%s' has %d values, the first column has %d", f->name,
+                       (int)n, (int)b->nrows);
+        lua_pop(L, 1);
+    }
+}
+
+/* The 1-based index of the field naming f's unit per row, or -1. */
+static long unit_field_index(lua_State *L, const dsbuild_t *b, const jp_field_t *f)
+{
+    if (!f->unit_field) return -1;
+    for (size_t k = 1; k <= b->nf; k++)
+        if (strcmp(build_field(L, b, k)->name, f->unit_field) == 0) return (long)k;
+    return jpl_errorf(L, "jp.dataset: field '%s': unit_field '%s' is not a field", f->name,
+                      f->unit_field);
+}
+
+/* [-0, +1, v] Row i's value of field j (from the rows form; the row table is
+ * above, as [.., row]: it is replaced by the value) and its unit: the unit
+ * field's value when there is one (uf > 0), else `unit`. */
+static const char *row_value(lua_State *L, size_t i, size_t j, const jp_field_t *f, long uf,
+                             const char *unit)
+{
+    if (!lua_istable(L, -1))
+        jpl_errorf(L, "jp.dataset: row %d is a %s, not a table", (int)i, luaL_typename(L, -1));
+    bool list = lua_rawlen(L, -1) > 0;
+    if (uf > 0) {
+        if (list)
+            lua_rawgeti(L, -1, (lua_Integer)uf);
+        else
+            lua_getfield(L, -1, f->unit_field);
+        unit = lua_tostring(L, -1); /* kept alive by the row table */
+        lua_pop(L, 1);
+    }
+    if (list)
+        lua_rawgeti(L, -1, (lua_Integer)j);
+    else
+        lua_getfield(L, -1, f->name);
+    lua_remove(L, -2);
+    return unit;
+}
+
+/* [-0, +0, v] Build field j's column from the rows or columns and add it. */
+static void build_column(lua_State *L, dsbuild_t *b, size_t j)
+{
+    int top = lua_gettop(L);
+    jp_field_t *f = build_field(L, b, j);
+    long uf = unit_field_index(L, b, f);
+    jp_column_t *c = jp_column_new(f->type, b->nrows);
+    if (!c) luaL_error(L, "out of memory");
+    jpl_push_column(L, c, f->name, NULL);           /* owns c while we fill it */
+    if (b->cols) lua_getfield(L, b->cols, f->name); /* [.., col, list] */
+    jp_error_t err;
+    jp_error_clear(&err);
+    for (size_t i = 1; i <= b->nrows; i++) {
+        const char *unit = f->unit;
+        if (b->cols) {
+            if (lua_istable(L, -1))
+                lua_rawgeti(L, -1, (lua_Integer)i);
+            else
+                lua_pushnil(L);
+        } else {
+            lua_rawgeti(L, b->rows, (lua_Integer)i);
+            unit = row_value(L, i, j, f, uf, unit);
+        }
+        jp_value_t v;
+        if (!jpl_to_cell(L, -1, f->type, unit, &v, &err) || jp_column_push_value(c, &v, &err))
+            jpl_errorf(L, "jp.dataset: row %d, field '%s': %s", (int)i, f->name, err.msg);
+        lua_pop(L, 1);
+    }
+    /* hand the column to the dataset: take our own reference first */
+    jp_column_ref(c);
+    if (jp_dataset_add_column(b->ds, f, c, &err)) jpl_error(L, &err);
+    lua_settop(L, top);
+}
+
+/* [-0, +0, v] Rows given as maps must not carry unknown keys (typos), nor
+ * rows given as lists more values than there are fields. */
+static void check_row_keys(lua_State *L, const dsbuild_t *b)
+{
+    for (size_t i = 1; i <= b->nrows; i++) {
+        lua_rawgeti(L, b->rows, (lua_Integer)i);
+        if (lua_rawlen(L, -1) == 0) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                lua_pop(L, 1);
+                const char *k = lua_tostring(L, -1);
+                if (!k || jp_dataset_find(b->ds, k) < 0)
+                    jpl_errorf(L, "jp.dataset: row %d has unknown field '%s'", (int)i, k ? k : "?");
+            }
+        } else if (lua_rawlen(L, -1) > b->nf) {
+            jpl_errorf(L, "jp.dataset: row %d has %d values for %d fields", (int)i,
+                       (int)lua_rawlen(L, -1), (int)b->nf);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* [-0, +0, v] primary_key = "f" | {"f", "g"}: every name a field. */
+static void read_primary_key(lua_State *L, jp_dataset_t *ds)
+{
+    lua_getfield(L, 1, "primary_key");
+    ds->schema.primary_key = read_name_list(L, -1, &ds->schema.n_primary_key);
+    lua_pop(L, 1);
+    for (size_t k = 0; k < ds->schema.n_primary_key; k++)
+        if (jp_dataset_find(ds, ds->schema.primary_key[k]) < 0)
+            jpl_errorf(L, "jp.dataset: primary key field '%s' is not a field",
+                       ds->schema.primary_key[k]);
+}
+
+/* [-0, +1, v] The rows or columns table (absent: 0) under key k of the
+ * argument, left on the stack when present. */
+static int data_table(lua_State *L, const char *k)
+{
+    lua_getfield(L, 1, k);
+    if (lua_istable(L, -1)) return lua_gettop(L);
+    lua_pop(L, 1);
+    return 0;
+}
+
+/*
+ * jp.dataset{ name=, title=, ..., fields = {...}, rows = {...} | columns = {...},
+ *             primary_key = ... }
+ * The dataset userdata is pushed first and filled in place, so a raise at
+ * any point leaves nothing to leak (its __gc releases what was built).
+ */
 static int l_dataset(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -833,263 +1121,28 @@ static int l_dataset(lua_State *L)
         "name",  "title",  "description", "source",  "source_file", "period", "license",
         "notes", "fields", "rows",        "columns", "primary_key", NULL};
     check_keys(L, 1, "jp.dataset", known);
-    jp_dataset_t *ds = jp_dataset_new();
-    if (!ds) return luaL_error(L, "out of memory");
-    jpl_push_dataset(L, ds); /* [.., ds] owns it from now on */
+    dsbuild_t b = {0};
+    b.ds = jp_dataset_new();
+    if (!b.ds) return luaL_error(L, "out of memory");
+    jpl_push_dataset(L, b.ds); /* [.., ds] owns it from now on */
     int dsi = lua_gettop(L);
-    read_meta(L, 1, &ds->meta);
-
-    lua_getfield(L, 1, "rows");
-    int rows = lua_istable(L, -1) ? lua_gettop(L) : 0;
-    if (!rows) lua_pop(L, 1);
-    lua_getfield(L, 1, "columns");
-    int cols = lua_istable(L, -1) ? lua_gettop(L) : 0;
-    if (!cols) lua_pop(L, 1);
-    if (rows && cols) return jpl_errorf(L, "jp.dataset: give rows or columns, not both");
-
-    /* the field list: given, or the sorted keys of the first row / columns */
-    lua_newtable(L); /* [.., fieldboxes] */
-    int fbox = lua_gettop(L);
-    size_t nf = 0;
-    lua_getfield(L, 1, "fields");
-    if (lua_istable(L, -1) && lua_rawlen(L, -1) == 0) {
-        /* map form { name = "type" | {type=, unit=, ...} }: names sorted,
-           since a Lua table has no order */
-        int mt = lua_gettop(L);
-        lua_newtable(L); /* [.., map, list] */
-        int lt = mt + 1;
-        lua_pushnil(L);
-        while (lua_next(L, mt)) { /* [.., map, list, k, v] */
-            if (lua_type(L, -2) != LUA_TSTRING)
-                return jpl_errorf(L, "jp.dataset: fields must be a list, or a map of name = type");
-            lua_newtable(L); /* [.., k, v, f] */
-            if (lua_type(L, -2) == LUA_TSTRING) {
-                lua_pushvalue(L, -2);
-                lua_setfield(L, -2, "type");
-            } else if (lua_istable(L, -2)) {
-                lua_pushnil(L);
-                while (lua_next(L, -3)) { /* copy the definition */
-                    lua_pushvalue(L, -2);
-                    lua_insert(L, -2);
-                    lua_settable(L, -4);
-                }
-            } else {
-                return jpl_errorf(L, "jp.dataset: field '%s' must be a type name or a table",
-                                  lua_tostring(L, -3));
-            }
-            lua_pushvalue(L, -3);
-            lua_setfield(L, -2, "name");
-            lua_rawseti(L, lt, (lua_Integer)lua_rawlen(L, lt) + 1);
-            lua_pop(L, 1);
-        }
-        lua_getglobal(L, "table");
-        lua_getfield(L, -1, "sort");
-        lua_pushvalue(L, lt);
-        lua_pushcfunction(L, by_name);
-        lua_call(L, 2, 0);
-        lua_pop(L, 1);
-        lua_replace(L, mt); /* the list takes the map's place */
-    }
-    if (lua_istable(L, -1)) {
-        int ft = lua_gettop(L);
-        size_t n = (size_t)lua_rawlen(L, ft);
-        for (size_t i = 1; i <= n; i++) {
-            jp_field_t *f = new_field_box(L);
-            lua_rawseti(L, fbox, (lua_Integer)i);
-            lua_rawgeti(L, ft, (lua_Integer)i);
-            read_field(L, lua_gettop(L), f);
-            lua_pop(L, 1);
-        }
-        nf = n;
-    } else if (!lua_isnil(L, -1)) {
-        return jpl_errorf(L, "jp.dataset: fields must be a list");
-    } else {
-        int src = cols;
-        if (rows) {
-            lua_rawgeti(L, rows, 1);
-            src = lua_istable(L, -1) ? lua_gettop(L) : 0;
-            if (src && lua_rawlen(L, src) > 0)
-                return jpl_errorf(L, "jp.dataset: rows given as lists need a 'fields' list");
-        }
-        if (src) {
-            lua_newtable(L);
-            int keys = lua_gettop(L);
-            lua_pushnil(L);
-            while (lua_next(L, src)) {
-                lua_pop(L, 1);
-                if (lua_type(L, -1) != LUA_TSTRING)
-                    return jpl_errorf(L, "jp.dataset: field names must be strings");
-                lua_pushvalue(L, -1);
-                lua_rawseti(L, keys, (lua_Integer)lua_rawlen(L, keys) + 1);
-            }
-            /* a Lua table has no order: sort names so the result is stable */
-            lua_getglobal(L, "table");
-            lua_getfield(L, -1, "sort");
-            lua_pushvalue(L, keys);
-            lua_call(L, 1, 0);
-            lua_pop(L, 1);
-            nf = (size_t)lua_rawlen(L, keys);
-            for (size_t i = 1; i <= nf; i++) {
-                jp_field_t *f = new_field_box(L);
-                lua_rawseti(L, fbox, (lua_Integer)i);
-                lua_rawgeti(L, keys, (lua_Integer)i);
-                f->name = dup_or_raise(L, jpl_check_name(L, -1, "jp.dataset"));
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1); /* keys */
-        }
-        if (rows) lua_pop(L, 1);
-    }
-    lua_pop(L, 1); /* fields */
-
-    size_t nrows = 0;
-    if (rows) nrows = list_length(L, rows, "rows", false);
-    /* infer missing types from the values */
-    for (size_t j = 1; j <= nf; j++) {
-        lua_rawgeti(L, fbox, (lua_Integer)j);
-        jp_field_t *f = lua_touserdata(L, -1);
-        lua_pop(L, 1);
+    read_meta(L, 1, &b.ds->meta);
+    b.rows = data_table(L, "rows");
+    b.cols = data_table(L, "columns");
+    if (b.rows && b.cols) return jpl_errorf(L, "jp.dataset: give rows or columns, not both");
+    read_fields(L, &b);
+    if (b.rows) b.nrows = list_length(L, b.rows, "rows", false);
+    for (size_t j = 1; j <= b.nf; j++) { /* missing types: from the values */
+        jp_field_t *f = build_field(L, &b, j);
         if (f->type != JP_TYPE_NONE) continue;
-        jp_type_t t = JP_TYPE_NONE;
-        if (rows) {
-            for (size_t i = 1; i <= nrows; i++) {
-                lua_rawgeti(L, rows, (lua_Integer)i);
-                if (lua_istable(L, -1)) {
-                    if (lua_rawlen(L, -1) > 0)
-                        lua_rawgeti(L, -1, (lua_Integer)j);
-                    else
-                        lua_getfield(L, -1, f->name);
-                    t = widen(t, value_type(L, -1));
-                    lua_pop(L, 1);
-                }
-                lua_pop(L, 1);
-            }
-        } else if (cols) {
-            lua_getfield(L, cols, f->name);
-            if (lua_istable(L, -1)) {
-                lua_Integer n = (lua_Integer)list_length(L, lua_gettop(L), f->name, true);
-                for (lua_Integer i = 1; i <= n; i++) {
-                    lua_rawgeti(L, -1, i);
-                    t = widen(t, value_type(L, -1));
-                    lua_pop(L, 1);
-                }
-            }
-            lua_pop(L, 1);
-        }
+        jp_type_t t = infer_type(L, &b, j, f);
         f->type = t == JP_TYPE_NONE ? JP_TYPE_STRING : t;
     }
-    if (cols) {
-        for (size_t j = 1; j <= nf; j++) {
-            lua_rawgeti(L, fbox, (lua_Integer)j);
-            jp_field_t *f = lua_touserdata(L, -1);
-            lua_pop(L, 1);
-            lua_getfield(L, cols, f->name);
-            size_t n = lua_istable(L, -1) ? list_length(L, lua_gettop(L), f->name, true) : 0;
-            if (!lua_istable(L, -1) && !lua_isnil(L, -1))
-                return jpl_errorf(L, "jp.dataset: column '%s' must be a list", f->name);
-            if (j == 1)
-                nrows = n;
-            else if (n != nrows)
-                return jpl_errorf(L,
-                                  "jp.dataset: column '%s' has %d values, the first column has %d",
-                                  f->name, (int)n, (int)nrows);
-            lua_pop(L, 1);
-        }
-    }
-
-    /* build the columns */
-    jp_error_t err;
-    jp_error_clear(&err);
-    for (size_t j = 1; j <= nf; j++) {
-        lua_rawgeti(L, fbox, (lua_Integer)j);
-        jp_field_t *f = lua_touserdata(L, -1);
-        lua_pop(L, 1);
-        const char *unit = f->unit;
-        long uf = -1;
-        if (f->unit_field) {
-            for (size_t k = 1; k <= nf && uf < 0; k++) {
-                lua_rawgeti(L, fbox, (lua_Integer)k);
-                jp_field_t *g = lua_touserdata(L, -1);
-                lua_pop(L, 1);
-                if (strcmp(g->name, f->unit_field) == 0) uf = (long)k;
-            }
-            if (uf < 0)
-                return jpl_errorf(L, "jp.dataset: field '%s': unit_field '%s' is not a field",
-                                  f->name, f->unit_field);
-        }
-        jp_column_t *c = jp_column_new(f->type, nrows);
-        if (!c) return luaL_error(L, "out of memory");
-        jpl_push_column(L, c, f->name, NULL); /* owns c while we fill it */
-        int ci = lua_gettop(L);
-        if (cols) lua_getfield(L, cols, f->name); /* [.., col, list] */
-        for (size_t i = 1; i <= nrows; i++) {
-            const char *rowunit = unit;
-            if (cols) {
-                if (lua_istable(L, -1))
-                    lua_rawgeti(L, -1, (lua_Integer)i);
-                else
-                    lua_pushnil(L);
-            } else {
-                lua_rawgeti(L, rows, (lua_Integer)i);
-                if (!lua_istable(L, -1))
-                    return jpl_errorf(L, "jp.dataset: row %d is a %s, not a table", (int)i,
-                                      luaL_typename(L, -1));
-                bool list = lua_rawlen(L, -1) > 0;
-                if (uf > 0) {
-                    if (list)
-                        lua_rawgeti(L, -1, (lua_Integer)uf);
-                    else
-                        lua_getfield(L, -1, f->unit_field);
-                    rowunit = lua_tostring(L, -1); /* kept alive by the row table */
-                    lua_pop(L, 1);
-                }
-                if (list)
-                    lua_rawgeti(L, -1, (lua_Integer)j);
-                else
-                    lua_getfield(L, -1, f->name);
-                lua_remove(L, -2);
-            }
-            jp_value_t v;
-            if (!jpl_to_cell(L, -1, f->type, rowunit, &v, &err) ||
-                jp_column_push_value(c, &v, &err))
-                return jpl_errorf(L, "jp.dataset: row %d, field '%s': %s", (int)i, f->name,
-                                  err.msg);
-            lua_pop(L, 1);
-        }
-        if (cols) lua_pop(L, 1);
-        /* hand the column to the dataset: take our own reference first */
-        jp_column_ref(c);
-        if (jp_dataset_add_column(ds, f, c, &err)) return jpl_error(L, &err);
-        lua_settop(L, ci - 1);
-    }
-    if (rows) {
-        /* rows given as maps must not carry unknown keys (typos) */
-        for (size_t i = 1; i <= nrows; i++) {
-            lua_rawgeti(L, rows, (lua_Integer)i);
-            if (lua_rawlen(L, -1) == 0) {
-                lua_pushnil(L);
-                while (lua_next(L, -2)) {
-                    lua_pop(L, 1);
-                    const char *k = lua_tostring(L, -1);
-                    if (!k || jp_dataset_find(ds, k) < 0)
-                        return jpl_errorf(L, "jp.dataset: row %d has unknown field '%s'", (int)i,
-                                          k ? k : "?");
-                }
-            } else if (lua_rawlen(L, -1) > nf) {
-                return jpl_errorf(L, "jp.dataset: row %d has %d values for %d fields", (int)i,
-                                  (int)lua_rawlen(L, -1), (int)nf);
-            }
-            lua_pop(L, 1);
-        }
-    }
-    ds->nrows = nrows;
-    lua_getfield(L, 1, "primary_key");
-    ds->schema.primary_key = read_name_list(L, -1, &ds->schema.n_primary_key);
-    lua_pop(L, 1);
-    for (size_t k = 0; k < ds->schema.n_primary_key; k++)
-        if (jp_dataset_find(ds, ds->schema.primary_key[k]) < 0)
-            return jpl_errorf(L, "jp.dataset: primary key field '%s' is not a field",
-                              ds->schema.primary_key[k]);
+    if (b.cols) column_lengths(L, &b);
+    for (size_t j = 1; j <= b.nf; j++) build_column(L, &b, j);
+    if (b.rows) check_row_keys(L, &b);
+    b.ds->nrows = b.nrows;
+    read_primary_key(L, b.ds);
     lua_settop(L, dsi);
     return 1;
 }
