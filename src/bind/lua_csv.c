@@ -99,7 +99,7 @@ static int l_csv_profile(lua_State *L)
         po.width = jpl_term_width();
         po.max_rows = (size_t)rows;
         po.title = 0;
-        po.more_fields = pr->nfields - pr->preview->schema.n_fields;
+        po.more_fields = pr->nfields - jp_dataset_nfields(pr->preview);
         if (jp_dataset_preview(pr->preview, &po, &b->text, &err)) return jpl_error(L, &err);
     }
     size_t show = nshow < 0 || (size_t)nshow > pr->nfields ? pr->nfields : (size_t)nshow;

@@ -256,21 +256,21 @@ void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)
         return;
     }
     char buf[96];
-    switch (c->type) {
+    switch (jp_column_type(c)) {
     case JP_TYPE_INT:
-        lua_pushinteger(L, (lua_Integer)c->v.i[i]);
+        lua_pushinteger(L, (lua_Integer)jp_column_int(c, i));
         break;
     case JP_TYPE_NUMBER:
-        lua_pushnumber(L, c->v.d[i]);
+        lua_pushnumber(L, jp_column_number(c, i));
         break;
     case JP_TYPE_BOOL:
-        lua_pushboolean(L, c->v.b[i]);
+        lua_pushboolean(L, jp_column_bool(c, i));
         break;
     case JP_TYPE_DATE:
-        lua_pushstring(L, jp_date_format(c->v.date[i], buf));
+        lua_pushstring(L, jp_date_format(jp_column_date(c, i), buf));
         break;
     case JP_TYPE_PERIOD:
-        lua_pushstring(L, jp_period_format(&c->v.p[i], buf, sizeof buf));
+        lua_pushstring(L, jp_period_format(jp_column_period(c, i), buf, sizeof buf));
         break;
     case JP_TYPE_STRING: {
         size_t len;
@@ -580,7 +580,7 @@ static void read_constraints(lua_State *L, int t, jp_field_t *f)
                 if (jp_column_push_str(c->bounds, v.u.s.ptr, v.u.s.len))
                     luaL_error(L, "out of memory");
                 size_t len;
-                v.u.s.ptr = jp_column_str(c->bounds, c->bounds->len - 1, &len);
+                v.u.s.ptr = jp_column_str(c->bounds, jp_column_len(c->bounds) - 1, &len);
             }
             if (k)
                 c->maximum = v, c->has_maximum = true;
@@ -1092,10 +1092,10 @@ static void read_primary_key(lua_State *L, jp_dataset_t *ds)
     lua_getfield(L, 1, "primary_key");
     ds->schema.primary_key = read_name_list(L, -1, &ds->schema.n_primary_key);
     lua_pop(L, 1);
-    for (size_t k = 0; k < ds->schema.n_primary_key; k++)
-        if (jp_dataset_find(ds, ds->schema.primary_key[k]) < 0)
-            jpl_errorf(L, "jp.dataset: primary key field '%s' is not a field",
-                       ds->schema.primary_key[k]);
+    const jp_schema_t *s = jp_dataset_schema(ds);
+    for (size_t k = 0; k < s->n_primary_key; k++)
+        if (jp_dataset_find(ds, s->primary_key[k]) < 0)
+            jpl_errorf(L, "jp.dataset: primary key field '%s' is not a field", s->primary_key[k]);
 }
 
 /* [-0, +1, v] The rows or columns table (absent: 0) under key k of the
@@ -1296,7 +1296,7 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
     }
     jp_dataset_t *sds = lua_isuserdata(L, -1) ? jpl_test_dataset(L, -1) : NULL;
     if (sds) { /* a dataset (e.g. a schema file loaded with jp.load): its fields and keys */
-        o->schema = &sds->schema; /* kept alive by the value left on the stack */
+        o->schema = jp_dataset_schema(sds); /* kept alive by the value left on the stack */
     } else if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1))
             jpl_errorf(L, "option 'schema' must be a table, a dataset or a schema's name");
@@ -1312,8 +1312,9 @@ void jpl_read_opts(lua_State *L, int t, jp_read_opts_t *o, bool csv)
  * none of its own (a CSV).  Every key field must have been read. */
 static void take_keys(lua_State *L, jp_dataset_t *ds, const jp_schema_t *s, const char *path)
 {
-    if (!s || (!s->n_primary_key && !s->n_foreign_keys) || ds->schema.n_primary_key ||
-        ds->schema.n_foreign_keys)
+    const jp_schema_t *own = jp_dataset_schema(ds);
+    if (!s || (!s->n_primary_key && !s->n_foreign_keys) || own->n_primary_key ||
+        own->n_foreign_keys)
         return;
     for (size_t i = 0; i < s->n_primary_key; i++)
         if (jp_dataset_find(ds, s->primary_key[i]) < 0)
@@ -1447,7 +1448,7 @@ static int ds_len(lua_State *L)
     jp_error_t err;
     jp_error_clear(&err);
     if (jp_dataset_need_rows(ds, &err)) return jpl_error(L, &err);
-    lua_pushinteger(L, (lua_Integer)ds->nrows);
+    lua_pushinteger(L, (lua_Integer)jp_dataset_nrows(ds));
     return 1;
 }
 
@@ -1524,9 +1525,9 @@ static int ds_preview_m(lua_State *L)
 static int ds_names(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
-    lua_createtable(L, (int)ds->schema.n_fields, 0);
-    for (size_t i = 0; i < ds->schema.n_fields; i++) {
-        lua_pushstring(L, ds->schema.fields[i].name);
+    lua_createtable(L, (int)jp_dataset_nfields(ds), 0);
+    for (size_t i = 0; i < jp_dataset_nfields(ds); i++) {
+        lua_pushstring(L, jp_dataset_field(ds, i)->name);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;
@@ -1584,7 +1585,8 @@ static int ds_schema(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     jpl_need_all(L, ds); /* types of lazy columns are known once loaded */
-    const jp_meta_t *m = &ds->meta;
+    const jp_meta_t *m = jp_dataset_meta(ds);
+    const jp_schema_t *s = jp_dataset_schema(ds);
     lua_newtable(L);
     set_str(L, "name", m->name);
     set_str(L, "title", m->title);
@@ -1593,14 +1595,14 @@ static int ds_schema(lua_State *L)
     set_str(L, "source_file", m->source_file);
     set_str(L, "period", m->period);
     set_str(L, "license", m->license);
-    set_str(L, "origin", ds->origin);
+    set_str(L, "origin", jp_dataset_origin(ds));
     push_names(L, m->notes, m->n_notes);
     lua_setfield(L, -2, "notes");
-    lua_pushinteger(L, (lua_Integer)ds->nrows);
+    lua_pushinteger(L, (lua_Integer)jp_dataset_nrows(ds));
     lua_setfield(L, -2, "rows");
-    lua_createtable(L, (int)ds->schema.n_fields, 0);
-    for (size_t i = 0; i < ds->schema.n_fields; i++) {
-        const jp_field_t *f = &ds->schema.fields[i];
+    lua_createtable(L, (int)jp_dataset_nfields(ds), 0);
+    for (size_t i = 0; i < jp_dataset_nfields(ds); i++) {
+        const jp_field_t *f = jp_dataset_field(ds, i);
         lua_newtable(L);
         set_str(L, "name", f->name);
         set_str(L, "type", jp_type_name(f->type));
@@ -1622,8 +1624,9 @@ static int ds_schema(lua_State *L)
                 lua_pushinteger(L, c->max_length), lua_setfield(L, -2, "maxLength");
             set_str(L, "pattern", c->pattern);
             if (c->enum_values) {
-                lua_createtable(L, (int)c->enum_values->len, 0);
-                for (size_t k = 0; k < c->enum_values->len; k++) {
+                size_t ne = jp_column_len(c->enum_values);
+                lua_createtable(L, (int)ne, 0);
+                for (size_t k = 0; k < ne; k++) {
                     jpl_push_cell(L, c->enum_values, k);
                     lua_rawseti(L, -2, (lua_Integer)k + 1);
                 }
@@ -1634,14 +1637,14 @@ static int ds_schema(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "fields");
-    if (ds->schema.n_primary_key) {
-        push_names(L, ds->schema.primary_key, ds->schema.n_primary_key);
+    if (s->n_primary_key) {
+        push_names(L, s->primary_key, s->n_primary_key);
         lua_setfield(L, -2, "primary_key");
     }
-    if (ds->schema.n_foreign_keys) {
-        lua_createtable(L, (int)ds->schema.n_foreign_keys, 0);
-        for (size_t i = 0; i < ds->schema.n_foreign_keys; i++) {
-            const jp_foreign_key_t *fk = &ds->schema.foreign_keys[i];
+    if (s->n_foreign_keys) {
+        lua_createtable(L, (int)s->n_foreign_keys, 0);
+        for (size_t i = 0; i < s->n_foreign_keys; i++) {
+            const jp_foreign_key_t *fk = &s->foreign_keys[i];
             lua_newtable(L);
             push_names(L, fk->fields, fk->n_fields);
             lua_setfield(L, -2, "fields");
@@ -1676,30 +1679,30 @@ static int ds_column(lua_State *L)
     long i = check_field(L, ds, 2, "column");
     size_t k = (size_t)i;
     jpl_need(L, ds, &k, 1);
-    const jp_field_t *f = &ds->schema.fields[i];
-    jpl_push_column(L, jp_column_ref(ds->cols[i]), f->name, f->unit);
+    const jp_field_t *f = jp_dataset_field(ds, i);
+    jpl_push_column(L, jp_column_ref(jp_dataset_col(ds, i)), f->name, f->unit);
     return 1;
 }
 
 /* [-0, +1, m] Row i as a table; qualified cells listed in its metatable. */
 static void push_row(lua_State *L, jp_dataset_t *ds, size_t i)
 {
-    size_t nf = ds->schema.n_fields;
+    size_t nf = jp_dataset_nfields(ds);
     lua_createtable(L, 0, (int)nf);
     bool quals = false;
     for (size_t j = 0; j < nf; j++) {
-        jpl_push_cell(L, ds->cols[j], i);
-        lua_setfield(L, -2, ds->schema.fields[j].name);
-        quals |= jp_column_qual(ds->cols[j], i) != JP_Q_EXACT;
+        jpl_push_cell(L, jp_dataset_col(ds, j), i);
+        lua_setfield(L, -2, jp_dataset_field(ds, j)->name);
+        quals |= jp_column_qual(jp_dataset_col(ds, j), i) != JP_Q_EXACT;
     }
     if (quals) {
         lua_createtable(L, 0, 1); /* [row, mt] */
         lua_newtable(L);          /* [row, mt, quals] */
         for (size_t j = 0; j < nf; j++) {
-            jp_qual_t q = jp_column_qual(ds->cols[j], i);
+            jp_qual_t q = jp_column_qual(jp_dataset_col(ds, j), i);
             if (q == JP_Q_EXACT) continue;
             lua_pushstring(L, jp_qual_name(q));
-            lua_setfield(L, -2, ds->schema.fields[j].name);
+            lua_setfield(L, -2, jp_dataset_field(ds, j)->name);
         }
         lua_setfield(L, -2, "qualifiers"); /* [row, mt] */
         lua_setmetatable(L, -2);           /* [row] */
@@ -1710,7 +1713,7 @@ static int rows_iter(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, lua_upvalueindex(1));
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
-    if ((size_t)i >= ds->nrows) return 0;
+    if ((size_t)i >= jp_dataset_nrows(ds)) return 0;
     lua_pushinteger(L, i + 1);
     lua_copy(L, -1, lua_upvalueindex(2));
     lua_pop(L, 1);
@@ -1736,10 +1739,10 @@ static size_t check_row_index(lua_State *L, jp_dataset_t *ds, int arg)
     jp_error_t err;
     jp_error_clear(&err);
     if (jp_dataset_need_rows(ds, &err)) jpl_error(L, &err);
-    if (i < 0) i = (lua_Integer)ds->nrows + i + 1; /* -1 = last row */
-    if (i < 1 || (size_t)i > ds->nrows)
+    if (i < 0) i = (lua_Integer)jp_dataset_nrows(ds) + i + 1; /* -1 = last row */
+    if (i < 1 || (size_t)i > jp_dataset_nrows(ds))
         jpl_errorf(L, "row %d is out of range (the dataset has %d rows)",
-                   (int)luaL_checkinteger(L, arg), (int)ds->nrows);
+                   (int)luaL_checkinteger(L, arg), (int)jp_dataset_nrows(ds));
     return (size_t)i - 1;
 }
 
@@ -1760,7 +1763,7 @@ static int ds_qualifier(lua_State *L)
     size_t k = (size_t)f;
     jpl_need(L, ds, &k, 1);
     size_t i = check_row_index(L, ds, 2);
-    lua_pushstring(L, jp_qual_name(jp_column_qual(ds->cols[f], i)));
+    lua_pushstring(L, jp_qual_name(jp_column_qual(jp_dataset_col(ds, f), i)));
     return 1;
 }
 
@@ -1888,8 +1891,8 @@ static int ds_name(lua_State *L)
                           "name: ds:name() only reads the name; ds:named(\"%s\") returns the "
                           "dataset under a new name (datasets never change)",
                           lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "...");
-    if (ds->meta.name)
-        lua_pushstring(L, ds->meta.name);
+    if (jp_dataset_meta(ds)->name)
+        lua_pushstring(L, jp_dataset_meta(ds)->name);
     else
         lua_pushnil(L);
     return 1;
@@ -1926,7 +1929,7 @@ static int ds_eq(lua_State *L)
 static int ds_collect(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
-    if (ds->lazy) jpl_need_all(L, ds);
+    if (jp_dataset_is_lazy(ds)) jpl_need_all(L, ds);
     lua_settop(L, 1);
     return 1;
 }
@@ -1959,7 +1962,7 @@ static int col_gc(lua_State *L)
 
 static int col_len(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)jpl_check_column(L, 1)->len);
+    lua_pushinteger(L, (lua_Integer)jp_column_len(jpl_check_column(L, 1)));
     return 1;
 }
 
@@ -1969,7 +1972,7 @@ static int col_index(lua_State *L)
     jp_column_t *c = jpl_check_column(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         lua_Integer i = luaL_checkinteger(L, 2);
-        if (i < 1 || (size_t)i > c->len) return 0;
+        if (i < 1 || (size_t)i > jp_column_len(c)) return 0;
         jpl_push_cell(L, c, (size_t)i - 1);
         return 1;
     }
@@ -1979,7 +1982,7 @@ static int col_index(lua_State *L)
         return 1;
     }
     if (strcmp(k, "type") == 0) {
-        lua_pushstring(L, jp_type_name(c->type));
+        lua_pushstring(L, jp_type_name(jp_column_type(c)));
         return 1;
     }
     lua_getmetatable(L, 1);
@@ -1995,16 +1998,17 @@ static int col_tostring(lua_State *L)
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     lua_pushfstring(L, "column '%s' (%s%s%s, %d values): ", jpl_column_name(L, 1),
-                    jp_type_name(c->type), unit ? ", " : "", unit ? unit : "", (int)c->len);
+                    jp_type_name(jp_column_type(c)), unit ? ", " : "", unit ? unit : "",
+                    (int)jp_column_len(c));
     luaL_addvalue(&b);
     char buf[128];
     const char *p;
-    for (size_t i = 0; i < c->len && i < 8; i++) {
+    for (size_t i = 0; i < jp_column_len(c) && i < 8; i++) {
         size_t n = jp_cell_display(c, i, buf, sizeof buf, &p);
         if (i) luaL_addstring(&b, ", ");
         luaL_addlstring(&b, p, n > 40 ? 40 : n);
     }
-    if (c->len > 8) luaL_addstring(&b, ", ...");
+    if (jp_column_len(c) > 8) luaL_addstring(&b, ", ...");
     luaL_pushresult(&b);
     return 1;
 }
@@ -2023,7 +2027,7 @@ static int col_qualifier(lua_State *L)
 {
     jp_column_t *c = jpl_check_column(L, 1);
     lua_Integer i = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, i >= 1 && (size_t)i <= c->len, 2, "out of range");
+    luaL_argcheck(L, i >= 1 && (size_t)i <= jp_column_len(c), 2, "out of range");
     lua_pushstring(L, jp_qual_name(jp_column_qual(c, (size_t)i - 1)));
     return 1;
 }
@@ -2031,8 +2035,8 @@ static int col_qualifier(lua_State *L)
 static int col_totable(lua_State *L)
 {
     jp_column_t *c = jpl_check_column(L, 1);
-    lua_createtable(L, (int)c->len, 0);
-    for (size_t i = 0; i < c->len; i++) {
+    lua_createtable(L, (int)jp_column_len(c), 0);
+    for (size_t i = 0; i < jp_column_len(c); i++) {
         jpl_push_cell(L, c, i);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
@@ -2042,10 +2046,7 @@ static int col_totable(lua_State *L)
 static int col_qualified(lua_State *L)
 {
     jp_column_t *c = jpl_check_column(L, 1);
-    size_t n = 0;
-    if (c->quals)
-        for (size_t i = 0; i < c->len; i++) n += c->quals[i] != JP_Q_EXACT;
-    lua_pushinteger(L, (lua_Integer)n);
+    lua_pushinteger(L, (lua_Integer)jp_column_qual_count(c));
     return 1;
 }
 
@@ -2060,7 +2061,7 @@ static int col_values_iter(lua_State *L)
 {
     jp_column_t *c = jpl_check_column(L, 1);
     lua_Integer i = luaL_checkinteger(L, 2);
-    if ((size_t)i >= c->len) return 0;
+    if ((size_t)i >= jp_column_len(c)) return 0;
     lua_pushinteger(L, i + 1);
     jpl_push_cell(L, c, (size_t)i);
     return 2;

@@ -390,9 +390,9 @@ static int p_stamp(lua_State *L)
 static int p_plugins_of(lua_State *L)
 {
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
-    lua_createtable(L, (int)ds->meta.n_plugins, 0);
-    for (size_t i = 0; i < ds->meta.n_plugins; i++) {
-        lua_pushstring(L, ds->meta.plugins[i]);
+    lua_createtable(L, (int)jp_dataset_meta(ds)->n_plugins, 0);
+    for (size_t i = 0; i < jp_dataset_meta(ds)->n_plugins; i++) {
+        lua_pushstring(L, jp_dataset_meta(ds)->plugins[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;

@@ -205,7 +205,7 @@ static jp_dataset_t *resolve_ref(void *ctx, const char *name)
 static int v_schema(lua_State *L)
 {
     jp_report_t *r = check_validator(L);
-    const jp_schema_t *s = &r->ds->schema;
+    const jp_schema_t *s = jp_dataset_schema(r->ds);
     size_t n = s->n_foreign_keys;
     refs_t rf = {NULL, NULL, 0};
     if (n) {
@@ -269,7 +269,7 @@ static bool to_bound(lua_State *L, int idx, const jp_field_t *f, jp_column_t **s
         if (!*store && !(*store = jp_column_new(JP_TYPE_STRING, 2))) luaL_error(L, "out of memory");
         if (jp_column_push_str(*store, v->u.s.ptr, v->u.s.len)) luaL_error(L, "out of memory");
         size_t len;
-        v->u.s.ptr = jp_column_str(*store, (*store)->len - 1, &len);
+        v->u.s.ptr = jp_column_str(*store, jp_column_len(*store) - 1, &len);
     }
     return true;
 }
@@ -299,17 +299,17 @@ static int v_constraints(lua_State *L)
         add_broken(L, r, "constraint", field, name, bad);
         return 0;
     }
-    long fi = jp_schema_find(&r->ds->schema, field);
+    long fi = jp_schema_find(jp_dataset_schema(r->ds), field);
     if (fi < 0) {
         snprintf(name, sizeof name, "%s.constraints", base);
-        const char *near = jp_schema_suggest(&r->ds->schema, field);
+        const char *near = jp_schema_suggest(jp_dataset_schema(r->ds), field);
         const char *msg =
             lua_pushfstring(L, "no field '%s' in dataset '%s'%s%s%s", field, r->name,
                             near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         add_broken(L, r, "constraint", field, name, msg);
         return 0;
     }
-    const jp_field_t *f = &r->ds->schema.fields[fi];
+    const jp_field_t *f = jp_dataset_field(r->ds, fi);
     jp_constraints_t *c = lua_newuserdatauv(L, sizeof *c, 0);
     jp_constraints_init(c);
     luaL_setmetatable(L, CBOX_MT);
@@ -539,7 +539,7 @@ static int v_fail(lua_State *L)
     size_t row = JP_NO_ROW;
     if (!lua_isnoneornil(L, 3)) {
         lua_Integer i = luaL_checkinteger(L, 3);
-        luaL_argcheck(L, i >= 1 && (size_t)i <= r->ds->nrows, 3, "row out of range");
+        luaL_argcheck(L, i >= 1 && (size_t)i <= jp_dataset_nrows(r->ds), 3, "row out of range");
         row = (size_t)i - 1;
     }
     const char *field = luaL_optstring(L, 4, NULL);
@@ -560,7 +560,7 @@ static int v_type_error(lua_State *L)
     jp_report_t *r = check_validator(L);
     uint32_t id = check_rule_id(L, r, 2);
     lua_Integer i = luaL_checkinteger(L, 3);
-    luaL_argcheck(L, i >= 1 && (size_t)i <= r->ds->nrows, 3, "row out of range");
+    luaL_argcheck(L, i >= 1 && (size_t)i <= jp_dataset_nrows(r->ds), 3, "row out of range");
     const char *field = luaL_checkstring(L, 4);
     const char *msg = luaL_checkstring(L, 5);
     lua_Integer line = luaL_optinteger(L, 6, 0);
@@ -837,7 +837,7 @@ static int r_index(lua_State *L)
         return 1;
     }
     if (!strcmp(k, "rows")) {
-        lua_pushinteger(L, (lua_Integer)r->ds->nrows);
+        lua_pushinteger(L, (lua_Integer)jp_dataset_nrows(r->ds));
         return 1;
     }
     if (!strcmp(k, "data")) {

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jp_lazy.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_suggest.h"
@@ -131,7 +130,8 @@ static void check_open(lua_State *L, const rowview_t *v)
  * strings indexed by dictionary code (upvalue/stack table `strs`). */
 static void push_view_cell(lua_State *L, const jp_column_t *c, size_t row, int strs, int j)
 {
-    if (c->type != JP_TYPE_STRING || jp_column_is_null(c, row) || c->dict->count > 100000) {
+    if (jp_column_type(c) != JP_TYPE_STRING || jp_column_is_null(c, row) ||
+        jp_column_dict_count(c) > 100000) {
         /* (a cache of mostly distinct strings would only cost memory) */
         jpl_push_cell(L, c, row);
         return;
@@ -139,11 +139,12 @@ static void push_view_cell(lua_State *L, const jp_column_t *c, size_t row, int s
     lua_rawgeti(L, strs, j + 1); /* [cache_j] */
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        lua_createtable(L, (int)(c->dict->count < 4096 ? c->dict->count : 4096), 0);
+        lua_createtable(L, (int)(jp_column_dict_count(c) < 4096 ? jp_column_dict_count(c) : 4096),
+                        0);
         lua_pushvalue(L, -1);
         lua_rawseti(L, strs, j + 1); /* [cache_j] */
     }
-    lua_Integer code = (lua_Integer)c->v.s[row] + 1;
+    lua_Integer code = (lua_Integer)jp_column_code(c, row) + 1;
     if (lua_rawgeti(L, -1, code) == LUA_TNIL) { /* [cache_j, s?] */
         lua_pop(L, 1);
         size_t len;
@@ -183,7 +184,7 @@ static int view_index(lua_State *L)
         lua_rawset(L, lua_upvalueindex(2));
     }
     jp_dataset_t *ds = v->ds;
-    if (!ds->cols[j]) {
+    if (!jp_dataset_col(ds, j)) {
         size_t k = (size_t)j;
         jpl_need(L, ds, &k, 1);
     }
@@ -193,8 +194,8 @@ static int view_index(lua_State *L)
         lua_pushvalue(L, 2);
         lua_rawseti(L, lua_upvalueindex(3), (lua_Integer)v->nused);
     }
-    if (v->row >= ds->nrows) return 0;
-    push_view_cell(L, ds->cols[j], v->row, lua_upvalueindex(4), (int)j);
+    if (v->row >= jp_dataset_nrows(ds)) return 0;
+    push_view_cell(L, jp_dataset_col(ds, j), v->row, lua_upvalueindex(4), (int)j);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1); /* later reads in this call are plain */
@@ -208,14 +209,14 @@ static int view_next(lua_State *L)
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
     check_open(L, v);
     jp_dataset_t *ds = v->ds;
-    while ((size_t)i < ds->schema.n_fields) {
+    while ((size_t)i < jp_dataset_nfields(ds)) {
         size_t k = (size_t)i++;
         lua_pushinteger(L, i);
         lua_replace(L, lua_upvalueindex(2));
-        if (!ds->cols[k]) jpl_need(L, ds, &k, 1);
-        if (jp_column_is_null(ds->cols[k], v->row)) continue;
-        lua_pushstring(L, ds->schema.fields[k].name);
-        jpl_push_cell(L, ds->cols[k], v->row);
+        if (!jp_dataset_col(ds, k)) jpl_need(L, ds, &k, 1);
+        if (jp_column_is_null(jp_dataset_col(ds, k), v->row)) continue;
+        lua_pushstring(L, jp_dataset_field(ds, k)->name);
+        jpl_push_cell(L, jp_dataset_col(ds, k), v->row);
         return 2;
     }
     return 0;
@@ -251,10 +252,10 @@ static int l_copy_row(lua_State *L)
     check_open(L, v);
     jp_dataset_t *ds = v->ds;
     jpl_need_all(L, ds);
-    lua_createtable(L, 0, (int)ds->schema.n_fields);
-    for (size_t k = 0; k < ds->schema.n_fields; k++) {
-        jpl_push_cell(L, ds->cols[k], v->row);
-        lua_setfield(L, -2, ds->schema.fields[k].name);
+    lua_createtable(L, 0, (int)jp_dataset_nfields(ds));
+    for (size_t k = 0; k < jp_dataset_nfields(ds); k++) {
+        jpl_push_cell(L, jp_dataset_col(ds, k), v->row);
+        lua_setfield(L, -2, jp_dataset_field(ds, k)->name);
     }
     return 1;
 }
@@ -272,7 +273,7 @@ static rowview_t *open_view(lua_State *L, jp_dataset_t *ds, int fnidx, const cha
     lua_setmetatable(L, -2);
     v->ds = ds;
     v->verb = verb;
-    v->nf = ds->schema.n_fields;
+    v->nf = jp_dataset_nfields(ds);
     v->used = jp_malloc_array(v->nf ? v->nf : 1, sizeof *v->used);
     v->is_used = jp_calloc(v->nf ? v->nf : 1, sizeof *v->is_used);
     if (!v->used || !v->is_used) jpl_errorf(L, "%s: out of memory", verb);
@@ -309,16 +310,16 @@ static void view_at(lua_State *L, rowview_t *v, const loop_t *lp, size_t i)
     for (size_t k = 0; k < v->nused; k++) {
         int j = v->used[k];
         lua_rawgeti(L, lp->keys, (lua_Integer)k + 1);
-        const jp_column_t *c = ds->cols[j];
+        const jp_column_t *c = jp_dataset_col(ds, j);
         if (jp_column_is_null(c, i))
             lua_pushnil(L);
         else
-            switch (c->type) {
+            switch (jp_column_type(c)) {
             case JP_TYPE_NUMBER:
-                lua_pushnumber(L, c->v.d[i]);
+                lua_pushnumber(L, jp_column_number(c, i));
                 break;
             case JP_TYPE_INT:
-                lua_pushinteger(L, (lua_Integer)c->v.i[i]);
+                lua_pushinteger(L, (lua_Integer)jp_column_int(c, i));
                 break;
             case JP_TYPE_STRING:
                 push_view_cell(L, c, i, lp->strs, j);
@@ -328,11 +329,6 @@ static void view_at(lua_State *L, rowview_t *v, const loop_t *lp, size_t i)
             }
         lua_rawset(L, lp->view);
     }
-}
-
-static bool rows_known(const jp_dataset_t *ds)
-{
-    return !ds->lazy || ds->lazy->rows_known;
 }
 
 /*
@@ -345,7 +341,7 @@ static bool rows_known(const jp_dataset_t *ds)
  */
 static void before_load(lua_State *L, jp_dataset_t *ds)
 {
-    if (ds->lazy || ds->nrows >= 100000) lua_gc(L, LUA_GCCOLLECT);
+    if (jp_dataset_is_lazy(ds) || jp_dataset_nrows(ds) >= 100000) lua_gc(L, LUA_GCCOLLECT);
 }
 
 /*
@@ -360,7 +356,6 @@ static void settle_rows(lua_State *L, jp_dataset_t *ds)
 {
     before_load(L, ds);
     jpl_need_all(L, ds);
-    (void)rows_known;
 }
 
 /* ---- filter ------------------------------------------------------------------------ */
@@ -381,7 +376,7 @@ static int filter_loop(lua_State *L)
 {
     fnloop_t *f = lua_touserdata(L, 1);
     const loop_t *lp = &f->lp;
-    for (size_t i = 0; i < f->ds->nrows; i++) {
+    for (size_t i = 0; i < jp_dataset_nrows(f->ds); i++) {
         f->row = i;
         view_at(L, f->v, lp, i);
         lua_pushvalue(L, lp->fn);
@@ -404,16 +399,17 @@ static void push_nil_fields(lua_State *L, const fnloop_t *f, const char *msg)
     luaL_buffinit(L, &b);
     const rowview_t *v = f->v;
     size_t nnil = 0;
-    if (msg && strstr(msg, "nil") && v && f->row < v->ds->nrows) {
+    if (msg && strstr(msg, "nil") && v && f->row < jp_dataset_nrows(v->ds)) {
         for (size_t k = 0; k < v->nused; k++)
-            if (v->ds->cols[v->used[k]] && jp_column_is_null(v->ds->cols[v->used[k]], f->row))
+            if (jp_dataset_col(v->ds, v->used[k]) &&
+                jp_column_is_null(jp_dataset_col(v->ds, v->used[k]), f->row))
                 nnil++;
         size_t seen = 0;
         for (size_t k = 0; k < v->nused && nnil; k++) {
-            const jp_column_t *c = v->ds->cols[v->used[k]];
+            const jp_column_t *c = jp_dataset_col(v->ds, v->used[k]);
             if (!c || !jp_column_is_null(c, f->row)) continue;
             luaL_addstring(&b, seen++ ? ", '" : nnil == 1 ? ", field '" : ", fields '");
-            luaL_addstring(&b, v->ds->schema.fields[v->used[k]].name);
+            luaL_addstring(&b, jp_dataset_field(v->ds, v->used[k])->name);
             luaL_addstring(&b, "'");
         }
         if (nnil > 1) luaL_addstring(&b, " (nil)");
@@ -532,7 +528,7 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
                        : k == 2 ? JP_TYPE_NUMBER
                        : k == 3 ? JP_TYPE_STRING
                                 : JP_TYPE_BOOL;
-        b->col = jp_column_new(ty, f->ds->nrows);
+        b->col = jp_column_new(ty, jp_dataset_nrows(f->ds));
         if (!b->col) jpl_errorf(L, "out of memory");
         for (size_t q = 0; q < f->leading_nils; q++)
             if (jp_column_push_null(b->col)) jpl_errorf(L, "out of memory");
@@ -550,7 +546,7 @@ static void mutate_store(lua_State *L, fnloop_t *f, size_t i)
             /* integers so far, now a float: the column becomes number */
             jp_error_t err;
             jp_column_t *c = jp_column_cast(b->col, JP_TYPE_NUMBER, &err);
-            if (!c || jp_column_reserve(c, f->ds->nrows)) {
+            if (!c || jp_column_reserve(c, jp_dataset_nrows(f->ds))) {
                 jp_column_unref(c);
                 jpl_errorf(L, "out of memory");
             }
@@ -588,7 +584,7 @@ static int mutate_loop(lua_State *L)
 {
     fnloop_t *f = lua_touserdata(L, 1);
     const loop_t *lp = &f->lp;
-    for (size_t i = 0; i < f->ds->nrows; i++) {
+    for (size_t i = 0; i < jp_dataset_nrows(f->ds); i++) {
         f->row = i;
         view_at(L, f->v, lp, i);
         lua_pushvalue(L, lp->fn);
@@ -615,7 +611,7 @@ static jp_column_t *function_column(lua_State *L, jp_dataset_t *ds, int fnidx, c
     box_t *b = f.out;
     if (!b->col) {
         /* nil everywhere: a column of nulls */
-        b->col = jp_column_new_nulls(JP_TYPE_NUMBER, ds->nrows);
+        b->col = jp_column_new_nulls(JP_TYPE_NUMBER, jp_dataset_nrows(ds));
         if (!b->col) jpl_errorf(L, "out of memory");
     }
     lua_pushvalue(L, -1);
@@ -801,7 +797,7 @@ static int ds_slice(lua_State *L)
     if (i < 0 || j < 0) {
         if (jp_dataset_need_rows(ds, &err)) return verr(L, &err);
     }
-    lua_Integer len = (lua_Integer)ds->nrows;
+    lua_Integer len = (lua_Integer)jp_dataset_nrows(ds);
     if (i < 0)
         i = i < -len ? 1 : len + i + 1;
     else if (i == 0)

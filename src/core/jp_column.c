@@ -513,6 +513,14 @@ bool jp_column_has_quals(const jp_column_t *c)
     return false;
 }
 
+size_t jp_column_qual_count(const jp_column_t *c)
+{
+    size_t n = 0;
+    if (c->quals)
+        for (size_t i = 0; i < c->len; i++) n += c->quals[i] != JP_Q_EXACT;
+    return n;
+}
+
 /* Typed gathers, one per element width; a missing row (JP_NO_ROW) is 0. */
 #define DEFINE_GATHER(NAME, T)                                                                     \
     static void NAME(void *dst, const void *src, const size_t *idx, size_t n, bool missing)        \

@@ -119,6 +119,47 @@ jp_status_t jp_column_push_str(jp_column_t *c, const char *s, size_t n);
 /* Push a cell; its type must be the column's (INT into NUMBER widens). */
 jp_status_t jp_column_push_value(jp_column_t *c, const jp_value_t *v, jp_error_t *err);
 
+/* Readers: what code outside the column's own files uses instead of the
+ * members (the layout may change; these stay). */
+static inline jp_type_t jp_column_type(const jp_column_t *c)
+{
+    return c->type;
+}
+static inline size_t jp_column_len(const jp_column_t *c)
+{
+    return c->len;
+}
+/* Cell i of a column of that type (not null: check jp_column_is_null). */
+static inline int64_t jp_column_int(const jp_column_t *c, size_t i)
+{
+    return c->v.i[i];
+}
+static inline double jp_column_number(const jp_column_t *c, size_t i)
+{
+    return c->v.d[i];
+}
+static inline bool jp_column_bool(const jp_column_t *c, size_t i)
+{
+    return c->v.b[i] != 0;
+}
+static inline int32_t jp_column_date(const jp_column_t *c, size_t i)
+{
+    return c->v.date[i];
+}
+static inline const jp_period_t *jp_column_period(const jp_column_t *c, size_t i)
+{
+    return &c->v.p[i];
+}
+/* A STRING cell's code in the column's dictionary, and how many distinct
+ * strings the dictionary holds (codes are below it). */
+static inline uint32_t jp_column_code(const jp_column_t *c, size_t i)
+{
+    return c->v.s[i];
+}
+static inline uint32_t jp_column_dict_count(const jp_column_t *c)
+{
+    return c->dict->count;
+}
 static inline bool jp_column_is_null(const jp_column_t *c, size_t i)
 {
     return c->nulls && c->nulls[i];
@@ -135,6 +176,8 @@ static inline const char *jp_column_str(const jp_column_t *c, size_t i, size_t *
 void jp_column_get(const jp_column_t *c, size_t i, jp_value_t *out);
 size_t jp_column_null_count(const jp_column_t *c);
 bool jp_column_has_quals(const jp_column_t *c);
+/* How many cells carry a qualifier other than exact. */
+size_t jp_column_qual_count(const jp_column_t *c);
 
 /*
  * New column holding rows idx[0..n) of src, in that order.  An index equal

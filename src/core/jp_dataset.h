@@ -57,6 +57,41 @@ typedef struct jp_dataset {
     jp_lazy_t *lazy;    /* NULL for an eager dataset */
 } jp_dataset_t;
 
+/* Readers: what code outside the core uses instead of the members. */
+static inline size_t jp_dataset_nrows(const jp_dataset_t *ds)
+{
+    return ds->nrows; /* settled: after jp_dataset_need_rows for a lazy one */
+}
+static inline size_t jp_dataset_nfields(const jp_dataset_t *ds)
+{
+    return ds->schema.n_fields;
+}
+static inline const jp_field_t *jp_dataset_field(const jp_dataset_t *ds, size_t i)
+{
+    return &ds->schema.fields[i];
+}
+/* Column i: NULL in a lazy dataset until jp_dataset_need loads it. */
+static inline jp_column_t *jp_dataset_col(const jp_dataset_t *ds, size_t i)
+{
+    return ds->cols[i];
+}
+static inline const jp_schema_t *jp_dataset_schema(const jp_dataset_t *ds)
+{
+    return &ds->schema;
+}
+static inline const jp_meta_t *jp_dataset_meta(const jp_dataset_t *ds)
+{
+    return &ds->meta;
+}
+static inline bool jp_dataset_is_lazy(const jp_dataset_t *ds)
+{
+    return ds->lazy != NULL;
+}
+static inline const char *jp_dataset_origin(const jp_dataset_t *ds)
+{
+    return ds->origin;
+}
+
 jp_dataset_t *jp_dataset_new(void);
 jp_dataset_t *jp_dataset_ref(jp_dataset_t *ds);
 void jp_dataset_unref(jp_dataset_t *ds);
