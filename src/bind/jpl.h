@@ -68,6 +68,8 @@ void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n);
 /* [-0, +1, m] One cell as a Lua value: nil for null, integer, float,
  * string, boolean; dates as "YYYY-MM-DD" and periods as canonical text. */
 void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i);
+/* [-0, +1, m] The same for a value. */
+void jpl_push_value(lua_State *L, const jp_value_t *v);
 /*
  * [-0, +0, -] Convert the Lua value at idx into a cell of type t:
  * numbers/integers (figures as text: "14.8万", ">140000"), strings,

@@ -249,28 +249,44 @@ void jpl_need(lua_State *L, jp_dataset_t *ds, const size_t *idx, size_t n)
     jpl_gc_pressure(L);
 }
 
+/* Figures and booleans are Lua's own; every other type is its text. */
+void jpl_push_value(lua_State *L, const jp_value_t *v)
+{
+    if (v->is_null || v->type <= JP_TYPE_NONE || v->type >= JP_TYPE_COUNT) {
+        lua_pushnil(L);
+        return;
+    }
+    switch (v->type) {
+    case JP_TYPE_INT:
+        lua_pushinteger(L, (lua_Integer)v->u.i);
+        break;
+    case JP_TYPE_NUMBER:
+        lua_pushnumber(L, v->u.d);
+        break;
+    case JP_TYPE_BOOL:
+        lua_pushboolean(L, v->u.b);
+        break;
+    default: {
+        char buf[96];
+        const char *p;
+        size_t n = jp_type_info(v->type)->text(v, buf, sizeof buf, &p);
+        lua_pushlstring(L, p, n);
+    }
+    }
+}
+
 void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)
 {
     if (jp_column_is_null(c, i)) {
         lua_pushnil(L);
         return;
     }
-    char buf[96];
-    switch (jp_column_type(c)) {
+    switch (jp_column_type(c)) { /* the common ones without a jp_value_t */
     case JP_TYPE_INT:
         lua_pushinteger(L, (lua_Integer)jp_column_int(c, i));
         break;
     case JP_TYPE_NUMBER:
         lua_pushnumber(L, jp_column_number(c, i));
-        break;
-    case JP_TYPE_BOOL:
-        lua_pushboolean(L, jp_column_bool(c, i));
-        break;
-    case JP_TYPE_DATE:
-        lua_pushstring(L, jp_date_format(jp_column_date(c, i), buf));
-        break;
-    case JP_TYPE_PERIOD:
-        lua_pushstring(L, jp_period_format(jp_column_period(c, i), buf, sizeof buf));
         break;
     case JP_TYPE_STRING: {
         size_t len;
@@ -278,8 +294,11 @@ void jpl_push_cell(lua_State *L, const jp_column_t *c, size_t i)
         lua_pushlstring(L, s, len);
         break;
     }
-    default:
-        lua_pushnil(L);
+    default: {
+        jp_value_t v;
+        jp_column_get(c, i, &v);
+        jpl_push_value(L, &v);
+    }
     }
 }
 
@@ -1540,37 +1559,6 @@ static void set_str(lua_State *L, const char *key, const char *v)
     lua_setfield(L, -2, key);
 }
 
-static void push_value(lua_State *L, const jp_value_t *v)
-{
-    char buf[96];
-    if (v->is_null) {
-        lua_pushnil(L);
-        return;
-    }
-    switch (v->type) {
-    case JP_TYPE_INT:
-        lua_pushinteger(L, (lua_Integer)v->u.i);
-        break;
-    case JP_TYPE_NUMBER:
-        lua_pushnumber(L, v->u.d);
-        break;
-    case JP_TYPE_BOOL:
-        lua_pushboolean(L, v->u.b);
-        break;
-    case JP_TYPE_DATE:
-        lua_pushstring(L, jp_date_format(v->u.date, buf));
-        break;
-    case JP_TYPE_PERIOD:
-        lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf));
-        break;
-    case JP_TYPE_STRING:
-        lua_pushlstring(L, v->u.s.ptr, v->u.s.len);
-        break;
-    default:
-        lua_pushnil(L);
-    }
-}
-
 static void push_names(lua_State *L, char **names, size_t n)
 {
     lua_createtable(L, (int)n, 0);
@@ -1616,8 +1604,8 @@ static int ds_schema(lua_State *L)
             lua_newtable(L);
             if (c->required) lua_pushboolean(L, 1), lua_setfield(L, -2, "required");
             if (c->unique) lua_pushboolean(L, 1), lua_setfield(L, -2, "unique");
-            if (c->has_minimum) push_value(L, &c->minimum), lua_setfield(L, -2, "minimum");
-            if (c->has_maximum) push_value(L, &c->maximum), lua_setfield(L, -2, "maximum");
+            if (c->has_minimum) jpl_push_value(L, &c->minimum), lua_setfield(L, -2, "minimum");
+            if (c->has_maximum) jpl_push_value(L, &c->maximum), lua_setfield(L, -2, "maximum");
             if (c->min_length >= 0)
                 lua_pushinteger(L, c->min_length), lua_setfield(L, -2, "minLength");
             if (c->max_length >= 0)

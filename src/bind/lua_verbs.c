@@ -1391,35 +1391,7 @@ static int ds_convert(lua_State *L)
 /* value, qualifier name */
 static int push_result(lua_State *L, const jp_value_t *v)
 {
-    if (v->is_null)
-        lua_pushnil(L);
-    else
-        switch (v->type) {
-        case JP_TYPE_INT:
-            lua_pushinteger(L, (lua_Integer)v->u.i);
-            break;
-        case JP_TYPE_NUMBER:
-            lua_pushnumber(L, v->u.d);
-            break;
-        case JP_TYPE_BOOL:
-            lua_pushboolean(L, v->u.b);
-            break;
-        case JP_TYPE_STRING:
-            lua_pushlstring(L, v->u.s.ptr, v->u.s.len);
-            break;
-        case JP_TYPE_DATE: {
-            char buf[16];
-            lua_pushstring(L, jp_date_format(v->u.date, buf));
-            break;
-        }
-        case JP_TYPE_PERIOD: {
-            char buf[96];
-            lua_pushstring(L, jp_period_format(&v->u.period, buf, sizeof buf));
-            break;
-        }
-        default:
-            lua_pushnil(L);
-        }
+    jpl_push_value(L, v);
     lua_pushstring(L, jp_qual_name(v->is_null ? JP_Q_EXACT : v->qual));
     return 2;
 }

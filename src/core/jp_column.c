@@ -228,26 +228,6 @@ jp_status_t jp_strdict_ranks(const jp_strdict_t *d, uint32_t **rank)
 
 /* ---- columns -------------------------------------------------------------- */
 
-size_t jp_type_width(jp_type_t t)
-{
-    switch (t) {
-    case JP_TYPE_INT:
-        return sizeof(int64_t);
-    case JP_TYPE_NUMBER:
-        return sizeof(double);
-    case JP_TYPE_BOOL:
-        return 1;
-    case JP_TYPE_DATE:
-        return sizeof(int32_t);
-    case JP_TYPE_PERIOD:
-        return sizeof(jp_period_t);
-    case JP_TYPE_STRING:
-        return sizeof(uint32_t);
-    default:
-        return 1;
-    }
-}
-
 static jp_column_t *column_alloc(jp_type_t type, size_t cap)
 {
     jp_column_t *c = jp_calloc(1, sizeof *c);
@@ -437,28 +417,7 @@ jp_status_t jp_column_push_value(jp_column_t *c, const jp_value_t *v, jp_error_t
         return jp_error_set(err, JP_ERR_TYPE, "%s value in a %s column", jp_type_name(v->type),
                             jp_type_name(c->type));
     else
-        switch (c->type) {
-        case JP_TYPE_INT:
-            st = jp_column_push_int(c, v->u.i, v->qual);
-            break;
-        case JP_TYPE_NUMBER:
-            st = jp_column_push_number(c, v->u.d, v->qual);
-            break;
-        case JP_TYPE_BOOL:
-            st = jp_column_push_bool(c, v->u.b);
-            break;
-        case JP_TYPE_DATE:
-            st = jp_column_push_date(c, v->u.date);
-            break;
-        case JP_TYPE_PERIOD:
-            st = jp_column_push_period(c, &v->u.period);
-            break;
-        case JP_TYPE_STRING:
-            st = jp_column_push_str(c, v->u.s.ptr, v->u.s.len);
-            break;
-        default:
-            st = JP_ERR_TYPE;
-        }
+        st = jp_type_info(c->type)->push(c, v);
     if (st == JP_ERR_NOMEM) return jp_error_set(err, st, "out of memory");
     if (st) return jp_error_set(err, st, "cannot store a %s value", jp_type_name(v->type));
     return JP_OK;
@@ -473,28 +432,7 @@ void jp_column_get(const jp_column_t *c, size_t i, jp_value_t *out)
         out->is_null = true;
         return;
     }
-    switch (c->type) {
-    case JP_TYPE_INT:
-        out->u.i = c->v.i[i];
-        break;
-    case JP_TYPE_NUMBER:
-        out->u.d = c->v.d[i];
-        break;
-    case JP_TYPE_BOOL:
-        out->u.b = c->v.b[i] != 0;
-        break;
-    case JP_TYPE_DATE:
-        out->u.date = c->v.date[i];
-        break;
-    case JP_TYPE_PERIOD:
-        out->u.period = c->v.p[i];
-        break;
-    case JP_TYPE_STRING:
-        out->u.s.ptr = jp_column_str(c, i, &out->u.s.len);
-        break;
-    default:
-        break;
-    }
+    jp_type_info(c->type)->get(c, i, out);
 }
 
 size_t jp_column_null_count(const jp_column_t *c)
@@ -685,44 +623,11 @@ jp_status_t jp_column_append(jp_column_t *a, const jp_column_t *b, jp_error_t *e
     return JP_OK;
 }
 
-static int cmp_str(const char *a, size_t la, const char *b, size_t lb)
-{
-    int c = memcmp(a, b, la < lb ? la : lb);
-    if (c) return c < 0 ? -1 : 1;
-    return la < lb ? -1 : la > lb;
-}
-
 int jp_column_cmp_cells(const jp_column_t *a, size_t i, const jp_column_t *b, size_t j)
 {
     bool na = jp_column_is_null(a, i), nb = jp_column_is_null(b, j);
     if (na || nb) return na == nb ? 0 : (na ? 1 : -1);
-    switch (a->type) {
-    case JP_TYPE_INT:
-        if (b->type == JP_TYPE_NUMBER) {
-            double x = (double)a->v.i[i], y = b->v.d[j];
-            return x < y ? -1 : x > y;
-        }
-        return a->v.i[i] < b->v.i[j] ? -1 : a->v.i[i] > b->v.i[j];
-    case JP_TYPE_NUMBER: {
-        double x = a->v.d[i], y = b->type == JP_TYPE_INT ? (double)b->v.i[j] : b->v.d[j];
-        if (isnan(x) || isnan(y)) return isnan(x) == isnan(y) ? 0 : (isnan(x) ? 1 : -1);
-        return x < y ? -1 : x > y;
-    }
-    case JP_TYPE_BOOL:
-        return a->v.b[i] - b->v.b[j];
-    case JP_TYPE_DATE:
-        return a->v.date[i] < b->v.date[j] ? -1 : a->v.date[i] > b->v.date[j];
-    case JP_TYPE_PERIOD:
-        return jp_period_cmp(&a->v.p[i], &b->v.p[j]);
-    case JP_TYPE_STRING: {
-        if (a->dict == b->dict && a->v.s[i] == b->v.s[j]) return 0;
-        size_t la, lb;
-        const char *sa = jp_column_str(a, i, &la), *sb = jp_column_str(b, j, &lb);
-        return cmp_str(sa, la, sb, lb);
-    }
-    default:
-        return 0;
-    }
+    return jp_type_info(a->type)->cmp(a, i, b, j);
 }
 
 bool jp_column_equal(const jp_column_t *a, const jp_column_t *b)
@@ -748,34 +653,10 @@ size_t jp_column_cell_text(const jp_column_t *c, size_t i, char *buf, size_t siz
     *ptr = buf;
     if (size) buf[0] = '\0';
     if (jp_column_is_null(c, i)) return 0;
-    int n = 0;
-    switch (c->type) {
-    case JP_TYPE_INT:
-        n = snprintf(buf, size, "%lld", (long long)c->v.i[i]);
-        break;
-    case JP_TYPE_NUMBER:
-        n = jp_format_double(c->v.d[i], buf, size);
-        break;
-    case JP_TYPE_BOOL:
-        n = snprintf(buf, size, "%s", c->v.b[i] ? "true" : "false");
-        break;
-    case JP_TYPE_DATE:
-        jp_date_format(c->v.date[i], buf);
-        n = (int)strlen(buf);
-        break;
-    case JP_TYPE_PERIOD:
-        jp_period_format(&c->v.p[i], buf, size);
-        n = (int)strlen(buf);
-        break;
-    case JP_TYPE_STRING: {
-        size_t len;
-        *ptr = jp_column_str(c, i, &len);
-        return len;
-    }
-    default:
-        break;
-    }
-    return n > 0 ? (size_t)n : 0;
+    const jp_type_info_t *t = jp_type_info(c->type);
+    jp_value_t v;
+    t->get(c, i, &v);
+    return t->text(&v, buf, size, ptr);
 }
 
 jp_column_t *jp_column_cast(const jp_column_t *src, jp_type_t to, jp_error_t *err)

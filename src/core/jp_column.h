@@ -85,8 +85,43 @@ typedef struct jp_column {
     jp_strdict_t *dict; /* JP_TYPE_STRING only; owned reference */
 } jp_column_t;
 
+/* ---- per-type behaviour (jp_type.c) -------------------------------------
+ * One entry per jp_type_t.  Code that needs a fact about a type (its name,
+ * its width, how one cell is read, appended, compared or written) asks the
+ * table instead of switching on the type, so that a new type is mostly a
+ * new entry.  Loops over many cells still switch once per column, outside
+ * the loop, and run code specialised per type.
+ */
+typedef struct jp_type_info {
+    const char *name;     /* in schemas and messages: "integer", "date" */
+    const char *alias[2]; /* other names a schema may use (NULL when fewer) */
+    size_t width;         /* bytes per value in a column's array */
+    bool figure;          /* a number that takes qualifiers and units: INT, NUMBER */
+    /* Cell i of c (of this type, not null) into out->u; nothing else set. */
+    void (*get)(const jp_column_t *c, size_t i, jp_value_t *out);
+    /* Append v (of this type, not null): JP_ERR_NOMEM, JP_ERR_TYPE. */
+    jp_status_t (*push)(jp_column_t *c, const jp_value_t *v);
+    /* Cells a[i] and b[j], neither null, b of a's type (figures: INT and
+     * NUMBER mixed): <0, 0, >0. */
+    int (*cmp)(const jp_column_t *a, size_t i, const jp_column_t *b, size_t j);
+    /* Text form of v (not null; no qualifier): its length, the text in buf
+     * (>= 64 bytes) or, for strings, at *ptr without a copy. */
+    size_t (*text)(const jp_value_t *v, char *buf, size_t size, const char **ptr);
+    /* Same value (both of this type, not null; NaN equals NaN). */
+    bool (*equal)(const jp_value_t *a, const jp_value_t *b);
+    /* v as a double; false for types that are not numbers. */
+    bool (*as_double)(const jp_value_t *v, double *out);
+} jp_type_info_t;
+
+/* The entry of t; NONE and unknown types get the "none" entry, whose
+ * functions do nothing (push refuses). */
+const jp_type_info_t *jp_type_info(jp_type_t t);
+
 /* Bytes per value of a type's main array. */
-size_t jp_type_width(jp_type_t t);
+static inline size_t jp_type_width(jp_type_t t)
+{
+    return jp_type_info(t)->width;
+}
 
 /* New empty column with room for `cap` values; one reference.  A STRING
  * column gets a fresh dictionary.  NULL on allocation failure. */

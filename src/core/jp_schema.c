@@ -243,22 +243,7 @@ static bool streq(const char *a, const char *b)
 static bool value_eq(const jp_value_t *a, const jp_value_t *b)
 {
     if (a->type != b->type || a->is_null != b->is_null) return false;
-    switch (a->type) {
-    case JP_TYPE_INT:
-        return a->u.i == b->u.i;
-    case JP_TYPE_NUMBER:
-        return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
-    case JP_TYPE_BOOL:
-        return a->u.b == b->u.b;
-    case JP_TYPE_DATE:
-        return a->u.date == b->u.date;
-    case JP_TYPE_PERIOD:
-        return jp_period_eq(&a->u.period, &b->u.period);
-    case JP_TYPE_STRING:
-        return a->u.s.len == b->u.s.len && memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0;
-    default:
-        return true;
-    }
+    return jp_type_info(a->type)->equal(a, b);
 }
 
 #define WHY(...)                                                                                   \

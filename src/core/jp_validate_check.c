@@ -135,30 +135,19 @@ static size_t keyset_find(keyset_t *ks, const jp_column_t *const *cols, size_t i
 
 /* ---- helpers ------------------------------------------------------------------ */
 
+/* A bound as a message shows it: strings quoted. */
 static jp_status_t value_text(jp_buf_t *out, const jp_value_t *v)
 {
-    char buf[96];
     if (v->is_null) return jp_buf_puts(out, "null");
-    switch (v->type) {
-    case JP_TYPE_INT:
-        return jp_buf_printf(out, "%lld", (long long)v->u.i);
-    case JP_TYPE_NUMBER:
-        jp_format_double(v->u.d, buf, sizeof buf);
-        return jp_buf_puts(out, buf);
-    case JP_TYPE_BOOL:
-        return jp_buf_puts(out, v->u.b ? "true" : "false");
-    case JP_TYPE_DATE:
-        return jp_buf_puts(out, jp_date_format(v->u.date, buf));
-    case JP_TYPE_PERIOD:
-        return jp_buf_puts(out, jp_period_format(&v->u.period, buf, sizeof buf));
-    case JP_TYPE_STRING:
-        if (jp_buf_putc(out, '\'') || jp_buf_append(out, v->u.s.ptr, v->u.s.len) ||
-            jp_buf_putc(out, '\''))
-            return JP_ERR_NOMEM;
-        return JP_OK;
-    default:
-        return jp_buf_puts(out, "?");
-    }
+    if (v->type <= JP_TYPE_NONE || v->type >= JP_TYPE_COUNT) return jp_buf_puts(out, "?");
+    char buf[96];
+    const char *p;
+    size_t n = jp_type_info(v->type)->text(v, buf, sizeof buf, &p);
+    bool quote = v->type == JP_TYPE_STRING;
+    if ((quote && jp_buf_putc(out, '\'')) || jp_buf_append(out, p, n) ||
+        (quote && jp_buf_putc(out, '\'')))
+        return JP_ERR_NOMEM;
+    return JP_OK;
 }
 
 static jp_status_t set_bound(jp_report_t *r, uint32_t id, const char *text)

@@ -1,6 +1,7 @@
 /*
- * jp_value.c - names of types and qualifiers, calendar dates, periods, and
- * exact number text conversion (parse and shortest round-trip format).
+ * jp_value.c - names of qualifiers, calendar dates, periods, and exact
+ * number text conversion (parse and shortest round-trip format).  Types'
+ * names and what a value of each type can do: jp_type.c.
  */
 #include "jp_value.h"
 
@@ -12,31 +13,6 @@
 #include "jp_mem.h"
 
 /* ---- names ------------------------------------------------------------ */
-
-static const char *const type_names[JP_TYPE_COUNT] = {"none",    "integer", "number", "string",
-                                                      "boolean", "date",    "period"};
-
-const char *jp_type_name(jp_type_t t)
-{
-    return (unsigned)t < JP_TYPE_COUNT ? type_names[t] : "?";
-}
-
-bool jp_type_from_name(const char *name, jp_type_t *out)
-{
-    static const struct {
-        const char *name;
-        jp_type_t t;
-    } map[] = {{"integer", JP_TYPE_INT},  {"int", JP_TYPE_INT},       {"number", JP_TYPE_NUMBER},
-               {"float", JP_TYPE_NUMBER}, {"double", JP_TYPE_NUMBER}, {"string", JP_TYPE_STRING},
-               {"str", JP_TYPE_STRING},   {"boolean", JP_TYPE_BOOL},  {"bool", JP_TYPE_BOOL},
-               {"date", JP_TYPE_DATE},    {"period", JP_TYPE_PERIOD}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(name, map[i].name) == 0) {
-            *out = map[i].t;
-            return true;
-        }
-    return false;
-}
 
 static const char *const qual_names[JP_QUAL_COUNT] = {"exact",     "approx",  "at_least",
                                                       "more_than", "at_most", "less_than"};
@@ -402,27 +378,6 @@ bool jp_period_eq(const jp_period_t *a, const jp_period_t *b)
 }
 
 /* ---- numbers ------------------------------------------------------------ */
-
-bool jp_value_as_double(const jp_value_t *v, double *out)
-{
-    if (v->is_null) return false;
-    switch (v->type) {
-    case JP_TYPE_INT:
-        *out = (double)v->u.i;
-        return true;
-    case JP_TYPE_NUMBER:
-        *out = v->u.d;
-        return true;
-    case JP_TYPE_BOOL:
-        *out = v->u.b ? 1.0 : 0.0;
-        return true;
-    case JP_TYPE_DATE:
-        *out = v->u.date;
-        return true;
-    default:
-        return false;
-    }
-}
 
 static const double pow10_tab[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
