@@ -96,7 +96,6 @@ typedef struct jp_type_info {
     const char *name;     /* in schemas and messages: "integer", "date" */
     const char *alias[2]; /* other names a schema may use (NULL when fewer) */
     size_t width;         /* bytes per value in a column's array */
-    bool figure;          /* a number that takes qualifiers and units: INT, NUMBER */
     /* Cell i of c (of this type, not null) into out->u; nothing else set. */
     void (*get)(const jp_column_t *c, size_t i, jp_value_t *out);
     /* Append v (of this type, not null): JP_ERR_NOMEM, JP_ERR_TYPE. */
@@ -104,6 +103,9 @@ typedef struct jp_type_info {
     /* Cells a[i] and b[j], neither null, b of a's type (figures: INT and
      * NUMBER mixed): <0, 0, >0. */
     int (*cmp)(const jp_column_t *a, size_t i, const jp_column_t *b, size_t j);
+    /* Cell i of c, not null: equal cells (cmp 0) hash equally, also across
+     * dictionaries and between an INT and an integral NUMBER. */
+    uint64_t (*hash)(const jp_column_t *c, size_t i);
     /* Text form of v (not null; no qualifier): its length, the text in buf
      * (>= 64 bytes) or, for strings, at *ptr without a copy. */
     size_t (*text)(const jp_value_t *v, char *buf, size_t size, const char **ptr);

@@ -1,8 +1,8 @@
 /*
  * jp_type.c - the per-type table (jp_type_info, jp_column.h): for each
- * column type its names, its element width, whether it is a figure, and
- * how one cell or value of it is read, appended, compared, written as text
- * and turned into a number.
+ * column type its names, its element width, and how one cell or value of
+ * it is read, appended, compared, hashed, written as text and turned into
+ * a number.
  *
  * Owns: every per-type fact that code outside the hot loops needs; adding
  * a type starts with an entry here.  Must never: be called once per cell
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_column.h"
+#include "jp_keys.h"
 
 /* ---- one cell of a column ---- */
 
@@ -110,6 +111,41 @@ static int cmp_string(const jp_column_t *a, size_t i, const jp_column_t *b, size
     size_t la, lb;
     const char *sa = jp_column_str(a, i, &la), *sb = jp_column_str(b, j, &lb);
     return cmp_bytes(sa, la, sb, lb);
+}
+
+/* Equal cells (cmp 0) hash equally, across dictionaries and between an
+ * INT and an integral NUMBER, so that keys of those types can refer to each
+ * other.  A seed per type keeps, say, true and 1 apart. */
+static uint64_t hash_int(const jp_column_t *c, size_t i)
+{
+    return jp_key_mix(0, (uint64_t)c->v.i[i]);
+}
+static uint64_t hash_number(const jp_column_t *c, size_t i)
+{
+    double d = c->v.d[i];
+    if (isnan(d)) return 0x4e614eULL;
+    if (d == floor(d) && fabs(d) < 9.2e18) return jp_key_mix(0, (uint64_t)(int64_t)d);
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return jp_key_mix(0x5555, b);
+}
+static uint64_t hash_bool(const jp_column_t *c, size_t i)
+{
+    return jp_key_mix(77, c->v.b[i]);
+}
+static uint64_t hash_date(const jp_column_t *c, size_t i)
+{
+    return jp_key_mix(0xda7e, (uint64_t)(uint32_t)c->v.date[i]);
+}
+static uint64_t hash_period(const jp_column_t *c, size_t i)
+{
+    const jp_period_t *p = &c->v.p[i];
+    return jp_key_mix(0x9e71, ((uint64_t)(uint32_t)p->to << 32) ^ (uint32_t)p->from ^
+                                  ((uint64_t)p->kind << 61));
+}
+static uint64_t hash_string(const jp_column_t *c, size_t i)
+{
+    return jp_key_mix(0xabcd, c->dict->hashes[c->v.s[i]]);
 }
 
 /* ---- one value ---- */
@@ -225,6 +261,12 @@ static int cmp_none(const jp_column_t *a, size_t i, const jp_column_t *b, size_t
     (void)a, (void)i, (void)b, (void)j;
     return 0;
 }
+static uint64_t hash_none(const jp_column_t *c, size_t i)
+{
+    (void)c;
+    (void)i;
+    return 0;
+}
 static size_t text_none(const jp_value_t *v, char *buf, size_t size, const char **ptr)
 {
     (void)v;
@@ -239,78 +281,77 @@ static bool eq_none(const jp_value_t *a, const jp_value_t *b)
     return true;
 }
 
-/* In jp_type_t order. */
 static const jp_type_info_t types[JP_TYPE_COUNT] = {
-    [JP_TYPE_NONE] = {"none",
-                      {NULL, NULL},
-                      1,
-                      false,
-                      get_none,
-                      push_none,
-                      cmp_none,
-                      text_none,
-                      eq_none,
-                      num_none},
-    [JP_TYPE_INT] = {"integer",
-                     {"int", NULL},
-                     sizeof(int64_t),
-                     true,
-                     get_int,
-                     push_int,
-                     cmp_int,
-                     text_int,
-                     eq_int,
-                     num_int},
-    [JP_TYPE_NUMBER] = {"number",
-                        {"float", "double"},
-                        sizeof(double),
-                        true,
-                        get_number,
-                        push_number,
-                        cmp_number,
-                        text_number,
-                        eq_number,
-                        num_number},
-    [JP_TYPE_STRING] = {"string",
-                        {"str", NULL},
-                        sizeof(uint32_t),
-                        false,
-                        get_string,
-                        push_string,
-                        cmp_string,
-                        text_string,
-                        eq_string,
-                        num_none},
-    [JP_TYPE_BOOL] = {"boolean",
-                      {"bool", NULL},
-                      1,
-                      false,
-                      get_bool,
-                      push_bool,
-                      cmp_bool,
-                      text_bool,
-                      eq_bool,
-                      num_bool},
-    [JP_TYPE_DATE] = {"date",
-                      {NULL, NULL},
-                      sizeof(int32_t),
-                      false,
-                      get_date,
-                      push_date,
-                      cmp_date,
-                      text_date,
-                      eq_date,
-                      num_date},
-    [JP_TYPE_PERIOD] = {"period",
-                        {NULL, NULL},
-                        sizeof(jp_period_t),
-                        false,
-                        get_period,
-                        push_period,
-                        cmp_period,
-                        text_period,
-                        eq_period,
-                        num_none},
+    [JP_TYPE_NONE] = {.name = "none",
+                      .alias = {NULL, NULL},
+                      .width = 1,
+                      .get = get_none,
+                      .push = push_none,
+                      .cmp = cmp_none,
+                      .hash = hash_none,
+                      .text = text_none,
+                      .equal = eq_none,
+                      .as_double = num_none},
+    [JP_TYPE_INT] = {.name = "integer",
+                     .alias = {"int", NULL},
+                     .width = sizeof(int64_t),
+                     .get = get_int,
+                     .push = push_int,
+                     .cmp = cmp_int,
+                     .hash = hash_int,
+                     .text = text_int,
+                     .equal = eq_int,
+                     .as_double = num_int},
+    [JP_TYPE_NUMBER] = {.name = "number",
+                        .alias = {"float", "double"},
+                        .width = sizeof(double),
+                        .get = get_number,
+                        .push = push_number,
+                        .cmp = cmp_number,
+                        .hash = hash_number,
+                        .text = text_number,
+                        .equal = eq_number,
+                        .as_double = num_number},
+    [JP_TYPE_STRING] = {.name = "string",
+                        .alias = {"str", NULL},
+                        .width = sizeof(uint32_t),
+                        .get = get_string,
+                        .push = push_string,
+                        .cmp = cmp_string,
+                        .hash = hash_string,
+                        .text = text_string,
+                        .equal = eq_string,
+                        .as_double = num_none},
+    [JP_TYPE_BOOL] = {.name = "boolean",
+                      .alias = {"bool", NULL},
+                      .width = 1,
+                      .get = get_bool,
+                      .push = push_bool,
+                      .cmp = cmp_bool,
+                      .hash = hash_bool,
+                      .text = text_bool,
+                      .equal = eq_bool,
+                      .as_double = num_bool},
+    [JP_TYPE_DATE] = {.name = "date",
+                      .alias = {NULL, NULL},
+                      .width = sizeof(int32_t),
+                      .get = get_date,
+                      .push = push_date,
+                      .cmp = cmp_date,
+                      .hash = hash_date,
+                      .text = text_date,
+                      .equal = eq_date,
+                      .as_double = num_date},
+    [JP_TYPE_PERIOD] = {.name = "period",
+                        .alias = {NULL, NULL},
+                        .width = sizeof(jp_period_t),
+                        .get = get_period,
+                        .push = push_period,
+                        .cmp = cmp_period,
+                        .hash = hash_period,
+                        .text = text_period,
+                        .equal = eq_period,
+                        .as_double = num_none},
 };
 
 const jp_type_info_t *jp_type_info(jp_type_t t)

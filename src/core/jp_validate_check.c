@@ -39,31 +39,7 @@ static inline uint64_t mix(uint64_t x)
 static uint64_t cell_hash(const jp_column_t *c, size_t i)
 {
     if (jp_column_is_null(c, i)) return 0x6e756c6cULL;
-    switch (c->type) {
-    case JP_TYPE_INT:
-        return mix((uint64_t)c->v.i[i]);
-    case JP_TYPE_NUMBER: {
-        double d = c->v.d[i];
-        if (isnan(d)) return 0x4e614eULL;
-        if (d == floor(d) && fabs(d) < 9.2e18) return mix((uint64_t)(int64_t)d);
-        uint64_t b;
-        memcpy(&b, &d, sizeof b);
-        return mix(b ^ 0x5555);
-    }
-    case JP_TYPE_STRING:
-        return mix(c->dict->hashes[c->v.s[i]] ^ 0xabcdULL);
-    case JP_TYPE_BOOL:
-        return mix(c->v.b[i] + 77u);
-    case JP_TYPE_DATE:
-        return mix((uint64_t)(uint32_t)c->v.date[i] ^ 0xda7eULL);
-    case JP_TYPE_PERIOD: {
-        const jp_period_t *p = &c->v.p[i];
-        return mix(((uint64_t)(uint32_t)p->to << 32) ^ (uint32_t)p->from ^
-                   ((uint64_t)p->kind << 61));
-    }
-    default:
-        return 0;
-    }
+    return jp_type_info(c->type)->hash(c, i);
 }
 
 static uint64_t row_hash(const jp_column_t *const *cols, size_t n, size_t i)
