@@ -324,6 +324,85 @@ static void test_suggest(void)
     CHECK_STR(err.msg, "unknown unit 'tons' (did you mean 't'?)");
 }
 
+/* A column of type t holding the one value `text` reads as. */
+static jp_column_t *one_cell(jp_type_t t, const char *text)
+{
+    jp_column_t *c = jp_column_new(t, 1);
+    size_t n = strlen(text);
+    int32_t day;
+    jp_period_t p;
+    jp_status_t st = JP_ERR_TYPE;
+    if (t == JP_TYPE_INT) st = jp_column_push_int(c, strtoll(text, NULL, 10), JP_Q_EXACT);
+    if (t == JP_TYPE_NUMBER) st = jp_column_push_number(c, strtod(text, NULL), JP_Q_EXACT);
+    if (t == JP_TYPE_STRING) st = jp_column_push_str(c, text, n);
+    if (t == JP_TYPE_BOOL) st = jp_column_push_bool(c, strcmp(text, "true") == 0);
+    if (t == JP_TYPE_DATE && jp_date_parse(text, n, &day)) st = jp_column_push_date(c, day);
+    if (t == JP_TYPE_PERIOD && jp_period_parse(text, n, &p, NULL))
+        st = jp_column_push_period(c, &p);
+    if (st == JP_OK) return c;
+    jp_column_unref(c);
+    return NULL;
+}
+
+/* The type table: every type's names, cells and values, one entry each. */
+static void test_type_table(void)
+{
+    for (int t = JP_TYPE_NONE + 1; t < JP_TYPE_COUNT; t++) {
+        const jp_type_info_t *ti = jp_type_info((jp_type_t)t);
+        jp_type_t back = JP_TYPE_NONE;
+        CHECK(jp_type_from_name(jp_type_name((jp_type_t)t), &back) && back == (jp_type_t)t);
+        for (int a = 0; a < 2; a++)
+            if (ti->alias[a]) CHECK(jp_type_from_name(ti->alias[a], &back) && back == (jp_type_t)t);
+        CHECK(ti->width > 0);
+    }
+    jp_type_t none;
+    CHECK(!jp_type_from_name("decimal", &none));
+    CHECK_STR(jp_type_name((jp_type_t)99), "?");
+    CHECK_STR(jp_type_info((jp_type_t)99)->name, "none");
+
+    /* one cell of each type: pushed, read back, printed, compared, hashed */
+    static const char *const text[] = {"", "-42", "2.5", "cherry", "true", "2024-02-29", "2022-Q3"};
+    for (int t = JP_TYPE_NONE + 1; t < JP_TYPE_COUNT; t++) {
+        jp_error_t err;
+        jp_error_clear(&err);
+        jp_column_t *a = jp_column_new((jp_type_t)t, 1), *b = jp_column_new((jp_type_t)t, 1);
+        jp_column_t *c = one_cell((jp_type_t)t, text[t]);
+        CHECK(c != NULL);
+        if (!c) {
+            jp_column_unref(a), jp_column_unref(b);
+            continue;
+        }
+        jp_value_t v;
+        jp_column_get(c, 0, &v);
+        CHECK(jp_column_push_value(a, &v, &err) == JP_OK &&
+              jp_column_push_value(b, &v, &err) == JP_OK);
+        char buf[64];
+        const char *p;
+        size_t n = jp_column_cell_text(a, 0, buf, sizeof buf, &p);
+        CHECK(n == strlen(text[t]) && memcmp(p, text[t], n) == 0);
+        CHECK(jp_column_cmp_cells(a, 0, b, 0) == 0);
+        CHECK(jp_type_info((jp_type_t)t)->hash(a, 0) == jp_type_info((jp_type_t)t)->hash(b, 0));
+        jp_value_t w;
+        jp_column_get(b, 0, &w);
+        CHECK(jp_type_info((jp_type_t)t)->equal(&v, &w));
+        jp_column_unref(a), jp_column_unref(b), jp_column_unref(c);
+    }
+
+    /* figures compare and hash across INT and NUMBER */
+    jp_column_t *i = jp_column_new(JP_TYPE_INT, 1), *d = jp_column_new(JP_TYPE_NUMBER, 1);
+    CHECK(jp_column_push_int(i, 3, JP_Q_EXACT) == JP_OK);
+    CHECK(jp_column_push_number(d, 3.0, JP_Q_EXACT) == JP_OK);
+    CHECK(jp_column_cmp_cells(i, 0, d, 0) == 0 && jp_column_cmp_cells(d, 0, i, 0) == 0);
+    CHECK(jp_type_info(JP_TYPE_INT)->hash(i, 0) == jp_type_info(JP_TYPE_NUMBER)->hash(d, 0));
+    double x;
+    jp_value_t v;
+    jp_column_get(i, 0, &v);
+    CHECK(jp_value_as_double(&v, &x) && x == 3.0);
+    v.is_null = true;
+    CHECK(!jp_value_as_double(&v, &x));
+    jp_column_unref(i), jp_column_unref(d);
+}
+
 static void test_columns(void)
 {
     jp_column_t *c = jp_column_new(JP_TYPE_STRING, 2);
@@ -576,6 +655,7 @@ int main(void)
     RUN(test_units);
     RUN(test_suggest);
     RUN(test_number_display);
+    RUN(test_type_table);
     RUN(test_columns);
     RUN(test_datasets);
     RUN(test_files);
