@@ -210,16 +210,43 @@ static void put_be64(unsigned char *p, uint64_t v)
     }
 }
 
+/* Bytes into b, whose room was reserved (row_bound). */
+static inline void put(jp_buf_t *b, const void *p, size_t n)
+{
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+/* At most the bytes of row i's record (header, key, number, cells). */
+static size_t row_bound(jp_column_t *const *kc, size_t nk, jp_column_t *const *cols, size_t n,
+                        size_t i)
+{
+    size_t m = 8 + 8;
+    for (size_t q = 0; q < nk; q++) {
+        size_t len = 0;
+        if (kc[q]->type == JP_TYPE_STRING && !jp_column_is_null(kc[q], i))
+            jp_column_str(kc[q], i, &len);
+        m += 9 + 2 * len + 2;
+    }
+    for (size_t f = 0; f < n; f++) {
+        const jp_column_t *c = cols[f];
+        size_t len = 0;
+        if (c->type == JP_TYPE_STRING && !jp_column_is_null(c, i)) jp_column_str(c, i, &len);
+        m += 1 + 4 + len + jp_type_width(c->type);
+    }
+    return m;
+}
+
 /* The key bytes of row i of the key columns, then its number. */
-static jp_status_t key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *desc, size_t nk,
-                             size_t i, uint64_t seq)
+static void key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *desc, size_t nk, size_t i,
+                      uint64_t seq)
 {
     unsigned char w[9];
     for (size_t q = 0; q < nk; q++) {
         const jp_column_t *c = kc[q];
         if (jp_column_is_null(c, i)) {
             w[0] = 2;
-            if (jp_buf_append(b, w, 1)) return JP_ERR_NOMEM;
+            put(b, w, 1);
             continue;
         }
         uint64_t u = 0;
@@ -231,7 +258,7 @@ static jp_status_t key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *de
             double d = c->v.d[i];
             if (isnan(d)) {
                 w[0] = 1;
-                if (jp_buf_append(b, w, 1)) return JP_ERR_NOMEM;
+                put(b, w, 1);
                 continue;
             }
             if (d == 0) d = 0; /* -0 sorts with 0 */
@@ -248,50 +275,51 @@ static jp_status_t key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *de
         case JP_TYPE_STRING: {
             size_t len, at = b->len;
             const unsigned char *s = (const unsigned char *)jp_column_str(c, i, &len);
-            w[0] = 0;
-            if (jp_buf_append(b, w, 1)) return JP_ERR_NOMEM;
+            unsigned char *o = (unsigned char *)b->data + b->len;
+            *o++ = 0;
             /* 0 -> 0 FF; the end 0 0: a prefix sorts first */
             for (size_t k = 0; k < len; k++) {
-                unsigned char e[2] = {s[k], 0xFF};
-                if (jp_buf_append(b, e, s[k] ? 1 : 2)) return JP_ERR_NOMEM;
+                *o++ = s[k];
+                if (!s[k]) *o++ = 0xFF;
             }
-            unsigned char z[2] = {0, 0};
-            if (jp_buf_append(b, z, 2)) return JP_ERR_NOMEM;
+            *o++ = 0;
+            *o++ = 0;
+            b->len = (size_t)(o - (unsigned char *)b->data);
             if (desc[q])
                 for (size_t k = at + 1; k < b->len; k++) b->data[k] = (char)~b->data[k];
             continue;
         }
-        default:
-            return JP_ERR_TYPE;
+        default: /* periods never reach a run */
+            break;
         }
         w[0] = 0;
         put_be64(w + 1, desc[q] ? ~u : u);
-        if (jp_buf_append(b, w, 9)) return JP_ERR_NOMEM;
+        put(b, w, 9);
     }
     unsigned char s8[8];
     put_be64(s8, seq);
-    return jp_buf_append(b, s8, 8) ? JP_ERR_NOMEM : JP_OK;
+    put(b, s8, 8);
 }
 
 /* The cells of row i: a tag (a qualifier, or null) and the value. */
-static jp_status_t cell_bytes(jp_buf_t *b, jp_column_t *const *cols, size_t n, size_t i)
+static void cell_bytes(jp_buf_t *b, jp_column_t *const *cols, size_t n, size_t i)
 {
     for (size_t f = 0; f < n; f++) {
         const jp_column_t *c = cols[f];
         unsigned char tag = jp_column_is_null(c, i) ? TAG_NULL : c->quals ? c->quals[i] : 0;
-        if (jp_buf_append(b, &tag, 1)) return JP_ERR_NOMEM;
+        put(b, &tag, 1);
         if (tag == TAG_NULL) continue;
         if (c->type == JP_TYPE_STRING) {
             size_t len;
             const char *s = jp_column_str(c, i, &len);
             uint32_t l = (uint32_t)len;
-            if (jp_buf_append(b, &l, 4) || jp_buf_append(b, s, len)) return JP_ERR_NOMEM;
+            put(b, &l, 4);
+            put(b, s, len);
         } else {
             size_t wd = jp_type_width(c->type);
-            if (jp_buf_append(b, (const char *)c->v.raw + i * wd, wd)) return JP_ERR_NOMEM;
+            put(b, (const char *)c->v.raw + i * wd, wd);
         }
     }
-    return JP_OK;
 }
 
 /* Append one record's cells to the columns. */
@@ -468,32 +496,46 @@ static jp_status_t spill(xsort_t *x, jp_error_t *err)
         return st;
     }
     x->nruns++;
+    /* a slice of rows at a time gathered in order (column by column, on
+       every core), then written out row by row from memory read in order */
+    jp_column_t **g = jp_calloc(x->ntop ? x->ntop : 1, sizeof *g);
     jp_column_t *kc[JP_STREAM_MAX_CHAIN];
-    for (size_t q = 0; q < x->nkeys; q++) kc[q] = pool->cols[x->kpos[q]];
     jp_buf_t *b = &x->rec;
     jp_buf_reset(b);
-    for (size_t o = 0; o < pool->nrows && !st; o++) {
-        size_t i = order[o], at = b->len;
-        uint32_t hdr[2] = {0, 0};
-        if (jp_buf_append(b, hdr, 8) ||
-            key_bytes(b, kc, x->desc, x->nkeys, i, x->pool_seq + i) != JP_OK) {
+    if (!g) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t from = 0; from < pool->nrows && !st; from += OUT_ROWS) {
+        size_t n = pool->nrows - from < OUT_ROWS ? pool->nrows - from : OUT_ROWS;
+        if (jp_plan_gather_cols(pool->cols, g, x->ntop, order + from, n)) {
             st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
             break;
         }
-        size_t kend = b->len;
-        if (cell_bytes(b, pool->cols, x->ntop, i)) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            break;
+        for (size_t q = 0; q < x->nkeys; q++) kc[q] = g[x->kpos[q]];
+        for (size_t i = 0; i < n && !st; i++) {
+            size_t at = b->len;
+            uint32_t hdr[2] = {0, 0};
+            if (jp_buf_reserve(b, row_bound(kc, x->nkeys, g, x->ntop, i))) {
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                break;
+            }
+            put(b, hdr, 8);
+            key_bytes(b, kc, x->desc, x->nkeys, i, x->pool_seq + order[from + i]);
+            size_t kend = b->len;
+            cell_bytes(b, g, x->ntop, i);
+            hdr[0] = (uint32_t)(kend - at - 8);
+            hdr[1] = (uint32_t)(b->len - kend);
+            memcpy(b->data + at, hdr, 8);
+            if (b->len >= IO_BYTES) {
+                st = write_all(r->fd, b->data, b->len, err);
+                jp_buf_reset(b);
+            }
         }
-        hdr[0] = (uint32_t)(kend - at - 8);
-        hdr[1] = (uint32_t)(b->len - kend);
-        memcpy(b->data + at, hdr, 8);
-        if (b->len >= IO_BYTES) {
-            st = write_all(r->fd, b->data, b->len, err);
-            jp_buf_reset(b);
+        for (size_t k = 0; k < x->ntop; k++) {
+            jp_column_unref(g[k]);
+            g[k] = NULL;
         }
-        if ((o & 0xffff) == 0xffff && jp_stop_pending()) st = jp_stop_check(err);
+        if (!st && jp_stop_pending()) st = jp_stop_check(err);
     }
+    jp_free(g);
     if (!st && b->len) st = write_all(r->fd, b->data, b->len, err);
     jp_buf_reset(b);
     jp_free(order);
