@@ -22,8 +22,8 @@
  * and every left row is kept once (a left join, or an inner join in which
  * every left row matched), no (left, right) pairs are made at all: each
  * right column is gathered to one value per tuple and read through the
- * left rows' tuples.  The dense index is probed a block of rows at a time,
- * a key at a time over its typed array.
+ * left rows' tuples.  Either index is probed a block of rows at a time, a
+ * key at a time over its typed array (period keys, row by row).
  *
  * Owns: jp_join, jp_join_from_name.  Must never: modify either input.
  */
@@ -401,15 +401,104 @@ static void dense_block(const index_t *x, size_t from, size_t n, uint32_t *tup)
     }
 }
 
+/* Normalised values (jp_key_value's, or right codes for strings of another
+ * dictionary) of key column c at rows [from, from + n) into v, marking
+ * rows that cannot match. */
+static void key_block(const index_t *x, size_t k, size_t from, size_t n, uint64_t *v, uint8_t *bad)
+{
+    const jp_column_t *c = x->lc[k];
+    switch (c->type) {
+    case JP_TYPE_STRING: {
+        const uint32_t *s = c->v.s + from, *map = x->smap[k];
+        if (map) {
+            const uint32_t nmap = c->dict->count;
+            for (size_t j = 0; j < n; j++) {
+                uint32_t o = s[j] < nmap ? map[s[j]] : NONE;
+                bad[j] |= o == NONE;
+                v[j] = o;
+            }
+        } else {
+            for (size_t j = 0; j < n; j++) v[j] = s[j];
+        }
+        break;
+    }
+    case JP_TYPE_INT:
+        if (x->as_num[k]) /* against numbers: as doubles */
+            for (size_t j = 0; j < n; j++) v[j] = jp_key_value(c, from + j, true);
+        else
+            memcpy(v, c->v.i + from, n * sizeof *v);
+        break;
+    case JP_TYPE_NUMBER:
+        for (size_t j = 0; j < n; j++) v[j] = jp_key_value(c, from + j, false);
+        break;
+    case JP_TYPE_DATE:
+        for (size_t j = 0; j < n; j++) v[j] = (uint64_t)(uint32_t)c->v.date[from + j];
+        break;
+    default: /* boolean */
+        for (size_t j = 0; j < n; j++) v[j] = c->v.b[from + j];
+    }
+    if (c->nulls)
+        for (size_t j = 0; j < n; j++) bad[j] |= c->nulls[from + j];
+}
+
+/* The hash index's tuples of left rows [from, from + n), n <= PROBE_BLOCK,
+ * no key a period: the rows' values and hashes a key at a time, then one
+ * probe per row comparing the values themselves.  vals: nkeys *
+ * PROBE_BLOCK scratch. */
+static void hash_block(const index_t *x, size_t from, size_t n, uint32_t *tup, uint64_t *vals)
+{
+    uint64_t h[PROBE_BLOCK];
+    uint8_t bad[PROBE_BLOCK];
+    const size_t nk = x->nkeys;
+    memset(bad, 0, n);
+    for (size_t j = 0; j < n; j++) h[j] = 0x7a3;
+    for (size_t k = 0; k < nk; k++) {
+        uint64_t *v = vals + k * PROBE_BLOCK;
+        key_block(x, k, from, n, v, bad);
+        for (size_t j = 0; j < n; j++) h[j] = jp_key_mix(h[j], v[j]);
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t found = NONE;
+        for (size_t s = h[j] & x->mask; !bad[j]; s = (s + 1) & x->mask) {
+            uint32_t t = x->table[s];
+            if (!t) break;
+            t--;
+            if (x->th[t] != h[j]) continue;
+            size_t k = 0;
+            while (k < nk && x->tv[(size_t)t * nk + k] == vals[k * PROBE_BLOCK + j]) k++;
+            if (k == nk) {
+                found = t;
+                break;
+            }
+        }
+        tup[j] = found;
+    }
+}
+
+static bool has_period_key(const index_t *x)
+{
+    for (size_t k = 0; k < x->nkeys; k++)
+        if (x->lc[k]->type == JP_TYPE_PERIOD) return true;
+    return false;
+}
+
 static void probe_part(void *ctx, int k, int parts)
 {
     probe_t *p = ctx;
     size_t from = p->nl * (size_t)k / (size_t)parts, to = p->nl * (size_t)(k + 1) / (size_t)parts;
-    if (p->x->dense) {
+    if (p->x->dense || !has_period_key(p->x)) {
+        uint64_t *vals = NULL;
+        if (!p->x->dense && !(vals = jp_malloc_array(p->x->nkeys * PROBE_BLOCK, sizeof *vals))) {
+            p->nomem = true;
+            return;
+        }
         size_t c = 0, h = 0;
         for (size_t i = from; i < to; i += PROBE_BLOCK) {
             size_t n = to - i < PROBE_BLOCK ? to - i : PROBE_BLOCK;
-            dense_block(p->x, i, n, p->ltup + i);
+            if (vals)
+                hash_block(p->x, i, n, p->ltup + i, vals);
+            else
+                dense_block(p->x, i, n, p->ltup + i);
             for (size_t j = i; j < i + n; j++) {
                 c += rows_for(p, p->ltup[j]);
                 h += p->ltup[j] != NONE;
@@ -418,6 +507,7 @@ static void probe_part(void *ctx, int k, int parts)
         }
         p->count[k] = c;
         p->hits[k] = h;
+        jp_free(vals);
         return;
     }
     uint64_t vals[64];

@@ -349,6 +349,14 @@ static void test_join_fields(void)
              "year,a,b;2021,1,;2022,2,20;2023,,30");
     jp_dataset_unref(yi);
     jp_dataset_unref(yn);
+    /* period keys (probed row by row), with a string key beside them */
+    jp_dataset_t *pl = mk("p:p,c:s,a:i", "2021-Q1,x,1;2021-Q2,x,2;2021-Q1,y,3;,x,4;2021,x,5");
+    jp_dataset_t *pr = mk("p:p,c:s,b:i", "2021-Q1,x,10;2021-Q1,y,30;2021,x,50;2021-Q3,x,70");
+    const char *pk[] = {"p", "c"};
+    CHECK_DS(jp_join(pl, pr, pk, NULL, 2, JP_JOIN_LEFT, NULL, &err),
+             "p,c,a,b;2021-Q1,x,1,10;2021-Q2,x,2,;2021-Q1,y,3,30;,x,4,;2021,x,5,50");
+    jp_dataset_unref(pl);
+    jp_dataset_unref(pr);
     jp_dataset_unref(l);
     jp_dataset_unref(r);
 }
