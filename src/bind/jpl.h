@@ -3,7 +3,8 @@
  *
  * Core objects reach Lua as full userdata holding one reference:
  *   "jinpu.dataset"  a jp_dataset_t*   (methods: ds:names(), ds:filter(...), ...)
- *   "jinpu.column"   a jp_column_t* plus its field name and unit
+ *   "jinpu.column"   a jp_column_t* plus its field name and unit, or a field
+ *                    of a lazy file pipeline loaded when its cells are read
  * __gc drops the reference.  Modules add methods to these metatables with
  * jpl_add_methods so that each binding file owns its own verbs.
  *
@@ -44,6 +45,9 @@ jp_dataset_t *jpl_test_dataset(lua_State *L, int idx);
 void jpl_push_column(lua_State *L, jp_column_t *col, const char *name, const char *unit);
 /* [-0, +0, v] */
 jp_column_t *jpl_check_column(lua_State *L, int idx);
+/* A lazy column's reductions, streamed once over its file (jp_stream.h);
+ * NULL when the column is loaded (or is best loaded: use jpl_check_column). */
+const struct jp_col_summary *jpl_column_summary(lua_State *L, int idx);
 /* The column's field name ("" if none) and unit (NULL if none). */
 const char *jpl_column_name(lua_State *L, int idx);
 const char *jpl_column_unit(lua_State *L, int idx);

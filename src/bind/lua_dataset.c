@@ -21,6 +21,7 @@
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_preview.h"
+#include "jp_stream.h"
 #include "jp_suggest.h"
 #include "jp_unit.h"
 #include "jp_verbs.h"
@@ -32,8 +33,14 @@ typedef struct {
     jp_dataset_t *ds;
 } dsbox_t;
 
+/* A column: loaded (col), or a field of a streamable lazy chain (ds,
+ * field) that is loaded only when its cells are read; its reductions
+ * stream over the file in one pass, kept in summary. */
 typedef struct {
     jp_column_t *col;
+    jp_dataset_t *ds;
+    size_t field;
+    jp_col_summary_t *summary;
 } colbox_t;
 
 /* ---- shared helpers --------------------------------------------------------- */
@@ -77,7 +84,7 @@ static int new_dataset_box(lua_State *L)
 static int new_column_box(lua_State *L)
 {
     colbox_t *b = lua_newuserdatauv(L, sizeof *b, 2);
-    b->col = NULL;
+    memset(b, 0, sizeof *b);
     luaL_setmetatable(L, JPL_COLUMN_MT);
     return 1;
 }
@@ -159,11 +166,68 @@ void jpl_push_column(lua_State *L, jp_column_t *col, const char *name, const cha
     }
 }
 
+/* [-0, +1, m] A lazy column: field i of ds (a streamable chain, ref taken). */
+static void push_lazy_column(lua_State *L, jp_dataset_t *ds, size_t i)
+{
+    const jp_field_t *f = jp_dataset_field(ds, (long)i);
+    new_column_box(L);
+    colbox_t *b = lua_touserdata(L, -1);
+    lua_pushstring(L, f->name);
+    lua_setiuservalue(L, -2, 1);
+    if (f->unit) {
+        lua_pushstring(L, f->unit);
+        lua_setiuservalue(L, -2, 2);
+    }
+    b->ds = jp_dataset_ref(ds);
+    b->field = i;
+}
+
+static void colbox_drop_lazy(colbox_t *b)
+{
+    if (b->summary) jp_col_summary_free(b->summary);
+    jp_free(b->summary);
+    b->summary = NULL;
+    jp_dataset_unref(b->ds);
+    b->ds = NULL;
+}
+
 jp_column_t *jpl_check_column(lua_State *L, int idx)
 {
     colbox_t *b = luaL_checkudata(L, idx, JPL_COLUMN_MT);
+    if (!b->col && b->ds) {
+        /* its cells are read: load it, as ds:column() does on a loaded file */
+        jpl_need(L, b->ds, &b->field, 1);
+        b->col = jp_column_ref(jp_dataset_col(b->ds, b->field));
+        colbox_drop_lazy(b);
+    }
     if (!b->col) luaL_argerror(L, idx, "column has been released");
     return b->col;
+}
+
+const jp_col_summary_t *jpl_column_summary(lua_State *L, int idx)
+{
+    colbox_t *b = luaL_checkudata(L, idx, JPL_COLUMN_MT);
+    if (b->col || !b->ds) return NULL;
+    if (b->summary) return b->summary;
+    if (jp_dataset_col(b->ds, b->field)) return NULL; /* loaded meanwhile: it is taken */
+    jp_col_summary_t *s = jp_calloc(1, sizeof *s);
+    if (!s) {
+        jpl_errorf(L, "out of memory");
+        return NULL;
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    bool fallback = false;
+    if (jp_stream_column_summary(b->ds, b->field, s, &fallback, &err)) {
+        jp_free(s);
+        jpl_error(L, &err);
+    }
+    if (fallback) {
+        jp_free(s);
+        return NULL;
+    }
+    b->summary = s;
+    return s;
 }
 
 const char *jpl_column_name(lua_State *L, int idx)
@@ -1666,6 +1730,12 @@ static int ds_column(lua_State *L)
     jp_dataset_t *ds = jpl_check_dataset(L, 1);
     long i = check_field(L, ds, 2, "column");
     size_t k = (size_t)i;
+    if (!jp_dataset_col(ds, k) && jp_stream_possible(ds)) {
+        /* a field of a file pipeline: its reductions stream over the file,
+           its cells are loaded when read */
+        push_lazy_column(L, ds, k);
+        return 1;
+    }
     jpl_need(L, ds, &k, 1);
     const jp_field_t *f = jp_dataset_field(ds, i);
     jpl_push_column(L, jp_column_ref(jp_dataset_col(ds, i)), f->name, f->unit);
@@ -1945,11 +2015,17 @@ static int col_gc(lua_State *L)
     colbox_t *b = luaL_checkudata(L, 1, JPL_COLUMN_MT);
     jp_column_unref(b->col);
     b->col = NULL;
+    colbox_drop_lazy(b);
     return 0;
 }
 
 static int col_len(lua_State *L)
 {
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    if (s) {
+        lua_pushinteger(L, (lua_Integer)s->rows);
+        return 1;
+    }
     lua_pushinteger(L, (lua_Integer)jp_column_len(jpl_check_column(L, 1)));
     return 1;
 }
@@ -1957,8 +2033,8 @@ static int col_len(lua_State *L)
 /* col[i] is the i-th value (nil for null); col.name, col:method() */
 static int col_index(lua_State *L)
 {
-    jp_column_t *c = jpl_check_column(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {
+        jp_column_t *c = jpl_check_column(L, 1);
         lua_Integer i = luaL_checkinteger(L, 2);
         if (i < 1 || (size_t)i > jp_column_len(c)) return 0;
         jpl_push_cell(L, c, (size_t)i - 1);
@@ -1970,9 +2046,11 @@ static int col_index(lua_State *L)
         return 1;
     }
     if (strcmp(k, "type") == 0) {
-        lua_pushstring(L, jp_type_name(jp_column_type(c)));
+        const jp_col_summary_t *sm = jpl_column_summary(L, 1);
+        lua_pushstring(L, jp_type_name(sm ? sm->type : jp_column_type(jpl_check_column(L, 1))));
         return 1;
     }
+    luaL_checkudata(L, 1, JPL_COLUMN_MT);
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
     lua_getfield(L, -1, k);
@@ -2033,6 +2111,11 @@ static int col_totable(lua_State *L)
 
 static int col_qualified(lua_State *L)
 {
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    if (s) {
+        lua_pushinteger(L, (lua_Integer)s->qualified);
+        return 1;
+    }
     jp_column_t *c = jpl_check_column(L, 1);
     lua_pushinteger(L, (lua_Integer)jp_column_qual_count(c));
     return 1;
@@ -2040,6 +2123,11 @@ static int col_qualified(lua_State *L)
 
 static int col_nulls(lua_State *L)
 {
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    if (s) {
+        lua_pushinteger(L, (lua_Integer)s->nulls);
+        return 1;
+    }
     lua_pushinteger(L, (lua_Integer)jp_column_null_count(jpl_check_column(L, 1)));
     return 1;
 }
@@ -2260,8 +2348,27 @@ static int l_is_dataset(lua_State *L)
     return 1;
 }
 
+#ifdef JP_TEST_HOOKS
+/* Test hook (test builds only, -DJP_TEST_HOOKS): JINPU_TEST_CSV_TUNING=
+ * "BATCH,LAZY,THREADS" makes CSV reads stream in batches of BATCH bytes of
+ * text, lazy from LAZY bytes, on THREADS threads (0: the default), so that
+ * scripts over small files take the streaming paths batch by batch. */
+static void tuning_hook(void)
+{
+    const char *v = getenv("JINPU_TEST_CSV_TUNING");
+    unsigned long batch = 0, lazy = 0;
+    int threads = 0;
+    if (!v || sscanf(v, "%lu,%lu,%d", &batch, &lazy, &threads) < 2) return;
+    jp_csv_tuning_t t = {batch, batch / 4, 0, lazy, threads};
+    jp_csv_set_tuning(&t);
+}
+#endif
+
 void jpl_open_dataset(lua_State *L)
 {
+#ifdef JP_TEST_HOOKS
+    tuning_hook();
+#endif
     /* JINPU_DIGITS=N: how previews show numbers in this process (jinpu info too) */
     const char *env = getenv("JINPU_DIGITS");
     if (env && *env) {

@@ -25,6 +25,7 @@
 #include <string.h>
 #include "jp_limit.h"
 #include "jp_mem.h"
+#include "jp_stream.h"
 #include "jp_suggest.h"
 #include "jp_verbs.h"
 #include "jpl.h"
@@ -1398,43 +1399,51 @@ static int push_result(lua_State *L, const jp_value_t *v)
 
 typedef jp_status_t (*vec_fn)(const jp_column_t *, const char *, jp_value_t *, jp_error_t *);
 
-static int col_vec(lua_State *L, vec_fn fn)
+/* A lazy column (a field of a file pipeline) streams: one pass over the
+ * file gives every reduction, the column is never loaded. */
+static int col_vec(lua_State *L, vec_fn fn, jp_vec_op_t op)
 {
-    jp_column_t *c = jpl_check_column(L, 1);
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    jp_column_t *c = s ? NULL : jpl_check_column(L, 1);
     const char *name = jpl_column_name(L, 1);
     jp_value_t v;
     jp_error_t err;
     jp_error_clear(&err);
-    if (fn(c, name[0] ? name : NULL, &v, &err)) return verr(L, &err);
+    if (s ? jp_col_summary_get(s, op, name[0] ? name : NULL, &v, &err)
+          : fn(c, name[0] ? name : NULL, &v, &err))
+        return verr(L, &err);
     return push_result(L, &v);
 }
 
 static int col_sum(lua_State *L)
 {
-    return col_vec(L, jp_vec_sum);
+    return col_vec(L, jp_vec_sum, JP_VEC_SUM);
 }
 static int col_mean(lua_State *L)
 {
-    return col_vec(L, jp_vec_mean);
+    return col_vec(L, jp_vec_mean, JP_VEC_MEAN);
 }
 static int col_min(lua_State *L)
 {
-    return col_vec(L, jp_vec_min);
+    return col_vec(L, jp_vec_min, JP_VEC_MIN);
 }
 static int col_max(lua_State *L)
 {
-    return col_vec(L, jp_vec_max);
+    return col_vec(L, jp_vec_max, JP_VEC_MAX);
 }
 
 static int col_count(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)jp_vec_count(jpl_check_column(L, 1)));
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    lua_pushinteger(L,
+                    (lua_Integer)(s ? s->rows - s->nulls : jp_vec_count(jpl_check_column(L, 1))));
     return 1;
 }
 
 static int col_null_count(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)jp_column_null_count(jpl_check_column(L, 1)));
+    const jp_col_summary_t *s = jpl_column_summary(L, 1);
+    lua_pushinteger(L, (lua_Integer)(s ? s->nulls : jp_column_null_count(jpl_check_column(L, 1))));
     return 1;
 }
 

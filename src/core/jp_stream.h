@@ -45,6 +45,37 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
                                 bool *fallback, jp_error_t *err);
 
 /*
+ * One column of a streamable chain reduced in one pass (jp_stream_ops.c):
+ * what col:sum(), mean(), min(), max(), count(), null_count(), nulls(),
+ * qualified() and #col give on the loaded column, gathered batch by batch
+ * in row order without loading it.
+ */
+typedef struct jp_col_summary {
+    jp_type_t type;         /* the column's type, as a full load gives it */
+    size_t rows, nulls;     /* cells, null cells */
+    size_t qualified;       /* cells with a qualifier other than exact */
+    jp_qual_t qual;         /* the non-null cells' qualifiers combined */
+    bool overflow;          /* an integer column's sum overflowed */
+    int64_t isum;           /* an integer column's sum */
+    double sum, comp;       /* compensated sum of the non-null values, as doubles */
+    jp_column_t *min, *max; /* one row: the first smallest / largest value (NULL: none) */
+} jp_col_summary_t;
+
+typedef enum jp_vec_op { JP_VEC_SUM, JP_VEC_MEAN, JP_VEC_MIN, JP_VEC_MAX } jp_vec_op_t;
+
+/* Field `field` of ds (a chain jp_stream_possible accepts) summarised.
+ * *fallback (JP_OK, nothing filled) when the whole-file way must be taken
+ * instead (no rows). */
+jp_status_t jp_stream_column_summary(jp_dataset_t *ds, size_t field, jp_col_summary_t *out,
+                                     bool *fallback, jp_error_t *err);
+void jp_col_summary_free(jp_col_summary_t *s);
+/* jp_vec_sum / mean / min / max of the summarised column: the same value,
+ * bit for bit, and the same errors ("what" names the field, may be NULL).
+ * A string value points into s. */
+jp_status_t jp_col_summary_get(const jp_col_summary_t *s, jp_vec_op_t op, const char *what,
+                               jp_value_t *out, jp_error_t *err);
+
+/*
  * Progress of streams, for a front end to show (NULL, the default: none).
  * Called on the thread that runs the stream: once at its start, after each
  * batch (bytes: text read from the file's start; total: the file's size,

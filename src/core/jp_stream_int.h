@@ -34,4 +34,9 @@ jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const
 /* Count one batch run through a chain (jp_stream_batches). */
 void jp_stream_count_batch(void);
 
+/* The column operations' errors (jp_verbs.c), said the same way streamed:
+ * a type that is not a number; an integer sum that overflows. */
+jp_status_t jp_vec_need_numeric(jp_type_t t, const char *op, const char *what, jp_error_t *err);
+jp_status_t jp_vec_overflow(const char *what, jp_error_t *err);
+
 #endif

@@ -15,6 +15,7 @@
 #include "jp_keys.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_stream_int.h"
 #include "jp_unit.h"
 
 static jp_dataset_t *nomem(jp_error_t *err)
@@ -896,19 +897,31 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
 
 /* ---- vector operations ---------------------------------------------------- */
 
-static jp_status_t need_numeric(const jp_column_t *c, const char *op, const char *what,
-                                jp_error_t *err)
+jp_status_t jp_vec_need_numeric(jp_type_t t, const char *op, const char *what, jp_error_t *err)
 {
-    if (jp_type_is_numeric(c->type)) return JP_OK;
+    if (jp_type_is_numeric(t)) return JP_OK;
     jp_status_t st;
     if (what && what[0])
         st = jp_error_set(err, JP_ERR_TYPE, "%s: field '%s' is %s, not a number", op, what,
-                          jp_type_name(c->type));
+                          jp_type_name(t));
     else
         st = jp_error_set(err, JP_ERR_TYPE, "%s: the column is %s, not a number", op,
-                          jp_type_name(c->type));
+                          jp_type_name(t));
     if (what && what[0]) jp_error_field(err, what);
     return st;
+}
+
+jp_status_t jp_vec_overflow(const char *what, jp_error_t *err)
+{
+    return jp_error_set(err, JP_ERR_RANGE,
+                        "sum: the integers of %s%s%s overflow (use a number field)",
+                        what ? "field '" : "the column", what ? what : "", what ? "'" : "");
+}
+
+static jp_status_t need_numeric(const jp_column_t *c, const char *op, const char *what,
+                                jp_error_t *err)
+{
+    return jp_vec_need_numeric(c->type, op, what, err);
 }
 
 size_t jp_vec_count(const jp_column_t *c)
@@ -958,14 +971,7 @@ jp_status_t jp_vec_sum(const jp_column_t *c, const char *what, jp_value_t *out, 
         for (size_t i = 0; i < c->len; i++) {
             if (jp_column_is_null(c, i)) continue;
             cnt++;
-            if (__builtin_add_overflow(s, c->v.i[i], &s)) {
-                jp_status_t st = jp_error_set(err, JP_ERR_RANGE,
-                                              "sum: the integers of %s%s%s overflow (use a number "
-                                              "field)",
-                                              what ? "field '" : "the column", what ? what : "",
-                                              what ? "'" : "");
-                return st;
-            }
+            if (__builtin_add_overflow(s, c->v.i[i], &s)) return jp_vec_overflow(what, err);
         }
         out->u.i = s;
     }

@@ -1,0 +1,198 @@
+/*
+ * jp_stream_ops.c - more consumers of the streaming executor (jp_stream.c):
+ * a column's reductions (col:sum(), mean, min, max, counts) over a chain,
+ * batch by batch, without loading the column.
+ *
+ * Bit-identity with the whole-file way comes from doing the same steps in
+ * the same row order: the compensated sum's two terms and the running
+ * minimum and maximum are carried from batch to batch, and a batch only
+ * continues what the loop over the whole column would have done.
+ *
+ * Owns: jp_stream_column_summary and jp_col_summary_*.  Must never: modify
+ * the datasets of the chain, keep a batch past its callback, print.
+ */
+#include <math.h>
+#include <string.h>
+#include "jp_csv.h"
+#include "jp_mem.h"
+#include "jp_stream.h"
+#include "jp_stream_int.h"
+
+/* ---- a column's reductions ----------------------------------------------------- */
+
+typedef struct sumstate {
+    const jp_stream_chain_t *chain;
+    size_t *read_idx, nread;
+    size_t field;
+    bool typed;
+    jp_col_summary_t s;
+} sumstate_t;
+
+void jp_col_summary_free(jp_col_summary_t *s)
+{
+    jp_column_unref(s->min);
+    jp_column_unref(s->max);
+    memset(s, 0, sizeof *s);
+}
+
+static void s_reset(void *ctx)
+{
+    sumstate_t *st = ctx;
+    jp_col_summary_free(&st->s);
+    st->typed = false;
+}
+
+/* Is cell i of c a better extreme than cell j of b?  The comparisons of
+ * jp_vec_min / jp_vec_max: a NaN never wins, ties keep the earlier. */
+static bool better(const jp_column_t *c, size_t i, const jp_column_t *b, size_t j, bool mx)
+{
+    if (c->type == JP_TYPE_NUMBER) return mx ? c->v.d[i] > b->v.d[j] : c->v.d[i] < b->v.d[j];
+    if (c->type == JP_TYPE_INT) return mx ? c->v.i[i] > b->v.i[j] : c->v.i[i] < b->v.i[j];
+    int r = jp_column_cmp_cells(c, i, b, j);
+    return mx ? r > 0 : r < 0;
+}
+
+/* The running extreme continued over this batch; *held is replaced by a
+ * one-row copy when the batch holds the new extreme. */
+static jp_status_t extreme_step(const jp_column_t *c, bool mx, jp_column_t **held)
+{
+    const jp_column_t *bc = *held;
+    size_t bi = 0;
+    bool isnum = c->type == JP_TYPE_NUMBER;
+    for (size_t i = 0; i < c->len; i++) {
+        if (jp_column_is_null(c, i) || (isnum && isnan(c->v.d[i]))) continue;
+        if (!bc || better(c, i, bc, bi, mx)) {
+            bc = c;
+            bi = i;
+        }
+    }
+    if (bc != c) return JP_OK;
+    jp_column_t *one = jp_column_gather(c, &bi, 1);
+    if (!one) return JP_ERR_NOMEM;
+    jp_column_unref(*held);
+    *held = one;
+    return JP_OK;
+}
+
+/* One batch's cells added: the loops of jp_vec_* (jp_verbs.c), carried on. */
+static jp_status_t summary_add(jp_col_summary_t *s, const jp_column_t *c)
+{
+    size_t n = c->len;
+    s->rows += n;
+    s->nulls += jp_column_null_count(c);
+    if (c->quals)
+        for (size_t i = 0; i < n; i++) {
+            s->qualified += c->quals[i] != JP_Q_EXACT;
+            if (c->quals[i] && !jp_column_is_null(c, i))
+                s->qual = jp_qual_combine(s->qual, (jp_qual_t)c->quals[i]);
+        }
+    if (jp_type_is_numeric(c->type)) {
+        bool isint = c->type == JP_TYPE_INT;
+        double sum = s->sum, comp = s->comp;
+        for (size_t i = 0; i < n; i++) {
+            if (jp_column_is_null(c, i)) continue;
+            double x = isint ? (double)c->v.i[i] : c->v.d[i], t = sum + x;
+            if (fabs(sum) >= fabs(x))
+                comp += (sum - t) + x;
+            else
+                comp += (x - t) + sum;
+            sum = t;
+            if (isint && !s->overflow && __builtin_add_overflow(s->isum, c->v.i[i], &s->isum))
+                s->overflow = true;
+        }
+        s->sum = sum;
+        s->comp = comp;
+    }
+    if (c->type == JP_TYPE_NONE) return JP_OK;
+    if (extreme_step(c, false, &s->min) || extreme_step(c, true, &s->max)) return JP_ERR_NOMEM;
+    return JP_OK;
+}
+
+static jp_status_t s_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    sumstate_t *st = ctx;
+    jp_dataset_t *top =
+        jp_stream_run_chain(st->chain, cols, st->read_idx, st->nread, nrows, &st->field, 1, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    jp_stream_count_batch();
+    const jp_column_t *c = top->cols[st->field];
+    jp_status_t rc = JP_OK;
+    if (!st->typed) {
+        st->s.type = c->type;
+        st->typed = true;
+    } else if (c->type != st->s.type) {
+        rc = jp_error_set(err, JP_ERR_INTERNAL, "streaming: field '%s' changed type",
+                          top->schema.fields[st->field].name);
+    }
+    if (!rc && summary_add(&st->s, c)) rc = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    jp_dataset_unref(top);
+    return rc;
+}
+
+jp_status_t jp_stream_column_summary(jp_dataset_t *ds, size_t field, jp_col_summary_t *out,
+                                     bool *fallback, jp_error_t *err)
+{
+    jp_stream_chain_t ch;
+    sumstate_t st;
+    memset(&st, 0, sizeof st);
+    memset(out, 0, sizeof *out);
+    *fallback = false;
+    if (field >= ds->schema.n_fields || !jp_stream_chain_of(ds, &ch)) {
+        *fallback = true;
+        return JP_OK;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_calloc(nf, sizeof *want);
+    if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    want[field] = true;
+    jp_status_t rc = jp_stream_chain_inputs(&ch, want, &st.read_idx, &st.nread, err);
+    jp_free(want);
+    if (rc) return rc;
+    st.chain = &ch;
+    st.field = field;
+    jp_csv_stream_cb_t cb = {s_batch, s_reset, &st};
+    rc = jp_csv_stream(ch.src, st.read_idx, st.nread, &cb, err);
+    jp_free(st.read_idx);
+    if (!rc && !st.typed) *fallback = true; /* no rows: the whole-file way says what that gives */
+    if (rc || *fallback) {
+        jp_col_summary_free(&st.s);
+        return rc;
+    }
+    *out = st.s;
+    return JP_OK;
+}
+
+jp_status_t jp_col_summary_get(const jp_col_summary_t *s, jp_vec_op_t op, const char *what,
+                               jp_value_t *out, jp_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t cnt = s->rows - s->nulls;
+    jp_status_t rc;
+    switch (op) {
+    case JP_VEC_SUM:
+        if ((rc = jp_vec_need_numeric(s->type, "sum", what, err))) return rc;
+        out->type = s->type;
+        if (s->type == JP_TYPE_INT) {
+            if (s->overflow) return jp_vec_overflow(what, err);
+            out->u.i = s->isum;
+        } else
+            out->u.d = s->sum + s->comp;
+        break;
+    case JP_VEC_MEAN:
+        if ((rc = jp_vec_need_numeric(s->type, "mean", what, err))) return rc;
+        out->type = JP_TYPE_NUMBER;
+        out->u.d = cnt ? (s->sum + s->comp) / (double)cnt : 0;
+        break;
+    case JP_VEC_MIN:
+    case JP_VEC_MAX: {
+        const jp_column_t *c = op == JP_VEC_MIN ? s->min : s->max;
+        out->type = s->type;
+        out->is_null = true;
+        if (c) jp_column_get(c, 0, out);
+        return JP_OK;
+    }
+    }
+    out->is_null = cnt == 0;
+    out->qual = out->is_null ? JP_Q_EXACT : s->qual;
+    return JP_OK;
+}
