@@ -2350,17 +2350,19 @@ static int l_is_dataset(lua_State *L)
 
 #ifdef JP_TEST_HOOKS
 /* Test hook (test builds only, -DJP_TEST_HOOKS): JINPU_TEST_CSV_TUNING=
- * "BATCH,LAZY,THREADS" makes CSV reads stream in batches of BATCH bytes of
- * text, lazy from LAZY bytes, on THREADS threads (0: the default), so that
- * scripts over small files take the streaming paths batch by batch. */
+ * "BATCH,LAZY,THREADS[,ROWS]" makes CSV reads stream in batches of BATCH
+ * bytes of text, lazy from LAZY bytes, on THREADS threads (0: the
+ * default), and Lua functions stream over files of ROWS bytes or more, so
+ * that scripts over small files take the streaming paths batch by batch. */
 static void tuning_hook(void)
 {
     const char *v = getenv("JINPU_TEST_CSV_TUNING");
-    unsigned long batch = 0, lazy = 0;
+    unsigned long batch = 0, lazy = 0, rows = 0;
     int threads = 0;
-    if (!v || sscanf(v, "%lu,%lu,%d", &batch, &lazy, &threads) < 2) return;
+    if (!v || sscanf(v, "%lu,%lu,%d,%lu", &batch, &lazy, &threads, &rows) < 2) return;
     jp_csv_tuning_t t = {batch, batch / 4, 0, lazy, threads};
     jp_csv_set_tuning(&t);
+    jp_stream_set_rows_bytes(rows);
 }
 #endif
 

@@ -100,6 +100,10 @@ typedef struct rowview {
     size_t nf;
     const char *verb;
     bool closed; /* the loop ended: ds may be freed, never touch it */
+    /* streaming: the fields the batches hold; a read of another marks it
+       and stops the pass (stream_more), which starts again with it */
+    bool *stream_want;
+    bool stream_more;
 } rowview_t;
 
 /* Stack slots of the loop (absolute indices). */
@@ -112,9 +116,25 @@ static int rowview_gc(lua_State *L)
     rowview_t *v = lua_touserdata(L, 1);
     jp_free(v->used);
     jp_free(v->is_used);
+    jp_free(v->stream_want);
     v->used = NULL;
     v->is_used = NULL;
+    v->stream_want = NULL;
     return 0;
+}
+
+/* The error a streamed view raises to stop its pass for more fields. */
+static const char stream_more_key = 0;
+
+/* [-0, +0, v] Field j (every field: j < 0) is not in the batch: mark it
+ * and stop the pass. */
+static void stream_miss(lua_State *L, rowview_t *v, long j)
+{
+    for (size_t k = 0; k < v->nf; k++)
+        if (j < 0 || (size_t)j == k) v->stream_want[k] = true;
+    v->stream_more = true;
+    lua_pushlightuserdata(L, (void *)&stream_more_key);
+    lua_error(L);
 }
 
 /* [-0, +0, v] Raise when the view's loop has ended. */
@@ -186,6 +206,7 @@ static int view_index(lua_State *L)
     }
     jp_dataset_t *ds = v->ds;
     if (!jp_dataset_col(ds, j)) {
+        if (v->stream_want) stream_miss(L, v, (long)j);
         size_t k = (size_t)j;
         jpl_need(L, ds, &k, 1);
     }
@@ -214,6 +235,7 @@ static int view_next(lua_State *L)
         size_t k = (size_t)i++;
         lua_pushinteger(L, i);
         lua_replace(L, lua_upvalueindex(2));
+        if (!jp_dataset_col(ds, k) && v->stream_want) stream_miss(L, v, -1);
         if (!jp_dataset_col(ds, k)) jpl_need(L, ds, &k, 1);
         if (jp_column_is_null(jp_dataset_col(ds, k), v->row)) continue;
         lua_pushstring(L, jp_dataset_field(ds, k)->name);
@@ -252,6 +274,8 @@ static int l_copy_row(lua_State *L)
     rowview_t *v = lua_touserdata(L, -1);
     check_open(L, v);
     jp_dataset_t *ds = v->ds;
+    for (size_t k = 0; k < jp_dataset_nfields(ds) && v->stream_want; k++)
+        if (!jp_dataset_col(ds, k)) stream_miss(L, v, -1);
     jpl_need_all(L, ds);
     lua_createtable(L, 0, (int)jp_dataset_nfields(ds));
     for (size_t k = 0; k < jp_dataset_nfields(ds); k++) {
@@ -368,6 +392,7 @@ typedef struct fnloop {
     loop_t lp;
     box_t *out;       /* filter: selected rows; mutate: values */
     size_t row;       /* current row, for messages */
+    size_t row0;      /* streaming: the dataset's row the batch starts at */
     const char *name; /* mutate: the field */
     int kind;         /* mutate: 0 unknown, 1 int, 2 number, 3 string, 4 bool */
     size_t leading_nils;
@@ -383,7 +408,7 @@ static int filter_loop(lua_State *L)
         lua_pushvalue(L, lp->fn);
         lua_pushvalue(L, lp->view);
         lua_call(L, 1, 1);
-        if (lua_toboolean(L, -1)) box_push(L, f->out, i);
+        if (lua_toboolean(L, -1)) box_push(L, f->out, f->row0 + i);
         lua_pop(L, 1);
     }
     return 0;
@@ -459,6 +484,142 @@ static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char
     }
 }
 
+/* ---- functions over a file pipeline, batch by batch ----------------------------------- */
+
+/*
+ * A filter or mutation by a Lua function over a pipeline that streams (a
+ * lazy CSV file under filters and mutations) runs as the file is read: the
+ * reader parses the next batch on the other cores while the function sees
+ * this one's rows, on this thread, through the same row view.  The results
+ * (the rows kept, the new column's values) are what the whole-file loop
+ * gives: the same calls in the same order, over the same values.  Only the
+ * file's columns are not held.  The loop over a batch runs protected, so
+ * that a Lua error never unwinds through the core.
+ */
+typedef struct fnstream {
+    lua_State *L;
+    fnloop_t *f;
+    lua_CFunction loopfn;
+    loop_t lp;   /* the view's stack slots (absolute) */
+    int base;    /* the stack's top before a failure left its values */
+    bool failed; /* the function raised: its message and null fields are on the stack */
+    size_t fail_row;
+    size_t rows; /* rows seen */
+} fnstream_t;
+
+#define FN_FAILED "the function failed"
+#define FN_MORE   "the function reads more fields"
+
+/* Protected: (f, fn, view, keys, strs) -> nothing, or the error and the
+ * null fields the function read. */
+static int batch_loop(lua_State *L)
+{
+    fnstream_t *s = lua_touserdata(L, lua_upvalueindex(1));
+    /* the string caches index a batch's dictionaries: start them again */
+    for (size_t j = 0; j < s->f->v->nf; j++) {
+        lua_pushnil(L);
+        lua_rawseti(L, 5, (lua_Integer)j + 1);
+    }
+    lua_pushcfunction(L, s->loopfn);
+    for (int i = 1; i <= 5; i++) lua_pushvalue(L, i);
+    if (lua_pcall(L, 5, 0, 0) == LUA_OK) return 0;
+    push_nil_fields(L, s->f, lua_tostring(L, -1));
+    return 2;
+}
+
+static jp_status_t fn_batch(void *ctx, jp_dataset_t *batch, size_t row0, jp_error_t *err)
+{
+    fnstream_t *s = ctx;
+    lua_State *L = s->L;
+    fnloop_t *f = s->f;
+    f->ds = batch;
+    f->v->ds = batch;
+    f->row0 = row0;
+    f->row = 0;
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, batch_loop, 1);
+    lua_pushlightuserdata(L, f);
+    lua_pushvalue(L, s->lp.fn);
+    lua_pushvalue(L, s->lp.view);
+    lua_pushvalue(L, s->lp.keys);
+    lua_pushvalue(L, s->lp.strs);
+    f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
+    int rc = lua_pcall(L, 5, 2, 0);
+    s->rows = row0 + jp_dataset_nrows(batch);
+    if (f->v->stream_more) {
+        /* it read a field the batches do not hold: a pass with it */
+        lua_pop(L, rc == LUA_OK ? 2 : 1);
+        return jp_error_set(err, JP_ERR_INVALID, FN_MORE);
+    }
+    if (rc == LUA_OK && lua_isnil(L, -2)) {
+        lua_pop(L, 2);
+        return JP_OK;
+    }
+    if (rc != LUA_OK) lua_pushliteral(L, ""); /* out of memory naming the fields */
+    s->failed = true;
+    s->fail_row = row0 + f->row;
+    return jp_error_set(err, JP_ERR_INVALID, FN_FAILED);
+}
+
+static void fn_reset(void *ctx)
+{
+    fnstream_t *s = ctx;
+    lua_settop(s->L, s->base);
+    s->failed = false;
+    s->rows = 0;
+    box_t *b = s->f->out;
+    b->n = 0;
+    jp_column_unref(b->col);
+    b->col = NULL;
+    s->f->kind = 0;
+    s->f->leading_nils = 0;
+}
+
+static bool fn_stopped(void *ctx)
+{
+    fnstream_t *s = ctx;
+    return s->f->v->stream_more;
+}
+
+/* Run f's loop over the rows of ds (a stream) batch by batch; close the
+ * view; on error raise as run_loop does.  Returns the rows seen.  The
+ * batches hold the fields the function reads: a pass starts with the
+ * first field, and a read of another stops it (at once, on the first row,
+ * for a function that reads the same fields on every row) and starts a
+ * pass with that field too. */
+static size_t run_stream(lua_State *L, jp_dataset_t *ds, lua_CFunction loopfn, fnloop_t *f,
+                         const char *verb)
+{
+    rowview_t *v = f->v;
+    v->stream_want = jp_calloc(v->nf ? v->nf : 1, sizeof *v->stream_want);
+    if (!v->stream_want) jpl_errorf(L, "%s: out of memory", verb);
+    if (v->nf) v->stream_want[0] = true;
+    fnstream_t s = {L, f, loopfn, f->lp, lua_gettop(L), false, 0, 0};
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_status_t st = JP_OK;
+    do {
+        v->stream_more = false;
+        fn_reset(&s);
+        jp_error_clear(&err);
+        st = jp_stream_rows(ds, v->stream_want, fn_batch, fn_reset, fn_stopped, &s, &err);
+    } while (st && v->stream_more);
+    close_view(L, f->v, s.lp.view);
+    f->lp = s.lp;
+    f->ds = ds;
+    if (!st) return s.rows;
+    if (s.failed && err.code == JP_ERR_INVALID && strcmp(err.msg, FN_FAILED) == 0) {
+        const char *msg = lua_tostring(L, -2), *nils = lua_tostring(L, -1);
+        if (!msg) msg = "(error object is not a string)";
+        if (f->name)
+            jpl_errorf(L, "%s: '%s', row %d%s: %s", verb, f->name, (int)s.fail_row + 1, nils, msg);
+        jpl_errorf(L, "%s: row %d%s: %s", verb, (int)s.fail_row + 1, nils, msg);
+    }
+    lua_settop(L, s.base);
+    jpl_error(L, &err);
+    return 0;
+}
+
 /* filter with the predicate at index 2, aggregates and windows within the
  * groups of keys[0..nkeys) (none: the whole dataset) */
 static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_t nkeys)
@@ -473,13 +634,20 @@ static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, si
     }
     luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
-    settle_rows(L, ds);
+    bool stream = jp_stream_rows_worth(ds);
+    if (stream)
+        before_load(L, ds);
+    else
+        settle_rows(L, ds);
     fnloop_t f;
     memset(&f, 0, sizeof f);
     f.ds = ds;
     f.v = open_view(L, ds, 2, "filter", &f.lp);
     f.out = new_box(L);
-    run_loop(L, filter_loop, &f, "filter");
+    if (stream)
+        run_stream(L, ds, filter_loop, &f, "filter"); /* rows in order: the take streams too */
+    else
+        run_loop(L, filter_loop, &f, "filter");
     jp_dataset_t *out = jp_take(ds, f.out->v ? f.out->v : (size_t[]){0}, f.out->n, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
@@ -601,18 +769,26 @@ static int mutate_loop(lua_State *L)
 static jp_column_t *function_column(lua_State *L, jp_dataset_t *ds, int fnidx, const char *name)
 {
     int top = lua_gettop(L);
-    settle_rows(L, ds);
+    bool stream = jp_stream_rows_worth(ds);
+    if (stream)
+        before_load(L, ds);
+    else
+        settle_rows(L, ds);
     fnloop_t f;
     memset(&f, 0, sizeof f);
     f.ds = ds;
     f.name = name;
     f.v = open_view(L, ds, fnidx, "mutate", &f.lp);
     f.out = new_box(L);
-    run_loop(L, mutate_loop, &f, "mutate");
+    size_t nrows = jp_dataset_nrows(ds);
+    if (stream)
+        nrows = run_stream(L, ds, mutate_loop, &f, "mutate"); /* a ready column: it streams too */
+    else
+        run_loop(L, mutate_loop, &f, "mutate");
     box_t *b = f.out;
     if (!b->col) {
         /* nil everywhere: a column of nulls */
-        b->col = jp_column_new_nulls(JP_TYPE_NUMBER, jp_dataset_nrows(ds));
+        b->col = jp_column_new_nulls(JP_TYPE_NUMBER, nrows);
         if (!b->col) jpl_errorf(L, "out of memory");
     }
     lua_pushvalue(L, -1);

@@ -924,6 +924,13 @@ bool jp_csv_is_lazy(const jp_dataset_t *ds)
     return ds->lazy && ds->lazy->ops == &csv_lazy_ops;
 }
 
+uint64_t jp_csv_lazy_size(const jp_dataset_t *ds, bool *gz)
+{
+    const csv_plan_t *p = (const csv_plan_t *)ds->lazy;
+    *gz = p->src.gz;
+    return p->lay.have_id ? p->lay.size : 0;
+}
+
 /* Between the pass and the consumer: the types the batches went out with,
  * and whether the consumer failed. */
 typedef struct stream_tap {
@@ -981,7 +988,8 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
     csv_result_t res;
     memset(&res, 0, sizeof res);
     jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
-    if ((!st && res.retype) || (st && tap.failed && inferred)) {
+    bool chose = st && tap.failed && cb->stopped && cb->stopped(cb->ctx);
+    if ((!st && res.retype) || (st && tap.failed && inferred && !chose)) {
         /* Either a column changed type after batches went out (text after
            numbers, decimals after integers, values after nulls), or the
            consumer failed on types that later rows might still change (and

@@ -234,9 +234,15 @@ typedef struct jp_csv_stream_cb {
     jp_status_t (*batch)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
     void (*reset)(void *ctx);
     void *ctx;
+    /* Optional (NULL: no): after batch() failed, was it the consumer's own
+       choice to stop, so that the rest of the file need not be read for an
+       error of its own to report first? */
+    bool (*stopped)(void *ctx);
 } jp_csv_stream_cb_t;
 
 bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */
+/* A lazy CSV file's size on disk (0: unknown), and whether it is gzip. */
+uint64_t jp_csv_lazy_size(const jp_dataset_t *ds, bool *gz);
 jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
                           const jp_csv_stream_cb_t *cb, jp_error_t *err);
 

@@ -41,6 +41,7 @@ typedef struct plan {
     size_t nsel;
     size_t from, count; /* RANGE */
     bool tail;
+    bool rows_ascending; /* LIST: strictly ascending, so a batch's share is a run of it */
 } plan_t;
 
 static void plan_free(jp_lazy_t *lz)
@@ -624,6 +625,8 @@ jp_dataset_t *jp_plan_take(jp_dataset_t *in, const char *verb, const size_t *idx
     if (n) memcpy(p->rows, idx, n * sizeof *idx);
     p->nsel = n;
     p->rows_kind = ROWS_LIST;
+    p->rows_ascending = true;
+    for (size_t k = 1; k < n && p->rows_ascending; k++) p->rows_ascending = idx[k - 1] < idx[k];
     p->rows_done = true;
     return all_fields(p, err);
 }
@@ -683,10 +686,14 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 {
     if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
     const plan_t *p = (const plan_t *)ds->lazy;
+    /* rows kept by a list (a filter by a function) stream when the list
+       is in order; a range or a shuffled list needs the row count first */
+    if (p->rows_kind == ROWS_LIST) return p->rows_ascending ? p->in : NULL;
     if (p->rows_kind != ROWS_ALL && p->rows_kind != ROWS_PRED) return NULL;
-    /* a ready column is whole-file; an aggregate or a window needs every row */
+    /* a ready column (a mutation by a function) goes by row position; an
+       aggregate or a window needs every row */
     for (size_t i = 0; i < p->nf; i++)
-        if ((p->f[i].src < 0 && !p->f[i].expr_src) ||
+        if ((p->f[i].src < 0 && !p->f[i].expr_src && !p->f[i].ready) ||
             (p->f[i].parsed && jp_expr_is_window(p->f[i].parsed)))
             return NULL;
     if (p->pred_parsed && jp_expr_is_window(p->pred_parsed)) return NULL;
@@ -695,7 +702,8 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 
 bool jp_plan_stream_filters(const jp_dataset_t *ds)
 {
-    return ((const plan_t *)ds->lazy)->rows_kind == ROWS_PRED;
+    int k = ((const plan_t *)ds->lazy)->rows_kind;
+    return k == ROWS_PRED || k == ROWS_LIST;
 }
 
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want)
@@ -711,10 +719,45 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
     if (p->pred_parsed) add_inputs(p->pred_parsed, in_want);
 }
 
-jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err)
+bool jp_plan_stream_positional(const jp_dataset_t *ds)
 {
     const plan_t *p = (const plan_t *)ds->lazy;
+    if (p->rows_kind == ROWS_LIST) return true;
+    for (size_t i = 0; i < p->nf; i++)
+        if (p->f[i].ready) return true;
+    return false;
+}
+
+/* The node's list, rows row0.. of its input held by `in`: a new take. */
+static jp_dataset_t *rebind_list(const plan_t *p, jp_dataset_t *in, size_t row0, jp_error_t *err)
+{
+    size_t lo = 0, hi = p->nsel, end = row0 + in->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->rows[mid] < row0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t m = 0;
+    while (lo + m < p->nsel && p->rows[lo + m] < end) m++;
+    size_t *rel = jp_malloc_array(m ? m : 1, sizeof *rel);
+    if (!rel) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t k = 0; k < m; k++) rel[k] = p->rows[lo + k] - row0;
+    jp_dataset_t *out = jp_plan_take(in, p->verb, rel, m, err);
+    jp_free(rel);
+    return out;
+}
+
+jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0, jp_error_t *err)
+{
+    const plan_t *p = (const plan_t *)ds->lazy;
+    if (p->rows_kind == ROWS_LIST) return rebind_list(p, in, row0, err);
     jp_plan_field_t *f = jp_calloc(p->nf ? p->nf : 1, sizeof *f);
+    jp_dataset_t *out = NULL;
     if (!f) {
         jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         return NULL;
@@ -723,9 +766,24 @@ jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_
         f[i].name = ds->schema.fields[i].name;
         f[i].src = p->f[i].src;
         f[i].expr = p->f[i].expr_src;
+        if (!p->f[i].ready) continue;
+        /* a ready column holds a value per input row: this batch's share */
+        const jp_field_t *fd = &ds->schema.fields[i];
+        f[i].unit = fd->unit;
+        f[i].unit_field = fd->unit_field;
+        if (p->f[i].ready->len < row0 + in->nrows) {
+            jp_error_set(err, JP_ERR_INTERNAL, "streaming: column '%s' is shorter than its rows",
+                         fd->name);
+            goto done;
+        }
+        if (!(f[i].col = jp_column_slice(p->f[i].ready, row0, in->nrows))) {
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
     }
-    jp_dataset_t *out =
-        jp_plan_map(in, p->verb, f, p->nf, p->rows_kind == ROWS_PRED ? p->pred_src : NULL, err);
+    out = jp_plan_map(in, p->verb, f, p->nf, p->rows_kind == ROWS_PRED ? p->pred_src : NULL, err);
+done:
+    for (size_t i = 0; i < p->nf; i++) jp_column_unref(f[i].col);
     jp_free(f);
     return out;
 }

@@ -76,18 +76,23 @@ bool jp_sort_plan_spec(const jp_dataset_t *ds, jp_dataset_t **in, const long **i
 
 /*
  * Streaming (jp_stream.c).  jp_plan_stream_input: the input of a node that
- * can work on a batch of its input's rows at a time (every row or a
- * filter; fields passed through or computed by expressions), else NULL.
- * jp_plan_stream_inputs: set in_want[j] for each input field the node
- * reads to make the fields with want[i] set (and its filter's inputs).
- * jp_plan_rebind: the same node over `in`, a dataset with the fields of
- * the node's input (a batch of its rows).  jp_plan_stream_filters: does
- * such a node drop rows (a filter), or keep each input row as it is?
+ * can work on a batch of its input's rows at a time (every row, a filter,
+ * or a list of rows in order; fields passed through, computed by
+ * expressions, or ready columns), else NULL.  jp_plan_stream_inputs: set
+ * in_want[j] for each input field the node reads to make the fields with
+ * want[i] set (and its filter's inputs).  jp_plan_stream_positional: does
+ * the node go by row position (a list of rows, a ready column), so that
+ * rebinding it needs the batch's first row?  jp_plan_rebind: the same node
+ * over `in`, a dataset with the fields of the node's input (a batch of its
+ * rows, the first being row row0 of the input).  jp_plan_stream_filters:
+ * does such a node drop rows (a filter), or keep each input row as it is?
  */
 jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds);
 bool jp_plan_stream_filters(const jp_dataset_t *ds);
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
-jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err);
+bool jp_plan_stream_positional(const jp_dataset_t *ds);
+jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0,
+                             jp_error_t *err);
 
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);

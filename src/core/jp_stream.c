@@ -60,6 +60,8 @@ typedef jp_stream_chain_t chain_t;
 static bool chain_of(const jp_dataset_t *ds, chain_t *c)
 {
     c->n = 0;
+    c->at = c->at_rows;
+    memset(c->at_rows, 0, sizeof c->at_rows);
     while (!jp_csv_is_lazy(ds)) {
         jp_dataset_t *in = jp_plan_stream_input(ds);
         if (!in || c->n == MAX_CHAIN) return false;
@@ -155,7 +157,17 @@ static jp_dataset_t *run_chain(const chain_t *c, jp_column_t *const *cols, const
 {
     jp_dataset_t *cur = batch_dataset(c->src, cols, idx, n, nrows, err);
     for (size_t k = c->n; k-- > 0 && cur;) {
-        jp_dataset_t *next = jp_plan_rebind(c->node[k], cur, err);
+        size_t row0 = 0;
+        if (jp_plan_stream_positional(c->node[k])) {
+            /* a node that goes by row position: where this batch starts */
+            if (jp_dataset_need_rows(cur, err)) {
+                jp_dataset_unref(cur);
+                return NULL;
+            }
+            row0 = c->at[k];
+            c->at[k] += cur->nrows;
+        }
+        jp_dataset_t *next = jp_plan_rebind(c->node[k], cur, row0, err);
         jp_dataset_unref(cur);
         cur = next;
     }
@@ -579,8 +591,8 @@ jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nke
     g.nkeys = nkeys;
     g.naggs = naggs;
     g.aggs = aggs;
-    jp_csv_stream_cb_t cb = {g_batch, g_reset, &g};
-    if (jp_csv_stream(ch.src, g.read_idx, g.nread, &cb, err)) goto done;
+    jp_csv_stream_cb_t cb = {g_batch, g_reset, &g, NULL};
+    if (jp_stream_chain_pass(&ch, g.read_idx, g.nread, &cb, err)) goto done;
     if (!g.typed) {
         /* no rows in the file: nothing was typed; the whole-file way is
            as cheap, and says what an empty input gives */
@@ -671,8 +683,8 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
     w.chain = &ch;
     if ((st = chain_inputs(&ch, want, &w.read_idx, &w.nread, err))) goto done;
     if ((st = jp_csv_out_open(path, o, ds, &w.out, err))) goto done;
-    jp_csv_stream_cb_t cb = {w_batch, w_reset, &w};
-    if ((st = jp_csv_stream(ch.src, w.read_idx, w.nread, &cb, err))) {
+    jp_csv_stream_cb_t cb = {w_batch, w_reset, &w, NULL};
+    if ((st = jp_stream_chain_pass(&ch, w.read_idx, w.nread, &cb, err))) {
         jp_csv_out_abort(w.out);
         goto done;
     }
@@ -707,4 +719,39 @@ jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const
 void jp_stream_count_batch(void)
 {
     batches_run++;
+}
+
+/* A pass over the chain's file: the chain's row positions from the start,
+ * at the start and at each restart. */
+typedef struct pass {
+    const chain_t *c;
+    const jp_csv_stream_cb_t *cb;
+} pass_t;
+
+static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    pass_t *p = ctx;
+    return p->cb->batch(p->cb->ctx, cols, nrows, err);
+}
+
+static void pass_reset(void *ctx)
+{
+    pass_t *p = ctx;
+    memset(p->c->at, 0, sizeof p->c->at_rows);
+    p->cb->reset(p->cb->ctx);
+}
+
+static bool pass_stopped(void *ctx)
+{
+    pass_t *p = ctx;
+    return p->cb->stopped(p->cb->ctx);
+}
+
+jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const size_t *idx, size_t n,
+                                 const jp_csv_stream_cb_t *cb, jp_error_t *err)
+{
+    pass_t p = {c, cb};
+    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL};
+    memset(c->at, 0, sizeof c->at_rows);
+    return jp_csv_stream(c->src, idx, n, &mine, err);
 }

@@ -76,6 +76,32 @@ jp_status_t jp_col_summary_get(const jp_col_summary_t *s, jp_vec_op_t op, const 
                                jp_value_t *out, jp_error_t *err);
 
 /*
+ * Every row of ds (a chain jp_stream_possible accepts), in order, batch by
+ * batch: fn gets a dataset with the fields of ds that fields[] marks (NULL:
+ * every field) over the batch's rows (borrowed: it takes a reference to
+ * keep it), the first being row row0 of ds.  reset says that the batches
+ * so far are void: the file's types changed late, and the batches come
+ * again from the first.  A status from fn stops the stream; the error
+ * reported is then the whole file's (a malformed record further on comes
+ * first, as a full read gives it) unless stopped (may be NULL) says that
+ * fn chose to stop.
+ */
+typedef jp_status_t (*jp_stream_rows_fn)(void *ctx, jp_dataset_t *batch, size_t row0,
+                                         jp_error_t *err);
+/* Is ds's file large enough that work done row by row outside the core (a
+ * Lua function) had better stream than load it: JP_STREAM_ROWS_BYTES of
+ * text or more (a gzip file counts four times its size), a quarter of the
+ * memory limit, or a size unknown?  Loading is faster when the file fits:
+ * one read serves every verb that follows.  jp_stream_set_rows_bytes
+ * changes the size (0: the default; for tests). */
+#define JP_STREAM_ROWS_BYTES ((uint64_t)512 << 20)
+bool jp_stream_rows_worth(const jp_dataset_t *ds);
+void jp_stream_set_rows_bytes(uint64_t bytes);
+jp_status_t jp_stream_rows(jp_dataset_t *ds, const bool *fields, jp_stream_rows_fn fn,
+                           void (*reset)(void *ctx), bool (*stopped)(void *ctx), void *ctx,
+                           jp_error_t *err);
+
+/*
  * Progress of streams, for a front end to show (NULL, the default: none).
  * Called on the thread that runs the stream: once at its start, after each
  * batch (bytes: text read from the file's start; total: the file's size,

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "jp_csv.h"
 #include "jp_dataset.h"
 #include "jp_error.h"
 
@@ -23,6 +24,11 @@ typedef struct jp_stream_chain {
     const jp_dataset_t *node[JP_STREAM_MAX_CHAIN]; /* node[0] is the top */
     size_t n;
     jp_dataset_t *src; /* the lazy CSV file */
+    /* at[k]: rows of node k's input gone by in earlier batches of this
+       pass, for nodes that go by row position (jp_plan_stream_positional);
+       at = at_rows */
+    size_t *at;
+    size_t at_rows[JP_STREAM_MAX_CHAIN];
 } jp_stream_chain_t;
 
 bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c);
@@ -33,6 +39,11 @@ jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const
                                   size_t m, jp_error_t *err);
 /* Count one batch run through a chain (jp_stream_batches). */
 void jp_stream_count_batch(void);
+/* jp_csv_stream of the chain's file: a pass whose batches go through the
+ * chain, which starts from the first row at the pass's start and at each
+ * restart (cb->reset). */
+jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const size_t *idx, size_t n,
+                                 const jp_csv_stream_cb_t *cb, jp_error_t *err);
 
 /* The column operations' errors (jp_verbs.c), said the same way streamed:
  * a type that is not a number; an integer sum that overflows. */

@@ -1,19 +1,24 @@
 /*
  * jp_stream_ops.c - more consumers of the streaming executor (jp_stream.c):
  * a column's reductions (col:sum(), mean, min, max, counts) over a chain,
- * batch by batch, without loading the column.
+ * batch by batch, without loading the column; every row to a function.
  *
  * Bit-identity with the whole-file way comes from doing the same steps in
  * the same row order: the compensated sum's two terms and the running
  * minimum and maximum are carried from batch to batch, and a batch only
  * continues what the loop over the whole column would have done.
  *
- * Owns: jp_stream_column_summary and jp_col_summary_*.  Must never: modify
+ * And every row of a chain to a caller's function, batch by batch (the
+ * bindings run filters and mutations by Lua functions this way).
+ *
+ * Owns: jp_stream_column_summary, jp_col_summary_* and jp_stream_rows.  Must never: modify
  * the datasets of the chain, keep a batch past its callback, print.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include "jp_csv.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_stream_int.h"
@@ -150,8 +155,8 @@ jp_status_t jp_stream_column_summary(jp_dataset_t *ds, size_t field, jp_col_summ
     if (rc) return rc;
     st.chain = &ch;
     st.field = field;
-    jp_csv_stream_cb_t cb = {s_batch, s_reset, &st};
-    rc = jp_csv_stream(ch.src, st.read_idx, st.nread, &cb, err);
+    jp_csv_stream_cb_t cb = {s_batch, s_reset, &st, NULL};
+    rc = jp_stream_chain_pass(&ch, st.read_idx, st.nread, &cb, err);
     jp_free(st.read_idx);
     if (!rc && !st.typed) *fallback = true; /* no rows: the whole-file way says what that gives */
     if (rc || *fallback) {
@@ -195,4 +200,90 @@ jp_status_t jp_col_summary_get(const jp_col_summary_t *s, jp_vec_op_t op, const 
     out->is_null = cnt == 0;
     out->qual = out->is_null ? JP_Q_EXACT : s->qual;
     return JP_OK;
+}
+
+/* ---- every row to a function ---------------------------------------------------- */
+
+static uint64_t rows_bytes; /* 0: JP_STREAM_ROWS_BYTES */
+
+void jp_stream_set_rows_bytes(uint64_t bytes)
+{
+    rows_bytes = bytes;
+}
+
+bool jp_stream_rows_worth(const jp_dataset_t *ds)
+{
+    jp_stream_chain_t ch;
+    if (!jp_stream_chain_of(ds, &ch)) return false;
+    bool gz = false;
+    uint64_t size = jp_csv_lazy_size(ch.src, &gz), lim = jp_mem_limit();
+    if (gz) size = size > UINT64_MAX / 4 ? UINT64_MAX : size * 4;
+    return !size || size >= (rows_bytes ? rows_bytes : JP_STREAM_ROWS_BYTES) ||
+           (lim && size >= lim / 4);
+}
+
+typedef struct rowstate {
+    const jp_stream_chain_t *chain;
+    size_t *read_idx, nread;
+    size_t *top_idx, ntop;
+    size_t rows; /* rows of the top before this batch */
+    jp_stream_rows_fn fn;
+    void (*reset)(void *ctx);
+    bool (*stopped)(void *ctx);
+    void *ctx;
+} rowstate_t;
+
+static void r_reset(void *ctx)
+{
+    rowstate_t *r = ctx;
+    r->rows = 0;
+    r->reset(r->ctx);
+}
+
+static bool r_stopped(void *ctx)
+{
+    rowstate_t *r = ctx;
+    return r->stopped && r->stopped(r->ctx);
+}
+
+static jp_status_t r_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+{
+    rowstate_t *r = ctx;
+    jp_dataset_t *top =
+        jp_stream_run_chain(r->chain, cols, r->read_idx, r->nread, nrows, r->top_idx, r->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    jp_stream_count_batch();
+    jp_status_t st = r->fn(r->ctx, top, r->rows, err);
+    r->rows += top->nrows;
+    jp_dataset_unref(top);
+    return st;
+}
+
+jp_status_t jp_stream_rows(jp_dataset_t *ds, const bool *fields, jp_stream_rows_fn fn,
+                           void (*reset)(void *ctx), bool (*stopped)(void *ctx), void *ctx,
+                           jp_error_t *err)
+{
+    jp_stream_chain_t ch;
+    if (!jp_stream_chain_of(ds, &ch)) return jp_error_set(err, JP_ERR_INTERNAL, "not a stream");
+    rowstate_t r = {&ch, NULL, 0, NULL, 0, 0, fn, reset, stopped, ctx};
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
+    r.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *r.top_idx);
+    jp_status_t st;
+    if (!want || !r.top_idx) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        want[i] = !fields || fields[i];
+        if (want[i]) r.top_idx[r.ntop++] = i;
+    }
+    if ((st = jp_stream_chain_inputs(&ch, want, &r.read_idx, &r.nread, err))) goto done;
+    jp_csv_stream_cb_t cb = {r_batch, r_reset, &r, r_stopped};
+    st = jp_stream_chain_pass(&ch, r.read_idx, r.nread, &cb, err);
+done:
+    jp_free(want);
+    jp_free(r.top_idx);
+    jp_free(r.read_idx);
+    return st;
 }

@@ -363,8 +363,8 @@ static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    jp_csv_stream_cb_t cb = {p2_batch, p2_reset, &p2};
-    if ((st = jp_csv_stream(ch->src, read_idx, nread, &cb, err))) goto done;
+    jp_csv_stream_cb_t cb = {p2_batch, p2_reset, &p2, NULL};
+    if ((st = jp_stream_chain_pass(ch, read_idx, nread, &cb, err))) goto done;
     if (p2.next != m || (ng && !p2.acc[0])) {
         st = jp_error_set(err, JP_ERR_IO, "the file changed since it was read; read it again");
         goto done;
@@ -423,8 +423,8 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     t.chain = ch;
     t.nkeys = nkeys;
     t.limit = limit;
-    jp_csv_stream_cb_t cb = {p1_batch, p1_reset, &t};
-    if ((st = jp_csv_stream(ch->src, t.read_idx, t.nread, &cb, err))) goto done;
+    jp_csv_stream_cb_t cb = {p1_batch, p1_reset, &t, NULL};
+    if ((st = jp_stream_chain_pass(ch, t.read_idx, t.nread, &cb, err))) goto done;
     if (!t.pool) { /* no rows in the file: the loaded way says what that gives */
         *fallback = true;
         goto done;

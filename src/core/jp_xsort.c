@@ -776,8 +776,8 @@ static jp_status_t xsort_run(jp_dataset_t *top, const long *kidx, const bool *de
     x.desc = desc;
     x.chain = &ch;
     if ((st = jp_stream_chain_inputs(&ch, want, &x.read_idx, &x.nread, err))) goto done;
-    jp_csv_stream_cb_t cb = {x_batch, x_reset, &x};
-    if ((st = jp_csv_stream(ch.src, x.read_idx, x.nread, &cb, err))) goto done;
+    jp_csv_stream_cb_t cb = {x_batch, x_reset, &x, NULL};
+    if ((st = jp_stream_chain_pass(&ch, x.read_idx, x.nread, &cb, err))) goto done;
     if (!x.pool && !x.nruns) { /* no rows: the loaded way says what that gives */
         *fallback = true;
         goto done;

@@ -19,3 +19,27 @@ $ awk 'BEGIN { print "x"; for (i = 0; i < 1000000; i++) print i % 1000 }' > $T/b
 $ awk 'BEGIN { print "x"; for (i = 0; i < 1000000; i++) print i % 1000 }' > $T/big.csv && JINPU_MAX_MEMORY=6M JINPU_TEST_CSV_TUNING=65536,1,2 $JINPU_HOOKS -e 'local jp = require("jinpu"); local c = jp.read_csv(arg[1]):column("x"); print(c[2])' $T/big.csv
 ? 4
 ! out of memory
+
+# Filters and mutations by Lua functions over a file pipeline run as the file
+# is read, batch by batch: the rows kept and the columns made are those of
+# the loaded file (late type changes, nils first, an integer column that a
+# decimal turns to numbers), and so is what streams on from them.
+$ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && $JINPU_HOOKS run tests/data/stream/functions.lua $T/r.csv eager $T/want.csv > $T/want.txt && for t in 4096,1,1 1500,1,3 0,1,2; do JINPU_TEST_CSV_TUNING=$t,1 $JINPU_HOOKS run tests/data/stream/functions.lua $T/r.csv lazy $T/got.csv > $T/got.txt && cmp $T/want.txt $T/got.txt && cmp $T/want.csv $T/got.csv && cmp $T/want.csv.g.csv $T/got.csv.g.csv || exit 1; done && cat $T/got.txt
+> u	1873615.0	exact
+
+# Their errors name the same row and fields; a row view kept past its call raises.
+$ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && $JINPU_HOOKS run tests/data/stream/fn_errors.lua $T/r.csv eager > $T/want.txt && for t in 4096,1,1 0,1,2; do JINPU_TEST_CSV_TUNING=$t,1 $JINPU_HOOKS run tests/data/stream/fn_errors.lua $T/r.csv lazy > $T/got.txt && cmp $T/want.txt $T/got.txt || exit 1; done && cut -c 1-60 $T/got.txt
+> tests/data/stream/fn_errors.lua:10: filter: row 1289: tests/
+> tests/data/stream/fn_errors.lua:11: filter: row 1, field 'nl
+> tests/data/stream/fn_errors.lua:12: mutate: 'v', row 30: ret
+> tests/data/stream/fn_errors.lua:13: mutate: 'v', row 1: retu
+> tests/data/stream/fn_errors.lua:17: a row view is only valid
+
+# A function that fails early, a malformed record at the end: the record's error.
+$ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && echo 1,2 >> $T/r.csv && JINPU_TEST_CSV_TUNING=4096,1,2,1 $JINPU_HOOKS run tests/data/stream/fn_bad.lua $T/r.csv lazy
+~ r.csv:30002:4: row 30001: expected 8 fields, found 2
+
+# The file's four columns (32 MB loaded) do not fit in 8 MB; the function
+# sees every row, the rows kept and the new column are all that is held.
+$ awk 'BEGIN { print "a,b,c,d"; for (i = 0; i < 1000000; i++) print i "," i % 1000 "," i % 7 "," i % 3 }' > $T/big.csv && JINPU_MAX_MEMORY=8M JINPU_TEST_CSV_TUNING=65536,1,2 $JINPU_HOOKS -e 'local jp = require("jinpu"); local f = jp.read_csv(arg[1]):filter(function(r) return r.a % 100 == 0 end):mutate{ e = function(r) return r.b * 2 end }; print(f:column("e"):sum(), #f:column("a"))' $T/big.csv
+> 9000000	10000
