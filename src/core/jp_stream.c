@@ -10,7 +10,8 @@
  * reader parses the next batch on the other cores while the calling thread
  * runs the chain and the consumer over this one.
  *
- * Consumers here: group_by + agg (count, sum, mean), whose accumulators
+ * Consumers here: group_by + agg (count, sum, mean; min, max, first and
+ * last through jp_stream_pick), whose accumulators
  * are carried from batch to batch in row order, so the result is the one
  * jp_group_agg gives on the whole file, bit for bit, whatever the batch
  * size or the number of threads.
@@ -184,7 +185,8 @@ bool jp_stream_group_ok(const jp_dataset_t *ds, const jp_agg_t *aggs, size_t nag
 {
     for (size_t a = 0; a < naggs; a++)
         if (aggs[a].kind != JP_AGG_COUNT && aggs[a].kind != JP_AGG_SUM &&
-            aggs[a].kind != JP_AGG_MEAN)
+            aggs[a].kind != JP_AGG_MEAN && !jp_stream_pick_kind(aggs[a].kind) &&
+            !jp_stream_hold_kind(aggs[a].kind))
             return false;
     return jp_stream_possible(ds);
 }
@@ -192,9 +194,11 @@ bool jp_stream_group_ok(const jp_dataset_t *ds, const jp_agg_t *aggs, size_t nag
 typedef struct acc {
     int64_t *i; /* count, or an integer sum */
     double *s, *comp;
-    size_t *cnt;  /* values seen */
-    uint8_t *q;   /* combined qualifiers (sum, mean) */
-    bool int_sum; /* sum of an integer field: an integer */
+    size_t *cnt;            /* values seen */
+    uint8_t *q;             /* combined qualifiers (sum, mean) */
+    bool int_sum;           /* sum of an integer field: an integer */
+    jp_column_t *pick;      /* min, max, first, last: each group's cell (jp_stream_pick) */
+    jp_stream_held_t *held; /* median, quantile, count_distinct: the values and their groups */
 } acc_t;
 
 typedef struct gstate {
@@ -228,6 +232,8 @@ static void acc_free(acc_t *a)
     jp_free(a->comp);
     jp_free(a->cnt);
     jp_free(a->q);
+    jp_column_unref(a->pick);
+    jp_stream_held_free(a->held);
     memset(a, 0, sizeof *a);
 }
 
@@ -339,7 +345,9 @@ static jp_status_t g_type(gstate_t *g, const jp_dataset_t *top, jp_error_t *err)
             if (jp_field_copy(&g->af[a], f))
                 return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
             g->af[a].type = t;
-            if (ag->kind != JP_AGG_COUNT && !jp_type_is_numeric(t)) {
+            bool numeric = ag->kind == JP_AGG_SUM || ag->kind == JP_AGG_MEAN ||
+                           ag->kind == JP_AGG_MEDIAN || ag->kind == JP_AGG_QUANTILE;
+            if (numeric && !jp_type_is_numeric(t)) {
                 jp_error_set(err, JP_ERR_TYPE,
                              "agg: %s of field '%s' for '%s': it is %s, not a number",
                              jp_agg_name(ag->kind), f->name, ag->name, jp_type_name(t));
@@ -347,6 +355,17 @@ static jp_status_t g_type(gstate_t *g, const jp_dataset_t *top, jp_error_t *err)
                 return JP_ERR_TYPE;
             }
             x->int_sum = ag->kind == JP_AGG_SUM && t == JP_TYPE_INT;
+        }
+        if (jp_stream_pick_kind(ag->kind)) {
+            jp_type_t t = top->cols[g->aidx[a]]->type;
+            if (!(x->pick = jp_column_new(t, 16)))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            continue;
+        }
+        if (jp_stream_hold_kind(ag->kind)) {
+            if (!(x->held = jp_stream_held_new(top->cols[g->aidx[a]]->type)))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            continue;
         }
         bool cnt_only = ag->kind == JP_AGG_COUNT;
         x->i = jp_malloc(8);
@@ -369,6 +388,15 @@ static jp_status_t g_accumulate(gstate_t *g, size_t a, const jp_column_t *c, con
 {
     acc_t *x = &g->acc[a];
     const jp_agg_t *ag = &g->aggs[a];
+    if (x->pick) {
+        if (jp_stream_pick(ag->kind, &x->pick, c, gid, nrows, g->ng))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return JP_OK;
+    }
+    if (x->held) {
+        if (jp_stream_held_add(x->held, c, gid, nrows, err)) return err ? err->code : JP_ERR_NOMEM;
+        return JP_OK;
+    }
     if (ag->kind == JP_AGG_COUNT) {
         int64_t *cnt = x->i;
         if (!c || !c->nulls)
@@ -512,7 +540,19 @@ static jp_dataset_t *g_result(gstate_t *g, const jp_dataset_t *ds, jp_error_t *e
         acc_t *x = &g->acc[a];
         const jp_agg_t *ag = &g->aggs[a];
         jp_column_t *c;
-        if (ag->kind == JP_AGG_COUNT || x->int_sum) {
+        if (x->held) {
+            const char *what = g->aidx[a] >= 0 ? g->af[a].name : NULL;
+            if (!(c = jp_stream_held_result(x->held, ag, what, ng, err))) {
+                if (err && err->code != JP_ERR_NOMEM) jp_error_prefix(err, "agg");
+                goto fail;
+            }
+        } else if (x->pick) {
+            /* groups that never had a row here (no keys, no rows) */
+            while (x->pick->len < ng)
+                if (jp_column_push_null(x->pick)) goto nomem;
+            c = x->pick;
+            x->pick = NULL;
+        } else if (ag->kind == JP_AGG_COUNT || x->int_sum) {
             c = jp_column_new(JP_TYPE_INT, ng);
             if (c) memcpy(c->v.i, x->i, ng * sizeof *c->v.i);
         } else {
@@ -525,7 +565,7 @@ static jp_dataset_t *g_result(gstate_t *g, const jp_dataset_t *ds, jp_error_t *e
         }
         if (!c) goto nomem;
         jp_column_set_len(c, ng);
-        if (ag->kind != JP_AGG_COUNT) {
+        if (ag->kind != JP_AGG_COUNT && !jp_stream_pick_kind(ag->kind) && !x->held) {
             for (size_t i = 0; i < ng; i++)
                 if (!x->cnt[i]) {
                     if (jp_column_alloc_nulls(c)) goto nomem_c;
@@ -537,7 +577,10 @@ static jp_dataset_t *g_result(gstate_t *g, const jp_dataset_t *ds, jp_error_t *e
                     c->quals[i] = x->q[i];
                 }
         }
-        const char *unit = ag->kind == JP_AGG_COUNT || g->aidx[a] < 0 ? NULL : g->af[a].unit;
+        const char *unit =
+            ag->kind == JP_AGG_COUNT || ag->kind == JP_AGG_COUNT_DISTINCT || g->aidx[a] < 0
+                ? NULL
+                : g->af[a].unit;
         if (jp_dataset_add(out, ag->name, c, unit, err)) goto fail;
         continue;
     nomem_c:

@@ -22,7 +22,7 @@
 bool jp_stream_possible(const jp_dataset_t *ds);
 
 /* Can this group_by + agg stream (the chain, and aggregates that carry
- * over batches: count, sum, mean)? */
+ * over batches: count, sum, mean, min, max, first, last)? */
 bool jp_stream_group_ok(const jp_dataset_t *ds, const jp_agg_t *aggs, size_t naggs);
 
 /*

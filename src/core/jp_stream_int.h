@@ -17,6 +17,7 @@
 #include "jp_csv.h"
 #include "jp_dataset.h"
 #include "jp_error.h"
+#include "jp_verbs.h"
 
 #define JP_STREAM_MAX_CHAIN 64
 
@@ -44,6 +45,27 @@ void jp_stream_count_batch(void);
  * restart (cb->reset). */
 jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const size_t *idx, size_t n,
                                  const jp_csv_stream_cb_t *cb, jp_error_t *err);
+
+/* group_by + agg streamed (jp_stream.c): min, max, first, last carried
+ * over a batch (jp_stream_ops.c).  *held has one cell per group of the
+ * batches before (nulls: none yet); c is this batch's column, gid its rows'
+ * groups (< ng).  Afterwards *held has ng cells: what jp_group.c picks over
+ * all the rows so far, in row order. */
+bool jp_stream_pick_kind(jp_agg_kind_t kind);
+jp_status_t jp_stream_pick(jp_agg_kind_t kind, jp_column_t **held, const jp_column_t *c,
+                           const uint32_t *gid, size_t nrows, size_t ng);
+
+/* median, quantile, count_distinct streamed: each needs every value of its
+ * group, so the aggregated field's values (one column, with their groups)
+ * are held in row order and handed to jp_agg_column at the end. */
+typedef struct jp_stream_held jp_stream_held_t;
+bool jp_stream_hold_kind(jp_agg_kind_t kind);
+jp_stream_held_t *jp_stream_held_new(jp_type_t type);
+jp_status_t jp_stream_held_add(jp_stream_held_t *h, const jp_column_t *c, const uint32_t *gid,
+                               size_t nrows, jp_error_t *err);
+jp_column_t *jp_stream_held_result(jp_stream_held_t *h, const jp_agg_t *ag, const char *what,
+                                   size_t ng, jp_error_t *err);
+void jp_stream_held_free(jp_stream_held_t *h);
 
 /* The column operations' errors (jp_verbs.c), said the same way streamed:
  * a type that is not a number; an integer sum that overflows. */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "jp_csv.h"
+#include "jp_keys.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_stream.h"
@@ -200,6 +201,127 @@ jp_status_t jp_col_summary_get(const jp_col_summary_t *s, jp_vec_op_t op, const 
     out->is_null = cnt == 0;
     out->qual = out->is_null ? JP_Q_EXACT : s->qual;
     return JP_OK;
+}
+
+/* ---- group aggregates that pick a row --------------------------------------------- */
+
+bool jp_stream_pick_kind(jp_agg_kind_t kind)
+{
+    return kind == JP_AGG_MIN || kind == JP_AGG_MAX || kind == JP_AGG_FIRST || kind == JP_AGG_LAST;
+}
+
+/* jp_group.c's agg_pick, continued: each group's winner so far is either a
+ * row of this batch (win[g]) or its held cell.  As there, a NaN never wins
+ * a min or a max, ties keep the earlier row, first and last skip nulls. */
+jp_status_t jp_stream_pick(jp_agg_kind_t kind, jp_column_t **held, const jp_column_t *c,
+                           const uint32_t *gid, size_t nrows, size_t ng)
+{
+    jp_column_t *h = *held;
+    while (h->len < ng)
+        if (jp_column_push_null(h)) return JP_ERR_NOMEM;
+    size_t *win = jp_malloc_array(ng ? ng : 1, sizeof *win);
+    if (!win) return JP_ERR_NOMEM;
+    for (size_t g = 0; g < ng; g++) win[g] = JP_NO_ROW;
+    bool mx = kind == JP_AGG_MAX, pick = kind == JP_AGG_MIN || mx;
+    bool isnum = c->type == JP_TYPE_NUMBER;
+    for (size_t i = 0; i < nrows; i++) {
+        if (jp_column_is_null(c, i)) continue;
+        uint32_t g = gid[i];
+        if (kind == JP_AGG_LAST)
+            win[g] = i;
+        else if (kind == JP_AGG_FIRST) {
+            if (win[g] == JP_NO_ROW && jp_column_is_null(h, g)) win[g] = i;
+        } else if (pick && !(isnum && isnan(c->v.d[i]))) {
+            bool take = win[g] != JP_NO_ROW       ? better(c, i, c, win[g], mx)
+                        : jp_column_is_null(h, g) ? true
+                                                  : better(c, i, h, g, mx);
+            if (take) win[g] = i;
+        }
+    }
+    /* the new winners appended after the held cells, then each group's
+       cell gathered from its place */
+    size_t m = 0, base = h->len;
+    size_t *rows = jp_malloc_array(ng ? ng : 1, sizeof *rows);
+    size_t *map = jp_malloc_array(ng ? ng : 1, sizeof *map);
+    jp_status_t st = rows && map ? JP_OK : JP_ERR_NOMEM;
+    for (size_t g = 0; !st && g < ng; g++)
+        if (win[g] == JP_NO_ROW)
+            map[g] = g;
+        else {
+            map[g] = base + m;
+            rows[m++] = win[g];
+        }
+    if (!st && m) {
+        jp_column_t *part = jp_column_gather(c, rows, m);
+        jp_error_t e;
+        jp_error_clear(&e);
+        jp_column_t *next = NULL;
+        if (!part || jp_column_append(h, part, &e) || !(next = jp_column_gather(h, map, ng)))
+            st = JP_ERR_NOMEM;
+        jp_column_unref(part);
+        if (next) {
+            jp_column_unref(h);
+            *held = next;
+        }
+    }
+    jp_free(rows);
+    jp_free(map);
+    jp_free(win);
+    return st;
+}
+
+/* ---- group aggregates that hold their values --------------------------------------- */
+
+struct jp_stream_held {
+    jp_column_t *vals;
+    uint32_t *gid;
+    size_t n, cap;
+};
+
+bool jp_stream_hold_kind(jp_agg_kind_t kind)
+{
+    return kind == JP_AGG_MEDIAN || kind == JP_AGG_QUANTILE || kind == JP_AGG_COUNT_DISTINCT;
+}
+
+jp_stream_held_t *jp_stream_held_new(jp_type_t type)
+{
+    jp_stream_held_t *h = jp_calloc(1, sizeof *h);
+    if (h && !(h->vals = jp_column_new(type, 16))) {
+        jp_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void jp_stream_held_free(jp_stream_held_t *h)
+{
+    if (!h) return;
+    jp_column_unref(h->vals);
+    jp_free(h->gid);
+    jp_free(h);
+}
+
+jp_status_t jp_stream_held_add(jp_stream_held_t *h, const jp_column_t *c, const uint32_t *gid,
+                               size_t nrows, jp_error_t *err)
+{
+    if (h->n + nrows > h->cap) {
+        size_t cap = h->cap ? h->cap : 4096;
+        while (cap < h->n + nrows) cap *= 2;
+        uint32_t *g = jp_realloc_array(h->gid, cap, sizeof *g);
+        if (!g) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        h->gid = g;
+        h->cap = cap;
+    }
+    if (nrows) memcpy(h->gid + h->n, gid, nrows * sizeof *gid);
+    h->n += nrows;
+    return jp_column_append(h->vals, c, err);
+}
+
+jp_column_t *jp_stream_held_result(jp_stream_held_t *h, const jp_agg_t *ag, const char *what,
+                                   size_t ng, jp_error_t *err)
+{
+    return jp_agg_column(ag->kind, h->vals, what, ag->p, h->gid ? h->gid : (uint32_t[]){0}, h->n,
+                         ng, err);
 }
 
 /* ---- every row to a function ---------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "jp_buf.h"
 #include "jp_csv.h"
 #include "jp_mem.h"
 #include "jp_stream.h"
@@ -167,6 +168,66 @@ static void same_reductions(const char *path, const char *pred)
     jp_dataset_unref(eager);
 }
 
+static char *csv_text(jp_dataset_t *ds)
+{
+    jp_buf_t b = JP_BUF_INIT;
+    jp_error_t err;
+    jp_error_clear(&err);
+    CHECK(jp_csv_write_mem(ds, NULL, &b, &err) == JP_OK);
+    jp_buf_putc(&b, 0);
+    return jp_buf_detach(&b, NULL);
+}
+
+/* group_by + agg with the aggregates that pick a row (min, max, first,
+ * last) and those that hold the values (median, quantile, count_distinct):
+ * streamed (checked), the dataset and the CSV text of the whole file's. */
+static jp_dataset_t *picks(jp_dataset_t *ds, const char *key, jp_error_t *err)
+{
+    const char *keys[] = {key};
+    jp_agg_t a[] = {{"mn_i", JP_AGG_MIN, "i", 0},          {"mx_late", JP_AGG_MAX, "late", 0},
+                    {"mn_x", JP_AGG_MIN, "x", 0},          {"mx_x", JP_AGG_MAX, "x", 0},
+                    {"f_x", JP_AGG_FIRST, "x", 0},         {"l_nl", JP_AGG_LAST, "nl", 0},
+                    {"f_nl", JP_AGG_FIRST, "nl", 0},       {"mn_s", JP_AGG_MIN, "s", 0},
+                    {"mx_txt", JP_AGG_MAX, "txt", 0},      {"l_s", JP_AGG_LAST, "s", 0},
+                    {"n", JP_AGG_COUNT, NULL, 0},          {"sd", JP_AGG_SUM, "d", 0},
+                    {"md", JP_AGG_MEDIAN, "d", 0},         {"q", JP_AGG_QUANTILE, "x", 0.25},
+                    {"cd", JP_AGG_COUNT_DISTINCT, "s", 0}, {"cdx", JP_AGG_COUNT_DISTINCT, "x", 0}};
+    return jp_group_agg(ds, key ? keys : NULL, key ? 1 : 0, a, sizeof a / sizeof a[0], err);
+}
+
+static void same_picks(const char *path, const char *key)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_csv_set_tuning(NULL);
+    jp_dataset_t *eager = read_file(path, false);
+    jp_dataset_t *want = eager ? picks(eager, key, &err) : NULL;
+    CHECK_MSG(want != NULL, "%s", err.msg);
+    char *want_text = want ? csv_text(want) : NULL;
+    static const size_t batch[] = {0, 4096, 1500};
+    for (size_t b = 0; want && b < sizeof batch / sizeof batch[0]; b++)
+        for (int th = 1; th <= 3; th += 2) {
+            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
+            jp_csv_set_tuning(&t);
+            jp_dataset_t *lz = read_file(path, true);
+            size_t before = jp_stream_batches();
+            jp_dataset_t *got = lz ? picks(lz, key, &err) : NULL;
+            CHECK_MSG(got != NULL, "batch %zu threads %d: %s", batch[b], th, err.msg);
+            if (batch[b]) CHECK_MSG(jp_stream_batches() > before + 1, "it did not stream");
+            char why[256] = "";
+            if (got) CHECK_MSG(jp_dataset_equal(want, got, why, sizeof why), "%s", why);
+            char *text = got ? csv_text(got) : NULL;
+            if (text && want_text) CHECK_STR(text, want_text);
+            jp_free(text);
+            jp_dataset_unref(got);
+            jp_dataset_unref(lz);
+        }
+    jp_csv_set_tuning(NULL);
+    jp_free(want_text);
+    jp_dataset_unref(want);
+    jp_dataset_unref(eager);
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -176,6 +237,32 @@ int main(void)
     CASE("column reductions streamed equal the loaded column's") same_reductions(tp("d.csv"), NULL);
     CASE("through a filter") same_reductions(tp("d.csv"), "i > 100");
     CASE("a filter that keeps nothing") same_reductions(tp("d.csv"), "i > 5000");
+    CASE("group_by + agg with min, max, first, last, median, quantile, count_distinct streamed")
+    same_picks(tp("d.csv"), "s");
+    CASE("the same by a number key") same_picks(tp("d.csv"), "late");
+    CASE("the same with no key") same_picks(tp("d.csv"), NULL);
+    CASE("the median of text: the whole file's error")
+    {
+        const char *keys[] = {"i"};
+        jp_agg_t a[] = {{"m", JP_AGG_MEDIAN, "txt", 0}};
+        jp_error_t e1, e2;
+        jp_error_clear(&e1);
+        jp_error_clear(&e2);
+        jp_dataset_t *eager = read_file(tp("d.csv"), false);
+        jp_dataset_t *r1 = eager ? jp_group_agg(eager, keys, 1, a, 1, &e1) : NULL;
+        jp_csv_tuning_t tu = {2048, 512, 0, 1, 2};
+        jp_csv_set_tuning(&tu);
+        jp_dataset_t *lz = read_file(tp("d.csv"), true);
+        size_t before = jp_stream_batches();
+        jp_dataset_t *r2 = lz ? jp_group_agg(lz, keys, 1, a, 1, &e2) : NULL;
+        CHECK(jp_stream_batches() > before + 1);
+        CHECK(!r1 && !r2);
+        CHECK_INT(e1.code, e2.code);
+        CHECK_STR(e1.msg, e2.msg);
+        jp_dataset_unref(lz);
+        jp_dataset_unref(eager);
+        jp_csv_set_tuning(NULL);
+    }
     CASE("a header and no rows: the whole-file way")
     {
         FILE *f = fopen(tp("e.csv"), "wb");
