@@ -120,33 +120,43 @@ static void p1_reset(void *ctx)
     t->seen = 0;
 }
 
-/* The pool's fields, typed by the first batch. */
-static jp_status_t pool_new(pass1_t *t, const jp_dataset_t *top, jp_error_t *err)
+jp_dataset_t *jp_stream_empty_like(const jp_dataset_t *top, const size_t *idx, size_t n, size_t cap,
+                                   jp_error_t *err)
 {
     jp_dataset_t *pool = jp_dataset_new();
-    if (!pool) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < t->ntop; k++) {
-        const jp_column_t *c = top->cols[t->top_idx[k]];
+    if (!pool) {
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const jp_column_t *c = top->cols[idx[k]];
         jp_field_t f;
-        if (jp_field_copy(&f, &top->schema.fields[t->top_idx[k]])) {
+        if (jp_field_copy(&f, &top->schema.fields[idx[k]])) {
             jp_dataset_unref(pool);
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            return NULL;
         }
         jp_constraints_free(&f.constraints);
         jp_constraints_init(&f.constraints);
         f.type = c->type;
-        jp_column_t *e = empty_like(c);
+        jp_column_t *e = jp_column_new(c->type, cap);
         jp_status_t st = e ? jp_dataset_add_column(pool, &f, e, err)
                            : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         jp_field_free(&f);
         if (st) {
             jp_dataset_unref(pool);
-            return st;
+            return NULL;
         }
     }
     pool->nrows = 0;
-    t->pool = pool;
-    return JP_OK;
+    return pool;
+}
+
+/* The pool's fields, typed by the first batch. */
+static jp_status_t pool_new(pass1_t *t, const jp_dataset_t *top, jp_error_t *err)
+{
+    t->pool = jp_stream_empty_like(top, t->top_idx, t->ntop, 16, err);
+    return t->pool ? JP_OK : err ? err->code : JP_ERR_NOMEM;
 }
 
 /* Cut the pool back to its first `limit` rows, in order. */

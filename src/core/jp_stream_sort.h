@@ -31,4 +31,10 @@ jp_status_t jp_stream_top_need(jp_dataset_t *ds, jp_dataset_t *in, const long *k
                                jp_error_t *err);
 void jp_stream_top_free(jp_stream_top_t *t);
 
+/* A dataset with no rows and the fields idx[0..n) of top (a batch at the
+ * chain's top: the fields typed by its columns, no constraints), each
+ * column with room for cap rows: a pool that batches' rows go into. */
+jp_dataset_t *jp_stream_empty_like(const jp_dataset_t *top, const size_t *idx, size_t n, size_t cap,
+                                   jp_error_t *err);
+
 #endif

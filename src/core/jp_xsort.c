@@ -37,6 +37,7 @@
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_stream_int.h"
+#include "jp_stream_sort.h"
 #include "jp_verbs.h"
 
 #define OUT_ROWS 65536      /* rows handed to the consumer at a time */
@@ -434,30 +435,8 @@ static size_t pool_cost(const jp_dataset_t *pool)
 static jp_status_t fields_of(const xsort_t *x, const jp_dataset_t *top, jp_dataset_t **out,
                              jp_error_t *err)
 {
-    jp_dataset_t *pool = jp_dataset_new();
-    if (!pool) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < x->ntop; k++) {
-        const jp_column_t *c = top->cols[x->top_idx[k]];
-        jp_field_t f;
-        if (jp_field_copy(&f, &top->schema.fields[x->top_idx[k]])) {
-            jp_dataset_unref(pool);
-            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        }
-        jp_constraints_free(&f.constraints);
-        jp_constraints_init(&f.constraints);
-        f.type = c->type;
-        jp_column_t *e = jp_column_new(c->type, 1024);
-        jp_status_t st = e ? jp_dataset_add_column(pool, &f, e, err)
-                           : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        jp_field_free(&f);
-        if (st) {
-            jp_dataset_unref(pool);
-            return st;
-        }
-    }
-    pool->nrows = 0;
-    *out = pool;
-    return JP_OK;
+    *out = jp_stream_empty_like(top, x->top_idx, x->ntop, 1024, err);
+    return *out ? JP_OK : err ? err->code : JP_ERR_NOMEM;
 }
 
 static jp_status_t pool_start(xsort_t *x, const jp_dataset_t *top, jp_error_t *err)
