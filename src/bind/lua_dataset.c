@@ -1173,8 +1173,13 @@ static void check_row_keys(lua_State *L, const dsbuild_t *b)
 static void read_primary_key(lua_State *L, jp_dataset_t *ds)
 {
     lua_getfield(L, 1, "primary_key");
-    ds->schema.primary_key = read_name_list(L, -1, &ds->schema.n_primary_key);
+    jp_schema_t keys = JP_SCHEMA_INIT;
+    keys.primary_key = read_name_list(L, -1, &keys.n_primary_key);
     lua_pop(L, 1);
+    jp_status_t st = jp_dataset_set_keys(ds, &keys);
+    for (size_t k = 0; k < keys.n_primary_key; k++) jp_free(keys.primary_key[k]);
+    jp_free(keys.primary_key);
+    if (st) luaL_error(L, "out of memory");
     const jp_schema_t *s = jp_dataset_schema(ds);
     for (size_t k = 0; k < s->n_primary_key; k++)
         if (jp_dataset_find(ds, s->primary_key[k]) < 0)
@@ -1209,7 +1214,7 @@ static int l_dataset(lua_State *L)
     if (!b.ds) return luaL_error(L, "out of memory");
     jpl_push_dataset(L, b.ds); /* [.., ds] owns it from now on */
     int dsi = lua_gettop(L);
-    read_meta(L, 1, &b.ds->meta);
+    read_meta(L, 1, jp_dataset_meta_edit(b.ds));
     b.rows = data_table(L, "rows");
     b.cols = data_table(L, "columns");
     if (b.rows && b.cols) return jpl_errorf(L, "jp.dataset: give rows or columns, not both");
@@ -1224,7 +1229,7 @@ static int l_dataset(lua_State *L)
     if (b.cols) column_lengths(L, &b);
     for (size_t j = 1; j <= b.nf; j++) build_column(L, &b, j);
     if (b.rows) check_row_keys(L, &b);
-    b.ds->nrows = b.nrows;
+    jp_dataset_set_nrows(b.ds, b.nrows);
     read_primary_key(L, b.ds);
     lua_settop(L, dsi);
     return 1;
@@ -1411,16 +1416,7 @@ static void take_keys(lua_State *L, jp_dataset_t *ds, const jp_schema_t *s, cons
                 jpl_errorf(L,
                            "%s: the schema's foreign key %zu names field '%s', which was not read",
                            path, k + 1, s->foreign_keys[k].fields[i]);
-    jp_schema_t keys = JP_SCHEMA_INIT, copy;
-    keys.primary_key = s->primary_key;
-    keys.n_primary_key = s->n_primary_key;
-    keys.foreign_keys = s->foreign_keys;
-    keys.n_foreign_keys = s->n_foreign_keys;
-    if (jp_schema_copy(&copy, &keys)) luaL_error(L, "out of memory");
-    ds->schema.primary_key = copy.primary_key;
-    ds->schema.n_primary_key = copy.n_primary_key;
-    ds->schema.foreign_keys = copy.foreign_keys;
-    ds->schema.n_foreign_keys = copy.n_foreign_keys;
+    if (jp_dataset_set_keys(ds, s)) luaL_error(L, "out of memory");
 }
 
 /* [-0, +1] the cells read as null for not being of their type:

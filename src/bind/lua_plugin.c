@@ -380,7 +380,7 @@ static int p_stamp(lua_State *L)
     jp_error_clear(&err);
     jp_dataset_t *out = jp_drop(ds, NULL, 0, &err);
     if (!out) return jpl_error(L, &err);
-    jp_status_t st = jp_meta_add_plugin(&out->meta, name, version);
+    jp_status_t st = jp_meta_add_plugin(jp_dataset_meta_edit(out), name, version);
     jpl_push_dataset(L, out);
     if (st) return luaL_error(L, "not enough memory");
     return 1;

@@ -163,6 +163,36 @@ jp_status_t jp_dataset_add(jp_dataset_t *ds, const char *name, jp_column_t *col,
     return jp_dataset_add_column(ds, &f, col, err);
 }
 
+void jp_dataset_set_nrows(jp_dataset_t *ds, size_t n)
+{
+    if (ds->schema.n_fields == 0) ds->nrows = n;
+}
+
+jp_status_t jp_dataset_set_keys(jp_dataset_t *ds, const jp_schema_t *keys)
+{
+    jp_schema_t only = JP_SCHEMA_INIT, copy;
+    only.primary_key = keys->primary_key;
+    only.n_primary_key = keys->n_primary_key;
+    only.foreign_keys = keys->foreign_keys;
+    only.n_foreign_keys = keys->n_foreign_keys;
+    if (jp_schema_copy(&copy, &only)) return JP_ERR_NOMEM;
+    /* swap: copy takes the old keys away to be freed */
+    char **pk = ds->schema.primary_key;
+    size_t npk = ds->schema.n_primary_key;
+    jp_foreign_key_t *fk = ds->schema.foreign_keys;
+    size_t nfk = ds->schema.n_foreign_keys;
+    ds->schema.primary_key = copy.primary_key;
+    ds->schema.n_primary_key = copy.n_primary_key;
+    ds->schema.foreign_keys = copy.foreign_keys;
+    ds->schema.n_foreign_keys = copy.n_foreign_keys;
+    copy.primary_key = pk;
+    copy.n_primary_key = npk;
+    copy.foreign_keys = fk;
+    copy.n_foreign_keys = nfk;
+    jp_schema_free(&copy);
+    return JP_OK;
+}
+
 void jp_dataset_set_origin(jp_dataset_t *ds, const char *origin, jp_column_t *lines)
 {
     jp_free(ds->origin);

@@ -106,6 +106,16 @@ jp_status_t jp_dataset_add_column(jp_dataset_t *ds, const jp_field_t *field, jp_
 /* Convenience: a field with just a name, type and unit (unit may be NULL). */
 jp_status_t jp_dataset_add(jp_dataset_t *ds, const char *name, jp_column_t *col, const char *unit,
                            jp_error_t *err);
+/* For the dataset's creator, before it is shared: its metadata to fill,
+ * the row count of a dataset without columns (one with columns has their
+ * length), and its keys, copied from those of `keys` (its fields are not
+ * looked at) in place of any it had (JP_ERR_NOMEM, ds unchanged). */
+static inline jp_meta_t *jp_dataset_meta_edit(jp_dataset_t *ds)
+{
+    return &ds->meta;
+}
+void jp_dataset_set_nrows(jp_dataset_t *ds, size_t n);
+jp_status_t jp_dataset_set_keys(jp_dataset_t *ds, const jp_schema_t *keys);
 /* Set origin and (taking ownership of) the per-row line column. */
 void jp_dataset_set_origin(jp_dataset_t *ds, const char *origin, jp_column_t *lines);
 /* Line in `origin` where row i (0-based) starts, or 0 when unknown. */

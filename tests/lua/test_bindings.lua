@@ -166,4 +166,20 @@ t.case("find helpers", function()
   t.eq(#ds:find_all{ organic = false }, 1, "ds:find_all")
 end)
 
+t.case("keys: jp.dataset's primary_key, and a CSV read with a schema takes its keys", function()
+  local d = jp.dataset{ name = "k", fields = { { name = "id", type = "integer" }, { name = "v", type = "string" } },
+    rows = { { id = 1, v = "a" }, { id = 2, v = "b" } }, primary_key = "id" }
+  t.eq(d:schema().primary_key, { "id" }, "the primary key is kept")
+  t.raises(function()
+    jp.dataset{ fields = { { name = "id", type = "integer" } }, rows = { { id = 1 } }, primary_key = { "id", "nope" } }
+  end, "primary key field 'nope' is not a field")
+  local f = os.tmpname()
+  d:write_csv(f)
+  local c = jp.read_csv(f, { schema = d })
+  os.remove(f)
+  t.eq(c:schema().primary_key, { "id" }, "a CSV read with the schema takes its key")
+  t.eq(#c, 2, "rows")
+  t.eq(#jp.dataset{ rows = { {}, {} } }, 2, "rows without fields still count")
+end)
+
 t.done()
