@@ -142,23 +142,6 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-/* Seconds: digits with an optional fraction (60, 0.5), above 0, at most
- * 10^7. */
-static bool parse_seconds(const char *s, double *out)
-{
-    double v = 0;
-    int digits = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
-    if (*p == '.') {
-        p++;
-        for (double f = 0.1; *p >= '0' && *p <= '9'; p++, digits++, f /= 10) v += (*p - '0') * f;
-    }
-    if (*p || digits == 0 || digits > 30 || !(v > 0) || v > 1e7) return false;
-    *out = v;
-    return true;
-}
-
 /* ---- stopping: the time limit (JINPU_MAX_SECONDS), Ctrl-C, SIGTERM ----
  *
  * One flag for the three (jp_limit.h): a timer thread sets it at the
@@ -926,7 +909,7 @@ int main(int argc, char **argv)
     }
     const char *secs = getenv("JINPU_MAX_SECONDS");
     if (secs && *secs) {
-        if (!parse_seconds(secs, &time_limit)) {
+        if (!jp_parse_seconds(secs, &time_limit)) {
             fprintf(stderr,
                     "%s: JINPU_MAX_SECONDS='%s' is not a number of seconds (e.g. 60 or 0.5, at "
                     "most 10000000)\n",

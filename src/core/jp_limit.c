@@ -1,7 +1,8 @@
 /*
  * jp_limit.c - the stop flag with its deadline timer, worker threads that
- * leave signals to the host, and the registry of temporary files
- * (jp_limit.h).  The memory budget lives in jp_mem.c.
+ * leave signals to the host, the registry of temporary files, and the
+ * syntax of the limits' values (jp_limit.h).  The memory budget lives in
+ * jp_mem.c.
  *
  * Owns: one timer thread (started by the first jp_stop_set_deadline, never
  * joined) and a fixed table of paths.  Must never: allocate or lock in what
@@ -195,13 +196,12 @@ void jp_tmp_remove_all(void)
     }
 }
 
-/* A byte count: digits with an optional fraction, then optionally K, M, G
- * or T (powers of 1024) and an optional B or iB, in either case: 1048576,
- * 512M, 512mb, 1.5GiB.  Nothing else -- no spaces, signs, exponents, hex,
- * nan -- and not zero or past 2^63. */
-bool jp_parse_size(const char *s, size_t *out)
+/* Digits with an optional fraction ("60", "0.5", "1.5"): the value, and
+ * where it ends; NULL when there is no digit or more than 30 (nothing a
+ * limit needs, and a bound on the rounding). */
+static const char *scan_decimal(const char *s, double *out)
 {
-    double v = 0, scale = 1;
+    double v = 0;
     int digits = 0;
     const char *p = s;
     for (; *p >= '0' && *p <= '9'; p++, digits++) v = v * 10 + (*p - '0');
@@ -209,7 +209,20 @@ bool jp_parse_size(const char *s, size_t *out)
         p++;
         for (double f = 0.1; *p >= '0' && *p <= '9'; p++, digits++, f /= 10) v += (*p - '0') * f;
     }
-    if (digits == 0 || digits > 30) return false;
+    if (digits == 0 || digits > 30) return NULL;
+    *out = v;
+    return p;
+}
+
+/* A byte count: the number, then optionally K, M, G or T (powers of 1024)
+ * and an optional B or iB, in either case: 1048576, 512M, 512mb, 1.5GiB.
+ * Nothing else -- no spaces, signs, exponents, hex, nan -- and not zero or
+ * past 2^63. */
+bool jp_parse_size(const char *s, size_t *out)
+{
+    double v, scale = 1;
+    const char *p = scan_decimal(s, &v);
+    if (!p) return false;
     int c = *p & ~0x20; /* upper case; 0 for the end and for ' ' */
     const char *units = "KMGT", *u = c ? strchr(units, c) : NULL;
     if (u) {
@@ -225,5 +238,14 @@ bool jp_parse_size(const char *s, size_t *out)
     v *= scale;
     if (*p || !(v >= 1) || v >= 9223372036854775808.0 || (double)SIZE_MAX < v) return false;
     *out = (size_t)v;
+    return true;
+}
+
+bool jp_parse_seconds(const char *s, double *out)
+{
+    double v;
+    const char *p = scan_decimal(s, &v);
+    if (!p || *p || !(v > 0) || v > 1e7) return false;
+    *out = v;
     return true;
 }

@@ -42,6 +42,9 @@ size_t jp_mem_peak(void);   /* the most ever charged at once */
  * and an optional B or iB (512M, 1.5GiB, 1048576); false for anything
  * else, zero or past 2^63. */
 bool jp_parse_size(const char *s, size_t *out);
+/* Seconds as JINPU_MAX_SECONDS takes them: digits with an optional
+ * fraction (60, 0.5), above 0, at most 10^7; false for anything else. */
+bool jp_parse_seconds(const char *s, double *out);
 
 /*
  * Charge n bytes held by a foreign allocator (Lua's, libdeflate's,
