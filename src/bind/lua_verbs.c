@@ -457,30 +457,42 @@ static void close_view(lua_State *L, rowview_t *v, int view)
     }
 }
 
+/* [-0, +5, -] Push a loop's frame (f, fn, view, keys, strs), the values
+ * from the slots `lp`, as the arguments of the loop function pushed before
+ * it; f->lp points into the frame, as the loop sees it. */
+static void push_frame(lua_State *L, fnloop_t *f, const loop_t *lp)
+{
+    lua_pushlightuserdata(L, f);
+    lua_pushvalue(L, lp->fn);
+    lua_pushvalue(L, lp->view);
+    lua_pushvalue(L, lp->keys);
+    lua_pushvalue(L, lp->strs);
+    f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
+}
+
+/* [-0, +0, v] Raise the function's error `msg` at (0-based) row `row`,
+ * with the null fields it read (`nils`): "verb: row N: ..." */
+static void raise_row_error(lua_State *L, const fnloop_t *f, const char *verb, size_t row,
+                            const char *nils, const char *msg)
+{
+    if (!msg) msg = "(error object is not a string)";
+    if (f->name) jpl_errorf(L, "%s: '%s', row %d%s: %s", verb, f->name, (int)row + 1, nils, msg);
+    jpl_errorf(L, "%s: row %d%s: %s", verb, (int)row + 1, nils, msg);
+}
+
 /* Run `loopfn` protected; close the view; on error prefix "verb: row N: "
  * and raise. */
 static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char *verb)
 {
     int view = f->lp.view;
-    /* the loop's frame: 1 f, 2 fn, 3 view, 4 keys, 5 strs */
     lua_pushcfunction(L, loopfn);
-    lua_pushlightuserdata(L, f);
-    lua_pushvalue(L, f->lp.fn);
-    lua_pushvalue(L, f->lp.view);
-    lua_pushvalue(L, f->lp.keys);
-    lua_pushvalue(L, f->lp.strs);
-    f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
+    push_frame(L, f, &f->lp);
     int rc = lua_pcall(L, 5, 0, 0);
     close_view(L, f->v, view);
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         push_nil_fields(L, f, msg);
-        const char *nils = lua_tostring(L, -1);
-        if (f->name)
-            jpl_errorf(L, "%s: '%s', row %d%s: %s", verb, f->name, (int)f->row + 1, nils,
-                       msg ? msg : "(error object is not a string)");
-        jpl_errorf(L, "%s: row %d%s: %s", verb, (int)f->row + 1, nils,
-                   msg ? msg : "(error object is not a string)");
+        raise_row_error(L, f, verb, f->row, lua_tostring(L, -1), msg);
     }
 }
 
@@ -538,12 +550,7 @@ static jp_status_t fn_batch(void *ctx, jp_dataset_t *batch, size_t row0, jp_erro
     f->row = 0;
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, batch_loop, 1);
-    lua_pushlightuserdata(L, f);
-    lua_pushvalue(L, s->lp.fn);
-    lua_pushvalue(L, s->lp.view);
-    lua_pushvalue(L, s->lp.keys);
-    lua_pushvalue(L, s->lp.strs);
-    f->lp = (loop_t){.fn = 2, .view = 3, .keys = 4, .strs = 5};
+    push_frame(L, f, &s->lp);
     int rc = lua_pcall(L, 5, 2, 0);
     s->rows = row0 + jp_dataset_nrows(batch);
     if (f->v->stream_more) {
@@ -608,13 +615,8 @@ static size_t run_stream(lua_State *L, jp_dataset_t *ds, lua_CFunction loopfn, f
     f->lp = s.lp;
     f->ds = ds;
     if (!st) return s.rows;
-    if (s.failed && err.code == JP_ERR_INVALID && strcmp(err.msg, FN_FAILED) == 0) {
-        const char *msg = lua_tostring(L, -2), *nils = lua_tostring(L, -1);
-        if (!msg) msg = "(error object is not a string)";
-        if (f->name)
-            jpl_errorf(L, "%s: '%s', row %d%s: %s", verb, f->name, (int)s.fail_row + 1, nils, msg);
-        jpl_errorf(L, "%s: row %d%s: %s", verb, (int)s.fail_row + 1, nils, msg);
-    }
+    if (s.failed && err.code == JP_ERR_INVALID && strcmp(err.msg, FN_FAILED) == 0)
+        raise_row_error(L, f, verb, s.fail_row, lua_tostring(L, -1), lua_tostring(L, -2));
     lua_settop(L, s.base);
     jpl_error(L, &err);
     return 0;
