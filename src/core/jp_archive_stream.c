@@ -89,22 +89,27 @@ static jp_dataset_t *batch_of(sctx_t *s, size_t n, jp_column_t *const *cols, jp_
     return b;
 }
 
+/* ds with no rows: its fields, each with an empty column of its type
+ * (asks for no column of a lazy ds). */
+static jp_dataset_t *no_rows(const jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_dataset_t *z = jp_dataset_new_like(ds, true, err);
+    if (!z) return NULL;
+    for (size_t f = 0; f < ds->schema.n_fields; f++)
+        if (!(z->cols[f] = jp_column_new(ds->schema.fields[f].type, 1))) {
+            jp_dataset_unref(z);
+            jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+    return z;
+}
+
 /* Before the first row: the side columns and the header line. */
 static jp_status_t begin(sctx_t *s, jp_error_t *err)
 {
     s->begun = true;
-    jp_status_t st = JP_OK;
-    size_t nf = s->ds->schema.n_fields;
-    jp_column_t **none = jp_calloc(nf ? nf : 1, sizeof *none);
-    if (!none) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t f = 0; f < nf && !st; f++)
-        if (!(none[f] = jp_column_new(s->ds->schema.fields[f].type, 1)))
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    jp_dataset_t *b = st ? NULL : batch_of(s, 0, none, err);
-    if (!st && !b) st = err ? err->code : JP_ERR_NOMEM;
-    for (size_t f = 0; f < nf; f++)
-        if (none[f]) jp_column_unref(none[f]);
-    jp_free(none);
+    jp_dataset_t *b = no_rows(s->ds, err);
+    jp_status_t st = b ? JP_OK : err ? err->code : JP_ERR_NOMEM;
     /* the CSV of no rows is the header alone */
     jp_dataset_t *x = NULL;
     if (!st) st = with_side_columns(s, b, &x, err);
@@ -154,14 +159,12 @@ static jp_status_t slices(sctx_t *s, jp_error_t *err)
     if (st) return st;
     size_t nf = ds->schema.n_fields;
     for (size_t f = 0; f < nf; f++) s->quals[f] = jp_column_has_quals(ds->cols[f]);
-    size_t *idx = jp_malloc_array(SLICE_ROWS, sizeof *idx);
     jp_column_t **cols = jp_calloc(nf ? nf : 1, sizeof *cols);
-    if (!idx || !cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     for (size_t r = 0; r < ds->nrows && !st; r += SLICE_ROWS) {
         size_t m = ds->nrows - r < SLICE_ROWS ? ds->nrows - r : SLICE_ROWS;
-        for (size_t i = 0; i < m; i++) idx[i] = r + i;
         for (size_t f = 0; f < nf && !st; f++)
-            if (!(cols[f] = jp_column_gather(ds->cols[f], idx, m)))
+            if (!(cols[f] = jp_column_slice(ds->cols[f], r, m)))
                 st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         if (!st) st = on_batch(s, r, m, cols, err);
         for (size_t f = 0; f < nf; f++) {
@@ -169,7 +172,6 @@ static jp_status_t slices(sctx_t *s, jp_error_t *err)
             cols[f] = NULL;
         }
     }
-    jp_free(idx);
     jp_free(cols);
     return st;
 }
@@ -211,13 +213,9 @@ jp_status_t jp_arc_schema_text(jp_dataset_t *ds, jp_buf_t *out, jp_error_t *err)
     if (!ds->lazy) return jp_yaml_write_buf(ds, false, out, err);
     /* a streamed dataset: the schema of no rows is the same text, and asks
        for no column */
-    jp_dataset_t *z = jp_dataset_new_like(ds, true, err);
+    jp_dataset_t *z = no_rows(ds, err);
     if (!z) return err ? err->code : JP_ERR_NOMEM;
-    jp_status_t st = JP_OK;
-    for (size_t f = 0; f < ds->schema.n_fields && !st; f++)
-        if (!(z->cols[f] = jp_column_new(ds->schema.fields[f].type, 1)))
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (!st) st = jp_yaml_write_buf(z, false, out, err);
+    jp_status_t st = jp_yaml_write_buf(z, false, out, err);
     jp_dataset_unref(z);
     return st;
 }
