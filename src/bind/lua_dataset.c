@@ -1463,8 +1463,10 @@ static int do_load(lua_State *L, bool csv)
     if (!csv && jpl_plugin_format(L, path, opt_format(L, 2), "read")) {
         lua_pushvalue(L, 1);
         lua_pushvalue(L, 2);
-        lua_call(L, 2, 1); /* the plugin's reader checks its own options */
-        return 1;
+        /* the plugin's reader checks its own options; the host's wrapper
+           returns the dataset, and an empty list when cell_errors asks */
+        lua_call(L, 2, LUA_MULTRET);
+        return lua_gettop(L) - 2;
     }
     jp_dataset_t **rejects = push_dataset_slot(L); /* [3]: the rejects, Lua's from the start */
     jp_read_opts_t o;

@@ -78,6 +78,7 @@ string.kinds_added = true
 jp.register_verb("kdouble", function(ds, f) return ds:mutate{ [f] = f .. " * 2" } end)
 jp.register_format{ name = "kline", extensions = { ".kline", ".kl" },
   read = function(path, opts)
+    assert(opts.cell_errors == nil, "a plugin reader was given the core's cell_errors option")
     local rows = {}
     for l in io.lines(path) do rows[#rows + 1] = { v = util.num(l) } end
     return jp.dataset{ name = opts.name or "kline", fields = { { name = "v", type = "number" } }, rows = rows }
@@ -110,6 +111,8 @@ print("doubled", ds:kdouble("v"):column("v"):sum())
 ]], "rows\t3\t6.0", "a plugin format is picked by extension by jp.load")
 expect({ A }, [[print(jp.load("d.kline"):kdouble("v"):column("v"):sum())]], "12.0", "a plugin verb becomes ds:name()")
 expect({ A }, [[print(jp.load("d.kline", { name = "given" }):name())]], "given", "the reader gets the options")
+expect({ A }, [[local ds, bad = jp.load("d.kline", { cell_errors = true }) print("cells", #ds, type(bad), bad and #bad)]],
+  "cells\t3\ttable\t0", "cell_errors = true: a plugin's reader has none, and jp.load says so with an empty list")
 expect({ A }, [[jp.dataset{ columns = { v = { 4, 5 } } }:write("w.kl"); print((io.open("w.kl"):read("a"):gsub("\n", " ")))]],
   "4 5", "ds:write picks the plugin format by its second extension")
 expect({ A }, [[print(table.concat(jp._plugins.provenance(jp.load("d.kline"):kdouble("v")), ";"))]],
