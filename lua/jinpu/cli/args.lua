@@ -101,7 +101,6 @@ function M.parse(cmd, argv, usage, spec)
   return opts, files
 end
 
--- A usage error found after parsing (exit status 2).
 -- "FILE#MEMBER" names one dataset of a file holding several (an archive,
 -- a database): FILE, MEMBER when FILE exists and the whole name is not a
 -- file itself; else the name and nil.
@@ -127,6 +126,7 @@ function M.member_hint(msg, file)
   return msg .. " (on the command line: " .. file .. "#" .. m .. ")"
 end
 
+-- A usage error found after parsing (exit status 2).
 function M.usage_error(cmd, usage, msg)
   return select(2, fail(cmd, usage, msg))
 end

@@ -124,7 +124,8 @@ return function(argv)
   if o.no_pack then opts.pack = false end
   if o.no_schema then opts.schema = false end
   if #files == 0 then return fail_usage("no file given") end
-  if o.schema and schema_file.unused(files) then return fail_usage(schema_file.unused(files)) end
+  local unused = o.schema and schema_file.unused(files)
+  if unused then return fail_usage(unused) end
 
   local status = 0
   local load_errors = {}
