@@ -117,6 +117,15 @@ static int files_in_tmpdir(void)
     return files_in(tmpdir) + 1000 * files_in(tmp("spool"));
 }
 
+/* An archive of each kind already at the target, which a failed export
+ * must leave as it was (old_kept). */
+static const char *const kinds_old[3] = {"old.tar.gz", "old.zip", "old.tar"};
+
+static void write_olds(void)
+{
+    for (int k = 0; k < 3; k++) write_file(tmp(kinds_old[k]), "old", 3);
+}
+
 static bool old_kept(const char *path)
 {
     jp_buf_t b = JP_BUF_INIT;
@@ -213,9 +222,7 @@ static jp_status_t count_batch(void *ctx, size_t row0, size_t n, jp_column_t *co
 static void test_stopped(void)
 {
     make_csv(tmp("in.csv"), 60000);
-    write_file(tmp("old.tar.gz"), "old", 3);
-    write_file(tmp("old.zip"), "old", 3);
-    write_file(tmp("old.tar"), "old", 3);
+    write_olds();
     int before = files_in_tmpdir();
     /* nothing starts once the flag is up */
     jp_dataset_t *d0 = read_csv(tmp("in.csv"), true);
@@ -235,7 +242,7 @@ static void test_stopped(void)
     jp_stop_reset();
     CHECK_INT(batches, 0);
     jp_dataset_unref(d0);
-    const char *kinds[] = {"old.tar.gz", "old.zip", "old.tar"};
+    const char *const *kinds = kinds_old;
     for (int k = 0; k < 3; k++) {
         /* the test hook: an I/O error after some bytes */
         jp_dataset_t *lazy = read_csv(tmp("in.csv"), true);
@@ -276,7 +283,7 @@ static void test_bad_cell_midway(void)
         fwrite(bad[b], 1, 10, f);
         fputs(",2022-01-01,3,true\n8,1.5,fine,2022-01-01,3,true\n", f);
         fclose(f);
-        const char *kinds[] = {"old.tar.gz", "old.zip", "old.tar"};
+        const char *const *kinds = kinds_old;
         for (int k = 0; k < 3; k++) {
             write_file(tmp(kinds[k]), "old", 3);
             int before = files_in_tmpdir();
@@ -327,11 +334,9 @@ static void test_bad_cell_in_memory(void)
 static void test_tmpdir(void)
 {
     make_csv(tmp("in.csv"), 60000);
-    write_file(tmp("old.tar.gz"), "old", 3);
-    write_file(tmp("old.zip"), "old", 3);
-    write_file(tmp("old.tar"), "old", 3);
+    write_olds();
     int before = files_in_tmpdir();
-    const char *kinds[] = {"old.tar.gz", "old.zip", "old.tar"};
+    const char *const *kinds = kinds_old;
     char missing[600];
     snprintf(missing, sizeof missing, "%s", tmp("missing"));
     char spool[600];
