@@ -237,7 +237,7 @@ static bool plan_dense(index_t *x, size_t nr)
     return x->table != NULL; /* no room: the hash table, then */
 }
 
-static jp_status_t build_index(index_t *x, size_t nl, size_t nr)
+static jp_status_t build_index(index_t *x, size_t nr)
 {
     size_t n = x->nkeys;
     if (nr >= NONE) return JP_ERR_LIMIT;
@@ -266,7 +266,6 @@ static jp_status_t build_index(index_t *x, size_t nl, size_t nr)
             x->smap[k][c] = jp_strdict_find(r->dict, s, len, &rc) ? rc : NONE;
         }
     }
-    (void)nl;
     x->dense = plan_dense(x, nr);
     if (!x->dense) {
         jp_free(x->table);
@@ -303,6 +302,7 @@ typedef struct probe {
     index_t *x;
     jp_join_how_t how;
     size_t nl;
+    int parts;      /* of the left rows, probed on every core */
     uint32_t *ltup; /* per left row: its tuple, NONE: no match */
     size_t *count;  /* per part: output rows (for pairs) */
     size_t *hits;   /* per part: left rows with a match */
@@ -791,10 +791,9 @@ static jp_status_t join_origin(jp_dataset_t *out, const jp_dataset_t *left, cons
     return JP_OK;
 }
 
-static jp_dataset_t *nomem(jp_error_t *err)
+static jp_status_t nomem(jp_error_t *err)
 {
-    jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    return NULL;
+    return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
 }
 
 /* The key types must agree (integer and number do); an error names both. */
@@ -824,6 +823,169 @@ static jp_status_t check_types(index_t *x, const char *const *lk, const char *co
     return JP_OK;
 }
 
+/* The key columns of both sides, li/ri their fields; an error names a
+ * missing field or keys whose types disagree. */
+static jp_status_t resolve_keys(index_t *x, jp_dataset_t *left, jp_dataset_t *right,
+                                const char *const *lk, const char *const *rk, long *li, long *ri,
+                                jp_error_t *err)
+{
+    jp_status_t st;
+    for (size_t k = 0; k < x->nkeys; k++) {
+        if ((st = jp_dataset_lookup(left, lk[k], "join", &li[k], err))) return st;
+        if ((st = jp_dataset_lookup(right, rk[k], "join (right dataset)", &ri[k], err))) return st;
+    }
+    if ((st = jp_dataset_need_all(left, err)) || (st = jp_dataset_need_all(right, err))) return st;
+    for (size_t k = 0; k < x->nkeys; k++) {
+        x->lc[k] = left->cols[li[k]];
+        x->rc[k] = right->cols[ri[k]];
+    }
+    return check_types(x, lk, rk, err);
+}
+
+/* The index of the right rows, then the left rows' tuples, probed on
+ * every core (p: its part counts, its hits). */
+static jp_status_t match_rows(index_t *x, probe_t *p, size_t nl, size_t nr, jp_error_t *err)
+{
+    jp_status_t st = build_index(x, nr);
+    if (st == JP_ERR_LIMIT)
+        return jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
+    if (st) return nomem(err);
+    if ((st = jp_stop_check(err))) return st;
+    p->parts = jp_par_parts(nl, (size_t)1 << 16);
+    p->x = x;
+    p->nl = nl;
+    p->ltup = jp_malloc_array(nl ? nl : 1, sizeof *p->ltup);
+    p->count = jp_calloc((size_t)p->parts, sizeof *p->count);
+    p->hits = jp_calloc((size_t)p->parts, sizeof *p->hits);
+    p->at = jp_calloc((size_t)p->parts, sizeof *p->at);
+    if (!p->ltup || !p->count || !p->hits || !p->at) return nomem(err);
+    jp_par_run(p->parts, probe_part, p);
+    if (p->nomem) return nomem(err);
+    return jp_stop_check(err);
+}
+
+/* Where the output's rows come from. */
+typedef struct rows {
+    size_t n;
+    size_t *lo, *ro; /* per output row: its left and right row (JP_NO_ROW: none) */
+    /* a lookup (one right row per key, every left row kept once): the rows
+       are the left's own, in order, and the right's columns are read
+       through the tuples; no lo, no ro */
+    bool lookup;
+    bool identity;           /* the rows are the left's own, in order */
+    bool lmissing, rmissing; /* some row has no left / right side */
+} rows_t;
+
+/* The output rows of a join of nr right rows, from the probe p. */
+static jp_status_t output_rows(probe_t *p, const index_t *x, size_t nr, rows_t *o)
+{
+    jp_join_how_t how = p->how;
+    size_t nl = p->nl, hits = 0;
+    for (int k = 0; k < p->parts; k++) hits += p->hits[k];
+    o->lookup =
+        (how == JP_JOIN_LEFT || (how == JP_JOIN_INNER && hits == nl)) && right_unique(x, nr);
+    if (o->lookup) {
+        o->n = nl;
+        o->identity = true;
+        o->rmissing = hits < nl;
+        return JP_OK;
+    }
+    if (how == JP_JOIN_RIGHT) {
+        if (right_pairs(x, p->ltup, nl, nr, &o->lo, &o->ro, &o->n)) return JP_ERR_NOMEM;
+    } else {
+        bool pairs = how != JP_JOIN_SEMI && how != JP_JOIN_ANTI;
+        for (int k = 0; k < p->parts; k++) {
+            p->at[k] = o->n;
+            o->n += p->count[k];
+        }
+        o->lo = jp_malloc_array(o->n ? o->n : 1, sizeof *o->lo);
+        o->ro = pairs ? jp_malloc_array(o->n ? o->n : 1, sizeof *o->ro) : NULL;
+        if (!o->lo || (pairs && !o->ro)) return JP_ERR_NOMEM;
+        p->lo = o->lo;
+        p->ro = o->ro;
+        jp_par_run(p->parts, fill_part, p);
+        if (how == JP_JOIN_FULL && full_rest(x, p->ltup, nl, nr, &o->lo, &o->ro, &o->n))
+            return JP_ERR_NOMEM;
+    }
+    o->identity = o->n == nl;
+    for (size_t q = 0; q < o->n && (o->identity || !o->lmissing); q++) {
+        if (o->lo[q] == JP_NO_ROW) o->lmissing = true;
+        if (o->lo[q] != q) o->identity = false;
+    }
+    for (size_t q = 0; o->ro && q < o->n && !o->rmissing; q++) o->rmissing = o->ro[q] == JP_NO_ROW;
+    return JP_OK;
+}
+
+/* The left's fields, shared when the rows are the left's own, in order; a
+ * key field of a right or full join takes the right's value where the row
+ * has no left side. */
+static jp_status_t add_left_fields(jp_dataset_t *out, const jp_dataset_t *left, const long *li,
+                                   const index_t *x, jp_join_how_t how, const rows_t *o,
+                                   jp_error_t *err)
+{
+    bool coalesce = how == JP_JOIN_RIGHT || how == JP_JOIN_FULL;
+    for (size_t f = 0; f < left->schema.n_fields; f++) {
+        long key = -1;
+        for (size_t k = 0; k < x->nkeys; k++)
+            if (li[k] == (long)f) key = (long)k;
+        jp_column_t *c;
+        if (o->identity)
+            c = jp_column_ref(left->cols[f]);
+        else if (coalesce && key >= 0 && o->lmissing)
+            c = coalesce_key(left->cols[f], o->lo, x->rc[key], o->ro, o->n, err);
+        else
+            c = gather_rows(left->cols[f], o->lo, o->n, o->lmissing);
+        if (!c) /* coalesce_key has said why */
+            return err && err->code == JP_ERR_TYPE ? JP_ERR_TYPE : nomem(err);
+        out->cols[f] = c;
+        out->schema.fields[f].type = c->type;
+    }
+    out->nrows = o->n;
+    if (join_origin(out, left, o->lo, o->n, o->identity)) return nomem(err);
+    return JP_OK;
+}
+
+/* fd's name with `suffix` appended until no field of out has it. */
+static jp_status_t unique_name(const jp_dataset_t *out, jp_field_t *fd, const char *suffix)
+{
+    while (jp_dataset_find(out, fd->name) >= 0) {
+        size_t ln = strlen(fd->name) + strlen(suffix) + 1;
+        char *nm = jp_malloc(ln);
+        if (!nm) return JP_ERR_NOMEM;
+        snprintf(nm, ln, "%s%s", fd->name, suffix);
+        jp_free(fd->name);
+        fd->name = nm;
+    }
+    return JP_OK;
+}
+
+/* The right's fields other than its keys, a name the left has taking the
+ * suffix; nulls where a row has no right side. */
+static jp_status_t add_right_fields(jp_dataset_t *out, const jp_dataset_t *right, const long *ri,
+                                    const index_t *x, const uint32_t *ltup, const rows_t *o,
+                                    const char *suffix, jp_error_t *err)
+{
+    for (size_t f = 0; f < right->schema.n_fields; f++) {
+        bool is_key = false;
+        for (size_t k = 0; k < x->nkeys; k++) is_key |= ri[k] == (long)f;
+        if (is_key) continue;
+        jp_field_t fd;
+        if (jp_field_copy(&fd, &right->schema.fields[f])) return nomem(err);
+        jp_column_t *c = NULL;
+        if (!unique_name(out, &fd, suffix))
+            c = o->lookup ? gather_tuples(right->cols[f], x, ltup, o->n, o->rmissing)
+                          : gather_rows(right->cols[f], o->ro, o->n, o->rmissing);
+        if (!c) {
+            jp_field_free(&fd);
+            return nomem(err);
+        }
+        jp_status_t st = jp_dataset_add_column(out, &fd, c, err);
+        jp_field_free(&fd);
+        if (st) return st;
+    }
+    return JP_OK;
+}
+
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
                       const char *const *right_keys, size_t nkeys, jp_join_how_t how,
                       const char *suffix, jp_error_t *err)
@@ -847,164 +1009,28 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
     x.as_num = jp_calloc(nkeys, sizeof *x.as_num);
     probe_t p;
     memset(&p, 0, sizeof p);
-    size_t *lo = NULL, *ro = NULL, n = 0;
+    p.how = how;
+    rows_t o;
+    memset(&o, 0, sizeof o);
     jp_dataset_t *out = NULL;
-    jp_status_t st;
     if (!li || !ri || !x.lc || !x.rc || !x.as_num) {
         nomem(err);
         goto done;
     }
-    for (size_t k = 0; k < nkeys; k++) {
-        if (jp_dataset_lookup(left, left_keys[k], "join", &li[k], err)) goto done;
-        if (jp_dataset_lookup(right, right_keys[k], "join (right dataset)", &ri[k], err)) goto done;
-    }
-    if (jp_dataset_need_all(left, err) || jp_dataset_need_all(right, err)) goto done;
-    for (size_t k = 0; k < nkeys; k++) {
-        x.lc[k] = left->cols[li[k]];
-        x.rc[k] = right->cols[ri[k]];
-    }
-    if (check_types(&x, left_keys, right_keys, err)) goto done;
-    size_t nl = left->nrows, nr = right->nrows;
-    if ((st = build_index(&x, nl, nr))) {
-        if (st == JP_ERR_LIMIT)
-            jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
-        else
-            nomem(err);
+    if (resolve_keys(&x, left, right, left_keys, right_keys, li, ri, err) ||
+        match_rows(&x, &p, left->nrows, right->nrows, err))
         goto done;
-    }
-    if (jp_stop_pending()) {
-        jp_stop_check(err);
-        goto done;
-    }
-    /* probe on every core: tuples and counts, then the pairs in place */
-    int parts = jp_par_parts(nl, (size_t)1 << 16);
-    p.x = &x;
-    p.how = how;
-    p.nl = nl;
-    p.ltup = jp_malloc_array(nl ? nl : 1, sizeof *p.ltup);
-    p.count = jp_calloc((size_t)parts, sizeof *p.count);
-    p.hits = jp_calloc((size_t)parts, sizeof *p.hits);
-    p.at = jp_calloc((size_t)parts, sizeof *p.at);
-    if (!p.ltup || !p.count || !p.hits || !p.at) {
+    if (output_rows(&p, &x, right->nrows, &o)) {
         nomem(err);
         goto done;
-    }
-    jp_par_run(parts, probe_part, &p);
-    if (p.nomem) {
-        nomem(err);
-        goto done;
-    }
-    if (jp_stop_pending()) {
-        jp_stop_check(err);
-        goto done;
-    }
-    size_t hits = 0;
-    for (int k = 0; k < parts; k++) hits += p.hits[k];
-    /* a lookup (one right row per key, and every left row kept once): the
-       output rows are the left's own, in order, and the right's columns are
-       read through the tuples; no (left, right) pairs are made */
-    bool lookup =
-        (how == JP_JOIN_LEFT || (how == JP_JOIN_INNER && hits == nl)) && right_unique(&x, nr);
-    if (lookup) {
-        n = nl;
-    } else if (how == JP_JOIN_RIGHT) {
-        if (right_pairs(&x, p.ltup, nl, nr, &lo, &ro, &n)) {
-            nomem(err);
-            goto done;
-        }
-    } else {
-        for (int k = 0; k < parts; k++) {
-            p.at[k] = n;
-            n += p.count[k];
-        }
-        lo = jp_malloc_array(n ? n : 1, sizeof *lo);
-        ro = how == JP_JOIN_SEMI || how == JP_JOIN_ANTI ? NULL
-                                                        : jp_malloc_array(n ? n : 1, sizeof *ro);
-        if (!lo || (!ro && how != JP_JOIN_SEMI && how != JP_JOIN_ANTI)) {
-            nomem(err);
-            goto done;
-        }
-        p.lo = lo;
-        p.ro = ro;
-        jp_par_run(parts, fill_part, &p);
-        if (how == JP_JOIN_FULL && full_rest(&x, p.ltup, nl, nr, &lo, &ro, &n)) {
-            nomem(err);
-            goto done;
-        }
-    }
-    /* the left fields: shared when the rows are the left's own, in order */
-    bool lmissing = false, identity = n == nl;
-    for (size_t q = 0; !lookup && q < n && (identity || !lmissing); q++) {
-        if (lo[q] == JP_NO_ROW) lmissing = true;
-        if (lo[q] != q) identity = false;
     }
     if (!(out = jp_dataset_new_like(left, true, err))) goto done;
-    size_t nfl = left->schema.n_fields;
-    bool coalesce = how == JP_JOIN_RIGHT || how == JP_JOIN_FULL;
-    for (size_t f = 0; f < nfl; f++) {
-        long key = -1;
-        for (size_t k = 0; k < nkeys; k++)
-            if (li[k] == (long)f) key = (long)k;
-        jp_column_t *c;
-        if (identity)
-            c = jp_column_ref(left->cols[f]);
-        else if (coalesce && key >= 0 && lmissing)
-            c = coalesce_key(left->cols[f], lo, x.rc[key], ro, n, err);
-        else
-            c = gather_rows(left->cols[f], lo, n, lmissing);
-        if (!c) {
-            if (!err || err->code != JP_ERR_TYPE) nomem(err);
-            goto fail;
-        }
-        out->cols[f] = c;
-        out->schema.fields[f].type = c->type;
+    if (add_left_fields(out, left, li, &x, how, &o, err) ||
+        (how != JP_JOIN_SEMI && how != JP_JOIN_ANTI &&
+         add_right_fields(out, right, ri, &x, p.ltup, &o, suffix, err))) {
+        jp_dataset_unref(out);
+        out = NULL;
     }
-    out->nrows = n;
-    if (join_origin(out, left, lo, n, identity)) {
-        nomem(err);
-        goto fail;
-    }
-    /* then the right's other fields */
-    if (how != JP_JOIN_SEMI && how != JP_JOIN_ANTI) {
-        bool rmissing = lookup && hits < nl;
-        for (size_t q = 0; !lookup && q < n && !rmissing; q++) rmissing = ro[q] == JP_NO_ROW;
-        for (size_t f = 0; f < right->schema.n_fields; f++) {
-            bool is_key = false;
-            for (size_t k = 0; k < nkeys; k++) is_key |= ri[k] == (long)f;
-            if (is_key) continue;
-            jp_field_t fd;
-            if (jp_field_copy(&fd, &right->schema.fields[f])) {
-                nomem(err);
-                goto fail;
-            }
-            while (jp_dataset_find(out, fd.name) >= 0) {
-                size_t ln = strlen(fd.name) + strlen(suffix) + 1;
-                char *nm = jp_malloc(ln);
-                if (!nm) {
-                    jp_field_free(&fd);
-                    nomem(err);
-                    goto fail;
-                }
-                snprintf(nm, ln, "%s%s", fd.name, suffix);
-                jp_free(fd.name);
-                fd.name = nm;
-            }
-            jp_column_t *c = lookup ? gather_tuples(right->cols[f], &x, p.ltup, n, rmissing)
-                                    : gather_rows(right->cols[f], ro, n, rmissing);
-            if (!c) {
-                jp_field_free(&fd);
-                nomem(err);
-                goto fail;
-            }
-            st = jp_dataset_add_column(out, &fd, c, err);
-            jp_field_free(&fd);
-            if (st) goto fail;
-        }
-    }
-    goto done;
-fail:
-    jp_dataset_unref(out);
-    out = NULL;
 done:
     index_free(&x);
     jp_free(x.lc);
@@ -1015,7 +1041,7 @@ done:
     jp_free(p.count);
     jp_free(p.hits);
     jp_free(p.at);
-    jp_free(lo);
-    jp_free(ro);
+    jp_free(o.lo);
+    jp_free(o.ro);
     return out;
 }
