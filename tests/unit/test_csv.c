@@ -19,17 +19,6 @@
 #include "jp_mem.h"
 #include "unit.h"
 
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ & 7];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
 static void put_n(const char *path, const char *text, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -57,10 +46,10 @@ static char *slurp(const char *path, size_t *n)
 static jp_dataset_t *rd_as(const char *name, const char *text, const jp_read_opts_t *o,
                            jp_error_t *err)
 {
-    put(tp(name), text);
+    put(unit_path(name), text);
     jp_dataset_t *ds = NULL;
     jp_error_clear(err);
-    if (jp_csv_read(tp(name), o, &ds, err)) return NULL;
+    if (jp_csv_read(unit_path(name), o, &ds, err)) return NULL;
     if (jp_dataset_need_all(ds, err)) {
         jp_dataset_unref(ds);
         return NULL;
@@ -133,7 +122,7 @@ static void test_rfc4180(void)
     CHECK(ds->lines != NULL);
     CHECK_INT(jp_dataset_row_line(ds, 0), 2);
     CHECK_INT(jp_dataset_row_line(ds, 1), 3);
-    CHECK_STR(ds->origin, tp("t.csv"));
+    CHECK_STR(ds->origin, unit_path("t.csv"));
     jp_dataset_unref(ds);
 
     /* CRLF, a BOM, no final line end */
@@ -403,7 +392,7 @@ static void test_schema(void)
     CHECK_ERR(&err, 3, 5, "'x2' is not an integer");
     CHECK_INT(err.row, 2);
     CHECK_STR(err.field, "area");
-    CHECK(strstr(errtext(&err), tp("t.csv")) != NULL);
+    CHECK(strstr(errtext(&err), unit_path("t.csv")) != NULL);
     /* a fraction is not an integer; a unit in a field without one is refused */
     ds = rd("name,value,area,code,when,ok,other\na,1,2.5,3,2021,true,1\n", &o, &err);
     CHECK(!ds && err.code == JP_ERR_TYPE);
@@ -489,8 +478,8 @@ static void test_errors(void)
     ds = rd("名,b\n甲乙,2,3\n", NULL, &err);
     CHECK(!ds);
     CHECK_ERR(&err, 2, 6, "found 3");
-    put_n(tp("nul.csv"), "a,b\n1,x\0y\n", 10);
-    CHECK(jp_csv_read(tp("nul.csv"), NULL, &ds, &err) != JP_OK);
+    put_n(unit_path("nul.csv"), "a,b\n1,x\0y\n", 10);
+    CHECK(jp_csv_read(unit_path("nul.csv"), NULL, &ds, &err) != JP_OK);
     CHECK_ERR(&err, 2, 4, "NUL");
     ds = rd("a,,c\n1,2,3\n", NULL, &err);
     CHECK(!ds && strstr(errtext(&err), "column 2 has an empty name"));
@@ -506,9 +495,9 @@ static void test_errors(void)
     ds = rd("\"a,b\n1,2\n", NULL, &err);
     CHECK(!ds);
     CHECK_ERR(&err, 1, 1, "unterminated");
-    CHECK(jp_csv_read(tp("does-not-exist.csv"), NULL, &ds, &err) == JP_ERR_NOTFOUND);
+    CHECK(jp_csv_read(unit_path("does-not-exist.csv"), NULL, &ds, &err) == JP_ERR_NOTFOUND);
     CHECK(strstr(errtext(&err), "does-not-exist.csv") != NULL);
-    CHECK(jp_csv_read(dir, NULL, &ds, &err) != JP_OK);
+    CHECK(jp_csv_read(unit_dir, NULL, &ds, &err) != JP_OK);
     /* a record too long for the limit */
     jp_csv_tuning_t t = {0};
     t.batch_bytes = 64;
@@ -617,13 +606,13 @@ static void gz_member(FILE *f, const char *text)
 static void test_gzip_read(void)
 {
     /* two gzip members, one after the other, are one text */
-    FILE *f = fopen(tp("m.csv.gz"), "wb");
+    FILE *f = fopen(unit_path("m.csv.gz"), "wb");
     gz_member(f, "a,b\n1,x\n");
     gz_member(f, "2,y\n3,z\n");
     fclose(f);
     jp_dataset_t *ds = NULL;
     jp_error_t err;
-    CHECK_MSG(jp_csv_read(tp("m.csv.gz"), NULL, &ds, &err) == JP_OK, "%s", errtext(&err));
+    CHECK_MSG(jp_csv_read(unit_path("m.csv.gz"), NULL, &ds, &err) == JP_OK, "%s", errtext(&err));
     if (ds) {
         CHECK_INT(ds->nrows, 3);
         CHECK_STR(sval(ds, "b", 2), "z");
@@ -632,14 +621,14 @@ static void test_gzip_read(void)
     }
     /* through the registry */
     jp_formats_init();
-    CHECK(jp_dataset_load(tp("m.csv.gz"), NULL, &ds, &err) == JP_OK);
+    CHECK(jp_dataset_load(unit_path("m.csv.gz"), NULL, &ds, &err) == JP_OK);
     jp_dataset_unref(ds);
     /* truncated gzip data is an error, not a short dataset */
     size_t n;
-    char *all = slurp(tp("m.csv.gz"), &n);
+    char *all = slurp(unit_path("m.csv.gz"), &n);
     if (all) {
-        put_n(tp("cut.csv.gz"), all, n - 12);
-        CHECK(jp_csv_read(tp("cut.csv.gz"), NULL, &ds, &err) != JP_OK);
+        put_n(unit_path("cut.csv.gz"), all, n - 12);
+        CHECK(jp_csv_read(unit_path("cut.csv.gz"), NULL, &ds, &err) != JP_OK);
         /* from memory, too */
         CHECK(jp_csv_read_mem("mem.csv.gz", all, n, NULL, &ds, &err) == JP_OK && ds->nrows == 3);
         jp_dataset_unref(ds);
@@ -655,7 +644,7 @@ static void test_gzip_writer(void)
     char *first = NULL;
     size_t first_n = 0;
     for (int threads = 1; threads <= 4; threads++) {
-        FILE *f = fopen(tp("w.gz"), "wb");
+        FILE *f = fopen(unit_path("w.gz"), "wb");
         jp_error_t err;
         jp_gzip_writer_t *w = jp_gzip_open(f, 6, threads, &err);
         CHECK(w != NULL);
@@ -673,7 +662,7 @@ static void test_gzip_writer(void)
         CHECK(size == text.len);
         CHECK(crc == (uint32_t)crc32(0, (const unsigned char *)text.data, (uInt)text.len));
         size_t n;
-        char *got = slurp(tp("w.gz"), &n);
+        char *got = slurp(unit_path("w.gz"), &n);
         if (!first) {
             first = got;
             first_n = n;
@@ -685,18 +674,18 @@ static void test_gzip_writer(void)
     }
     /* standard tools agree */
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "gzip -t '%s' 2>/dev/null", tp("w.gz"));
+    snprintf(cmd, sizeof cmd, "gzip -t '%s' 2>/dev/null", unit_path("w.gz"));
     int rc = system(cmd);
     if (rc != -1) CHECK(rc == 0);
-    snprintf(cmd, sizeof cmd, "zcat '%s' | cksum", tp("w.gz"));
+    snprintf(cmd, sizeof cmd, "zcat '%s' | cksum", unit_path("w.gz"));
     FILE *p = popen(cmd, "r");
     char line[128] = "";
     if (p) {
         if (!fgets(line, sizeof line, p)) line[0] = '\0';
         pclose(p);
     }
-    put_n(tp("w.txt"), text.data, text.len);
-    snprintf(cmd, sizeof cmd, "cksum < '%s'", tp("w.txt"));
+    put_n(unit_path("w.txt"), text.data, text.len);
+    snprintf(cmd, sizeof cmd, "cksum < '%s'", unit_path("w.txt"));
     p = popen(cmd, "r");
     char line2[128] = "";
     if (p) {
@@ -705,11 +694,11 @@ static void test_gzip_writer(void)
     }
     if (line[0] && line2[0]) CHECK_STR(line, line2);
     /* an empty stream is a valid member */
-    FILE *f = fopen(tp("e.gz"), "wb");
+    FILE *f = fopen(unit_path("e.gz"), "wb");
     jp_gzip_writer_t *w = jp_gzip_open(f, 9, 2, NULL);
     CHECK(w && jp_gzip_close(w, NULL, NULL, NULL) == JP_OK);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "gzip -t '%s' 2>/dev/null", tp("e.gz"));
+    snprintf(cmd, sizeof cmd, "gzip -t '%s' 2>/dev/null", unit_path("e.gz"));
     rc = system(cmd);
     if (rc != -1) CHECK(rc == 0);
     CHECK(jp_gzip_open(stdout, 11, 1, NULL) == NULL);
@@ -842,7 +831,7 @@ static void test_lazy(void)
 {
     jp_buf_t b = JP_BUF_INIT;
     tricky(&b, 300, false);
-    put(tp("lazy.csv"), b.data);
+    put(unit_path("lazy.csv"), b.data);
     jp_csv_tuning_t t = {0};
     t.lazy_bytes = 100;
     t.chunk_bytes = 97;
@@ -852,10 +841,10 @@ static void test_lazy(void)
     jp_read_opts_init(&o);
     jp_error_t err;
     jp_dataset_t *eager = NULL, *lz = NULL;
-    CHECK(jp_csv_read(tp("lazy.csv"), &o, &eager, &err) == JP_OK);
+    CHECK(jp_csv_read(unit_path("lazy.csv"), &o, &eager, &err) == JP_OK);
     CHECK(eager && !eager->lazy);
     o.lazy = true;
-    CHECK(jp_csv_read(tp("lazy.csv"), &o, &lz, &err) == JP_OK);
+    CHECK(jp_csv_read(unit_path("lazy.csv"), &o, &lz, &err) == JP_OK);
     CHECK(lz && lz->lazy != NULL);
     if (eager && lz) {
         CHECK_INT(lz->schema.n_fields, 5);
@@ -878,32 +867,32 @@ static void test_lazy(void)
     jp_dataset_unref(lz);
     /* rows alone */
     lz = NULL;
-    CHECK(jp_csv_read(tp("lazy.csv"), &o, &lz, &err) == JP_OK);
+    CHECK(jp_csv_read(unit_path("lazy.csv"), &o, &lz, &err) == JP_OK);
     if (lz) {
         CHECK(jp_dataset_need_rows(lz, &err) == JP_OK && lz->nrows == 300);
         jp_dataset_unref(lz);
     }
     /* a file that changes between passes is noticed */
     lz = NULL;
-    CHECK(jp_csv_read(tp("lazy.csv"), &o, &lz, &err) == JP_OK);
+    CHECK(jp_csv_read(unit_path("lazy.csv"), &o, &lz, &err) == JP_OK);
     if (lz) {
         sleep(0);
         jp_buf_puts(&b, "999,x,1,true,2024-01-01\n");
-        put(tp("lazy.csv"), b.data);
+        put(unit_path("lazy.csv"), b.data);
         size_t one = 0;
         CHECK(jp_dataset_need(lz, &one, 1, &err) != JP_OK);
         jp_dataset_unref(lz);
     }
     /* a bad header fails at once; a bad record only when read */
-    put(tp("lazy2.csv"), "a,a\n1,2\n");
-    CHECK(jp_csv_read(tp("lazy2.csv"), &o, &lz, &err) != JP_OK);
+    put(unit_path("lazy2.csv"), "a,a\n1,2\n");
+    CHECK(jp_csv_read(unit_path("lazy2.csv"), &o, &lz, &err) != JP_OK);
     jp_buf_reset(&b);
     jp_buf_puts(&b, "a,b\n");
     for (int i = 0; i < 50; i++) jp_buf_puts(&b, "1,2\n");
     jp_buf_puts(&b, "1,\"x\n");
-    put(tp("lazy3.csv"), b.data);
+    put(unit_path("lazy3.csv"), b.data);
     lz = NULL;
-    CHECK(jp_csv_read(tp("lazy3.csv"), &o, &lz, &err) == JP_OK);
+    CHECK(jp_csv_read(unit_path("lazy3.csv"), &o, &lz, &err) == JP_OK);
     if (lz) {
         size_t one = 0;
         CHECK(jp_dataset_need(lz, &one, 1, &err) == JP_ERR_PARSE && err.line == 52);
@@ -993,13 +982,13 @@ static void test_write(void)
 
     /* atomic: a write that cannot happen leaves nothing behind */
     ds = sample();
-    CHECK(jp_csv_write(ds, tp("no/such/dir/x.csv"), NULL, &err) == JP_ERR_IO);
-    put(tp("keep.csv"), "old\n");
+    CHECK(jp_csv_write(ds, unit_path("no/such/dir/x.csv"), NULL, &err) == JP_ERR_IO);
+    put(unit_path("keep.csv"), "old\n");
     jp_write_opts_init(&wo);
     wo.level = 12;
-    CHECK(jp_csv_write(ds, tp("keep.csv.gz"), &wo, &err) == JP_ERR_ARG);
+    CHECK(jp_csv_write(ds, unit_path("keep.csv.gz"), &wo, &err) == JP_ERR_ARG);
     struct stat st;
-    CHECK(stat(tp("keep.csv.gz"), &st) != 0);
+    CHECK(stat(unit_path("keep.csv.gz"), &st) != 0);
     jp_dataset_unref(ds);
 }
 
@@ -1059,12 +1048,12 @@ static void test_number_text(void)
 static void roundtrip(jp_dataset_t *ds, const char *name, const jp_write_opts_t *wo)
 {
     jp_error_t err;
-    CHECK_MSG(jp_csv_write(ds, tp(name), wo, &err) == JP_OK, "%s", errtext(&err));
+    CHECK_MSG(jp_csv_write(ds, unit_path(name), wo, &err) == JP_OK, "%s", errtext(&err));
     jp_read_opts_t o;
     jp_read_opts_init(&o);
     o.name = ds->meta.name;
     jp_dataset_t *back = NULL;
-    CHECK_MSG(jp_csv_read(tp(name), &o, &back, &err) == JP_OK, "%s", errtext(&err));
+    CHECK_MSG(jp_csv_read(unit_path(name), &o, &back, &err) == JP_OK, "%s", errtext(&err));
     char why[300] = "";
     CHECK_MSG(back && jp_dataset_equal(ds, back, why, sizeof why), "%s: %s", name, why);
     jp_dataset_unref(back);
@@ -1136,19 +1125,19 @@ static void test_roundtrip(void)
     roundtrip(ds, "big3.csv.gz", &wo);
     jp_csv_set_tuning(NULL);
     size_t n1, n3;
-    char *g1 = slurp(tp("big1.csv.gz"), &n1), *g3 = slurp(tp("big3.csv.gz"), &n3);
+    char *g1 = slurp(unit_path("big1.csv.gz"), &n1), *g3 = slurp(unit_path("big3.csv.gz"), &n3);
     CHECK(g1 && g3 && n1 == n3 && memcmp(g1, g3, n1) == 0);
     jp_free(g1);
     jp_free(g3);
     /* through the registry: jp_dataset_save / jp_dataset_load */
     jp_formats_init();
     jp_error_t err;
-    CHECK(jp_dataset_save(ds, tp("reg.csv.gz"), NULL, &err) == JP_OK);
+    CHECK(jp_dataset_save(ds, unit_path("reg.csv.gz"), NULL, &err) == JP_OK);
     jp_dataset_t *back = NULL;
     jp_read_opts_t o;
     jp_read_opts_init(&o);
     o.name = "big";
-    CHECK(jp_dataset_load(tp("reg.csv.gz"), &o, &back, &err) == JP_OK);
+    CHECK(jp_dataset_load(unit_path("reg.csv.gz"), &o, &back, &err) == JP_OK);
     CHECK(back && jp_dataset_equal(ds, back, NULL, 0));
     jp_dataset_unref(back);
     jp_dataset_unref(ds);
@@ -1171,10 +1160,10 @@ static void test_robust(void)
     int ok = 0;
     /* every truncation */
     for (size_t cut = 0; cut <= n; cut += 1 + cut / 40) {
-        put_n(tp("cut.csv"), text, cut);
+        put_n(unit_path("cut.csv"), text, cut);
         jp_dataset_t *ds = NULL;
         jp_error_t err;
-        if (jp_csv_read(tp("cut.csv"), NULL, &ds, &err) == JP_OK) ok++;
+        if (jp_csv_read(unit_path("cut.csv"), NULL, &ds, &err) == JP_OK) ok++;
         jp_dataset_unref(ds);
     }
     /* corruptions: a byte replaced by something that matters */
@@ -1183,7 +1172,7 @@ static void test_robust(void)
     for (int k = 0; k < 400; k++) {
         memcpy(buf, text, n);
         for (int m = 0; m < 1 + k % 3; m++) buf[rnd((unsigned)n)] = bytes[rnd(sizeof bytes)];
-        put_n(tp("bad.csv"), buf, n);
+        put_n(unit_path("bad.csv"), buf, n);
         jp_read_opts_t o;
         jp_read_opts_init(&o);
         jp_dataset_t *rej = NULL;
@@ -1191,7 +1180,7 @@ static void test_robust(void)
         o.rejects = &rej;
         jp_dataset_t *ds = NULL;
         jp_error_t err;
-        jp_status_t st = jp_csv_read(tp("bad.csv"), &o, &ds, &err);
+        jp_status_t st = jp_csv_read(unit_path("bad.csv"), &o, &ds, &err);
         if (st == JP_OK) {
             ok++;
             /* whatever was kept and set aside, nothing was lost */
@@ -1205,12 +1194,12 @@ static void test_robust(void)
     jp_free(buf);
     CHECK(ok > 0);
     /* failing allocations: an error, never a crash or a leak */
-    put(tp("mem.csv"), text);
+    put(unit_path("mem.csv"), text);
     for (long f = 1; f < 400; f += 1 + f / 10) {
         jp_dataset_t *ds = NULL;
         jp_error_t err;
         jp_mem_fail_after(f, 1);
-        jp_status_t st = jp_csv_read(tp("mem.csv"), NULL, &ds, &err);
+        jp_status_t st = jp_csv_read(unit_path("mem.csv"), NULL, &ds, &err);
         jp_mem_fail_after(0, 0);
         if (st == JP_OK) {
             CHECK(ds != NULL);
@@ -1218,10 +1207,10 @@ static void test_robust(void)
         }
         jp_buf_t out = JP_BUF_INIT;
         ds = NULL;
-        if (jp_csv_read(tp("mem.csv"), NULL, &ds, &err) == JP_OK) {
+        if (jp_csv_read(unit_path("mem.csv"), NULL, &ds, &err) == JP_OK) {
             jp_mem_fail_after(f, 1);
             jp_csv_write_mem(ds, NULL, &out, &err);
-            jp_csv_write(ds, tp("memw.csv.gz"), NULL, &err);
+            jp_csv_write(ds, unit_path("memw.csv.gz"), NULL, &err);
             jp_mem_fail_after(0, 0);
         }
         jp_buf_free(&out);
@@ -1233,8 +1222,7 @@ static void test_robust(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jp_test_csv_%d", (int)getpid());
-    mkdir(dir, 0700);
+    if (unit_tmpdir("jp_test_csv")) return 1;
     RUN(test_rfc4180);
     RUN(test_delimiters);
     RUN(test_inference);
@@ -1251,8 +1239,6 @@ int main(void)
     RUN(test_number_text);
     RUN(test_roundtrip);
     RUN(test_robust);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    unit_tmpdir_remove();
     return unit_done();
 }

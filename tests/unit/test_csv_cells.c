@@ -14,17 +14,6 @@
 #include "jp_schema.h"
 #include "unit.h"
 
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
 static uint64_t rng_state;
 
 static unsigned rnd(unsigned n)
@@ -188,7 +177,7 @@ static void test_every_cell(void)
         rng_state = seed * 104729;
         jp_buf_t b = JP_BUF_INIT;
         make_file(&b, 200 + rnd(800));
-        const char *plain = tp("c.csv"), *gz = tp("c.csv.gz");
+        const char *plain = unit_path("c.csv"), *gz = unit_path("c.csv.gz");
         FILE *f = fopen(plain, "wb");
         CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
         if (f) fclose(f);
@@ -282,12 +271,9 @@ static void test_plain_read_stops(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jp_test_csv_cells_%d", (int)getpid());
-    mkdir(dir, 0700);
+    if (unit_tmpdir("jp_test_csv_cells")) return 1;
     RUN(test_every_cell);
     RUN(test_plain_read_stops);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    unit_tmpdir_remove();
     return unit_done();
 }

@@ -16,17 +16,6 @@
 #include "jp_unit.h"
 #include "unit.h"
 
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
 static const char *errtext(const jp_error_t *e)
 {
     static char buf[700];
@@ -58,8 +47,8 @@ static void test_delimiters(void)
         CHECK_INT(b.len, 0);
         jp_buf_free(&b);
         jp_error_clear(&err);
-        CHECK(jp_csv_write(ds, tp("w.csv"), &o, &err) == JP_ERR_ARG);
-        CHECK(access(tp("w.csv"), F_OK) != 0); /* nothing written */
+        CHECK(jp_csv_write(ds, unit_path("w.csv"), &o, &err) == JP_ERR_ARG);
+        CHECK(access(unit_path("w.csv"), F_OK) != 0); /* nothing written */
     }
     jp_dataset_unref(ds);
 }
@@ -176,8 +165,8 @@ static void test_streams(void)
 {
     const char *text = "a,b\n1,x\n2,y\n";
     /* a private $TMPDIR: other processes' copies must not change the count */
-    CHECK(mkdir(tp("tmp"), 0700) == 0);
-    CHECK(setenv("TMPDIR", tp("tmp"), 1) == 0);
+    CHECK(mkdir(unit_path("tmp"), 0700) == 0);
+    CHECK(setenv("TMPDIR", unit_path("tmp"), 1) == 0);
     size_t before = spools();
     /* "-": standard input, here a pipe */
     int pfd[2];
@@ -201,8 +190,8 @@ static void test_streams(void)
     }
     jp_dataset_unref(ds);
     /* a FIFO whose writer comes later, read lazily (the copy lives with the dataset) */
-    CHECK(mkfifo(tp("fifo"), 0600) == 0);
-    writer_t w = {tp("fifo"), text, 150};
+    CHECK(mkfifo(unit_path("fifo"), 0600) == 0);
+    writer_t w = {unit_path("fifo"), text, 150};
     pthread_t th;
     CHECK(pthread_create(&th, NULL, write_later, &w) == 0);
     jp_csv_tuning_t t = {0, 0, 0, 1, 0}; /* lazy from one byte */
@@ -211,7 +200,7 @@ static void test_streams(void)
     jp_read_opts_init(&o);
     o.lazy = true;
     jp_error_clear(&err);
-    st = jp_csv_read(tp("fifo"), &o, &ds, &err);
+    st = jp_csv_read(unit_path("fifo"), &o, &ds, &err);
     jp_csv_set_tuning(NULL);
     pthread_join(th, NULL);
     CHECK_MSG(st == JP_OK, "%s", errtext(&err));
@@ -226,16 +215,16 @@ static void test_streams(void)
     pthread_t stopper;
     CHECK(pthread_create(&stopper, NULL, stop_later, NULL) == 0);
     jp_error_clear(&err);
-    st = jp_csv_read(tp("fifo"), NULL, &ds, &err);
+    st = jp_csv_read(unit_path("fifo"), NULL, &ds, &err);
     pthread_join(stopper, NULL);
     jp_stop_reset();
     CHECK(st == JP_ERR_INTERRUPTED);
     CHECK(ds == NULL);
     /* a malformed stream names it, with the line */
-    writer_t w2 = {tp("fifo"), "a,b\n1\n", 50};
+    writer_t w2 = {unit_path("fifo"), "a,b\n1\n", 50};
     CHECK(pthread_create(&th, NULL, write_later, &w2) == 0);
     jp_error_clear(&err);
-    st = jp_csv_read(tp("fifo"), NULL, &ds, &err);
+    st = jp_csv_read(unit_path("fifo"), NULL, &ds, &err);
     pthread_join(th, NULL);
     CHECK(st == JP_ERR_PARSE);
     CHECK_INT(err.line, 2);
@@ -341,12 +330,12 @@ static void read_as(const jp_buf_t *b, int variant, outcome_t *o)
     }
     jp_error_t err;
     jp_error_clear(&err);
-    FILE *f = fopen(tp("p.csv"), "wb");
+    FILE *f = fopen(unit_path("p.csv"), "wb");
     if (f) {
         fwrite(b->data, 1, b->len, f);
         fclose(f);
     }
-    o->st = jp_csv_read(tp("p.csv"), &ro, &o->ds, &err);
+    o->st = jp_csv_read(unit_path("p.csv"), &ro, &o->ds, &err);
     if (!o->st) o->st = jp_dataset_need_all(o->ds, &err);
     if (o->st) snprintf(o->what, sizeof o->what, "%d %s", (int)o->st, errtext(&err));
 }
@@ -507,15 +496,12 @@ static void test_markers(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jp_test_csv_edges_%d", (int)getpid());
-    mkdir(dir, 0700);
+    if (unit_tmpdir("jp_test_csv_edges")) return 1;
     RUN(test_delimiters);
     RUN(test_figures);
     RUN(test_streams);
     RUN(test_first_error);
     RUN(test_markers);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    unit_tmpdir_remove();
     return unit_done();
 }

@@ -13,17 +13,6 @@
 #include "jp_mem.h"
 #include "unit.h"
 
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
 static void put(const char *path, const char *text, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -56,13 +45,13 @@ static const jp_csv_tuning_t tunings[] = {
 /* A profile's types and null counts are what a full read gives. */
 static void same_as_read(const char *name, const char *text)
 {
-    put(tp("p.csv"), text, strlen(text));
+    put(unit_path("p.csv"), text, strlen(text));
     jp_error_t err;
     jp_error_clear(&err);
     jp_dataset_t *ds = NULL;
     jp_read_opts_t o;
     jp_read_opts_init(&o);
-    if (jp_csv_read(tp("p.csv"), &o, &ds, &err)) {
+    if (jp_csv_read(unit_path("p.csv"), &o, &ds, &err)) {
         CHECK_MSG(0, "%s: %s", name, errtext(&err));
         return;
     }
@@ -70,7 +59,7 @@ static void same_as_read(const char *name, const char *text)
         jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
         jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(tp("p.csv"), NULL, 3, 8, &pr, &err);
+        jp_status_t st = jp_csv_profile(unit_path("p.csv"), NULL, 3, 8, &pr, &err);
         jp_csv_set_tuning(NULL);
         CHECK_MSG(st == JP_OK, "%s: %s", name, errtext(&err));
         if (st) continue;
@@ -127,13 +116,13 @@ static void test_culprit(void)
                        "\"B\nC\",12,2021\n" /* a record over two lines */
                        "D,约7696,2022\n"    /* line 5 */
                        "E,x,2023\n";
-    put(tp("c.csv"), text, strlen(text));
+    put(unit_path("c.csv"), text, strlen(text));
     for (size_t t = 0; t < NTUNINGS; t++) {
         jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
         jp_error_t err;
         jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(tp("c.csv"), NULL, 10, 10, &pr, &err);
+        jp_status_t st = jp_csv_profile(unit_path("c.csv"), NULL, 10, 10, &pr, &err);
         jp_csv_set_tuning(NULL);
         CHECK_MSG(st == JP_OK, "%s", errtext(&err));
         if (st) continue;
@@ -158,14 +147,14 @@ static void test_culprit(void)
     for (int i = 0; i < 300; i++) jp_buf_printf(&b, "%d.5,2020-01-0%d,\"x\ny\"\n", i, 1 + i % 9);
     jp_buf_puts(&b, "7,8,\"甲\"\n");     /* line 602: d turns text (date and integer) */
     jp_buf_puts(&b, "?,2020-01-01,z\n"); /* line 603: n turns text */
-    put(tp("d.csv"), b.data, b.len);
+    put(unit_path("d.csv"), b.data, b.len);
     jp_buf_free(&b);
     for (size_t t = 0; t < NTUNINGS; t++) {
         jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
         jp_error_t err;
         jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(tp("d.csv"), NULL, 2, 10, &pr, &err);
+        jp_status_t st = jp_csv_profile(unit_path("d.csv"), NULL, 2, 10, &pr, &err);
         jp_csv_set_tuning(NULL);
         CHECK_MSG(st == JP_OK, "%s", errtext(&err));
         if (st) continue;
@@ -198,14 +187,14 @@ static void test_culprit_rule(void)
     for (int i = 0; i < 200; i++)
         jp_buf_printf(&b, "%d,%s,%s,%s,%s\n", 12 + i, i % 2 ? "Alice" : "Bob", i == 7 ? "1" : "y",
                       i <= 100 ? "5" : "z", i == 150 ? "n.a." : "3.5");
-    put(tp("r.csv"), b.data, b.len);
+    put(unit_path("r.csv"), b.data, b.len);
     jp_buf_free(&b);
     for (size_t t = 0; t < NTUNINGS; t++) {
         jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
         jp_error_t err;
         jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(tp("r.csv"), NULL, 3, 10, &pr, &err);
+        jp_status_t st = jp_csv_profile(unit_path("r.csv"), NULL, 3, 10, &pr, &err);
         jp_csv_set_tuning(NULL);
         CHECK_MSG(st == JP_OK, "%s", errtext(&err));
         if (st) continue;
@@ -236,7 +225,7 @@ static void test_schema_and_preview(void)
                        "a,约14.8万,2020,x\n"
                        "b,>300,2021,\n"
                        "c,12,2022,y\n";
-    put(tp("s.csv"), text, strlen(text));
+    put(unit_path("s.csv"), text, strlen(text));
     jp_schema_t sc;
     memset(&sc, 0, sizeof sc);
     jp_field_t f;
@@ -251,7 +240,7 @@ static void test_schema_and_preview(void)
     jp_read_opts_init(&o);
     o.schema = &sc;
     jp_csv_profile_t pr;
-    jp_status_t st = jp_csv_profile(tp("s.csv"), &o, 2, 2, &pr, &err);
+    jp_status_t st = jp_csv_profile(unit_path("s.csv"), &o, 2, 2, &pr, &err);
     CHECK_MSG(st == JP_OK, "%s", errtext(&err));
     if (!st) {
         CHECK_INT(pr.nfields, 4);
@@ -270,9 +259,9 @@ static void test_schema_and_preview(void)
     jp_csv_profile_free(&pr);
     /* a cell the schema's type cannot read is the profile's error, with its place */
     const char *bad = "region,output\na,1\nb,twelve\n";
-    put(tp("s2.csv"), bad, strlen(bad));
+    put(unit_path("s2.csv"), bad, strlen(bad));
     jp_error_clear(&err);
-    st = jp_csv_profile(tp("s2.csv"), &o, 2, 2, &pr, &err);
+    st = jp_csv_profile(unit_path("s2.csv"), &o, 2, 2, &pr, &err);
     CHECK(st == JP_ERR_TYPE);
     CHECK_INT(err.line, 3);
     CHECK_INT(err.row, 2);
@@ -280,9 +269,9 @@ static void test_schema_and_preview(void)
     jp_csv_profile_free(&pr);
     /* a malformed record too */
     const char *shape = "a,b\n1,2\n3\n";
-    put(tp("s3.csv"), shape, strlen(shape));
+    put(unit_path("s3.csv"), shape, strlen(shape));
     jp_error_clear(&err);
-    CHECK(jp_csv_profile(tp("s3.csv"), NULL, 2, 2, &pr, &err) == JP_ERR_PARSE);
+    CHECK(jp_csv_profile(unit_path("s3.csv"), NULL, 2, 2, &pr, &err) == JP_ERR_PARSE);
     CHECK_INT(err.line, 3);
     jp_csv_profile_free(&pr);
     jp_schema_free(&sc); /* jp_schema_add copied the field */
@@ -302,7 +291,7 @@ static void test_wide(void)
             jp_buf_printf(&b, "%s%s", j ? "," : "", (r == 2 && j % 3 == 0) ? "x" : "7");
         jp_buf_putc(&b, '\n');
     }
-    put(tp("w.csv"), b.data, b.len);
+    put(unit_path("w.csv"), b.data, b.len);
     jp_buf_free(&b);
     jp_csv_tuning_t t = {(size_t)256 << 10, 0, 0, 0, 2};
     jp_csv_set_tuning(&t);
@@ -311,7 +300,7 @@ static void test_wide(void)
     jp_csv_profile_t pr;
     jp_error_t err;
     jp_error_clear(&err);
-    jp_status_t st = jp_csv_profile(tp("w.csv"), NULL, 2, 64, &pr, &err);
+    jp_status_t st = jp_csv_profile(unit_path("w.csv"), NULL, 2, 64, &pr, &err);
     CHECK_MSG(st == JP_OK, "%s", errtext(&err));
     if (!st) {
         CHECK_INT(pr.nfields, nc);
@@ -327,7 +316,7 @@ static void test_wide(void)
     jp_dataset_t *ds = NULL;
     jp_read_opts_t o;
     jp_read_opts_init(&o);
-    st = jp_csv_read(tp("w.csv"), &o, &ds, &err);
+    st = jp_csv_read(unit_path("w.csv"), &o, &ds, &err);
     CHECK_MSG(st == JP_OK, "%s", errtext(&err));
     if (!st) {
         CHECK_INT(ds->nrows, 3);
@@ -341,15 +330,12 @@ static void test_wide(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/jp_test_csv_profile_%d", (int)getpid());
-    mkdir(dir, 0700);
+    if (unit_tmpdir("jp_test_csv_profile")) return 1;
     RUN(test_types);
     RUN(test_culprit);
     RUN(test_culprit_rule);
     RUN(test_schema_and_preview);
     RUN(test_wide);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    unit_tmpdir_remove();
     return unit_done();
 }

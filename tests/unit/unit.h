@@ -154,6 +154,38 @@ static inline const char *unit_show(const char *a)
 }
 #define CHECK_STR(a, b) CHECK_MSG(unit_streq((a), (b)), "'%s' != '%s'", unit_show(a), unit_show(b))
 
+/* ---- a scratch directory, for tests that write files ----------------------
+ * main() makes it first (`if (unit_tmpdir("jp_test_x")) return 1;`: under
+ * $TMPDIR, else /tmp, a fresh name) and removes it, with all it holds,
+ * before unit_done().  unit_path("a.csv") names a file in it; the last
+ * eight names it returned stay valid. */
+static char unit_dir[256];
+
+static inline int unit_tmpdir(const char *prefix)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(unit_dir, sizeof unit_dir, "%s/%s_XXXXXX", t && *t ? t : "/tmp", prefix);
+    if (mkdtemp(unit_dir)) return 0;
+    printf("# cannot make a directory %s\n", unit_dir);
+    return 1;
+}
+
+static inline const char *unit_path(const char *name)
+{
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, sizeof bufs[0], "%s/%s", unit_dir, name);
+    return b;
+}
+
+static inline void unit_tmpdir_remove(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_dir);
+    if (system(cmd) != 0) printf("# could not remove %s\n", unit_dir);
+}
+
 static inline int unit_line_cmp(const void *a, const void *b)
 {
     const struct unit_line *x = a, *y = b;
