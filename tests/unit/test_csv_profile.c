@@ -42,6 +42,21 @@ static const jp_csv_tuning_t tunings[] = {
 };
 #define NTUNINGS (sizeof tunings / sizeof tunings[0])
 
+/* The profile of file `name` under tunings[t], with a preview of `rows`
+ * rows of `fields` fields; false, a failed check naming `what`, when there
+ * is none. */
+static bool profile_under(size_t t, const char *name, size_t rows, size_t fields,
+                          jp_csv_profile_t *pr, const char *what)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_csv_set_tuning(&tunings[t]);
+    jp_status_t st = jp_csv_profile(unit_path(name), NULL, rows, fields, pr, &err);
+    jp_csv_set_tuning(NULL);
+    CHECK_MSG(st == JP_OK, "%s, tuning %zu: %s", what, t, errtext(&err));
+    return st == JP_OK;
+}
+
 /* A profile's types and null counts are what a full read gives. */
 static void same_as_read(const char *name, const char *text)
 {
@@ -56,13 +71,8 @@ static void same_as_read(const char *name, const char *text)
         return;
     }
     for (size_t t = 0; t < NTUNINGS; t++) {
-        jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
-        jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(unit_path("p.csv"), NULL, 3, 8, &pr, &err);
-        jp_csv_set_tuning(NULL);
-        CHECK_MSG(st == JP_OK, "%s: %s", name, errtext(&err));
-        if (st) continue;
+        if (!profile_under(t, "p.csv", 3, 8, &pr, name)) continue;
         CHECK_INT(pr.nrows, ds->nrows);
         CHECK_INT(pr.nfields, ds->schema.n_fields);
         for (size_t k = 0; k < pr.nfields && k < ds->schema.n_fields; k++) {
@@ -118,14 +128,8 @@ static void test_culprit(void)
                        "E,x,2023\n";
     put(unit_path("c.csv"), text, strlen(text));
     for (size_t t = 0; t < NTUNINGS; t++) {
-        jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
-        jp_error_t err;
-        jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(unit_path("c.csv"), NULL, 10, 10, &pr, &err);
-        jp_csv_set_tuning(NULL);
-        CHECK_MSG(st == JP_OK, "%s", errtext(&err));
-        if (st) continue;
+        if (!profile_under(t, "c.csv", 10, 10, &pr, "c.csv")) continue;
         CHECK_INT(pr.nrows, 4);
         CHECK_INT(pr.fields[1].type, JP_TYPE_STRING);
         CHECK_INT(pr.fields[1].text_row, 3);
@@ -150,14 +154,8 @@ static void test_culprit(void)
     put(unit_path("d.csv"), b.data, b.len);
     jp_buf_free(&b);
     for (size_t t = 0; t < NTUNINGS; t++) {
-        jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
-        jp_error_t err;
-        jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(unit_path("d.csv"), NULL, 2, 10, &pr, &err);
-        jp_csv_set_tuning(NULL);
-        CHECK_MSG(st == JP_OK, "%s", errtext(&err));
-        if (st) continue;
+        if (!profile_under(t, "d.csv", 2, 10, &pr, "d.csv")) continue;
         CHECK_INT(pr.fields[0].text_row, 302);
         CHECK_INT(pr.fields[0].text_line, 603);
         CHECK_INT(pr.fields[0].text_col, 1);
@@ -190,14 +188,8 @@ static void test_culprit_rule(void)
     put(unit_path("r.csv"), b.data, b.len);
     jp_buf_free(&b);
     for (size_t t = 0; t < NTUNINGS; t++) {
-        jp_csv_set_tuning(&tunings[t]);
         jp_csv_profile_t pr;
-        jp_error_t err;
-        jp_error_clear(&err);
-        jp_status_t st = jp_csv_profile(unit_path("r.csv"), NULL, 3, 10, &pr, &err);
-        jp_csv_set_tuning(NULL);
-        CHECK_MSG(st == JP_OK, "%s", errtext(&err));
-        if (st) continue;
+        if (!profile_under(t, "r.csv", 3, 10, &pr, "r.csv")) continue;
         for (size_t k = 0; k < 5; k++) CHECK_INT(pr.fields[k].type, JP_TYPE_STRING);
         /* numbers after a first cell as printed: that cell, row 1 */
         CHECK_INT(pr.fields[0].text_row, 1);
