@@ -96,9 +96,26 @@ static bool skipped(const pass_t *P, uint64_t off)
     return lo < P->nskip && P->skip[lo] == off;
 }
 
-/* A cell its explicit type cannot read, kept aside: the calling thread
- * says why, in file order (jp_csv_cell_why). */
-static bool note_cell_error(chunk_t *C, size_t k, size_t fs, size_t fe, unsigned flags)
+/* Where in the batch a cell of field [fs, ...) that does not read as its
+ * type goes wrong, `bad` bytes into its text (at its start when its quotes
+ * were doubled: the text is a copy). */
+static inline size_t bad_at(size_t fs, unsigned flags, size_t bad)
+{
+    return fs + ((flags & 2) ? 0 : (flags & 1) + bad);
+}
+
+/* Is a cell its type cannot read null rather than an error
+ * (csv_how_t.cell_errors, explicit types only)? */
+static inline bool bad_is_null(const pass_t *P, int mode)
+{
+    return P->cell_errors && mode >= CM_INT && mode <= CM_PERIOD;
+}
+
+/* Cell k, text t of field [fs, fe), that its explicit type cannot read:
+ * null (*cl), and kept aside for the calling thread to say why, in file
+ * order (jp_csv_cell_why).  False when out of memory. */
+static bool bad_as_null(chunk_t *C, size_t k, size_t fs, size_t fe, unsigned flags, const char *t,
+                        size_t n, cell_t *cl)
 {
     if (C->ncerr == C->cerr_cap) {
         size_t cap = C->cerr_cap ? C->cerr_cap * 2 : 16;
@@ -108,18 +125,12 @@ static bool note_cell_error(chunk_t *C, size_t k, size_t fs, size_t fe, unsigned
         C->cerr_cap = cap;
     }
     C->cerr[C->ncerr++] = (cerr_t){fs, fe, C->rows, (uint32_t)k, (uint8_t)flags};
+    memset(cl, 0, sizeof *cl);
+    cl->kind = K_NULL;
+    cl->code = NO_CODE;
+    cl->t = t;
+    cl->n = n;
     return true;
-}
-
-static inline cell_t null_cell(const char *t, size_t n)
-{
-    cell_t cl;
-    memset(&cl, 0, sizeof cl);
-    cl.kind = K_NULL;
-    cl.code = NO_CODE;
-    cl.t = t;
-    cl.n = n;
-    return cl;
 }
 
 /* Deferred mode (records may be set aside): a complete record of the right
@@ -139,14 +150,13 @@ static bool commit(pass_t *P, batch_t *B, chunk_t *C, size_t rstart, size_t rend
         const char *t = field_text(C, B->data, C->fs[k], C->fe[k], C->ff[k], &tn);
         if (!jp_csv_cell_parse(P, C, k, mode[k], t, tn, C->ff[k] & 1, &C->cells[k], why, sizeof why,
                                &bad)) {
-            if (P->cell_errors && mode[k] >= CM_INT && mode[k] <= CM_PERIOD) {
-                if (!note_cell_error(C, k, C->fs[k], C->fe[k], C->ff[k])) goto nomem;
-                C->cells[k] = null_cell(t, tn);
+            if (bad_is_null(P, mode[k])) {
+                if (!bad_as_null(C, k, C->fs[k], C->fe[k], C->ff[k], t, tn, &C->cells[k]))
+                    goto nomem;
                 continue;
             }
             if (!P->lay->keep_rejects) {
-                size_t at = C->fs[k] + ((C->ff[k] & 2) ? 0 : (C->ff[k] & 1) + bad);
-                chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
+                chunk_fail(C, JP_ERR_TYPE, bad_at(C->fs[k], C->ff[k], bad), (long)k, "%s", why);
                 return false;
             }
             char reason[520];
@@ -192,15 +202,12 @@ static __attribute__((noinline)) bool take_cell_slow(pass_t *P, chunk_t *C, size
     size_t bad;
     cell_t cl;
     if (!jp_csv_cell_parse(P, C, k, mode, t, n, flags & 1, &cl, why, sizeof why, &bad)) {
-        if (P->cell_errors && mode >= CM_INT && mode <= CM_PERIOD) {
-            if (!note_cell_error(C, k, fs, fe, flags)) {
-                chunk_fail(C, JP_ERR_NOMEM, fs, -1, "out of memory");
-                return false;
-            }
-            cl = null_cell(t, n);
-        } else {
-            size_t at = fs + ((flags & 2) ? 0 : (flags & 1) + bad);
-            chunk_fail(C, JP_ERR_TYPE, at, (long)k, "%s", why);
+        if (!bad_is_null(P, mode)) {
+            chunk_fail(C, JP_ERR_TYPE, bad_at(fs, flags, bad), (long)k, "%s", why);
+            return false;
+        }
+        if (!bad_as_null(C, k, fs, fe, flags, t, n, &cl)) {
+            chunk_fail(C, JP_ERR_NOMEM, fs, -1, "out of memory");
             return false;
         }
     }
@@ -994,5 +1001,5 @@ void jp_csv_cell_why(pass_t *P, batch_t *B, chunk_t *C, const cerr_t *e, char *w
     const char *t = field_text(C, B->data, e->fs, e->fe, e->flags, &n);
     if (jp_csv_cell_parse(P, C, e->k, B->mode[e->k], t, n, e->flags & 1, &cl, why, wsz, &bad))
         snprintf(why, wsz, "is not of its field's type"); /* cannot happen: parsing is pure */
-    *at = e->fs + ((e->flags & 2) ? 0 : (e->flags & 1) + bad);
+    *at = bad_at(e->fs, e->flags, bad);
 }
