@@ -748,10 +748,9 @@ static jp_status_t run_pass(pass_t *P, jp_error_t *err)
             }
         }
         help_and_wait(P, A);
-        /* a time limit, Ctrl-C: between batches (B is read, not yet handed out) */
-        if (jp_stop_pending() && (st = jp_stop_check(err))) goto out;
+        /* a time limit, Ctrl-C: every batch (B is read, not yet handed out) */
+        if ((st = jp_stop_check(err))) goto out;
         if ((st = verify(P, A, err))) goto out;
-        if ((st = jp_stop_check(err))) goto out; /* every batch; B is not handed out yet */
         size_t clen = A->len - A->e_final;
         if (P->max_rows) {
             size_t rows = P->rows;
