@@ -4,7 +4,6 @@
  */
 #include "jp_schema.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "jp_mem.h"
