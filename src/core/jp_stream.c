@@ -202,15 +202,9 @@ typedef struct acc {
 } acc_t;
 
 typedef struct gstate {
-    const chain_t *chain;
-    const jp_dataset_t *top;
     const long *kidx, *aidx;
     size_t nkeys, naggs;
     const jp_agg_t *aggs;
-    size_t *read_idx; /* file fields read */
-    size_t nread;
-    size_t *top_idx; /* top fields made */
-    size_t ntop;
     /* groups over all batches, in order of first appearance */
     jp_strdict_t *map; /* a key's bytes -> its group */
     jp_buf_t kb;
@@ -257,11 +251,12 @@ static void gstate_clear(gstate_t *g)
     g->rows = 0;
 }
 
-static void g_reset(void *ctx)
+static jp_status_t g_reset(void *ctx, jp_error_t *err)
 {
     gstate_t *g = ctx;
     gstate_clear(g);
-    g->map = jp_strdict_new(256); /* NULL: the next batch says out of memory */
+    if (!(g->map = jp_strdict_new(256))) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return JP_OK;
 }
 
 static bool grow(void **p, size_t cap, size_t size)
@@ -443,18 +438,13 @@ static jp_status_t g_accumulate(gstate_t *g, size_t a, const jp_column_t *c, con
     return JP_OK;
 }
 
-static jp_status_t g_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t g_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     gstate_t *g = ctx;
     jp_status_t st = JP_OK;
     jp_groups_t lg = {0};
     size_t *newrows = NULL;
     jp_column_t *kc[MAX_CHAIN];
-    if (!g->map) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    jp_dataset_t *top =
-        run_chain(g->chain, cols, g->read_idx, g->nread, nrows, g->top_idx, g->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    batches_run++;
     if (!g->typed && (st = g_type(g, top, err))) goto done;
     size_t n = top->nrows;
     for (size_t k = 0; k < g->nkeys; k++) {
@@ -521,7 +511,6 @@ nomem:
 done:
     jp_free(newrows);
     jp_groups_free(&lg);
-    jp_dataset_unref(top);
     return st;
 }
 
@@ -611,31 +600,25 @@ jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nke
     }
     size_t nf = ds->schema.n_fields;
     bool *want = jp_calloc(nf ? nf : 1, sizeof *want);
-    g.top_idx = jp_malloc_array(nkeys + naggs + 1, sizeof *g.top_idx);
     g.kcols = jp_calloc(nkeys + 1, sizeof *g.kcols);
     g.kf = jp_calloc(nkeys + 1, sizeof *g.kf);
     g.af = jp_calloc(naggs + 1, sizeof *g.af);
     g.acc = jp_calloc(naggs + 1, sizeof *g.acc);
     g.map = jp_strdict_new(256);
-    if (!want || !g.top_idx || !g.kcols || !g.kf || !g.af || !g.acc || !g.map) {
+    if (!want || !g.kcols || !g.kf || !g.af || !g.acc || !g.map) {
         jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t k = 0; k < nkeys; k++) want[kidx[k]] = true;
     for (size_t a = 0; a < naggs; a++)
         if (aidx[a] >= 0) want[aidx[a]] = true;
-    for (size_t i = 0; i < nf; i++)
-        if (want[i]) g.top_idx[g.ntop++] = i;
-    if (chain_inputs(&ch, want, &g.read_idx, &g.nread, err)) goto done;
-    g.chain = &ch;
-    g.top = ds;
     g.kidx = kidx;
     g.aidx = aidx;
     g.nkeys = nkeys;
     g.naggs = naggs;
     g.aggs = aggs;
-    jp_csv_stream_cb_t cb = {g_batch, g_reset, &g, NULL};
-    if (jp_stream_chain_pass(&ch, g.read_idx, g.nread, &cb, err)) goto done;
+    jp_stream_consumer_t cb = {g_batch, g_reset, &g, NULL};
+    if (jp_stream_chain_pass(&ch, want, &cb, err)) goto done;
     if (!g.typed) {
         /* no rows in the file: nothing was typed; the whole-file way is
            as cheap, and says what an empty input gives */
@@ -655,8 +638,6 @@ jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nke
 done:
     gstate_clear(&g);
     jp_free(want);
-    jp_free(g.top_idx);
-    jp_free(g.read_idx);
     jp_free(g.kcols);
     jp_free(g.kf);
     jp_free(g.af);
@@ -668,43 +649,20 @@ done:
 
 /* ---- write_csv ------------------------------------------------------------------ */
 
-typedef struct wstate {
-    const chain_t *chain;
-    jp_csv_out_t *out;
-    size_t *read_idx, nread;
-    size_t *top_idx, ntop;
-    jp_status_t reset_st; /* a restart of the file that failed */
-    jp_error_t reset_err;
-} wstate_t;
-
-static void w_reset(void *ctx)
+static jp_status_t w_reset(void *ctx, jp_error_t *err)
 {
-    wstate_t *w = ctx;
-    w->reset_st = jp_csv_out_restart(w->out, &w->reset_err);
+    return jp_csv_out_restart(ctx, err);
 }
 
-static jp_status_t w_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t w_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
-    wstate_t *w = ctx;
-    if (w->reset_st) {
-        if (err) *err = w->reset_err;
-        return w->reset_st;
-    }
-    jp_dataset_t *top =
-        run_chain(w->chain, cols, w->read_idx, w->nread, nrows, w->top_idx, w->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    batches_run++;
-    jp_status_t st = jp_csv_out_rows(w->out, top, err);
-    jp_dataset_unref(top);
-    return st;
+    return jp_csv_out_rows(ctx, top, err);
 }
 
 jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
                                 bool *fallback, jp_error_t *err)
 {
     chain_t ch;
-    wstate_t w;
-    memset(&w, 0, sizeof w);
     *fallback = false;
     if (!chain_of(ds, &ch)) {
         *fallback = true;
@@ -712,30 +670,19 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
     }
     size_t nf = ds->schema.n_fields;
     bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
-    w.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *w.top_idx);
-    jp_status_t st = JP_OK;
-    if (!want || !w.top_idx) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto done;
+    if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nf; i++) want[i] = true;
+    jp_csv_out_t *out = NULL;
+    jp_status_t st = jp_csv_out_open(path, o, ds, &out, err);
+    if (!st) {
+        jp_stream_consumer_t cb = {w_batch, w_reset, out, NULL};
+        st = jp_stream_chain_pass(&ch, want, &cb, err);
+        if (st)
+            jp_csv_out_abort(out);
+        else
+            st = jp_csv_out_close(out, err);
     }
-    for (size_t i = 0; i < nf; i++) {
-        want[i] = true;
-        w.top_idx[i] = i;
-    }
-    w.ntop = nf;
-    w.chain = &ch;
-    if ((st = chain_inputs(&ch, want, &w.read_idx, &w.nread, err))) goto done;
-    if ((st = jp_csv_out_open(path, o, ds, &w.out, err))) goto done;
-    jp_csv_stream_cb_t cb = {w_batch, w_reset, &w, NULL};
-    if ((st = jp_stream_chain_pass(&ch, w.read_idx, w.nread, &cb, err))) {
-        jp_csv_out_abort(w.out);
-        goto done;
-    }
-    st = jp_csv_out_close(w.out, err);
-done:
     jp_free(want);
-    jp_free(w.top_idx);
-    jp_free(w.read_idx);
     return st;
 }
 
@@ -759,29 +706,40 @@ jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const
     return run_chain(c, cols, idx, n, nrows, top_idx, m, err);
 }
 
-void jp_stream_count_batch(void)
-{
-    batches_run++;
-}
-
 /* A pass over the chain's file: the chain's row positions from the start,
- * at the start and at each restart. */
+ * at the start and at each restart; a restart the consumer could not make
+ * is reported before the next batch (jp_csv_stream's reset cannot fail). */
 typedef struct pass {
     const chain_t *c;
-    const jp_csv_stream_cb_t *cb;
+    const jp_stream_consumer_t *cb;
+    size_t *read_idx, nread;
+    size_t *top_idx, ntop;
+    jp_status_t reset_st;
+    jp_error_t reset_err;
 } pass_t;
 
 static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
 {
     pass_t *p = ctx;
-    return p->cb->batch(p->cb->ctx, cols, nrows, err);
+    if (p->reset_st) {
+        if (err) *err = p->reset_err;
+        return p->reset_st;
+    }
+    jp_dataset_t *top =
+        run_chain(p->c, cols, p->read_idx, p->nread, nrows, p->top_idx, p->ntop, err);
+    if (!top) return err ? err->code : JP_ERR_NOMEM;
+    batches_run++;
+    jp_status_t st = p->cb->batch(p->cb->ctx, top, err);
+    jp_dataset_unref(top);
+    return st;
 }
 
 static void pass_reset(void *ctx)
 {
     pass_t *p = ctx;
     memset(p->c->at, 0, sizeof p->c->at_rows);
-    p->cb->reset(p->cb->ctx);
+    jp_error_clear(&p->reset_err);
+    p->reset_st = p->cb->reset(p->cb->ctx, &p->reset_err);
 }
 
 static bool pass_stopped(void *ctx)
@@ -790,11 +748,30 @@ static bool pass_stopped(void *ctx)
     return p->cb->stopped(p->cb->ctx);
 }
 
-jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const size_t *idx, size_t n,
-                                 const jp_csv_stream_cb_t *cb, jp_error_t *err)
+jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
+                                 const jp_stream_consumer_t *cb, jp_error_t *err)
 {
-    pass_t p = {c, cb};
+    pass_t p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.cb = cb;
+    size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
+    jp_status_t st = chain_inputs(c, want_top, &p.read_idx, &p.nread, err);
+    if (st) return st;
+    if (!(p.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *p.top_idx))) {
+        jp_free(p.read_idx);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (want_top[i]) p.top_idx[p.ntop++] = i;
     jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL};
     memset(c->at, 0, sizeof c->at_rows);
-    return jp_csv_stream(c->src, idx, n, &mine, err);
+    st = jp_csv_stream(c->src, p.read_idx, p.nread, &mine, err);
+    if (!st && p.reset_st) {
+        if (err) *err = p.reset_err;
+        st = p.reset_st;
+    }
+    jp_free(p.read_idx);
+    jp_free(p.top_idx);
+    return st;
 }

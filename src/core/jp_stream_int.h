@@ -38,13 +38,25 @@ jp_status_t jp_stream_chain_inputs(const jp_stream_chain_t *c, const bool *want_
 jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const *cols,
                                   const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
                                   size_t m, jp_error_t *err);
-/* Count one batch run through a chain (jp_stream_batches). */
-void jp_stream_count_batch(void);
-/* jp_csv_stream of the chain's file: a pass whose batches go through the
- * chain, which starts from the first row at the pass's start and at each
- * restart (cb->reset). */
-jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const size_t *idx, size_t n,
-                                 const jp_csv_stream_cb_t *cb, jp_error_t *err);
+
+/* A consumer of a pass: batch() gets the chain's top node over each batch
+ * (borrowed: it takes a reference to keep it), the fields asked for made;
+ * reset() says that the batches so far are void and come again from the
+ * first (a status from it stops the pass before the next batch); stopped
+ * as in jp_csv_stream_cb_t (may be NULL). */
+typedef struct jp_stream_consumer {
+    jp_status_t (*batch)(void *ctx, jp_dataset_t *top, jp_error_t *err);
+    jp_status_t (*reset)(void *ctx, jp_error_t *err);
+    void *ctx;
+    bool (*stopped)(void *ctx);
+} jp_stream_consumer_t;
+
+/* jp_csv_stream of the chain's file, reading what the top's fields
+ * want_top[] need: each batch goes through the chain (counted in
+ * jp_stream_batches), which starts from the first row at the pass's start
+ * and at each restart, then to cb. */
+jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
+                                 const jp_stream_consumer_t *cb, jp_error_t *err);
 
 /* group_by + agg streamed (jp_stream.c): min, max, first, last carried
  * over a batch (jp_stream_ops.c).  *held has one cell per group of the

@@ -27,8 +27,6 @@
 /* ---- a column's reductions ----------------------------------------------------- */
 
 typedef struct sumstate {
-    const jp_stream_chain_t *chain;
-    size_t *read_idx, nread;
     size_t field;
     bool typed;
     jp_col_summary_t s;
@@ -41,11 +39,13 @@ void jp_col_summary_free(jp_col_summary_t *s)
     memset(s, 0, sizeof *s);
 }
 
-static void s_reset(void *ctx)
+static jp_status_t s_reset(void *ctx, jp_error_t *err)
 {
     sumstate_t *st = ctx;
+    (void)err;
     jp_col_summary_free(&st->s);
     st->typed = false;
+    return JP_OK;
 }
 
 /* Is cell i of c a better extreme than cell j of b?  The comparisons of
@@ -114,13 +114,9 @@ static jp_status_t summary_add(jp_col_summary_t *s, const jp_column_t *c)
     return JP_OK;
 }
 
-static jp_status_t s_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t s_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     sumstate_t *st = ctx;
-    jp_dataset_t *top =
-        jp_stream_run_chain(st->chain, cols, st->read_idx, st->nread, nrows, &st->field, 1, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    jp_stream_count_batch();
     const jp_column_t *c = top->cols[st->field];
     jp_status_t rc = JP_OK;
     if (!st->typed) {
@@ -131,7 +127,6 @@ static jp_status_t s_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp
                           top->schema.fields[st->field].name);
     }
     if (!rc && summary_add(&st->s, c)) rc = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    jp_dataset_unref(top);
     return rc;
 }
 
@@ -151,14 +146,10 @@ jp_status_t jp_stream_column_summary(jp_dataset_t *ds, size_t field, jp_col_summ
     bool *want = jp_calloc(nf, sizeof *want);
     if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     want[field] = true;
-    jp_status_t rc = jp_stream_chain_inputs(&ch, want, &st.read_idx, &st.nread, err);
-    jp_free(want);
-    if (rc) return rc;
-    st.chain = &ch;
     st.field = field;
-    jp_csv_stream_cb_t cb = {s_batch, s_reset, &st, NULL};
-    rc = jp_stream_chain_pass(&ch, st.read_idx, st.nread, &cb, err);
-    jp_free(st.read_idx);
+    jp_stream_consumer_t cb = {s_batch, s_reset, &st, NULL};
+    jp_status_t rc = jp_stream_chain_pass(&ch, want, &cb, err);
+    jp_free(want);
     if (!rc && !st.typed) *fallback = true; /* no rows: the whole-file way says what that gives */
     if (rc || *fallback) {
         jp_col_summary_free(&st.s);
@@ -345,9 +336,6 @@ bool jp_stream_rows_worth(const jp_dataset_t *ds)
 }
 
 typedef struct rowstate {
-    const jp_stream_chain_t *chain;
-    size_t *read_idx, nread;
-    size_t *top_idx, ntop;
     size_t rows; /* rows of the top before this batch */
     jp_stream_rows_fn fn;
     void (*reset)(void *ctx);
@@ -355,11 +343,13 @@ typedef struct rowstate {
     void *ctx;
 } rowstate_t;
 
-static void r_reset(void *ctx)
+static jp_status_t r_reset(void *ctx, jp_error_t *err)
 {
     rowstate_t *r = ctx;
+    (void)err;
     r->rows = 0;
     r->reset(r->ctx);
+    return JP_OK;
 }
 
 static bool r_stopped(void *ctx)
@@ -368,16 +358,11 @@ static bool r_stopped(void *ctx)
     return r->stopped && r->stopped(r->ctx);
 }
 
-static jp_status_t r_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t r_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     rowstate_t *r = ctx;
-    jp_dataset_t *top =
-        jp_stream_run_chain(r->chain, cols, r->read_idx, r->nread, nrows, r->top_idx, r->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    jp_stream_count_batch();
     jp_status_t st = r->fn(r->ctx, top, r->rows, err);
     r->rows += top->nrows;
-    jp_dataset_unref(top);
     return st;
 }
 
@@ -387,25 +372,13 @@ jp_status_t jp_stream_rows(jp_dataset_t *ds, const bool *fields, jp_stream_rows_
 {
     jp_stream_chain_t ch;
     if (!jp_stream_chain_of(ds, &ch)) return jp_error_set(err, JP_ERR_INTERNAL, "not a stream");
-    rowstate_t r = {&ch, NULL, 0, NULL, 0, 0, fn, reset, stopped, ctx};
+    rowstate_t r = {0, fn, reset, stopped, ctx};
     size_t nf = ds->schema.n_fields;
     bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
-    r.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *r.top_idx);
-    jp_status_t st;
-    if (!want || !r.top_idx) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nf; i++) {
-        want[i] = !fields || fields[i];
-        if (want[i]) r.top_idx[r.ntop++] = i;
-    }
-    if ((st = jp_stream_chain_inputs(&ch, want, &r.read_idx, &r.nread, err))) goto done;
-    jp_csv_stream_cb_t cb = {r_batch, r_reset, &r, r_stopped};
-    st = jp_stream_chain_pass(&ch, r.read_idx, r.nread, &cb, err);
-done:
+    if (!want) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nf; i++) want[i] = !fields || fields[i];
+    jp_stream_consumer_t cb = {r_batch, r_reset, &r, r_stopped};
+    jp_status_t st = jp_stream_chain_pass(&ch, want, &cb, err);
     jp_free(want);
-    jp_free(r.top_idx);
-    jp_free(r.read_idx);
     return st;
 }

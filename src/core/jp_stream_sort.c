@@ -101,10 +101,8 @@ static jp_column_t *pick(const jp_column_t *src, const size_t *rows, size_t m, j
 /* ---- the first pass: the pool of candidates ---------------------------------------- */
 
 typedef struct pass1 {
-    const jp_stream_chain_t *chain;
-    size_t *read_idx, nread; /* file fields read */
-    size_t *top_idx, ntop;   /* top fields kept in the pool */
-    jp_sort_key_t *keys;     /* over the top's (and the pool's) field names */
+    size_t *top_idx, ntop; /* top fields kept in the pool */
+    jp_sort_key_t *keys;   /* over the top's (and the pool's) field names */
     size_t nkeys, limit;
     jp_dataset_t *pool; /* NULL until the first batch */
     size_t *prow;       /* the pool rows' numbers at the top */
@@ -112,12 +110,14 @@ typedef struct pass1 {
     size_t seen; /* top rows before this batch */
 } pass1_t;
 
-static void p1_reset(void *ctx)
+static jp_status_t p1_reset(void *ctx, jp_error_t *err)
 {
     pass1_t *t = ctx;
+    (void)err;
     jp_dataset_unref(t->pool);
     t->pool = NULL;
     t->seen = 0;
+    return JP_OK;
 }
 
 jp_dataset_t *jp_stream_empty_like(const jp_dataset_t *top, const size_t *idx, size_t n, size_t cap,
@@ -191,13 +191,9 @@ static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
     return st;
 }
 
-static jp_status_t p1_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t p1_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     pass1_t *t = ctx;
-    jp_dataset_t *top =
-        jp_stream_run_chain(t->chain, cols, t->read_idx, t->nread, nrows, t->top_idx, t->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    jp_stream_count_batch();
     jp_status_t st = JP_OK;
     size_t *ord = NULL, m = 0;
     if (!t->pool && (st = pool_new(t, top, err))) goto done;
@@ -224,15 +220,12 @@ static jp_status_t p1_batch(void *ctx, jp_column_t *const *cols, size_t nrows, j
     if (pool->nrows >= 2 * t->limit) st = pool_cut(t, err);
 done:
     jp_free(ord);
-    jp_dataset_unref(top);
     return st;
 }
 
 /* ---- the other fields of the rows found ------------------------------------------------ */
 
 typedef struct pass2 {
-    const jp_stream_chain_t *chain;
-    size_t *read_idx, nread;
     const size_t *top_idx;
     size_t ntop;
     const size_t *want; /* top row numbers, ascending */
@@ -252,18 +245,16 @@ static void p2_clear(pass2_t *t)
     t->next = t->seen = 0;
 }
 
-static void p2_reset(void *ctx)
+static jp_status_t p2_reset(void *ctx, jp_error_t *err)
 {
+    (void)err;
     p2_clear(ctx);
+    return JP_OK;
 }
 
-static jp_status_t p2_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t p2_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     pass2_t *t = ctx;
-    jp_dataset_t *top =
-        jp_stream_run_chain(t->chain, cols, t->read_idx, t->nread, nrows, t->top_idx, t->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    jp_stream_count_batch();
     jp_status_t st = JP_OK;
     size_t n = top->nrows, from = t->next;
     size_t *local = NULL;
@@ -283,7 +274,6 @@ static jp_status_t p2_batch(void *ctx, jp_column_t *const *cols, size_t nrows, j
         st = append_rows(t->acc[f], top->cols[t->top_idx[f]], local, k, t->fields[f].name, err);
     t->seen += n;
     jp_free(local);
-    jp_dataset_unref(top);
     return st;
 }
 
@@ -360,9 +350,6 @@ static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp
         goto done;
     }
     /* a filter in the chain: stream again, keeping those rows */
-    p2.chain = ch;
-    p2.read_idx = read_idx;
-    p2.nread = nread;
     p2.top_idx = g;
     p2.ntop = ng;
     p2.want = asc;
@@ -373,8 +360,8 @@ static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    jp_csv_stream_cb_t cb = {p2_batch, p2_reset, &p2, NULL};
-    if ((st = jp_stream_chain_pass(ch, read_idx, nread, &cb, err))) goto done;
+    jp_stream_consumer_t cb = {p2_batch, p2_reset, &p2, NULL};
+    if ((st = jp_stream_chain_pass(ch, want, &cb, err))) goto done;
     if (p2.next != m || (ng && !p2.acc[0])) {
         st = jp_error_set(err, JP_ERR_IO, "the file changed since it was read; read it again");
         goto done;
@@ -429,12 +416,10 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     for (size_t i = 0; i < nf; i++) kept[i] |= want[i];
     for (size_t i = 0; i < nf; i++)
         if (kept[i]) t.top_idx[t.ntop++] = i;
-    if ((st = jp_stream_chain_inputs(ch, kept, &t.read_idx, &t.nread, err))) goto done;
-    t.chain = ch;
     t.nkeys = nkeys;
     t.limit = limit;
-    jp_csv_stream_cb_t cb = {p1_batch, p1_reset, &t, NULL};
-    if ((st = jp_stream_chain_pass(ch, t.read_idx, t.nread, &cb, err))) goto done;
+    jp_stream_consumer_t cb = {p1_batch, p1_reset, &t, NULL};
+    if ((st = jp_stream_chain_pass(ch, kept, &cb, err))) goto done;
     if (!t.pool) { /* no rows in the file: the loaded way says what that gives */
         *fallback = true;
         goto done;
@@ -460,7 +445,6 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
 done:
     jp_dataset_unref(t.pool);
     jp_free(t.prow);
-    jp_free(t.read_idx);
     jp_free(t.top_idx);
     jp_free(t.keys);
     jp_free(kept);

@@ -383,8 +383,6 @@ static jp_status_t cells_push(jp_column_t **cols, size_t n, const unsigned char 
 typedef jp_status_t (*emit_fn)(void *ctx, jp_dataset_t *rows, jp_error_t *err);
 
 typedef struct xsort {
-    const jp_stream_chain_t *chain;
-    size_t *read_idx, nread;
     size_t *top_idx, ntop; /* the fields sorted and handed on */
     size_t *kpos;          /* the keys among them */
     const bool *desc;
@@ -402,12 +400,10 @@ typedef struct xsort {
     run_t *runs;
     size_t nruns, cap;
     jp_buf_t rec;
-    jp_status_t reset_st; /* a restart that could not clean up */
 } xsort_t;
 
-static void x_reset(void *ctx)
+static void x_clear(xsort_t *x)
 {
-    xsort_t *x = ctx;
     jp_dataset_unref(x->pool);
     x->pool = NULL;
     jp_dataset_unref(x->proto);
@@ -415,6 +411,13 @@ static void x_reset(void *ctx)
     for (size_t r = 0; r < x->nruns; r++) run_close(&x->runs[r]);
     x->nruns = 0;
     x->seen = 0;
+}
+
+static jp_status_t x_reset(void *ctx, jp_error_t *err)
+{
+    (void)err;
+    x_clear(ctx);
+    return JP_OK;
 }
 
 /* What the pool holds, with what sorting it takes. */
@@ -526,13 +529,9 @@ static jp_status_t spill(xsort_t *x, jp_error_t *err)
     return st;
 }
 
-static jp_status_t x_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t x_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     xsort_t *x = ctx;
-    jp_dataset_t *top =
-        jp_stream_run_chain(x->chain, cols, x->read_idx, x->nread, nrows, x->top_idx, x->ntop, err);
-    if (!top) return err ? err->code : JP_ERR_NOMEM;
-    jp_stream_count_batch();
     jp_status_t st = JP_OK;
     if (!x->pool) st = pool_start(x, top, err);
     for (size_t k = 0; k < x->ntop && !st; k++) {
@@ -556,7 +555,6 @@ static jp_status_t x_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp
                                     JP_XSORT_RESERVE >> 20)
                      : spill(x, err);
     }
-    jp_dataset_unref(top);
     return st;
 }
 
@@ -753,10 +751,8 @@ static jp_status_t xsort_run(jp_dataset_t *top, const long *kidx, const bool *de
     }
     x.nkeys = nkeys;
     x.desc = desc;
-    x.chain = &ch;
-    if ((st = jp_stream_chain_inputs(&ch, want, &x.read_idx, &x.nread, err))) goto done;
-    jp_csv_stream_cb_t cb = {x_batch, x_reset, &x, NULL};
-    if ((st = jp_stream_chain_pass(&ch, x.read_idx, x.nread, &cb, err))) goto done;
+    jp_stream_consumer_t cb = {x_batch, x_reset, &x, NULL};
+    if ((st = jp_stream_chain_pass(&ch, want, &cb, err))) goto done;
     if (!x.pool && !x.nruns) { /* no rows: the loaded way says what that gives */
         *fallback = true;
         goto done;
@@ -768,14 +764,13 @@ static jp_status_t xsort_run(jp_dataset_t *top, const long *kidx, const bool *de
     if (x.pool && x.pool->nrows && (st = spill(&x, err))) goto done;
     st = merge(&x, x.proto, emit, ectx, err);
 done:
-    x_reset(&x);
+    x_clear(&x);
     jp_free(x.runs);
     jp_buf_free(&x.rec);
     jp_free(want);
     jp_free(x.top_idx);
     jp_free(x.kpos);
     jp_free(x.keys);
-    jp_free(x.read_idx);
     return st;
 }
 
