@@ -73,6 +73,12 @@ jp_dataset_t *jp_sort_limit(jp_dataset_t *ds, size_t limit, jp_error_t *err);
 /* What a sort node is: its input, keys, limit (0: every row) and budget. */
 bool jp_sort_plan_spec(const jp_dataset_t *ds, jp_dataset_t **in, const long **idx,
                        const bool **desc, size_t *nkeys, size_t *limit, size_t *memory);
+/* The distinct row numbers order[0..n) in ascending order: rows[r] the
+ * r-th smallest, at[q] where order[q] landed (rows[at[q]] == order[q]), so
+ * that rows read in file order can be put back in order's order.  rows and
+ * at are the caller's, n each. */
+jp_status_t jp_sort_rows_ascending(const size_t *order, size_t n, size_t *rows, size_t *at,
+                                   jp_error_t *err);
 
 /*
  * Streaming (jp_stream.c).  jp_plan_stream_input: the input of a node that

@@ -332,6 +332,32 @@ static jp_status_t node_origin(sortnode_t *p, jp_dataset_t *ds)
     return JP_OK;
 }
 
+jp_status_t jp_sort_rows_ascending(const size_t *order, size_t n, size_t *rows, size_t *at,
+                                   jp_error_t *err)
+{
+    size_t *pos = jp_malloc_array(n ? n : 1, sizeof *pos);
+    if (!pos) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    /* positions sorted by their row: a merge sort (n is a top-N's), at
+       serving as its scratch */
+    for (size_t q = 0; q < n; q++) pos[q] = q;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) at[o++] = order[pos[j]] < order[pos[i]] ? pos[j++] : pos[i++];
+            while (i < mid) at[o++] = pos[i++];
+            while (j < hi) at[o++] = pos[j++];
+        }
+        memcpy(pos, at, n * sizeof *pos);
+    }
+    for (size_t r = 0; r < n; r++) {
+        rows[r] = order[pos[r]];
+        at[pos[r]] = r;
+    }
+    jp_free(pos);
+    return JP_OK;
+}
+
 /* Fields list[0..m) of the rows order[0..n) of a lazy input through its
  * take op: cols[] get the rows in ascending row order, and (*at)[q] is
  * where order[q] landed among them. */
@@ -339,39 +365,16 @@ static jp_status_t take_rows(jp_dataset_t *in, const size_t *list, size_t m, con
                              size_t n, jp_column_t **cols, size_t **at, jp_error_t *err)
 {
     size_t *rows = jp_malloc_array(n ? n : 1, sizeof *rows);
-    size_t *pos = jp_malloc_array(n ? n : 1, sizeof *pos);
-    size_t *tmp = jp_malloc_array(n ? n : 1, sizeof *tmp);
-    jp_status_t st = JP_OK;
-    if (!rows || !pos || !tmp) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    /* positions sorted by their row: a merge sort (n is a top-N's) */
-    for (size_t q = 0; q < n; q++) pos[q] = q;
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                tmp[o++] = order[pos[j]] < order[pos[i]] ? pos[j++] : pos[i++];
-            while (i < mid) tmp[o++] = pos[i++];
-            while (j < hi) tmp[o++] = pos[j++];
-        }
-        memcpy(pos, tmp, n * sizeof *pos);
-    }
-    for (size_t r = 0; r < n; r++) {
-        rows[r] = order[pos[r]];
-        tmp[pos[r]] = r;
-    }
-    st = in->lazy->ops->take(in, list, m, rows, n, cols, err);
-done:
+    size_t *back = jp_malloc_array(n ? n : 1, sizeof *back);
+    jp_status_t st = rows && back ? jp_sort_rows_ascending(order, n, rows, back, err)
+                                  : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st) st = in->lazy->ops->take(in, list, m, rows, n, cols, err);
     jp_free(rows);
-    jp_free(pos);
     if (st) {
-        jp_free(tmp);
+        jp_free(back);
         return st;
     }
-    *at = tmp;
+    *at = back;
     return JP_OK;
 }
 

@@ -291,71 +291,50 @@ static jp_status_t fill(jp_dataset_t *ds, size_t i, jp_column_t *c, const jp_fie
     return JP_OK;
 }
 
-/* The top fields want[] of the rows found, read again and put in order. */
-static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
-                         const bool *want, jp_error_t *err)
+/* The top fields g[0..ng) of the rows found, read alone through the
+ * file's take (a top row is the file's row: no node drops rows) and run
+ * through the chain; asc: the rows in file order, inv: where each went. */
+static jp_status_t fetch_taken(jp_dataset_t *ds, const jp_stream_chain_t *ch, const bool *want,
+                               const size_t *g, size_t ng, const size_t *asc, const size_t *inv,
+                               size_t m, jp_error_t *err)
 {
-    size_t nf = ds->schema.n_fields, m = s->m, ng = 0;
-    size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
-    size_t *pos = jp_malloc_array(m ? m : 1, sizeof *pos);
-    size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
-    size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
     size_t *read_idx = NULL, nread = 0;
-    jp_column_t **cols = NULL;
+    jp_status_t st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err);
+    if (st) return st;
+    jp_column_t **cols = jp_calloc(nread ? nread : 1, sizeof *cols);
     jp_dataset_t *top = NULL;
+    if (!cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st) st = ch->src->lazy->ops->take(ch->src, read_idx, nread, asc, m, cols, err);
+    if (!st && !(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err)))
+        st = err ? err->code : JP_ERR_NOMEM;
+    for (size_t q = 0; q < ng && !st; q++) {
+        jp_column_t *c = jp_column_gather(top->cols[g[q]], inv, m);
+        st = c ? fill(ds, g[q], c, &top->schema.fields[g[q]], err)
+               : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    if (cols)
+        for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
+    jp_free(cols);
+    jp_dataset_unref(top);
+    jp_free(read_idx);
+    return st;
+}
+
+/* The same, when a filter in the chain drops rows: the chain streamed
+ * again, keeping those rows. */
+static jp_status_t fetch_streamed(jp_dataset_t *ds, const jp_stream_chain_t *ch, const bool *want,
+                                  const size_t *g, size_t ng, const size_t *asc, const size_t *inv,
+                                  size_t m, jp_error_t *err)
+{
     pass2_t p2;
     memset(&p2, 0, sizeof p2);
-    jp_status_t st = JP_OK;
-    if (!g || !pos || !asc || !inv) {
-        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nf; i++)
-        if (want[i]) g[ng++] = i;
-    /* the rows in ascending order: pos by row number (a merge sort) */
-    for (size_t q = 0; q < m; q++) pos[q] = q;
-    for (size_t w = 1; w < m; w *= 2) {
-        for (size_t lo = 0; lo < m; lo += 2 * w) {
-            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi)
-                asc[o++] = s->rows[pos[j]] < s->rows[pos[i]] ? pos[j++] : pos[i++];
-            while (i < mid) asc[o++] = pos[i++];
-            while (j < hi) asc[o++] = pos[j++];
-        }
-        memcpy(pos, asc, m * sizeof *pos);
-    }
-    for (size_t r = 0; r < m; r++) {
-        asc[r] = s->rows[pos[r]];
-        inv[pos[r]] = r;
-    }
-    if ((st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err))) goto done;
-    const jp_lazy_ops_t *ops = ch->src->lazy->ops;
-    if (!s->filters && ops->take) {
-        /* a top row is the file's row: read those rows alone */
-        if (!(cols = jp_calloc(nread ? nread : 1, sizeof *cols))) {
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if ((st = ops->take(ch->src, read_idx, nread, asc, m, cols, err))) goto done;
-        if (!(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err))) {
-            st = err ? err->code : JP_ERR_NOMEM;
-            goto done;
-        }
-        for (size_t q = 0; q < ng && !st; q++) {
-            jp_column_t *c = jp_column_gather(top->cols[g[q]], inv, m);
-            st = c ? fill(ds, g[q], c, &top->schema.fields[g[q]], err)
-                   : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        }
-        goto done;
-    }
-    /* a filter in the chain: stream again, keeping those rows */
     p2.top_idx = g;
     p2.ntop = ng;
     p2.want = asc;
     p2.m = m;
     p2.acc = jp_calloc(ng ? ng : 1, sizeof *p2.acc);
     p2.fields = jp_calloc(ng ? ng : 1, sizeof *p2.fields);
+    jp_status_t st = JP_OK;
     if (!p2.acc || !p2.fields) {
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
@@ -375,13 +354,27 @@ done:
     if (p2.acc) p2_clear(&p2);
     jp_free(p2.acc);
     jp_free(p2.fields);
-    if (cols)
-        for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
-    jp_free(cols);
-    jp_dataset_unref(top);
-    jp_free(read_idx);
+    return st;
+}
+
+/* The top fields want[] of the rows found, read again and put in order. */
+static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
+                         const bool *want, jp_error_t *err)
+{
+    size_t nf = ds->schema.n_fields, m = s->m, ng = 0;
+    size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
+    size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
+    size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
+    jp_status_t st = g && asc && inv ? jp_sort_rows_ascending(s->rows, m, asc, inv, err)
+                                     : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st) {
+        for (size_t i = 0; i < nf; i++)
+            if (want[i]) g[ng++] = i;
+        st = !s->filters && ch->src->lazy->ops->take
+                 ? fetch_taken(ds, ch, want, g, ng, asc, inv, m, err)
+                 : fetch_streamed(ds, ch, want, g, ng, asc, inv, m, err);
+    }
     jp_free(g);
-    jp_free(pos);
     jp_free(asc);
     jp_free(inv);
     return st;
