@@ -409,9 +409,6 @@ static jp_status_t node_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         bool fallback;
         jp_status_t st =
             jp_xsort_collect(ds, in, p->idx, p->desc, p->nkeys, p->memory, &fallback, err);
-        if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED &&
-            strncmp(err->msg, "sort: ", 6) != 0)
-            jp_error_prefix(err, "sort");
         if (!fallback) {
             if (!st) {
                 p->ordered = true;

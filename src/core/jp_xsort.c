@@ -764,6 +764,10 @@ static jp_status_t xsort_run(jp_dataset_t *top, const long *kidx, const bool *de
     if (x.pool && x.pool->nrows && (st = spill(&x, err))) goto done;
     st = merge(&x, x.proto, emit, ectx, err);
 done:
+    /* the reader's and the chain's errors said under the sort, once */
+    if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED &&
+        strncmp(err->msg, "sort: ", 6) != 0)
+        jp_error_prefix(err, "sort");
     x_clear(&x);
     jp_free(x.runs);
     jp_buf_free(&x.rec);
@@ -799,9 +803,6 @@ jp_status_t jp_xsort_write_csv(jp_dataset_t *ds, const char *path, const jp_writ
         return st;
     }
     st = xsort_run(in, kidx, desc, nkeys, memory, emit_csv, out, fallback, err);
-    if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED &&
-        strncmp(err->msg, "sort: ", 6) != 0)
-        jp_error_prefix(err, "sort");
     if (st || *fallback) {
         jp_csv_out_abort(out);
         return st;

@@ -36,8 +36,9 @@ jp_status_t jp_xsort_write_csv(jp_dataset_t *ds, const char *path, const jp_writ
 
 /*
  * Fill every column of the sort node ds (over `in`, keys kidx/desc) the
- * same way; ds->nrows set.  *fallback when `in` does not stream or a key
- * cannot be written to a run (a period).
+ * same way; ds->nrows set.  *fallback when `in` does not stream or has no
+ * rows.  A key that cannot be written to a run (a period) keeps every row
+ * in memory.  Both: the file's and the chain's errors come under "sort: ".
  */
 jp_status_t jp_xsort_collect(jp_dataset_t *ds, jp_dataset_t *in, const long *kidx, const bool *desc,
                              size_t nkeys, size_t memory, bool *fallback, jp_error_t *err);
