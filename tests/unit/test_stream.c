@@ -14,26 +14,8 @@
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_verbs.h"
+#include "stream_util.h"
 #include "unit.h"
-
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
-
-static void put(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
 
 /* N rows: keys with quotes and commas, nulls, numbers, an integer column
  * that meets a decimal at 90 %, one that is empty until 60 % and then
@@ -71,16 +53,10 @@ static void make_file(const char *path, int n)
     fclose(f);
 }
 
-static jp_dataset_t *read_file(const char *path, bool lazy)
+static jp_dataset_t *read_lazy(const char *path)
 {
-    jp_read_opts_t o;
-    jp_read_opts_init(&o);
-    o.lazy = lazy;
-    jp_dataset_t *ds = NULL;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK_MSG(jp_csv_read(path, &o, &ds, &err) == JP_OK, "%s", err.msg);
-    CHECK(!lazy || (ds && ds->lazy));
+    jp_dataset_t *ds = read_file(path, true);
+    CHECK(ds && ds->lazy);
     return ds;
 }
 
@@ -132,59 +108,24 @@ static jp_dataset_t *p_nothing(jp_dataset_t *ds, jp_error_t *err)
     return out;
 }
 
-static char *csv_text(jp_dataset_t *ds)
+static jp_dataset_t *run_pipeline(void *ctx, jp_dataset_t *ds, jp_error_t *err)
 {
-    jp_buf_t b = JP_BUF_INIT;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK(jp_csv_write_mem(ds, NULL, &b, &err) == JP_OK);
-    jp_buf_putc(&b, 0);
-    return jp_buf_detach(&b, NULL);
+    return (*(pipeline_fn *)ctx)(ds, err);
 }
 
 /* The pipeline on the eager file and streamed at several batch sizes and
  * thread counts: the same dataset, the same text. */
-static void same_everywhere(const char *path_arg, pipeline_fn fn, bool expect_batches)
+static void same_everywhere(const char *path, pipeline_fn fn, bool expect_batches)
 {
-    char path[512]; /* tp() names are reused */
-    snprintf(path, sizeof path, "%s", path_arg);
-    jp_error_t err;
-    jp_error_clear(&err);
-    jp_csv_set_tuning(NULL);
-    jp_dataset_t *eager = read_file(path, false);
-    jp_dataset_t *want = eager ? fn(eager, &err) : NULL;
-    CHECK_MSG(want != NULL, "whole file: %s", err.msg);
-    char *want_text = want ? csv_text(want) : NULL;
     static const size_t batch[] = {0, 65536, 4096, 1500};
-    for (size_t b = 0; b < sizeof batch / sizeof batch[0]; b++)
-        for (int th = 1; th <= 3; th++) {
-            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-            jp_csv_set_tuning(&t);
-            jp_dataset_t *lz = read_file(path, true);
-            size_t before = jp_stream_batches();
-            jp_dataset_t *got = lz ? fn(lz, &err) : NULL;
-            CHECK_MSG(got != NULL, "batch %zu threads %d: %s", batch[b], th, err.msg);
-            if (expect_batches && batch[b])
-                CHECK_MSG(jp_stream_batches() > before + 1, "batch %zu: it did not stream",
-                          batch[b]);
-            char why[256] = "";
-            if (got && want) CHECK_MSG(jp_dataset_equal(want, got, why, sizeof why), "%s", why);
-            char *text = got ? csv_text(got) : NULL;
-            if (text && want_text) CHECK_STR(text, want_text);
-            jp_free(text);
-            jp_dataset_unref(got);
-            jp_dataset_unref(lz);
-        }
-    jp_csv_set_tuning(NULL);
-    jp_free(want_text);
-    jp_dataset_unref(want);
-    jp_dataset_unref(eager);
+    su_sweep_t sw = {batch, 4, 1, expect_batches, true, run_pipeline, NULL, &fn, ""};
+    su_same_everywhere(path, &sw);
 }
 
 /* Both ways fail the same way: the same code and message. */
 static void same_error(const char *path_arg, pipeline_fn fn, const char *part, long line)
 {
-    char path[512]; /* tp() names are reused */
+    char path[512]; /* unit_path() names are reused */
     snprintf(path, sizeof path, "%s", path_arg);
     jp_error_t e1, e2;
     jp_error_clear(&e1);
@@ -195,9 +136,8 @@ static void same_error(const char *path_arg, pipeline_fn fn, const char *part, l
     jp_dataset_t *eager = NULL, *r1 = NULL, *lz = NULL;
     /* the whole file: the read (which may refuse the file) and the work */
     if (jp_csv_read(path, &o, &eager, &e1) == JP_OK) r1 = fn(eager, &e1);
-    jp_csv_tuning_t t = {2048, 512, 0, 1, 2};
-    jp_csv_set_tuning(&t);
-    lz = read_file(path, true);
+    su_tune(2048, 2);
+    lz = read_lazy(path);
     jp_dataset_t *r2 = lz ? fn(lz, &e2) : NULL;
     CHECK(r1 == NULL && r2 == NULL);
     CHECK_INT(e1.code, e2.code);
@@ -274,25 +214,13 @@ static jp_dataset_t *p_all(jp_dataset_t *ds, jp_error_t *err)
     return jp_dataset_ref(ds);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    jp_buf_t b = JP_BUF_INIT;
-    char tmp[65536];
-    size_t got;
-    while ((got = fread(tmp, 1, sizeof tmp, f)) > 0) jp_buf_append(&b, tmp, got);
-    fclose(f);
-    return jp_buf_detach(&b, n);
-}
-
 /* Files left in the test folder but those named. */
 static int stray_files(void)
 {
     char cmd[600];
     snprintf(cmd, sizeof cmd,
              "ls -A '%s' | grep -v -e '^d.csv$' -e '^bad.csv$' -e '^empty.csv$' -e '^want' | wc -l",
-             dir);
+             unit_dir);
     FILE *p = popen(cmd, "r");
     int n = -1;
     if (p) {
@@ -306,7 +234,7 @@ static int stray_files(void)
  * file, plain and gzip, at every batch size and thread count. */
 static void same_file(const char *path_arg, pipeline_fn fn, const char *ext)
 {
-    char path[512]; /* tp() names are reused */
+    char path[512]; /* unit_path() names are reused */
     snprintf(path, sizeof path, "%s", path_arg);
     jp_error_t err;
     jp_error_clear(&err);
@@ -316,37 +244,37 @@ static void same_file(const char *path_arg, pipeline_fn fn, const char *ext)
     snprintf(gname, sizeof gname, "got%s", ext);
     jp_dataset_t *eager = read_file(path, false);
     jp_dataset_t *rows = eager ? fn(eager, &err) : NULL;
-    CHECK(rows && jp_csv_write(rows, tp(wname), NULL, &err) == JP_OK);
+    CHECK(rows && jp_csv_write(rows, unit_path(wname), NULL, &err) == JP_OK);
     jp_dataset_unref(rows);
     jp_dataset_unref(eager);
     size_t wn = 0, gn = 0;
-    char *want = slurp(tp(wname), &wn);
+    char *want = slurp(unit_path(wname), &wn);
     CHECK(want != NULL && wn > 100);
     static const size_t batch[] = {0, 4096, 1500};
     for (size_t b = 0; b < sizeof batch / sizeof batch[0]; b++)
         for (int th = 1; th <= 3; th += 2) {
-            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-            jp_csv_set_tuning(&t);
-            jp_dataset_t *lz = read_file(path, true);
+            su_tune(batch[b], th);
+            jp_dataset_t *lz = read_lazy(path);
             jp_dataset_t *plan = lz ? fn(lz, &err) : NULL;
             size_t before = jp_stream_batches();
             jp_write_opts_t o;
             jp_write_opts_init(&o);
             o.threads = th;
-            CHECK_MSG(plan && jp_csv_write(plan, tp(gname), &o, &err) == JP_OK, "%s", err.msg);
+            CHECK_MSG(plan && jp_csv_write(plan, unit_path(gname), &o, &err) == JP_OK, "%s",
+                      err.msg);
             CHECK_MSG(plan && plan->lazy, "the plan was not loaded");
             if (batch[b]) CHECK(jp_stream_batches() > before + 1);
-            char *got = slurp(tp(gname), &gn);
+            char *got = slurp(unit_path(gname), &gn);
             CHECK_MSG(got && gn == wn && memcmp(got, want, wn) == 0,
                       "batch %zu threads %d: %zu bytes, not %zu", batch[b], th, gn, wn);
             jp_free(got);
-            unlink(tp(gname));
+            unlink(unit_path(gname));
             jp_dataset_unref(plan);
             jp_dataset_unref(lz);
         }
     jp_csv_set_tuning(NULL);
     jp_free(want);
-    unlink(tp(wname));
+    unlink(unit_path(wname));
 }
 
 /* A write that fails midway leaves no file and no temporary behind, and
@@ -355,21 +283,20 @@ static void failed_write_leaves_nothing(void)
 {
     jp_error_t err;
     jp_error_clear(&err);
-    jp_csv_tuning_t t = {2048, 512, 0, 1, 2};
-    jp_csv_set_tuning(&t);
-    jp_dataset_t *lz = read_file(tp("bad.csv"), true);
+    su_tune(2048, 2);
+    jp_dataset_t *lz = read_lazy(unit_path("bad.csv"));
     jp_dataset_t *plan = lz ? p_rows(lz, &err) : NULL;
-    CHECK(plan && jp_csv_write(plan, tp("out.csv"), NULL, &err) != JP_OK);
+    CHECK(plan && jp_csv_write(plan, unit_path("out.csv"), NULL, &err) != JP_OK);
     CHECK_INT(err.line, 20002);
-    CHECK(access(tp("out.csv"), F_OK) != 0);
-    put(tp("old.csv"), "a\n1\n");
-    CHECK(plan && jp_csv_write(plan, tp("old.csv.gz"), NULL, &err) != JP_OK);
-    CHECK(plan && jp_csv_write(plan, tp("old.csv"), NULL, &err) != JP_OK);
+    CHECK(access(unit_path("out.csv"), F_OK) != 0);
+    su_put(unit_path("old.csv"), "wb", "a\n1\n");
+    CHECK(plan && jp_csv_write(plan, unit_path("old.csv.gz"), NULL, &err) != JP_OK);
+    CHECK(plan && jp_csv_write(plan, unit_path("old.csv"), NULL, &err) != JP_OK);
     size_t n = 0;
-    char *old = slurp(tp("old.csv"), &n);
+    char *old = slurp(unit_path("old.csv"), &n);
     CHECK(old && n == 4 && memcmp(old, "a\n1\n", 4) == 0);
     jp_free(old);
-    unlink(tp("old.csv"));
+    unlink(unit_path("old.csv"));
     CHECK_INT(stray_files(), 0);
     jp_dataset_unref(plan);
     jp_dataset_unref(lz);
@@ -378,46 +305,43 @@ static void failed_write_leaves_nothing(void)
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/jp_stream_XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) return 1;
-    make_file(tp("d.csv"), 30000);
+    if (unit_tmpdir("jp_stream")) return 1;
+    make_file(unit_path("d.csv"), 30000);
     CASE("group_by + agg streamed equals the whole file")
-    same_everywhere(tp("d.csv"), p_main, true);
-    CASE("number keys: -0 is 0, NaN is NaN") same_everywhere(tp("d.csv"), p_numkey, true);
-    CASE("no keys: one row") same_everywhere(tp("d.csv"), p_nokeys, true);
-    CASE("no row kept: one row of nothing") same_everywhere(tp("d.csv"), p_nothing, true);
+    same_everywhere(unit_path("d.csv"), p_main, true);
+    CASE("number keys: -0 is 0, NaN is NaN") same_everywhere(unit_path("d.csv"), p_numkey, true);
+    CASE("no keys: one row") same_everywhere(unit_path("d.csv"), p_nokeys, true);
+    CASE("no row kept: one row of nothing") same_everywhere(unit_path("d.csv"), p_nothing, true);
     CASE("aggregates and windows in expressions need every row: not streamed")
     {
         size_t before = jp_stream_batches();
-        same_everywhere(tp("d.csv"), p_window, false);
+        same_everywhere(unit_path("d.csv"), p_window, false);
         CHECK(jp_stream_batches() == before);
     }
     CASE("a header and no rows")
     {
-        put(tp("empty.csv"), "k,y,v,late,nulls_then,txt,x,big\n");
-        same_everywhere(tp("empty.csv"), p_count, false);
+        su_put(unit_path("empty.csv"), "wb", "k,y,v,late,nulls_then,txt,x,big\n");
+        same_everywhere(unit_path("empty.csv"), p_count, false);
     }
     CASE("a column that turns to text late: the type error of the whole file")
-    same_error(tp("d.csv"), p_sum_text, "not a number", 0);
-    CASE("an expression over it: the same error") same_error(tp("d.csv"), p_bad_expr, "mutate", 0);
+    same_error(unit_path("d.csv"), p_sum_text, "not a number", 0);
+    CASE("an expression over it: the same error")
+    same_error(unit_path("d.csv"), p_bad_expr, "mutate", 0);
     CASE("a bad record near the end: the same error, naming its line")
     {
-        make_file(tp("bad.csv"), 20000);
-        FILE *f = fopen(tp("bad.csv"), "ab");
-        if (f) {
-            fputs("north,2020,1.5,3\n", f);
-            fclose(f);
-        }
-        same_error(tp("bad.csv"), p_main, "field", 20002);
+        make_file(unit_path("bad.csv"), 20000);
+        su_put(unit_path("bad.csv"), "ab", "north,2020,1.5,3\n");
+        same_error(unit_path("bad.csv"), p_main, "field", 20002);
     }
-    CASE("write_csv streamed: the bytes of the whole file") same_file(tp("d.csv"), p_rows, ".csv");
-    CASE("write_csv .csv.gz streamed: the same bytes") same_file(tp("d.csv"), p_rows, ".csv.gz");
-    CASE("a file copied whole, streamed") same_file(tp("d.csv"), p_all, ".csv");
+    CASE("write_csv streamed: the bytes of the whole file")
+    same_file(unit_path("d.csv"), p_rows, ".csv");
+    CASE("write_csv .csv.gz streamed: the same bytes")
+    same_file(unit_path("d.csv"), p_rows, ".csv.gz");
+    CASE("a file copied whole, streamed") same_file(unit_path("d.csv"), p_all, ".csv");
     CASE("a write that fails midway leaves nothing") failed_write_leaves_nothing();
-    unlink(tp("d.csv"));
-    unlink(tp("empty.csv"));
-    unlink(tp("bad.csv"));
-    rmdir(dir);
+    unlink(unit_path("d.csv"));
+    unlink(unit_path("empty.csv"));
+    unlink(unit_path("bad.csv"));
+    rmdir(unit_dir);
     return unit_done();
 }

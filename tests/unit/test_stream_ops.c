@@ -15,18 +15,8 @@
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_verbs.h"
+#include "stream_util.h"
 #include "unit.h"
-
-static char dir[256];
-
-static const char *tp(const char *name)
-{
-    static char bufs[4][512];
-    static int k;
-    char *b = bufs[k++ & 3];
-    snprintf(b, 512, "%s/%s", dir, name);
-    return b;
-}
 
 /* n rows; i: integers; late: integers then one decimal at 90 %; txt: digits,
  * text from 95 %; nl: empty until 70 %; x: NaN, -0, 0 and numbers with
@@ -61,18 +51,6 @@ static void make_file(const char *path, int n)
             fputs("\n", f);
     }
     fclose(f);
-}
-
-static jp_dataset_t *read_file(const char *path, bool lazy)
-{
-    jp_read_opts_t o;
-    jp_read_opts_init(&o);
-    o.lazy = lazy;
-    jp_dataset_t *ds = NULL;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK_MSG(jp_csv_read(path, &o, &ds, &err) == JP_OK, "%s", err.msg);
-    return ds;
 }
 
 typedef jp_status_t (*vec_fn)(const jp_column_t *, const char *, jp_value_t *, jp_error_t *);
@@ -126,8 +104,7 @@ static void same_reductions(const char *path, const char *pred)
     static const size_t batch[] = {0, 4096, 1500};
     for (size_t b = 0; want && b < sizeof batch / sizeof batch[0]; b++)
         for (int th = 1; th <= 3; th += 2) {
-            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-            jp_csv_set_tuning(&t);
+            su_tune(batch[b], th);
             jp_dataset_t *lz = read_file(path, true);
             jp_dataset_t *got = lz ? filtered(lz, pred) : NULL;
             for (size_t f = 0; got && f < want->schema.n_fields; f++) {
@@ -168,16 +145,6 @@ static void same_reductions(const char *path, const char *pred)
     jp_dataset_unref(eager);
 }
 
-static char *csv_text(jp_dataset_t *ds)
-{
-    jp_buf_t b = JP_BUF_INIT;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK(jp_csv_write_mem(ds, NULL, &b, &err) == JP_OK);
-    jp_buf_putc(&b, 0);
-    return jp_buf_detach(&b, NULL);
-}
-
 /* group_by + agg with the aggregates that pick a row (min, max, first,
  * last) and those that hold the values (median, quantile, count_distinct):
  * streamed (checked), the dataset and the CSV text of the whole file's. */
@@ -195,52 +162,30 @@ static jp_dataset_t *picks(jp_dataset_t *ds, const char *key, jp_error_t *err)
     return jp_group_agg(ds, key ? keys : NULL, key ? 1 : 0, a, sizeof a / sizeof a[0], err);
 }
 
+static jp_dataset_t *run_picks(void *ctx, jp_dataset_t *ds, jp_error_t *err)
+{
+    return picks(ds, *(const char **)ctx, err);
+}
+
 static void same_picks(const char *path, const char *key)
 {
-    jp_error_t err;
-    jp_error_clear(&err);
-    jp_csv_set_tuning(NULL);
-    jp_dataset_t *eager = read_file(path, false);
-    jp_dataset_t *want = eager ? picks(eager, key, &err) : NULL;
-    CHECK_MSG(want != NULL, "%s", err.msg);
-    char *want_text = want ? csv_text(want) : NULL;
     static const size_t batch[] = {0, 4096, 1500};
-    for (size_t b = 0; want && b < sizeof batch / sizeof batch[0]; b++)
-        for (int th = 1; th <= 3; th += 2) {
-            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-            jp_csv_set_tuning(&t);
-            jp_dataset_t *lz = read_file(path, true);
-            size_t before = jp_stream_batches();
-            jp_dataset_t *got = lz ? picks(lz, key, &err) : NULL;
-            CHECK_MSG(got != NULL, "batch %zu threads %d: %s", batch[b], th, err.msg);
-            if (batch[b]) CHECK_MSG(jp_stream_batches() > before + 1, "it did not stream");
-            char why[256] = "";
-            if (got) CHECK_MSG(jp_dataset_equal(want, got, why, sizeof why), "%s", why);
-            char *text = got ? csv_text(got) : NULL;
-            if (text && want_text) CHECK_STR(text, want_text);
-            jp_free(text);
-            jp_dataset_unref(got);
-            jp_dataset_unref(lz);
-        }
-    jp_csv_set_tuning(NULL);
-    jp_free(want_text);
-    jp_dataset_unref(want);
-    jp_dataset_unref(eager);
+    su_sweep_t sw = {batch, 3, 2, true, false, run_picks, NULL, &key, ""};
+    su_same_everywhere(path, &sw);
 }
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/jp_stream_ops_XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) return 1;
-    make_file(tp("d.csv"), 20000);
-    CASE("column reductions streamed equal the loaded column's") same_reductions(tp("d.csv"), NULL);
-    CASE("through a filter") same_reductions(tp("d.csv"), "i > 100");
-    CASE("a filter that keeps nothing") same_reductions(tp("d.csv"), "i > 5000");
+    if (unit_tmpdir("jp_stream_ops")) return 1;
+    make_file(unit_path("d.csv"), 20000);
+    CASE("column reductions streamed equal the loaded column's")
+    same_reductions(unit_path("d.csv"), NULL);
+    CASE("through a filter") same_reductions(unit_path("d.csv"), "i > 100");
+    CASE("a filter that keeps nothing") same_reductions(unit_path("d.csv"), "i > 5000");
     CASE("group_by + agg with min, max, first, last, median, quantile, count_distinct streamed")
-    same_picks(tp("d.csv"), "s");
-    CASE("the same by a number key") same_picks(tp("d.csv"), "late");
-    CASE("the same with no key") same_picks(tp("d.csv"), NULL);
+    same_picks(unit_path("d.csv"), "s");
+    CASE("the same by a number key") same_picks(unit_path("d.csv"), "late");
+    CASE("the same with no key") same_picks(unit_path("d.csv"), NULL);
     CASE("the median of text: the whole file's error")
     {
         const char *keys[] = {"i"};
@@ -248,11 +193,10 @@ int main(void)
         jp_error_t e1, e2;
         jp_error_clear(&e1);
         jp_error_clear(&e2);
-        jp_dataset_t *eager = read_file(tp("d.csv"), false);
+        jp_dataset_t *eager = read_file(unit_path("d.csv"), false);
         jp_dataset_t *r1 = eager ? jp_group_agg(eager, keys, 1, a, 1, &e1) : NULL;
-        jp_csv_tuning_t tu = {2048, 512, 0, 1, 2};
-        jp_csv_set_tuning(&tu);
-        jp_dataset_t *lz = read_file(tp("d.csv"), true);
+        su_tune(2048, 2);
+        jp_dataset_t *lz = read_file(unit_path("d.csv"), true);
         size_t before = jp_stream_batches();
         jp_dataset_t *r2 = lz ? jp_group_agg(lz, keys, 1, a, 1, &e2) : NULL;
         CHECK(jp_stream_batches() > before + 1);
@@ -265,14 +209,9 @@ int main(void)
     }
     CASE("a header and no rows: the whole-file way")
     {
-        FILE *f = fopen(tp("e.csv"), "wb");
-        if (f) {
-            fputs("a,b\n", f);
-            fclose(f);
-        }
-        jp_csv_tuning_t tu = {0, 0, 0, 1, 0};
-        jp_csv_set_tuning(&tu);
-        jp_dataset_t *lz = read_file(tp("e.csv"), true);
+        su_put(unit_path("e.csv"), "wb", "a,b\n");
+        su_tune(0, 0);
+        jp_dataset_t *lz = read_file(unit_path("e.csv"), true);
         jp_col_summary_t s;
         bool fallback = false;
         jp_error_t err;
@@ -280,26 +219,21 @@ int main(void)
         CHECK(lz && jp_stream_column_summary(lz, 0, &s, &fallback, &err) == JP_OK && fallback);
         jp_dataset_unref(lz);
         jp_csv_set_tuning(NULL);
-        unlink(tp("e.csv"));
+        unlink(unit_path("e.csv"));
     }
     CASE("a bad record at the end: the whole file's error, naming its line")
     {
-        make_file(tp("bad.csv"), 5000);
-        FILE *f = fopen(tp("bad.csv"), "ab");
-        if (f) {
-            fputs("1,2\n", f);
-            fclose(f);
-        }
+        make_file(unit_path("bad.csv"), 5000);
+        su_put(unit_path("bad.csv"), "ab", "1,2\n");
         jp_error_t e1, e2;
         jp_error_clear(&e1);
         jp_error_clear(&e2);
         jp_dataset_t *eager = NULL;
         jp_read_opts_t o;
         jp_read_opts_init(&o);
-        CHECK(jp_csv_read(tp("bad.csv"), &o, &eager, &e1) != JP_OK);
-        jp_csv_tuning_t tu = {2048, 512, 0, 1, 2};
-        jp_csv_set_tuning(&tu);
-        jp_dataset_t *lz = read_file(tp("bad.csv"), true);
+        CHECK(jp_csv_read(unit_path("bad.csv"), &o, &eager, &e1) != JP_OK);
+        su_tune(2048, 2);
+        jp_dataset_t *lz = read_file(unit_path("bad.csv"), true);
         jp_col_summary_t s;
         bool fallback = false;
         CHECK(lz && jp_stream_column_summary(lz, 0, &s, &fallback, &e2) != JP_OK);
@@ -309,9 +243,9 @@ int main(void)
         jp_dataset_unref(lz);
         jp_dataset_unref(eager);
         jp_csv_set_tuning(NULL);
-        unlink(tp("bad.csv"));
+        unlink(unit_path("bad.csv"));
     }
-    unlink(tp("d.csv"));
-    rmdir(dir);
+    unlink(unit_path("d.csv"));
+    rmdir(unit_dir);
     return unit_done();
 }

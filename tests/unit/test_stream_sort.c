@@ -14,9 +14,9 @@
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_verbs.h"
+#include "stream_util.h"
 #include "unit.h"
 
-static char dir[256];
 static char path[512];
 static size_t top_n;
 
@@ -46,18 +46,6 @@ static void make_file(const char *p, int n)
         fprintf(f, "%d,\"n \"\"%u\"\"\"\n", i, r % 1000);
     }
     fclose(f);
-}
-
-static jp_dataset_t *read_file(bool lazy)
-{
-    jp_read_opts_t o;
-    jp_read_opts_init(&o);
-    o.lazy = lazy;
-    jp_dataset_t *ds = NULL;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK_MSG(jp_csv_read(path, &o, &ds, &err) == JP_OK, "%s", err.msg);
-    return ds;
 }
 
 typedef jp_dataset_t *(*pipeline_fn)(jp_dataset_t *ds, jp_error_t *err);
@@ -126,14 +114,26 @@ static jp_dataset_t *p_derived(jp_dataset_t *ds, jp_error_t *err)
     return out;
 }
 
-static char *csv_text(jp_dataset_t *ds)
+typedef struct sweep_ctx {
+    pipeline_fn fn;
+    bool one_first;
+} sweep_ctx_t;
+
+static jp_dataset_t *run_pipeline(void *ctx, jp_dataset_t *ds, jp_error_t *err)
 {
-    jp_buf_t b = JP_BUF_INIT;
+    return ((sweep_ctx_t *)ctx)->fn(ds, err);
+}
+
+/* A streamed result: the field `note` alone first (one_first), then all. */
+static void need_fields(void *ctx, jp_dataset_t *got)
+{
     jp_error_t err;
     jp_error_clear(&err);
-    CHECK(jp_csv_write_mem(ds, NULL, &b, &err) == JP_OK);
-    jp_buf_putc(&b, 0);
-    return jp_buf_detach(&b, NULL);
+    if (((sweep_ctx_t *)ctx)->one_first) {
+        size_t note = (size_t)jp_dataset_find(got, "note");
+        CHECK_MSG(jp_dataset_need(got, &note, 1, &err) == JP_OK, "%s", err.msg);
+    }
+    CHECK_MSG(jp_dataset_need_all(got, &err) == JP_OK, "%s", err.msg);
 }
 
 /* The pipeline over the loaded file, and streamed at several batch sizes
@@ -141,44 +141,12 @@ static char *csv_text(jp_dataset_t *ds)
  * the field `note` alone before the rest. */
 static void same_everywhere(pipeline_fn fn, bool one_first)
 {
-    jp_error_t err;
-    jp_error_clear(&err);
-    jp_csv_set_tuning(NULL);
-    jp_dataset_t *eager = read_file(false);
-    jp_dataset_t *want = eager ? fn(eager, &err) : NULL;
-    CHECK_MSG(want != NULL, "whole file: %s", err.msg);
-    char *want_text = want ? csv_text(want) : NULL;
     static const size_t batch[] = {0, 65536, 4096, 1500};
-    for (size_t b = 0; b < sizeof batch / sizeof batch[0]; b++)
-        for (int th = 1; th <= 3; th += 2) {
-            jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-            jp_csv_set_tuning(&t);
-            jp_dataset_t *lz = read_file(true);
-            size_t before = jp_stream_batches();
-            jp_dataset_t *got = lz ? fn(lz, &err) : NULL;
-            CHECK_MSG(got != NULL, "batch %zu threads %d: %s", batch[b], th, err.msg);
-            if (got && one_first) {
-                size_t note = (size_t)jp_dataset_find(got, "note");
-                CHECK_MSG(jp_dataset_need(got, &note, 1, &err) == JP_OK, "%s", err.msg);
-            }
-            CHECK_MSG(!got || jp_dataset_need_all(got, &err) == JP_OK, "%s", err.msg);
-            if (top_n && batch[b])
-                CHECK_MSG(jp_stream_batches() > before + 1, "batch %zu: it did not stream",
-                          batch[b]);
-            char why[256] = "";
-            if (got && want)
-                CHECK_MSG(jp_dataset_equal(want, got, why, sizeof why), "n %zu batch %zu: %s",
-                          top_n, batch[b], why);
-            char *text = got ? csv_text(got) : NULL;
-            if (text && want_text) CHECK_STR(text, want_text);
-            jp_free(text);
-            jp_dataset_unref(got);
-            jp_dataset_unref(lz);
-        }
-    jp_csv_set_tuning(NULL);
-    jp_free(want_text);
-    jp_dataset_unref(want);
-    jp_dataset_unref(eager);
+    sweep_ctx_t c = {fn, one_first};
+    char label[32];
+    snprintf(label, sizeof label, "n %zu", top_n);
+    su_sweep_t sw = {batch, 4, 2, top_n != 0, false, run_pipeline, need_fields, &c, label};
+    su_same_everywhere(path, &sw);
 }
 
 static void every_n(pipeline_fn fn, bool one_first)
@@ -195,18 +163,13 @@ static void bad_record(void)
 {
     char good[512];
     snprintf(good, sizeof good, "%s", path);
-    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    snprintf(path, sizeof path, "%s/bad.csv", unit_dir);
     make_file(path, 3000);
-    FILE *f = fopen(path, "ab");
-    if (f) {
-        fputs("north,1.5\n", f);
-        fclose(f);
-    }
-    jp_csv_tuning_t t = {2048, 512, 0, 1, 2};
-    jp_csv_set_tuning(&t);
+    su_put(path, "ab", "north,1.5\n");
+    su_tune(2048, 2);
     jp_error_t err;
     jp_error_clear(&err);
-    jp_dataset_t *lz = read_file(true);
+    jp_dataset_t *lz = read_file(path, true);
     top_n = 10;
     jp_dataset_t *got = lz ? p_two(lz, &err) : NULL;
     CHECK(got && jp_dataset_need_all(got, &err) != JP_OK);
@@ -221,10 +184,8 @@ static void bad_record(void)
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/jp_stsort_XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) return 1;
-    snprintf(path, sizeof path, "%s/d.csv", dir);
+    if (unit_tmpdir("jp_stsort")) return 1;
+    snprintf(path, sizeof path, "%s/d.csv", unit_dir);
     make_file(path, 6000);
     CASE("two keys, ties and nulls: the whole-file sort's first n") every_n(p_two, false);
     CASE("descending first: nulls and NaN still last") every_n(p_desc_first, false);
@@ -237,6 +198,6 @@ int main(void)
     CASE("a filter, one field first") every_n(p_filtered, true);
     CASE("a bad record near the end: its line, under sort") bad_record();
     unlink(path);
-    rmdir(dir);
+    rmdir(unit_dir);
     return unit_done();
 }

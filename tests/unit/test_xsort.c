@@ -19,9 +19,10 @@
 #include "jp_stream.h"
 #include "jp_verbs.h"
 #include "jp_xsort.h"
+#include "stream_util.h"
 #include "unit.h"
 
-static char dir[256], tmpdir[300], path[512];
+static char tmpdir[300], path[512];
 
 /* N rows: g strings with shared prefixes, empties (nulls) and bytes past
  * ASCII, v few numbers (ties) with nulls and NaN, late an integer that
@@ -45,18 +46,6 @@ static void make_file(const char *p, int n)
         fprintf(f, "%d,\"n \"\"%u\"\", more text\"\n", i, r % 1000);
     }
     fclose(f);
-}
-
-static jp_dataset_t *read_file(bool lazy)
-{
-    jp_read_opts_t o;
-    jp_read_opts_init(&o);
-    o.lazy = lazy;
-    jp_dataset_t *ds = NULL;
-    jp_error_t err;
-    jp_error_clear(&err);
-    CHECK_MSG(jp_csv_read(path, &o, &ds, &err) == JP_OK, "%s", err.msg);
-    return ds;
 }
 
 typedef jp_dataset_t *(*pipeline_fn)(jp_dataset_t *ds, jp_error_t *err);
@@ -87,18 +76,6 @@ static jp_dataset_t *p_filtered(jp_dataset_t *ds, jp_error_t *err)
     return out;
 }
 
-static char *slurp(const char *p, size_t *n)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    jp_buf_t b = JP_BUF_INIT;
-    char tmp[65536];
-    size_t got;
-    while ((got = fread(tmp, 1, sizeof tmp, f)) > 0) jp_buf_append(&b, tmp, got);
-    fclose(f);
-    return jp_buf_detach(&b, n);
-}
-
 /* Entries in the temporary directory. */
 static int tmp_files(void)
 {
@@ -118,10 +95,10 @@ static void same_everywhere(pipeline_fn fn)
     jp_error_t err;
     jp_error_clear(&err);
     char want_path[600], got_path[600];
-    snprintf(want_path, sizeof want_path, "%s/want.csv", dir);
-    snprintf(got_path, sizeof got_path, "%s/got.csv", dir);
+    snprintf(want_path, sizeof want_path, "%s/want.csv", unit_dir);
+    snprintf(got_path, sizeof got_path, "%s/got.csv", unit_dir);
     jp_csv_set_tuning(NULL);
-    jp_dataset_t *eager = read_file(false);
+    jp_dataset_t *eager = read_file(path, false);
     jp_dataset_t *want = eager ? fn(eager, &err) : NULL;
     CHECK_MSG(want && jp_csv_write(want, want_path, NULL, &err) == JP_OK, "%s", err.msg);
     size_t wn = 0;
@@ -131,11 +108,10 @@ static void same_everywhere(pipeline_fn fn)
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++)
         for (size_t b = 0; b < sizeof batch / sizeof batch[0]; b++)
             for (int th = 1; th <= 3; th += 2) {
-                jp_csv_tuning_t t = {batch[b], batch[b] ? batch[b] / 4 : 0, 0, 1, th};
-                jp_csv_set_tuning(&t);
+                su_tune(batch[b], th);
                 jp_xsort_set_run_bytes(runs[r]);
                 size_t before = jp_xsort_runs_written();
-                jp_dataset_t *lz = read_file(true);
+                jp_dataset_t *lz = read_file(path, true);
                 jp_dataset_t *plan = lz ? fn(lz, &err) : NULL;
                 CHECK_MSG(plan && jp_csv_write(plan, got_path, NULL, &err) == JP_OK, "%s", err.msg);
                 if (runs[r] && batch[b]) CHECK(jp_xsort_runs_written() > before + 4);
@@ -173,21 +149,16 @@ static void bad_record(void)
 {
     char good[512], out[600];
     snprintf(good, sizeof good, "%s", path);
-    snprintf(path, sizeof path, "%s/bad.csv", dir);
-    snprintf(out, sizeof out, "%s/out.csv", dir);
+    snprintf(path, sizeof path, "%s/bad.csv", unit_dir);
+    snprintf(out, sizeof out, "%s/out.csv", unit_dir);
     make_file(path, 4000);
-    FILE *f = fopen(path, "ab");
-    if (f) {
-        fputs("ab,1.5\n", f);
-        fclose(f);
-    }
-    jp_csv_tuning_t t = {4096, 1024, 0, 1, 2};
-    jp_csv_set_tuning(&t);
+    su_put(path, "ab", "ab,1.5\n");
+    su_tune(4096, 2);
     jp_xsort_set_run_bytes(3000);
     size_t before = jp_xsort_runs_written();
     jp_error_t err;
     jp_error_clear(&err);
-    jp_dataset_t *lz = read_file(true);
+    jp_dataset_t *lz = read_file(path, true);
     jp_dataset_t *plan = lz ? p_two(lz, &err) : NULL;
     CHECK(plan && jp_csv_write(plan, out, NULL, &err) != JP_OK);
     CHECK_INT(err.line, 4002);
@@ -206,12 +177,11 @@ static void bad_record(void)
 static void budget_too_small(void)
 {
     char out[600];
-    snprintf(out, sizeof out, "%s/out.csv", dir);
-    jp_csv_tuning_t t = {4096, 1024, 0, 1, 2};
-    jp_csv_set_tuning(&t);
+    snprintf(out, sizeof out, "%s/out.csv", unit_dir);
+    su_tune(4096, 2);
     jp_error_t err;
     jp_error_clear(&err);
-    jp_dataset_t *lz = read_file(true);
+    jp_dataset_t *lz = read_file(path, true);
     jp_dataset_t *plan = lz ? p_two(lz, &err) : NULL;
     jp_sort_set_memory(plan, 100000);
     CHECK(plan && jp_csv_write(plan, out, NULL, &err) == JP_ERR_LIMIT);
@@ -226,13 +196,11 @@ static void budget_too_small(void)
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/jp_xsort_XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) return 1;
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir);
+    if (unit_tmpdir("jp_xsort")) return 1;
+    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", unit_dir);
     mkdir(tmpdir, 0700);
     setenv("TMPDIR", tmpdir, 1); /* the runs go there */
-    snprintf(path, sizeof path, "%s/d.csv", dir);
+    snprintf(path, sizeof path, "%s/d.csv", unit_dir);
     make_file(path, 5000);
     CASE("two keys, ties, nulls, NaN: the loaded sort, from many runs") same_everywhere(p_two);
     CASE("text keys descending, a key that turns decimal late") same_everywhere(p_text_desc);
@@ -241,6 +209,6 @@ int main(void)
     CASE("a budget too small for a run") budget_too_small();
     unlink(path);
     rmdir(tmpdir);
-    rmdir(dir);
+    rmdir(unit_dir);
     return unit_done();
 }
