@@ -32,8 +32,6 @@
 #include "jp_plan.h"
 #include "jp_stream_int.h"
 
-#define MAX_CHAIN JP_STREAM_MAX_CHAIN
-
 /* Batches run through chains so far (tests check that a pipeline streamed). */
 static _Atomic size_t batches_run;
 
@@ -56,16 +54,14 @@ jp_stream_progress_fn jp_stream_progress(void)
 
 /* ---- the chain ---------------------------------------------------------------- */
 
-typedef jp_stream_chain_t chain_t;
-
-static bool chain_of(const jp_dataset_t *ds, chain_t *c)
+bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
 {
     c->n = 0;
     c->at = c->at_rows;
     memset(c->at_rows, 0, sizeof c->at_rows);
     while (!jp_csv_is_lazy(ds)) {
         jp_dataset_t *in = jp_plan_stream_input(ds);
-        if (!in || c->n == MAX_CHAIN) return false;
+        if (!in || c->n == JP_STREAM_MAX_CHAIN) return false;
         c->node[c->n++] = ds;
         ds = in;
     }
@@ -75,13 +71,13 @@ static bool chain_of(const jp_dataset_t *ds, chain_t *c)
 
 bool jp_stream_possible(const jp_dataset_t *ds)
 {
-    chain_t c;
-    return chain_of(ds, &c);
+    jp_stream_chain_t c;
+    return jp_stream_chain_of(ds, &c);
 }
 
 /* The file's fields the chain reads to make the top's fields want[]. */
-static jp_status_t chain_inputs(const chain_t *c, const bool *want_top, size_t **idx, size_t *n,
-                                jp_error_t *err)
+jp_status_t jp_stream_chain_inputs(const jp_stream_chain_t *c, const bool *want_top, size_t **idx,
+                                   size_t *n, jp_error_t *err)
 {
     size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
     bool *want = jp_malloc_array(nf ? nf : 1, sizeof *want);
@@ -152,9 +148,9 @@ static jp_dataset_t *batch_dataset(const jp_dataset_t *src, jp_column_t *const *
 }
 
 /* The chain's top node over one batch, its fields top_idx[0..m) made. */
-static jp_dataset_t *run_chain(const chain_t *c, jp_column_t *const *cols, const size_t *idx,
-                               size_t n, size_t nrows, const size_t *top_idx, size_t m,
-                               jp_error_t *err)
+jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const *cols,
+                                  const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
+                                  size_t m, jp_error_t *err)
 {
     jp_dataset_t *cur = batch_dataset(c->src, cols, idx, n, nrows, err);
     for (size_t k = c->n; k-- > 0 && cur;) {
@@ -327,8 +323,7 @@ static jp_status_t g_type(gstate_t *g, const jp_dataset_t *top, jp_error_t *err)
         jp_constraints_init(&g->kf[k].constraints);
         jp_column_t *c = top->cols[g->kidx[k]];
         g->kf[k].type = c->type;
-        g->kcols[k] = c->type == JP_TYPE_STRING ? jp_column_new(JP_TYPE_STRING, 16)
-                                                : jp_column_new(c->type, 16);
+        g->kcols[k] = jp_column_new(c->type, 16);
         if (!g->kcols[k]) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     for (size_t a = 0; a < g->naggs; a++) {
@@ -444,7 +439,7 @@ static jp_status_t g_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
     jp_status_t st = JP_OK;
     jp_groups_t lg = {0};
     size_t *newrows = NULL;
-    jp_column_t *kc[MAX_CHAIN];
+    jp_column_t *kc[JP_STREAM_MAX_CHAIN];
     if (!g->typed && (st = g_type(g, top, err))) goto done;
     size_t n = top->nrows;
     for (size_t k = 0; k < g->nkeys; k++) {
@@ -589,12 +584,12 @@ jp_dataset_t *jp_stream_group_agg(jp_dataset_t *ds, const long *kidx, size_t nke
                                   const long *aidx, const jp_agg_t *aggs, size_t naggs,
                                   bool *fallback, jp_error_t *err)
 {
-    chain_t ch;
+    jp_stream_chain_t ch;
     gstate_t g;
     jp_dataset_t *out = NULL;
     *fallback = false;
     memset(&g, 0, sizeof g);
-    if (!chain_of(ds, &ch) || nkeys > MAX_CHAIN) {
+    if (!jp_stream_chain_of(ds, &ch) || nkeys > JP_STREAM_MAX_CHAIN) {
         *fallback = true;
         return NULL;
     }
@@ -662,9 +657,9 @@ static jp_status_t w_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_write_opts_t *o,
                                 bool *fallback, jp_error_t *err)
 {
-    chain_t ch;
+    jp_stream_chain_t ch;
     *fallback = false;
-    if (!chain_of(ds, &ch)) {
+    if (!jp_stream_chain_of(ds, &ch)) {
         *fallback = true;
         return JP_OK;
     }
@@ -686,31 +681,13 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
     return st;
 }
 
-/* ---- for the other consumers (jp_stream_int.h) ---------------------------------- */
-
-bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
-{
-    return chain_of(ds, c);
-}
-
-jp_status_t jp_stream_chain_inputs(const jp_stream_chain_t *c, const bool *want_top, size_t **idx,
-                                   size_t *n, jp_error_t *err)
-{
-    return chain_inputs(c, want_top, idx, n, err);
-}
-
-jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const *cols,
-                                  const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
-                                  size_t m, jp_error_t *err)
-{
-    return run_chain(c, cols, idx, n, nrows, top_idx, m, err);
-}
+/* ---- a pass (jp_stream_int.h) ---------------------------------------------------- */
 
 /* A pass over the chain's file: the chain's row positions from the start,
  * at the start and at each restart; a restart the consumer could not make
  * is reported before the next batch (jp_csv_stream's reset cannot fail). */
 typedef struct pass {
-    const chain_t *c;
+    const jp_stream_chain_t *c;
     const jp_stream_consumer_t *cb;
     size_t *read_idx, nread;
     size_t *top_idx, ntop;
@@ -726,7 +703,7 @@ static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows,
         return p->reset_st;
     }
     jp_dataset_t *top =
-        run_chain(p->c, cols, p->read_idx, p->nread, nrows, p->top_idx, p->ntop, err);
+        jp_stream_run_chain(p->c, cols, p->read_idx, p->nread, nrows, p->top_idx, p->ntop, err);
     if (!top) return err ? err->code : JP_ERR_NOMEM;
     batches_run++;
     jp_status_t st = p->cb->batch(p->cb->ctx, top, err);
@@ -756,7 +733,7 @@ jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_to
     p.c = c;
     p.cb = cb;
     size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
-    jp_status_t st = chain_inputs(c, want_top, &p.read_idx, &p.nread, err);
+    jp_status_t st = jp_stream_chain_inputs(c, want_top, &p.read_idx, &p.nread, err);
     if (st) return st;
     if (!(p.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *p.top_idx))) {
         jp_free(p.read_idx);
