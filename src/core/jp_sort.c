@@ -115,37 +115,16 @@ static jp_status_t sort_pass(size_t *perm, size_t n, const jp_skfield_t *f)
             continue;
         }
         uint64_t k;
-        switch (c->type) {
-        case JP_TYPE_INT:
-            k = (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63);
-            break;
-        case JP_TYPE_NUMBER: {
-            double d = c->v.d[i];
-            if (isnan(d)) {
-                rest[q++] = i;
-                continue;
-            }
-            if (d == 0) d = 0; /* -0 sorts with 0 */
-            uint64_t u;
-            memcpy(&u, &d, sizeof u);
-            k = (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
-            break;
+        if (c->type == JP_TYPE_NUMBER && isnan(c->v.d[i])) {
+            rest[q++] = i;
+            continue;
         }
-        case JP_TYPE_BOOL:
-            k = c->v.b[i];
-            break;
-        case JP_TYPE_DATE:
-            k = (uint64_t)((uint32_t)c->v.date[i] ^ 0x80000000u);
-            break;
-        case JP_TYPE_STRING:
+        if (c->type == JP_TYPE_STRING)
             k = f->rank[c->v.s[i]];
-            break;
-        case JP_TYPE_PERIOD:
+        else if (c->type == JP_TYPE_PERIOD)
             k = f->prank[i];
-            break;
-        default:
-            k = 0;
-        }
+        else
+            k = jp_sortkey_word(c, i);
         a[m].k = f->desc ? ~k : k;
         a[m].v = i;
         m++;

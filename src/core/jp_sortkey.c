@@ -35,23 +35,14 @@ static inline int value_of(const jp_skfield_t *f, size_t i, uint64_t *u)
     const jp_column_t *c = f->col;
     if (c->nulls && c->nulls[i]) return f->has_nan ? 2 : 1;
     switch (c->type) {
+    case JP_TYPE_NUMBER:
+        if (c->v.d[i] != c->v.d[i]) return CLS_NAN;
+        *u = jp_sortkey_word(c, i);
+        return CLS_VALUE;
     case JP_TYPE_INT:
-        *u = (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63);
-        return CLS_VALUE;
-    case JP_TYPE_NUMBER: {
-        double d = c->v.d[i];
-        if (d != d) return CLS_NAN;
-        if (d == 0) d = 0; /* -0 sorts with 0 */
-        uint64_t b;
-        memcpy(&b, &d, sizeof b);
-        *u = (b >> 63) ? ~b : (b | ((uint64_t)1 << 63));
-        return CLS_VALUE;
-    }
     case JP_TYPE_BOOL:
-        *u = c->v.b[i];
-        return CLS_VALUE;
     case JP_TYPE_DATE:
-        *u = (uint64_t)((uint32_t)c->v.date[i] ^ 0x80000000u);
+        *u = jp_sortkey_word(c, i);
         return CLS_VALUE;
     case JP_TYPE_STRING:
         *u = f->rank[c->v.s[i]];

@@ -33,10 +33,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "jp_column.h"
 #include "jp_error.h"
 
 #define JP_SORTKEY_MAX_FIELDS 16 /* keys beyond this are not packable */
+
+/* The word that orders like cell i (not null, not NaN) of an integer,
+ * number, boolean or date column, ascending: integers and dates with the
+ * sign bit flipped, doubles by their IEEE bits (-0 as 0); 0 for the other
+ * types.  The keys here, the sort's per-key passes and the external
+ * sort's records all order values by it. */
+static inline uint64_t jp_sortkey_word(const jp_column_t *c, size_t i)
+{
+    switch (c->type) {
+    case JP_TYPE_INT:
+        return (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63);
+    case JP_TYPE_NUMBER: {
+        double d = c->v.d[i];
+        if (d == 0) d = 0; /* -0 sorts with 0 */
+        uint64_t b;
+        memcpy(&b, &d, sizeof b);
+        return (b >> 63) ? ~b : (b | ((uint64_t)1 << 63));
+    }
+    case JP_TYPE_BOOL:
+        return c->v.b[i];
+    case JP_TYPE_DATE:
+        return (uint64_t)((uint32_t)c->v.date[i] ^ 0x80000000u);
+    default:
+        return 0;
+    }
+}
 
 typedef struct jp_skfield {
     const jp_column_t *col;

@@ -36,6 +36,7 @@
 #include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_sortkey.h"
 #include "jp_stream_int.h"
 #include "jp_stream_sort.h"
 #include "jp_verbs.h"
@@ -250,30 +251,12 @@ static void key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *desc, siz
             put(b, w, 1);
             continue;
         }
-        uint64_t u = 0;
-        switch (c->type) {
-        case JP_TYPE_INT:
-            u = (uint64_t)c->v.i[i] ^ ((uint64_t)1 << 63);
-            break;
-        case JP_TYPE_NUMBER: {
-            double d = c->v.d[i];
-            if (isnan(d)) {
-                w[0] = 1;
-                put(b, w, 1);
-                continue;
-            }
-            if (d == 0) d = 0; /* -0 sorts with 0 */
-            memcpy(&u, &d, sizeof u);
-            u = (u >> 63) ? ~u : (u | ((uint64_t)1 << 63));
-            break;
+        if (c->type == JP_TYPE_NUMBER && isnan(c->v.d[i])) {
+            w[0] = 1;
+            put(b, w, 1);
+            continue;
         }
-        case JP_TYPE_BOOL:
-            u = c->v.b[i];
-            break;
-        case JP_TYPE_DATE:
-            u = (uint64_t)((uint32_t)c->v.date[i] ^ 0x80000000u);
-            break;
-        case JP_TYPE_STRING: {
+        if (c->type == JP_TYPE_STRING) {
             size_t len, at = b->len;
             const unsigned char *s = (const unsigned char *)jp_column_str(c, i, &len);
             unsigned char *o = (unsigned char *)b->data + b->len;
@@ -290,9 +273,7 @@ static void key_bytes(jp_buf_t *b, jp_column_t *const *kc, const bool *desc, siz
                 for (size_t k = at + 1; k < b->len; k++) b->data[k] = (char)~b->data[k];
             continue;
         }
-        default: /* periods never reach a run */
-            break;
-        }
+        uint64_t u = jp_sortkey_word(c, i); /* periods never reach a run */
         w[0] = 0;
         put_be64(w + 1, desc[q] ? ~u : u);
         put(b, w, 9);
