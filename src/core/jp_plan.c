@@ -268,6 +268,114 @@ static bool has_exprs(const plan_t *p)
     return false;
 }
 
+/* plan_need, 4a: the pass-through columns among idx[0..n) of the rows a
+ * filter or a list keeps, gathered together, in parallel. */
+static jp_status_t gather_kept(plan_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
+                               jp_error_t *err)
+{
+    jp_dataset_t *in = p->in;
+    jp_column_t **src = jp_malloc_array(n ? n : 1, sizeof *src);
+    jp_column_t **dst = jp_malloc_array(n ? n : 1, sizeof *dst);
+    size_t *at = jp_malloc_array(n ? n : 1, sizeof *at);
+    size_t m2 = 0;
+    jp_status_t st = JP_OK;
+    if (!src || !dst || !at) {
+        jp_free(src);
+        jp_free(dst);
+        jp_free(at);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t i = idx[k];
+        bool dup = false;
+        for (size_t q = 0; q < m2 && !dup; q++) dup = at[q] == i;
+        if (ds->cols[i] || p->f[i].src < 0 || dup) continue;
+        src[m2] = in->cols[p->f[i].src];
+        at[m2++] = i;
+    }
+    /* An input held by this node alone (a lazy file whose Lua value is
+       gone) can re-load a column if ever asked again: let each go as
+       soon as its rows are gathered, so the two never fill memory at
+       once. */
+    bool release = in->refs == 1 && in->lazy && !has_exprs(p);
+    for (size_t q = 0; q < m2 && !st; q++) {
+        if (gather_many(&src[q], &dst[q], 1, p->rows, p->nsel)) {
+            for (size_t r = 0; r < q; r++) jp_column_unref(dst[r]);
+            m2 = 0;
+            st = JP_ERR_NOMEM;
+            break;
+        }
+        if (release) {
+            long f = p->f[at[q]].src;
+            bool again = false;
+            for (size_t r = q + 1; r < m2 && !again; r++) again = src[r] == src[q];
+            if (!again) {
+                jp_column_unref(in->cols[f]);
+                in->cols[f] = NULL;
+            }
+        }
+    }
+    for (size_t q = 0; q < m2 && !st; q++) {
+        size_t i = at[q];
+        ds->cols[i] = dst[q];
+        ds->schema.fields[i].type = dst[q]->type;
+        const jp_field_t *sf = &in->schema.fields[p->f[i].src];
+        jp_field_t *fd = &ds->schema.fields[i];
+        if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) st = JP_ERR_NOMEM;
+    }
+    jp_free(src);
+    jp_free(dst);
+    jp_free(at);
+    if (st) jp_error_set(err, st, "out of memory");
+    return st;
+}
+
+/* plan_need, 4b: field i (not passed through a filter's gather): its
+ * input's column, a ready column, or its expression, over the rows kept. */
+static jp_status_t make_field(plan_t *p, jp_dataset_t *ds, size_t i, jp_error_t *err)
+{
+    jp_dataset_t *in = p->in;
+    pfield_t *f = &p->f[i];
+    jp_column_t *c = NULL;
+    jp_field_t *fd = &ds->schema.fields[i];
+    if (f->src >= 0) {
+        c = pick_rows(p, in->cols[f->src]);
+        if (!c) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        /* the input's field is settled now: take its type (and unit) */
+        const jp_field_t *sf = &in->schema.fields[f->src];
+        fd->type = c->type;
+        if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) {
+            jp_column_unref(c);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+    } else if (f->ready) {
+        c = pick_rows(p, f->ready);
+        if (!c) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        fd->type = c->type;
+    } else {
+        jp_expr_t *e = f->compiled ? f->compiled : compile_now(p, f->expr_src, err);
+        f->compiled = NULL;
+        if (!e) return err ? err->code : JP_ERR_EXPR;
+        jp_column_t *full = jp_expr_eval_cols(e, in->cols, in->nrows, err);
+        if (!full) {
+            jp_status_t st = verb_error(p, err, err ? err->code : JP_ERR_NOMEM);
+            jp_expr_free(e);
+            return st;
+        }
+        c = pick_rows(p, full);
+        jp_column_unref(full);
+        fd->type = jp_expr_type(e);
+        if (set_expr_unit(fd, e) || !c) {
+            jp_column_unref(c);
+            jp_expr_free(e);
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        }
+        jp_expr_free(e);
+    }
+    ds->cols[i] = c;
+    return JP_OK;
+}
+
 static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
     plan_t *p = (plan_t *)ds->lazy;
@@ -308,118 +416,12 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
     }
     ds->nrows = out_rows(p);
     /* 4a. pass-through columns of selected rows: gathered together, in parallel */
-    if (p->rows_kind == ROWS_PRED || p->rows_kind == ROWS_LIST) {
-        jp_column_t **src = jp_malloc_array(n ? n : 1, sizeof *src);
-        jp_column_t **dst = jp_malloc_array(n ? n : 1, sizeof *dst);
-        size_t *at = jp_malloc_array(n ? n : 1, sizeof *at);
-        size_t m2 = 0;
-        if (!src || !dst || !at) {
-            jp_free(src);
-            jp_free(dst);
-            jp_free(at);
-            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t k = 0; k < n; k++) {
-            size_t i = idx[k];
-            bool dup = false;
-            for (size_t q = 0; q < m2 && !dup; q++) dup = at[q] == i;
-            if (ds->cols[i] || p->f[i].src < 0 || dup) continue;
-            src[m2] = in->cols[p->f[i].src];
-            at[m2++] = i;
-        }
-        /* An input held by this node alone (a lazy file whose Lua value is
-           gone) can re-load a column if ever asked again: let each go as
-           soon as its rows are gathered, so the two never fill memory at
-           once. */
-        bool release = in->refs == 1 && in->lazy && !has_exprs(p);
-        for (size_t q = 0; q < m2 && !st; q++) {
-            if (gather_many(&src[q], &dst[q], 1, p->rows, p->nsel)) {
-                for (size_t r = 0; r < q; r++) jp_column_unref(dst[r]);
-                m2 = 0;
-                st = JP_ERR_NOMEM;
-                break;
-            }
-            if (release) {
-                long f = p->f[at[q]].src;
-                bool again = false;
-                for (size_t r = q + 1; r < m2 && !again; r++) again = src[r] == src[q];
-                if (!again) {
-                    jp_column_unref(in->cols[f]);
-                    in->cols[f] = NULL;
-                }
-            }
-        }
-        for (size_t q = 0; q < m2 && !st; q++) {
-            size_t i = at[q];
-            ds->cols[i] = dst[q];
-            ds->schema.fields[i].type = dst[q]->type;
-            const jp_field_t *sf = &in->schema.fields[p->f[i].src];
-            jp_field_t *fd = &ds->schema.fields[i];
-            if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) st = JP_ERR_NOMEM;
-        }
-        jp_free(src);
-        jp_free(dst);
-        jp_free(at);
-        if (st) {
-            jp_error_set(err, st, "out of memory");
-            goto done;
-        }
-    }
+    if ((p->rows_kind == ROWS_PRED || p->rows_kind == ROWS_LIST) &&
+        (st = gather_kept(p, ds, idx, n, err)))
+        goto done;
     /* 4b. the other requested columns */
-    for (size_t k = 0; k < n; k++) {
-        size_t i = idx[k];
-        if (ds->cols[i]) continue;
-        pfield_t *f = &p->f[i];
-        jp_column_t *c = NULL;
-        jp_field_t *fd = &ds->schema.fields[i];
-        if (f->src >= 0) {
-            c = pick_rows(p, in->cols[f->src]);
-            if (!c) {
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            /* the input's field is settled now: take its type (and unit) */
-            const jp_field_t *sf = &in->schema.fields[f->src];
-            fd->type = c->type;
-            if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) {
-                jp_column_unref(c);
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-        } else if (f->ready) {
-            c = pick_rows(p, f->ready);
-            if (!c) {
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            fd->type = c->type;
-        } else {
-            jp_expr_t *e = f->compiled ? f->compiled : compile_now(p, f->expr_src, err);
-            f->compiled = NULL;
-            if (!e) {
-                st = err ? err->code : JP_ERR_EXPR;
-                goto done;
-            }
-            jp_column_t *full = jp_expr_eval_cols(e, in->cols, in->nrows, err);
-            if (!full) {
-                st = verb_error(p, err, err ? err->code : JP_ERR_NOMEM);
-                jp_expr_free(e);
-                goto done;
-            }
-            c = pick_rows(p, full);
-            jp_column_unref(full);
-            fd->type = jp_expr_type(e);
-            if (set_expr_unit(fd, e) || !c) {
-                jp_column_unref(c);
-                jp_expr_free(e);
-                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            jp_expr_free(e);
-        }
-        ds->cols[i] = c;
-    }
+    for (size_t k = 0; k < n && !st; k++)
+        if (!ds->cols[idx[k]]) st = make_field(p, ds, idx[k], err);
 done:
     jp_free(want);
     jp_free(list);
