@@ -587,6 +587,7 @@ static void pass_free(pass_t *P)
     if (P->b)
         for (size_t k = 0; k < P->n; k++) {
             jp_column_unref(P->b[k].col);
+            jp_column_unref(P->b[k].spare);
             jp_free(P->b[k].why_cell);
         }
     jp_free(P->b);
@@ -694,8 +695,14 @@ static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
     if (!st && !P->retype && nrows)
         st = P->emit(P->emit_ctx, P->ecols, nrows, P->lay->data_off + P->bytes_done, err);
     for (k = 0; k < P->n; k++) {
-        jp_column_unref(P->ecols[k]);
+        /* a column the consumer did not keep is filled again next batch */
+        jp_column_t *c = P->ecols[k];
         P->ecols[k] = NULL;
+        if (c && c->refs == 1 && !st && !P->b[k].spare) {
+            P->b[k].spare = c;
+            continue;
+        }
+        jp_column_unref(c);
     }
     P->base = P->rows;
     return st;

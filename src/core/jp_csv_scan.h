@@ -405,6 +405,9 @@ typedef struct bld {
     int store;
     unsigned kinds;
     jp_column_t *col; /* NULL until rows come and while DEAD; INT stands in for NONE */
+    /* streaming: a column handed on earlier and given back unshared, to be
+       filled again instead of a new one (its pages are already faulted) */
+    jp_column_t *spare;
     /* a profile's counts, and the cell that made an inferred column text */
     size_t n_null, n_qempty, n_marker, n_qual;
     size_t n_typed, n_text;  /* cells of a kind of their own, and text cells */

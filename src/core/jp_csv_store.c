@@ -540,7 +540,7 @@ static bool col_reserve(jp_column_t *c, size_t need, uint64_t hint)
     /* the estimate of the total, once known, in one step: the array is
        then one mapping that huge pages can back (see jp_csv_advise_huge()) */
     size_t cap = c->cap * 2;
-    if (hint > need && hint / 64 < need + 1024) cap = (size_t)hint;
+    if (hint >= need && hint / 64 < need + 1024) cap = (size_t)hint;
     if (cap < need) cap = need;
     if (jp_column_reserve(c, cap) != JP_OK) return false;
     jp_csv_advise_huge(c->v.raw, cap * jp_type_width(c->type));
@@ -645,7 +645,38 @@ fail:
     return false;
 }
 
-static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
+/* Streaming: the builder's spare column (see bld_t.spare), emptied, when
+ * it has the builder's type; NULL otherwise. */
+static jp_column_t *bld_take_spare(bld_t *B)
+{
+    jp_column_t *c = B->spare;
+    B->spare = NULL;
+    if (!c) return NULL;
+    if (c->type != jp_csv_type_of_store(B->store)) {
+        jp_column_unref(c);
+        return NULL;
+    }
+    c->len = 0;
+    /* rarely needed: made again by the chunks that have them */
+    jp_free(c->nulls);
+    jp_free(c->quals);
+    c->nulls = c->quals = NULL;
+    if (c->type == JP_TYPE_STRING) {
+        /* a fresh dictionary: the batch holds its own strings only */
+        jp_strdict_t *d = jp_strdict_new(16);
+        if (!d) {
+            jp_column_unref(c);
+            return NULL;
+        }
+        jp_strdict_unref(c->dict);
+        c->dict = d;
+    }
+    return c;
+}
+
+/* Append builder k's cells of chunk C at row0; hint: the rows expected in
+ * all (see col_reserve). */
+static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0, uint64_t hint)
 {
     bld_t *B = &P->b[k];
     ccol_t *c = &C->cc[k];
@@ -666,10 +697,11 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0)
     if (!r) return JP_OK;
     /* made when the first rows come: a wide file's many columns cost
        nothing before, and col_reserve sizes it from the estimate at once */
-    if (!B->col && !(B->col = jp_column_new(jp_csv_type_of_store(B->store), 16)))
+    if (!B->col && !(B->col = bld_take_spare(B)) &&
+        !(B->col = jp_column_new(jp_csv_type_of_store(B->store), 16)))
         return JP_ERR_NOMEM;
     jp_column_t *o = B->col;
-    if (!col_reserve(o, row0 + r, P->total_hint)) return JP_ERR_NOMEM;
+    if (!col_reserve(o, row0 + r, hint)) return JP_ERR_NOMEM;
     if ((c->has_nulls && !o->nulls && jp_column_alloc_nulls(o)) ||
         (c->has_quals && !o->quals && jp_column_alloc_quals(o)))
         return JP_ERR_NOMEM;
@@ -856,6 +888,13 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
                            (double)done * 1.02) +
                 1024;
     }
+    uint64_t hint = P->total_hint;
+    if (P->emit && !P->sel) {
+        /* streaming: the batch's columns sized for its rows in one step,
+           not grown (and copied) chunk after chunk */
+        hint = P->rows - P->base;
+        for (size_t j = 0; j < B->nch; j++) hint += B->ch[j].rows;
+    }
     for (size_t j = 0; j < B->nch; j++) {
         chunk_t *C = &B->ch[j];
         if (P->sel && C->rows && !P->profile) {
@@ -865,7 +904,7 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             /* with no row kept, this still merges the kinds and widens the
                store: types see every cell */
             for (size_t k = 0; k < P->n; k++)
-                if (bld_append(P, k, C, P->rows - P->base))
+                if (bld_append(P, k, C, P->rows - P->base, hint))
                     return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
             P->rows += kept;
             continue;
@@ -875,7 +914,7 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             profile_append(P, B, C);
         } else if (C->rows) {
             for (size_t k = 0; k < P->n; k++)
-                if (bld_append(P, k, C, P->rows - P->base))
+                if (bld_append(P, k, C, P->rows - P->base, hint))
                     return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
         }
         if (C->irregular && !P->lines && !P->emit && P->lay->data_line > 0) {

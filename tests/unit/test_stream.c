@@ -208,6 +208,48 @@ static jp_dataset_t *p_rows(jp_dataset_t *ds, jp_error_t *err)
     return out;
 }
 
+/* Three regions of rows that differ in what a batch's columns hold: text
+ * values of their own (a fresh dictionary per batch), nulls only in the
+ * first and last, quoted fields with commas and line ends only in the
+ * middle.  A batch's columns that the consumer drops are filled again by
+ * the next batch: nothing of one batch may show in another. */
+static void make_regions(const char *path, int n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fputs("s,v,w,t\n", f);
+    for (int i = 0; i < 3 * n; i++) {
+        int region = i / n;
+        if (region == 1)
+            fprintf(f, "b%d,%d,\"x, %d\ny\",%d.5\n", i % 7, i % 50, i, i % 13);
+        else if (i % 5 == 0)
+            fprintf(f, "%c%d,,w%d,\n", region ? 'c' : 'a', i % 11, i % 3);
+        else
+            fprintf(f, "%c%d,%d,w%d,%d\n", region ? 'c' : 'a', i % 11, i % 40, i % 3, i % 9);
+    }
+    fclose(f);
+}
+
+static jp_dataset_t *p_regions(jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_dataset_t *f = jp_filter(ds, "v >= 3", err);
+    if (!f) return NULL;
+    const char *names[] = {"w", "s", "t", "v"};
+    jp_dataset_t *out = jp_select(f, names, 4, err);
+    jp_dataset_unref(f);
+    return out;
+}
+
+static jp_dataset_t *p_region_groups(jp_dataset_t *ds, jp_error_t *err)
+{
+    const char *keys[] = {"s"};
+    jp_agg_t a[] = {{"n", JP_AGG_COUNT, NULL, 0},
+                    {"nv", JP_AGG_COUNT, "v", 0},
+                    {"sv", JP_AGG_SUM, "v", 0},
+                    {"st", JP_AGG_SUM, "t", 0}};
+    return jp_group_agg(ds, keys, 1, a, 4, err);
+}
+
 static jp_dataset_t *p_all(jp_dataset_t *ds, jp_error_t *err)
 {
     (void)err;
@@ -339,6 +381,13 @@ int main(void)
     same_file(unit_path("d.csv"), p_rows, ".csv.gz");
     CASE("a file copied whole, streamed") same_file(unit_path("d.csv"), p_all, ".csv");
     CASE("a write that fails midway leaves nothing") failed_write_leaves_nothing();
+    CASE("batches that differ, their columns filled again: the rows of the whole file")
+    {
+        make_regions(unit_path("d.csv"), 3000);
+        same_file(unit_path("d.csv"), p_regions, ".csv");
+        same_file(unit_path("d.csv"), p_all, ".csv");
+        same_everywhere(unit_path("d.csv"), p_region_groups, true);
+    }
     unlink(unit_path("d.csv"));
     unlink(unit_path("empty.csv"));
     unlink(unit_path("bad.csv"));
