@@ -58,25 +58,100 @@ static bool better(const jp_column_t *c, size_t i, const jp_column_t *b, size_t 
     return mx ? r > 0 : r < 0;
 }
 
-/* The running extreme continued over this batch; *held is replaced by a
- * one-row copy when the batch holds the new extreme. */
+/* The first minimum and the first maximum of a batch's numbers (*lo, *hi;
+ * JP_NO_ROW when it has none), skipping nulls and NaN.  The extremes are
+ * kept in registers; a comparison with a NaN is false, so once there is a
+ * candidate a NaN never wins and needs no test of its own. */
+#define EXTREMES_LOOP(T, v, skip, skip_first)                                                      \
+    do {                                                                                           \
+        size_t i_ = 0, n_ = c->len;                                                                \
+        while (i_ < n_ && (skip_first)) i_++;                                                      \
+        if (i_ == n_) break;                                                                       \
+        size_t l_ = i_, h_ = i_;                                                                   \
+        T lv_ = v[i_], hv_ = v[i_];                                                                \
+        for (i_++; i_ < n_; i_++) {                                                                \
+            T x_ = v[i_];                                                                          \
+            if (skip) continue;                                                                    \
+            if (x_ < lv_) {                                                                        \
+                lv_ = x_;                                                                          \
+                l_ = i_;                                                                           \
+            }                                                                                      \
+            if (x_ > hv_) {                                                                        \
+                hv_ = x_;                                                                          \
+                h_ = i_;                                                                           \
+            }                                                                                      \
+        }                                                                                          \
+        *lo = l_;                                                                                  \
+        *hi = h_;                                                                                  \
+    } while (0)
+
+static void extremes_num(const jp_column_t *c, size_t *lo, size_t *hi)
+{
+    const double *v = c->v.d;
+    const uint8_t *nu = c->nulls;
+    *lo = *hi = JP_NO_ROW;
+    if (nu)
+        EXTREMES_LOOP(double, v, nu[i_], nu[i_] || isnan(v[i_]));
+    else
+        EXTREMES_LOOP(double, v, false, isnan(v[i_]));
+}
+
+static void extremes_int(const jp_column_t *c, size_t *lo, size_t *hi)
+{
+    const int64_t *v = c->v.i;
+    const uint8_t *nu = c->nulls;
+    *lo = *hi = JP_NO_ROW;
+    if (nu)
+        EXTREMES_LOOP(int64_t, v, nu[i_], nu[i_]);
+    else
+        EXTREMES_LOOP(int64_t, v, false, false);
+}
+
+#undef EXTREMES_LOOP
+
+/* The batch's best cell bi against the running extreme *held (earlier
+ * rows: it keeps ties); *held is replaced by a one-row copy when the
+ * batch wins. */
+static jp_status_t extreme_hold(const jp_column_t *c, size_t bi, bool mx, jp_column_t **held)
+{
+    if (bi == JP_NO_ROW || (*held && !better(c, bi, *held, 0, mx))) return JP_OK;
+    jp_column_t *one = jp_column_gather(c, &bi, 1);
+    if (!one) return JP_ERR_NOMEM;
+    jp_column_unref(*held);
+    *held = one;
+    return JP_OK;
+}
+
+/* The running extreme continued over this batch, cell by cell (the types
+ * without a loop of their own). */
 static jp_status_t extreme_step(const jp_column_t *c, bool mx, jp_column_t **held)
 {
     const jp_column_t *bc = *held;
     size_t bi = 0;
-    bool isnum = c->type == JP_TYPE_NUMBER;
     for (size_t i = 0; i < c->len; i++) {
-        if (jp_column_is_null(c, i) || (isnum && isnan(c->v.d[i]))) continue;
+        if (jp_column_is_null(c, i)) continue;
         if (!bc || better(c, i, bc, bi, mx)) {
             bc = c;
             bi = i;
         }
     }
-    if (bc != c) return JP_OK;
-    jp_column_t *one = jp_column_gather(c, &bi, 1);
-    if (!one) return JP_ERR_NOMEM;
-    jp_column_unref(*held);
-    *held = one;
+    return bc == c ? extreme_hold(c, bi, mx, held) : JP_OK;
+}
+
+/* The running minimum and maximum continued over this batch. */
+static jp_status_t extremes_step(const jp_column_t *c, jp_col_summary_t *s)
+{
+    size_t lo, hi;
+    if (c->type == JP_TYPE_NUMBER || c->type == JP_TYPE_INT) {
+        if (c->type == JP_TYPE_NUMBER)
+            extremes_num(c, &lo, &hi);
+        else
+            extremes_int(c, &lo, &hi);
+        if (extreme_hold(c, lo, false, &s->min) || extreme_hold(c, hi, true, &s->max))
+            return JP_ERR_NOMEM;
+        return JP_OK;
+    }
+    if (extreme_step(c, false, &s->min) || extreme_step(c, true, &s->max)) return JP_ERR_NOMEM;
     return JP_OK;
 }
 
@@ -92,7 +167,21 @@ static jp_status_t summary_add(jp_col_summary_t *s, const jp_column_t *c)
             if (c->quals[i] && !jp_column_is_null(c, i))
                 s->qual = jp_qual_combine(s->qual, (jp_qual_t)c->quals[i]);
         }
-    if (jp_type_is_numeric(c->type)) {
+    if (c->type == JP_TYPE_NUMBER && !c->nulls) {
+        /* the common case, without the tests per cell */
+        const double *v = c->v.d;
+        double sum = s->sum, comp = s->comp;
+        for (size_t i = 0; i < n; i++) {
+            double x = v[i], t = sum + x;
+            if (fabs(sum) >= fabs(x))
+                comp += (sum - t) + x;
+            else
+                comp += (x - t) + sum;
+            sum = t;
+        }
+        s->sum = sum;
+        s->comp = comp;
+    } else if (jp_type_is_numeric(c->type)) {
         bool isint = c->type == JP_TYPE_INT;
         double sum = s->sum, comp = s->comp;
         for (size_t i = 0; i < n; i++) {
@@ -110,8 +199,7 @@ static jp_status_t summary_add(jp_col_summary_t *s, const jp_column_t *c)
         s->comp = comp;
     }
     if (c->type == JP_TYPE_NONE) return JP_OK;
-    if (extreme_step(c, false, &s->min) || extreme_step(c, true, &s->max)) return JP_ERR_NOMEM;
-    return JP_OK;
+    return extremes_step(c, s);
 }
 
 static jp_status_t s_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)

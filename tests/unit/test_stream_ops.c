@@ -174,6 +174,41 @@ static void same_picks(const char *path, const char *key)
     su_same_everywhere(path, &sw);
 }
 
+/* Extremes that the typed loops must find as the cell-by-cell one does:
+ * NaN first in the file and first in batches, whole batches of NaN or
+ * nulls, 0 and -0 tied (the earlier wins, in a batch and across batches),
+ * equal extremes repeated, the integer extremes. */
+static void make_extremes(const char *path, int n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fputs("x,k,z\n", f);
+    for (int i = 0; i < n; i++) {
+        int block = (i / 150) % 5;
+        const char *x = block == 0   ? "nan"
+                        : block == 1 ? (i % 2 ? "" : "nan")
+                        : i % 7 == 0 ? "-0.0"
+                        : i % 7 == 3 ? "0"
+                        : i % 7 == 5 ? "nan"
+                                     : NULL;
+        if (x)
+            fprintf(f, "%s,", x);
+        else
+            fprintf(f, "%d.5,", (i * 37) % 101 - 50);
+        if (block == 1)
+            fputs(",", f);
+        else
+            fprintf(f, "%lld,",
+                    i % 500 == 7   ? -9223372036854775807LL - 1
+                    : i % 500 == 9 ? 9223372036854775807LL
+                                   : (long long)((i * 13) % 29));
+        /* z: only zeros of both signs (and NaN): every cell ties the extremes */
+        bool neg = ((i / 200) % 2) ? i % 3 == 0 : i % 3 != 0;
+        fprintf(f, "%s\n", i < 5 || i % 11 == 0 ? "nan" : neg ? "-0.0" : "0.0");
+    }
+    fclose(f);
+}
+
 int main(void)
 {
     if (unit_tmpdir("jp_stream_ops")) return 1;
@@ -181,6 +216,12 @@ int main(void)
     CASE("column reductions streamed equal the loaded column's")
     same_reductions(unit_path("d.csv"), NULL);
     CASE("through a filter") same_reductions(unit_path("d.csv"), "i > 100");
+    CASE("extremes: NaN and nulls first, ties of 0 and -0, within and across batches")
+    {
+        make_extremes(unit_path("x.csv"), 3000);
+        same_reductions(unit_path("x.csv"), NULL);
+        unlink(unit_path("x.csv"));
+    }
     CASE("a filter that keeps nothing") same_reductions(unit_path("d.csv"), "i > 5000");
     CASE("group_by + agg with min, max, first, last, median, quantile, count_distinct streamed")
     same_picks(unit_path("d.csv"), "s");
