@@ -9,7 +9,10 @@
  * the chain's top; a pool of 2n rows is cut back to its first n.  A row
  * among the first n of the file is among the first n of its batch, and the
  * pool keeps the batches in file order, so a stable sort of the pool gives
- * exactly the whole-file result, ties in file order.
+ * exactly the whole-file result, ties in file order.  Once the pool has
+ * been cut to n rows, its n-th row bounds the rest: a batch's rows are
+ * compared with it, key by key, and only those ordered strictly before it
+ * can join the pool (no sort of the batch, the usual case).
  *
  * Fields asked for later, for the same rows: when no node of the chain
  * drops rows, a row at the top is the file's row of that number, and the
@@ -22,10 +25,12 @@
 #include "jp_stream_sort.h"
 
 #include <string.h>
+#include "jp_buf.h"
 #include "jp_csv.h"
 #include "jp_lazy.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_sortkey.h"
 #include "jp_stream_int.h"
 #include "jp_verbs.h"
 
@@ -100,14 +105,35 @@ static jp_column_t *pick(const jp_column_t *src, const size_t *rows, size_t m, j
 
 /* ---- the first pass: the pool of candidates ---------------------------------------- */
 
+/* The pool's n-th row once the pool has been cut to n rows: each key's
+ * class (0 a value, 1 NaN, 2 null: the sort's order whatever the
+ * direction) and value.  A later row can reach the first n only if it is
+ * ordered strictly before it: n rows already come before a row that ties
+ * with it, since ties go in file order. */
+typedef struct bound {
+    bool set;
+    uint8_t *cls;
+    uint64_t *word;    /* integers, numbers, booleans, dates: jp_sortkey_word */
+    jp_buf_t *text;    /* strings */
+    jp_period_t *per;  /* periods */
+    int8_t **code_cmp; /* per string key: each code of the batch against the bound */
+    size_t *code_cap;
+} bound_t;
+
 typedef struct pass1 {
-    size_t *top_idx, ntop; /* top fields kept in the pool */
-    jp_sort_key_t *keys;   /* over the top's (and the pool's) field names */
+    size_t *top_idx, ntop;  /* top fields kept in the pool */
+    jp_sort_key_t *keys;    /* over the top's (and the pool's) field names */
+    const long *kidx;       /* the keys' fields at the top */
+    size_t *kpool;          /* the keys' fields in the pool */
+    const jp_column_t **kc; /* a batch's key columns */
     size_t nkeys, limit;
     jp_dataset_t *pool; /* NULL until the first batch */
     size_t *prow;       /* the pool rows' numbers at the top */
     size_t pcap;
     size_t seen; /* top rows before this batch */
+    bound_t bound;
+    size_t *cand; /* a batch's rows before the bound */
+    size_t ccap;
 } pass1_t;
 
 static jp_status_t p1_reset(void *ctx, jp_error_t *err)
@@ -117,6 +143,142 @@ static jp_status_t p1_reset(void *ctx, jp_error_t *err)
     jp_dataset_unref(t->pool);
     t->pool = NULL;
     t->seen = 0;
+    t->bound.set = false;
+    return JP_OK;
+}
+
+/* ---- the bound ---------------------------------------------------------------------- */
+
+static bool bound_init(bound_t *b, size_t nkeys)
+{
+    size_t n = nkeys ? nkeys : 1;
+    memset(b, 0, sizeof *b);
+    b->cls = jp_calloc(n, sizeof *b->cls);
+    b->word = jp_calloc(n, sizeof *b->word);
+    b->text = jp_calloc(n, sizeof *b->text);
+    b->per = jp_calloc(n, sizeof *b->per);
+    b->code_cmp = jp_calloc(n, sizeof *b->code_cmp);
+    b->code_cap = jp_calloc(n, sizeof *b->code_cap);
+    return b->cls && b->word && b->text && b->per && b->code_cmp && b->code_cap;
+}
+
+static void bound_free(bound_t *b, size_t nkeys)
+{
+    for (size_t q = 0; q < nkeys; q++) {
+        if (b->text) jp_buf_free(&b->text[q]);
+        if (b->code_cmp) jp_free(b->code_cmp[q]);
+    }
+    jp_free(b->cls);
+    jp_free(b->word);
+    jp_free(b->text);
+    jp_free(b->per);
+    jp_free(b->code_cmp);
+    jp_free(b->code_cap);
+    memset(b, 0, sizeof *b);
+}
+
+/* The class of row i of c: 0 a value, 1 NaN, 2 null. */
+static inline int cell_class(const jp_column_t *c, size_t i)
+{
+    if (c->nulls && c->nulls[i]) return 2;
+    return c->type == JP_TYPE_NUMBER && c->v.d[i] != c->v.d[i];
+}
+
+/* The bound becomes the pool's row r (the pool cut, r = limit - 1). */
+static jp_status_t bound_set(pass1_t *t, size_t r, jp_error_t *err)
+{
+    bound_t *b = &t->bound;
+    for (size_t q = 0; q < t->nkeys; q++) {
+        const jp_column_t *c = t->pool->cols[t->kpool[q]];
+        b->cls[q] = (uint8_t)cell_class(c, r);
+        if (b->cls[q]) continue;
+        if (c->type == JP_TYPE_STRING) {
+            size_t len;
+            const char *s = jp_column_str(c, r, &len);
+            jp_buf_reset(&b->text[q]);
+            if (jp_buf_append(&b->text[q], s, len))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        } else if (c->type == JP_TYPE_PERIOD) {
+            b->per[q] = c->v.p[r];
+        } else {
+            b->word[q] = jp_sortkey_word(c, r);
+        }
+    }
+    b->set = true;
+    return JP_OK;
+}
+
+/* Each string of a batch's key column q against the bound's, in the byte
+ * order the sort ranks strings by. */
+static jp_status_t bound_codes(bound_t *b, size_t q, const jp_column_t *c, jp_error_t *err)
+{
+    const jp_strdict_t *d = c->dict;
+    size_t n = d->count ? d->count : 1;
+    if (b->code_cap[q] < n) {
+        int8_t *v = jp_realloc(b->code_cmp[q], n);
+        if (!v) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        b->code_cmp[q] = v;
+        b->code_cap[q] = n;
+    }
+    const char *bs = b->text[q].data ? b->text[q].data : "";
+    size_t bl = b->text[q].len;
+    for (uint32_t code = 0; code < d->count; code++) {
+        size_t len;
+        const char *s = jp_strdict_get(d, code, &len);
+        int r = memcmp(s, bs, len < bl ? len : bl);
+        if (!r) r = len < bl ? -1 : len > bl;
+        b->code_cmp[q][code] = (int8_t)(r < 0 ? -1 : r > 0);
+    }
+    return JP_OK;
+}
+
+/* Row i of the batch against the bound on key q: < 0 before, > 0 after. */
+static inline int bound_cmp(const bound_t *b, size_t q, const jp_column_t *c, bool desc, size_t i)
+{
+    int cls = cell_class(c, i);
+    if (cls != b->cls[q]) return cls < b->cls[q] ? -1 : 1;
+    if (cls) return 0;
+    int r;
+    if (c->type == JP_TYPE_STRING) {
+        r = b->code_cmp[q][c->v.s[i]];
+    } else if (c->type == JP_TYPE_PERIOD) {
+        r = jp_period_cmp(&c->v.p[i], &b->per[q]);
+    } else {
+        uint64_t w = jp_sortkey_word(c, i);
+        r = (w > b->word[q]) - (w < b->word[q]);
+    }
+    return desc ? -r : r;
+}
+
+/* The batch's rows ordered before the bound, ascending, into t->cand;
+ * *m > limit (and the list cut short) when there are more than limit. */
+static jp_status_t below_bound(pass1_t *t, const jp_dataset_t *top, size_t *m, jp_error_t *err)
+{
+    bound_t *b = &t->bound;
+    const jp_column_t **kc = t->kc;
+    size_t nk = t->nkeys;
+    for (size_t q = 0; q < nk; q++) {
+        kc[q] = top->cols[t->kidx[q]];
+        if (kc[q]->type == JP_TYPE_STRING && !b->cls[q]) {
+            jp_status_t st = bound_codes(b, q, kc[q], err);
+            if (st) return st;
+        }
+    }
+    if (t->ccap < t->limit + 1) {
+        size_t *v = jp_realloc_array(t->cand, t->limit + 1, sizeof *v);
+        if (!v) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        t->cand = v;
+        t->ccap = t->limit + 1;
+    }
+    size_t n = top->nrows, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = 0;
+        for (size_t q = 0; q < nk && !r; q++) r = bound_cmp(b, q, kc[q], t->keys[q].desc, i);
+        if (r >= 0) continue;
+        t->cand[k++] = i;
+        if (k > t->limit) break;
+    }
+    *m = k;
     return JP_OK;
 }
 
@@ -182,6 +344,7 @@ static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
         t->pcap = m ? m : 1;
         pool->nrows = m;
         nrow = NULL;
+        if (m == t->limit) st = bound_set(t, m - 1, err);
     } else if (nc) {
         for (size_t k = 0; k < t->ntop; k++) jp_column_unref(nc[k]);
     }
@@ -197,7 +360,13 @@ static jp_status_t p1_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
     jp_status_t st = JP_OK;
     size_t *ord = NULL, m = 0;
     if (!t->pool && (st = pool_new(t, top, err))) goto done;
-    if ((st = jp_sort_top(top, t->keys, t->nkeys, t->limit, &ord, &m, err))) goto done;
+    if (t->bound.set && (st = below_bound(t, top, &m, err))) goto done;
+    if (t->bound.set && m <= t->limit) {
+        /* the usual case once the pool is full: few rows, no sort */
+        ord = t->cand;
+    } else if ((st = jp_sort_top(top, t->keys, t->nkeys, t->limit, &ord, &m, err))) {
+        goto done;
+    }
     jp_dataset_t *pool = t->pool;
     if (pool->nrows + m > t->pcap) {
         size_t cap = t->pcap ? t->pcap : 16;
@@ -217,9 +386,9 @@ static jp_status_t p1_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
     for (size_t q = 0; q < m; q++) t->prow[pool->nrows + q] = t->seen + ord[q];
     pool->nrows += m;
     t->seen += top->nrows;
-    if (pool->nrows >= 2 * t->limit) st = pool_cut(t, err);
+    if (pool->nrows >= (t->bound.set ? 2 * t->limit : t->limit)) st = pool_cut(t, err);
 done:
-    jp_free(ord);
+    if (ord != t->cand) jp_free(ord);
     return st;
 }
 
@@ -393,8 +562,10 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     bool *kept = jp_calloc(nf ? nf : 1, sizeof *kept);
     t.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *t.top_idx);
     t.keys = jp_malloc_array(nkeys ? nkeys : 1, sizeof *t.keys);
+    t.kpool = jp_malloc_array(nkeys ? nkeys : 1, sizeof *t.kpool);
+    t.kc = jp_malloc_array(nkeys ? nkeys : 1, sizeof *t.kc);
     jp_status_t st = JP_OK;
-    if (!kept || !t.top_idx || !t.keys) {
+    if (!bound_init(&t.bound, nkeys) || !kept || !t.top_idx || !t.keys || !t.kpool || !t.kc) {
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -409,6 +580,10 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     for (size_t i = 0; i < nf; i++) kept[i] |= want[i];
     for (size_t i = 0; i < nf; i++)
         if (kept[i]) t.top_idx[t.ntop++] = i;
+    for (size_t q = 0; q < nkeys; q++)
+        for (size_t k = 0; k < t.ntop; k++)
+            if (t.top_idx[k] == (size_t)kidx[q]) t.kpool[q] = k;
+    t.kidx = kidx;
     t.nkeys = nkeys;
     t.limit = limit;
     jp_stream_consumer_t cb = {p1_batch, p1_reset, &t, NULL};
@@ -440,6 +615,10 @@ done:
     jp_free(t.prow);
     jp_free(t.top_idx);
     jp_free(t.keys);
+    jp_free(t.kpool);
+    jp_free(t.kc);
+    jp_free(t.cand);
+    bound_free(&t.bound, nkeys);
     jp_free(kept);
     return st;
 }

@@ -4,7 +4,8 @@
  * file order, nulls last in either direction, NaN before nulls), whatever
  * the batch size and thread count; keys whose column changes type late in
  * the file (the stream starts again); filters, derived keys, n past the
- * end of the file, n = 0; fields asked for one at a time.
+ * end of the file, n = 0; fields asked for one at a time; boolean and
+ * date keys (a batch's rows are compared with the pool's n-th row).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,25 @@ static void make_file(const char *p, int n)
         else
             fprintf(f, "%u,", r % 13);
         fprintf(f, "%d,\"n \"\"%u\"\"\"\n", i, r % 1000);
+    }
+    fclose(f);
+}
+
+/* N rows of dates and booleans with blanks (nulls), many ties. */
+static void make_typed_file(const char *p, int n)
+{
+    FILE *f = fopen(p, "wb");
+    if (!f) return;
+    fputs("d,b,id\n", f);
+    unsigned s = 99;
+    for (int i = 0; i < n; i++) {
+        s = s * 1103515245u + 12345u;
+        unsigned r = (s >> 8) & 0xffff;
+        if (r % 9 == 0)
+            fputs(",", f);
+        else
+            fprintf(f, "2024-%02u-%02u,", 1 + r % 3, 1 + (r / 3) % 4);
+        fprintf(f, "%s,%d\n", r % 7 == 0 ? "" : (r / 5) % 2 ? "true" : "false", i);
     }
     fclose(f);
 }
@@ -112,6 +132,12 @@ static jp_dataset_t *p_derived(jp_dataset_t *ds, jp_error_t *err)
     jp_dataset_t *out = sorted_head(mu, k, 1, err);
     jp_dataset_unref(mu);
     return out;
+}
+
+static jp_dataset_t *p_dates(jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_sort_key_t k[] = {{"b", true}, {"d", false}};
+    return sorted_head(ds, k, 2, err);
 }
 
 typedef struct sweep_ctx {
@@ -197,6 +223,9 @@ int main(void)
     CASE("one field asked for first, the rest later") every_n(p_two, true);
     CASE("a filter, one field first") every_n(p_filtered, true);
     CASE("a bad record near the end: its line, under sort") bad_record();
+    unlink(path);
+    make_typed_file(path, 5000);
+    CASE("boolean and date keys with nulls, ties across batches") every_n(p_dates, false);
     unlink(path);
     rmdir(unit_dir);
     return unit_done();
