@@ -958,9 +958,17 @@ static jp_status_t tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, 
 jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
                           const jp_csv_stream_cb_t *cb, jp_error_t *err)
 {
+    return jp_csv_stream_checked(ds, idx, n, NULL, 0, false, NULL, cb, err);
+}
+
+jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n, const size_t *cidx,
+                                  size_t nc, bool offsets, jp_type_t *types,
+                                  const jp_csv_stream_cb_t *cb, jp_error_t *err)
+{
     if (!jp_csv_is_lazy(ds)) return jp_error_set(err, JP_ERR_INTERNAL, "not a CSV plan");
     csv_plan_t *p = (csv_plan_t *)ds->lazy;
-    csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
+    size_t nt = n + nc;
+    csv_colspec_t *cs = jp_malloc_array(nt ? nt : 1, sizeof *cs);
     jp_type_t *seen = jp_calloc(n ? n : 1, sizeof *seen);
     jp_error_t *saved = jp_malloc(sizeof *saved);
     if (!cs || !seen || !saved) {
@@ -970,24 +978,25 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
         return nomem(err);
     }
     bool inferred = false;
-    for (size_t k = 0; k < n; k++) {
-        if (idx[k] >= p->nf) {
+    for (size_t k = 0; k < nt; k++) {
+        size_t f = k < n ? idx[k] : cidx[k - n];
+        if (f >= p->nf) {
             jp_free(cs);
             jp_free(seen);
             jp_free(saved);
-            return jp_error_set(err, JP_ERR_INTERNAL, "stream: no field %zu", idx[k]);
+            return jp_error_set(err, JP_ERR_INTERNAL, "stream: no field %zu", f);
         }
-        cs[k] = p->cs[idx[k]];
-        inferred |= cs[k].mode == CM_INFER;
+        cs[k] = p->cs[f];
+        if (k < n) inferred |= cs[k].mode == CM_INFER;
     }
     stream_tap_t tap = {cb, seen, n, false, jp_stream_progress(), p->path, 0, 0};
     /* the size on disk is the text's only for a plain file */
     if (!p->src.gz && p->lay.have_id) tap.total = p->lay.size;
     if (tap.progress) tap.progress(p->path, 0, tap.total, 0, false);
-    csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap};
+    csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap, .ncheck = nc, .offsets = offsets};
     csv_result_t res;
     memset(&res, 0, sizeof res);
-    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
+    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, nt, &how, &res, err);
     bool chose = st && tap.failed && cb->stopped && cb->stopped(cb->ctx);
     if ((!st && res.retype) || (st && tap.failed && inferred && !chose)) {
         /* Either a column changed type after batches went out (text after
@@ -997,17 +1006,18 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
            profile pass gives the whole file's types and its first error. */
         bool failed = st != JP_OK;
         *saved = *err;
+        jp_csv_result_free(&res, nt);
         csv_how_t prof = {.profile = true};
         csv_result_t pr;
-        st = jp_csv_pass(&p->src, &p->lay, cs, n, &prof, &pr, err);
+        st = jp_csv_pass(&p->src, &p->lay, cs, nt, &prof, &pr, err);
         if (!st) {
             bool same = true;
-            for (size_t k = 0; k < n; k++)
+            for (size_t k = 0; k < nt; k++)
                 if (cs[k].mode == CM_INFER) {
-                    same &= seen[k] == JP_TYPE_NONE || seen[k] == pr.stats[k].type;
+                    if (k < n) same &= seen[k] == JP_TYPE_NONE || seen[k] == pr.stats[k].type;
                     cs[k].mode = mode_of_type(pr.stats[k].type);
                 }
-            jp_csv_result_free(&pr, n);
+            jp_csv_result_free(&pr, nt);
             if (failed && same) {
                 *err = *saved; /* the consumer's error stands */
                 st = err->code;
@@ -1015,17 +1025,135 @@ jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
                 cb->reset(cb->ctx);
                 tap.failed = false;
                 tap.rows = 0;
-                st = jp_csv_pass(&p->src, &p->lay, cs, n, &how, &res, err);
+                st = jp_csv_pass(&p->src, &p->lay, cs, nt, &how, &res, err);
                 if (!st && res.retype)
                     st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed",
                                       p->path);
             }
         }
     }
+    if (!st && types)
+        for (size_t k = 0; k < nt; k++) types[k] = res.stats ? res.stats[k].type : JP_TYPE_NONE;
+    jp_csv_result_free(&res, nt);
     if (tap.progress) tap.progress(p->path, 0, tap.total, tap.rows, true);
     jp_free(cs);
     jp_free(seen);
     jp_free(saved);
+    return st;
+}
+
+/* ---- records taken by their offsets -------------------------------------------------- */
+
+/* A reader over the file's text that goes forward to given offsets. */
+typedef struct at_reader {
+    csv_reader_t *r;
+    char *buf;
+    size_t len, at; /* buf[at..len) not used yet */
+    uint64_t pos;   /* the text offset of buf[at] */
+    bool eof;
+} at_reader_t;
+
+#define AT_BUF ((size_t)64 << 10)
+
+static jp_status_t at_fill(at_reader_t *a, jp_error_t *err)
+{
+    size_t got;
+    jp_status_t st = jp_csv_reader_read(a->r, a->buf, AT_BUF, &got, err);
+    if (st) return st;
+    a->len = got;
+    a->at = 0;
+    a->eof = got == 0;
+    return JP_OK;
+}
+
+/* The record that starts at text offset `off` (>= where the reader is),
+ * its line end included, appended to out; max: the longest record. */
+static jp_status_t at_record(at_reader_t *a, uint64_t off, size_t max, jp_buf_t *out,
+                             jp_error_t *err)
+{
+    jp_status_t st;
+    if (off - a->pos >= a->len - a->at) {
+        /* not in the buffer: go there */
+        uint64_t end = a->pos + (a->len - a->at);
+        if ((st = jp_csv_reader_forward(a->r, end, off, err))) return st;
+        a->pos = off;
+        a->len = a->at = 0;
+    } else {
+        a->at += (size_t)(off - a->pos);
+        a->pos = off;
+    }
+    bool inq = false;
+    size_t taken = 0;
+    for (;;) {
+        if (a->at == a->len && (st = at_fill(a, err))) return st;
+        if (a->eof) return jp_buf_putc(out, '\n') ? nomem(err) : JP_OK; /* the last record */
+        size_t i = a->at, e = a->len;
+        for (; i < e; i++) {
+            char c = a->buf[i];
+            if (c == '"') inq = !inq;
+            if (c == '\n' && !inq) break;
+        }
+        size_t k = (i < e ? i + 1 : e) - a->at;
+        if (jp_buf_append(out, a->buf + a->at, k)) return nomem(err);
+        a->at += k;
+        a->pos += k;
+        taken += k;
+        if (i < e) return JP_OK;
+        if (taken > max) return jp_error_set(err, JP_ERR_IO, "the file changed since it was read");
+    }
+}
+
+jp_status_t jp_csv_take_at(jp_dataset_t *ds, const size_t *idx, size_t n, const jp_type_t *types,
+                           const int64_t *off, size_t m, jp_column_t **out, jp_error_t *err)
+{
+    if (!jp_csv_is_lazy(ds)) return jp_error_set(err, JP_ERR_INTERNAL, "not a CSV plan");
+    csv_plan_t *p = (csv_plan_t *)ds->lazy;
+    csv_tuning_t tune;
+    jp_csv_tuning_get(&tune);
+    for (size_t k = 0; k < n; k++) out[k] = NULL;
+    at_reader_t a;
+    memset(&a, 0, sizeof a);
+    jp_buf_t text = JP_BUF_INIT;
+    csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
+    a.buf = jp_malloc(AT_BUF);
+    jp_status_t st = cs && a.buf ? jp_csv_reader_open(&p->src, &p->lay, &a.r, err) : nomem(err);
+    for (size_t q = 0; q < m && !st; q++) {
+        if (off[q] < 0 || (uint64_t)off[q] < a.pos)
+            st = jp_error_set(err, JP_ERR_INTERNAL, "take: record offsets out of order");
+        else
+            st = at_record(&a, (uint64_t)off[q], tune.max_record, &text, err);
+    }
+    if (a.r) jp_csv_reader_close(a.r);
+    jp_free(a.buf);
+    for (size_t k = 0; k < n && !st; k++) {
+        if (idx[k] >= p->nf) {
+            st = jp_error_set(err, JP_ERR_INTERNAL, "take: no field %zu", idx[k]);
+            break;
+        }
+        cs[k] = p->cs[idx[k]];
+        if (cs[k].mode == CM_INFER) cs[k].mode = mode_of_type(types[k]);
+    }
+    if (!st) {
+        /* the records alone, read with the whole file's types */
+        csv_src_t src = {.path = p->path, .mem = text.data ? text.data : "", .mem_len = text.len};
+        csv_layout_t lay = p->lay;
+        lay.data_off = 0;
+        lay.rows_hint = m;
+        lay.have_id = false;
+        lay.threads = 1;
+        csv_result_t res;
+        st = jp_csv_pass(&src, &lay, cs, n, NULL, &res, err);
+        if (!st && res.nrows != m)
+            st = jp_error_set(err, JP_ERR_IO, "%s changed since it was read; read it again",
+                              p->path);
+        for (size_t k = 0; k < n && !st; k++) {
+            out[k] = res.cols[k];
+            res.cols[k] = NULL;
+        }
+        jp_csv_result_free(&res, n);
+    }
+    jp_buf_free(&text);
+    jp_free(cs);
     return st;
 }
 
@@ -1077,6 +1205,8 @@ static jp_status_t lazy_stream(jp_dataset_t *ds, bool *quals, jp_lazy_batch_fn f
         st = jp_csv_pass(&p->src, &p->lay, cs, p->nf, &how2, &res, err);
         if (!st && res.retype)
             st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed", p->path);
+        jp_free(res.stats);
+        res.stats = NULL;
     }
     if (!st) {
         if (ds->lazy->rows_known && res.nrows != ds->nrows)

@@ -245,6 +245,26 @@ bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded 
 uint64_t jp_csv_lazy_size(const jp_dataset_t *ds, bool *gz);
 jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,
                           const jp_csv_stream_cb_t *cb, jp_error_t *err);
+/*
+ * The same, and more, for a consumer that reads a few rows' other fields
+ * at the end (a top-N): fields cidx[0..nc) (none of idx) are checked in
+ * the same pass as a full read checks them - every cell typed, the same
+ * errors - but neither built nor handed on, at a fraction of the cost;
+ * with `offsets`, batch() gets one more column after the n: each row's
+ * record start, an integer text offset for jp_csv_take_at.  types (may be
+ * NULL; n + nc entries) gets the whole file's type of each field, idx's
+ * then cidx's.
+ */
+jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n, const size_t *cidx,
+                                  size_t nc, bool offsets, jp_type_t *types,
+                                  const jp_csv_stream_cb_t *cb, jp_error_t *err);
+/* Fields idx[0..n) of the records that start at text offsets off[0..m)
+ * (ascending, from jp_csv_stream_checked), read with types[0..n) (the
+ * whole file's, from the same): new columns out[0..n) of m rows, the
+ * values a full read gives.  The records alone are read (a seek each in
+ * a plain file; a gzip file is decompressed up to the last one). */
+jp_status_t jp_csv_take_at(jp_dataset_t *ds, const size_t *idx, size_t n, const jp_type_t *types,
+                           const int64_t *off, size_t m, jp_column_t **out, jp_error_t *err);
 
 /*
  * Testing and measurement: override the batch size, chunk size, maximum

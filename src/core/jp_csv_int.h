@@ -81,7 +81,7 @@ typedef struct csv_colstat {
 typedef struct csv_result {
     size_t nrows;
     jp_column_t **cols;    /* one per colspec, each with one reference (not in a profile) */
-    csv_colstat_t *stats;  /* a profile: one per colspec */
+    csv_colstat_t *stats;  /* a profile: one per colspec; a stream: each colspec's type only */
     jp_column_t *lines;    /* per-row lines when not first_line + i, or NULL */
     jp_dataset_t *rejects; /* with keep_rejects: line, text, reason */
     bool retype;           /* streaming: stopped, a column's type changed */
@@ -106,6 +106,15 @@ typedef struct csv_how {
                         jp_error_t *err);
     void *emit_ctx;
     size_t batch_bytes; /* text read per batch, when smaller than the tuning's (0: the tuning's) */
+    /* streaming: the last ncheck colspecs are only checked, as a build
+       checks them (every cell typed or inferred, the same errors), never
+       built nor handed on; their types come in res->stats.  A check costs a
+       fraction of a build: nothing is stored, no dictionary is kept. */
+    size_t ncheck;
+    /* streaming: after the built columns, emit gets one more, an integer
+       column of each row's record start as a text offset from the file's
+       start (of the decompressed text for gzip) */
+    bool offsets;
     /* a cell its explicit type cannot read (a number field's "twenty"):
        read as null and recorded here, in file order, instead of failing;
        the same list whatever the batch and chunk sizes and threads */
@@ -134,6 +143,9 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay_or_
                                csv_reader_t **out, jp_error_t *err);
 /* Read up to n bytes; *got = 0 at the end. */
 jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err);
+/* Go on from text offset `at` (where the reader is) to `to` (>= at): a
+ * seek in a plain file, the text in between read and dropped in gzip. */
+jp_status_t jp_csv_reader_forward(csv_reader_t *r, uint64_t at, uint64_t to, jp_error_t *err);
 void jp_csv_reader_close(csv_reader_t *r);
 
 /* Is t[0..n) one of the layout's null texts? */

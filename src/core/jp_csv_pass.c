@@ -266,6 +266,13 @@ static jp_status_t reader_skip(csv_reader_t *r, uint64_t off, jp_error_t *err)
     return JP_OK;
 }
 
+jp_status_t jp_csv_reader_forward(csv_reader_t *r, uint64_t at, uint64_t to, jp_error_t *err)
+{
+    if (to < at) return jp_error_set(err, JP_ERR_INTERNAL, "reader: backwards");
+    /* a plain file or memory: from the start; gzip: read on from here */
+    return reader_skip(r, r->gz ? to - at : to, err);
+}
+
 void jp_csv_reader_close(csv_reader_t *r)
 {
     if (!r) return;
@@ -597,8 +604,9 @@ static void pass_free(pass_t *P)
     jp_free(P->need_k);
     jp_free(P->etype);
     if (P->ecols)
-        for (size_t k = 0; k < P->n; k++) jp_column_unref(P->ecols[k]);
+        for (size_t k = 0; k <= P->n; k++) jp_column_unref(P->ecols[k]);
     jp_free(P->ecols);
+    jp_column_unref(P->offs);
     jp_csv_scratch_free(&P->scratch);
     jp_column_unref(P->lines);
     for (size_t i = 0; i < P->nrej; i++) {
@@ -665,8 +673,8 @@ static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
     size_t nrows = P->rows - P->base;
     jp_status_t st = JP_OK;
     size_t k;
-    for (k = 0; k < P->n; k++) P->ecols[k] = NULL;
-    for (k = 0; k < P->n && !st && !P->retype; k++) {
+    for (k = 0; k <= P->n; k++) P->ecols[k] = NULL;
+    for (k = 0; k < P->nbuilt && !st && !P->retype; k++) {
         bld_t *b = &P->b[k];
         jp_column_t *c = NULL;
         bool dead = false;
@@ -692,9 +700,24 @@ static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
         else if (P->etype[k] != c->type)
             P->retype = true;
     }
+    if (P->offsets && nrows) {
+        /* the record offsets after the built columns */
+        P->ecols[P->nbuilt] = P->offs;
+        P->offs = NULL;
+        if (!P->ecols[P->nbuilt] || P->ecols[P->nbuilt]->len != nrows)
+            st = jp_error_set(err, JP_ERR_INTERNAL, "CSV stream: record offsets lost");
+    }
     if (!st && !P->retype && nrows)
         st = P->emit(P->emit_ctx, P->ecols, nrows, P->lay->data_off + P->bytes_done, err);
-    for (k = 0; k < P->n; k++) {
+    if (P->offsets) {
+        jp_column_t *c = P->ecols[P->nbuilt];
+        P->ecols[P->nbuilt] = NULL;
+        if (c && c->refs == 1 && !st)
+            P->offs = c; /* filled again */
+        else
+            jp_column_unref(c);
+    }
+    for (k = 0; k < P->nbuilt; k++) {
         /* a column the consumer did not keep is filled again next batch */
         jp_column_t *c = P->ecols[k];
         P->ecols[k] = NULL;
@@ -819,6 +842,7 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
     P->lay = lay;
     P->cs = cs;
     P->n = n;
+    P->nbuilt = n;
     if (how) {
         P->profile = how->profile;
         P->max_rows = how->max_rows;
@@ -828,6 +852,8 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         if (P->sel) P->total_hint = P->nsel + 1;
         P->emit = how->emit;
         P->emit_ctx = how->emit_ctx;
+        if (P->emit && how->ncheck <= n) P->nbuilt = n - how->ncheck;
+        P->offsets = P->emit && how->offsets;
         P->cell_errors = how->cell_errors;
         /* a batch's columns grow with the batch, never to the file's size */
         if (P->emit) P->total_hint = 1;
@@ -858,7 +884,7 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
     if (!P->need_j || !P->need_k) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (P->emit) {
         P->etype = jp_calloc(n ? n : 1, sizeof *P->etype); /* JP_TYPE_NONE is 0 */
-        P->ecols = jp_calloc(n ? n : 1, sizeof *P->ecols);
+        P->ecols = jp_calloc(n + 1, sizeof *P->ecols);
         if (!P->etype || !P->ecols) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     size_t m = 0;
@@ -928,6 +954,16 @@ static jp_status_t pass_with_skips(const csv_src_t *src, const csv_layout_t *lay
     if (P.emit) {
         res->nrows = P.rows;
         res->retype = P.retype;
+        res->stats = jp_calloc(n ? n : 1, sizeof *res->stats);
+        if (!res->stats) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++)
+            res->stats[k].type = k < P.nbuilt ? P.etype[k]
+                                 : cs[k].mode == CM_INFER
+                                     ? jp_csv_type_of_kinds(P.b[k].kinds)
+                                     : jp_csv_type_of_store(jp_csv_store_of_mode(cs[k].mode));
         pass_free(&P);
         return JP_OK;
     }

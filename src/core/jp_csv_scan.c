@@ -172,6 +172,7 @@ static bool commit(pass_t *P, batch_t *B, chunk_t *C, size_t rstart, size_t rend
         if (!jp_csv_cell_store(C, &C->cc[k], &C->cells[k], mode[k])) goto nomem;
     }
     if (C->irregular) C->rline[C->rows] = (uint32_t)C->nl;
+    if (C->roff) C->roff[C->rows] = rstart;
     C->rows++;
     if (C->rows >= C->cap && !jp_csv_chunk_grow(C, C->rows + 1)) goto nomem;
     return true;
@@ -242,6 +243,17 @@ static __attribute__((noinline)) bool take_quoted(pass_t *P, batch_t *B, chunk_t
     return take_cell_slow(P, C, k, B->mode[k], t, n, fs, fe, flags);
 }
 
+/* Is t[0..n) ASCII (valid UTF-8 with nothing to check)?  Reads 8 bytes
+ * at a time within the cell. */
+static inline bool ascii(const char *t, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc |= rd64(t + i);
+    for (; i < n; i++) acc |= (unsigned char)t[i];
+    return !(acc & UINT64_C(0x8080808080808080));
+}
+
 /* Default mode: store the cell of field [fs, fe) at once, the common
  * representations inline.  Returns false when the chunk must stop. */
 static inline __attribute__((always_inline)) bool
@@ -249,8 +261,12 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
 {
     int mode = B->mode[k];
     if (mode == CM_SKIP) return true;
-    if (flags & 2) return take_quoted(P, B, C, k, fs, fe, flags);
     ccol_t *c = &C->cc[k];
+    /* text checked only: quotes are ASCII, so the field's UTF-8 is its
+       text's, doubled quotes and all */
+    if (mode == CM_CHECK && c->store == ST_PROFILE && !C->profile && ascii(B->data + fs, fe - fs))
+        return true;
+    if (flags & 2) return take_quoted(P, B, C, k, fs, fe, flags);
     size_t r = C->rows;
     const char *t = B->data + fs;
     size_t n = fe - fs;
@@ -307,6 +323,16 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
             }
             break;
         }
+        case ST_PROFILE: {
+            /* checked only (a profile counts more: the general way) */
+            if (C->profile || mode == CM_CHECK) break;
+            uint64_t m;
+            unsigned fl, kind;
+            bool neg;
+            if (mode != CM_INFER || !fast_dec_parts(t, n, &m, &fl, &neg, &kind)) break;
+            c->kinds |= kind;
+            return true;
+        }
         default:
             break;
         }
@@ -324,6 +350,7 @@ static __attribute__((noinline)) bool take_cell_ni(pass_t *P, batch_t *B, chunk_
 static inline bool end_record(chunk_t *C, size_t rstart)
 {
     if (C->irregular) C->rline[C->rows] = (uint32_t)C->nl;
+    if (C->roff) C->roff[C->rows] = rstart;
     C->rows++;
     if (C->rows >= C->cap && !jp_csv_chunk_grow(C, C->rows + 1)) {
         chunk_fail(C, JP_ERR_NOMEM, rstart, -1, "out of memory");

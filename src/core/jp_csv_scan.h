@@ -377,7 +377,9 @@ typedef struct chunk {
     /* cells read as null for not being of their type */
     cerr_t *cerr;
     size_t ncerr, cerr_cap;
-    long line0; /* set in order, by the calling thread */
+    long line0;     /* set in order, by the calling thread */
+    uint64_t *roff; /* pass_t.offsets: each row's record start in the batch */
+    size_t roff_cap;
 } chunk_t;
 
 typedef struct batch {
@@ -462,7 +464,10 @@ typedef struct pass {
     size_t base;
     bool retype;
     jp_type_t *etype;       /* per colspec: the type batches went out with (NONE: none yet) */
-    jp_column_t **ecols;    /* per colspec: the batch being handed on */
+    jp_column_t **ecols;    /* per colspec: the batch being handed on (then the offsets) */
+    size_t nbuilt;          /* colspecs built; those after are checked only (csv_how_t.ncheck) */
+    bool offsets;           /* csv_how_t.offsets */
+    jp_column_t *offs;      /* the batch's record offsets, as they are appended */
     struct scratch scratch; /* the calling thread's */
     /* csv_how_t.cell_errors: a cell its explicit type cannot read is null
        and recorded here, in file order, instead of failing the pass */

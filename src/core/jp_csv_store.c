@@ -174,6 +174,7 @@ void jp_csv_chunk_free(chunk_t *C)
     jp_free(C->fe);
     jp_free(C->ff);
     jp_free(C->rline);
+    jp_free(C->roff);
     jp_buf_free(&C->scratch);
     chunk_clear_rejects(C);
     jp_free(C->rej);
@@ -214,6 +215,12 @@ bool jp_csv_chunk_grow(chunk_t *C, size_t need)
         if (!r) return false;
         C->rline = r;
         C->rline_cap = cap;
+    }
+    if (C->roff) {
+        uint64_t *o = jp_realloc_array(C->roff, cap, sizeof *o);
+        if (!o) return false;
+        C->roff = o;
+        C->roff_cap = cap;
     }
     C->cap = cap;
     return true;
@@ -338,6 +345,7 @@ bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
         ccol_t *c = &C->cc[k];
         c->store = jp_csv_store_of_mode(B->mode[k]);
         if (P->profile && c->store != ST_DEAD) c->store = ST_PROFILE;
+        if (k >= P->nbuilt) c->store = ST_PROFILE; /* checked only: kinds, nothing stored */
         c->kinds = 0;
         c->has_nulls = c->has_quals = false;
         c->n_null = c->n_qempty = c->n_marker = c->n_qual = 0;
@@ -355,11 +363,17 @@ bool jp_csv_chunk_setup(pass_t *P, batch_t *B, chunk_t *C)
         ccol_t *c = &C->cc[k];
         if (c->store == ST_STR && !cdict_reset(&c->d, need)) return false;
         /* reuse arrays that are big enough */
-        if (c->store == ST_DEAD || c->vcap >= need) continue;
+        if (c->store == ST_DEAD || c->store == ST_PROFILE || c->vcap >= need) continue;
         jp_free(c->v);
         c->v = jp_malloc_array(need, c->store == ST_PERIOD ? sizeof *c->p : sizeof *c->v);
         c->vcap = c->v ? (uint32_t)need : 0;
         if (!c->v) return false;
+    }
+    if (P->offsets && C->roff_cap < need) {
+        jp_free(C->roff);
+        C->roff = jp_malloc_array(need, sizeof *C->roff);
+        C->roff_cap = C->roff ? need : 0;
+        if (!C->roff) return false;
     }
     C->cap = need;
     return true;
@@ -682,7 +696,7 @@ static jp_status_t bld_append(pass_t *P, size_t k, chunk_t *C, size_t row0, uint
     ccol_t *c = &C->cc[k];
     size_t r = C->rows;
     B->kinds |= c->kinds;
-    if (B->store == ST_DEAD) return JP_OK;
+    if (B->store == ST_DEAD || k >= P->nbuilt) return JP_OK; /* checked only: the kinds */
     int to = combine(B->store, c->store, B->kinds);
     if (to == ST_DEAD) {
         jp_column_unref(B->col);
@@ -874,6 +888,18 @@ static size_t select_rows(pass_t *P, chunk_t *C)
     return kept;
 }
 
+/* Streaming with offsets: the chunk's record starts as text offsets. */
+static jp_status_t offsets_append(pass_t *P, const batch_t *B, const chunk_t *C, uint64_t hint)
+{
+    size_t row0 = P->rows - P->base;
+    if (!P->offs && !(P->offs = jp_column_new(JP_TYPE_INT, (size_t)hint + 16))) return JP_ERR_NOMEM;
+    if (jp_column_reserve(P->offs, row0 + C->rows)) return JP_ERR_NOMEM;
+    int64_t *v = P->offs->v.i + row0;
+    for (size_t i = 0; i < C->rows; i++) v[i] = (int64_t)(B->off + C->roff[i]);
+    P->offs->len = row0 + C->rows;
+    return JP_OK;
+}
+
 jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
 {
     if (!P->total_hint && P->lay->rows_hint) P->total_hint = P->lay->rows_hint + 1;
@@ -916,6 +942,8 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             for (size_t k = 0; k < P->n; k++)
                 if (bld_append(P, k, C, P->rows - P->base, hint))
                     return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
+            if (P->offsets && offsets_append(P, B, C, hint))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
         }
         if (C->irregular && !P->lines && !P->emit && P->lay->data_line > 0) {
             /* from here on rows need their own line numbers */
@@ -944,6 +972,10 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
        infers to the end: it counts nulls in text columns too) */
     for (size_t k = 0; k < P->n && !P->profile; k++) {
         if (P->cs[k].mode != CM_INFER) continue;
+        if (k >= P->nbuilt) { /* checked only: text needs its UTF-8 checked, no more */
+            if (kinds_are_text(P->b[k].kinds)) P->mode[k] = CM_CHECK;
+            continue;
+        }
         if (P->b[k].store == ST_DEAD)
             P->mode[k] = CM_CHECK;
         else if (P->b[k].store == ST_STR)
@@ -978,8 +1010,10 @@ jp_status_t jp_csv_bld_finish(pass_t *P, size_t k, jp_column_t **out, bool *dead
     size_t len = P->rows - P->base;
     *out = NULL;
     *dead = false;
-    if (B->store == ST_NUM && !(B->kinds & (K_INT | K_INTWIDE | K_DEC | K_BIGX))) {
-        /* only nan/inf: that is text */
+    if (B->store == ST_NUM && P->cs[k].mode == CM_INFER &&
+        !(B->kinds & (K_INT | K_INTWIDE | K_DEC | K_BIGX))) {
+        /* inferred from only nan/inf: that is text (a number field is
+           numbers, whatever its cells) */
         jp_column_unref(B->col);
         B->col = NULL;
         B->store = ST_DEAD;

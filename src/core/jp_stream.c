@@ -689,6 +689,7 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
 typedef struct pass {
     const jp_stream_chain_t *c;
     const jp_stream_consumer_t *cb;
+    jp_stream_batch_at_fn batch_at; /* instead of cb->batch, with the offsets */
     size_t *read_idx, nread;
     size_t *top_idx, ntop;
     jp_status_t reset_st;
@@ -706,7 +707,8 @@ static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows,
         jp_stream_run_chain(p->c, cols, p->read_idx, p->nread, nrows, p->top_idx, p->ntop, err);
     if (!top) return err ? err->code : JP_ERR_NOMEM;
     batches_run++;
-    jp_status_t st = p->cb->batch(p->cb->ctx, top, err);
+    jp_status_t st = p->batch_at ? p->batch_at(p->cb->ctx, top, cols[p->nread], err)
+                                 : p->cb->batch(p->cb->ctx, top, err);
     jp_dataset_unref(top);
     return st;
 }
@@ -728,27 +730,58 @@ static bool pass_stopped(void *ctx)
 jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
                                  const jp_stream_consumer_t *cb, jp_error_t *err)
 {
+    return jp_stream_chain_pass_checked(c, want_top, NULL, NULL, cb, NULL, err);
+}
+
+jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool *want_top,
+                                         const bool *check_top, jp_type_t *types,
+                                         const jp_stream_consumer_t *cb,
+                                         jp_stream_batch_at_fn batch_at, jp_error_t *err)
+{
     pass_t p;
     memset(&p, 0, sizeof p);
     p.c = c;
     p.cb = cb;
+    p.batch_at = batch_at;
     size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
+    size_t nsrc = c->src->schema.n_fields;
+    size_t *chk = NULL, nchk = 0;
+    jp_type_t *ft = NULL;
     jp_status_t st = jp_stream_chain_inputs(c, want_top, &p.read_idx, &p.nread, err);
-    if (st) return st;
-    if (!(p.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *p.top_idx))) {
-        jp_free(p.read_idx);
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    if (!st && check_top) st = jp_stream_chain_inputs(c, check_top, &chk, &nchk, err);
+    if (st) goto done;
+    /* checked: what is not read anyway */
+    size_t m = 0;
+    for (size_t j = 0, r = 0; j < nchk; j++) {
+        while (r < p.nread && p.read_idx[r] < chk[j]) r++;
+        if (r == p.nread || p.read_idx[r] != chk[j]) chk[m++] = chk[j];
+    }
+    nchk = m;
+    p.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *p.top_idx);
+    ft = jp_malloc_array(p.nread + nchk + 1, sizeof *ft);
+    if (!p.top_idx || !ft) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
     }
     for (size_t i = 0; i < nf; i++)
         if (want_top[i]) p.top_idx[p.ntop++] = i;
     jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL};
     memset(c->at, 0, sizeof c->at_rows);
-    st = jp_csv_stream(c->src, p.read_idx, p.nread, &mine, err);
+    st = jp_csv_stream_checked(c->src, p.read_idx, p.nread, chk, nchk, batch_at != NULL, ft, &mine,
+                               err);
     if (!st && p.reset_st) {
         if (err) *err = p.reset_err;
         st = p.reset_st;
     }
+    if (!st && types) {
+        for (size_t i = 0; i < nsrc; i++) types[i] = JP_TYPE_NONE;
+        for (size_t k = 0; k < p.nread; k++) types[p.read_idx[k]] = ft[k];
+        for (size_t k = 0; k < nchk; k++) types[chk[k]] = ft[p.nread + k];
+    }
+done:
     jp_free(p.read_idx);
     jp_free(p.top_idx);
+    jp_free(chk);
+    jp_free(ft);
     return st;
 }

@@ -51,12 +51,28 @@ typedef struct jp_stream_consumer {
     bool (*stopped)(void *ctx);
 } jp_stream_consumer_t;
 
+/* A consumer's batch() that also gets the batch's record offsets in the
+ * file's text, one per row read from the file (the chain's top rows when
+ * no node drops rows). */
+typedef jp_status_t (*jp_stream_batch_at_fn)(void *ctx, jp_dataset_t *top,
+                                             const jp_column_t *offsets, jp_error_t *err);
+
 /* jp_csv_stream of the chain's file, reading what the top's fields
  * want_top[] need: each batch goes through the chain (counted in
  * jp_stream_batches), which starts from the first row at the pass's start
  * and at each restart, then to cb. */
 jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
                                  const jp_stream_consumer_t *cb, jp_error_t *err);
+/* The same, and the file's fields the top's fields check_top[] need
+ * beyond those are checked as a full read checks them, not built
+ * (jp_csv_stream_checked); batch_at (when not NULL) is called instead of
+ * cb->batch, with the record offsets.  types (the file's fields:
+ * c->src->schema.n_fields entries) gets the whole file's type of each
+ * field read or checked (others: JP_TYPE_NONE). */
+jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool *want_top,
+                                         const bool *check_top, jp_type_t *types,
+                                         const jp_stream_consumer_t *cb,
+                                         jp_stream_batch_at_fn batch_at, jp_error_t *err);
 
 /* group_by + agg streamed (jp_stream.c): min, max, first, last carried
  * over a batch (jp_stream_ops.c).  *held has one cell per group of the

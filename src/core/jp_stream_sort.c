@@ -14,6 +14,12 @@
  * compared with it, key by key, and only those ordered strictly before it
  * can join the pool (no sort of the batch, the usual case).
  *
+ * When no node of the chain drops rows or goes by position, a row at the
+ * top is the file's row: the first pass builds only the keys, checks the
+ * other fields asked for (their types, their errors: jp_csv_stream_checked)
+ * and keeps each pool row's record offset; the n records are then read
+ * alone, with the whole file's types, and run through the chain.
+ *
  * Fields asked for later, for the same rows: when no node of the chain
  * drops rows, a row at the top is the file's row of that number, and the
  * lazy file's take reads those rows alone (with the whole file's types)
@@ -127,8 +133,11 @@ typedef struct pass1 {
     size_t *kpool;          /* the keys' fields in the pool */
     const jp_column_t **kc; /* a batch's key columns */
     size_t nkeys, limit;
-    jp_dataset_t *pool; /* NULL until the first batch */
-    size_t *prow;       /* the pool rows' numbers at the top */
+    jp_dataset_t *pool;       /* NULL until the first batch */
+    size_t *prow;             /* the pool rows' numbers at the top */
+    bool at;                  /* by offset: the rows' other fields read at the end by offset */
+    int64_t *poff;            /* by offset: their records' offsets in the file's text */
+    const jp_column_t *boffs; /* by offset: the batch's */
     size_t pcap;
     size_t seen; /* top rows before this batch */
     bound_t bound;
@@ -330,7 +339,8 @@ static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
     if (st) return st;
     jp_column_t **nc = jp_calloc(t->ntop ? t->ntop : 1, sizeof *nc);
     size_t *nrow = jp_malloc_array(m ? m : 1, sizeof *nrow);
-    if (!nc || !nrow) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    int64_t *noff = t->at ? jp_malloc_array(m ? m : 1, sizeof *noff) : NULL;
+    if (!nc || !nrow || (t->at && !noff)) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < t->ntop && !st; k++)
         if (!(nc[k] = pick(pool->cols[k], ord, m, err))) st = err ? err->code : JP_ERR_NOMEM;
     if (!st) {
@@ -341,6 +351,12 @@ static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
         for (size_t q = 0; q < m; q++) nrow[q] = t->prow[ord[q]];
         jp_free(t->prow);
         t->prow = nrow;
+        if (noff) {
+            for (size_t q = 0; q < m; q++) noff[q] = t->poff[ord[q]];
+            jp_free(t->poff);
+            t->poff = noff;
+            noff = NULL;
+        }
         t->pcap = m ? m : 1;
         pool->nrows = m;
         nrow = NULL;
@@ -350,6 +366,7 @@ static jp_status_t pool_cut(pass1_t *t, jp_error_t *err)
     }
     jp_free(nc);
     jp_free(nrow);
+    jp_free(noff);
     jp_free(ord);
     return st;
 }
@@ -377,6 +394,14 @@ static jp_status_t p1_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
             goto done;
         }
         t->prow = p;
+        if (t->at) {
+            int64_t *o = jp_realloc_array(t->poff, cap, sizeof *o);
+            if (!o) {
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            t->poff = o;
+        }
         t->pcap = cap;
     }
     for (size_t k = 0; k < t->ntop && !st; k++)
@@ -384,11 +409,26 @@ static jp_status_t p1_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
                          pool->schema.fields[k].name, err);
     if (st) goto done;
     for (size_t q = 0; q < m; q++) t->prow[pool->nrows + q] = t->seen + ord[q];
+    if (t->at)
+        for (size_t q = 0; q < m; q++) t->poff[pool->nrows + q] = t->boffs->v.i[ord[q]];
     pool->nrows += m;
     t->seen += top->nrows;
     if (pool->nrows >= (t->bound.set ? 2 * t->limit : t->limit)) st = pool_cut(t, err);
 done:
     if (ord != t->cand) jp_free(ord);
+    return st;
+}
+
+/* A batch with its records' offsets (the top's rows are the file's). */
+static jp_status_t p1_batch_at(void *ctx, jp_dataset_t *top, const jp_column_t *offsets,
+                               jp_error_t *err)
+{
+    pass1_t *t = ctx;
+    if (!offsets || offsets->len != top->nrows)
+        return jp_error_set(err, JP_ERR_INTERNAL, "streaming: no record offsets");
+    t->boffs = offsets;
+    jp_status_t st = p1_batch(ctx, top, err);
+    t->boffs = NULL;
     return st;
 }
 
@@ -549,6 +589,61 @@ static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp
     return st;
 }
 
+/* The top fields want[] of the rows found, their records (at offsets
+ * off[], in the rows' sorted order) read alone with the file's types[]
+ * found by the first pass, and run through the chain (no node drops rows
+ * or goes by position); want[] is cleared. */
+static jp_status_t fetch_at(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
+                            const int64_t *off, const jp_type_t *types, bool *want, jp_error_t *err)
+{
+    size_t nf = ds->schema.n_fields, m = s->m, ng = 0, nread = 0;
+    size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
+    size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
+    size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
+    int64_t *at = jp_malloc_array(m ? m : 1, sizeof *at);
+    size_t *read_idx = NULL;
+    jp_type_t *rt = NULL;
+    jp_column_t **cols = NULL;
+    jp_dataset_t *top = NULL;
+    jp_status_t st = g && asc && inv && at ? jp_sort_rows_ascending(s->rows, m, asc, inv, err)
+                                           : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nf && !st; i++)
+        if (want[i]) g[ng++] = i;
+    if (!st && !ng) goto done;
+    /* the offsets ascend with the rows */
+    for (size_t q = 0; q < m && !st; q++) at[inv[q]] = off[q];
+    if (!st) st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err);
+    if (!st) {
+        rt = jp_malloc_array(nread ? nread : 1, sizeof *rt);
+        cols = jp_calloc(nread ? nread : 1, sizeof *cols);
+        if (!rt || !cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < nread && !st; k++)
+        if ((rt[k] = types[read_idx[k]]) == JP_TYPE_NONE)
+            st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: a field neither read nor checked");
+    if (!st) st = jp_csv_take_at(ch->src, read_idx, nread, rt, at, m, cols, err);
+    if (!st && !(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err)))
+        st = err ? err->code : JP_ERR_NOMEM;
+    for (size_t q = 0; q < ng && !st; q++) {
+        jp_column_t *c = jp_column_gather(top->cols[g[q]], inv, m);
+        st = c ? fill(ds, g[q], c, &top->schema.fields[g[q]], err)
+               : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        want[g[q]] = false;
+    }
+done:
+    if (cols)
+        for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
+    jp_free(cols);
+    jp_dataset_unref(top);
+    jp_free(read_idx);
+    jp_free(rt);
+    jp_free(g);
+    jp_free(asc);
+    jp_free(inv);
+    jp_free(at);
+    return st;
+}
+
 /* The first pass: *out gets the rows found; the pool's fields fill ds. */
 static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, const long *kidx,
                               const bool *desc, size_t nkeys, size_t limit, bool *want,
@@ -559,6 +654,7 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     for (size_t k = 0; k < ch->n; k++) filters |= jp_plan_stream_filters(ch->node[k]);
     pass1_t t;
     memset(&t, 0, sizeof t);
+    jp_type_t *types = NULL; /* by offset: the file's fields' types */
     bool *kept = jp_calloc(nf ? nf : 1, sizeof *kept);
     t.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *t.top_idx);
     t.keys = jp_malloc_array(nkeys ? nkeys : 1, sizeof *t.keys);
@@ -569,15 +665,23 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* the keys and the fields asked for: one pass (parsing every field
-       of every row costs less than a pass for the keys and a take of the
-       n rows, which reads every cell again) */
     for (size_t q = 0; q < nkeys; q++) {
         kept[kidx[q]] = true;
         t.keys[q].field = ds->schema.fields[kidx[q]].name;
         t.keys[q].desc = desc[q];
     }
-    for (size_t i = 0; i < nf; i++) kept[i] |= want[i];
+    /* When each row at the top is a row of the file (no node drops rows
+       or goes by position), only the keys are built; the other fields
+       asked for are checked in the same pass (types, errors) and read at
+       the end for the n rows alone, by their records' offsets.  Otherwise
+       the keys and the fields asked for are built in one pass. */
+    t.at = !filters && ch->src->schema.n_fields > 0;
+    for (size_t k = 0; k < ch->n; k++) t.at &= !jp_plan_stream_positional(ch->node[k]);
+    bool others = false;
+    for (size_t i = 0; i < nf; i++) others |= want[i] && !kept[i];
+    t.at &= others;
+    if (!t.at)
+        for (size_t i = 0; i < nf; i++) kept[i] |= want[i];
     for (size_t i = 0; i < nf; i++)
         if (kept[i]) t.top_idx[t.ntop++] = i;
     for (size_t q = 0; q < nkeys; q++)
@@ -587,7 +691,16 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
     t.nkeys = nkeys;
     t.limit = limit;
     jp_stream_consumer_t cb = {p1_batch, p1_reset, &t, NULL};
-    if ((st = jp_stream_chain_pass(ch, kept, &cb, err))) goto done;
+    if (t.at) {
+        if (!(types = jp_malloc_array(ch->src->schema.n_fields, sizeof *types))) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        st = jp_stream_chain_pass_checked(ch, kept, want, types, &cb, p1_batch_at, err);
+    } else {
+        st = jp_stream_chain_pass(ch, kept, &cb, err);
+    }
+    if (st) goto done;
     if (!t.pool) { /* no rows in the file: the loaded way says what that gives */
         *fallback = true;
         goto done;
@@ -610,9 +723,12 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
         st = fill(ds, i, jp_column_ref(t.pool->cols[k]), &t.pool->schema.fields[k], err);
         want[i] = false;
     }
+    if (!st && t.at) st = fetch_at(ds, ch, s, t.poff, types, want, err);
 done:
     jp_dataset_unref(t.pool);
     jp_free(t.prow);
+    jp_free(t.poff);
+    jp_free(types);
     jp_free(t.top_idx);
     jp_free(t.keys);
     jp_free(t.kpool);
