@@ -326,10 +326,8 @@ take_cell(pass_t *P, batch_t *B, chunk_t *C, size_t k, size_t fs, size_t fe, uns
         case ST_PROFILE: {
             /* checked only (a profile counts more: the general way) */
             if (C->profile || mode == CM_CHECK) break;
-            uint64_t m;
-            unsigned fl, kind;
-            bool neg;
-            if (mode != CM_INFER || !fast_dec_parts(t, n, &m, &fl, &neg, &kind)) break;
+            unsigned kind;
+            if (mode != CM_INFER || !fast_kind(t, n, &kind)) break;
             c->kinds |= kind;
             return true;
         }
@@ -405,34 +403,39 @@ static inline uint64_t prefix_xor(uint64_t x)
     return x;
 }
 
+/* Bit masks of 64 bytes: quotes, delimiters, LFs, NULs, and bytes past
+ * ASCII (the high bit). */
 static inline void masks64(const char *p, char delim, uint64_t *mq, uint64_t *md, uint64_t *mn,
-                           uint64_t *mz)
+                           uint64_t *mz, uint64_t *mh)
 {
 #if defined(__SSE2__)
     const __m128i Q = _mm_set1_epi8('"'), D = _mm_set1_epi8(delim), N = _mm_set1_epi8('\n');
     const __m128i Z = _mm_setzero_si128();
-    uint64_t q = 0, d = 0, n = 0, z = 0;
+    uint64_t q = 0, d = 0, n = 0, z = 0, h = 0;
     for (int k = 0; k < 4; k++) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         q |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, Q)) << (16 * k);
         d |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, D)) << (16 * k);
         n |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, N)) << (16 * k);
         z |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, Z)) << (16 * k);
+        h |= (uint64_t)(uint32_t)_mm_movemask_epi8(x) << (16 * k);
     }
 #else
-    uint64_t q = 0, d = 0, n = 0, z = 0;
+    uint64_t q = 0, d = 0, n = 0, z = 0, h = 0;
     for (int i = 0; i < 64; i++) {
         char c = p[i];
         q |= (uint64_t)(c == '"') << i;
         d |= (uint64_t)(c == delim) << i;
         n |= (uint64_t)(c == '\n') << i;
         z |= (uint64_t)(c == '\0') << i;
+        h |= (uint64_t)((unsigned char)c >> 7) << i;
     }
 #endif
     *mq = q;
     *md = d;
     *mn = n;
     *mz = z;
+    *mh = h;
 }
 
 /* Handle a fault at `pos` in the record starting at rstart.  Returns the
@@ -535,8 +538,9 @@ static bool generic_scan(pass_t *P, batch_t *B, chunk_t *C, size_t *rsp, bool on
     bool fq = false; /* the current field holds a quote in an earlier block */
     for (;;) {
         while (base < L) {
-            uint64_t q, d, nl, z;
-            masks64(b + base, delim, &q, &d, &nl, &z);
+            uint64_t q, d, nl, z, h;
+            masks64(b + base, delim, &q, &d, &nl, &z, &h);
+            (void)h;
             if (L - base < 64) {
                 uint64_t valid = (UINT64_C(1) << (L - base)) - 1;
                 q &= valid;
@@ -748,17 +752,19 @@ static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_
     const char *w = b + rstart;
     uint32_t *ev = S->ev, *nlp = S->nl, *qp = S->q, *zp = S->z, *qnlp = S->qnl;
     uint32_t nev = 0, nnl = 0, nq = 0, nz = 0, nqnl = 0;
-    uint64_t inq = 0;
+    uint64_t inq = 0, high = 0;
     for (size_t off = 0; off < wlen; off += 64) {
-        uint64_t q, d, nl, z;
-        masks64(w + off, delim, &q, &d, &nl, &z);
+        uint64_t q, d, nl, z, h;
+        masks64(w + off, delim, &q, &d, &nl, &z, &h);
         if (wlen - off < 64) {
             uint64_t valid = (UINT64_C(1) << (wlen - off)) - 1;
             q &= valid;
             d &= valid;
             nl &= valid;
             z &= valid;
+            h &= valid;
         }
+        high |= h;
         uint64_t inside = prefix_xor(q) ^ inq;
         inq = 0 - (inside >> 63);
         uint64_t e = (d | nl) & ~inside;
@@ -793,7 +799,23 @@ static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_
     ev[nev] = UINT32_MAX;
     const long *slot_of = P->slot_of;
     const size_t *nj = P->need_j, *nk = P->need_k;
-    const size_t nn = P->n;
+    size_t nn = P->n;
+    size_t aj[64], ak[64];
+    if (!high && nn <= 64) {
+        /* ASCII text: a cell only checked as text (CM_CHECK) is valid
+           UTF-8 as it is, so the window's records pass those fields by */
+        size_t m = 0;
+        for (size_t t = 0; t < nn; t++)
+            if (B->mode[nk[t]] != CM_CHECK) {
+                aj[m] = nj[t];
+                ak[m++] = nk[t];
+            }
+        if (m < nn) {
+            nj = aj;
+            nk = ak;
+            nn = m;
+        }
+    }
     uint32_t e0 = 0, qi = 0, zi = 0, qni = 0, r0 = 0;
     for (uint32_t ri = 0; ri < nnl; ri++) {
         uint32_t rend = nlp[ri];

@@ -267,6 +267,37 @@ fast_dec_parts(const char *s, size_t n, uint64_t *m, unsigned *fl, bool *negp, u
     return true;
 }
 
+/* The kind fast_dec_parts gives s[0..n) (K_INT or K_DEC), without its
+ * value: what a field that is only checked needs. */
+static inline __attribute__((always_inline)) bool fast_kind(const char *s, size_t n, unsigned *kind)
+{
+    bool neg = s[0] == '-';
+    const char *p = s + neg;
+    size_t len = n - neg;
+    if (len - 1 < 8) {
+        uint64_t w = rd64(p);
+        uint64_t keep = len == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * len)) - 1;
+        uint64_t nd = swar_nondigits(w) & keep;
+        unsigned i = nd ? (unsigned)__builtin_ctzll(nd) / 8 : (unsigned)len;
+        if (i == 0 || (p[0] == '0' && i > 1)) return false;
+        if (i == len) {
+            if (neg && i == 1 && p[0] == '0') return false; /* -0 is text */
+            *kind = K_INT;
+            return true;
+        }
+        if (p[i] != '.' || len - i - 1 == 0 || (nd >> (8 * i + 8)) != 0) return false;
+        *kind = K_DEC;
+        return true;
+    }
+    uint64_t ip, fp;
+    unsigned nd = swar_lead(p, len, &ip);
+    if (nd == 0 || (p[0] == '0' && nd > 1) || nd == len || (nd == 8 && len > 8)) return false;
+    size_t f = len - nd - 1;
+    if (p[nd] != '.' || f == 0 || f > 8 || swar_lead(p + nd + 1, f, &fp) != f) return false;
+    *kind = K_DEC;
+    return true;
+}
+
 static inline uint64_t pdec_pack(uint64_t m, unsigned fl, bool neg)
 {
     return m << 5 | (uint64_t)neg << 4 | fl;

@@ -25,7 +25,7 @@ static size_t top_n;
 /* N rows: g few strings with empties (nulls), v few numbers (ties) with
  * nulls and NaN, late an integer that meets a decimal at 90 %, t digits
  * that turn to text at 95 %, id unique, note free text with quotes (one
- * in 11 over two lines). */
+ * in 11 over two lines, the second not ASCII). */
 static void make_file(const char *p, int n)
 {
     static const char *gs[] = {"north", "\"south, far\"", "", "east", "b", "B"};
@@ -47,7 +47,7 @@ static void make_file(const char *p, int n)
         else
             fprintf(f, "%u,", r % 13);
         if (r % 11 == 0) /* a record on two lines */
-            fprintf(f, "%d,\"n \"\"%u\"\"\nsecond line\"\n", i, r % 1000);
+            fprintf(f, "%d,\"n \"\"%u\"\"\n第二行\"\n", i, r % 1000);
         else
             fprintf(f, "%d,\"n \"\"%u\"\"\"\n", i, r % 1000);
     }
@@ -69,6 +69,57 @@ static void make_typed_file(const char *p, int n)
         else
             fprintf(f, "2024-%02u-%02u,", 1 + r % 3, 1 + (r / 3) % 4);
         fprintf(f, "%s,%d\n", r % 7 == 0 ? "" : (r / 5) % 2 ? "true" : "false", i);
+    }
+    fclose(f);
+}
+
+/* N rows: a key k, and per edge token one column of small integers that
+ * holds that token once, late: each column's type is the token's verdict
+ * (text, decimal, integer), which the top-N's check of the column must
+ * reach as a full read does. */
+static const char *const edge_tokens[] = {"-0",
+                                          "007",
+                                          "1.",
+                                          "-1.25",
+                                          "123456789.12345678",
+                                          "1234567890123",
+                                          "12345678.123456789",
+                                          "-0.0",
+                                          "0.5",
+                                          "12345678",
+                                          "-",
+                                          "1e5",
+                                          "+3",
+                                          "9223372036854775808",
+                                          "\"12\"",
+                                          " 5",
+                                          "5 ",
+                                          "--1",
+                                          ".5",
+                                          "0x10",
+                                          "1,5"};
+#define N_EDGE (sizeof edge_tokens / sizeof edge_tokens[0])
+
+static void make_edge_file(const char *p, int n)
+{
+    FILE *f = fopen(p, "wb");
+    if (!f) return;
+    fputs("k", f);
+    for (size_t c = 0; c < N_EDGE; c++) fprintf(f, ",c%zu", c);
+    fputs("\n", f);
+    unsigned s = 5;
+    for (int i = 0; i < n; i++) {
+        s = s * 1103515245u + 12345u;
+        fprintf(f, "%u", (s >> 8) % 97);
+        for (size_t c = 0; c < N_EDGE; c++) {
+            const char *tok = edge_tokens[c];
+            bool quoted = strchr(tok, ',') != NULL;
+            if (i == n * 4 / 5 + (int)c)
+                fprintf(f, quoted ? ",\"%s\"" : ",%s", tok);
+            else
+                fprintf(f, ",%d", (int)((s >> 4) % 50) - 10);
+        }
+        fputs("\n", f);
     }
     fclose(f);
 }
@@ -137,6 +188,12 @@ static jp_dataset_t *p_derived(jp_dataset_t *ds, jp_error_t *err)
     jp_dataset_t *out = sorted_head(mu, k, 1, err);
     jp_dataset_unref(mu);
     return out;
+}
+
+static jp_dataset_t *p_key_k(jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_sort_key_t k[] = {{"k", true}};
+    return sorted_head(ds, k, 1, err);
 }
 
 static jp_dataset_t *p_dates(jp_dataset_t *ds, jp_error_t *err)
@@ -336,6 +393,9 @@ int main(void)
     unlink(path);
     make_typed_file(path, 5000);
     CASE("boolean and date keys with nulls, ties across batches") every_n(p_dates, false);
+    make_edge_file(path, 3000);
+    CASE("fields only checked: each edge token's verdict, as a full read's")
+    every_n(p_key_k, false);
     unlink(path);
     rmdir(unit_dir);
     return unit_done();
