@@ -25,10 +25,17 @@
  * left rows' tuples.  Either index is probed a block of rows at a time, a
  * key at a time over its typed array (period keys, row by row).
  *
- * Owns: jp_join, jp_join_from_name.  Must never: modify either input.
+ * An inner, left, semi or anti join is a node (jp_join_plan.c) that uses
+ * the index and the probe here; over rows in memory jp_join runs it at
+ * once.  Right and full joins, which need every left row before the right
+ * rows nothing matched, are made here whole.
+ *
+ * Owns: jp_join, jp_join_from_name, the index and the probe
+ * (jp_join_int.h).  Must never: modify either input.
  */
 #include <stdio.h>
 #include <string.h>
+#include "jp_join_int.h"
 #include "jp_keys.h"
 #include "jp_limit.h"
 #include "jp_mem.h"
@@ -48,36 +55,17 @@ bool jp_join_from_name(const char *name, jp_join_how_t *out)
     return false;
 }
 
-#define NONE UINT32_MAX /* no tuple: no match */
+#define NONE JP_JOIN_NONE
+
+typedef jp_join_index_t index_t;
+typedef jp_join_probe_t probe_t;
+typedef jp_join_rows_t rows_t;
 
 /* ---- the index of the right rows ---------------------------------------------- */
 
-typedef struct index {
-    size_t nkeys;
-    jp_column_t **lc, **rc; /* key columns, left and right */
-    bool *as_num;           /* integer against number: compare as doubles */
-    uint32_t **smap;        /* strings: left code -> right code (NONE absent), NULL same dict */
-    /* dense: code = sum over keys of (value - base) * stride */
-    bool dense;
-    int64_t *base;
-    uint64_t *card, *stride;
-    uint32_t *table; /* dense: tuple + 1 per combined code; hash: tuple + 1 per slot */
-    size_t mask;     /* hash slots - 1 */
-    uint64_t *tv;    /* hash: key values of each tuple (nkeys each) */
-    uint64_t *th;    /* hash: hash of each tuple */
-    size_t *trow;    /* a right row of each tuple (for periods) */
-    /* tuples */
-    size_t ntup;
-    size_t *head, *tail, *cnt; /* first and last right row, rows */
-    size_t *next;              /* per right row: the next of its tuple */
-    uint32_t *rtup;            /* per right row: its tuple (NONE: null key) */
-} index_t;
-
-static void index_free(index_t *x)
+void jp_join_index_free(index_t *x)
 {
-    if (x->smap)
-        for (size_t k = 0; k < x->nkeys; k++) jp_free(x->smap[k]);
-    jp_free(x->smap);
+    jp_join_index_left_free(x);
     jp_free(x->as_num);
     jp_free(x->base);
     jp_free(x->card);
@@ -237,11 +225,10 @@ static bool plan_dense(index_t *x, size_t nr)
     return x->table != NULL; /* no room: the hash table, then */
 }
 
-static jp_status_t build_index(index_t *x, size_t nr)
+jp_status_t jp_join_index_build(index_t *x, size_t nr)
 {
     size_t n = x->nkeys;
     if (nr >= NONE) return JP_ERR_LIMIT;
-    x->smap = jp_calloc(n, sizeof *x->smap);
     x->base = jp_calloc(n, sizeof *x->base);
     x->card = jp_calloc(n, sizeof *x->card);
     x->stride = jp_calloc(n, sizeof *x->stride);
@@ -250,22 +237,9 @@ static jp_status_t build_index(index_t *x, size_t nr)
     x->cnt = jp_calloc(nr ? nr : 1, sizeof *x->cnt);
     x->next = jp_malloc_array(nr ? nr : 1, sizeof *x->next);
     x->rtup = jp_malloc_array(nr ? nr : 1, sizeof *x->rtup);
-    if (!x->smap || !x->base || !x->card || !x->stride || !x->head || !x->tail || !x->cnt ||
-        !x->next || !x->rtup)
+    if (!x->base || !x->card || !x->stride || !x->head || !x->tail || !x->cnt || !x->next ||
+        !x->rtup)
         return JP_ERR_NOMEM;
-    /* left strings as right codes, once per distinct string */
-    for (size_t k = 0; k < n; k++) {
-        const jp_column_t *l = x->lc[k], *r = x->rc[k];
-        if (l->type != JP_TYPE_STRING || l->dict == r->dict) continue;
-        size_t dn = l->dict->count;
-        if (!(x->smap[k] = jp_malloc_array(dn ? dn : 1, sizeof **x->smap))) return JP_ERR_NOMEM;
-        for (uint32_t c = 0; c < dn; c++) {
-            size_t len;
-            const char *s = jp_strdict_get(l->dict, c, &len);
-            uint32_t rc;
-            x->smap[k][c] = jp_strdict_find(r->dict, s, len, &rc) ? rc : NONE;
-        }
-    }
     x->dense = plan_dense(x, nr);
     if (!x->dense) {
         jp_free(x->table);
@@ -296,20 +270,35 @@ static jp_status_t build_index(index_t *x, size_t nr)
     return JP_OK;
 }
 
-/* ---- probing ---------------------------------------------------------------------- */
+jp_status_t jp_join_index_left(index_t *x)
+{
+    size_t n = x->nkeys;
+    if (!(x->smap = jp_calloc(n, sizeof *x->smap))) return JP_ERR_NOMEM;
+    /* left strings as right codes, once per distinct string */
+    for (size_t k = 0; k < n; k++) {
+        const jp_column_t *l = x->lc[k], *r = x->rc[k];
+        if (l->type != JP_TYPE_STRING || l->dict == r->dict) continue;
+        size_t dn = l->dict->count;
+        if (!(x->smap[k] = jp_malloc_array(dn ? dn : 1, sizeof **x->smap))) return JP_ERR_NOMEM;
+        for (uint32_t c = 0; c < dn; c++) {
+            size_t len;
+            const char *s = jp_strdict_get(l->dict, c, &len);
+            uint32_t rc;
+            x->smap[k][c] = jp_strdict_find(r->dict, s, len, &rc) ? rc : NONE;
+        }
+    }
+    return JP_OK;
+}
 
-typedef struct probe {
-    index_t *x;
-    jp_join_how_t how;
-    size_t nl;
-    int parts;      /* of the left rows, probed on every core */
-    uint32_t *ltup; /* per left row: its tuple, NONE: no match */
-    size_t *count;  /* per part: output rows (for pairs) */
-    size_t *hits;   /* per part: left rows with a match */
-    size_t *at;     /* per part: where its output starts */
-    size_t *lo, *ro;
-    bool nomem;
-} probe_t;
+void jp_join_index_left_free(index_t *x)
+{
+    if (x->smap)
+        for (size_t k = 0; k < x->nkeys; k++) jp_free(x->smap[k]);
+    jp_free(x->smap);
+    x->smap = NULL;
+}
+
+/* ---- probing ---------------------------------------------------------------------- */
 
 /* Output rows a left row with tuple t gives. */
 static inline size_t rows_for(const probe_t *p, uint32_t t)
@@ -563,7 +552,7 @@ static void fill_part(void *ctx, int k, int parts)
 /* ---- the output -------------------------------------------------------------------- */
 
 /* Rows of c, JP_NO_ROW giving nulls; on all cores when none is missing. */
-static jp_column_t *gather_rows(jp_column_t *c, const size_t *rows, size_t n, bool missing)
+jp_column_t *jp_join_gather_rows(jp_column_t *c, const size_t *rows, size_t n, bool missing)
 {
     if (missing) return jp_column_gather(c, rows, n);
     jp_column_t *out;
@@ -630,8 +619,8 @@ static void tuple_part(void *ctx, int k, int parts)
  * right row of its tuple, null where it has none (missing: some have
  * none).  Gathered first to one value per tuple, so the rows read a small
  * array, on all cores, with no per-row index of right rows. */
-static jp_column_t *gather_tuples(const jp_column_t *c, const index_t *x, const uint32_t *ltup,
-                                  size_t n, bool missing)
+jp_column_t *jp_join_gather_tuples(const jp_column_t *c, const index_t *x, const uint32_t *ltup,
+                                   size_t n, bool missing)
 {
     size_t nt = x->ntup;
     size_t *idx = jp_malloc_array(nt + 1, sizeof *idx);
@@ -770,8 +759,8 @@ static jp_status_t full_rest(const index_t *x, const uint32_t *ltup, size_t nl, 
 }
 
 /* Row lines of the left rows of the output (0, unknown, for right-only rows). */
-static jp_status_t join_origin(jp_dataset_t *out, const jp_dataset_t *left, const size_t *lo,
-                               size_t n, bool identity)
+jp_status_t jp_join_origin(jp_dataset_t *out, const jp_dataset_t *left, const size_t *lo, size_t n,
+                           bool identity)
 {
     if (!left->origin) return JP_OK;
     if (identity) {
@@ -797,28 +786,36 @@ static jp_status_t nomem(jp_error_t *err)
 }
 
 /* The key types must agree (integer and number do); an error names both. */
-static jp_status_t check_types(index_t *x, const char *const *lk, const char *const *rk,
-                               jp_error_t *err)
+jp_status_t jp_join_check_type(jp_type_t a, jp_type_t b, const char *lk, const char *rk,
+                               bool *as_num, jp_error_t *err)
+{
+    *as_num = false;
+    if (a == b) return JP_OK;
+    if (jp_type_is_numeric(a) && jp_type_is_numeric(b)) {
+        *as_num = true;
+        return JP_OK;
+    }
+    if (strcmp(lk, rk) == 0)
+        jp_error_set(err, JP_ERR_TYPE,
+                     "join: key '%s' is %s in the left dataset but %s in the right (convert "
+                     "one side first, e.g. with mutate)",
+                     lk, jp_type_name(a), jp_type_name(b));
+    else
+        jp_error_set(err, JP_ERR_TYPE,
+                     "join: key '%s' is %s in the left dataset but key '%s' is %s in the right "
+                     "(convert one side first, e.g. with mutate)",
+                     lk, jp_type_name(a), rk, jp_type_name(b));
+    jp_error_field(err, lk);
+    return JP_ERR_TYPE;
+}
+
+jp_status_t jp_join_check_types(index_t *x, const char *const *lk, const char *const *rk,
+                                jp_error_t *err)
 {
     for (size_t k = 0; k < x->nkeys; k++) {
-        jp_type_t a = x->lc[k]->type, b = x->rc[k]->type;
-        if (a == b) continue;
-        if (jp_type_is_numeric(a) && jp_type_is_numeric(b)) {
-            x->as_num[k] = true;
-            continue;
-        }
-        if (strcmp(lk[k], rk[k]) == 0)
-            jp_error_set(err, JP_ERR_TYPE,
-                         "join: key '%s' is %s in the left dataset but %s in the right (convert "
-                         "one side first, e.g. with mutate)",
-                         lk[k], jp_type_name(a), jp_type_name(b));
-        else
-            jp_error_set(err, JP_ERR_TYPE,
-                         "join: key '%s' is %s in the left dataset but key '%s' is %s in the right "
-                         "(convert one side first, e.g. with mutate)",
-                         lk[k], jp_type_name(a), rk[k], jp_type_name(b));
-        jp_error_field(err, lk[k]);
-        return JP_ERR_TYPE;
+        jp_status_t st =
+            jp_join_check_type(x->lc[k]->type, x->rc[k]->type, lk[k], rk[k], &x->as_num[k], err);
+        if (st) return st;
     }
     return JP_OK;
 }
@@ -839,18 +836,22 @@ static jp_status_t resolve_keys(index_t *x, jp_dataset_t *left, jp_dataset_t *ri
         x->lc[k] = left->cols[li[k]];
         x->rc[k] = right->cols[ri[k]];
     }
-    return check_types(x, lk, rk, err);
+    return jp_join_check_types(x, lk, rk, err);
 }
 
-/* The index of the right rows, then the left rows' tuples, probed on
- * every core (p: its part counts, its hits). */
-static jp_status_t match_rows(index_t *x, probe_t *p, size_t nl, size_t nr, jp_error_t *err)
+/* The index of the right rows; an error says why it could not be made. */
+static jp_status_t build_right(index_t *x, size_t nr, jp_error_t *err)
 {
-    jp_status_t st = build_index(x, nr);
+    jp_status_t st = jp_join_index_build(x, nr);
     if (st == JP_ERR_LIMIT)
         return jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
     if (st) return nomem(err);
-    if ((st = jp_stop_check(err))) return st;
+    return jp_stop_check(err);
+}
+
+jp_status_t jp_join_probe(index_t *x, probe_t *p, size_t nl, jp_error_t *err)
+{
+    if (jp_join_index_left(x)) return nomem(err);
     p->parts = jp_par_parts(nl, (size_t)1 << 16);
     p->x = x;
     p->nl = nl;
@@ -864,20 +865,8 @@ static jp_status_t match_rows(index_t *x, probe_t *p, size_t nl, size_t nr, jp_e
     return jp_stop_check(err);
 }
 
-/* Where the output's rows come from. */
-typedef struct rows {
-    size_t n;
-    size_t *lo, *ro; /* per output row: its left and right row (JP_NO_ROW: none) */
-    /* a lookup (one right row per key, every left row kept once): the rows
-       are the left's own, in order, and the right's columns are read
-       through the tuples; no lo, no ro */
-    bool lookup;
-    bool identity;           /* the rows are the left's own, in order */
-    bool lmissing, rmissing; /* some row has no left / right side */
-} rows_t;
-
 /* The output rows of a join of nr right rows, from the probe p. */
-static jp_status_t output_rows(probe_t *p, const index_t *x, size_t nr, rows_t *o)
+jp_status_t jp_join_output_rows(probe_t *p, const index_t *x, size_t nr, rows_t *o)
 {
     jp_join_how_t how = p->how;
     size_t nl = p->nl, hits = 0;
@@ -934,19 +923,19 @@ static jp_status_t add_left_fields(jp_dataset_t *out, const jp_dataset_t *left, 
         else if (coalesce && key >= 0 && o->lmissing)
             c = coalesce_key(left->cols[f], o->lo, x->rc[key], o->ro, o->n, err);
         else
-            c = gather_rows(left->cols[f], o->lo, o->n, o->lmissing);
+            c = jp_join_gather_rows(left->cols[f], o->lo, o->n, o->lmissing);
         if (!c) /* coalesce_key has said why */
             return err && err->code == JP_ERR_TYPE ? JP_ERR_TYPE : nomem(err);
         out->cols[f] = c;
         out->schema.fields[f].type = c->type;
     }
     out->nrows = o->n;
-    if (join_origin(out, left, o->lo, o->n, o->identity)) return nomem(err);
+    if (jp_join_origin(out, left, o->lo, o->n, o->identity)) return nomem(err);
     return JP_OK;
 }
 
 /* fd's name with `suffix` appended until no field of out has it. */
-static jp_status_t unique_name(const jp_dataset_t *out, jp_field_t *fd, const char *suffix)
+jp_status_t jp_join_unique_name(const jp_dataset_t *out, jp_field_t *fd, const char *suffix)
 {
     while (jp_dataset_find(out, fd->name) >= 0) {
         size_t ln = strlen(fd->name) + strlen(suffix) + 1;
@@ -972,9 +961,9 @@ static jp_status_t add_right_fields(jp_dataset_t *out, const jp_dataset_t *right
         jp_field_t fd;
         if (jp_field_copy(&fd, &right->schema.fields[f])) return nomem(err);
         jp_column_t *c = NULL;
-        if (!unique_name(out, &fd, suffix))
-            c = o->lookup ? gather_tuples(right->cols[f], x, ltup, o->n, o->rmissing)
-                          : gather_rows(right->cols[f], o->ro, o->n, o->rmissing);
+        if (!jp_join_unique_name(out, &fd, suffix))
+            c = o->lookup ? jp_join_gather_tuples(right->cols[f], x, ltup, o->n, o->rmissing)
+                          : jp_join_gather_rows(right->cols[f], o->ro, o->n, o->rmissing);
         if (!c) {
             jp_field_free(&fd);
             return nomem(err);
@@ -984,6 +973,22 @@ static jp_status_t add_right_fields(jp_dataset_t *out, const jp_dataset_t *right
         if (st) return st;
     }
     return JP_OK;
+}
+
+void jp_join_probe_free(probe_t *p)
+{
+    jp_free(p->ltup);
+    jp_free(p->count);
+    jp_free(p->hits);
+    jp_free(p->at);
+    memset(p, 0, sizeof *p);
+}
+
+void jp_join_rows_free(rows_t *o)
+{
+    jp_free(o->lo);
+    jp_free(o->ro);
+    memset(o, 0, sizeof *o);
 }
 
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
@@ -999,6 +1004,17 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
     if ((int)how < 0 || how > JP_JOIN_FULL) {
         jp_error_set(err, JP_ERR_ARG, "join: unknown kind of join");
         return NULL;
+    }
+    if (how != JP_JOIN_RIGHT && how != JP_JOIN_FULL) {
+        /* a node: over a lazy input it waits for a consumer (and can
+           stream); over rows in memory it runs now */
+        jp_dataset_t *node =
+            jp_join_plan(left, right, left_keys, right_keys, nkeys, how, suffix, err);
+        if (node && !left->lazy && jp_dataset_need_all(node, err)) {
+            jp_dataset_unref(node);
+            return NULL;
+        }
+        return node;
     }
     index_t x;
     memset(&x, 0, sizeof x);
@@ -1018,9 +1034,9 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         goto done;
     }
     if (resolve_keys(&x, left, right, left_keys, right_keys, li, ri, err) ||
-        match_rows(&x, &p, left->nrows, right->nrows, err))
+        build_right(&x, right->nrows, err) || jp_join_probe(&x, &p, left->nrows, err))
         goto done;
-    if (output_rows(&p, &x, right->nrows, &o)) {
+    if (jp_join_output_rows(&p, &x, right->nrows, &o)) {
         nomem(err);
         goto done;
     }
@@ -1032,16 +1048,12 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         out = NULL;
     }
 done:
-    index_free(&x);
+    jp_join_index_free(&x);
     jp_free(x.lc);
     jp_free(x.rc);
     jp_free(li);
     jp_free(ri);
-    jp_free(p.ltup);
-    jp_free(p.count);
-    jp_free(p.hits);
-    jp_free(p.at);
-    jp_free(o.lo);
-    jp_free(o.ro);
+    jp_join_probe_free(&p);
+    jp_join_rows_free(&o);
     return out;
 }

@@ -686,6 +686,7 @@ jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t 
 
 jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 {
+    if (jp_join_is_plan(ds)) return jp_join_stream_input(ds);
     if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
     const plan_t *p = (const plan_t *)ds->lazy;
     /* rows kept by a list (a filter by a function) stream when the list
@@ -704,12 +705,17 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 
 bool jp_plan_stream_filters(const jp_dataset_t *ds)
 {
+    if (jp_join_is_plan(ds)) return true; /* its rows are not its input's, one for one */
     int k = ((const plan_t *)ds->lazy)->rows_kind;
     return k == ROWS_PRED || k == ROWS_LIST;
 }
 
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want)
 {
+    if (jp_join_is_plan(ds)) {
+        jp_join_stream_inputs(ds, want, in_want);
+        return;
+    }
     const plan_t *p = (const plan_t *)ds->lazy;
     for (size_t i = 0; i < p->nf; i++) {
         if (!want[i]) continue;
@@ -723,6 +729,7 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
 
 bool jp_plan_stream_positional(const jp_dataset_t *ds)
 {
+    if (jp_join_is_plan(ds)) return false;
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST) return true;
     for (size_t i = 0; i < p->nf; i++)
@@ -756,6 +763,7 @@ static jp_dataset_t *rebind_list(const plan_t *p, jp_dataset_t *in, size_t row0,
 
 jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0, jp_error_t *err)
 {
+    if (jp_join_is_plan(ds)) return jp_join_rebind(ds, in, err);
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST) return rebind_list(p, in, row0, err);
     jp_plan_field_t *f = jp_calloc(p->nf ? p->nf : 1, sizeof *f);

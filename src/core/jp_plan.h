@@ -100,6 +100,14 @@ bool jp_plan_stream_positional(const jp_dataset_t *ds);
 jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0,
                              jp_error_t *err);
 
+/* Join nodes (jp_join_plan.c) stream too: the left rows, a batch at a
+ * time, each probing the right side held whole.  The jp_plan_stream_*
+ * functions and jp_plan_rebind hand them over to these. */
+bool jp_join_is_plan(const jp_dataset_t *ds);
+jp_dataset_t *jp_join_stream_input(const jp_dataset_t *ds);
+void jp_join_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
+jp_dataset_t *jp_join_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err);
+
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);
 

@@ -183,7 +183,10 @@ bool jp_join_from_name(const char *name, jp_join_how_t *out);
  * error naming both fields and types.  The output holds the left fields,
  * then the right's non-key fields; a right field whose name is taken gets
  * `suffix` appended (NULL: "_right").  Left columns are shared, not copied,
- * when every left row matches exactly one right row.  Parallel.
+ * when every left row matches exactly one right row.  Parallel.  An
+ * inner, left, semi or anti join of a lazy `left` is a lazy node
+ * (jp_join_plan.c) that streams left's rows when left is a file pipeline;
+ * `right` is loaded now.
  */
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
                       const char *const *right_keys, size_t nkeys, jp_join_how_t how,

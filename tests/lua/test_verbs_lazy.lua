@@ -99,5 +99,29 @@ t.case("collect", function()
   t.eq(#eager:collect(), 150000)
 end)
 
+-- a join over a lazy file: the share of each row in its group, the group
+-- table joined back onto the file's rows as they stream
+t.case("a join over a lazy file streams its rows", function()
+  local groups = eager:group_by("district", "year"):agg{ total = jp.sum("output_t") }
+  local function shares(src)
+    return src:join(groups, { "district", "year" }):mutate{ share = "output_t / total" }
+  end
+  local lz = shares(jp.read_csv(path))
+  local s = lz:column("share")
+  t.near(s:sum(), 32, 1e-9, "the shares of 32 groups add up")
+  t.eq(s:count(), shares(eager):column("share"):count(), "the same non-null shares")
+  local got = shares(jp.read_csv(path)):group_by("crop"):agg{ s = jp.sum("share"), n = jp.count() }
+  t.ok(got:equals(shares(eager):group_by("crop"):agg{ s = jp.sum("share"), n = jp.count() }),
+    "grouped shares: the loaded file's")
+  -- keys named differently, and a key whose types differ
+  local g2 = groups:rename{ district = "d", year = "y" }
+  local a = jp.read_csv(path):join(g2, { district = "d", year = "y" }, "semi")
+  t.eq(#a, #eager:join(g2, { { "district", "d" }, { "year", "y" } }, "semi"))
+  local bad = groups:mutate{ year = "district" }
+  t.raises(function()
+    return jp.read_csv(path):join(bad, { "district", "year" }):column("total"):sum()
+  end, "join: key 'year' is integer in the left dataset but string in the right")
+end)
+
 os.remove(path)
 t.done()
