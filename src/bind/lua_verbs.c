@@ -1224,7 +1224,7 @@ static int ds_join(lua_State *L)
     jp_error_t err;
     jp_error_clear(&err);
     before_load(L, a);
-    jp_dataset_t *out = jp_join(a, b, kp.lk, kp.rk, kp.n, how, suffix, &err);
+    jp_dataset_t *out = jp_join_lazy(a, b, kp.lk, kp.rk, kp.n, how, suffix, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
     return 1;

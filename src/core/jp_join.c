@@ -991,9 +991,27 @@ void jp_join_rows_free(rows_t *o)
     memset(o, 0, sizeof *o);
 }
 
+static jp_dataset_t *join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
+                          const char *const *right_keys, size_t nkeys, jp_join_how_t how,
+                          const char *suffix, bool defer, jp_error_t *err);
+
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
                       const char *const *right_keys, size_t nkeys, jp_join_how_t how,
                       const char *suffix, jp_error_t *err)
+{
+    return join(left, right, left_keys, right_keys, nkeys, how, suffix, false, err);
+}
+
+jp_dataset_t *jp_join_lazy(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
+                           const char *const *right_keys, size_t nkeys, jp_join_how_t how,
+                           const char *suffix, jp_error_t *err)
+{
+    return join(left, right, left_keys, right_keys, nkeys, how, suffix, true, err);
+}
+
+static jp_dataset_t *join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
+                          const char *const *right_keys, size_t nkeys, jp_join_how_t how,
+                          const char *suffix, bool defer, jp_error_t *err)
 {
     if (!right_keys) right_keys = left_keys;
     if (!suffix) suffix = "_right";
@@ -1006,11 +1024,12 @@ jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const
         return NULL;
     }
     if (how != JP_JOIN_RIGHT && how != JP_JOIN_FULL) {
-        /* a node: over a lazy input it waits for a consumer (and can
-           stream); over rows in memory it runs now */
+        /* a node: it waits for a consumer, which takes the columns it
+           needs or streams the left rows through what follows; over rows
+           in memory jp_join runs it now */
         jp_dataset_t *node =
             jp_join_plan(left, right, left_keys, right_keys, nkeys, how, suffix, err);
-        if (node && !left->lazy && jp_dataset_need_all(node, err)) {
+        if (node && !defer && !left->lazy && jp_dataset_need_all(node, err)) {
             jp_dataset_unref(node);
             return NULL;
         }

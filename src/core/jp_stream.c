@@ -28,6 +28,7 @@
 #include "jp_csv.h"
 #include "jp_keys.h"
 #include "jp_lazy.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_stream_int.h"
@@ -60,6 +61,8 @@ bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
     c->at = c->at_rows;
     memset(c->at_rows, 0, sizeof c->at_rows);
     while (!jp_csv_is_lazy(ds)) {
+        /* rows in memory under a join: its left rows go in slices */
+        if (!ds->lazy && c->n && jp_join_is_plan(c->node[c->n - 1])) break;
         jp_dataset_t *in = jp_plan_stream_input(ds);
         if (!in || c->n == JP_STREAM_MAX_CHAIN) return false;
         c->node[c->n++] = ds;
@@ -683,6 +686,33 @@ jp_status_t jp_stream_write_csv(jp_dataset_t *ds, const char *path, const jp_wri
 
 /* ---- a pass (jp_stream_int.h) ---------------------------------------------------- */
 
+/* The source of a chain held in memory (a join's left rows): fields
+ * idx[0..n) handed on in slices of JP_STREAM_MEM_ROWS rows, as a file's
+ * batches are, so that what the chain makes is one slice at a time. */
+#define JP_STREAM_MEM_ROWS ((size_t)1 << 16)
+
+static jp_status_t mem_stream(jp_dataset_t *src, const size_t *idx, size_t n,
+                              const jp_csv_stream_cb_t *cb, jp_error_t *err)
+{
+    jp_column_t **cols = jp_calloc(n ? n : 1, sizeof *cols);
+    if (!cols) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    jp_status_t st = JP_OK;
+    for (size_t r0 = 0; r0 < src->nrows && !st; r0 += JP_STREAM_MEM_ROWS) {
+        size_t m = src->nrows - r0 < JP_STREAM_MEM_ROWS ? src->nrows - r0 : JP_STREAM_MEM_ROWS;
+        for (size_t k = 0; k < n && !st; k++)
+            if (!(cols[k] = jp_column_slice(src->cols[idx[k]], r0, m)))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        if (!st) st = cb->batch(cb->ctx, cols, m, err);
+        for (size_t k = 0; k < n; k++) {
+            jp_column_unref(cols[k]);
+            cols[k] = NULL;
+        }
+        if (!st && (st = jp_stop_check(err))) break;
+    }
+    jp_free(cols);
+    return st;
+}
+
 /* A pass over the chain's file: the chain's row positions from the start,
  * at the start and at each restart; a restart the consumer could not make
  * is reported before the next batch (jp_csv_stream's reset cannot fail). */
@@ -767,8 +797,17 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
         if (want_top[i]) p.top_idx[p.ntop++] = i;
     jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL};
     memset(c->at, 0, sizeof c->at_rows);
-    st = jp_csv_stream_checked(c->src, p.read_idx, p.nread, chk, nchk, batch_at != NULL, ft, &mine,
-                               err);
+    if (jp_csv_is_lazy(c->src)) {
+        st = jp_csv_stream_checked(c->src, p.read_idx, p.nread, chk, nchk, batch_at != NULL, ft,
+                                   &mine, err);
+    } else if (batch_at) {
+        st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: rows in memory have no file offsets");
+    } else {
+        /* rows in memory: their types are known */
+        st = mem_stream(c->src, p.read_idx, p.nread, &mine, err);
+        for (size_t k = 0; k < p.nread; k++) ft[k] = c->src->cols[p.read_idx[k]]->type;
+        for (size_t k = 0; k < nchk; k++) ft[p.nread + k] = c->src->cols[chk[k]]->type;
+    }
     if (!st && p.reset_st) {
         if (err) *err = p.reset_err;
         st = p.reset_st;

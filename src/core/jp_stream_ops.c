@@ -415,7 +415,7 @@ void jp_stream_set_rows_bytes(uint64_t bytes)
 bool jp_stream_rows_worth(const jp_dataset_t *ds)
 {
     jp_stream_chain_t ch;
-    if (!jp_stream_chain_of(ds, &ch)) return false;
+    if (!jp_stream_chain_of(ds, &ch) || !jp_csv_is_lazy(ch.src)) return false; /* no file */
     bool gz = false;
     uint64_t size = jp_csv_lazy_size(ch.src, &gz), lim = jp_mem_limit();
     if (gz) size = size > UINT64_MAX / 4 ? UINT64_MAX : size * 4;

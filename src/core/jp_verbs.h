@@ -191,6 +191,13 @@ bool jp_join_from_name(const char *name, jp_join_how_t *out);
 jp_dataset_t *jp_join(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
                       const char *const *right_keys, size_t nkeys, jp_join_how_t how,
                       const char *suffix, jp_error_t *err);
+/* The same, but an inner, left, semi or anti join of rows in memory is a
+ * lazy node too: the work waits for a consumer, and a streaming one takes
+ * the left rows in slices through what follows, never holding the joined
+ * columns whole (the Lua binding's ds:join). */
+jp_dataset_t *jp_join_lazy(jp_dataset_t *left, jp_dataset_t *right, const char *const *left_keys,
+                           const char *const *right_keys, size_t nkeys, jp_join_how_t how,
+                           const char *suffix, jp_error_t *err);
 
 /* ---- shapes ------------------------------------------------------------------ */
 

@@ -110,6 +110,11 @@ t.case("a join over a lazy file streams its rows", function()
   local s = lz:column("share")
   t.near(s:sum(), 32, 1e-9, "the shares of 32 groups add up")
   t.eq(s:count(), shares(eager):column("share"):count(), "the same non-null shares")
+  -- over rows in memory the join is lazy too: the same shares, in slices
+  local mem = shares(eager)
+  t.near(mem:column("share"):sum(), s:sum(), 1e-9, "in memory: the same sum")
+  t.eq(#mem, #eager, "a lookup keeps every row")
+  t.eq(mem:column("total")[7], shares(jp.read_csv(path)):column("total")[7], "a cell")
   local got = shares(jp.read_csv(path)):group_by("crop"):agg{ s = jp.sum("share"), n = jp.count() }
   t.ok(got:equals(shares(eager):group_by("crop"):agg{ s = jp.sum("share"), n = jp.count() }),
     "grouped shares: the loaded file's")
