@@ -282,4 +282,16 @@ typedef struct jp_csv_tuning {
 
 void jp_csv_set_tuning(const jp_csv_tuning_t *t); /* NULL restores the defaults */
 
+/* The scanner's instruction sets, chosen when a read starts: every one
+ * finds the same fields, records and faults. */
+#define JP_CSV_SIMD_PORTABLE 1 /* C (with SSE2 where the compiler targets it) */
+#define JP_CSV_SIMD_AVX2     2
+#define JP_CSV_SIMD_AVX512   3 /* AVX-512 BW and VBMI2 */
+/* The instruction set a read asked for `want` (0: the best) uses: at most
+ * what this processor (and this build) has. */
+int jp_csv_simd(int want);
+/* Testing and measurement: later reads use jp_csv_simd(want) (0, the
+ * default: the best).  Not thread-safe: call before reading. */
+void jp_csv_set_simd(int want);
+
 #endif

@@ -125,6 +125,7 @@ typedef struct csv_how {
 typedef struct csv_tuning {
     size_t batch_bytes, chunk_bytes, max_record, lazy_bytes;
     int threads;
+    int simd;       /* JP_CSV_SIMD_*, as jp_csv_simd() allows */
     bool chunk_set; /* chunk_bytes was asked for: do not widen chunks for wide records */
 } csv_tuning_t;
 

@@ -43,6 +43,13 @@ void jp_csv_set_tuning(const jp_csv_tuning_t *t)
     tuning.threads = t->threads;
 }
 
+static int simd_want;
+
+void jp_csv_set_simd(int want)
+{
+    simd_want = want;
+}
+
 void jp_csv_tuning_get(csv_tuning_t *t)
 {
     /* a chunk's rows are counted in 32 bits: batches stay below 1 GB */
@@ -54,6 +61,7 @@ void jp_csv_tuning_get(csv_tuning_t *t)
     t->max_record = tuning.max_record ? tuning.max_record : JP_CSV_MAX_RECORD;
     t->lazy_bytes = tuning.lazy_bytes ? tuning.lazy_bytes : JP_CSV_LAZY_BYTES;
     t->threads = tuning.threads;
+    t->simd = jp_csv_simd(simd_want);
 }
 
 /* ---- text helpers ---------------------------------------------------------- */
@@ -288,7 +296,7 @@ static void *worker_main(void *arg)
     pass_t *P = arg;
     scratch_t S;
     memset(&S, 0, sizeof S);
-    jp_csv_scratch_init(&S); /* without it the general scanner does the work */
+    jp_csv_scratch_init(&S, P->tune.simd); /* without it the general scanner does the work */
     pthread_mutex_lock(&P->mu);
     for (;;) {
         while (!P->quit && (!P->cur || P->next >= P->cur->nch))
@@ -893,7 +901,7 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
             P->need_j[m] = j;
             P->need_k[m++] = (size_t)P->slot_of[j];
         }
-    jp_csv_scratch_init(&P->scratch); /* without it the general scanner does the work */
+    jp_csv_scratch_init(&P->scratch, P->tune.simd); /* else the general scanner does the work */
     return JP_OK;
 }
 

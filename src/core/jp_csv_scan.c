@@ -10,6 +10,9 @@
  * whatever columns are asked for.  A fast path takes regular records by
  * index arithmetic; a general scanner handles every other case (faults,
  * records set aside, blank lines, long records, the end of the text).
+ * The fast path's indexing is compiled once per instruction set
+ * (jp_csv_index.h) and chosen when a read starts (jp_csv_simd): the
+ * build needs no flags beyond the baseline.
  *
  * Runs on worker threads: writes only its own chunk; never prints.
  */
@@ -21,6 +24,10 @@
 #include "jp_mem.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86_SIMD 1
 #endif
 
 /* Fail the chunk (first failure wins). */
@@ -438,6 +445,85 @@ static inline void masks64(const char *p, char delim, uint64_t *mq, uint64_t *md
     *mh = h;
 }
 
+#if HAVE_X86_SIMD
+#define TARGET_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,pclmul")))
+#define TARGET_AVX512                                                                              \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi2,avx2,bmi,bmi2,popcnt,pclmul")))
+
+static TARGET_AVX2 inline void masks64_avx2(const char *p, char delim, uint64_t *mq, uint64_t *md,
+                                            uint64_t *mn, uint64_t *mz, uint64_t *mh)
+{
+    const __m256i Q = _mm256_set1_epi8('"'), D = _mm256_set1_epi8(delim);
+    const __m256i N = _mm256_set1_epi8('\n'), Z = _mm256_setzero_si256();
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+#define M2(x, y)                                                                                   \
+    ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, x)) |                           \
+     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, y)) << 32)
+    *mq = M2(Q, Q);
+    *md = M2(D, D);
+    *mn = M2(N, N);
+    *mz = M2(Z, Z);
+#undef M2
+    *mh = (uint64_t)(uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b)
+                                                            << 32;
+}
+
+static TARGET_AVX512 inline void masks64_avx512(const char *p, char delim, uint64_t *mq,
+                                                uint64_t *md, uint64_t *mn, uint64_t *mz,
+                                                uint64_t *mh)
+{
+    __m512i x = _mm512_loadu_si512((const void *)p);
+    *mq = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('"'));
+    *md = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(delim));
+    *mn = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\n'));
+    *mz = _mm512_testn_epi8_mask(x, x);
+    *mh = _mm512_movepi8_mask(x);
+}
+#endif
+
+/* The fast path's index of a window, once per instruction set. */
+#define CI_LEVEL JP_CSV_SIMD_PORTABLE
+#define CI_TARGET
+#define CI_MASKS masks64
+#include "jp_csv_index.h"
+#undef CI_LEVEL
+#undef CI_TARGET
+#undef CI_MASKS
+#if HAVE_X86_SIMD
+#define CI_LEVEL  JP_CSV_SIMD_AVX2
+#define CI_TARGET TARGET_AVX2
+#define CI_MASKS  masks64_avx2
+#include "jp_csv_index.h"
+#undef CI_LEVEL
+#undef CI_TARGET
+#undef CI_MASKS
+#define CI_LEVEL  JP_CSV_SIMD_AVX512
+#define CI_TARGET TARGET_AVX512
+#define CI_MASKS  masks64_avx512
+#include "jp_csv_index.h"
+#undef CI_LEVEL
+#undef CI_TARGET
+#undef CI_MASKS
+#endif
+
+int jp_csv_simd(int want)
+{
+    int best = JP_CSV_SIMD_PORTABLE;
+#if HAVE_X86_SIMD
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt") &&
+        __builtin_cpu_supports("pclmul")) {
+        best = JP_CSV_SIMD_AVX2;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vbmi2"))
+            best = JP_CSV_SIMD_AVX512;
+    }
+#endif
+    return want >= JP_CSV_SIMD_PORTABLE && want < best ? want : best;
+}
+
 /* Handle a fault at `pos` in the record starting at rstart.  Returns the
  * position to resume at (after the line holding the fault), or (size_t)-1
  * when the chunk stops (error, or more text needed: C->incomplete). */
@@ -728,20 +814,39 @@ void jp_csv_scratch_free(scratch_t *S)
     memset(S, 0, sizeof *S);
 }
 
-bool jp_csv_scratch_init(scratch_t *S)
+bool jp_csv_scratch_init(scratch_t *S, int simd)
 {
-    size_t n = WIN + 65;
+    /* room for the slots written past the count (jp_csv_index.h) */
+    size_t n = WIN + 65 + 128;
     S->ev = jp_malloc_array(n, sizeof *S->ev);
     S->nl = jp_malloc_array(n, sizeof *S->nl);
     S->q = jp_malloc_array(n, sizeof *S->q);
     S->z = jp_malloc_array(n, sizeof *S->z);
     S->qnl = jp_malloc_array(n, sizeof *S->qnl);
+    S->index = index_window1;
+#if HAVE_X86_SIMD
+    if (simd == JP_CSV_SIMD_AVX2) S->index = index_window2;
+    if (simd == JP_CSV_SIMD_AVX512) S->index = index_window3;
+#else
+    (void)simd;
+#endif
     if (S->ev && S->nl && S->q && S->z && S->qnl) return true;
     jp_csv_scratch_free(S);
     return false;
 }
 
 enum { FW_MORE = 0, FW_GENERIC, FW_DONE };
+
+/* check_quoted from the window's quote positions q[0..n) inside field
+ * [fs, fe): one at each end and the others doubled, "..."" ""...".  A
+ * doubled quote inside is n > 2. */
+static inline bool quotes_ok(const uint32_t *q, uint32_t n, uint32_t fs, uint32_t fe)
+{
+    if (n < 2 || (n & 1) || q[0] != fs || q[n - 1] != fe - 1) return false;
+    for (uint32_t k = 1; k + 1 < n; k += 2)
+        if (q[k + 1] != q[k] + 1) return false;
+    return true;
+}
 
 static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_t rstart, int *why)
 {
@@ -750,53 +855,11 @@ static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_
     const char delim = P->lay->delim;
     const size_t wlen = L - rstart < WIN ? L - rstart : WIN;
     const char *w = b + rstart;
-    uint32_t *ev = S->ev, *nlp = S->nl, *qp = S->q, *zp = S->z, *qnlp = S->qnl;
-    uint32_t nev = 0, nnl = 0, nq = 0, nz = 0, nqnl = 0;
-    uint64_t inq = 0, high = 0;
-    for (size_t off = 0; off < wlen; off += 64) {
-        uint64_t q, d, nl, z, h;
-        masks64(w + off, delim, &q, &d, &nl, &z, &h);
-        if (wlen - off < 64) {
-            uint64_t valid = (UINT64_C(1) << (wlen - off)) - 1;
-            q &= valid;
-            d &= valid;
-            nl &= valid;
-            z &= valid;
-            h &= valid;
-        }
-        high |= h;
-        uint64_t inside = prefix_xor(q) ^ inq;
-        inq = 0 - (inside >> 63);
-        uint64_t e = (d | nl) & ~inside;
-        uint64_t nlo = nl & ~inside;
-        uint32_t o = (uint32_t)off;
-        while (e) {
-            ev[nev++] = o + (uint32_t)__builtin_ctzll(e);
-            e &= e - 1;
-        }
-        while (nlo) {
-            nlp[nnl++] = o + (uint32_t)__builtin_ctzll(nlo);
-            nlo &= nlo - 1;
-        }
-        if (__builtin_expect(q != 0, 0))
-            while (q) {
-                qp[nq++] = o + (uint32_t)__builtin_ctzll(q);
-                q &= q - 1;
-            }
-        if (__builtin_expect(z != 0, 0))
-            while (z) {
-                zp[nz++] = o + (uint32_t)__builtin_ctzll(z);
-                z &= z - 1;
-            }
-        uint64_t qnl = nl & inside;
-        if (__builtin_expect(qnl != 0, 0))
-            while (qnl) {
-                qnlp[nqnl++] = o + (uint32_t)__builtin_ctzll(qnl);
-                qnl &= qnl - 1;
-            }
-    }
-    qp[nq] = zp[nz] = qnlp[nqnl] = UINT32_MAX;
-    ev[nev] = UINT32_MAX;
+    const uint32_t *ev = S->ev, *nlp = S->nl, *qp = S->q, *zp = S->z, *qnlp = S->qnl;
+    windex_t X;
+    S->index(w, wlen, delim, S, &X);
+    const uint32_t nev = X.nev, nnl = X.nnl;
+    const uint64_t high = X.high;
     const long *slot_of = P->slot_of;
     const size_t *nj = P->need_j, *nk = P->need_k;
     size_t nn = P->n;
@@ -846,12 +909,11 @@ static size_t fast_window(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S, size_
                 uint32_t fs = j ? ev[e0 + j - 1] + 1 : r0, fe = ev[e0 + j];
                 unsigned flags = 0;
                 if (qp[qi] < fe) {
+                    uint32_t q0 = qi;
                     while (qp[qi] < fe) qi++;
                     if (j == ncols - 1 && fe > fs && w[fe - 1] == '\r') fe--;
-                    bool inner = false;
-                    size_t bad;
-                    if (check_quoted(w, fs, fe, &inner, &bad)) goto generic;
-                    flags = 1u | (inner ? 2u : 0u);
+                    if (!quotes_ok(qp + q0, qi - q0, fs, fe)) goto generic;
+                    flags = 1u | (qi - q0 > 2 ? 2u : 0u);
                 }
                 long k = slot_of[j];
                 if (k >= 0) C->ff[k] = (uint8_t)flags;

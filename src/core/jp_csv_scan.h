@@ -430,9 +430,19 @@ typedef struct batch {
     size_t row_bytes; /* estimate, for sizing chunk arrays */
 } batch_t;
 
-typedef struct scratch {
+/* The fast path's index of a window of text (jp_csv_index.h). */
+typedef struct windex {
+    uint32_t nev, nnl; /* field ends and record ends found */
+    uint64_t high;     /* nonzero when a byte past ASCII is in the window */
+} windex_t;
+
+typedef struct scratch scratch_t;
+typedef void (*index_fn)(const char *w, size_t wlen, char delim, scratch_t *S, windex_t *X);
+
+struct scratch {
     uint32_t *ev, *nl, *q, *z, *qnl; /* fast-path index of a window */
-} scratch_t;
+    index_fn index;                  /* for the instruction set chosen */
+};
 
 typedef struct bld {
     int store;
@@ -533,7 +543,7 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err);
 jp_status_t jp_csv_bld_finish(pass_t *P, size_t k, jp_column_t **out, bool *dead);
 
 /* jp_csv_scan.c */
-bool jp_csv_scratch_init(scratch_t *S);
+bool jp_csv_scratch_init(scratch_t *S, int simd); /* simd: JP_CSV_SIMD_*, as allowed */
 void jp_csv_scratch_free(scratch_t *S);
 void jp_csv_parse_chunk(pass_t *P, batch_t *B, chunk_t *C, scratch_t *S);
 /* A profile: find the culprits of the npending columns marked pending in
