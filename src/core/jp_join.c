@@ -851,7 +851,7 @@ static jp_status_t build_right(index_t *x, size_t nr, jp_error_t *err)
 
 jp_status_t jp_join_probe(index_t *x, probe_t *p, size_t nl, jp_error_t *err)
 {
-    if (jp_join_index_left(x)) return nomem(err);
+    if (!x->smap && jp_join_index_left(x)) return nomem(err); /* a node brings its own */
     p->parts = jp_par_parts(nl, (size_t)1 << 16);
     p->x = x;
     p->nl = nl;

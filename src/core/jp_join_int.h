@@ -84,7 +84,8 @@ jp_status_t jp_join_check_type(jp_type_t a, jp_type_t b, const char *lk, const c
 jp_status_t jp_join_check_types(jp_join_index_t *x, const char *const *lk, const char *const *rk,
                                 jp_error_t *err);
 
-/* nl left rows (x->lc) probed on every core (p->how set; the index built). */
+/* nl left rows (x->lc) probed on every core (p->how set; the index built;
+ * x->smap made by jp_join_index_left when NULL). */
 jp_status_t jp_join_probe(jp_join_index_t *x, jp_join_probe_t *p, size_t nl, jp_error_t *err);
 void jp_join_probe_free(jp_join_probe_t *p);
 /* The output rows of the probe p against nr right rows (JP_ERR_NOMEM). */

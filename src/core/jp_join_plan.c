@@ -41,6 +41,12 @@ typedef struct jshared {
        type changed from integer to number in a stream) */
     jp_join_index_t **xs;
     size_t nxs;
+    /* per key: a left dictionary (a reference) and its codes mapped to the
+       right's, kept from node to node: the slices of rows in memory share
+       one dictionary, mapped once instead of once a slice */
+    jp_strdict_t **sdict;
+    uint32_t **smap;
+    uint32_t *smap_n; /* codes mapped so far */
 } jshared_t;
 
 typedef struct jnode {
@@ -68,6 +74,13 @@ static void shared_unref(jshared_t *sh)
         jp_free(sh->xs[i]);
     }
     jp_free(sh->xs);
+    for (size_t k = 0; k < sh->nkeys; k++) {
+        if (sh->sdict) jp_strdict_unref(sh->sdict[k]);
+        if (sh->smap) jp_free(sh->smap[k]);
+    }
+    jp_free(sh->sdict);
+    jp_free(sh->smap);
+    jp_free(sh->smap_n);
     jp_free(sh->rc);
     jp_dataset_unref(sh->right);
     for (size_t k = 0; k < sh->nkeys; k++) {
@@ -85,7 +98,7 @@ static void shared_unref(jshared_t *sh)
 static void node_free(jp_lazy_t *lz)
 {
     jnode_t *j = (jnode_t *)lz;
-    jp_join_index_left_free(&j->x);
+    jp_free(j->x.smap); /* the maps are the shared part's */
     jp_free(j->as_num);
     jp_free(j->lc);
     jp_join_probe_free(&j->p);
@@ -131,6 +144,38 @@ static jp_status_t node_index(jnode_t *j, jp_error_t *err)
     return JP_OK;
 }
 
+/* The left key strings' codes as the right's (x.smap), from the shared
+ * maps, made or extended for this node's dictionaries. */
+static jp_status_t node_smap(jnode_t *j, jp_error_t *err)
+{
+    jshared_t *sh = j->sh;
+    if (!(j->x.smap = jp_calloc(sh->nkeys, sizeof *j->x.smap))) return nomem(err);
+    for (size_t k = 0; k < sh->nkeys; k++) {
+        const jp_column_t *l = j->lc[k], *r = sh->rc[k];
+        if (l->type != JP_TYPE_STRING || l->dict == r->dict) continue;
+        if (sh->sdict[k] != l->dict) {
+            jp_strdict_unref(sh->sdict[k]);
+            sh->sdict[k] = jp_strdict_ref(l->dict);
+            sh->smap_n[k] = 0;
+        }
+        uint32_t dn = l->dict->count;
+        if (!sh->smap[k] || sh->smap_n[k] < dn) {
+            uint32_t *m = jp_realloc_array(sh->smap[k], dn ? dn : 1, sizeof *m);
+            if (!m) return nomem(err);
+            sh->smap[k] = m;
+            for (uint32_t c = sh->smap_n[k]; c < dn; c++) {
+                size_t len;
+                const char *str = jp_strdict_get(l->dict, c, &len);
+                uint32_t rc;
+                m[c] = jp_strdict_find(r->dict, str, len, &rc) ? rc : JP_JOIN_NONE;
+            }
+            sh->smap_n[k] = dn;
+        }
+        j->x.smap[k] = sh->smap[k];
+    }
+    return JP_OK;
+}
+
 /* Probe the left rows (their key columns loaded): the output's rows. */
 static jp_status_t settle(jp_dataset_t *ds, jnode_t *j, jp_error_t *err)
 {
@@ -143,10 +188,11 @@ static jp_status_t settle(jp_dataset_t *ds, jnode_t *j, jp_error_t *err)
                                      &j->as_num[k], err)))
             return st;
     }
-    if ((st = node_index(j, err))) return st;
+    if ((st = node_index(j, err)) || (st = node_smap(j, err))) return st;
     j->p.how = sh->how;
     if ((st = jp_join_probe(&j->x, &j->p, left->nrows, err))) return st;
-    jp_join_index_left_free(&j->x);
+    jp_free(j->x.smap);
+    j->x.smap = NULL;
     if (jp_join_output_rows(&j->p, &j->x, sh->right->nrows, &j->o)) return nomem(err);
     ds->nrows = j->o.n;
     if (jp_join_origin(ds, left, j->o.lo, j->o.n, j->o.identity)) return nomem(err);
@@ -286,7 +332,12 @@ static jp_status_t resolve(jshared_t *sh, jp_dataset_t *left, const char *const 
     sh->lk = jp_calloc(n, sizeof *sh->lk);
     sh->rk = jp_calloc(n, sizeof *sh->rk);
     sh->rc = jp_calloc(n, sizeof *sh->rc);
-    if (!sh->li || !sh->ri || !sh->lk || !sh->rk || !sh->rc) return nomem(err);
+    sh->sdict = jp_calloc(n, sizeof *sh->sdict);
+    sh->smap = jp_calloc(n, sizeof *sh->smap);
+    sh->smap_n = jp_calloc(n, sizeof *sh->smap_n);
+    if (!sh->li || !sh->ri || !sh->lk || !sh->rk || !sh->rc || !sh->sdict || !sh->smap ||
+        !sh->smap_n)
+        return nomem(err);
     jp_status_t st;
     for (size_t k = 0; k < n; k++) {
         if (!(sh->lk[k] = jp_strdup(lk[k])) || !(sh->rk[k] = jp_strdup(rk[k]))) return nomem(err);
