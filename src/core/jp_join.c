@@ -619,10 +619,20 @@ static void tuple_part(void *ctx, int k, int parts)
  * right row of its tuple, null where it has none (missing: some have
  * none).  Gathered first to one value per tuple, so the rows read a small
  * array, on all cores, with no per-row index of right rows. */
-jp_column_t *jp_join_gather_tuples(const jp_column_t *c, const index_t *x, const uint32_t *ltup,
-                                   size_t n, bool missing)
+jp_column_t *jp_join_gather_tuples(jp_column_t *c, const index_t *x, const uint32_t *ltup, size_t n,
+                                   bool missing)
 {
     size_t nt = x->ntup;
+    if (nt > n) {
+        /* more tuples than rows (a batch of a stream against a large
+           table): each row's one right row, read directly */
+        size_t *rows = jp_malloc_array(n ? n : 1, sizeof *rows);
+        if (!rows) return NULL;
+        for (size_t q = 0; q < n; q++) rows[q] = ltup[q] == NONE ? JP_NO_ROW : x->head[ltup[q]];
+        jp_column_t *out = jp_join_gather_rows(c, rows, n, missing);
+        jp_free(rows);
+        return out;
+    }
     size_t *idx = jp_malloc_array(nt + 1, sizeof *idx);
     if (!idx) return NULL;
     if (nt) memcpy(idx, x->head, nt * sizeof *idx);

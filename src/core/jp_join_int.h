@@ -96,8 +96,8 @@ void jp_join_rows_free(jp_join_rows_t *o);
 /* Rows of c, JP_NO_ROW giving nulls (missing: some are). */
 jp_column_t *jp_join_gather_rows(jp_column_t *c, const size_t *rows, size_t n, bool missing);
 /* A lookup's right column c: the value of each left row's tuple's one row. */
-jp_column_t *jp_join_gather_tuples(const jp_column_t *c, const jp_join_index_t *x,
-                                   const uint32_t *ltup, size_t n, bool missing);
+jp_column_t *jp_join_gather_tuples(jp_column_t *c, const jp_join_index_t *x, const uint32_t *ltup,
+                                   size_t n, bool missing);
 /* The row lines of the output's left rows. */
 jp_status_t jp_join_origin(jp_dataset_t *out, const jp_dataset_t *left, const size_t *lo, size_t n,
                            bool identity);

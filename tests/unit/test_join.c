@@ -376,10 +376,31 @@ static void test_lookup_shares(void)
     jp_dataset_unref(r);
 }
 
+/* A lookup with fewer left rows than right keys (a batch against a large
+ * table) reads each row's right row directly: the same values, qualifiers
+ * and nulls where nothing matches. */
+static void test_lookup_few_rows(void)
+{
+    jp_dataset_t *l = mk("k:s,v:n", "c,1;zz,2;a,3");
+    jp_dataset_t *r = mk("k:s,t:n", "a,10;b,20;c,;d,40;e,50;f,60");
+    const char *k[] = {"k"};
+    jp_dataset_t *j = jp_join(l, r, k, NULL, 1, JP_JOIN_LEFT, NULL, &err);
+    CHECK_STR(dump(j), "k,v,t;c,1,;zz,2,;a,3,10");
+    jp_dataset_unref(j);
+    jp_dataset_t *l2 = mk("k:s,v:n", "f,1;a,2");
+    j = jp_join(l2, r, k, NULL, 1, JP_JOIN_INNER, NULL, &err);
+    CHECK_STR(dump(j), "k,v,t;f,1,60;a,2,10");
+    jp_dataset_unref(j);
+    jp_dataset_unref(l2);
+    jp_dataset_unref(l);
+    jp_dataset_unref(r);
+}
+
 int main(void)
 {
     RUN(test_join_fields);
     RUN(test_lookup_shares);
+    RUN(test_lookup_few_rows);
     RUN(test_random_joins);
     return unit_done();
 }
