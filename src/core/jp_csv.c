@@ -989,6 +989,10 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
         cs[k] = p->cs[f];
         if (k < n) inferred |= cs[k].mode == CM_INFER;
     }
+    /* a prefix of the file reads as if the file ended there: its passes,
+       the profile's too, give the prefix's types and errors */
+    csv_src_t src = p->src;
+    src.limit = cb->limit;
     stream_tap_t tap = {cb, seen, n, false, jp_stream_progress(), p->path, 0, 0};
     /* the size on disk is the text's only for a plain file */
     if (!p->src.gz && p->lay.have_id) tap.total = p->lay.size;
@@ -996,7 +1000,7 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
     csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap, .ncheck = nc, .offsets = offsets};
     csv_result_t res;
     memset(&res, 0, sizeof res);
-    jp_status_t st = jp_csv_pass(&p->src, &p->lay, cs, nt, &how, &res, err);
+    jp_status_t st = jp_csv_pass(&src, &p->lay, cs, nt, &how, &res, err);
     bool chose = st && tap.failed && cb->stopped && cb->stopped(cb->ctx);
     if ((!st && res.retype) || (st && tap.failed && inferred && !chose)) {
         /* Either a column changed type after batches went out (text after
@@ -1009,7 +1013,7 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
         jp_csv_result_free(&res, nt);
         csv_how_t prof = {.profile = true};
         csv_result_t pr;
-        st = jp_csv_pass(&p->src, &p->lay, cs, nt, &prof, &pr, err);
+        st = jp_csv_pass(&src, &p->lay, cs, nt, &prof, &pr, err);
         if (!st) {
             bool same = true;
             for (size_t k = 0; k < nt; k++)
@@ -1025,7 +1029,7 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
                 cb->reset(cb->ctx);
                 tap.failed = false;
                 tap.rows = 0;
-                st = jp_csv_pass(&p->src, &p->lay, cs, nt, &how, &res, err);
+                st = jp_csv_pass(&src, &p->lay, cs, nt, &how, &res, err);
                 if (!st && res.retype)
                     st = jp_error_set(err, JP_ERR_INTERNAL, "%s: types changed with types fixed",
                                       p->path);
@@ -1154,6 +1158,78 @@ jp_status_t jp_csv_take_at(jp_dataset_t *ds, const size_t *idx, size_t n, const 
     }
     jp_buf_free(&text);
     jp_free(cs);
+    return st;
+}
+
+/* Records end at a line feed outside quotes: inside a quoted field every
+ * quote is doubled, so a line feed after an even number of quotes (counted
+ * from a record's start) ends a record.  A stray quote in an unquoted field
+ * is an error the read reports at its own record, before any cut made
+ * after it. */
+jp_status_t jp_csv_prefix_end(const jp_dataset_t *ds, uint64_t bytes, uint64_t *end, bool *whole,
+                              jp_error_t *err)
+{
+    const csv_plan_t *p = (const csv_plan_t *)ds->lazy;
+    uint64_t from = p->lay.data_off, upto = bytes < UINT64_MAX - from ? from + bytes : UINT64_MAX;
+    *end = 0;
+    *whole = !p->src.gz && p->lay.have_id && upto >= p->lay.size;
+    if (*whole) return JP_OK;
+    csv_reader_t *r = NULL;
+    jp_status_t st = jp_csv_reader_open(&p->src, &p->lay, &r, err);
+    if (st) return st;
+    size_t cap = (size_t)1 << 20;
+    char *buf = jp_malloc(cap);
+    if (!buf) {
+        jp_csv_reader_close(r);
+        return nomem(err);
+    }
+    uint64_t at = 0, cut = 0; /* at: the offset of buf[0] */
+    bool odd = false, done = false;
+    while (!done) {
+        size_t got;
+        if ((st = jp_csv_reader_read(r, buf, cap, &got, err))) break;
+        if (!got) {
+            *whole = true;
+            break;
+        }
+        const char *b = buf, *e = buf + got;
+        if (at < from) b += from - at < got ? (size_t)(from - at) : got;
+        while (b < e && !done) {
+            const char *q = memchr(b, '"', (size_t)(e - b));
+            if (odd) { /* inside quotes: line feeds are data */
+                if (!q) break;
+                odd = false;
+                b = q + 1;
+                continue;
+            }
+            /* b..q holds no quote: its line feeds end records; the last
+               within the prefix, else the first after it */
+            const char *stop = q ? q : e;
+            uint64_t lim = upto > at ? upto - at : 0; /* buf offsets below lim are in it */
+            const char *mid = lim < (uint64_t)(b - buf)      ? b
+                              : lim < (uint64_t)(stop - buf) ? buf + lim
+                                                             : stop;
+            for (const char *t = mid; t > b; t--)
+                if (t[-1] == '\n') {
+                    cut = at + (uint64_t)(t - buf);
+                    break;
+                }
+            if (mid < stop) {
+                if (!cut) {
+                    const char *nl = memchr(mid, '\n', (size_t)(stop - mid));
+                    if (nl) cut = at + (uint64_t)(nl - buf) + 1;
+                }
+                done = cut != 0;
+            }
+            if (!q) break;
+            odd = true;
+            b = q + 1;
+        }
+        at += got;
+    }
+    if (!st && !*whole) *end = cut;
+    jp_free(buf);
+    jp_csv_reader_close(r);
     return st;
 }
 

@@ -238,6 +238,10 @@ typedef struct jp_csv_stream_cb {
        choice to stop, so that the rest of the file need not be read for an
        error of its own to report first? */
     bool (*stopped)(void *ctx);
+    /* Optional (0: the whole file): read the text up to this offset from
+       the file's start, a record's end (jp_csv_prefix_end), as if the file
+       ended there: the types and errors are those of that prefix. */
+    uint64_t limit;
 } jp_csv_stream_cb_t;
 
 bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */
@@ -265,6 +269,12 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
  * a plain file; a gzip file is decompressed up to the last one). */
 jp_status_t jp_csv_take_at(jp_dataset_t *ds, const size_t *idx, size_t n, const jp_type_t *types,
                            const int64_t *off, size_t m, jp_column_t **out, jp_error_t *err);
+/* A prefix of a lazy CSV file for a stream's limit: *end is the text offset
+ * (from the file's start) just past the last record that ends within the
+ * first `bytes` of data text (past the header), or past the first record
+ * when none does; *whole (end 0) when the file ends first. */
+jp_status_t jp_csv_prefix_end(const jp_dataset_t *ds, uint64_t bytes, uint64_t *end, bool *whole,
+                              jp_error_t *err);
 
 /*
  * Testing and measurement: override the batch size, chunk size, maximum

@@ -36,6 +36,9 @@ typedef struct csv_src {
     const char *mem;  /* memory source when non-NULL */
     size_t mem_len;
     bool gz;
+    /* text read at most, from the file's start (0: all): a prefix of the
+       file ending at a record's end reads as if the file ended there */
+    uint64_t limit;
 } csv_src_t;
 
 /* What the header told us, and the options every pass shares. */

@@ -169,6 +169,7 @@ struct csv_reader {
     const char *mem;
     size_t mem_len, mem_pos;
     const char *name;
+    uint64_t pos, limit; /* text handed out; csv_src_t.limit */
 };
 
 jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, csv_reader_t **out,
@@ -179,6 +180,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
     if (!r) return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     r->fd = -1;
     r->name = src->path;
+    r->limit = src->limit;
     if (src->mem && src->gz) {
         if (!(r->gz = jp_gunzip_open_mem(src->mem, src->mem_len, NULL, NULL, err))) {
             jp_free(r);
@@ -227,7 +229,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
     return JP_OK;
 }
 
-jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err)
+static jp_status_t reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err)
 {
     size_t have = 0;
     if (r->gz) return jp_gunzip_read(r->gz, buf, n, got, err);
@@ -252,15 +254,26 @@ jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got
     return JP_OK;
 }
 
+jp_status_t jp_csv_reader_read(csv_reader_t *r, char *buf, size_t n, size_t *got, jp_error_t *err)
+{
+    if (r->limit && n > r->limit - r->pos) n = (size_t)(r->limit - r->pos);
+    *got = 0;
+    jp_status_t st = n ? reader_read(r, buf, n, got, err) : JP_OK;
+    r->pos += *got;
+    return st;
+}
+
 static jp_status_t reader_skip(csv_reader_t *r, uint64_t off, jp_error_t *err)
 {
     if (r->mem && !r->gz) {
         r->mem_pos = off < r->mem_len ? (size_t)off : r->mem_len;
+        r->pos = r->mem_pos;
         return JP_OK;
     }
     if (!r->gz) {
         if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
             return jp_error_errno(err, JP_ERR_IO, errno, "cannot read %s", r->name);
+        r->pos = off;
         return JP_OK;
     }
     char tmp[65536];

@@ -16,6 +16,8 @@
 #include "jp_lazy.h"
 #include "jp_mem.h"
 #include "jp_par.h"
+#include "jp_stream.h"
+#include "jp_stream_int.h"
 
 enum rows_kind { ROWS_ALL, ROWS_PRED, ROWS_LIST, ROWS_RANGE };
 
@@ -42,6 +44,7 @@ typedef struct plan {
     size_t from, count; /* RANGE */
     bool tail;
     bool rows_ascending; /* LIST: strictly ascending, so a batch's share is a run of it */
+    bool streamed;       /* RANGE: the rows came from a prefix of the file (head_need) */
 } plan_t;
 
 static void plan_free(jp_lazy_t *lz)
@@ -376,10 +379,69 @@ static jp_status_t make_field(plan_t *p, jp_dataset_t *ds, size_t i, jp_error_t 
     return JP_OK;
 }
 
+/* plan_need of a head over a chain that streams: its rows are the first
+ * of a prefix of the file (jp_stream_chain_pass), never the whole file's.
+ * *fallback when the input does not stream after all (no rows). */
+static jp_status_t head_need(plan_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
+                             bool *fallback, jp_error_t *err)
+{
+    size_t *miss = jp_malloc_array(n ? n : 1, sizeof *miss);
+    jp_column_t **cols = jp_calloc(n ? n : 1, sizeof *cols);
+    size_t m = 0, nrows = 0;
+    jp_status_t st = JP_OK;
+    if (!miss || !cols) {
+        st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        bool dup = false;
+        for (size_t q = 0; q < m && !dup; q++) dup = miss[q] == idx[k];
+        if (!ds->cols[idx[k]] && !dup) miss[m++] = idx[k];
+    }
+    if (!m && p->rows_done) goto done;
+    if ((st = jp_stream_collect(ds, miss, m, cols, &nrows, fallback, err)) || *fallback) goto done;
+    if (p->rows_done && nrows != ds->nrows) {
+        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
+                          p->in->origin ? p->in->origin : "the file");
+        goto done;
+    }
+    if (!p->rows_done) {
+        /* the rows' lines are not known without reading them: the file only */
+        if (p->in->origin && !ds->origin) jp_dataset_set_origin(ds, p->in->origin, NULL);
+        ds->nrows = p->nsel = nrows;
+        p->rows_done = true;
+    }
+    for (size_t k = 0; k < m; k++) {
+        size_t i = miss[k];
+        jp_field_t *fd = &ds->schema.fields[i];
+        const jp_field_t *sf = &p->in->schema.fields[p->f[i].src];
+        ds->cols[i] = cols[k];
+        cols[k] = NULL;
+        fd->type = ds->cols[i]->type;
+        if (!fd->unit && sf->unit && !(fd->unit = jp_strdup(sf->unit))) {
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+done:
+    for (size_t k = 0; cols && k < m; k++) jp_column_unref(cols[k]);
+    jp_free(cols);
+    jp_free(miss);
+    return st;
+}
+
 static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
 {
     plan_t *p = (plan_t *)ds->lazy;
     jp_dataset_t *in = p->in;
+    if (p->rows_kind == ROWS_RANGE && !p->tail && (p->streamed || jp_stream_possible(in))) {
+        bool fallback = false;
+        jp_status_t hs = head_need(p, ds, idx, n, &fallback, err);
+        if (hs || !fallback) {
+            p->streamed = !hs;
+            return hs;
+        }
+    }
     size_t nin = in->schema.n_fields;
     bool *want = jp_calloc(nin ? nin : 1, sizeof *want);
     size_t *list = jp_malloc_array(nin ? nin : 1, sizeof *list);
@@ -690,8 +752,10 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
     if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
     const plan_t *p = (const plan_t *)ds->lazy;
     /* rows kept by a list (a filter by a function) stream when the list
-       is in order; a range or a shuffled list needs the row count first */
+       is in order, and a range from the start (a head, a slice) takes the
+       rows as they come; a tail or a shuffled list needs the count first */
     if (p->rows_kind == ROWS_LIST) return p->rows_ascending ? p->in : NULL;
+    if (p->rows_kind == ROWS_RANGE) return p->tail ? NULL : p->in;
     if (p->rows_kind != ROWS_ALL && p->rows_kind != ROWS_PRED) return NULL;
     /* a ready column (a mutation by a function) goes by row position; an
        aggregate or a window needs every row */
@@ -707,7 +771,16 @@ bool jp_plan_stream_filters(const jp_dataset_t *ds)
 {
     if (jp_join_is_plan(ds)) return true; /* its rows are not its input's, one for one */
     int k = ((const plan_t *)ds->lazy)->rows_kind;
-    return k == ROWS_PRED || k == ROWS_LIST;
+    return k == ROWS_PRED || k == ROWS_LIST || k == ROWS_RANGE;
+}
+
+bool jp_plan_stream_head(const jp_dataset_t *ds, size_t *rows)
+{
+    if (!ds->lazy || ds->lazy->ops != &plan_ops) return false;
+    const plan_t *p = (const plan_t *)ds->lazy;
+    if (p->rows_kind != ROWS_RANGE || p->tail) return false;
+    *rows = p->count < SIZE_MAX - p->from ? p->from + p->count : SIZE_MAX;
+    return true;
 }
 
 void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want)
@@ -731,7 +804,7 @@ bool jp_plan_stream_positional(const jp_dataset_t *ds)
 {
     if (jp_join_is_plan(ds)) return false;
     const plan_t *p = (const plan_t *)ds->lazy;
-    if (p->rows_kind == ROWS_LIST) return true;
+    if (p->rows_kind == ROWS_LIST || p->rows_kind == ROWS_RANGE) return true;
     for (size_t i = 0; i < p->nf; i++)
         if (p->f[i].ready) return true;
     return false;
@@ -766,6 +839,15 @@ jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t ro
     if (jp_join_is_plan(ds)) return jp_join_rebind(ds, in, err);
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST) return rebind_list(p, in, row0, err);
+    if (p->rows_kind == ROWS_RANGE) {
+        /* the batch's share of [from, from + count) */
+        size_t end = p->count < SIZE_MAX - p->from ? p->from + p->count : SIZE_MAX;
+        size_t lo = p->from > row0 ? p->from - row0 : 0, hi = end - row0;
+        if (end < row0) hi = 0;
+        if (hi > in->nrows) hi = in->nrows;
+        if (lo > hi) lo = hi;
+        return jp_plan_range(in, p->verb, lo, hi - lo, false, err);
+    }
     jp_plan_field_t *f = jp_calloc(p->nf ? p->nf : 1, sizeof *f);
     jp_dataset_t *out = NULL;
     if (!f) {

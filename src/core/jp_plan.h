@@ -99,6 +99,10 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
 bool jp_plan_stream_positional(const jp_dataset_t *ds);
 jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0,
                              jp_error_t *err);
+/* Is ds a head (a range of rows from the start: head, slice), and how many
+ * rows of its input does it take at most (SIZE_MAX: every row from `from`)?
+ * A stream through such a node needs only a prefix of the file. */
+bool jp_plan_stream_head(const jp_dataset_t *ds, size_t *rows);
 
 /* Join nodes (jp_join_plan.c) stream too: the left rows, a batch at a
  * time, each probing the right side held whole.  The jp_plan_stream_*

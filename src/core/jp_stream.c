@@ -3,7 +3,9 @@
  * batch of rows at a time, so that memory holds a batch, not the file.
  *
  * A chain is a lazy CSV dataset under plan nodes that can work batch by
- * batch (filter, mutate by expressions, select/drop/rename: jp_plan.h).
+ * batch (filter, mutate by expressions, select/drop/rename, head and slice
+ * from the start: jp_plan.h).  Under a head, the pass reads a prefix of the
+ * file as if the file ended there, longer ones until the head has its rows.
  * The file is read by jp_csv_stream; each batch becomes a small dataset
  * with the file's fields, the chain's nodes are made again over it
  * (jp_plan_rebind), and the consumer takes the top node's columns.  The
@@ -32,6 +34,7 @@
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_stream_int.h"
+#include "jp_stream_sort.h"
 
 /* Batches run through chains so far (tests check that a pipeline streamed). */
 static _Atomic size_t batches_run;
@@ -757,6 +760,24 @@ static bool pass_stopped(void *ctx)
     return p->cb->stopped(p->cb->ctx);
 }
 
+static uint64_t head_bytes = JP_STREAM_HEAD_BYTES;
+
+void jp_stream_set_head_bytes(uint64_t bytes)
+{
+    head_bytes = bytes ? bytes : JP_STREAM_HEAD_BYTES;
+}
+
+/* The node nearest the file that takes a range of rows from the start (a
+ * head), and how many rows of its input it takes; -1: none.  Only that
+ * node bounds how much of the file the chain reads: a head above it gets
+ * no more rows once it has its own. */
+static long chain_head(const jp_stream_chain_t *c, size_t *rows)
+{
+    for (size_t k = c->n; k-- > 0;)
+        if (jp_plan_stream_head(c->node[k], rows)) return (long)k;
+    return -1;
+}
+
 jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
                                  const jp_stream_consumer_t *cb, jp_error_t *err)
 {
@@ -773,6 +794,9 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     p.c = c;
     p.cb = cb;
     p.batch_at = batch_at;
+    jp_error_t mine_err; /* the reader keeps the first error while it looks for another */
+    if (!err) err = &mine_err;
+    jp_error_clear(err);
     size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
     size_t nsrc = c->src->schema.n_fields;
     size_t *chk = NULL, nchk = 0;
@@ -795,22 +819,44 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     }
     for (size_t i = 0; i < nf; i++)
         if (want_top[i]) p.top_idx[p.ntop++] = i;
-    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL};
-    memset(c->at, 0, sizeof c->at_rows);
-    if (jp_csv_is_lazy(c->src)) {
-        st = jp_csv_stream_checked(c->src, p.read_idx, p.nread, chk, nchk, batch_at != NULL, ft,
-                                   &mine, err);
-    } else if (batch_at) {
-        st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: rows in memory have no file offsets");
-    } else {
-        /* rows in memory: their types are known */
-        st = mem_stream(c->src, p.read_idx, p.nread, &mine, err);
-        for (size_t k = 0; k < p.nread; k++) ft[k] = c->src->cols[p.read_idx[k]]->type;
-        for (size_t k = 0; k < nchk; k++) ft[p.nread + k] = c->src->cols[chk[k]]->type;
-    }
-    if (!st && p.reset_st) {
-        if (err) *err = p.reset_err;
-        st = p.reset_st;
+    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL, 0};
+    /* Under a head, a prefix of the file is read as if the file ended
+       there (its types, its errors): the first head_bytes of text, then
+       four times as much each time the head's input got fewer rows than it
+       takes (the whole file once that passes half of it), the consumer
+       starting again. */
+    size_t head_rows = 0;
+    long hk = jp_csv_is_lazy(c->src) ? chain_head(c, &head_rows) : -1;
+    uint64_t bytes = head_bytes;
+    for (;;) {
+        bool whole = true;
+        uint64_t end = 0;
+        if (hk >= 0 && (st = jp_csv_prefix_end(c->src, bytes, &end, &whole, err))) break;
+        mine.limit = whole ? 0 : end;
+        memset(c->at, 0, sizeof c->at_rows);
+        if (jp_csv_is_lazy(c->src)) {
+            st = jp_csv_stream_checked(c->src, p.read_idx, p.nread, chk, nchk, batch_at != NULL, ft,
+                                       &mine, err);
+        } else if (batch_at) {
+            st = jp_error_set(err, JP_ERR_INTERNAL,
+                              "streaming: rows in memory have no file offsets");
+        } else {
+            /* rows in memory: their types are known */
+            st = mem_stream(c->src, p.read_idx, p.nread, &mine, err);
+            for (size_t k = 0; k < p.nread; k++) ft[k] = c->src->cols[p.read_idx[k]]->type;
+            for (size_t k = 0; k < nchk; k++) ft[p.nread + k] = c->src->cols[chk[k]]->type;
+        }
+        if (!st && p.reset_st) {
+            if (err) *err = p.reset_err;
+            st = p.reset_st;
+        }
+        if (st || whole || c->at[hk] >= head_rows) break;
+        bytes = bytes < UINT64_MAX / 4 ? bytes * 4 : UINT64_MAX;
+        /* past half the file, the whole file costs little more */
+        bool gz;
+        uint64_t size = jp_csv_lazy_size(c->src, &gz);
+        if (!gz && size && bytes >= size / 2) bytes = UINT64_MAX;
+        pass_reset(&p);
     }
     if (!st && types) {
         for (size_t i = 0; i < nsrc; i++) types[i] = JP_TYPE_NONE;
@@ -822,5 +868,80 @@ done:
     jp_free(p.top_idx);
     jp_free(chk);
     jp_free(ft);
+    return st;
+}
+
+/* ---- collecting the rows of a head ----------------------------------------------- */
+
+typedef struct collect {
+    const size_t *idx;
+    size_t n;
+    jp_dataset_t *pool; /* the rows so far, fields idx[0..n) */
+} collect_t;
+
+static jp_status_t c_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
+{
+    collect_t *cl = ctx;
+    if (cl->pool && !top->nrows) return JP_OK;
+    if (!cl->pool && !(cl->pool = jp_stream_empty_like(top, cl->idx, cl->n, 16, err)))
+        return err ? err->code : JP_ERR_NOMEM;
+    for (size_t k = 0; k < cl->n; k++) {
+        const jp_column_t *c = top->cols[cl->idx[k]];
+        if (c->type != cl->pool->cols[k]->type)
+            return jp_error_set(err, JP_ERR_INTERNAL, "streaming: field '%s' changed type",
+                                top->schema.fields[cl->idx[k]].name);
+        jp_status_t st = jp_column_append(cl->pool->cols[k], c, err);
+        if (st) return st;
+    }
+    cl->pool->nrows += top->nrows;
+    return JP_OK;
+}
+
+static jp_status_t c_reset(void *ctx, jp_error_t *err)
+{
+    (void)err;
+    collect_t *cl = ctx;
+    jp_dataset_unref(cl->pool);
+    cl->pool = NULL;
+    return JP_OK;
+}
+
+jp_status_t jp_stream_collect(jp_dataset_t *ds, const size_t *idx, size_t n, jp_column_t **cols,
+                              size_t *nrows, bool *fallback, jp_error_t *err)
+{
+    jp_stream_chain_t ch;
+    *fallback = false;
+    if (!jp_stream_chain_of(ds, &ch)) {
+        *fallback = true;
+        return JP_OK;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_calloc(nf ? nf : 1, sizeof *want);
+    size_t *top = jp_malloc_array(n ? n : 1, sizeof *top);
+    if (!want || !top) {
+        jp_free(want);
+        jp_free(top);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++) want[idx[k]] = true;
+    /* the pool's columns come in field order, each field once */
+    size_t m = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (want[i]) top[m++] = i;
+    collect_t cl = {top, m, NULL};
+    jp_stream_consumer_t cb = {c_batch, c_reset, &cl, NULL};
+    jp_status_t st = jp_stream_chain_pass(&ch, want, &cb, err);
+    if (!st && !cl.pool) *fallback = true; /* no rows in the file: nothing typed them */
+    if (!st && cl.pool) {
+        for (size_t k = 0; k < n; k++) {
+            size_t q = 0;
+            while (top[q] != idx[k]) q++;
+            cols[k] = jp_column_ref(cl.pool->cols[q]);
+        }
+        *nrows = cl.pool->nrows;
+    }
+    jp_dataset_unref(cl.pool);
+    jp_free(want);
+    jp_free(top);
     return st;
 }

@@ -101,6 +101,13 @@ jp_status_t jp_stream_rows(jp_dataset_t *ds, const bool *fields, jp_stream_rows_
                            void (*reset)(void *ctx), bool (*stopped)(void *ctx), void *ctx,
                            jp_error_t *err);
 
+/* A chain under a head (head(n), slice(i, j)) reads a prefix of its file:
+ * JP_STREAM_HEAD_BYTES of text, four times as much each time the head's
+ * input got fewer rows than it takes.  jp_stream_set_head_bytes changes the
+ * first prefix (0: the default; for tests). */
+#define JP_STREAM_HEAD_BYTES ((uint64_t)4 << 20)
+void jp_stream_set_head_bytes(uint64_t bytes);
+
 /*
  * Progress of streams, for a front end to show (NULL, the default: none).
  * Called on the thread that runs the stream: once at its start, after each

@@ -74,6 +74,13 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
                                          const jp_stream_consumer_t *cb,
                                          jp_stream_batch_at_fn batch_at, jp_error_t *err);
 
+/* Every row of ds (a chain that streams: in practice one ending in a head,
+ * whose rows are few), fields idx[0..n) into cols[k] (new references) and
+ * the number of rows into *nrows.  *fallback (JP_OK, nothing filled) when
+ * ds does not stream or the file has no rows. */
+jp_status_t jp_stream_collect(jp_dataset_t *ds, const size_t *idx, size_t n, jp_column_t **cols,
+                              size_t *nrows, bool *fallback, jp_error_t *err);
+
 /* group_by + agg streamed (jp_stream.c): min, max, first, last carried
  * over a batch (jp_stream_ops.c).  *held has one cell per group of the
  * batches before (nulls: none yet); c is this batch's column, gid its rows'
