@@ -944,12 +944,12 @@ typedef struct stream_tap {
 } stream_tap_t;
 
 static jp_status_t tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
-                             jp_error_t *err)
+                             const jp_column_t *lines, jp_error_t *err)
 {
     stream_tap_t *t = ctx;
     for (size_t k = 0; k < t->n; k++)
         if (t->seen[k] == JP_TYPE_NONE) t->seen[k] = cols[k]->type;
-    if ((t->failed = t->cb->batch(t->cb->ctx, cols, nrows, err) != JP_OK)) return err->code;
+    if ((t->failed = t->cb->batch(t->cb->ctx, cols, nrows, lines, err) != JP_OK)) return err->code;
     t->rows += nrows;
     if (t->progress) t->progress(t->path, bytes, t->total, t->rows, false);
     return JP_OK;
@@ -997,7 +997,11 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
     /* the size on disk is the text's only for a plain file */
     if (!p->src.gz && p->lay.have_id) tap.total = p->lay.size;
     if (tap.progress) tap.progress(p->path, 0, tap.total, 0, false);
-    csv_how_t how = {.emit = tap_batch, .emit_ctx = &tap, .ncheck = nc, .offsets = offsets};
+    csv_how_t how = {.emit = tap_batch,
+                     .emit_ctx = &tap,
+                     .ncheck = nc,
+                     .offsets = offsets,
+                     .emit_lines = cb->lines};
     csv_result_t res;
     memset(&res, 0, sizeof res);
     jp_status_t st = jp_csv_pass(&src, &p->lay, cs, nt, &how, &res, err);
@@ -1241,9 +1245,10 @@ typedef struct row_tap {
 } row_tap_t;
 
 static jp_status_t row_tap_batch(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
-                                 jp_error_t *err)
+                                 const jp_column_t *lines, jp_error_t *err)
 {
     (void)bytes;
+    (void)lines;
     row_tap_t *t = ctx;
     jp_status_t st = t->fn(t->ctx, t->row0, nrows, cols, err);
     t->row0 += nrows;

@@ -231,7 +231,9 @@ jp_status_t jp_csv_write_mem(jp_dataset_t *ds, const jp_write_opts_t *o, jp_buf_
  * the first, read with the whole file's types (found by a profile pass).
  */
 typedef struct jp_csv_stream_cb {
-    jp_status_t (*batch)(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err);
+    /* lines: each row's line in the file, when asked for (else NULL) */
+    jp_status_t (*batch)(void *ctx, jp_column_t *const *cols, size_t nrows,
+                         const jp_column_t *lines, jp_error_t *err);
     void (*reset)(void *ctx);
     void *ctx;
     /* Optional (NULL: no): after batch() failed, was it the consumer's own
@@ -242,6 +244,7 @@ typedef struct jp_csv_stream_cb {
        the file's start, a record's end (jp_csv_prefix_end), as if the file
        ended there: the types and errors are those of that prefix. */
     uint64_t limit;
+    bool lines; /* give batch() the rows' lines */
 } jp_csv_stream_cb_t;
 
 bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */

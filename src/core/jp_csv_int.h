@@ -106,8 +106,9 @@ typedef struct csv_how {
        the pass stops with res->retype set: the caller reads again with the
        types fixed.  `bytes`: the text read so far, from the file's start. */
     jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
-                        jp_error_t *err);
+                        const jp_column_t *lines, jp_error_t *err);
     void *emit_ctx;
+    bool emit_lines;    /* lines: each row's line in the file (else NULL) */
     size_t batch_bytes; /* text read per batch, when smaller than the tuning's (0: the tuning's) */
     /* streaming: the last ncheck colspecs are only checked, as a build
        checks them (every cell typed or inferred, the same errors), never

@@ -618,6 +618,7 @@ static void pass_free(pass_t *P)
             jp_column_unref(P->b[k].spare);
             jp_free(P->b[k].why_cell);
         }
+    jp_column_unref(P->elines);
     jp_free(P->b);
     jp_free(P->mode);
     jp_free(P->slot_of);
@@ -729,7 +730,15 @@ static jp_status_t emit_batch(pass_t *P, jp_error_t *err)
             st = jp_error_set(err, JP_ERR_INTERNAL, "CSV stream: record offsets lost");
     }
     if (!st && !P->retype && nrows)
-        st = P->emit(P->emit_ctx, P->ecols, nrows, P->lay->data_off + P->bytes_done, err);
+        st =
+            P->emit(P->emit_ctx, P->ecols, nrows, P->lay->data_off + P->bytes_done, P->elines, err);
+    if (P->elines && P->elines->refs == 1) {
+        jp_column_set_len(P->elines, 0);
+    } else if (P->elines) {
+        jp_column_unref(P->elines);
+        if (!(P->elines = jp_column_new(JP_TYPE_INT, 16)) && !st)
+            st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
     if (P->offsets) {
         jp_column_t *c = P->ecols[P->nbuilt];
         P->ecols[P->nbuilt] = NULL;
@@ -875,6 +884,8 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         P->emit_ctx = how->emit_ctx;
         if (P->emit && how->ncheck <= n) P->nbuilt = n - how->ncheck;
         P->offsets = P->emit && how->offsets;
+        if (P->emit && how->emit_lines && !(P->elines = jp_column_new(JP_TYPE_INT, 16)))
+            return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         P->cell_errors = how->cell_errors;
         /* a batch's columns grow with the batch, never to the file's size */
         if (P->emit) P->total_hint = 1;

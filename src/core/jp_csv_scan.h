@@ -500,8 +500,9 @@ typedef struct pass {
     size_t *need_j, *need_k; /* the columns read, in file order: field index, slot */
     /* streaming (csv_how_t.emit): rows before `base` were handed on */
     jp_status_t (*emit)(void *ctx, jp_column_t *const *cols, size_t nrows, uint64_t bytes,
-                        jp_error_t *err);
+                        const jp_column_t *lines, jp_error_t *err);
     void *emit_ctx;
+    jp_column_t *elines; /* csv_how_t.emit_lines: the lines of the rows since `base` */
     size_t base;
     bool retype;
     jp_type_t *etype;       /* per colspec: the type batches went out with (NONE: none yet) */

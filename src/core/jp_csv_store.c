@@ -945,6 +945,16 @@ jp_status_t jp_csv_append_batch(pass_t *P, batch_t *B, jp_error_t *err)
             if (P->offsets && offsets_append(P, B, C, hint))
                 return jp_error_set(err, JP_ERR_NOMEM, "out of memory building columns");
         }
+        if (P->elines && C->rows) {
+            /* streaming: the batch's rows' lines */
+            size_t at = P->rows - P->base;
+            if (jp_column_reserve(P->elines, at + C->rows))
+                return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; i < C->rows; i++)
+                P->elines->v.i[at + i] =
+                    C->line0 + (long)(C->irregular ? C->rline[i] : (uint32_t)i);
+            jp_column_set_len(P->elines, at + C->rows);
+        }
         if (C->irregular && !P->lines && !P->emit && P->lay->data_line > 0) {
             /* from here on rows need their own line numbers */
             P->lines = jp_column_new(JP_TYPE_INT, P->rows + C->rows + 16);

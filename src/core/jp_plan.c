@@ -45,6 +45,17 @@ typedef struct plan {
     bool tail;
     bool rows_ascending; /* LIST: strictly ascending, so a batch's share is a run of it */
     bool streamed;       /* RANGE: the rows came from a prefix of the file (head_need) */
+    /* convert: field conv_f to conv_to, by conv_cv or from the units of
+       field conv_uf (>= 0); a node over a batch points to the node it was
+       made from (orig), whose conv_number says that integers overflowed
+       (numbers then) and conv_retry that the batches must come again */
+    char *conv_to;
+    size_t conv_f;
+    long conv_uf;
+    jp_unit_conv_t conv_cv;
+    bool conv_number, conv_retry;
+    struct plan *orig;
+    size_t row0;
 } plan_t;
 
 static void plan_free(jp_lazy_t *lz)
@@ -60,6 +71,7 @@ static void plan_free(jp_lazy_t *lz)
     jp_expr_free(p->pred_parsed);
     jp_free(p->pred_src);
     jp_free(p->rows);
+    jp_free(p->conv_to);
     jp_free(p->verb);
     jp_dataset_unref(p->in);
     jp_free(p);
@@ -379,6 +391,58 @@ static jp_status_t make_field(plan_t *p, jp_dataset_t *ds, size_t i, jp_error_t 
     return JP_OK;
 }
 
+/* Is field i made by a conversion (the converted field, its unit field)? */
+static bool is_conv(const plan_t *p, size_t i)
+{
+    return p->conv_to && (i == p->conv_f || (p->conv_uf >= 0 && i == (size_t)p->conv_uf));
+}
+
+static void conv_inputs(const plan_t *p, bool *want)
+{
+    want[p->conv_f] = true;
+    if (p->conv_uf >= 0) want[p->conv_uf] = true;
+}
+
+/* plan_need, 4b for a conversion: both its fields at once. */
+static jp_status_t make_conv(plan_t *p, jp_dataset_t *ds, jp_error_t *err)
+{
+    jp_dataset_t *in = p->in;
+    plan_t *o = p->orig ? p->orig : p;
+    const jp_column_t *c = in->cols[p->conv_f];
+    jp_field_t *fd = &ds->schema.fields[p->conv_f];
+    if (!jp_type_is_numeric(c->type)) {
+        jp_error_set(err, JP_ERR_TYPE, "convert: field '%s' is %s, not a number", fd->name,
+                     jp_type_name(c->type));
+        jp_error_field(err, fd->name);
+        return JP_ERR_TYPE;
+    }
+    jp_column_t *out = NULL, *units = NULL;
+    if (p->conv_uf < 0) {
+        bool overflow;
+        if (!(out = jp_convert_column(c, &p->conv_cv, !o->conv_number, &overflow, err)))
+            return err ? err->code : JP_ERR_NOMEM;
+        if (overflow && p->orig) {
+            /* batches went out with integers: they come again as numbers */
+            jp_column_unref(out);
+            o->conv_number = o->conv_retry = true;
+            return jp_error_set(err, JP_ERR_INTERNAL,
+                                "convert: field '%s' overflows as integers: read again", fd->name);
+        }
+    } else {
+        jp_field_t *uf = &ds->schema.fields[p->conv_uf];
+        jp_status_t st = jp_convert_rows(in, c, in->cols[p->conv_uf], fd->name, uf->name,
+                                         p->conv_to, p->row0, &out, &units, err);
+        if (st) return st;
+        jp_column_unref(ds->cols[p->conv_uf]);
+        ds->cols[p->conv_uf] = units;
+        uf->type = JP_TYPE_STRING;
+    }
+    jp_column_unref(ds->cols[p->conv_f]);
+    ds->cols[p->conv_f] = out;
+    fd->type = out->type;
+    return JP_OK;
+}
+
 /* plan_need of a head over a chain that streams: its rows are the first
  * of a prefix of the file (jp_stream_chain_pass), never the whole file's.
  * *fallback when the input does not stream after all (no rows). */
@@ -459,6 +523,7 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
             want[f->src] = true;
         else if (f->parsed)
             add_inputs(f->parsed, want);
+        if (is_conv(p, i)) conv_inputs(p, want);
     }
     if (!p->rows_done && p->pred_parsed) add_inputs(p->pred_parsed, want);
     size_t m = 0;
@@ -483,7 +548,8 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         goto done;
     /* 4b. the other requested columns */
     for (size_t k = 0; k < n && !st; k++)
-        if (!ds->cols[idx[k]]) st = make_field(p, ds, idx[k], err);
+        if (!ds->cols[idx[k]])
+            st = is_conv(p, idx[k]) ? make_conv(p, ds, err) : make_field(p, ds, idx[k], err);
 done:
     jp_free(want);
     jp_free(list);
@@ -710,6 +776,41 @@ jp_dataset_t *jp_plan_range(jp_dataset_t *in, const char *verb, size_t from, siz
     return all_fields(p, err);
 }
 
+jp_dataset_t *jp_plan_convert(jp_dataset_t *in, size_t fi, long uf, const char *to,
+                              const jp_unit_conv_t *cv, jp_error_t *err)
+{
+    plan_t *p = plan_new(in, "convert", in->schema.n_fields);
+    if (!p || !(p->conv_to = jp_strdup(to))) {
+        if (p) plan_free(&p->base);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->conv_f = fi;
+    p->conv_uf = uf;
+    p->conv_cv = *cv;
+    jp_dataset_t *ds = all_fields(p, err);
+    if (!ds) return NULL;
+    /* the converted field: its new unit (or still its unit field); its
+       type once its values are seen (integers may stay integers) */
+    jp_field_t *fd = &ds->schema.fields[fi];
+    jp_free(fd->unit);
+    fd->unit = NULL;
+    if (uf < 0 && !(fd->unit = jp_strdup(to))) {
+        jp_dataset_unref(ds);
+        jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (fd->type != JP_TYPE_NUMBER) fd->type = uf < 0 ? JP_TYPE_NONE : JP_TYPE_NUMBER;
+    jp_constraints_free(&fd->constraints);
+    jp_constraints_init(&fd->constraints);
+    if (uf >= 0) {
+        jp_field_t *uq = &ds->schema.fields[uf];
+        jp_constraints_free(&uq->constraints);
+        jp_constraints_init(&uq->constraints);
+    }
+    return ds;
+}
+
 jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t n, jp_error_t *err)
 {
     if (ds->lazy) {
@@ -796,8 +897,25 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
             in_want[p->f[i].src] = true;
         else if (p->f[i].parsed)
             add_inputs(p->f[i].parsed, in_want);
+        if (is_conv(p, i)) conv_inputs(p, in_want);
     }
     if (p->pred_parsed) add_inputs(p->pred_parsed, in_want);
+}
+
+bool jp_plan_stream_lines(const jp_dataset_t *ds)
+{
+    if (jp_join_is_plan(ds)) return false;
+    const plan_t *p = (const plan_t *)ds->lazy;
+    return p->conv_to && p->conv_uf >= 0;
+}
+
+bool jp_plan_stream_retry(const jp_dataset_t *ds, bool clear)
+{
+    if (jp_join_is_plan(ds)) return false;
+    plan_t *p = (plan_t *)ds->lazy;
+    bool r = p->conv_retry;
+    if (clear) p->conv_retry = false;
+    return r;
 }
 
 bool jp_plan_stream_positional(const jp_dataset_t *ds)
@@ -805,6 +923,7 @@ bool jp_plan_stream_positional(const jp_dataset_t *ds)
     if (jp_join_is_plan(ds)) return false;
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST || p->rows_kind == ROWS_RANGE) return true;
+    if (p->conv_to && p->conv_uf >= 0) return true; /* its errors name rows */
     for (size_t i = 0; i < p->nf; i++)
         if (p->f[i].ready) return true;
     return false;
@@ -839,6 +958,16 @@ jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t ro
     if (jp_join_is_plan(ds)) return jp_join_rebind(ds, in, err);
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST) return rebind_list(p, in, row0, err);
+    if (p->conv_to) {
+        jp_dataset_t *out =
+            jp_plan_convert(in, p->conv_f, p->conv_uf, p->conv_to, &p->conv_cv, err);
+        if (out) {
+            plan_t *q = (plan_t *)out->lazy;
+            q->orig = (plan_t *)p; /* outlives the batch */
+            q->row0 = row0;
+        }
+        return out;
+    }
     if (p->rows_kind == ROWS_RANGE) {
         /* the batch's share of [from, from + count) */
         size_t end = p->count < SIZE_MAX - p->from ? p->from + p->count : SIZE_MAX;

@@ -1,6 +1,6 @@
 /*
  * jp_plan.h - lazy plan nodes for the verbs (filter, mutate, select/drop/
- * rename, take, head/tail/slice) over lazy inputs.
+ * rename, take, head/tail/slice, convert) over lazy inputs.
  *
  * A node is a jp_lazy_t of a new dataset that holds a reference to its
  * input.  When a consumer needs some of the node's fields, the node works
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include "jp_dataset.h"
 #include "jp_error.h"
+#include "jp_unit.h"
 
 /* One output field of a node: an input field (src >= 0), an expression
  * over the input's fields, or a ready column (borrowed; nrows long). */
@@ -111,6 +112,29 @@ bool jp_join_is_plan(const jp_dataset_t *ds);
 jp_dataset_t *jp_join_stream_input(const jp_dataset_t *ds);
 void jp_join_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
 jp_dataset_t *jp_join_rebind(const jp_dataset_t *ds, jp_dataset_t *in, jp_error_t *err);
+/*
+ * Convert (jp_verbs.c makes the node when its input streams): every field
+ * of `in`, field fi converted to the unit `to` (canonical) by cv, or, with
+ * a unit field uf (>= 0), row by row from each row's unit, the unit field
+ * then saying `to`.  The conversion of a column is jp_convert_column (a new
+ * column: integers stay integers when allow_int, the factor is whole and
+ * nothing overflows, *overflow when something did) and jp_convert_rows
+ * (numbers, and the new unit column; errors name the row, counted from
+ * row0 + 1, and its line in ds's origin).
+ */
+jp_dataset_t *jp_plan_convert(jp_dataset_t *in, size_t fi, long uf, const char *to,
+                              const jp_unit_conv_t *cv, jp_error_t *err);
+jp_column_t *jp_convert_column(const jp_column_t *c, const jp_unit_conv_t *cv, bool allow_int,
+                               bool *overflow, jp_error_t *err);
+jp_status_t jp_convert_rows(const jp_dataset_t *ds, const jp_column_t *c, const jp_column_t *uc,
+                            const char *field, const char *unit_field, const char *to, size_t row0,
+                            jp_column_t **out, jp_column_t **units, jp_error_t *err);
+/* Does a node over a batch name its rows' lines in errors, so that the
+ * batch should carry them?  Has a node asked for the batches to come
+ * again since the pass began (its batches are made another way now: a
+ * conversion whose integers overflowed makes numbers)?  `clear` resets it. */
+bool jp_plan_stream_lines(const jp_dataset_t *ds);
+bool jp_plan_stream_retry(const jp_dataset_t *ds, bool clear);
 
 /* Carry the origin file and row lines of `src` over to `dst` (same rows). */
 void jp_plan_copy_origin(jp_dataset_t *dst, const jp_dataset_t *src);

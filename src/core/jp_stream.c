@@ -63,11 +63,15 @@ bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
     c->n = 0;
     c->at = c->at_rows;
     memset(c->at_rows, 0, sizeof c->at_rows);
+    c->want_lines = false;
+    c->lines = &c->line_col;
+    c->line_col = NULL;
     while (!jp_csv_is_lazy(ds)) {
         /* rows in memory under a join: its left rows go in slices */
         if (!ds->lazy && c->n && jp_join_is_plan(c->node[c->n - 1])) break;
         jp_dataset_t *in = jp_plan_stream_input(ds);
         if (!in || c->n == JP_STREAM_MAX_CHAIN) return false;
+        c->want_lines |= jp_plan_stream_lines(ds);
         c->node[c->n++] = ds;
         ds = in;
     }
@@ -132,7 +136,8 @@ static void batch_free(jp_lazy_t *lz)
 static const jp_lazy_ops_t batch_ops = {"batch", batch_need, NULL, batch_free, NULL, NULL};
 
 static jp_dataset_t *batch_dataset(const jp_dataset_t *src, jp_column_t *const *cols,
-                                   const size_t *idx, size_t n, size_t nrows, jp_error_t *err)
+                                   const size_t *idx, size_t n, size_t nrows,
+                                   const jp_column_t *lines, jp_error_t *err)
 {
     jp_dataset_t *ds = jp_dataset_new_like(src, true, err);
     if (!ds) return NULL;
@@ -150,6 +155,10 @@ static jp_dataset_t *batch_dataset(const jp_dataset_t *src, jp_column_t *const *
         ds->schema.fields[idx[k]].type = cols[k]->type;
     }
     ds->nrows = nrows;
+    /* errors name the file's lines only when a node asks (the rows' lines
+       then follow them through the chain) */
+    if (lines && src->origin)
+        jp_dataset_set_origin(ds, src->origin, jp_column_ref((jp_column_t *)lines));
     return ds;
 }
 
@@ -158,7 +167,7 @@ jp_dataset_t *jp_stream_run_chain(const jp_stream_chain_t *c, jp_column_t *const
                                   const size_t *idx, size_t n, size_t nrows, const size_t *top_idx,
                                   size_t m, jp_error_t *err)
 {
-    jp_dataset_t *cur = batch_dataset(c->src, cols, idx, n, nrows, err);
+    jp_dataset_t *cur = batch_dataset(c->src, cols, idx, n, nrows, *c->lines, err);
     for (size_t k = c->n; k-- > 0 && cur;) {
         size_t row0 = 0;
         if (jp_plan_stream_positional(c->node[k])) {
@@ -705,7 +714,20 @@ static jp_status_t mem_stream(jp_dataset_t *src, const size_t *idx, size_t n,
         for (size_t k = 0; k < n && !st; k++)
             if (!(cols[k] = jp_column_slice(src->cols[idx[k]], r0, m)))
                 st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        if (!st) st = cb->batch(cb->ctx, cols, m, err);
+        /* the rows' lines, when a node names them */
+        jp_column_t *lines = NULL;
+        if (!st && cb->lines && src->lines) {
+            if (!(lines = jp_column_slice(src->lines, r0, m)))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        } else if (!st && cb->lines && src->first_line) {
+            if (!(lines = jp_column_new(JP_TYPE_INT, m)))
+                st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+            for (size_t i = 0; lines && i < m; i++)
+                lines->v.i[i] = src->first_line + (long)(r0 + i);
+            if (lines) jp_column_set_len(lines, m);
+        }
+        if (!st) st = cb->batch(cb->ctx, cols, m, lines, err);
+        jp_column_unref(lines);
         for (size_t k = 0; k < n; k++) {
             jp_column_unref(cols[k]);
             cols[k] = NULL;
@@ -729,15 +751,18 @@ typedef struct pass {
     jp_error_t reset_err;
 } pass_t;
 
-static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows, jp_error_t *err)
+static jp_status_t pass_batch(void *ctx, jp_column_t *const *cols, size_t nrows,
+                              const jp_column_t *lines, jp_error_t *err)
 {
     pass_t *p = ctx;
+    *p->c->lines = lines;
     if (p->reset_st) {
         if (err) *err = p->reset_err;
         return p->reset_st;
     }
     jp_dataset_t *top =
         jp_stream_run_chain(p->c, cols, p->read_idx, p->nread, nrows, p->top_idx, p->ntop, err);
+    *p->c->lines = NULL;
     if (!top) return err ? err->code : JP_ERR_NOMEM;
     batches_run++;
     jp_status_t st = p->batch_at ? p->batch_at(p->cb->ctx, top, cols[p->nread], err)
@@ -754,10 +779,18 @@ static void pass_reset(void *ctx)
     p->reset_st = p->cb->reset(p->cb->ctx, &p->reset_err);
 }
 
+/* A node that must see the batches again (jp_plan_stream_retry). */
+static bool chain_retry(const jp_stream_chain_t *c, bool clear)
+{
+    bool any = false;
+    for (size_t k = 0; k < c->n; k++) any |= jp_plan_stream_retry(c->node[k], clear);
+    return any;
+}
+
 static bool pass_stopped(void *ctx)
 {
     pass_t *p = ctx;
-    return p->cb->stopped(p->cb->ctx);
+    return chain_retry(p->c, false) || (p->cb->stopped && p->cb->stopped(p->cb->ctx));
 }
 
 static uint64_t head_bytes = JP_STREAM_HEAD_BYTES;
@@ -819,7 +852,7 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     }
     for (size_t i = 0; i < nf; i++)
         if (want_top[i]) p.top_idx[p.ntop++] = i;
-    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, cb->stopped ? pass_stopped : NULL, 0};
+    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, pass_stopped, 0, c->want_lines};
     /* Under a head, a prefix of the file is read as if the file ended
        there (its types, its errors): the first head_bytes of text, then
        four times as much each time the head's input got fewer rows than it
@@ -849,6 +882,14 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
         if (!st && p.reset_st) {
             if (err) *err = p.reset_err;
             st = p.reset_st;
+        }
+        if (st && chain_retry(c, true)) {
+            /* a node changed how it makes its batches (integers that
+               overflowed a conversion become numbers): the same prefix again */
+            pass_reset(&p);
+            if (!(st = p.reset_st)) continue;
+            if (err) *err = p.reset_err;
+            break;
         }
         if (st || whole || c->at[hk] >= head_rows) break;
         bytes = bytes < UINT64_MAX / 4 ? bytes * 4 : UINT64_MAX;

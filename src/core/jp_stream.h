@@ -3,9 +3,9 @@
  * go through the plan one batch at a time and are not kept (jp_stream.c).
  *
  * The verbs call these when their input is a chain that can stream (a lazy
- * CSV file under filter, mutate by expressions, select/drop/rename) and
- * fall back to loading the columns otherwise.  Results are those of the
- * whole-file way, bit for bit.
+ * CSV file under filter, mutate by expressions, select/drop/rename,
+ * convert, head) and fall back to loading the columns otherwise.  Results
+ * are those of the whole-file way, bit for bit.
  */
 #ifndef JP_STREAM_H
 #define JP_STREAM_H

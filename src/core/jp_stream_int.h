@@ -30,6 +30,11 @@ typedef struct jp_stream_chain {
        at = at_rows */
     size_t *at;
     size_t at_rows[JP_STREAM_MAX_CHAIN];
+    /* does a node name its rows' lines (jp_plan_stream_lines)?  Then a
+       pass reads them, and *lines is the current batch's (lines = &line_col) */
+    bool want_lines;
+    const jp_column_t **lines;
+    const jp_column_t *line_col;
 } jp_stream_chain_t;
 
 bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c);

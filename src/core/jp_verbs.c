@@ -15,6 +15,7 @@
 #include "jp_keys.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_stream.h"
 #include "jp_stream_int.h"
 #include "jp_unit.h"
 
@@ -759,6 +760,111 @@ done:
 
 /* ---- convert ---------------------------------------------------------------- */
 
+jp_column_t *jp_convert_column(const jp_column_t *c, const jp_unit_conv_t *cv, bool allow_int,
+                               bool *overflow, jp_error_t *err)
+{
+    double k = cv->factor;
+    size_t n = c->len;
+    jp_column_t *out = NULL;
+    bool keep_int = allow_int && c->type == JP_TYPE_INT && k == floor(k) && fabs(k) < 9.0e15;
+    *overflow = false;
+    if (keep_int) {
+        out = jp_column_copy(c);
+        if (!out) {
+            nomem(err);
+            return NULL;
+        }
+        int64_t m = (int64_t)k;
+        for (size_t i = 0; i < n && keep_int; i++) {
+            if (jp_column_is_null(c, i)) continue;
+            if (__builtin_mul_overflow(c->v.i[i], m, &out->v.i[i])) keep_int = false;
+        }
+        if (!keep_int) {
+            *overflow = true;
+            jp_column_unref(out);
+        }
+    }
+    if (!keep_int) {
+        out = jp_column_cast(c, JP_TYPE_NUMBER, err); /* always a private copy */
+        if (!out) return NULL;
+        for (size_t i = 0; i < n; i++) out->v.d[i] = jp_unit_apply(cv, out->v.d[i]);
+    }
+    return out;
+}
+
+jp_status_t jp_convert_rows(const jp_dataset_t *ds, const jp_column_t *c, const jp_column_t *uc,
+                            const char *field, const char *unit_field, const char *to, size_t row0,
+                            jp_column_t **outp, jp_column_t **unitsp, jp_error_t *err)
+{
+    *outp = *unitsp = NULL;
+    if (uc->type != JP_TYPE_STRING) {
+        jp_error_set(err, JP_ERR_TYPE, "convert: unit field '%s' is %s, not a string", unit_field,
+                     jp_type_name(uc->type));
+        return JP_ERR_TYPE;
+    }
+    size_t n = c->len;
+    jp_unit_conv_t *fac = jp_malloc_array(uc->dict->count ? uc->dict->count : 1, sizeof *fac);
+    uint8_t *known = jp_calloc(uc->dict->count ? uc->dict->count : 1, 1);
+    jp_column_t *out = jp_column_cast(c, JP_TYPE_NUMBER, err);
+    jp_column_t *units = jp_column_new(JP_TYPE_STRING, n);
+    if (!fac || !known || !out || !units) {
+        jp_free(fac);
+        jp_free(known);
+        jp_column_unref(out);
+        jp_column_unref(units);
+        nomem(err);
+        return JP_ERR_NOMEM;
+    }
+    jp_status_t st = JP_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        if (jp_column_is_null(c, i)) {
+            st = jp_column_is_null(uc, i) ? jp_column_push_null(units)
+                                          : jp_column_push_str(units, to, strlen(to));
+            continue;
+        }
+        if (jp_column_is_null(uc, i)) {
+            st = jp_error_set(err, JP_ERR_UNIT,
+                              "convert: row %zu of field '%s' has a value but "
+                              "no unit in '%s'",
+                              row0 + i + 1, field, unit_field);
+            jp_error_row(err, (long)(row0 + i) + 1);
+            jp_error_field(err, field);
+            break;
+        }
+        uint32_t code = uc->v.s[i];
+        if (!known[code]) {
+            size_t len;
+            const char *s = jp_strdict_get(uc->dict, code, &len);
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), s);
+            jp_error_t e2;
+            if (jp_unit_conversion(name, to, &fac[code], &e2)) {
+                st = jp_error_set(err, JP_ERR_UNIT, "convert: row %zu of field '%s': %s",
+                                  row0 + i + 1, field, e2.msg);
+                jp_error_row(err, (long)(row0 + i) + 1);
+                jp_error_field(err, field);
+                long line = jp_dataset_row_line(ds, i);
+                if (line && ds->origin) jp_error_at(err, ds->origin, line, 0);
+                break;
+            }
+            known[code] = 1;
+        }
+        out->v.d[i] = jp_unit_apply(&fac[code], out->v.d[i]);
+        st = jp_column_push_str(units, to, strlen(to));
+    }
+    jp_free(fac);
+    jp_free(known);
+    if (st) {
+        if (st == JP_ERR_NOMEM) nomem(err);
+        jp_column_unref(out);
+        jp_column_unref(units);
+        return st;
+    }
+    *outp = out;
+    *unitsp = units;
+    return JP_OK;
+}
+
 jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, jp_error_t *err)
 {
     long fi;
@@ -777,6 +883,29 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
     if (f->unit_field) {
         if (jp_dataset_lookup(ds, f->unit_field, "convert", &uf, err)) return NULL;
     }
+    if (ds->lazy && jp_stream_possible(ds)) {
+        /* a pipeline that streams: a node that converts each batch */
+        if (f->type != JP_TYPE_NONE && !jp_type_is_numeric(f->type)) {
+            jp_error_set(err, JP_ERR_TYPE, "convert: field '%s' is %s, not a number", field,
+                         jp_type_name(f->type));
+            jp_error_field(err, field);
+            return NULL;
+        }
+        jp_unit_conv_t cv;
+        memset(&cv, 0, sizeof cv);
+        if (uf < 0 && !f->unit) {
+            jp_error_set(err, JP_ERR_UNIT, "convert: field '%s' has no unit to convert from",
+                         field);
+            jp_error_field(err, field);
+            return NULL;
+        }
+        if (uf < 0 && jp_unit_conversion(f->unit, to, &cv, err)) {
+            name_verb(err, "convert");
+            jp_error_field(err, field);
+            return NULL;
+        }
+        return jp_plan_convert(ds, (size_t)fi, uf, to, &cv, err);
+    }
     size_t need[2] = {(size_t)fi, (size_t)(uf >= 0 ? uf : fi)};
     if (jp_dataset_need(ds, need, 2, err) || jp_dataset_need_all(ds, err)) return NULL;
     f = &ds->schema.fields[fi];
@@ -787,7 +916,6 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
         return NULL;
     }
     const jp_column_t *c = ds->cols[fi];
-    size_t n = c->len;
     if (uf < 0) {
         if (!f->unit) {
             jp_error_set(err, JP_ERR_UNIT, "convert: field '%s' has no unit to convert from",
@@ -801,89 +929,15 @@ jp_dataset_t *jp_convert(jp_dataset_t *ds, const char *field, const char *unit, 
             jp_error_field(err, field);
             return NULL;
         }
-        double k = cv.factor;
-        jp_column_t *out;
-        bool keep_int = c->type == JP_TYPE_INT && k == floor(k) && fabs(k) < 9.0e15;
-        if (keep_int) {
-            out = jp_column_copy(c);
-            if (!out) return nomem(err);
-            int64_t m = (int64_t)k;
-            for (size_t i = 0; i < n && keep_int; i++) {
-                if (jp_column_is_null(c, i)) continue;
-                if (__builtin_mul_overflow(c->v.i[i], m, &out->v.i[i])) keep_int = false;
-            }
-            if (!keep_int) jp_column_unref(out);
-        }
-        if (!keep_int) {
-            out = jp_column_cast(c, JP_TYPE_NUMBER, err); /* always a private copy */
-            if (!out) return NULL;
-            for (size_t i = 0; i < n; i++) out->v.d[i] = jp_unit_apply(&cv, out->v.d[i]);
-        }
+        bool overflow;
+        jp_column_t *out = jp_convert_column(c, &cv, true, &overflow, err);
+        if (!out) return NULL;
         return with_column(ds, field, out, to, NULL, err);
     }
     /* per-row units */
-    const jp_column_t *uc = ds->cols[uf];
-    if (uc->type != JP_TYPE_STRING) {
-        jp_error_set(err, JP_ERR_TYPE, "convert: unit field '%s' is %s, not a string",
-                     f->unit_field, jp_type_name(uc->type));
+    jp_column_t *out, *units;
+    if (jp_convert_rows(ds, c, ds->cols[uf], field, f->unit_field, to, 0, &out, &units, err))
         return NULL;
-    }
-    jp_unit_conv_t *fac = jp_malloc_array(uc->dict->count ? uc->dict->count : 1, sizeof *fac);
-    uint8_t *known = jp_calloc(uc->dict->count ? uc->dict->count : 1, 1);
-    jp_column_t *out = jp_column_cast(c, JP_TYPE_NUMBER, err);
-    jp_column_t *units = jp_column_new(JP_TYPE_STRING, n);
-    if (!fac || !known || !out || !units) {
-        jp_free(fac);
-        jp_free(known);
-        jp_column_unref(out);
-        jp_column_unref(units);
-        return nomem(err);
-    }
-    jp_status_t st = JP_OK;
-    for (size_t i = 0; i < n && !st; i++) {
-        if (jp_column_is_null(c, i)) {
-            st = jp_column_is_null(uc, i) ? jp_column_push_null(units)
-                                          : jp_column_push_str(units, to, strlen(to));
-            continue;
-        }
-        if (jp_column_is_null(uc, i)) {
-            st = jp_error_set(err, JP_ERR_UNIT,
-                              "convert: row %zu of field '%s' has a value but "
-                              "no unit in '%s'",
-                              i + 1, field, f->unit_field);
-            jp_error_row(err, (long)i + 1);
-            jp_error_field(err, field);
-            break;
-        }
-        uint32_t code = uc->v.s[i];
-        if (!known[code]) {
-            size_t len;
-            const char *s = jp_strdict_get(uc->dict, code, &len);
-            char name[128];
-            snprintf(name, sizeof name, "%.*s", (int)(len < 127 ? len : 127), s);
-            jp_error_t e2;
-            if (jp_unit_conversion(name, to, &fac[code], &e2)) {
-                st = jp_error_set(err, JP_ERR_UNIT, "convert: row %zu of field '%s': %s", i + 1,
-                                  field, e2.msg);
-                jp_error_row(err, (long)i + 1);
-                jp_error_field(err, field);
-                long line = jp_dataset_row_line(ds, i);
-                if (line && ds->origin) jp_error_at(err, ds->origin, line, 0);
-                break;
-            }
-            known[code] = 1;
-        }
-        out->v.d[i] = jp_unit_apply(&fac[code], out->v.d[i]);
-        st = jp_column_push_str(units, to, strlen(to));
-    }
-    jp_free(fac);
-    jp_free(known);
-    if (st) {
-        if (st == JP_ERR_NOMEM) nomem(err);
-        jp_column_unref(out);
-        jp_column_unref(units);
-        return NULL;
-    }
     /* the value field keeps its unit_field; the unit column now says `to` */
     jp_dataset_t *tmp = with_column(ds, f->unit_field, units, NULL, NULL, err);
     if (!tmp) {
