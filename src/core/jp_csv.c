@@ -993,6 +993,21 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
        the profile's too, give the prefix's types and errors */
     csv_src_t src = p->src;
     src.limit = cb->limit;
+    if (cb->typed_first && inferred) {
+        csv_how_t prof = {.profile = true};
+        csv_result_t pr;
+        jp_status_t ps = jp_csv_pass(&src, &p->lay, cs, n, &prof, &pr, err);
+        if (ps) {
+            jp_free(cs);
+            jp_free(seen);
+            jp_free(saved);
+            return ps;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (cs[k].mode == CM_INFER) cs[k].mode = mode_of_type(pr.stats[k].type);
+        jp_csv_result_free(&pr, n);
+        inferred = false;
+    }
     stream_tap_t tap = {cb, seen, n, false, jp_stream_progress(), p->path, 0, 0};
     /* the size on disk is the text's only for a plain file */
     if (!p->src.gz && p->lay.have_id) tap.total = p->lay.size;

@@ -245,6 +245,9 @@ typedef struct jp_csv_stream_cb {
        ended there: the types and errors are those of that prefix. */
     uint64_t limit;
     bool lines; /* give batch() the rows' lines */
+    /* find the whole file's types first (a profile pass), so that no batch
+       is ever retyped: reset() is never called */
+    bool typed_first;
 } jp_csv_stream_cb_t;
 
 bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */

@@ -663,10 +663,11 @@ static jp_column_t *qual_column(const jp_column_t *c)
  * columns never are qualified); their types are known before loading. */
 static bool stream_may_qualify(const jp_dataset_t *ds)
 {
-    while (!jp_csv_is_lazy(ds)) {
+    while (ds && !jp_csv_is_lazy(ds)) {
         if (jp_join_is_plan(ds)) return true; /* the right dataset may be qualified */
         ds = jp_plan_stream_input(ds);
     }
+    if (!ds) return true; /* parts of a concat in turn */
     for (size_t i = 0; i < ds->schema.n_fields; i++)
         if (jp_type_is_numeric(ds->schema.fields[i].type)) return true;
     return false;

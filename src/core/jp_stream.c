@@ -64,9 +64,10 @@ bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
     c->at = c->at_rows;
     memset(c->at_rows, 0, sizeof c->at_rows);
     c->want_lines = false;
+    c->typed_first = false;
     c->lines = &c->line_col;
     c->line_col = NULL;
-    while (!jp_csv_is_lazy(ds)) {
+    while (!jp_csv_is_lazy(ds) && !jp_stream_concat_is(ds)) {
         /* rows in memory under a join: its left rows go in slices */
         if (!ds->lazy && c->n && jp_join_is_plan(c->node[c->n - 1])) break;
         jp_dataset_t *in = jp_plan_stream_input(ds);
@@ -831,6 +832,8 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     if (!err) err = &mine_err;
     jp_error_clear(err);
     size_t nf = c->n ? c->node[0]->schema.n_fields : c->src->schema.n_fields;
+    /* parts of a concat in turn (never checked fields: no node reads by offset there) */
+    if (jp_stream_concat_is(c->src)) return jp_stream_concat_pass(c, want_top, cb, err);
     size_t nsrc = c->src->schema.n_fields;
     size_t *chk = NULL, nchk = 0;
     jp_type_t *ft = NULL;
@@ -852,7 +855,8 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     }
     for (size_t i = 0; i < nf; i++)
         if (want_top[i]) p.top_idx[p.ntop++] = i;
-    jp_csv_stream_cb_t mine = {pass_batch, pass_reset, &p, pass_stopped, 0, c->want_lines};
+    jp_csv_stream_cb_t mine = {pass_batch,    pass_reset,    &p, pass_stopped, 0,
+                               c->want_lines, c->typed_first};
     /* Under a head, a prefix of the file is read as if the file ended
        there (its types, its errors): the first head_bytes of text, then
        four times as much each time the head's input got fewer rows than it

@@ -35,6 +35,9 @@ typedef struct jp_stream_chain {
     bool want_lines;
     const jp_column_t **lines;
     const jp_column_t *line_col;
+    /* find the file's types first, so that no batch is retyped
+       (jp_csv_stream_cb_t.typed_first); false from jp_stream_chain_of */
+    bool typed_first;
 } jp_stream_chain_t;
 
 bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c);
@@ -78,6 +81,21 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
                                          const bool *check_top, jp_type_t *types,
                                          const jp_stream_consumer_t *cb,
                                          jp_stream_batch_at_fn batch_at, jp_error_t *err);
+
+/*
+ * concat of pipelines that stream (jp_stream_concat.c): a lazy dataset
+ * whose rows are those of each part in turn; jp_stream_chain_of takes it
+ * as a chain's bottom, and a pass over such a chain streams each part in
+ * turn (jp_stream_concat_pass).  jp_concat_check: names, units and known
+ * types as jp_concat checks them (map[d * nf + i]: field i of the first
+ * part in part d); jp_concat_loaded: jp_concat on the loaded parts.
+ */
+bool jp_stream_concat_is(const jp_dataset_t *ds);
+jp_dataset_t *jp_stream_concat_plan(jp_dataset_t *const *list, size_t n, jp_error_t *err);
+jp_status_t jp_stream_concat_pass(const jp_stream_chain_t *c, const bool *want_top,
+                                  const jp_stream_consumer_t *cb, jp_error_t *err);
+jp_status_t jp_concat_check(jp_dataset_t *const *list, size_t n, long *map, jp_error_t *err);
+jp_dataset_t *jp_concat_loaded(jp_dataset_t *const *list, size_t n, jp_error_t *err);
 
 /* Every row of ds (a chain that streams: in practice one ending in a head,
  * whose rows are few), fields idx[0..n) into cols[k] (new references) and

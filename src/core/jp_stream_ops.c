@@ -417,6 +417,7 @@ bool jp_stream_rows_worth(const jp_dataset_t *ds)
     jp_stream_chain_t ch;
     if (!jp_stream_chain_of(ds, &ch) || !jp_csv_is_lazy(ch.src)) return false; /* no file */
     bool gz = false;
+    if (!jp_csv_is_lazy(ch.src)) return true; /* parts in turn: sizes unknown */
     uint64_t size = jp_csv_lazy_size(ch.src, &gz), lim = jp_mem_limit();
     if (gz) size = size > UINT64_MAX / 4 ? UINT64_MAX : size * 4;
     return !size || size >= (rows_bytes ? rows_bytes : JP_STREAM_ROWS_BYTES) ||

@@ -675,7 +675,7 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
        asked for are checked in the same pass (types, errors) and read at
        the end for the n rows alone, by their records' offsets.  Otherwise
        the keys and the fields asked for are built in one pass. */
-    t.at = !filters && ch->src->schema.n_fields > 0;
+    t.at = !filters && jp_csv_is_lazy(ch->src) && ch->src->schema.n_fields > 0;
     for (size_t k = 0; k < ch->n; k++) t.at &= !jp_plan_stream_positional(ch->node[k]);
     bool others = false;
     for (size_t i = 0; i < nf; i++) others |= want[i] && !kept[i];

@@ -657,20 +657,11 @@ static bool same_unit(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err)
+jp_status_t jp_concat_check(jp_dataset_t *const *list, size_t n, long *map, jp_error_t *err)
 {
-    if (n == 0) {
-        jp_error_set(err, JP_ERR_ARG, "concat: no datasets");
-        return NULL;
-    }
-    for (size_t d = 0; d < n; d++)
-        if (jp_dataset_need_all(list[d], err)) return NULL;
     const jp_dataset_t *a = list[0];
     size_t nf = a->schema.n_fields;
-    long *map = jp_malloc_array((nf ? nf : 1) * n, sizeof *map);
-    jp_dataset_t *out = NULL;
-    if (!map) return nomem(err);
-    /* check names, types and units; choose each field's type */
+    for (size_t i = 0; i < nf; i++) map[i] = (long)i;
     for (size_t d = 1; d < n; d++) {
         const jp_dataset_t *b = list[d];
         if (b->schema.n_fields != nf) {
@@ -680,7 +671,7 @@ jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err)
                                  "concat: field '%s' of dataset %zu is not in the first dataset",
                                  b->schema.fields[i].name, d + 1);
                     jp_error_field(err, b->schema.fields[i].name);
-                    goto done;
+                    return JP_ERR_ARG;
                 }
         }
         for (size_t i = 0; i < nf; i++) {
@@ -690,17 +681,18 @@ jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err)
                 jp_error_set(err, JP_ERR_ARG, "concat: dataset %zu has no field '%s'", d + 1,
                              fa->name);
                 jp_error_field(err, fa->name);
-                goto done;
+                return JP_ERR_ARG;
             }
             const jp_field_t *fb = &b->schema.fields[j];
             map[d * nf + i] = j;
-            if (fa->type != fb->type &&
+            /* a type not known yet (a lazy file's) is checked when it is */
+            if (fa->type != fb->type && fa->type != JP_TYPE_NONE && fb->type != JP_TYPE_NONE &&
                 !(jp_type_is_numeric(fa->type) && jp_type_is_numeric(fb->type))) {
                 jp_error_set(err, JP_ERR_TYPE,
                              "concat: field '%s' is %s in dataset 1 but %s in dataset %zu",
                              fa->name, jp_type_name(fa->type), jp_type_name(fb->type), d + 1);
                 jp_error_field(err, fa->name);
-                goto done;
+                return JP_ERR_TYPE;
             }
             if (!same_unit(fa->unit, fb->unit)) {
                 jp_error_set(err, JP_ERR_UNIT,
@@ -709,11 +701,37 @@ jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err)
                              fa->name, fa->unit ? fa->unit : "no unit",
                              fb->unit ? fb->unit : "no unit", d + 1);
                 jp_error_field(err, fa->name);
-                goto done;
+                return JP_ERR_UNIT;
             }
         }
     }
-    for (size_t i = 0; i < nf; i++) map[i] = (long)i;
+    return JP_OK;
+}
+
+jp_dataset_t *jp_concat(jp_dataset_t *const *list, size_t n, jp_error_t *err)
+{
+    if (n == 0) {
+        jp_error_set(err, JP_ERR_ARG, "concat: no datasets");
+        return NULL;
+    }
+    /* pipelines over files that stream: the parts stream in turn */
+    bool lazy = n > 1;
+    for (size_t d = 0; d < n && lazy; d++) lazy = list[d]->lazy && jp_stream_possible(list[d]);
+    if (lazy) return jp_stream_concat_plan(list, n, err);
+    return jp_concat_loaded(list, n, err);
+}
+
+jp_dataset_t *jp_concat_loaded(jp_dataset_t *const *list, size_t n, jp_error_t *err)
+{
+    for (size_t d = 0; d < n; d++)
+        if (jp_dataset_need_all(list[d], err)) return NULL;
+    const jp_dataset_t *a = list[0];
+    size_t nf = a->schema.n_fields;
+    long *map = jp_malloc_array((nf ? nf : 1) * n, sizeof *map);
+    jp_dataset_t *out = NULL;
+    if (!map) return nomem(err);
+    /* check names, types and units; choose each field's type */
+    if (jp_concat_check(list, n, map, err)) goto done;
     out = jp_dataset_new_like(a, true, err);
     if (!out) goto done;
     size_t total = 0;

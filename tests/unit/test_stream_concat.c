@@ -1,0 +1,212 @@
+/*
+ * test_stream_concat.c - concat of lazy CSV pipelines streams: the batches
+ * of the first, then of the second, in the first's field order, with the
+ * types jp_concat gives the loaded parts (integers widened to numbers when
+ * a part has decimals, also when that part comes later); the result is the
+ * loaded parts' concat, byte for byte, whatever the batch size and thread
+ * count; a type clash is the same error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "jp_csv.h"
+#include "jp_mem.h"
+#include "jp_stream.h"
+#include "jp_verbs.h"
+#include "stream_util.h"
+#include "unit.h"
+
+/* N rows of k,y,v,w,s (or, `swapped`, s,w,v,y,k); v meets a decimal at
+ * row `dec` (0: never); s holds text, or integers when `s_int`. */
+static void make_file(const char *path, int n, bool swapped, int dec, bool s_int, unsigned seed)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fputs(swapped ? "s,w,v,y,k\n" : "k,y,v,w,s\n", f);
+    unsigned s = seed;
+    for (int i = 0; i < n; i++) {
+        s = s * 1103515245u + 12345u;
+        unsigned r = (s >> 8) & 0xffff;
+        char v[32], w[32], t[32];
+        if (i + 1 == dec)
+            snprintf(v, sizeof v, "%u.5", r % 100);
+        else if (r % 19 == 0)
+            v[0] = 0;
+        else
+            snprintf(v, sizeof v, "%d", (int)(r % 1000) - 100);
+        snprintf(w, sizeof w, "%u.%02u", r % 300, r % 100);
+        if (s_int)
+            snprintf(t, sizeof t, "%u", r % 50);
+        else
+            snprintf(t, sizeof t, "t%u", r % 50);
+        if (swapped)
+            fprintf(f, "%s,%s,%s,%d,k%u\n", t, w, v, 2015 + (int)(r % 4), r % 6);
+        else
+            fprintf(f, "k%u,%d,%s,%s,%s\n", r % 6, 2015 + (int)(r % 4), v, w, t);
+    }
+    fclose(f);
+}
+
+typedef jp_dataset_t *(*pipeline_fn)(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err);
+
+static jp_dataset_t *p_cat(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *l[] = {a, b};
+    return jp_concat(l, 2, err);
+}
+
+/* A head of the concat: the parts stop being read once it has its rows. */
+static jp_dataset_t *p_head(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    jp_dataset_t *out = c ? jp_head(c, 12500, err) : NULL;
+    jp_dataset_unref(c);
+    return out;
+}
+
+/* A top-N of the concat: each batch's first rows into the pool. */
+static jp_dataset_t *p_top(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    jp_sort_key_t keys[] = {{"w", true}, {"k", false}};
+    jp_dataset_t *s = c ? jp_sort(c, keys, 2, err) : NULL;
+    jp_dataset_t *out = s ? jp_head(s, 40, err) : NULL;
+    jp_dataset_unref(c);
+    jp_dataset_unref(s);
+    return out;
+}
+
+static jp_dataset_t *p_filtered(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *fa = jp_filter(a, "w > 100", err);
+    jp_mutation_t m[] = {{"w", "w * 2", NULL, NULL}};
+    jp_dataset_t *mb = fa ? jp_mutate(b, m, 1, false, err) : NULL;
+    jp_dataset_t *l[] = {fa, mb, fa};
+    jp_dataset_t *out = mb ? jp_concat(l, 3, err) : NULL;
+    jp_dataset_unref(fa);
+    jp_dataset_unref(mb);
+    return out;
+}
+
+static jp_dataset_t *p_group(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    jp_dataset_t *f = c ? jp_filter(c, "y ~= 2016", err) : NULL;
+    jp_dataset_unref(c);
+    if (!f) return NULL;
+    const char *keys[] = {"k"};
+    jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0},
+                     {"sv", JP_AGG_SUM, "v", 0},
+                     {"mw", JP_AGG_MEAN, "w", 0},
+                     {"ls", JP_AGG_LAST, "s", 0}};
+    jp_dataset_t *out = jp_group_agg(f, keys, 1, ag, 4, err);
+    jp_dataset_unref(f);
+    return out;
+}
+
+static char dir_a[512], dir_b[512];
+
+/* The pipeline over the loaded files, and over the lazy ones (written,
+ * and loaded) at each batch size and thread count: the same bytes and
+ * the same dataset. */
+static void same_everywhere(pipeline_fn fn, bool streams, const char *label)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_csv_set_tuning(NULL);
+    jp_dataset_t *ea = read_file(dir_a, false), *eb = read_file(dir_b, false);
+    jp_dataset_t *want = ea && eb ? fn(ea, eb, &err) : NULL;
+    CHECK_MSG(want != NULL, "%s loaded: %s", label, err.msg);
+    CHECK(want && jp_csv_write(want, unit_path("want.csv"), NULL, &err) == JP_OK);
+    size_t wn = 0, gn = 0;
+    char *wtext = slurp(unit_path("want.csv"), &wn);
+    static const size_t batch[] = {0, 65536, 4096, 1500};
+    for (size_t bi = 0; bi < 4; bi++)
+        for (int th = 1; th <= 3; th += 2) {
+            su_tune(batch[bi], th);
+            jp_dataset_t *la = read_file(dir_a, true), *lb = read_file(dir_b, true);
+            CHECK(la && la->lazy && lb && lb->lazy);
+            jp_dataset_t *got = la && lb ? fn(la, lb, &err) : NULL;
+            CHECK_MSG(got != NULL, "%s batch %zu: %s", label, batch[bi], err.msg);
+            size_t before = jp_stream_batches();
+            CHECK_MSG(got && jp_csv_write(got, unit_path("got.csv"), NULL, &err) == JP_OK,
+                      "%s batch %zu: %s", label, batch[bi], err.msg);
+            if (streams && batch[bi]) {
+                CHECK_MSG(jp_stream_batches() > before + 2, "%s batch %zu: it did not stream",
+                          label, batch[bi]);
+                CHECK(got && got->lazy);
+            }
+            char *gtext = slurp(unit_path("got.csv"), &gn);
+            CHECK_MSG(gtext && wtext && gn == wn && memcmp(gtext, wtext, wn) == 0,
+                      "%s batch %zu threads %d: %zu bytes, not %zu", label, batch[bi], th, gn, wn);
+            jp_free(gtext);
+            char why[256] = "";
+            if (got && want)
+                CHECK_MSG(jp_dataset_equal(want, got, why, sizeof why), "%s batch %zu: %s", label,
+                          batch[bi], why);
+            jp_dataset_unref(got);
+            jp_dataset_unref(la);
+            jp_dataset_unref(lb);
+        }
+    jp_csv_set_tuning(NULL);
+    jp_free(wtext);
+    jp_dataset_unref(want);
+    jp_dataset_unref(ea);
+    jp_dataset_unref(eb);
+    unlink(unit_path("want.csv"));
+    unlink(unit_path("got.csv"));
+}
+
+/* A field that is text in one part and integers in the other: the error
+ * of the loaded parts, and no output file. */
+static void same_error(void)
+{
+    jp_error_t e1, e2;
+    jp_error_clear(&e1);
+    jp_error_clear(&e2);
+    jp_csv_set_tuning(NULL);
+    jp_dataset_t *ea = read_file(dir_a, false), *eb = read_file(dir_b, false);
+    jp_dataset_t *r1 = ea && eb ? p_cat(ea, eb, &e1) : NULL;
+    CHECK(ea && eb && !r1);
+    su_tune(1500, 2);
+    jp_dataset_t *la = read_file(dir_a, true), *lb = read_file(dir_b, true);
+    jp_dataset_t *plan = la && lb ? p_cat(la, lb, &e2) : NULL;
+    CHECK_MSG(plan != NULL, "%s", e2.msg);
+    CHECK(plan && jp_csv_write(plan, unit_path("out.csv"), NULL, &e2) != JP_OK);
+    CHECK(access(unit_path("out.csv"), F_OK) != 0);
+    CHECK_STR(e2.msg, e1.msg);
+    CHECK_STR(e2.field, "s");
+    jp_csv_set_tuning(NULL);
+    jp_dataset_unref(plan);
+    jp_dataset_unref(la);
+    jp_dataset_unref(lb);
+    jp_dataset_unref(ea);
+    jp_dataset_unref(eb);
+}
+
+int main(void)
+{
+    if (unit_tmpdir("jp_stream_concat")) return 1;
+    snprintf(dir_a, sizeof dir_a, "%s", unit_path("a.csv"));
+    snprintf(dir_b, sizeof dir_b, "%s", unit_path("b.csv"));
+    make_file(dir_a, 12000, false, 0, false, 11);
+    make_file(dir_b, 9000, true, 0, false, 22);
+    CASE("two files, fields in another order") same_everywhere(p_cat, true, "cat");
+    CASE("pipelines under the concat, a part twice") same_everywhere(p_filtered, true, "parts");
+    CASE("into group_by + agg") same_everywhere(p_group, false, "group");
+    CASE("a head of the concat") same_everywhere(p_head, true, "head");
+    CASE("sort():head(n) of the concat") same_everywhere(p_top, false, "top");
+    make_file(dir_b, 9000, true, 8000, false, 22);
+    CASE("a later part's decimals make the first part's integers numbers")
+    same_everywhere(p_cat, true, "widened");
+    make_file(dir_a, 12000, false, 11000, false, 11);
+    make_file(dir_b, 9000, true, 0, false, 22);
+    CASE("the first part's own decimals, late") same_everywhere(p_cat, true, "first");
+    make_file(dir_b, 9000, true, 0, true, 22);
+    CASE("text in one part, integers in the other: the same error") same_error();
+    unlink(dir_a);
+    unlink(dir_b);
+    rmdir(unit_dir);
+    return unit_done();
+}
