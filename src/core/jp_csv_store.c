@@ -551,15 +551,16 @@ static int combine(int a, int b, unsigned kinds)
 static bool col_reserve(jp_column_t *c, size_t need, uint64_t hint)
 {
     if (need <= c->cap) return true;
-    /* the estimate of the total, once known, in one step: the array is
-       then one mapping that huge pages can back (see jp_csv_advise_huge()) */
+    /* the estimate of the total, once known, in one step.  No huge pages
+       asked for here: with the kernel's usual "defrag=madvise", each 2 MB
+       fault of an advised array may compact memory first, and filling a
+       collected column of hundreds of megabytes then cost four times the
+       system time of small pages (a batch's text buffer, advised once and
+       reused, is a different matter) */
     size_t cap = c->cap * 2;
     if (hint >= need && hint / 64 < need + 1024) cap = (size_t)hint;
     if (cap < need) cap = need;
-    if (jp_column_reserve(c, cap) != JP_OK) return false;
-    jp_csv_advise_huge(c->v.raw, cap * jp_type_width(c->type));
-    if (c->nulls) jp_csv_advise_huge(c->nulls, cap);
-    return true;
+    return jp_column_reserve(c, cap) == JP_OK;
 }
 
 /* Text form of a builder value for INT/BOOL/DATE -> STRING. */
