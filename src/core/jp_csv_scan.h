@@ -268,7 +268,9 @@ fast_dec_parts(const char *s, size_t n, uint64_t *m, unsigned *fl, bool *negp, u
 }
 
 /* The kind fast_dec_parts gives s[0..n) (K_INT or K_DEC), without its
- * value: what a field that is only checked needs. */
+ * value: what a field that is only checked needs.  Its own copy of the
+ * checks: a wrapper around fast_dec_parts, even inlined, costs a top-N's
+ * pass 5 % more. */
 static inline __attribute__((always_inline)) bool fast_kind(const char *s, size_t n, unsigned *kind)
 {
     bool neg = s[0] == '-';

@@ -502,18 +502,27 @@ static jp_status_t fill(jp_dataset_t *ds, size_t i, jp_column_t *c, const jp_fie
 
 /* The top fields g[0..ng) of the rows found, read alone through the
  * file's take (a top row is the file's row: no node drops rows) and run
- * through the chain; asc: the rows in file order, inv: where each went. */
+ * through the chain; asc: the rows in file order, inv: where each went.
+ * With `at` (their records' offsets, in file order) and `types` (the
+ * file's fields' types, from a checked first pass), the records are read
+ * by offset instead (jp_csv_take_at). */
 static jp_status_t fetch_taken(jp_dataset_t *ds, const jp_stream_chain_t *ch, const bool *want,
                                const size_t *g, size_t ng, const size_t *asc, const size_t *inv,
-                               size_t m, jp_error_t *err)
+                               size_t m, const int64_t *at, const jp_type_t *types, jp_error_t *err)
 {
     size_t *read_idx = NULL, nread = 0;
     jp_status_t st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err);
     if (st) return st;
     jp_column_t **cols = jp_calloc(nread ? nread : 1, sizeof *cols);
+    jp_type_t *rt = at ? jp_malloc_array(nread ? nread : 1, sizeof *rt) : NULL;
     jp_dataset_t *top = NULL;
-    if (!cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (!st) st = ch->src->lazy->ops->take(ch->src, read_idx, nread, asc, m, cols, err);
+    if (!cols || (at && !rt)) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < nread && at && !st; k++)
+        if ((rt[k] = types[read_idx[k]]) == JP_TYPE_NONE)
+            st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: a field neither read nor checked");
+    if (!st)
+        st = at ? jp_csv_take_at(ch->src, read_idx, nread, rt, at, m, cols, err)
+                : ch->src->lazy->ops->take(ch->src, read_idx, nread, asc, m, cols, err);
     if (!st && !(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err)))
         st = err ? err->code : JP_ERR_NOMEM;
     for (size_t q = 0; q < ng && !st; q++) {
@@ -524,6 +533,7 @@ static jp_status_t fetch_taken(jp_dataset_t *ds, const jp_stream_chain_t *ch, co
     if (cols)
         for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
     jp_free(cols);
+    jp_free(rt);
     jp_dataset_unref(top);
     jp_free(read_idx);
     return st;
@@ -566,77 +576,31 @@ done:
     return st;
 }
 
-/* The top fields want[] of the rows found, read again and put in order. */
+/* The top fields want[] of the rows found, read again and put in order.
+ * off (may be NULL): their records' offsets, in the rows' sorted order,
+ * and types the file's fields' types, from a checked first pass: the
+ * records are read by offset. */
 static jp_status_t fetch(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
-                         const bool *want, jp_error_t *err)
+                         const bool *want, const int64_t *off, const jp_type_t *types,
+                         jp_error_t *err)
 {
     size_t nf = ds->schema.n_fields, m = s->m, ng = 0;
     size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
     size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
     size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
-    jp_status_t st = g && asc && inv ? jp_sort_rows_ascending(s->rows, m, asc, inv, err)
-                                     : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    int64_t *at = off ? jp_malloc_array(m ? m : 1, sizeof *at) : NULL;
+    jp_status_t st = g && asc && inv && (at || !off)
+                         ? jp_sort_rows_ascending(s->rows, m, asc, inv, err)
+                         : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (!st) {
         for (size_t i = 0; i < nf; i++)
             if (want[i]) g[ng++] = i;
-        st = !s->filters && ch->src->lazy->ops->take
-                 ? fetch_taken(ds, ch, want, g, ng, asc, inv, m, err)
+        /* the offsets ascend with the rows */
+        for (size_t q = 0; q < m && at; q++) at[inv[q]] = off[q];
+        st = at || (!s->filters && ch->src->lazy->ops->take)
+                 ? fetch_taken(ds, ch, want, g, ng, asc, inv, m, at, types, err)
                  : fetch_streamed(ds, ch, want, g, ng, asc, inv, m, err);
     }
-    jp_free(g);
-    jp_free(asc);
-    jp_free(inv);
-    return st;
-}
-
-/* The top fields want[] of the rows found, their records (at offsets
- * off[], in the rows' sorted order) read alone with the file's types[]
- * found by the first pass, and run through the chain (no node drops rows
- * or goes by position); want[] is cleared. */
-static jp_status_t fetch_at(jp_dataset_t *ds, const jp_stream_chain_t *ch, const jp_stream_top_t *s,
-                            const int64_t *off, const jp_type_t *types, bool *want, jp_error_t *err)
-{
-    size_t nf = ds->schema.n_fields, m = s->m, ng = 0, nread = 0;
-    size_t *g = jp_malloc_array(nf ? nf : 1, sizeof *g);
-    size_t *asc = jp_malloc_array(m ? m : 1, sizeof *asc);
-    size_t *inv = jp_malloc_array(m ? m : 1, sizeof *inv);
-    int64_t *at = jp_malloc_array(m ? m : 1, sizeof *at);
-    size_t *read_idx = NULL;
-    jp_type_t *rt = NULL;
-    jp_column_t **cols = NULL;
-    jp_dataset_t *top = NULL;
-    jp_status_t st = g && asc && inv && at ? jp_sort_rows_ascending(s->rows, m, asc, inv, err)
-                                           : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < nf && !st; i++)
-        if (want[i]) g[ng++] = i;
-    if (!st && !ng) goto done;
-    /* the offsets ascend with the rows */
-    for (size_t q = 0; q < m && !st; q++) at[inv[q]] = off[q];
-    if (!st) st = jp_stream_chain_inputs(ch, want, &read_idx, &nread, err);
-    if (!st) {
-        rt = jp_malloc_array(nread ? nread : 1, sizeof *rt);
-        cols = jp_calloc(nread ? nread : 1, sizeof *cols);
-        if (!rt || !cols) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < nread && !st; k++)
-        if ((rt[k] = types[read_idx[k]]) == JP_TYPE_NONE)
-            st = jp_error_set(err, JP_ERR_INTERNAL, "streaming: a field neither read nor checked");
-    if (!st) st = jp_csv_take_at(ch->src, read_idx, nread, rt, at, m, cols, err);
-    if (!st && !(top = jp_stream_run_chain(ch, cols, read_idx, nread, m, g, ng, err)))
-        st = err ? err->code : JP_ERR_NOMEM;
-    for (size_t q = 0; q < ng && !st; q++) {
-        jp_column_t *c = jp_column_gather(top->cols[g[q]], inv, m);
-        st = c ? fill(ds, g[q], c, &top->schema.fields[g[q]], err)
-               : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-        want[g[q]] = false;
-    }
-done:
-    if (cols)
-        for (size_t k = 0; k < nread; k++) jp_column_unref(cols[k]);
-    jp_free(cols);
-    jp_dataset_unref(top);
-    jp_free(read_idx);
-    jp_free(rt);
     jp_free(g);
     jp_free(asc);
     jp_free(inv);
@@ -723,7 +687,12 @@ static jp_status_t first_pass(jp_dataset_t *ds, const jp_stream_chain_t *ch, con
         st = fill(ds, i, jp_column_ref(t.pool->cols[k]), &t.pool->schema.fields[k], err);
         want[i] = false;
     }
-    if (!st && t.at) st = fetch_at(ds, ch, s, t.poff, types, want, err);
+    bool more = false;
+    for (size_t i = 0; i < nf; i++) more |= want[i];
+    if (!st && t.at && more) {
+        st = fetch(ds, ch, s, want, t.poff, types, err);
+        for (size_t i = 0; i < nf; i++) want[i] = false;
+    }
 done:
     jp_dataset_unref(t.pool);
     jp_free(t.prow);
@@ -759,7 +728,7 @@ jp_status_t jp_stream_top_need(jp_dataset_t *ds, jp_dataset_t *in, const long *k
     if (!*state) st = first_pass(ds, &ch, kidx, desc, nkeys, limit, want, state, fallback, err);
     bool more = false;
     for (size_t i = 0; i < nf; i++) more |= want[i];
-    if (!st && !*fallback && more) st = fetch(ds, &ch, *state, want, err);
+    if (!st && !*fallback && more) st = fetch(ds, &ch, *state, want, NULL, NULL, err);
     jp_free(want);
     return st;
 }
