@@ -1069,6 +1069,7 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
 
 /* A reader over the file's text that goes forward to given offsets. */
 typedef struct at_reader {
+    const char *path; /* for errors */
     csv_reader_t *r;
     char *buf;
     size_t len, at; /* buf[at..len) not used yet */
@@ -1122,7 +1123,9 @@ static jp_status_t at_record(at_reader_t *a, uint64_t off, size_t max, jp_buf_t 
         a->pos += k;
         taken += k;
         if (i < e) return JP_OK;
-        if (taken > max) return jp_error_set(err, JP_ERR_IO, "the file changed since it was read");
+        if (taken > max)
+            return jp_error_set(err, JP_ERR_IO, "%s changed since it was read; read it again",
+                                a->path);
     }
 }
 
@@ -1136,6 +1139,7 @@ jp_status_t jp_csv_take_at(jp_dataset_t *ds, const size_t *idx, size_t n, const 
     for (size_t k = 0; k < n; k++) out[k] = NULL;
     at_reader_t a;
     memset(&a, 0, sizeof a);
+    a.path = p->path;
     jp_buf_t text = JP_BUF_INIT;
     csv_colspec_t *cs = jp_malloc_array(n ? n : 1, sizeof *cs);
     a.buf = jp_malloc(AT_BUF);

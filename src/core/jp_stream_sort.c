@@ -561,7 +561,9 @@ static jp_status_t fetch_streamed(jp_dataset_t *ds, const jp_stream_chain_t *ch,
     jp_stream_consumer_t cb = {p2_batch, p2_reset, &p2, NULL};
     if ((st = jp_stream_chain_pass(ch, want, &cb, err))) goto done;
     if (p2.next != m || (ng && !p2.acc[0])) {
-        st = jp_error_set(err, JP_ERR_IO, "the file changed since it was read; read it again");
+        const char *path = jp_dataset_origin(ch->src);
+        st = jp_error_set(err, JP_ERR_IO, "%s changed since it was read; read it again",
+                          path ? path : "the input");
         goto done;
     }
     for (size_t q = 0; q < ng && !st; q++) {
