@@ -622,6 +622,201 @@ static size_t run_stream(lua_State *L, jp_dataset_t *ds, lua_CFunction loopfn, f
     return 0;
 }
 
+/* ---- functions in plans: run by the verb that consumes the pipeline ------------------ */
+
+/*
+ * A filter or mutation by Lua functions over a pipeline that streams is a
+ * plan node (jp_plan_fn): nothing runs when it is made.  The verb that
+ * consumes the pipeline - an aggregate, a write, a column's sum - runs the
+ * functions batch by batch as the file is read (in row order, on this
+ * thread), or once over the loaded input when it loads.  The calls then
+ * come from inside that verb, perhaps in another coroutine than the one
+ * that made the node, so the functions run in a thread of their own (T),
+ * kept with them in a registry table, each batch under lua_pcall: a Lua
+ * error never unwinds through the core, and comes back as the core's
+ * error, naming the verb, the field and the row, as the loop in place
+ * names them.
+ */
+static int mutate_loop(lua_State *L);
+
+typedef struct lfn {
+    lua_State *T; /* the functions' thread */
+    int ref;      /* registry: {T, fn1, fn2, ...} */
+    const char *verb;
+    char **names; /* mutate: the fields made (NULL: a filter) */
+    size_t n;
+    int *kind; /* mutate: each field's kind so far in this pass (fnloop_t.kind) */
+} lfn_t;
+
+typedef struct lfn_args {
+    lfn_t *c;
+    jp_dataset_t *in;
+    size_t row0;
+    bool batch;
+    bool *reads;
+    bool more;
+    size_t *rows, nkept;
+    jp_column_t **cols;
+} lfn_args_t;
+
+static void lfn_free(void *ctx)
+{
+    lfn_t *c = ctx;
+    if (!c) return;
+    luaL_unref(c->T, LUA_REGISTRYINDEX, c->ref);
+    for (size_t k = 0; k < c->n && c->names; k++) jp_free(c->names[k]);
+    jp_free(c->names);
+    jp_free(c->kind);
+    jp_free(c);
+}
+
+static jp_type_t kind_type(int k)
+{
+    return k == 1 ? JP_TYPE_INT : k == 2 ? JP_TYPE_NUMBER : k == 3 ? JP_TYPE_STRING : JP_TYPE_BOOL;
+}
+
+/* Protected, on T: (args) -> nothing; function k's loop over the rows. */
+static void lfn_one(lua_State *T, lfn_args_t *a, size_t k)
+{
+    lfn_t *c = a->c;
+    int base = lua_gettop(T);
+    if (!a->batch) settle_rows(T, a->in); /* it may read any field: one pass for all */
+    lua_rawgeti(T, LUA_REGISTRYINDEX, c->ref);
+    lua_rawgeti(T, -1, (lua_Integer)k + 2); /* [tbl, fn] */
+    fnloop_t f;
+    memset(&f, 0, sizeof f);
+    f.ds = a->in;
+    f.name = c->names ? c->names[k] : NULL;
+    f.v = open_view(T, a->in, base + 2, c->verb, &f.lp);
+    f.out = new_box(T);
+    if (c->names && c->kind[k]) {
+        /* the pass's earlier rows fixed the type */
+        f.kind = c->kind[k];
+        if (!(f.out->col = jp_column_new(kind_type(f.kind), jp_dataset_nrows(a->in))))
+            jpl_errorf(T, "%s: out of memory", c->verb);
+    }
+    int view = f.lp.view;
+    lua_pushcfunction(T, c->names ? mutate_loop : filter_loop);
+    push_frame(T, &f, &f.lp);
+    if (a->batch) f.v->stream_want = a->reads; /* borrowed: cleared before anything raises */
+    int rc = lua_pcall(T, 5, 0, 0);
+    bool more = f.v->stream_more;
+    f.v->stream_want = NULL;
+    close_view(T, f.v, view);
+    if (rc != LUA_OK && more) {
+        a->more = true;
+        lua_settop(T, base);
+        return;
+    }
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(T, -1);
+        push_nil_fields(T, &f, msg);
+        raise_row_error(T, &f, c->verb, a->row0 + f.row, lua_tostring(T, -1), msg);
+    }
+    if (c->names) {
+        c->kind[k] = f.kind;
+        a->cols[k] = f.out->col;
+        f.out->col = NULL;
+    } else {
+        a->rows = f.out->v;
+        a->nkept = f.out->n;
+        f.out->v = NULL;
+    }
+    lua_settop(T, base);
+}
+
+static int lfn_entry(lua_State *T)
+{
+    lfn_args_t *a = lua_touserdata(T, 1);
+    size_t n = a->c->names ? a->c->n : 1;
+    for (size_t k = 0; k < n && !a->more; k++) lfn_one(T, a, k);
+    return 0;
+}
+
+static jp_status_t lfn_call(void *ctx, jp_dataset_t *in, size_t row0, bool batch, bool *reads,
+                            bool *more, size_t **rows, size_t *nkept, jp_column_t **cols,
+                            jp_error_t *err)
+{
+    lfn_t *c = ctx;
+    lua_State *T = c->T;
+    if (row0 == 0 && c->kind) memset(c->kind, 0, c->n * sizeof *c->kind); /* a pass starts */
+    lfn_args_t a = {c, in, row0, batch, reads, false, NULL, 0, cols};
+    int top = lua_gettop(T);
+    lua_pushcfunction(T, lfn_entry);
+    lua_pushlightuserdata(T, &a);
+    int rc = lua_pcall(T, 1, 0, 0);
+    jp_status_t st = JP_OK;
+    if (rc != LUA_OK) {
+        if (!jp_stop_check(err)) {
+            const char *msg = lua_tostring(T, -1);
+            st = jp_error_set(err, rc == LUA_ERRMEM ? JP_ERR_NOMEM : JP_ERR_INVALID, "%s",
+                              msg ? msg : "(error object is not a string)");
+        } else {
+            st = err ? err->code : JP_ERR_INTERRUPTED;
+        }
+        for (size_t k = 0; c->names && k < c->n; k++) {
+            jp_column_unref(cols[k]);
+            cols[k] = NULL;
+        }
+        jp_free(a.rows);
+        a.rows = NULL;
+    }
+    lua_settop(T, top);
+    *more = a.more;
+    if (rows) {
+        *rows = a.rows;
+        *nkept = a.nkept;
+    } else {
+        jp_free(a.rows);
+    }
+    return st;
+}
+
+/* [-0, +1, m] The plan node of `verb` by the functions at fidx[0..n) (a
+ * filter: one, names NULL) over ds. */
+static int push_fn_node(lua_State *L, jp_dataset_t *ds, const char *verb, const char *const *names,
+                        size_t n, const int *fidx)
+{
+    size_t nfn = names ? n : 1;
+    lua_createtable(L, (int)nfn + 1, 0);
+    lua_State *T = lua_newthread(L);
+    lua_rawseti(L, -2, 1);
+    for (size_t k = 0; k < nfn; k++) {
+        lua_pushvalue(L, fidx[k]);
+        lua_rawseti(L, -2, (lua_Integer)k + 2);
+    }
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* from here nothing raises until the core owns c */
+    lfn_t *c = jp_calloc(1, sizeof *c);
+    bool ok = c != NULL;
+    if (ok) {
+        c->T = T;
+        c->ref = ref;
+        c->verb = verb; /* a literal */
+        if (names) {
+            c->n = n;
+            c->names = jp_calloc(n ? n : 1, sizeof *c->names);
+            c->kind = jp_calloc(n ? n : 1, sizeof *c->kind);
+            ok = c->names && c->kind;
+            for (size_t k = 0; k < n && ok; k++) ok = (c->names[k] = jp_strdup(names[k])) != NULL;
+        }
+    }
+    if (!ok) {
+        if (c)
+            lfn_free(c);
+        else
+            luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        jpl_errorf(L, "%s: out of memory", verb);
+    }
+    jp_error_t err;
+    jp_error_clear(&err);
+    jp_rowfn_t fn = {lfn_call, lfn_free, c};
+    jp_dataset_t *out = jp_plan_fn(ds, verb, names, names ? n : 0, fn, &err);
+    if (!out) return verr(L, &err);
+    jpl_push_dataset(L, out);
+    return 1;
+}
+
 /* filter with the predicate at index 2, aggregates and windows within the
  * groups of keys[0..nkeys) (none: the whole dataset) */
 static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, size_t nkeys)
@@ -636,6 +831,8 @@ static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, si
     }
     luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
+    /* over a file pipeline: a node, run by the verb that consumes it */
+    if (jp_stream_possible(ds)) return push_fn_node(L, ds, "filter", NULL, 0, (const int[]){2});
     bool stream = jp_stream_rows_worth(ds);
     if (stream)
         before_load(L, ds);
@@ -850,6 +1047,13 @@ static int do_mutate(lua_State *L, jp_dataset_t *ds, const char *const *keys, si
             if (lua_type(L, -2) != LUA_TSTRING)
                 jpl_errorf(L, "mutate: item %d needs a field name first", (int)k);
             const char *name = jpl_check_name(L, -2, "mutate");
+            if (!nkeys && lua_type(L, cur + 3) == LUA_TFUNCTION && jp_stream_possible(cd)) {
+                /* over a file pipeline: a node, run by the verb that consumes it */
+                push_fn_node(L, cd, "mutate", &name, 1, (const int[]){cur + 3});
+                lua_replace(L, cur);
+                lua_settop(L, cur);
+                continue;
+            }
             jp_mutation_t m;
             read_mutation(L, cd, &m, cur + 3, name);
             jp_dataset_t *out = jp_mutate_by(cd, keys, nkeys, &m, 1, true, &err);
@@ -876,6 +1080,21 @@ static int do_mutate(lua_State *L, jp_dataset_t *ds, const char *const *keys, si
         lua_pop(L, 1);
     }
     qsort(names, n, sizeof *names, cmp_names);
+    bool fns = n && !nkeys && jp_stream_possible(ds);
+    for (k = 0; k < n && fns; k++) {
+        fns = lua_getfield(L, 2, names[k]) == LUA_TFUNCTION;
+        lua_pop(L, 1);
+    }
+    if (fns) {
+        /* functions only, over a file pipeline: a node, run by the verb
+           that consumes it (each function sees the input, as below) */
+        int *fidx = lua_newuserdatauv(L, n * sizeof *fidx, 0); /* [4] */
+        for (k = 0; k < n; k++) {
+            lua_getfield(L, 2, names[k]);
+            fidx[k] = lua_gettop(L);
+        }
+        return push_fn_node(L, ds, "mutate", names, n, fidx);
+    }
     jp_mutation_t *m = lua_newuserdatauv(L, (n ? n : 1) * sizeof *m, 0); /* [4] */
     for (k = 0; k < n; k++) {
         lua_getfield(L, 2, names[k]); /* the value stays on the stack (keeps strings alive) */

@@ -850,6 +850,7 @@ jp_dataset_t *jp_plan_gather(const jp_dataset_t *ds, const size_t *rows, size_t 
 jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 {
     if (jp_join_is_plan(ds)) return jp_join_stream_input(ds);
+    if (jp_plan_fn_is(ds)) return jp_plan_fn_input(ds);
     if (!ds->lazy || ds->lazy->ops != &plan_ops) return NULL;
     const plan_t *p = (const plan_t *)ds->lazy;
     /* rows kept by a list (a filter by a function) stream when the list
@@ -871,6 +872,7 @@ jp_dataset_t *jp_plan_stream_input(const jp_dataset_t *ds)
 bool jp_plan_stream_filters(const jp_dataset_t *ds)
 {
     if (jp_join_is_plan(ds)) return true; /* its rows are not its input's, one for one */
+    if (jp_plan_fn_is(ds)) return jp_plan_fn_filters(ds);
     int k = ((const plan_t *)ds->lazy)->rows_kind;
     return k == ROWS_PRED || k == ROWS_LIST || k == ROWS_RANGE;
 }
@@ -890,6 +892,10 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
         jp_join_stream_inputs(ds, want, in_want);
         return;
     }
+    if (jp_plan_fn_is(ds)) {
+        jp_plan_fn_inputs(ds, want, in_want);
+        return;
+    }
     const plan_t *p = (const plan_t *)ds->lazy;
     for (size_t i = 0; i < p->nf; i++) {
         if (!want[i]) continue;
@@ -904,7 +910,7 @@ void jp_plan_stream_inputs(const jp_dataset_t *ds, const bool *want, bool *in_wa
 
 bool jp_plan_stream_lines(const jp_dataset_t *ds)
 {
-    if (jp_join_is_plan(ds)) return false;
+    if (jp_join_is_plan(ds) || jp_plan_fn_is(ds)) return false;
     const plan_t *p = (const plan_t *)ds->lazy;
     return p->conv_to && p->conv_uf >= 0;
 }
@@ -912,6 +918,7 @@ bool jp_plan_stream_lines(const jp_dataset_t *ds)
 bool jp_plan_stream_retry(const jp_dataset_t *ds, bool clear)
 {
     if (jp_join_is_plan(ds)) return false;
+    if (jp_plan_fn_is(ds)) return jp_plan_fn_retry(ds, clear);
     plan_t *p = (plan_t *)ds->lazy;
     bool r = p->conv_retry;
     if (clear) p->conv_retry = false;
@@ -921,6 +928,7 @@ bool jp_plan_stream_retry(const jp_dataset_t *ds, bool clear)
 bool jp_plan_stream_positional(const jp_dataset_t *ds)
 {
     if (jp_join_is_plan(ds)) return false;
+    if (jp_plan_fn_is(ds)) return true; /* its errors name rows */
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST || p->rows_kind == ROWS_RANGE) return true;
     if (p->conv_to && p->conv_uf >= 0) return true; /* its errors name rows */
@@ -956,6 +964,7 @@ static jp_dataset_t *rebind_list(const plan_t *p, jp_dataset_t *in, size_t row0,
 jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0, jp_error_t *err)
 {
     if (jp_join_is_plan(ds)) return jp_join_rebind(ds, in, err);
+    if (jp_plan_fn_is(ds)) return jp_plan_fn_rebind(ds, in, row0, err);
     const plan_t *p = (const plan_t *)ds->lazy;
     if (p->rows_kind == ROWS_LIST) return rebind_list(p, in, row0, err);
     if (p->conv_to) {

@@ -105,6 +105,15 @@ jp_dataset_t *jp_plan_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t ro
  * A stream through such a node needs only a prefix of the file. */
 bool jp_plan_stream_head(const jp_dataset_t *ds, size_t *rows);
 
+/* Row function nodes (jp_plan_fn.c; made by jp_plan_fn, jp_verbs.h). */
+bool jp_plan_fn_is(const jp_dataset_t *ds);
+jp_dataset_t *jp_plan_fn_input(const jp_dataset_t *ds);
+bool jp_plan_fn_filters(const jp_dataset_t *ds);
+void jp_plan_fn_inputs(const jp_dataset_t *ds, const bool *want, bool *in_want);
+bool jp_plan_fn_retry(const jp_dataset_t *ds, bool clear);
+jp_dataset_t *jp_plan_fn_rebind(const jp_dataset_t *ds, jp_dataset_t *in, size_t row0,
+                                jp_error_t *err);
+
 /* Join nodes (jp_join_plan.c) stream too: the left rows, a batch at a
  * time, each probing the right side held whole.  The jp_plan_stream_*
  * functions and jp_plan_rebind hand them over to these. */

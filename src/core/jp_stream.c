@@ -812,6 +812,32 @@ static long chain_head(const jp_stream_chain_t *c, size_t *rows)
     return -1;
 }
 
+/* The file's fields a pass reads (p->read_idx) and those it only checks
+ * (*chk: what is not read anyway), and room for their types (*ft); again
+ * when a node reads more fields since the last time. */
+static jp_status_t pass_fields(pass_t *p, const bool *want_top, const bool *check_top, size_t **chk,
+                               size_t *nchk, jp_type_t **ft, jp_error_t *err)
+{
+    jp_free(p->read_idx);
+    jp_free(*chk);
+    jp_free(*ft);
+    p->read_idx = *chk = NULL;
+    *ft = NULL;
+    p->nread = *nchk = 0;
+    jp_status_t st = jp_stream_chain_inputs(p->c, want_top, &p->read_idx, &p->nread, err);
+    if (!st && check_top) st = jp_stream_chain_inputs(p->c, check_top, chk, nchk, err);
+    if (st) return st;
+    size_t m = 0;
+    for (size_t j = 0, r = 0; j < *nchk; j++) {
+        while (r < p->nread && p->read_idx[r] < (*chk)[j]) r++;
+        if (r == p->nread || p->read_idx[r] != (*chk)[j]) (*chk)[m++] = (*chk)[j];
+    }
+    *nchk = m;
+    if (!(*ft = jp_malloc_array(p->nread + *nchk + 1, sizeof **ft)))
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return JP_OK;
+}
+
 jp_status_t jp_stream_chain_pass(const jp_stream_chain_t *c, const bool *want_top,
                                  const jp_stream_consumer_t *cb, jp_error_t *err)
 {
@@ -837,19 +863,10 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     size_t nsrc = c->src->schema.n_fields;
     size_t *chk = NULL, nchk = 0;
     jp_type_t *ft = NULL;
-    jp_status_t st = jp_stream_chain_inputs(c, want_top, &p.read_idx, &p.nread, err);
-    if (!st && check_top) st = jp_stream_chain_inputs(c, check_top, &chk, &nchk, err);
+    jp_status_t st = pass_fields(&p, want_top, check_top, &chk, &nchk, &ft, err);
     if (st) goto done;
-    /* checked: what is not read anyway */
-    size_t m = 0;
-    for (size_t j = 0, r = 0; j < nchk; j++) {
-        while (r < p.nread && p.read_idx[r] < chk[j]) r++;
-        if (r == p.nread || p.read_idx[r] != chk[j]) chk[m++] = chk[j];
-    }
-    nchk = m;
     p.top_idx = jp_malloc_array(nf ? nf : 1, sizeof *p.top_idx);
-    ft = jp_malloc_array(p.nread + nchk + 1, sizeof *ft);
-    if (!p.top_idx || !ft) {
+    if (!p.top_idx) {
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -889,10 +906,15 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
         }
         if (st && chain_retry(c, true)) {
             /* a node changed how it makes its batches (integers that
-               overflowed a conversion become numbers): the same prefix again */
+               overflowed a conversion become numbers, a function that
+               reads another field): the same prefix again */
             pass_reset(&p);
-            if (!(st = p.reset_st)) continue;
-            if (err) *err = p.reset_err;
+            if (!(st = p.reset_st) &&
+                !(st = pass_fields(&p, want_top, check_top, &chk, &nchk, &ft, err))) {
+                jp_error_clear(err);
+                continue;
+            }
+            if (p.reset_st && err) *err = p.reset_err;
             break;
         }
         if (st || whole || c->at[hk] >= head_rows) break;

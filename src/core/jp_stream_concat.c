@@ -157,7 +157,12 @@ static jp_status_t cp_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
         p->cols[i] = NULL;
     }
     if (st) return st;
-    if (!out) return err ? err->code : JP_ERR_NOMEM;
+    if (!out) {
+        /* a node above makes its batches another way now (a function's
+           column that changed type): everything comes again */
+        for (size_t q = 0; q < p->c->n; q++) p->again |= jp_plan_stream_retry(p->c->node[q], true);
+        return err ? err->code : JP_ERR_NOMEM;
+    }
     for (size_t i = 0; i < nf; i++) p->out[i] = true;
     st = p->cb->batch(p->cb->ctx, out, err);
     jp_dataset_unref(out);

@@ -93,6 +93,38 @@ jp_dataset_t *jp_mutate_by(jp_dataset_t *ds, const char *const *keys, size_t nke
 jp_dataset_t *jp_filter_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
                            const char *expr, jp_error_t *err);
 
+/*
+ * Row functions (jp_plan_fn.c): a filter or a mutation by a function the
+ * front end gives (a Lua function), over an input that streams.  The node
+ * runs nothing when made.  A consumer that streams runs the function over
+ * each batch, in row order, on the thread that runs the pass; one that
+ * loads runs it once over the whole input and keeps the result.
+ *
+ * call() runs the function over the rows of `in` (rows row0.. of the
+ * node's input) and gives, for a filter, the rows it keeps (*rows, a new
+ * array of *nkept ascending row numbers of `in`), for a mutation one new
+ * column per field (cols[k], in->nrows values; NULL when every value so
+ * far in the pass was nil).  `batch`: `in` holds only the fields marked
+ * in reads[] (in's n_fields entries); reading another marks it, sets
+ * *more and returns JP_OK with nothing made, and the pass starts again
+ * with it.  Otherwise the function
+ * may read any field (`in` loads it) and marks what it read.  row0 == 0
+ * starts a pass (the function's state, such as the type a mutation's
+ * first value fixed, starts again).  free(ctx) when the node goes.
+ */
+typedef struct jp_rowfn {
+    jp_status_t (*call)(void *ctx, jp_dataset_t *in, size_t row0, bool batch, bool *reads,
+                        bool *more, size_t **rows, size_t *nkept, jp_column_t **cols,
+                        jp_error_t *err);
+    void (*free)(void *ctx);
+    void *ctx;
+} jp_rowfn_t;
+
+/* A filter (names NULL, n 0) or a mutation of fields names[0..n) (new ones
+ * appended, existing ones replaced), by fn over `in`, which must stream
+ * (jp_stream_possible).  fn is the node's from then on, also on failure. */
+jp_dataset_t *jp_plan_fn(jp_dataset_t *in, const char *verb, const char *const *names, size_t n,
+                         jp_rowfn_t fn, jp_error_t *err);
 /* ---- order ------------------------------------------------------------------ */
 
 typedef struct jp_sort_key {
