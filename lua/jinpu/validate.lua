@@ -385,19 +385,8 @@ local function check_options(opts, what, level)
   end
 end
 
-function M.validate(ds, rules, opts)
-  if not jp.is_dataset(ds) then error("validate: expected a dataset", 2) end
-  opts = opts or {}
-  if type(opts) ~= "table" then error("validate: options must be a table", 2) end
-  check_options(opts, "validate", 2)
-  local tol = opts.approx_tolerance or M.APPROX_TOLERANCE
-  local v = jp._validator(ds, { approx_tolerance = tol, name = opts.name })
-  local ctx = {
-    datasets = datasets_of(ds, opts),
-    tolerance = tol,
-    self = ds,
-  }
-  function ctx.dataset(name) return ctx.datasets[name] end
+-- Every rule of the validation added to v.
+local function fill(v, ds, rules, opts, ctx)
   if type(opts.cell_errors) == "table" then add_cell_errors(v, ds, opts.cell_errors) end
   if opts.schema ~= false then v:schema(ctx.datasets) end
   if rules ~= nil then add_rules(v, ds, rules, ctx) end
@@ -412,6 +401,56 @@ function M.validate(ds, rules, opts)
       broken(v, nil, "pack." .. opts.pack, "rule", "no rule pack named '" .. opts.pack .. "'")
     end
   end
+end
+
+-- Can these rules run over one batch of rows at a time?  Not Lua
+-- functions (they may read any row or the whole dataset), foreign keys
+-- (the referenced rows), the cells a reader set aside (rows of the whole
+-- file), nor a rules function (it is given the dataset).
+local function rules_stream(rules)
+  if rules == nil then return true end
+  if type(rules) ~= "table" then return false end
+  for _, spec in ipairs(rules) do
+    if type(spec) == "table" and (type(spec.check) == "function" or type(spec.dataset) == "function"
+        or type(spec.rule) == "function" or spec.foreign_key ~= nil) then
+      return false
+    end
+  end
+  return true
+end
+
+local function streams(ds, rules, opts)
+  if opts.cell_errors ~= nil or not rules_stream(rules) or not jp._validate_streams(ds) then
+    return false
+  end
+  if opts.pack ~= false then
+    local ok, pack = pcall(M.pack, type(opts.pack) == "string" and opts.pack or ds:name())
+    if not ok or (pack and not rules_stream(pack.rules)) then return false end
+  end
+  return true
+end
+
+function M.validate(ds, rules, opts)
+  if not jp.is_dataset(ds) then error("validate: expected a dataset", 2) end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("validate: options must be a table", 2) end
+  check_options(opts, "validate", 2)
+  local tol = opts.approx_tolerance or M.APPROX_TOLERANCE
+  local ctx = {
+    datasets = datasets_of(ds, opts),
+    tolerance = tol,
+    self = ds,
+  }
+  function ctx.dataset(name) return ctx.datasets[name] end
+  -- a file pipeline that streams is checked batch by batch, the same
+  -- rules over each batch, one report of the whole file
+  if streams(ds, rules, opts) then
+    local report = jp._validate_stream(ds, { approx_tolerance = tol, name = opts.name },
+      function(v) fill(v, ds, rules, opts, ctx) end)
+    if report then return report end
+  end
+  local v = jp._validator(ds, { approx_tolerance = tol, name = opts.name })
+  fill(v, ds, rules, opts, ctx)
   return v:finish()
 end
 

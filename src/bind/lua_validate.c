@@ -837,7 +837,7 @@ static int r_index(lua_State *L)
         return 1;
     }
     if (!strcmp(k, "rows")) {
-        lua_pushinteger(L, (lua_Integer)jp_dataset_nrows(r->ds));
+        lua_pushinteger(L, (lua_Integer)r->nrows);
         return 1;
     }
     if (!strcmp(k, "data")) {
@@ -895,6 +895,105 @@ static int l_validate(lua_State *L)
     lua_pop(L, 1);
     lua_call(L, n, LUA_MULTRET);
     return lua_gettop(L);
+}
+
+/* ---- validation batch by batch -------------------------------------------------------- */
+
+/* jp._validate_streams(ds): can ds:validate run batch by batch? */
+static int l_validate_streams(lua_State *L)
+{
+    lua_pushboolean(L, jp_validate_streams(jpl_check_dataset(L, 1)));
+    return 1;
+}
+
+typedef struct vsctx {
+    lua_State *L;
+    int fn;      /* the Lua function that adds the rules to a validator */
+    int errslot; /* where its error waits */
+    box_t *box;  /* the validator over the batch, while fn runs */
+    bool failed;
+} vsctx_t;
+
+/* Protected: (ctx, report, fn) -> fn(validator over the report). */
+static int vs_call(lua_State *L)
+{
+    vsctx_t *c = lua_touserdata(L, 1);
+    jp_report_t *r = lua_touserdata(L, 2);
+    lua_settop(L, 3);
+    c->box = lua_newuserdatauv(L, sizeof *c->box, 0);
+    c->box->r = NULL;
+    luaL_setmetatable(L, VALIDATOR_MT);
+    c->box->r = r; /* borrowed: taken back when fn returns */
+    lua_pushvalue(L, 3);
+    lua_pushvalue(L, 4);
+    lua_call(L, 1, 0);
+    c->box->r = NULL; /* before a collection may find the box unused */
+    c->box = NULL;
+    jpl_gc_pressure(L); /* the batches' datasets are not Lua's to count */
+    return 0;
+}
+
+static jp_status_t vs_batch_fn(void *ctx, jp_report_t *r, jp_error_t *err)
+{
+    vsctx_t *c = ctx;
+    lua_State *L = c->L;
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, vs_call);
+    lua_pushlightuserdata(L, c);
+    lua_pushlightuserdata(L, r);
+    lua_pushvalue(L, c->fn); /* an index of l_validate_stream's frame: the stream runs in it */
+    c->box = NULL;
+    int rc = lua_pcall(L, 3, 0, 0);
+    if (c->box) c->box->r = NULL; /* the report is the stream's, not the box's */
+    c->box = NULL;
+    if (rc == LUA_OK) {
+        lua_settop(L, top);
+        return JP_OK;
+    }
+    lua_replace(L, c->errslot);
+    lua_settop(L, top);
+    c->failed = true;
+    return jp_error_set(err, JP_ERR_INVALID, "validate: a rule raised an error");
+}
+
+/* jp._validate_stream(ds, {name=, approx_tolerance=}, fn) -> report, or nil
+ * when the whole-file way must be taken: fn(v) adds the rules to v, a
+ * validator over each batch in turn (jp_validate_stream). */
+static int l_validate_stream(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    lua_settop(L, 3);
+    lua_getfield(L, 2, "name");
+    const char *name = lua_isstring(L, 4) ? lua_tostring(L, 4) : NULL; /* [ds, o, fn, name] */
+    lua_getfield(L, 2, "approx_tolerance");
+    double tol = luaL_optnumber(L, 5, JP_APPROX_TOLERANCE);
+    luaL_argcheck(L, tol >= 0 && tol < 1, 2, "approx_tolerance must be in [0, 1)");
+    lua_pushnil(L);                                  /* [ds, o, fn, name, tol, err] */
+    box_t *rb = lua_newuserdatauv(L, sizeof *rb, 1); /* [..., err, report] */
+    rb->r = NULL;
+    luaL_setmetatable(L, REPORT_MT);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
+    vsctx_t c = {L, 3, 6, NULL, false};
+    jp_error_t e;
+    jp_error_clear(&e);
+    bool fallback = false;
+    jp_report_t *r = jp_validate_stream(ds, name, tol, vs_batch_fn, &c, &fallback, &e);
+    if (c.failed && !fallback) {
+        jp_report_free(r);
+        lua_pushvalue(L, 6);
+        return lua_error(L);
+    }
+    if (!r && fallback) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (!r) return jpl_error(L, &e);
+    jp_report_finish(r);
+    rb->r = r;
+    return 1;
 }
 
 /* jp._json_string(s) -> s as a JSON string literal */
@@ -964,6 +1063,8 @@ void jpl_open_validate(lua_State *L)
                                      {"validate", l_validate},
                                      {"_json_string", l_json_string},
                                      {"_is_report", l_is_report},
+                                     {"_validate_streams", l_validate_streams},
+                                     {"_validate_stream", l_validate_stream},
                                      {NULL, NULL}};
     lua_settop(L, mod);
     luaL_setfuncs(L, funcs, 0);

@@ -44,9 +44,15 @@ bool jp_severity_from_name(const char *name, jp_severity_t *out)
 jp_report_t *jp_report_new(jp_dataset_t *ds, jp_error_t *err)
 {
     if (jp_dataset_need_all(ds, err) != JP_OK) return NULL;
+    return jpv_report_over(ds, err);
+}
+
+jp_report_t *jpv_report_over(jp_dataset_t *ds, jp_error_t *err)
+{
     jp_report_t *r = jp_calloc(1, sizeof *r);
     if (!r) goto nomem;
     r->ds = jp_dataset_ref(ds);
+    r->nrows = ds->nrows;
     r->name = jp_strdup(ds->meta.name ? ds->meta.name : "");
     if (!r->name) goto nomem;
     if (ds->origin && !(r->file = jp_strdup(ds->origin))) goto nomem;
@@ -82,6 +88,7 @@ void jp_report_free(jp_report_t *r)
     jp_buf_free(&r->texts);
     for (size_t i = 0; r->untyped && i < r->ds->schema.n_fields; i++) jp_free(r->untyped[i]);
     jp_free(r->untyped);
+    jp_free(r->lines);
     jp_free(r->name);
     jp_free(r->file);
     jp_dataset_unref(r->ds);
@@ -379,9 +386,11 @@ static jp_status_t key_repr(jp_buf_t *out, const jp_report_t *r, const jp_rule_i
     return st;
 }
 
-static jp_status_t row_ref(jp_buf_t *out, const jp_report_t *r, size_t row)
+/* "row R (line L)" of an earlier row with the value rule `rule` found
+ * again (a stream's row in a report over one batch). */
+static jp_status_t row_ref(jp_buf_t *out, const jp_report_t *r, uint32_t rule, size_t row)
 {
-    long line = jp_dataset_row_line(r->ds, row);
+    long line = r->carry ? jpv_carry_line(r->carry, rule, row) : jp_dataset_row_line(r->ds, row);
     if (line > 0) return jp_buf_printf(out, "row %zu (line %ld)", row + 1, line);
     return jp_buf_printf(out, "row %zu", row + 1);
 }
@@ -406,7 +415,7 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
     case JP_VC_UNIQUE:
         if (c) st = jpv_cell_repr(out, c, is->row);
         if (st == JP_OK) st = jp_buf_puts(out, " repeats ");
-        if (st == JP_OK) st = row_ref(out, r, is->other);
+        if (st == JP_OK) st = row_ref(out, r, is->rule, is->other);
         if (st == JP_OK) st = jp_buf_puts(out, " (unique)");
         return st;
     case JP_VC_MINIMUM:
@@ -482,7 +491,7 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
         st = jp_buf_puts(out, "key ");
         if (st == JP_OK) st = key_repr(out, r, ri, is->row);
         if (st == JP_OK) st = jp_buf_puts(out, " repeats ");
-        if (st == JP_OK) st = row_ref(out, r, is->other);
+        if (st == JP_OK) st = row_ref(out, r, is->rule, is->other);
         return st;
     case JP_VC_KEY_NULL:
         return jp_buf_printf(out, "the key (%s) is null", ri->field ? ri->field : "");
@@ -508,6 +517,7 @@ jp_status_t jp_report_message(const jp_report_t *r, size_t i, jp_buf_t *out)
 long jp_report_line(const jp_report_t *r, size_t i)
 {
     if (i >= r->n_issues || r->issues[i].row == JP_NO_ROW) return 0;
+    if (r->lines) return r->lines[i];
     return jp_dataset_row_line(r->ds, r->issues[i].row);
 }
 

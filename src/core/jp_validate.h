@@ -141,6 +141,12 @@ typedef struct jp_report {
     /* per field, one byte per row: the cell was not of its type when read
      * (jp_report_type_error); NULL = no such cell */
     uint8_t **untyped;
+    size_t nrows; /* rows validated (ds's, or a stream's) */
+    /* a streamed report (jp_validate_stream): each issue's line (0:
+     * unknown), its message kept as text; NULL otherwise */
+    long *lines;
+    /* a report over one batch of a stream: what carries over batches */
+    struct jpv_carry *carry;
     /* after jp_report_finish: */
     bool finished;
     size_t n_errors, n_warnings, n_broken;
@@ -157,6 +163,27 @@ typedef struct jp_report {
  */
 jp_report_t *jp_report_new(jp_dataset_t *ds, jp_error_t *err);
 void jp_report_free(jp_report_t *r);
+
+/*
+ * Validation of a lazy pipeline that streams (jp_stream.h), batch by batch
+ * (jp_validate_stream.c): for each batch, fn adds the rules to `batch`, a
+ * report over the batch's rows (with the name and tolerance given), with
+ * the check functions below; its issues, rows numbered from the file's
+ * first, their messages and lines, go into the report returned (a new,
+ * unfinished report over ds, which stays lazy), in the order the whole
+ * file gives them.  What a rule must carry from batch to batch (the values
+ * seen by `unique` and keys) is held; every other check holds one batch.
+ * *fallback (NULL returned, no error) when the whole-file way must be taken
+ * instead: ds does not stream, has no rows, or a rule reads more than a
+ * row (an expression with aggregates or window functions) or gives
+ * batches different rules.  A status from fn stops the pass with its
+ * error.  name may be NULL (ds's).
+ */
+typedef jp_status_t (*jp_validate_batch_fn)(void *ctx, jp_report_t *batch, jp_error_t *err);
+bool jp_validate_streams(const jp_dataset_t *ds);
+jp_report_t *jp_validate_stream(jp_dataset_t *ds, const char *name, double approx_tolerance,
+                                jp_validate_batch_fn fn, void *ctx, bool *fallback,
+                                jp_error_t *err);
 
 /* ---- checks ------------------------------------------------------------ */
 

@@ -109,6 +109,158 @@ static size_t keyset_find(keyset_t *ks, const jp_column_t *const *cols, size_t i
     return JP_NO_ROW;
 }
 
+/* ---- keys carried over a stream's batches -------------------------------------- */
+
+/* A rule's distinct key values over the batches so far (held columns of
+ * the key fields' types), each with the stream row and line where it came
+ * first, found by the same hashing as keyset_t. */
+struct jpv_keys {
+    jp_column_t **held;
+    size_t n;
+    size_t *first; /* ascending: values are added in row order */
+    long *line;
+    size_t count, cap;
+    keyslot_t *slots;
+    size_t mask;
+};
+
+static void jpv_keys_free_one(jpv_keys_t *k)
+{
+    if (!k) return;
+    for (size_t j = 0; j < k->n; j++) jp_column_unref(k->held[j]);
+    jp_free(k->held);
+    jp_free(k->first);
+    jp_free(k->line);
+    jp_free(k->slots);
+    jp_free(k);
+}
+
+void jpv_carry_clear(jpv_carry_t *c)
+{
+    for (size_t k = 0; k < c->n_keys; k++) jpv_keys_free_one(c->keys[k]);
+    jp_free(c->keys);
+    c->keys = NULL;
+    c->n_keys = 0;
+    c->row0 = 0;
+    c->refused = false;
+}
+
+long jpv_carry_line(const jpv_carry_t *c, uint32_t rule, size_t row)
+{
+    const jpv_keys_t *k = rule < c->n_keys ? c->keys[rule] : NULL;
+    if (!k) return 0;
+    size_t lo = 0, hi = k->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->first[mid] < row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < k->count && k->first[lo] == row ? k->line[lo] : 0;
+}
+
+/* Rule id's carried keys, made on first use with columns like cols[0..n). */
+static jpv_keys_t *carry_keys(jp_report_t *r, uint32_t id, const jp_column_t *const *cols, size_t n)
+{
+    jpv_carry_t *c = r->carry;
+    if (id >= c->n_keys) {
+        jpv_keys_t **nk = jp_realloc_array(c->keys, (size_t)id + 1, sizeof *nk);
+        if (!nk) return NULL;
+        for (size_t k = c->n_keys; k <= id; k++) nk[k] = NULL;
+        c->keys = nk;
+        c->n_keys = (size_t)id + 1;
+    }
+    if (c->keys[id]) return c->keys[id];
+    jpv_keys_t *k = jp_calloc(1, sizeof *k);
+    if (!k || !(k->held = jp_calloc(n ? n : 1, sizeof *k->held))) {
+        jp_free(k);
+        return NULL;
+    }
+    k->n = n;
+    for (size_t j = 0; j < n; j++)
+        if (!(k->held[j] = jp_column_new(cols[j]->type, 16))) {
+            jpv_keys_free_one(k);
+            return NULL;
+        }
+    c->keys[id] = k;
+    return k;
+}
+
+static jp_status_t keys_grow(jpv_keys_t *k)
+{
+    size_t cap = k->cap ? k->cap * 2 : 64;
+    size_t *f = jp_realloc_array(k->first, cap, sizeof *f);
+    if (!f) return JP_ERR_NOMEM;
+    k->first = f;
+    long *l = jp_realloc_array(k->line, cap, sizeof *l);
+    if (!l) return JP_ERR_NOMEM;
+    k->line = l;
+    if (cap >= UINT32_MAX) return JP_ERR_LIMIT;
+    keyslot_t *slots = jp_calloc(cap * 2, sizeof *slots);
+    if (!slots) return JP_ERR_NOMEM;
+    size_t mask = cap * 2 - 1;
+    const jp_column_t *const *held = (const jp_column_t *const *)k->held;
+    for (size_t h = 0; h < k->count; h++) {
+        uint64_t hv = row_hash(held, k->n, h);
+        size_t s = (size_t)hv & mask;
+        while (slots[s].row1) s = (s + 1) & mask;
+        slots[s].row1 = (uint32_t)(h + 1);
+        slots[s].tag = (uint32_t)(hv >> 32);
+    }
+    jp_free(k->slots);
+    k->slots = slots;
+    k->mask = mask;
+    k->cap = cap;
+    return JP_OK;
+}
+
+/* Row i of cols (stream row `row`, line `line`) against the values before:
+ * *first is the stream row of the first equal one, or JP_NO_ROW after the
+ * value is added. */
+static jp_status_t keys_find(jpv_keys_t *k, const jp_column_t *const *cols, size_t i, size_t row,
+                             long line, size_t *first)
+{
+    *first = JP_NO_ROW;
+    if (k->count == k->cap) {
+        jp_status_t st = keys_grow(k);
+        if (st) return st;
+    }
+    const jp_column_t *const *held = (const jp_column_t *const *)k->held;
+    uint64_t h = row_hash(cols, k->n, i);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t s = (size_t)h & k->mask;
+    while (k->slots[s].row1) {
+        size_t hr = k->slots[s].row1 - 1;
+        if (k->slots[s].tag == tag && rows_equal(held, hr, cols, i, k->n)) {
+            *first = k->first[hr];
+            return JP_OK;
+        }
+        s = (s + 1) & k->mask;
+    }
+    for (size_t j = 0; j < k->n; j++) {
+        jp_value_t v;
+        jp_column_get(cols[j], i, &v);
+        if (jp_column_push_value(k->held[j], &v, NULL) != JP_OK) return JP_ERR_NOMEM;
+    }
+    k->first[k->count] = row;
+    k->line[k->count] = line;
+    k->slots[s].row1 = (uint32_t)(k->count + 1);
+    k->slots[s].tag = tag;
+    k->count++;
+    return JP_OK;
+}
+
+/* Row i of a batch against rule id's values of the batches before and of
+ * this one's earlier rows: *first as keys_find. */
+static jp_status_t carry_find(jp_report_t *r, uint32_t id, const jp_column_t *const *cols, size_t n,
+                              size_t i, size_t *first)
+{
+    jpv_keys_t *k = carry_keys(r, id, cols, n);
+    if (!k) return JP_ERR_NOMEM;
+    return keys_find(k, cols, i, r->carry->row0 + i, jp_dataset_row_line(r->ds, i), first);
+}
+
 /* ---- helpers ------------------------------------------------------------------ */
 
 /* A bound as a message shows it: strings quoted. */
@@ -432,7 +584,18 @@ static jp_status_t chk_unique(jp_report_t *r, uint32_t id, long fi, const uint8_
     const jp_column_t *c = r->ds->cols[fi];
     size_t n = r->ds->nrows, checked = 0;
     jp_status_t st = JP_OK;
-    if (c->type == JP_TYPE_STRING) {
+    if (r->carry) {
+        /* one batch of a stream: the values of the batches before count */
+        const jp_column_t *cols[1] = {c};
+        for (size_t i = 0; i < n && st == JP_OK; i++) {
+            if (!jpv_applies(mask, i) || jp_column_is_null(c, i)) continue;
+            checked++;
+            size_t prev;
+            st = carry_find(r, id, cols, 1, i, &prev);
+            if (st == JP_OK && prev != JP_NO_ROW)
+                st = jpv_issue(r, id, i, fi, JP_VC_UNIQUE, false, prev, 0);
+        }
+    } else if (c->type == JP_TYPE_STRING) {
         /* codes are dense: the first row of each code in a flat array */
         size_t *first = jp_malloc_array(c->dict->count ? c->dict->count : 1, sizeof *first);
         if (!first) return JP_ERR_NOMEM;
@@ -939,7 +1102,7 @@ jp_status_t jp_validate_key(jp_report_t *r, const char *const *fields, size_t n,
     st = jpv_where(r, id, o ? o->where : NULL, &mask, &broken, err);
     if (st != JP_OK) goto fail;
     if (broken) goto done;
-    if (keyset_init(&ks, cols, n, r->ds->nrows) != JP_OK) goto nomem;
+    if (!r->carry && keyset_init(&ks, cols, n, r->ds->nrows) != JP_OK) goto nomem;
     size_t checked = 0;
     for (size_t i = 0; i < r->ds->nrows; i++) {
         if (!jpv_applies(mask, i)) continue;
@@ -959,7 +1122,11 @@ jp_status_t jp_validate_key(jp_report_t *r, const char *const *fields, size_t n,
                 goto nomem;
             continue;
         }
-        size_t prev = keyset_find(&ks, cols, i, true);
+        size_t prev = JP_NO_ROW;
+        if (!r->carry)
+            prev = keyset_find(&ks, cols, i, true);
+        else if (carry_find(r, id, cols, n, i, &prev) != JP_OK)
+            goto nomem;
         if (prev != JP_NO_ROW &&
             jpv_issue(r, id, i, n == 1 ? idx[0] : -1, JP_VC_KEY_REPEAT, false, prev, 0) != JP_OK)
             goto nomem;

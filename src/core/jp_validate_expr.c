@@ -35,6 +35,9 @@ static jp_expr_t *compile_cond(jp_report_t *r, uint32_t id, const char *src, con
                          e.msg[0] ? e.msg : jp_status_name(e.code));
         return NULL;
     }
+    /* over one batch of a stream, an aggregate or window would see the
+     * batch, not the file: the whole-file way must be taken */
+    if (r->carry && jp_expr_is_window(x)) r->carry->refused = true;
     if (jp_expr_type(x) != JP_TYPE_BOOL) {
         *broken = true;
         *st = jpv_broken(r, id, "%s`%s` is not a condition (it gives a %s, not true or false)",

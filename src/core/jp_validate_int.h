@@ -7,6 +7,24 @@
 
 #include "jp_validate.h"
 
+/* What a report over one batch of a stream carries over the batches: per
+ * rule, the key values seen so far (unique, keys); where the batch starts;
+ * whether a rule cannot be checked batch by batch. */
+typedef struct jpv_keys jpv_keys_t;
+typedef struct jpv_carry {
+    jpv_keys_t **keys; /* by rule id (NULL: none) */
+    size_t n_keys;
+    size_t row0;  /* the batch's first row, in the stream's rows */
+    bool refused; /* a rule reads more than its row */
+} jpv_carry_t;
+void jpv_carry_clear(jpv_carry_t *c);
+/* The line of row `row` (a stream's), the first of a value rule `rule`
+ * saw, or 0. */
+long jpv_carry_line(const jpv_carry_t *c, uint32_t rule, size_t row);
+
+/* A report over ds, without settling it (jp_report_new settles it). */
+jp_report_t *jpv_report_over(jp_dataset_t *ds, jp_error_t *err);
+
 /* Add a rule (name defaults to `defname`); *id its index. */
 jp_status_t jpv_rule(jp_report_t *r, const char *kind, const char *field, const char *detail,
                      const char *defname, const jp_rule_opts_t *o, uint32_t *id);

@@ -152,9 +152,8 @@ jp_status_t jp_report_text(const jp_report_t *r, size_t max_per_rule, jp_buf_t *
     if (st == JP_OK && r->file) st = jp_buf_printf(out, " (%s)", r->file);
     const char *verdict = r->n_broken ? "RULE ERRORS" : r->n_errors ? "FAILED" : "valid";
     if (st == JP_OK)
-        st = jp_buf_printf(out, ": %zu %s, %zu %s: %s", r->ds->nrows,
-                           plural(r->ds->nrows, "row", "rows"), r->n_rules,
-                           plural(r->n_rules, "rule", "rules"), verdict);
+        st = jp_buf_printf(out, ": %zu %s, %zu %s: %s", r->nrows, plural(r->nrows, "row", "rows"),
+                           r->n_rules, plural(r->n_rules, "rule", "rules"), verdict);
     if (st == JP_OK && (r->n_errors || r->n_warnings || r->n_broken)) {
         const char *sep = " (";
         if (r->n_errors) {
@@ -325,8 +324,8 @@ jp_status_t jp_report_json(const jp_report_t *r, jp_buf_t *out)
         st = jp_buf_printf(out,
                            ",\"rows\":%zu,\"ok\":%s,\"counts\":{\"errors\":%zu,\"warnings\":%zu,"
                            "\"rule_errors\":%zu,\"rules\":%zu,\"by_rule\":{",
-                           r->ds->nrows, jp_report_ok(r) ? "true" : "false", r->n_errors,
-                           r->n_warnings, r->n_broken, r->n_rules);
+                           r->nrows, jp_report_ok(r) ? "true" : "false", r->n_errors, r->n_warnings,
+                           r->n_broken, r->n_rules);
     bool first = true;
     for (uint32_t k = 0; k < r->n_rules && st == JP_OK; k++) {
         size_t n = count_issues(r, k, -1);
@@ -401,6 +400,8 @@ static int cmp_row_rule(const void *a, const void *b)
 
 jp_dataset_t *jp_report_quarantine(const jp_report_t *r, bool warnings, jp_error_t *err)
 {
+    /* a streamed report's rows are read again (jp_validate_stream) */
+    if (jp_dataset_need_all(r->ds, err) != JP_OK) return NULL;
     row_rule_t *rr = jp_malloc_array(r->n_issues ? r->n_issues : 1, sizeof *rr);
     size_t n = 0;
     if (!rr) goto nomem;
