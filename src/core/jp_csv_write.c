@@ -24,6 +24,7 @@
 #include "jp_plan.h"
 #include "jp_xsort.h"
 #include "jp_stream.h"
+#include "jp_stream_int.h"
 
 #define BLOCK_ROWS 16384
 
@@ -660,14 +661,23 @@ static jp_column_t *qual_column(const jp_column_t *c)
 
 /* Can a pipeline that streams from a lazy CSV file hold a qualified figure?
  * Only when the file was read with explicit numeric fields (inferred
- * columns never are qualified); their types are known before loading. */
+ * columns never are qualified); their types are known before loading.
+ * A concat of such pipelines may when one of its parts may. */
 static bool stream_may_qualify(const jp_dataset_t *ds)
 {
     while (ds && !jp_csv_is_lazy(ds)) {
         if (jp_join_is_plan(ds)) return true; /* the right dataset may be qualified */
+        jp_dataset_t *const *parts;
+        size_t n;
+        if (jp_stream_concat_parts(ds, &parts, &n)) {
+            /* a concat's field is qualified where a part's is */
+            for (size_t d = 0; d < n; d++)
+                if (stream_may_qualify(parts[d])) return true;
+            return false;
+        }
         ds = jp_plan_stream_input(ds);
     }
-    if (!ds) return true; /* parts of a concat in turn */
+    if (!ds) return true;
     for (size_t i = 0; i < ds->schema.n_fields; i++)
         if (jp_type_is_numeric(ds->schema.fields[i].type)) return true;
     return false;

@@ -91,6 +91,8 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
  * part in part d); jp_concat_loaded: jp_concat on the loaded parts.
  */
 bool jp_stream_concat_is(const jp_dataset_t *ds);
+/* The parts of such a concat (borrowed), or false when ds is not one. */
+bool jp_stream_concat_parts(const jp_dataset_t *ds, jp_dataset_t *const **parts, size_t *n);
 jp_dataset_t *jp_stream_concat_plan(jp_dataset_t *const *list, size_t n, jp_error_t *err);
 jp_status_t jp_stream_concat_pass(const jp_stream_chain_t *c, const bool *want_top,
                                   const jp_stream_consumer_t *cb, jp_error_t *err);

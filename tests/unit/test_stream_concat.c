@@ -105,7 +105,59 @@ static jp_dataset_t *p_group(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
     return out;
 }
 
-static char dir_a[512], dir_b[512];
+/* group_by + agg reading two fields: v, w and s are only checked. */
+static jp_dataset_t *p_narrow(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    if (!c) return NULL;
+    const char *keys[] = {"k"};
+    jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"sy", JP_AGG_SUM, "y", 0}};
+    jp_dataset_t *out = jp_group_agg(c, keys, 1, ag, 2, err);
+    jp_dataset_unref(c);
+    return out;
+}
+
+/* The same reading v, whose type a part may change late. */
+static jp_dataset_t *p_narrow_v(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    if (!c) return NULL;
+    const char *keys[] = {"k"};
+    jp_agg_t ag[] = {{"sv", JP_AGG_SUM, "v", 0}, {"lv", JP_AGG_LAST, "v", 0}};
+    jp_dataset_t *out = jp_group_agg(c, keys, 1, ag, 2, err);
+    jp_dataset_unref(c);
+    return out;
+}
+
+/* No field read at all: every one is checked. */
+static jp_dataset_t *p_count(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    if (!c) return NULL;
+    jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}};
+    jp_dataset_t *out = jp_group_agg(c, NULL, 0, ag, 1, err);
+    jp_dataset_unref(c);
+    return out;
+}
+
+/* The concat consumed first by a pass that only checks v, then whole:
+ * v is read then, widened by the later part as the loaded parts give it. */
+static jp_dataset_t *p_twice(jp_dataset_t *a, jp_dataset_t *b, jp_error_t *err)
+{
+    jp_dataset_t *c = p_cat(a, b, err);
+    if (!c) return NULL;
+    const char *keys[] = {"k"};
+    jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}};
+    jp_dataset_t *g = jp_group_agg(c, keys, 1, ag, 1, err);
+    if (!g) {
+        jp_dataset_unref(c);
+        return NULL;
+    }
+    jp_dataset_unref(g);
+    return c;
+}
+
+static char dir_a[512], dir_b[512], dir_c[512];
 
 /* The pipeline over the loaded files, and over the lazy ones (written,
  * and loaded) at each batch size and thread count: the same bytes and
@@ -185,11 +237,116 @@ static void same_error(void)
     jp_dataset_unref(eb);
 }
 
+/* Inferred columns are never qualified: asking a concat of lazy files for
+ * its qualifier columns (what a CSV writer does first) loads nothing, so
+ * that the write streams. */
+static void qualifiers_unloaded(void)
+{
+    jp_error_t err;
+    jp_error_clear(&err);
+    su_tune(4096, 2);
+    jp_dataset_t *la = read_file(dir_a, true), *lb = read_file(dir_b, true);
+    jp_dataset_t *c = la && lb ? p_cat(la, lb, &err) : NULL, *x = NULL;
+    CHECK(c && c->lazy);
+    size_t added = 1;
+    CHECK(c && jp_csv_qualifier_columns(c, &x, &added, &err) == JP_OK);
+    CHECK(x == c && added == 0);
+    for (size_t i = 0; c && i < c->schema.n_fields; i++) CHECK(c->cols[i] == NULL);
+    size_t before = jp_stream_batches();
+    CHECK(x && jp_csv_write(x, unit_path("out.csv"), NULL, &err) == JP_OK);
+    CHECK(jp_stream_batches() > before);
+    unlink(unit_path("out.csv"));
+    jp_csv_set_tuning(NULL);
+    jp_dataset_unref(x);
+    jp_dataset_unref(c);
+    jp_dataset_unref(la);
+    jp_dataset_unref(lb);
+}
+
+static jp_dataset_t *read_try(const char *path, bool lazy, jp_error_t *err)
+{
+    jp_read_opts_t o;
+    jp_read_opts_init(&o);
+    o.lazy = lazy;
+    jp_dataset_t *ds = NULL;
+    return jp_csv_read(path, &o, &ds, err) == JP_OK ? ds : NULL;
+}
+
+/* The concat of files paths[0..n) into group_by k (narrow: two fields
+ * read; else every field, written): the loaded files' error (naming
+ * `field`, unless NULL), whatever the batch size and thread count. */
+static void same_error_n(const char *const *paths, size_t n, bool narrow, const char *field)
+{
+    jp_error_t e1, e2;
+    jp_error_clear(&e1);
+    jp_csv_set_tuning(NULL);
+    jp_dataset_t *ld[3] = {NULL, NULL, NULL};
+    bool loaded = true;
+    for (size_t d = 0; d < n && loaded; d++) loaded = (ld[d] = read_try(paths[d], false, &e1));
+    if (loaded) {
+        jp_dataset_t *r = jp_concat(ld, n, &e1);
+        CHECK(r == NULL);
+        jp_dataset_unref(r);
+    }
+    CHECK(e1.msg[0] != 0);
+    if (field) CHECK_STR(e1.field, field);
+    for (size_t d = 0; d < n; d++) jp_dataset_unref(ld[d]);
+    static const size_t batch[] = {0, 4096, 1500};
+    for (size_t bi = 0; bi < 3; bi++)
+        for (int th = 1; th <= 3; th += 2) {
+            jp_error_clear(&e2);
+            su_tune(batch[bi], th);
+            jp_dataset_t *lz[3] = {NULL, NULL, NULL};
+            for (size_t d = 0; d < n; d++) CHECK((lz[d] = read_try(paths[d], true, &e2)) != NULL);
+            jp_dataset_t *c = jp_concat(lz, n, &e2), *r = NULL;
+            CHECK_MSG(c != NULL, "%s", e2.msg);
+            if (c && narrow) {
+                const char *keys[] = {"k"};
+                jp_agg_t ag[] = {{"n", JP_AGG_COUNT, NULL, 0}, {"sy", JP_AGG_SUM, "y", 0}};
+                r = jp_group_agg(c, keys, 1, ag, 2, &e2);
+                CHECK(r == NULL);
+            } else if (c) {
+                CHECK(jp_csv_write(c, unit_path("out.csv"), NULL, &e2) != JP_OK);
+                CHECK(access(unit_path("out.csv"), F_OK) != 0);
+            }
+            CHECK_MSG(strcmp(e2.msg, e1.msg) == 0, "batch %zu threads %d: '%s' != '%s'", batch[bi],
+                      th, e2.msg, e1.msg);
+            CHECK_STR(e2.field, e1.field);
+            CHECK_STR(e2.file, e1.file);
+            CHECK(e2.line == e1.line);
+            jp_dataset_unref(r);
+            jp_dataset_unref(c);
+            for (size_t d = 0; d < n; d++) jp_dataset_unref(lz[d]);
+        }
+    jp_csv_set_tuning(NULL);
+}
+
+/* A bad cell (a bare quote inside field s) at row `row` of path's rows. */
+static void spoil(const char *path, int row)
+{
+    size_t n = 0;
+    char *t = slurp(path, &n);
+    if (!t) return;
+    FILE *f = fopen(path, "wb");
+    int line = 0;
+    for (size_t i = 0; f && i < n; i++) {
+        if (t[i] == '\n' && ++line == row + 1) {
+            /* the record after: its first field gets a quote in the middle */
+            fputs("\nx\"y", f);
+            continue;
+        }
+        fputc(t[i], f);
+    }
+    if (f) fclose(f);
+    jp_free(t);
+}
+
 int main(void)
 {
     if (unit_tmpdir("jp_stream_concat")) return 1;
     snprintf(dir_a, sizeof dir_a, "%s", unit_path("a.csv"));
     snprintf(dir_b, sizeof dir_b, "%s", unit_path("b.csv"));
+    snprintf(dir_c, sizeof dir_c, "%s", unit_path("c.csv"));
     make_file(dir_a, 12000, false, 0, false, 11);
     make_file(dir_b, 9000, true, 0, false, 22);
     CASE("two files, fields in another order") same_everywhere(p_cat, true, "cat");
@@ -205,8 +362,42 @@ int main(void)
     CASE("the first part's own decimals, late") same_everywhere(p_cat, true, "first");
     make_file(dir_b, 9000, true, 0, true, 22);
     CASE("text in one part, integers in the other: the same error") same_error();
+    {
+        const char *ab[] = {dir_a, dir_b}, *abc[] = {dir_a, dir_b, dir_c};
+        CASE("a clash in a field not read: the same error") same_error_n(ab, 2, true, "s");
+        make_file(dir_c, 7000, false, 0, false, 33);
+        spoil(dir_c, 5000);
+        /* the loaded parts are read before any type is compared */
+        CASE("a clash, then a bad record in a later part: the record's error")
+        {
+            same_error_n(abc, 3, true, NULL);
+            same_error_n(abc, 3, false, NULL);
+        }
+        make_file(dir_b, 9000, true, 0, false, 22);
+        spoil(dir_b, 6000);
+        CASE("a bad record in a field not read: the same error") same_error_n(ab, 2, true, NULL);
+        make_file(dir_b, 9000, true, 0, false, 22);
+        CASE("a bad record in the last part, in a field not read") same_error_n(abc, 3, true, NULL);
+    }
+    make_file(dir_b, 9000, true, 0, false, 22);
+    CASE("a concat's qualifier columns load nothing") qualifiers_unloaded();
+    CASE("two fields read, the others checked") same_everywhere(p_narrow, false, "narrow");
+    CASE("no field read") same_everywhere(p_count, false, "count");
+    make_file(dir_b, 9000, true, 8000, false, 22);
+    CASE("a later part widens a field not read") same_everywhere(p_narrow, false, "narrow-w");
+    CASE("... then read: numbers") same_everywhere(p_twice, true, "twice");
+    CASE("a later part widens a field read, late in it") same_everywhere(p_narrow_v, false, "v");
+    su_put(dir_b, "wb", "s,w,v,y,k\n");
+    /* a file without rows has text fields */
+    CASE("a part without rows: the loaded parts' error")
+    {
+        const char *ab[] = {dir_a, dir_b};
+        same_error_n(ab, 2, true, "y");
+        same_error_n(ab, 2, false, "y");
+    }
     unlink(dir_a);
     unlink(dir_b);
+    unlink(dir_c);
     rmdir(unit_dir);
     return unit_done();
 }
