@@ -291,6 +291,11 @@ jp_status_t jp_dataset_need_rows(jp_dataset_t *ds, jp_error_t *err)
     return st;
 }
 
+long jp_dataset_rows_known(const jp_dataset_t *ds)
+{
+    return !ds->lazy || ds->lazy->rows_known ? (long)ds->nrows : -1;
+}
+
 jp_dataset_t *jp_dataset_new_like(const jp_dataset_t *ds, bool copy_schema, jp_error_t *err)
 {
     jp_dataset_t *out = jp_dataset_new();

@@ -133,6 +133,9 @@ jp_status_t jp_dataset_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_er
 jp_status_t jp_dataset_need_all(jp_dataset_t *ds, jp_error_t *err);
 /* Settle nrows (runs filters of a lazy plan, loads only what they need). */
 jp_status_t jp_dataset_need_rows(jp_dataset_t *ds, jp_error_t *err);
+/* nrows when it is settled, else -1 (a lazy plan not yet run): for a message
+ * that must not run the plan to say how big it is. */
+long jp_dataset_rows_known(const jp_dataset_t *ds);
 
 /*
  * A new dataset with the same schema and metadata holding rows idx[0..n)

@@ -655,6 +655,12 @@ jp_dataset_t *jp_distinct(jp_dataset_t *ds, const char *const *fields, size_t n,
     }
     out->nrows = ng;
 done:
+    if (!out) {
+        size_t held = (keep_all || !n) ? nf : nk;
+        jp_mem_explain(err, "distinct", jp_dataset_rows_known(ds), ", or select fewer fields first",
+                       "the %zu field%s it %s", held, held == 1 ? "" : "s",
+                       (keep_all && n) ? "keeps" : "compares");
+    }
     jp_groups_free(&g);
     jp_free(idx);
     jp_free(uidx);

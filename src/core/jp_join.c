@@ -795,6 +795,24 @@ static jp_status_t nomem(jp_error_t *err)
     return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
 }
 
+static const char build_advice[] =
+    ", or give join the smaller dataset on the right, with fewer fields";
+
+jp_status_t jp_join_build_nomem(const jp_dataset_t *right, jp_error_t *err)
+{
+    size_t nf = right->schema.n_fields;
+    return jp_mem_explain(err, "join", jp_dataset_rows_known(right), build_advice,
+                          "the build side, the right dataset's %zu field%s", nf,
+                          nf == 1 ? "" : "s");
+}
+
+jp_status_t jp_join_index_nomem(size_t nr, jp_error_t *err)
+{
+    nomem(err);
+    return jp_mem_explain(err, "join", (long)nr, build_advice,
+                          "the index of the build side, the right dataset");
+}
+
 /* The key types must agree (integer and number do); an error names both. */
 jp_status_t jp_join_check_type(jp_type_t a, jp_type_t b, const char *lk, const char *rk,
                                bool *as_num, jp_error_t *err)
@@ -841,7 +859,14 @@ static jp_status_t resolve_keys(index_t *x, jp_dataset_t *left, jp_dataset_t *ri
         if ((st = jp_dataset_lookup(left, lk[k], "join", &li[k], err))) return st;
         if ((st = jp_dataset_lookup(right, rk[k], "join (right dataset)", &ri[k], err))) return st;
     }
-    if ((st = jp_dataset_need_all(left, err)) || (st = jp_dataset_need_all(right, err))) return st;
+    /* a right or full join (the only ones made here) holds both sides */
+    if ((st = jp_dataset_need_all(left, err)))
+        return jp_mem_explain(err, "join", jp_dataset_rows_known(left),
+                              ", or join inner or left, which streams the left rows",
+                              "both sides of a right or full join, the left dataset's %zu field%s "
+                              "first",
+                              left->schema.n_fields, left->schema.n_fields == 1 ? "" : "s");
+    if ((st = jp_dataset_need_all(right, err))) return jp_join_build_nomem(right, err);
     for (size_t k = 0; k < x->nkeys; k++) {
         x->lc[k] = left->cols[li[k]];
         x->rc[k] = right->cols[ri[k]];
@@ -855,7 +880,7 @@ static jp_status_t build_right(index_t *x, size_t nr, jp_error_t *err)
     jp_status_t st = jp_join_index_build(x, nr);
     if (st == JP_ERR_LIMIT)
         return jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
-    if (st) return nomem(err);
+    if (st) return jp_join_index_nomem(nr, err);
     return jp_stop_check(err);
 }
 

@@ -68,6 +68,12 @@ typedef struct jp_join_rows {
     bool lmissing, rmissing; /* some row has no left / right side */
 } jp_join_rows_t;
 
+/* Out of memory loading the right dataset (the build side; err holds the
+ * loader's error) or indexing its nr rows, said so under a memory limit
+ * (jp_mem_explain). */
+jp_status_t jp_join_build_nomem(const jp_dataset_t *right, jp_error_t *err);
+jp_status_t jp_join_index_nomem(size_t nr, jp_error_t *err);
+
 /* The right part of the index over nr rows of x->rc (JP_ERR_LIMIT: too
  * many rows; JP_ERR_NOMEM).  jp_join_index_free frees all of it. */
 jp_status_t jp_join_index_build(jp_join_index_t *x, size_t nr);

@@ -134,7 +134,7 @@ static jp_status_t node_index(jnode_t *j, jp_error_t *err)
             jp_free(x);
             if (st == JP_ERR_LIMIT)
                 return jp_error_set(err, st, "join: the right dataset has too many rows (%zu)", nr);
-            return nomem(err);
+            return jp_join_index_nomem(nr, err);
         }
         sh->xs[sh->nxs++] = x;
     }
@@ -345,7 +345,7 @@ static jp_status_t resolve(jshared_t *sh, jp_dataset_t *left, const char *const 
         if ((st = jp_dataset_lookup(sh->right, rk[k], "join (right dataset)", &sh->ri[k], err)))
             return st;
     }
-    if ((st = jp_dataset_need_all(sh->right, err))) return st;
+    if ((st = jp_dataset_need_all(sh->right, err))) return jp_join_build_nomem(sh->right, err);
     for (size_t k = 0; k < n; k++) {
         sh->rc[k] = sh->right->cols[sh->ri[k]];
         jp_type_t lt = left->schema.fields[sh->li[k]].type;

@@ -1,7 +1,8 @@
 /*
  * jp_limit.c - the stop flag with its deadline timer, worker threads that
  * leave signals to the host, the registry of temporary files, and the
- * syntax of the limits' values (jp_limit.h).  The memory budget lives in
+ * syntax of the limits' values, and how a verb says it ran out under the
+ * limit (jp_limit.h).  The memory budget lives in
  * jp_mem.c.
  *
  * Owns: one timer thread (started by the first jp_stop_set_deadline, never
@@ -14,8 +15,10 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,4 +251,62 @@ bool jp_parse_seconds(const char *s, double *out)
     if (!p || *p || !(v > 0) || v > 1e7) return false;
     *out = v;
     return true;
+}
+
+/* Fractions only below 1024 of a unit: "1.5G", never "97656.25K". */
+const char *jp_size_format(size_t n, char *buf, size_t size)
+{
+    static const char units[] = "TGMK";
+    for (int u = 0; u < 4; u++) {
+        double v = (double)n;
+        for (int k = u; k < 4; k++) v /= 1024;
+        if (v < 1) continue;
+        for (int dec = 0; dec <= (v < 1024 ? 3 : 0); dec++) {
+            size_t back;
+            snprintf(buf, size, "%.*f%c", dec, v, units[u]);
+            if (jp_parse_size(buf, &back) && back == n) return buf;
+        }
+    }
+    snprintf(buf, size, "%zu", n);
+    return buf;
+}
+
+/* 5000000 -> "5,000,000": row counts people read at a glance. */
+static const char *thousands(unsigned long long v, char *buf, size_t size)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+jp_status_t jp_mem_explain(jp_error_t *err, const char *verb, long rows, const char *advice,
+                           const char *what, ...)
+{
+    if (!err) return JP_ERR_NOMEM;
+    size_t lim = jp_mem_limit();
+    if (err->code != JP_ERR_NOMEM || !lim || strstr(err->msg, " within JINPU_MAX_MEMORY="))
+        return err->code;
+    char holds[256], n[32], where[600] = "", size[32];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(holds, sizeof holds, what, ap);
+    va_end(ap);
+    if (rows >= 0)
+        snprintf(where, sizeof where, " (%s row%s)",
+                 thousands((unsigned long long)rows, n, sizeof n), rows == 1 ? "" : "s");
+    else if (err->row > 0 && err->file[0])
+        snprintf(where, sizeof where, " (memory ran out at row %s of %s)",
+                 thousands((unsigned long long)err->row, n, sizeof n), err->file);
+    err->line = err->col = err->row = 0;
+    err->file[0] = err->field[0] = '\0';
+    return jp_error_set(err, JP_ERR_NOMEM,
+                        "%s: out of memory holding %s%s within JINPU_MAX_MEMORY=%s; raise the "
+                        "limit%s",
+                        verb, holds, where, jp_size_format(lim, size, sizeof size),
+                        advice ? advice : "");
 }

@@ -42,6 +42,9 @@ size_t jp_mem_peak(void);   /* the most ever charged at once */
  * and an optional B or iB (512M, 1.5GiB, 1048576); false for anything
  * else, zero or past 2^63. */
 bool jp_parse_size(const char *s, size_t *out);
+/* The shortest spelling of n that jp_parse_size reads back as n ("64M",
+ * "1.5G", else the digits), NUL-terminated in buf; returns buf. */
+const char *jp_size_format(size_t n, char *buf, size_t size);
 /* Seconds as JINPU_MAX_SECONDS takes them: digits with an optional
  * fraction (60, 0.5), above 0, at most 10^7; false for anything else. */
 bool jp_parse_seconds(const char *s, double *out);
@@ -64,6 +67,20 @@ void jp_mem_unreserve(size_t n);
  * failing run into exit 4 when this is set. */
 bool jp_mem_refused(void);
 void jp_mem_clear_refused(void);
+
+/*
+ * A pipeline breaker that could not hold what it must, said so: when err
+ * holds JP_ERR_NOMEM and a limit is in force, the message becomes
+ *   "<verb>: out of memory holding <what> (<rows> rows) within
+ *    JINPU_MAX_MEMORY=<limit>; raise the limit<advice>"
+ * and the position is dropped (a reader's row where memory ran out is no
+ * fault of the file: its name and row stay in the message as how far it
+ * got).  rows < 0: not known.  Without a limit, or for another error, or
+ * when an inner verb has already said so, err is left as it is.  Returns
+ * err's code (JP_ERR_NOMEM for a NULL err).
+ */
+jp_status_t jp_mem_explain(jp_error_t *err, const char *verb, long rows, const char *advice,
+                           const char *what, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- stopping long C work: time limit, Ctrl-C, SIGTERM ---- */
 

@@ -220,6 +220,11 @@ fail:
     jp_dataset_unref(out);
     out = NULL;
 done:
+    /* it reads every field of its input (the ids are all the others) */
+    if (!out)
+        jp_mem_explain(err, "pivot", jp_dataset_rows_known(ds),
+                       ", or select the id, names and values fields first",
+                       "the %zu field%s it reads", nf, nf == 1 ? "" : "s");
     jp_groups_free(&g);
     jp_groups_free(&gn);
     jp_free(ids);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "jp_expr.h"
 #include "jp_lazy.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_par.h"
 #include "jp_stream.h"
@@ -510,6 +511,7 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
     bool *want = jp_calloc(nin ? nin : 1, sizeof *want);
     size_t *list = jp_malloc_array(nin ? nin : 1, sizeof *list);
     jp_status_t st = JP_OK;
+    size_t m = 0;
     if (!want || !list) {
         st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         goto done;
@@ -526,7 +528,6 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         if (is_conv(p, i)) conv_inputs(p, want);
     }
     if (!p->rows_done && p->pred_parsed) add_inputs(p->pred_parsed, want);
-    size_t m = 0;
     for (size_t i = 0; i < nin; i++)
         if (want[i]) list[m++] = i;
     /* 2. one request to the input: a lazy CSV parses them in one pass */
@@ -551,6 +552,15 @@ static jp_status_t plan_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
         if (!ds->cols[idx[k]])
             st = is_conv(p, idx[k]) ? make_conv(p, ds, err) : make_field(p, ds, idx[k], err);
 done:
+    /* a window holds whole columns of its input: out of memory says so */
+    for (size_t k = 0; st == JP_ERR_NOMEM && k <= n; k++) {
+        const jp_expr_t *e = k < n ? p->f[idx[k]].parsed : p->pred_parsed;
+        if (e && jp_expr_is_window(e))
+            st = jp_mem_explain(err, p->verb ? p->verb : "mutate", jp_dataset_rows_known(in),
+                                ", or select fewer fields first",
+                                "the %zu field%s its window and aggregate functions read", m,
+                                m == 1 ? "" : "s");
+    }
     jp_free(want);
     jp_free(list);
     return st;

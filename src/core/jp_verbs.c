@@ -13,6 +13,7 @@
 #include <string.h>
 #include "jp_expr.h"
 #include "jp_keys.h"
+#include "jp_limit.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
 #include "jp_stream.h"
@@ -107,16 +108,27 @@ static jp_status_t group_ids(jp_dataset_t *ds, const char *const *keys, size_t n
     return st;
 }
 
+/* A group-wise verb holds every field of its input (group_ids loads them)
+ * for its window and aggregate functions; out of memory says so. */
+static void *groups_nomem(jp_dataset_t *ds, const char *verb, jp_error_t *err)
+{
+    size_t nf = ds->schema.n_fields;
+    jp_mem_explain(err, verb, jp_dataset_rows_known(ds), ", or select fewer fields first",
+                   "the %zu field%s of the grouped rows its window and aggregate functions read",
+                   nf, nf == 1 ? "" : "s");
+    return NULL;
+}
+
 jp_dataset_t *jp_filter_by(jp_dataset_t *ds, const char *const *keys, size_t nkeys,
                            const char *expr, jp_error_t *err)
 {
     if (!nkeys) return jp_filter(ds, expr, err);
     jp_groups_t g;
-    if (group_ids(ds, keys, nkeys, &g, err)) return NULL;
+    if (group_ids(ds, keys, nkeys, &g, err)) return groups_nomem(ds, "filter", err);
     jp_expr_groups_t eg = {g.gid, g.ngroups};
     jp_dataset_t *out = filter_eager(ds, expr, &eg, err);
     jp_groups_free(&g);
-    return out;
+    return out ? out : groups_nomem(ds, "filter", err);
 }
 
 jp_dataset_t *jp_take(jp_dataset_t *ds, const size_t *idx, size_t n, jp_error_t *err)
@@ -642,11 +654,11 @@ jp_dataset_t *jp_mutate_by(jp_dataset_t *ds, const char *const *keys, size_t nke
     if (!nkeys) return jp_mutate(ds, m, n, sequential, err);
     if (!check_mutations(ds, m, n, err)) return NULL;
     jp_groups_t g;
-    if (group_ids(ds, keys, nkeys, &g, err)) return NULL;
+    if (group_ids(ds, keys, nkeys, &g, err)) return groups_nomem(ds, "mutate", err);
     jp_expr_groups_t eg = {g.gid, g.ngroups};
     jp_dataset_t *out = mutate_eager(ds, m, n, sequential, &eg, err);
     jp_groups_free(&g);
-    return out;
+    return out ? out : groups_nomem(ds, "mutate", err);
 }
 
 /* ---- concat --------------------------------------------------------------- */

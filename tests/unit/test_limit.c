@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +255,49 @@ static void test_tmp_registry(void)
     rmdir(dir);
 }
 
+/* A breaker's out of memory under a limit names the verb, what it holds
+ * and the limit; without a limit, or for another error, nothing changes. */
+static void test_explain_out_of_memory(void)
+{
+    char b[32];
+    CHECK_STR(jp_size_format((size_t)64 << 20, b, sizeof b), "64M");
+    CHECK_STR(jp_size_format((size_t)3 << 29, b, sizeof b), "1.5G");
+    CHECK_STR(jp_size_format(100000000, b, sizeof b), "100000000");
+    CHECK_STR(jp_size_format(512, b, sizeof b), "512");
+    jp_error_t e;
+    jp_error_clear(&e);
+    jp_error_set(&e, JP_ERR_NOMEM, "out of memory");
+    jp_error_at(&e, "big.csv", 12, 1);
+    jp_error_row(&e, 11);
+    jp_mem_set_limit(0);
+    CHECK_INT(jp_mem_explain(&e, "distinct", 5, NULL, "the %d fields it compares", 3),
+              JP_ERR_NOMEM);
+    CHECK_STR(e.msg, "out of memory"); /* no limit: a real malloc failure, said as it is */
+    CHECK_INT(e.line, 12);
+    jp_mem_set_limit((size_t)64 << 20);
+    jp_mem_explain(&e, "distinct", -1, ", or select fewer fields first",
+                   "the %d fields it compares", 3);
+    CHECK_STR(e.msg, "distinct: out of memory holding the 3 fields it compares (memory ran out at "
+                     "row 11 of big.csv) within JINPU_MAX_MEMORY=64M; raise the limit, or select "
+                     "fewer fields first");
+    CHECK_INT(e.line, 0);
+    CHECK_INT(e.row, 0);
+    CHECK_STR(e.file, "");
+    /* an outer verb leaves the inner one's word as it is */
+    jp_mem_explain(&e, "join", 7, NULL, "the build side");
+    CHECK(strncmp(e.msg, "distinct: ", 10) == 0);
+    jp_error_clear(&e);
+    jp_error_set(&e, JP_ERR_NOMEM, "out of memory");
+    jp_mem_explain(&e, "pivot", 5000000, NULL, "the %d fields it reads", 4);
+    CHECK_STR(e.msg, "pivot: out of memory holding the 4 fields it reads (5,000,000 rows) within "
+                     "JINPU_MAX_MEMORY=64M; raise the limit");
+    jp_error_set(&e, JP_ERR_ARG, "pivot: no such field");
+    jp_mem_explain(&e, "pivot", 5, NULL, "x");
+    CHECK_STR(e.msg, "pivot: no such field");
+    CHECK_INT(jp_mem_explain(NULL, "pivot", 5, NULL, "x"), JP_ERR_NOMEM);
+    jp_mem_set_limit(0);
+}
+
 int main(void)
 {
     RUN(test_budget_charges_core_blocks);
@@ -264,5 +308,6 @@ int main(void)
     RUN(test_deadline);
     RUN(test_threads_leave_signals_to_the_host);
     RUN(test_tmp_registry);
+    RUN(test_explain_out_of_memory);
     return unit_done();
 }
