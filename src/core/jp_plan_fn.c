@@ -25,6 +25,8 @@
 #include "jp_lazy.h"
 #include "jp_mem.h"
 #include "jp_plan.h"
+#include "jp_stream.h"
+#include "jp_stream_int.h"
 #include "jp_verbs.h"
 
 typedef struct fnode {
@@ -211,8 +213,8 @@ static jp_status_t fn_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_err
 {
     fnode_t *p = (fnode_t *)ds->lazy;
     jp_status_t st;
-    /* a mutation's fields passed through need no call of the function */
-    bool made = !p->n || !n;
+    /* a mutation's rows and fields passed through need no call of the function */
+    bool made = !p->n;
     for (size_t k = 0; k < n && !made; k++) made = !ds->cols[idx[k]] && source(p, idx[k]) < 0;
     jp_dataset_t *src = p->delegate;
     if (made && !src) {
@@ -231,6 +233,17 @@ static jp_status_t fn_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_err
 
 static jp_status_t fn_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
+    fnode_t *p = (fnode_t *)ds->lazy;
+    if (!p->n && !p->delegate && !p->orig && jp_stream_possible(ds)) {
+        /* a filter over a file: counted in a pass that holds a batch */
+        bool fallback = false;
+        size_t n = 0;
+        jp_status_t st = jp_stream_firsts(ds, 0, NULL, &n, &fallback, err);
+        if (st || !fallback) {
+            if (!st) ds->nrows = n;
+            return st;
+        }
+    }
     return fn_need(ds, NULL, 0, err);
 }
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "jp_mem.h"
+#include "jp_stream.h"
+#include "jp_stream_int.h"
 #include "jp_unit.h"
 
 void jp_preview_opts_init(jp_preview_opts_t *o)
@@ -177,6 +179,9 @@ static const char *unit_label(const jp_field_t *f, char *buf, size_t size)
     return "";
 }
 
+static jp_status_t preview(const jp_dataset_t *ds, const jp_meta_t *meta, size_t nr,
+                           const jp_preview_opts_t *o, jp_buf_t *out, jp_error_t *err);
+
 jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_buf_t *out,
                                jp_error_t *err)
 {
@@ -186,17 +191,40 @@ jp_status_t jp_dataset_preview(jp_dataset_t *ds, const jp_preview_opts_t *o, jp_
         o = &d;
     }
     size_t max_rows = o->max_rows ? o->max_rows : 10;
-    size_t width = o->width ? o->width : 120;
-    size_t cell_max = o->cell_max ? o->cell_max : 32;
+    if (ds->lazy && jp_stream_possible(ds)) {
+        /* a file pipeline: its first rows and its count in one pass that
+           holds a batch, not the file */
+        jp_dataset_t *first = NULL;
+        size_t total = 0;
+        bool fallback = false;
+        jp_status_t st = jp_stream_firsts(ds, max_rows, &first, &total, &fallback, err);
+        if (st) return st;
+        if (!fallback) {
+            st = preview(first, &ds->meta, total, o, out, err);
+            jp_dataset_unref(first);
+            return st;
+        }
+    }
     jp_status_t st = jp_dataset_need_all(ds, err);
     if (st) return st;
-    size_t nf = ds->schema.n_fields, nr = ds->nrows;
-    size_t show = nr < max_rows ? nr : max_rows;
+    return preview(ds, &ds->meta, ds->nrows, o, out, err);
+}
+
+/* ds's first rows (all of them, or max_rows) of nr in all. */
+static jp_status_t preview(const jp_dataset_t *ds, const jp_meta_t *meta, size_t nr,
+                           const jp_preview_opts_t *o, jp_buf_t *out, jp_error_t *err)
+{
+    size_t max_rows = o->max_rows ? o->max_rows : 10;
+    size_t width = o->width ? o->width : 120;
+    size_t cell_max = o->cell_max ? o->cell_max : 32;
+    jp_status_t st;
+    size_t nf = ds->schema.n_fields;
+    size_t show = ds->nrows < max_rows ? ds->nrows : max_rows;
     if (o->title) {
         if (jp_buf_printf(out, "%s: %zu row%s x %zu field%s%s%s\n",
-                          ds->meta.name ? ds->meta.name : "dataset", nr, nr == 1 ? "" : "s", nf,
-                          nf == 1 ? "" : "s", ds->meta.title ? " - " : "",
-                          ds->meta.title ? ds->meta.title : ""))
+                          meta->name ? meta->name : "dataset", nr, nr == 1 ? "" : "s", nf,
+                          nf == 1 ? "" : "s", meta->title ? " - " : "",
+                          meta->title ? meta->title : ""))
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     }
     if (nf == 0) return JP_OK;

@@ -938,6 +938,85 @@ done:
     return st;
 }
 
+/* ---- counting rows, and the first rows with the count ------------------------------ */
+
+/* The first `keep` rows of the fields asked for (a pool), and every row counted. */
+typedef struct firsts {
+    const size_t *idx;
+    size_t n, keep;
+    jp_dataset_t *pool;
+    size_t rows;
+} firsts_t;
+
+static jp_status_t f_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
+{
+    firsts_t *f = ctx;
+    size_t take = f->rows < f->keep ? f->keep - f->rows : 0;
+    if (take > top->nrows) take = top->nrows;
+    f->rows += top->nrows;
+    if (!f->n || (!take && f->pool)) return JP_OK;
+    if (!f->pool && !(f->pool = jp_stream_empty_like(top, f->idx, f->n, f->keep, err)))
+        return err ? err->code : JP_ERR_NOMEM;
+    for (size_t k = 0; k < f->n && take; k++) {
+        jp_column_t *part = jp_column_slice(top->cols[f->idx[k]], 0, take);
+        jp_status_t st = part ? jp_column_append(f->pool->cols[k], part, err)
+                              : jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        jp_column_unref(part);
+        if (st) return st;
+    }
+    f->pool->nrows += take;
+    return JP_OK;
+}
+
+static jp_status_t f_reset(void *ctx, jp_error_t *err)
+{
+    (void)err;
+    firsts_t *f = ctx;
+    jp_dataset_unref(f->pool);
+    f->pool = NULL;
+    f->rows = 0;
+    return JP_OK;
+}
+
+jp_status_t jp_stream_firsts(jp_dataset_t *ds, size_t keep, jp_dataset_t **first, size_t *nrows,
+                             bool *fallback, jp_error_t *err)
+{
+    jp_stream_chain_t ch;
+    *fallback = false;
+    if (first) *first = NULL;
+    if (!jp_stream_chain_of(ds, &ch)) {
+        *fallback = true;
+        return JP_OK;
+    }
+    size_t nf = ds->schema.n_fields;
+    bool *want = jp_calloc(nf ? nf : 1, sizeof *want);
+    size_t *idx = jp_malloc_array(nf ? nf : 1, sizeof *idx);
+    if (!want || !idx) {
+        jp_free(want);
+        jp_free(idx);
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nf && first; i++) {
+        want[i] = true;
+        idx[i] = i;
+    }
+    firsts_t f = {idx, first ? nf : 0, first ? keep : 0, NULL, 0};
+    jp_stream_consumer_t cb = {f_batch, f_reset, &f, NULL};
+    jp_status_t st = jp_stream_chain_pass(&ch, want, &cb, err);
+    if (!st && first && !f.pool) *fallback = true; /* no rows: nothing typed the fields */
+    if (!st && !*fallback) {
+        *nrows = f.rows;
+        if (first) {
+            *first = f.pool;
+            f.pool = NULL;
+        }
+    }
+    jp_dataset_unref(f.pool);
+    jp_free(want);
+    jp_free(idx);
+    return st;
+}
+
 /* ---- collecting the rows of a head ----------------------------------------------- */
 
 typedef struct collect {

@@ -106,6 +106,14 @@ jp_dataset_t *jp_concat_loaded(jp_dataset_t *const *list, size_t n, jp_error_t *
 jp_status_t jp_stream_collect(jp_dataset_t *ds, const size_t *idx, size_t n, jp_column_t **cols,
                               size_t *nrows, bool *fallback, jp_error_t *err);
 
+/* One pass over ds (a chain that streams) that counts its rows into *nrows
+ * and, when `first` is not NULL, keeps its first `keep` rows, every field,
+ * as a new eager dataset (*first; the fields' types are the whole
+ * input's).  *fallback (JP_OK, nothing filled) when ds does not stream, or
+ * rows are asked for and there are none. */
+jp_status_t jp_stream_firsts(jp_dataset_t *ds, size_t keep, jp_dataset_t **first, size_t *nrows,
+                             bool *fallback, jp_error_t *err);
+
 /* group_by + agg streamed (jp_stream.c): min, max, first, last carried
  * over a batch (jp_stream_ops.c).  *held has one cell per group of the
  * batches before (nulls: none yet); c is this batch's column, gid its rows'

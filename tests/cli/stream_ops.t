@@ -56,6 +56,32 @@ $ awk 'BEGIN { print "a,b,c,d"; for (i = 0; i < 2000000; i++) print i "," i % 10
 > 0	257143	257141730
 > 1	257144	257144000
 
+# Counting and printing a file pipeline hold a batch, not the file (loading
+# the filter's column alone would need 16 MB; the limit is 8 MB).
+$ awk 'BEGIN { print "a,b,c,d"; for (i = 0; i < 2000000; i++) print i "," i % 1000 "," i % 7 "," i % 3 }' > $T/big.csv && JINPU_MAX_MEMORY=8M JINPU_TEST_CSV_TUNING=65536,1,2 $JINPU_HOOKS -e 'local d = jp.read_csv(arg[1]):filter("b >= 990") print(#d) print(d:preview(2)) local f = jp.read_csv(arg[1]):filter(function(r) return r.b >= 990 end) print(#f) print(f)' $T/big.csv | grep -v -e -- -e integer
+> 20000
+> big: 20000 rows x 4 fields
+>       a        b        c        d
+>     990      990        3        0
+>     991      991        4        1
+> ... 19998 more rows
+> 
+> 20000
+> big: 20000 rows x 4 fields
+>       a        b        c        d
+>     990      990        3        0
+>     991      991        4        1
+>     992      992        5        2
+>     993      993        6        0
+>     994      994        0        1
+>     995      995        1        2
+>     996      996        2        0
+>     997      997        3        1
+>     998      998        4        2
+>     999      999        5        0
+> ... 19990 more rows
+> 
+
 # A function that never returns, run by a write: the time limit stops it,
 # and nothing is written.
 $ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && JINPU_TEST_CSV_TUNING=4096,1,1 JINPU_MAX_SECONDS=1 timeout 60 $JINPU_HOOKS -e 'jp.read_csv(arg[1]):filter(function(r) while true do end end):write_csv(arg[2])' $T/r.csv $T/out.csv; echo "exit $?"; ls -A $T
