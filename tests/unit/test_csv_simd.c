@@ -90,7 +90,7 @@ static void make_text(jp_buf_t *b, size_t ncols, unsigned rows, bool faults)
     b->len = 0;
     for (size_t j = 0; j < ncols; j++) {
         if (j) jp_buf_putc(b, ',');
-        char h[16];
+        char h[24];
         snprintf(h, sizeof h, "c%zu", j);
         jp_buf_append(b, h, strlen(h));
     }
