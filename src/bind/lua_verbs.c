@@ -772,6 +772,60 @@ static jp_status_t lfn_call(void *ctx, jp_dataset_t *in, size_t row0, bool batch
     return st;
 }
 
+/* lua_dump's writer: the chunk into a buffer made above the function on
+ * the first call, as string.dump does. */
+typedef struct dump {
+    luaL_Buffer b;
+    bool init;
+} dump_t;
+
+static int dump_part(lua_State *L, const void *p, size_t n, void *ud)
+{
+    dump_t *d = ud;
+    if (!d->init) {
+        d->init = true;
+        luaL_buffinit(L, &d->b);
+    }
+    luaL_addlstring(&d->b, p, n);
+    return 0;
+}
+
+/*
+ * [-0, +0, m] The fields of `in` that the function at fidx names as
+ * constants, hinted to the node: `r.output_t` keeps "output_t" in the
+ * function's stripped chunk, written by lua_dump as its length + 1 (one
+ * byte with the high bit set, for names under 127 bytes) and its bytes.
+ * The node's first pass then reads them from the start, and starts again
+ * only for a field the function reads another way (a computed key, a
+ * function it calls).  A name that is only a string the function uses
+ * costs the parsing of that field.  A C function has no chunk.
+ */
+static void hint_fields(lua_State *L, jp_dataset_t *node, const jp_dataset_t *in, int fidx)
+{
+    if (lua_iscfunction(L, fidx)) return;
+    int top = lua_gettop(L);
+    lua_pushvalue(L, fidx);
+    dump_t d;
+    d.init = false;
+    if (lua_dump(L, dump_part, &d, 1) == 0 && d.init) {
+        luaL_pushresult(&d.b);
+        size_t len;
+        const char *chunk = lua_tolstring(L, -1, &len);
+        for (size_t j = 0; j < jp_dataset_nfields(in); j++) {
+            const char *name = jp_dataset_field(in, j)->name;
+            size_t nl = strlen(name);
+            if (!nl || nl + 1 >= 0x80 || nl + 1 > len) continue;
+            char tag = (char)((nl + 1) | 0x80);
+            for (size_t i = 0; i + nl < len; i++)
+                if (chunk[i] == tag && memcmp(chunk + i + 1, name, nl) == 0) {
+                    jp_plan_fn_hint(node, j);
+                    break;
+                }
+        }
+    }
+    lua_settop(L, top);
+}
+
 /* [-0, +1, m] The plan node of `verb` by the functions at fidx[0..n) (a
  * filter: one, names NULL) over ds. */
 static int push_fn_node(lua_State *L, jp_dataset_t *ds, const char *verb, const char *const *names,
@@ -814,6 +868,7 @@ static int push_fn_node(lua_State *L, jp_dataset_t *ds, const char *verb, const 
     jp_dataset_t *out = jp_plan_fn(ds, verb, names, names ? n : 0, fn, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);
+    for (size_t k = 0; k < nfn; k++) hint_fields(L, out, ds, fidx[k]);
     return 1;
 }
 

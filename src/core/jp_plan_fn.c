@@ -358,6 +358,13 @@ jp_dataset_t *jp_plan_fn(jp_dataset_t *in, const char *verb, const char *const *
     return NULL;
 }
 
+void jp_plan_fn_hint(jp_dataset_t *ds, size_t field)
+{
+    if (!jp_plan_fn_is(ds)) return;
+    fnode_t *p = (fnode_t *)ds->lazy;
+    if (!p->orig && field < p->nin) p->reads[field] = true;
+}
+
 /* ---- streaming (jp_stream.c through jp_plan.c) ------------------------------------ */
 
 jp_dataset_t *jp_plan_fn_input(const jp_dataset_t *ds)

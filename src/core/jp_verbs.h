@@ -125,6 +125,10 @@ typedef struct jp_rowfn {
  * (jp_stream_possible).  fn is the node's from then on, also on failure. */
 jp_dataset_t *jp_plan_fn(jp_dataset_t *in, const char *verb, const char *const *names, size_t n,
                          jp_rowfn_t fn, jp_error_t *err);
+/* A field of the node's input the function is likely to read (the front
+ * end may know from the function's text): the first pass reads it from
+ * the start instead of starting again when the function first reads it. */
+void jp_plan_fn_hint(jp_dataset_t *ds, size_t field);
 /* ---- order ------------------------------------------------------------------ */
 
 typedef struct jp_sort_key {

@@ -7,10 +7,21 @@ local lazy = arg[2] ~= "eager"
 local function read() return jp.read_csv(arg[1], { lazy = lazy }) end
 local function show(label, v) print(label, v) end
 
--- a field read only from the row where `late` is 0.5 (90 % in): the
--- batches before lacked it, and the pass starts again with it
-local f = read():filter(function(r) return r.late ~= 0.5 or r.txt == "7" end)
+-- a field read only from the row where `late` is 0.5 (90 % in), by a key
+-- computed there: the batches before lacked it, and the pass starts again
+-- with it; named in the function, it is read from the start
+local key = "t"
+local f = read():filter(function(r) return r.late ~= 0.5 or r[key .. "xt"] == "7" end)
 show("late field", #f:column("i") .. " " .. f:column("i"):sum())
+local h = read():filter(function(r) return r.late ~= 0.5 or r.txt == "7" end)
+show("named field", #h:column("i") .. " " .. h:column("i"):sum())
+
+-- a function that names the fields it reads sees each row once (counted
+-- here only to show it: functions should have no side effects)
+local calls = 0
+local once = read():filter(function(r) calls = calls + 1 return r.i > 0 and r.s ~= "" end)
+local kept = once:column("i"):count()
+show("each row once", tostring(calls == 30000) .. " " .. kept)
 
 -- made inside a coroutine that is gone when the pipeline runs
 local co = coroutine.wrap(function()
