@@ -569,15 +569,10 @@ done:
 static jp_status_t plan_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
     plan_t *p = (plan_t *)ds->lazy;
-    if (p->rows_kind == ROWS_PRED && !p->rows_done && jp_stream_possible(ds)) {
-        /* a filter over a file: counted in a pass that holds a batch */
-        bool fallback = false;
-        size_t n = 0;
-        jp_status_t st = jp_stream_firsts(ds, 0, NULL, &n, &fallback, err);
-        if (st || !fallback) {
-            if (!st) ds->nrows = n;
-            return st;
-        }
+    bool counted = false;
+    if (p->rows_kind == ROWS_PRED && !p->rows_done) {
+        jp_status_t st = jp_stream_count(ds, &counted, err);
+        if (st || counted) return st;
     }
     return plan_need(ds, NULL, 0, err);
 }

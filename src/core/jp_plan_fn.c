@@ -234,15 +234,10 @@ static jp_status_t fn_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_err
 static jp_status_t fn_need_rows(jp_dataset_t *ds, jp_error_t *err)
 {
     fnode_t *p = (fnode_t *)ds->lazy;
-    if (!p->n && !p->delegate && !p->orig && jp_stream_possible(ds)) {
-        /* a filter over a file: counted in a pass that holds a batch */
-        bool fallback = false;
-        size_t n = 0;
-        jp_status_t st = jp_stream_firsts(ds, 0, NULL, &n, &fallback, err);
-        if (st || !fallback) {
-            if (!st) ds->nrows = n;
-            return st;
-        }
+    bool counted = false;
+    if (!p->n && !p->delegate && !p->orig) {
+        jp_status_t st = jp_stream_count(ds, &counted, err);
+        if (st || counted) return st;
     }
     return fn_need(ds, NULL, 0, err);
 }

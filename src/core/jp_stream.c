@@ -1017,6 +1017,20 @@ jp_status_t jp_stream_firsts(jp_dataset_t *ds, size_t keep, jp_dataset_t **first
     return st;
 }
 
+jp_status_t jp_stream_count(jp_dataset_t *ds, bool *counted, jp_error_t *err)
+{
+    bool fallback = false;
+    size_t n = 0;
+    *counted = false;
+    if (!jp_stream_possible(ds)) return JP_OK;
+    jp_status_t st = jp_stream_firsts(ds, 0, NULL, &n, &fallback, err);
+    if (!st && !fallback) {
+        ds->nrows = n;
+        *counted = true;
+    }
+    return st;
+}
+
 /* ---- collecting the rows of a head ----------------------------------------------- */
 
 typedef struct collect {

@@ -113,6 +113,10 @@ jp_status_t jp_stream_collect(jp_dataset_t *ds, const size_t *idx, size_t n, jp_
  * rows are asked for and there are none. */
 jp_status_t jp_stream_firsts(jp_dataset_t *ds, size_t keep, jp_dataset_t **first, size_t *nrows,
                              bool *fallback, jp_error_t *err);
+/* ds->nrows of a filter over a file (a plan node that drops rows), counted
+ * in a pass that holds a batch: *counted, or not (JP_OK) when ds does not
+ * stream. */
+jp_status_t jp_stream_count(jp_dataset_t *ds, bool *counted, jp_error_t *err);
 
 /* group_by + agg streamed (jp_stream.c): min, max, first, last carried
  * over a batch (jp_stream_ops.c).  *held has one cell per group of the
