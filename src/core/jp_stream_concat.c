@@ -117,7 +117,7 @@ fail:
  * are only checked (jp_stream_chain_pass_checked): their whole file's
  * types come at the part's end, and its errors as a full read raises
  * them, at a fraction of the cost of building them.  Otherwise every
- * field of every part is read, each part typed first. */
+ * field of every part is read (under a head, each part typed first). */
 typedef struct cpass {
     const jp_stream_chain_t *c; /* the chain above the concat */
     const jp_stream_consumer_t *cb;
@@ -296,11 +296,10 @@ static jp_status_t part_pass(cpass_t *p, bool *want, bool *chk, size_t wmax, jp_
     for (size_t i = 0; i < nf; i++)
         if (!want[k->map[d * nf + i]]) chk[k->map[d * nf + i]] = true;
     jp_stream_consumer_t scb = {cp_batch, cp_reset, p, cp_stopped};
-    if (!p->checked) {
-        sub.typed_first = true;
-        return jp_stream_chain_pass(&sub, want, &scb, err);
-    }
-    sub.typed_first = p->typed[d];
+    /* a part typed first when its reader retyped a column last time, and
+       under a head, whose rows are final once it has them */
+    sub.typed_first = p->typed[d] || p->hk >= 0;
+    if (!p->checked) return jp_stream_chain_pass(&sub, want, &scb, err);
     jp_status_t st = jp_stream_chain_pass_checked(&sub, want, chk, ptypes, &scb, NULL, err);
     /* the whole part's types: the fields only checked (and those of a
        part without rows) widen here, or clash */

@@ -272,17 +272,30 @@ static jp_dataset_t *read_try(const char *path, bool lazy, jp_error_t *err)
     return jp_csv_read(path, &o, &ds, err) == JP_OK ? ds : NULL;
 }
 
-/* The concat of files paths[0..n) into group_by k (narrow: two fields
- * read; else every field, written): the loaded files' error (naming
- * `field`, unless NULL), whatever the batch size and thread count. */
-static void same_error_n(const char *const *paths, size_t n, bool narrow, const char *field)
+/* The file at path, under a filter when `filter` is not NULL. */
+static jp_dataset_t *part_try(const char *path, bool lazy, const char *filter, jp_error_t *err)
+{
+    jp_dataset_t *ds = read_try(path, lazy, err);
+    if (!ds || !filter) return ds;
+    jp_dataset_t *f = jp_filter(ds, filter, err);
+    jp_dataset_unref(ds);
+    return f;
+}
+
+/* The concat of files paths[0..n) (each under `filter`, unless NULL) into
+ * group_by k (narrow: two fields read; else every field, written): the
+ * loaded files' error (naming `field`, unless NULL), whatever the batch
+ * size and thread count. */
+static void same_error_n(const char *const *paths, size_t n, bool narrow, const char *field,
+                         const char *filter)
 {
     jp_error_t e1, e2;
     jp_error_clear(&e1);
     jp_csv_set_tuning(NULL);
     jp_dataset_t *ld[3] = {NULL, NULL, NULL};
     bool loaded = true;
-    for (size_t d = 0; d < n && loaded; d++) loaded = (ld[d] = read_try(paths[d], false, &e1));
+    for (size_t d = 0; d < n && loaded; d++)
+        loaded = (ld[d] = part_try(paths[d], false, filter, &e1));
     if (loaded) {
         jp_dataset_t *r = jp_concat(ld, n, &e1);
         CHECK(r == NULL);
@@ -297,7 +310,8 @@ static void same_error_n(const char *const *paths, size_t n, bool narrow, const 
             jp_error_clear(&e2);
             su_tune(batch[bi], th);
             jp_dataset_t *lz[3] = {NULL, NULL, NULL};
-            for (size_t d = 0; d < n; d++) CHECK((lz[d] = read_try(paths[d], true, &e2)) != NULL);
+            for (size_t d = 0; d < n; d++)
+                CHECK((lz[d] = part_try(paths[d], true, filter, &e2)) != NULL);
             jp_dataset_t *c = jp_concat(lz, n, &e2), *r = NULL;
             CHECK_MSG(c != NULL, "%s", e2.msg);
             if (c && narrow) {
@@ -357,27 +371,36 @@ int main(void)
     make_file(dir_b, 9000, true, 8000, false, 22);
     CASE("a later part's decimals make the first part's integers numbers")
     same_everywhere(p_cat, true, "widened");
+    CASE("... and so do a later pipeline's") same_everywhere(p_filtered, true, "parts-widened");
     make_file(dir_a, 12000, false, 11000, false, 11);
     make_file(dir_b, 9000, true, 0, false, 22);
     CASE("the first part's own decimals, late") same_everywhere(p_cat, true, "first");
+    CASE("a pipeline's own decimals, late") same_everywhere(p_filtered, true, "parts-first");
     make_file(dir_b, 9000, true, 0, true, 22);
     CASE("text in one part, integers in the other: the same error") same_error();
     {
         const char *ab[] = {dir_a, dir_b}, *abc[] = {dir_a, dir_b, dir_c};
-        CASE("a clash in a field not read: the same error") same_error_n(ab, 2, true, "s");
+        CASE("a clash in a field not read: the same error") same_error_n(ab, 2, true, "s", NULL);
+        CASE("a clash between pipelines: the same error")
+        {
+            same_error_n(ab, 2, true, "s", "w > 100");
+            same_error_n(ab, 2, false, "s", "w > 100");
+        }
         make_file(dir_c, 7000, false, 0, false, 33);
         spoil(dir_c, 5000);
         /* the loaded parts are read before any type is compared */
         CASE("a clash, then a bad record in a later part: the record's error")
         {
-            same_error_n(abc, 3, true, NULL);
-            same_error_n(abc, 3, false, NULL);
+            same_error_n(abc, 3, true, NULL, NULL);
+            same_error_n(abc, 3, false, NULL, NULL);
         }
         make_file(dir_b, 9000, true, 0, false, 22);
         spoil(dir_b, 6000);
-        CASE("a bad record in a field not read: the same error") same_error_n(ab, 2, true, NULL);
+        CASE("a bad record in a field not read: the same error")
+        same_error_n(ab, 2, true, NULL, NULL);
         make_file(dir_b, 9000, true, 0, false, 22);
-        CASE("a bad record in the last part, in a field not read") same_error_n(abc, 3, true, NULL);
+        CASE("a bad record in the last part, in a field not read")
+        same_error_n(abc, 3, true, NULL, NULL);
     }
     make_file(dir_b, 9000, true, 0, false, 22);
     CASE("a concat's qualifier columns load nothing") qualifiers_unloaded();
@@ -392,8 +415,8 @@ int main(void)
     CASE("a part without rows: the loaded parts' error")
     {
         const char *ab[] = {dir_a, dir_b};
-        same_error_n(ab, 2, true, "y");
-        same_error_n(ab, 2, false, "y");
+        same_error_n(ab, 2, true, "y", NULL);
+        same_error_n(ab, 2, false, "y", NULL);
     }
     unlink(dir_a);
     unlink(dir_b);
