@@ -537,7 +537,13 @@ jp_dataset_t *jp_group_agg(jp_dataset_t *ds, const char *const *keys, size_t nke
         /* a lazy file: its rows in batches, never all of them at once */
         bool fallback;
         out = jp_stream_group_agg(ds, kidx, nkeys, aidx, aggs, naggs, &fallback, err);
-        if (!fallback) goto done;
+        if (!fallback) {
+            if (!out)
+                jp_mem_explain(err, "group_by", -1, ", or group by fewer or coarser keys",
+                               "its groups (%zu key%s, %zu aggregate%s) and the batches it reads",
+                               nkeys, nkeys == 1 ? "" : "s", naggs, naggs == 1 ? "" : "s");
+            goto done;
+        }
     }
     /* load just these columns (a lazy plan parses only them) */
     if (jp_dataset_need(ds, need, nn, err) || jp_dataset_need_rows(ds, err)) goto done;
@@ -599,6 +605,9 @@ fail:
     jp_dataset_unref(out);
     out = NULL;
 done:
+    if (!out)
+        jp_mem_explain(err, "group_by", jp_dataset_rows_known(ds), ", or select fewer fields first",
+                       "the %zu field%s it groups and aggregates", nn, nn == 1 ? "" : "s");
     jp_groups_free(&g);
     jp_free(need);
     jp_free(kidx);

@@ -468,6 +468,11 @@ static jp_status_t node_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_e
     jp_free(dst);
     jp_free(at);
 done:
+    if (st == JP_ERR_NOMEM)
+        jp_mem_explain(err, "sort", jp_dataset_rows_known(in),
+                       ", or ask for fewer fields (written with write_csv or collected whole, "
+                       "a sort spills runs to disk)",
+                       "its keys and the fields asked for");
     jp_free(list);
     return st;
 }

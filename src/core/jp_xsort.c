@@ -745,6 +745,16 @@ static jp_status_t xsort_run(jp_dataset_t *top, const long *kidx, const bool *de
     if (x.pool && x.pool->nrows && (st = spill(&x, err))) goto done;
     st = merge(&x, x.proto, emit, ectx, err);
 done:
+    if (st == JP_ERR_NOMEM && x.too_small) {
+        char min[32], advice[96];
+        snprintf(advice, sizeof advice, " to %s or more, where a sort spills runs to disk",
+                 jp_size_format(JP_XSORT_MIN_BUDGET, min, sizeof min));
+        jp_mem_explain(err, "sort", -1, advice,
+                       "every row in memory: %zu MB is too small a budget to sort in runs",
+                       budget >> 20);
+    } else if (st == JP_ERR_NOMEM)
+        jp_mem_explain(err, "sort", -1, NULL, "a run of %zu MB and the batches it reads",
+                       x.run_bytes >> 20);
     /* the reader's and the chain's errors said under the sort, once */
     if (st && err && st != JP_ERR_NOMEM && st != JP_ERR_TIMEOUT && st != JP_ERR_INTERRUPTED &&
         strncmp(err->msg, "sort: ", 6) != 0)

@@ -60,3 +60,25 @@ $ awk 'BEGIN { print "k,g,x,y,s"; for (i = 1; i <= 300000; i++) printf "%d,g%d,%
 $ awk 'BEGIN { print "k,g,x,y,s"; for (i = 1; i <= 300000; i++) printf "%d,g%d,%d,%.2f,s%d\n", i, i % 7, i % 1000, i / 3, i }' > $T/d.csv && JINPU_MAX_MEMORY=40M $JINPU -e 'local ok, e = pcall(function() return jp.read_csv(arg[1]):distinct("k", "s") end) print(ok, (e:match("distinct: out of memory holding the 2 fields it compares"))) print(jp.read_csv(arg[1]):column("k"):sum())' $T/d.csv
 > false	distinct: out of memory holding the 2 fields it compares
 > 45000150000	exact
+
+# a sort loaded for the fields asked for holds its keys and those fields
+$ awk 'BEGIN { print "k,g,x,y,s"; for (i = 1; i <= 300000; i++) printf "%d,g%d,%d,%.2f,s%d\n", i, i % 7, i % 1000, i / 3, i }' > $T/d.csv && JINPU_MAX_MEMORY=16M $JINPU -e 'print(jp.read_csv(arg[1]):sort("x"):column("s")[1])' $T/d.csv
+? 4
+! sort: out of memory holding its keys and the fields asked for.* within JINPU_MAX_MEMORY=16M; raise the limit, or ask for fewer fields
+! the limit JINPU_MAX_MEMORY=16M was reached
+!! row [0-9]+: out of memory
+
+# a full sort under a budget too small to sort in runs: nothing written
+$ awk 'BEGIN { print "k,g,x,y,s"; for (i = 1; i <= 300000; i++) printf "%d,g%d,%d,%.2f,s%d\n", i, i % 7, i % 1000, i / 3, i }' > $T/d.csv && JINPU_MAX_MEMORY=16M $JINPU -e 'jp.read_csv(arg[1]):sort("x"):write_csv(arg[2])' $T/d.csv $T/out.csv; echo "exit $?"; ls $T
+> exit 4
+> d.csv
+! sort: out of memory holding every row in memory: 16 MB is too small a budget to sort in runs.* within JINPU_MAX_MEMORY=16M; raise the limit to 320M or more
+!! row [0-9]+: out of memory
+
+# a group per row: the groups do not fit where the batches alone would
+$ awk 'BEGIN { print "k,g,x,y,s"; for (i = 1; i <= 300000; i++) printf "%d,g%d,%d,%.2f,s%d\n", i, i % 7, i % 1000, i / 3, i }' > $T/d.csv && JINPU_MAX_MEMORY=40M $JINPU -e 'print(jp.read_csv(arg[1]):column("k"):sum()) jp.read_csv(arg[1]):group_by("s"):agg{ n = jp.count() }:write_csv(arg[2])' $T/d.csv $T/out.csv; echo "exit $?"; ls $T
+> 45000150000	exact
+> exit 4
+> d.csv
+! group_by: out of memory holding its groups \(1 key, 1 aggregate\) and the batches it reads.* within JINPU_MAX_MEMORY=40M; raise the limit, or group by fewer or coarser keys
+!! row [0-9]+: out of memory
