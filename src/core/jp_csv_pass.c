@@ -172,6 +172,7 @@ struct csv_reader {
     size_t mem_len, mem_pos;
     const char *name;
     uint64_t pos, limit; /* text handed out; csv_src_t.limit */
+    uint64_t size;       /* a plain file's or memory's size when opened (0: unknown) */
 };
 
 jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, csv_reader_t **out,
@@ -193,7 +194,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
     }
     if (src->mem) {
         r->mem = src->mem;
-        r->mem_len = src->mem_len;
+        r->mem_len = r->size = src->mem_len;
         *out = r;
         return JP_OK;
     }
@@ -219,6 +220,7 @@ jp_status_t jp_csv_reader_open(const csv_src_t *src, const csv_layout_t *lay, cs
         return jp_error_set(err, JP_ERR_IO, "%s changed since it was opened; read it again",
                             src->path);
     }
+    if (S_ISREG(st.st_mode) && !src->gz) r->size = (uint64_t)st.st_size;
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -381,6 +383,13 @@ static void batch_free(batch_t *B)
 static jp_status_t batch_read(pass_t *P, csv_reader_t *r, batch_t *B, jp_error_t *err)
 {
     size_t want = P->tune.batch_bytes;
+    /* a small file's batch is its size (one byte more shows the end), not
+       a whole batch of memory; a file grown since keeps being read */
+    if (r->size) {
+        uint64_t left = r->size > r->pos ? r->size - r->pos : 0;
+        if (left < (uint64_t)64 << 10) left = (uint64_t)64 << 10;
+        if (left + 1 < want) want = (size_t)left + 1;
+    }
     size_t need = HEAD + want + PAD;
     if (B->memcap < need) {
         char *m = jp_malloc(need);

@@ -59,6 +59,10 @@ $ JINPU_MAX_MEMORY=4K $JINPU -e 'print(1)'
 ? 4
 ! not enough memory \(JINPU_MAX_MEMORY=4K\)
 
+# a small file is read with a buffer of its size, not a whole batch (16 MB)
+$ awk 'BEGIN { print "a,b"; for (i = 1; i <= 500; i++) print i ",x" i }' > $T/small.csv && JINPU_MAX_MEMORY=4M $JINPU -e 'local d = jp.read_csv(arg[1]) print(#d, d:column("a"):sum())' $T/small.csv
+> 500	125250	exact
+
 # the C core's columns are charged: concat doubling stops at the limit
 # (it used to reach gigabytes and exit 3)
 $ JINPU_MAX_MEMORY=32M timeout 60 $JINPU -e 'local d = jp.dataset{ columns = { a = {1, 2, 3, 4, 5, 6, 7, 8} } } for i = 1, 40 do d = d:concat(d) end'
