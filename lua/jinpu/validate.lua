@@ -368,6 +368,9 @@ opts:
   cell_errors = list    cells the reader read as null for not being of their
                         type: jp.load(path, { cell_errors = true }) returns the
                         list; each is an error of rule <field>.type
+A dataset from jp._load_validating whose cells were not listed yet (a CSV
+file opened lazily) has them listed by the validation itself: batch by
+batch when it streams, else by reading the file whole first.
 ]]
 local OPTIONS = { "schema", "pack", "datasets", "approx_tolerance", "name", "cell_errors" }
 
@@ -385,9 +388,10 @@ local function check_options(opts, what, level)
   end
 end
 
--- Every rule of the validation added to v.
-local function fill(v, ds, rules, opts, ctx)
-  if type(opts.cell_errors) == "table" then add_cell_errors(v, ds, opts.cell_errors) end
+-- Every rule of the validation added to v (cells: the cells set aside by
+-- the reader, or nil).
+local function fill(v, ds, rules, opts, ctx, cells)
+  if type(cells) == "table" then add_cell_errors(v, ds, cells) end
   if opts.schema ~= false then v:schema(ctx.datasets) end
   if rules ~= nil then add_rules(v, ds, rules, ctx) end
   if opts.pack ~= false then
@@ -406,7 +410,8 @@ end
 -- Can these rules run over one batch of rows at a time?  Not Lua
 -- functions (they may read any row or the whole dataset), foreign keys
 -- (the referenced rows), the cells a reader set aside (rows of the whole
--- file), nor a rules function (it is given the dataset).
+-- file; a file whose cells are deferred lists them batch by batch), nor a
+-- rules function (it is given the dataset).
 local function rules_stream(rules)
   if rules == nil then return true end
   if type(rules) ~= "table" then return false end
@@ -449,8 +454,10 @@ function M.validate(ds, rules, opts)
       function(v) fill(v, ds, rules, opts, ctx) end)
     if report then return report end
   end
+  local cells = opts.cell_errors
+  if cells == nil and jp._cells_deferred(ds) then cells = jp._cell_errors(ds) end
   local v = jp._validator(ds, { approx_tolerance = tol, name = opts.name })
-  fill(v, ds, rules, opts, ctx)
+  fill(v, ds, rules, opts, ctx, cells)
   return v:finish()
 end
 

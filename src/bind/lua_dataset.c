@@ -1455,7 +1455,8 @@ static const char *opt_format(lua_State *L, int t)
     return f;
 }
 
-static int do_load(lua_State *L, bool csv)
+/* defer: jp._load_validating (jp_read_opts_t.defer_cells) */
+static int do_load(lua_State *L, bool csv, bool defer)
 {
     lua_settop(L, 2);
     const char *path = luaL_checkstring(L, 1);
@@ -1472,6 +1473,7 @@ static int do_load(lua_State *L, bool csv)
     jp_read_opts_t o;
     int top = lua_gettop(L);
     jpl_read_opts(L, 2, &o, csv); /* may leave boxes on the stack: they live until return */
+    o.defer_cells = defer && o.cell_errors;
     if (csv && !o.format) {
         const jp_format_t *f = jp_format_for_path(path);
         if (!f || strncmp(f->name, "csv", 3) != 0) o.format = "csv";
@@ -1496,7 +1498,7 @@ static int do_load(lua_State *L, bool csv)
         jpl_gc_pressure(L);
         n++;
     }
-    if (o.cell_errors) {
+    if (o.cell_errors && !jp_csv_cells_deferred(ds)) {
         push_cell_errors(L, path, o.cell_errors);
         n++;
     }
@@ -1505,12 +1507,43 @@ static int do_load(lua_State *L, bool csv)
 
 static int l_load(lua_State *L)
 {
-    return do_load(L, false);
+    return do_load(L, false, false);
+}
+
+/* jp._load_validating(path, opts) -> ds[, cells]: jp.load with cell_errors,
+ * for a validation that may go batch by batch: a CSV file that would be
+ * read lazily stays lazy, its cells not of their type read as null and not
+ * listed yet (no second result; jp._cell_errors or the streamed validation
+ * lists them). */
+static int l_load_validating(lua_State *L)
+{
+    return do_load(L, false, true);
+}
+
+/* jp._cells_deferred(ds): is ds such a file, its cells not listed yet? */
+static int l_cells_deferred(lua_State *L)
+{
+    lua_pushboolean(L, jp_csv_cells_deferred(jpl_check_dataset(L, 1)));
+    return 1;
+}
+
+/* jp._cell_errors(ds) -> cells: such a file read whole, and its cells not
+ * of their type, as jp.load's cell_errors lists them. */
+static int l_cell_errors(lua_State *L)
+{
+    jp_dataset_t *ds = jpl_check_dataset(L, 1);
+    jp_cell_errors_t *ce = new_box(L, sizeof *ce, "jinpu.cellerrors", cellbox_gc);
+    jp_error_t err;
+    jp_error_clear(&err);
+    if (jp_csv_cell_errors(ds, ce, &err)) return jpl_error(L, &err);
+    jpl_gc_pressure(L);
+    push_cell_errors(L, jp_dataset_origin(ds) ? jp_dataset_origin(ds) : "", ce);
+    return 1;
 }
 
 static int l_read_csv(lua_State *L)
 {
-    return do_load(L, true);
+    return do_load(L, true, false);
 }
 
 /* ---- dataset methods ----------------------------------------------------------------- */
@@ -2419,6 +2452,9 @@ void jpl_open_dataset(lua_State *L)
                                      {"unit", l_unit},
                                      {"formats", l_formats},
                                      {"is_dataset", l_is_dataset},
+                                     {"_load_validating", l_load_validating},
+                                     {"_cells_deferred", l_cells_deferred},
+                                     {"_cell_errors", l_cell_errors},
                                      {NULL, NULL}};
     int mod = lua_gettop(L);
     if (luaL_newmetatable(L, JPL_DATASET_MT)) { /* [jp, mt] */

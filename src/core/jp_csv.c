@@ -66,7 +66,9 @@ static void lazy_free(jp_lazy_t *lz)
     plan_free((csv_plan_t *)lz);
 }
 
-/* Load fields idx[0..n) (those still missing) of ds from the plan. */
+/* Load fields idx[0..n) (those still missing) of ds from the plan; with
+ * cells listed, every field of idx is read (those already there are read
+ * again, and dropped) so that the list is the one a whole read gives. */
 static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx, size_t n,
                              jp_dataset_t **rejects, jp_cell_errors_t *cells, jp_error_t *err)
 {
@@ -82,7 +84,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
     size_t m = 0;
     for (size_t k = 0; k < n; k++) {
         size_t f = idx[k];
-        if (f >= p->nf || ds->cols[f] || asked[f]) continue;
+        if (f >= p->nf || (ds->cols[f] && !cells) || asked[f]) continue;
         asked[f] = 1;
         cs[m] = p->cs[f];
         which[m++] = f;
@@ -96,6 +98,7 @@ static jp_status_t plan_load(csv_plan_t *p, jp_dataset_t *ds, const size_t *idx,
     }
     if (!st) {
         for (size_t j = 0; j < m; j++) {
+            if (ds->cols[which[j]]) continue; /* read again for its cells */
             ds->cols[which[j]] = res.cols[j];
             ds->schema.fields[which[j]].type = res.cols[j]->type;
             res.cols[j] = NULL;
@@ -892,7 +895,9 @@ static jp_status_t csv_open(const char *path, const char *mem, size_t mem_len,
     if (st || (st = build_dataset(op.p, path, o, &op.h.names, &op.sel, &ds, err))) goto fail;
     csv_plan_t *p = op.p;
     p->base.ops = &csv_lazy_ops;
-    if (o->lazy && !mem && !o->keep_rejects && !o->cell_errors && op.disk_size >= tune.lazy_bytes) {
+    if (o->lazy && !mem && !o->keep_rejects && (!o->cell_errors || o->defer_cells) &&
+        op.disk_size >= tune.lazy_bytes) {
+        p->lay.cells_null = o->cell_errors != NULL;
         op.p = NULL; /* the dataset's now */
         opened_free(&op);
         ds->lazy = &p->base;
@@ -922,6 +927,28 @@ static int mode_of_type(jp_type_t t)
 bool jp_csv_is_lazy(const jp_dataset_t *ds)
 {
     return ds->lazy && ds->lazy->ops == &csv_lazy_ops;
+}
+
+bool jp_csv_cells_deferred(const jp_dataset_t *ds)
+{
+    return jp_csv_is_lazy(ds) && ((const csv_plan_t *)ds->lazy)->lay.cells_null;
+}
+
+jp_status_t jp_csv_cell_errors(jp_dataset_t *ds, jp_cell_errors_t *cells, jp_error_t *err)
+{
+    if (!jp_csv_cells_deferred(ds))
+        return jp_error_set(err, JP_ERR_INTERNAL, "not a CSV file read for validation");
+    csv_plan_t *p = (csv_plan_t *)ds->lazy;
+    size_t *all = jp_malloc_array(p->nf ? p->nf : 1, sizeof *all);
+    if (!all) return nomem(err);
+    for (size_t k = 0; k < p->nf; k++) all[k] = k;
+    jp_status_t st = plan_load(p, ds, all, p->nf, NULL, cells, err);
+    jp_free(all);
+    if (st) return st;
+    /* every field is here: an eager dataset, as jp_dataset_need leaves it */
+    plan_free(p);
+    ds->lazy = NULL;
+    return JP_OK;
 }
 
 uint64_t jp_csv_lazy_size(const jp_dataset_t *ds, bool *gz)
@@ -1016,7 +1043,8 @@ jp_status_t jp_csv_stream_checked(jp_dataset_t *ds, const size_t *idx, size_t n,
                      .emit_ctx = &tap,
                      .ncheck = nc,
                      .offsets = offsets,
-                     .emit_lines = cb->lines};
+                     .emit_lines = cb->lines,
+                     .cell_errors = p->lay.cells_null ? cb->cells : NULL};
     csv_result_t res;
     memset(&res, 0, sizeof res);
     jp_status_t st = jp_csv_pass(&src, &p->lay, cs, nt, &how, &res, err);

@@ -62,7 +62,9 @@
  *    file, line, column, row and field; with o->cell_errors it is read as
  *    null and recorded there instead (file order, the same list whatever
  *    the batch and chunk sizes and the threads), else with keep_rejects
- *    its record is set aside.  o->cell_errors makes the read eager.
+ *    its record is set aside.  o->cell_errors makes the read eager, unless
+ *    o->defer_cells: then a file that would be read lazily stays lazy and
+ *    is read with such cells null (jp_csv_cells_deferred).
  *  - o->columns reads only those fields, in the order given; the others
  *    are skipped while parsing.  Unknown names are an error listing the
  *    fields there are.
@@ -248,9 +250,21 @@ typedef struct jp_csv_stream_cb {
     /* find the whole file's types first (a profile pass), so that no batch
        is ever retyped: reset() is never called */
     bool typed_first;
+    /* Optional (NULL: none), for a file opened with its cells deferred
+       (jp_csv_cells_deferred): the cells of a batch's rows that are not of
+       their type are added here, in file order, before batch() gets the
+       batch (rows numbered from the file's first, 1-based); the consumer
+       empties it as it likes, and again at reset(). */
+    jp_cell_errors_t *cells;
 } jp_csv_stream_cb_t;
 
 bool jp_csv_is_lazy(const jp_dataset_t *ds); /* a lazy CSV file, not yet loaded whole */
+/* A lazy CSV file opened with jp_read_opts_t.defer_cells: its cells that
+ * are not of their type are read as null, and nobody has listed them. */
+bool jp_csv_cells_deferred(const jp_dataset_t *ds);
+/* Such a file read whole (ds is then eager), its cells that are not of
+ * their type added to *cells as jp_read_opts_t.cell_errors lists them. */
+jp_status_t jp_csv_cell_errors(jp_dataset_t *ds, jp_cell_errors_t *cells, jp_error_t *err);
 /* A lazy CSV file's size on disk (0: unknown), and whether it is gzip. */
 uint64_t jp_csv_lazy_size(const jp_dataset_t *ds, bool *gz);
 jp_status_t jp_csv_stream(jp_dataset_t *ds, const size_t *idx, size_t n,

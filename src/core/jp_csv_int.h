@@ -54,6 +54,10 @@ typedef struct csv_layout {
     size_t *null_lens, nnulls;
     bool markers;
     bool keep_rejects;
+    /* a file opened for validation (jp_read_opts_t.defer_cells): in every
+       pass a cell its explicit type cannot read is null, listed only when a
+       pass is given a list (csv_how_t.cell_errors) */
+    bool cells_null;
     int threads;
     size_t rows_hint; /* data records found by an earlier pass (0: unknown) */
     /* file identity, to notice a file changed between passes */

@@ -488,10 +488,16 @@ static int cmp_cerr(const void *a, const void *b)
 /* The cells of chunk C read as null for not being of their type, in file
  * order (a record's cells are noted in the order of the columns asked
  * for), to P->cell_errors; a cell of the unfinished record at the end of
- * the batch is noted again by the next batch. */
+ * the batch is noted again by the next batch.  Without a list (a file
+ * read for validation, in a pass that does not list them) they are only
+ * null. */
 static jp_status_t take_cell_errors(pass_t *P, batch_t *B, chunk_t *C, size_t rows_before,
                                     jp_error_t *err)
 {
+    if (!P->cell_errors) {
+        C->ncerr = 0;
+        return JP_OK;
+    }
     qsort(C->cerr, C->ncerr, sizeof *C->cerr, cmp_cerr);
     const char *b = B->data;
     size_t pos = C->s, ls = C->s; /* counted up to pos; ls: the start of pos's line */
@@ -898,9 +904,11 @@ static jp_status_t pass_setup(pass_t *P, const csv_src_t *src, const csv_layout_
         if (P->emit && how->emit_lines && !(P->elines = jp_column_new(JP_TYPE_INT, 16)))
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
         P->cell_errors = how->cell_errors;
+        P->cells_null = how->cell_errors != NULL;
         /* a batch's columns grow with the batch, never to the file's size */
         if (P->emit) P->total_hint = 1;
     }
+    P->cells_null |= lay->cells_null;
     jp_csv_tuning_get(&P->tune);
     if (how && how->batch_bytes && how->batch_bytes < P->tune.batch_bytes)
         P->tune.batch_bytes = how->batch_bytes;

@@ -112,10 +112,10 @@ static inline size_t bad_at(size_t fs, unsigned flags, size_t bad)
 }
 
 /* Is a cell its type cannot read null rather than an error
- * (csv_how_t.cell_errors, explicit types only)? */
+ * (pass_t.cells_null, explicit types only)? */
 static inline bool bad_is_null(const pass_t *P, int mode)
 {
-    return P->cell_errors && mode >= CM_INT && mode <= CM_PERIOD;
+    return P->cells_null && mode >= CM_INT && mode <= CM_PERIOD;
 }
 
 /* Cell k, text t of field [fs, fe), that its explicit type cannot read:

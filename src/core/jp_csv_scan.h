@@ -514,8 +514,11 @@ typedef struct pass {
     jp_column_t *offs;      /* the batch's record offsets, as they are appended */
     struct scratch scratch; /* the calling thread's */
     /* csv_how_t.cell_errors: a cell its explicit type cannot read is null
-       and recorded here, in file order, instead of failing the pass */
+       and recorded here, in file order, instead of failing the pass;
+       cells_null: null (this list or csv_layout_t.cells_null), recorded
+       only when there is a list */
     jp_cell_errors_t *cell_errors;
+    bool cells_null;
 } pass_t;
 
 /* ---- across the four files ------------------------------------------------------ */

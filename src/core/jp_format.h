@@ -74,6 +74,11 @@ typedef struct jp_read_opts {
      * fields the schema types; readers that cannot do this still fail at
      * the first such cell). */
     jp_cell_errors_t *cell_errors;
+    /* With cell_errors, for a validation that may go batch by batch: a CSV
+     * file that would be read lazily stays lazy, every later read of it
+     * reads such cells as null, and cell_errors stays empty (the cells are
+     * listed by jp_csv_cell_errors or by a stream, jp_validate_stream). */
+    bool defer_cells;
     /* CSV: more texts meaning null, n_null_list of them.  Giving these or
        null_text replaces the default missing-value markers (— - … / NA ...,
        null in typed columns only). */

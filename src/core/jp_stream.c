@@ -65,6 +65,7 @@ bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c)
     memset(c->at_rows, 0, sizeof c->at_rows);
     c->want_lines = false;
     c->typed_first = false;
+    c->cells = NULL;
     c->lines = &c->line_col;
     c->line_col = NULL;
     while (!jp_csv_is_lazy(ds) && !jp_stream_concat_is(ds)) {
@@ -872,8 +873,8 @@ jp_status_t jp_stream_chain_pass_checked(const jp_stream_chain_t *c, const bool 
     }
     for (size_t i = 0; i < nf; i++)
         if (want_top[i]) p.top_idx[p.ntop++] = i;
-    jp_csv_stream_cb_t mine = {pass_batch,    pass_reset,    &p, pass_stopped, 0,
-                               c->want_lines, c->typed_first};
+    jp_csv_stream_cb_t mine = {pass_batch,    pass_reset,     &p,      pass_stopped, 0,
+                               c->want_lines, c->typed_first, c->cells};
     /* Under a head, a prefix of the file is read as if the file ended
        there (its types, its errors): the first head_bytes of text, then
        four times as much each time the head's input got fewer rows than it

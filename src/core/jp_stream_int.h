@@ -38,6 +38,9 @@ typedef struct jp_stream_chain {
     /* find the file's types first, so that no batch is retyped
        (jp_csv_stream_cb_t.typed_first); false from jp_stream_chain_of */
     bool typed_first;
+    /* the file's cells not of their type, batch by batch
+       (jp_csv_stream_cb_t.cells); NULL from jp_stream_chain_of */
+    jp_cell_errors_t *cells;
 } jp_stream_chain_t;
 
 bool jp_stream_chain_of(const jp_dataset_t *ds, jp_stream_chain_t *c);

@@ -227,10 +227,17 @@ jp_status_t jp_report_type_error(jp_report_t *r, uint32_t id, size_t row, const 
     jp_status_t st = report_fail(r, id, row, field, message, false, err);
     long f = field ? jp_schema_find(&r->ds->schema, field) : -1;
     if (st != JP_OK || f < 0 || row == JP_NO_ROW) return st;
+    if (jpv_untyped_set(r, f, row) != JP_OK)
+        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    return JP_OK;
+}
+
+jp_status_t jpv_untyped_set(jp_report_t *r, long f, size_t row)
+{
+    if (f < 0 || (size_t)f >= r->ds->schema.n_fields || row >= r->ds->nrows) return JP_ERR_ARG;
     if (!r->untyped && !(r->untyped = jp_calloc(r->ds->schema.n_fields, sizeof *r->untyped)))
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
-    if (!r->untyped[f] && !(r->untyped[f] = jp_calloc(r->ds->nrows, 1)))
-        return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        return JP_ERR_NOMEM;
+    if (!r->untyped[f] && !(r->untyped[f] = jp_calloc(r->ds->nrows, 1))) return JP_ERR_NOMEM;
     r->untyped[f][row] = 1;
     return JP_OK;
 }

@@ -54,6 +54,10 @@ static inline bool jpv_applies(const uint8_t *mask, size_t i)
     return !mask || mask[i];
 }
 
+/* Mark the cell at row `row` of field f as not of its type when read
+ * (jp_report_type_error without the issue). */
+jp_status_t jpv_untyped_set(jp_report_t *r, long f, size_t row);
+
 /* Was the cell at row i of field fi not of its type when read?  (It is
  * reported under its type rule, not again as missing.) */
 static inline bool jpv_untyped(const jp_report_t *r, long fi, size_t i)

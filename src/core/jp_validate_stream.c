@@ -8,10 +8,17 @@
  * and messages made while the batch is at hand, then put in the order the
  * whole file gives (by rule, in row order within one).  What crosses
  * batches is what `unique` and keys must see (jp_validate_check.c holds
- * it, in a jpv_carry_t); nothing else of a batch is kept.  Must never load
- * the pipeline; never prints.
+ * it, in a jpv_carry_t); nothing else of a batch is kept.  A file read
+ * for validation (jp_csv_cells_deferred) also gives each batch's cells that
+ * are not of their type: they are marked in the batch's report (so that no
+ * rule reports them again as missing) and become the `<field>.type` rules
+ * that the whole-file way puts before every other rule
+ * (lua/jinpu/validate.lua, add_cell_errors), with the same cap on how many
+ * are listed.  Must never load the pipeline; never prints.
  */
+#include <stdio.h>
 #include <string.h>
+#include "jp_csv.h"
 #include "jp_mem.h"
 #include "jp_stream.h"
 #include "jp_stream_int.h"
@@ -31,6 +38,16 @@ typedef struct vstream {
     bool refused; /* the whole-file way must be taken */
     bool failed;  /* fn or the merge stopped the pass */
     jp_buf_t msg;
+    /* the file's cells not of their type (want_cells): the reader's list,
+       emptied at each batch; the type rules and their issues so far (NULL:
+       none yet), each field's rule (id + 1, 0: none), their lines; how
+       many cells are listed (at most JP_CELL_ERRORS_MAX) and in all */
+    bool want_cells;
+    jp_cell_errors_t cells;
+    jp_report_t *types;
+    uint32_t *type_rule;
+    size_t cap_tlines;
+    size_t kept, total;
 } vstream_t;
 
 bool jp_validate_streams(const jp_dataset_t *ds)
@@ -136,6 +153,90 @@ static jp_status_t merge(vstream_t *s, jp_report_t *b, jp_error_t *err)
     return JP_OK;
 }
 
+/* Field f's type rule, as add_cell_errors makes it (its name, reason and
+ * detail), the first time one of its cells is met. */
+static jp_status_t type_rule(vstream_t *s, const jp_dataset_t *top, long f, uint32_t *id)
+{
+    size_t nf = s->ds->schema.n_fields;
+    if (!s->type_rule && !(s->type_rule = jp_calloc(nf ? nf : 1, sizeof *s->type_rule)))
+        return JP_ERR_NOMEM;
+    if (s->type_rule[f]) {
+        *id = s->type_rule[f] - 1;
+        return JP_OK;
+    }
+    const char *field = top->schema.fields[f].name;
+    char detail[64];
+    snprintf(detail, sizeof detail, "type %s", jp_type_name(top->schema.fields[f].type));
+    jp_buf_t name = JP_BUF_INIT;
+    jp_status_t st = jp_buf_printf(&name, "%s.type", field);
+    jp_rule_opts_t o = JP_RULE_OPTS_INIT;
+    o.name = name.data;
+    o.reason = "every value is of its field's type, and a figure in its unit";
+    if (st == JP_OK) st = jpv_rule(s->types, "type", field, detail, detail, &o, id);
+    jp_buf_free(&name);
+    if (st == JP_OK) s->type_rule[f] = *id + 1;
+    return st;
+}
+
+/* One more issue of the type rules, and its line. */
+static jp_status_t type_issue(vstream_t *s, uint32_t id, size_t row, long f, const char *msg,
+                              long line)
+{
+    jp_report_t *t = s->types;
+    size_t h = 0;
+    if (t->n_issues == s->cap_tlines) {
+        size_t cap = s->cap_tlines ? s->cap_tlines * 2 : 64;
+        long *l = jp_realloc_array(t->lines, cap, sizeof *l);
+        if (!l) return JP_ERR_NOMEM;
+        t->lines = l;
+        s->cap_tlines = cap;
+    }
+    jp_status_t st = jpv_text(t, msg, &h);
+    if (st == JP_OK) st = jpv_issue(t, id, row, f, JP_VC_CUSTOM, false, JP_NO_ROW, h);
+    if (st == JP_OK) t->lines[t->n_issues - 1] = line;
+    return st;
+}
+
+/* The batch's cells that are not of their type (the reader's list, which
+ * it then empties): each marked in the batch's report b and, while fewer
+ * than JP_CELL_ERRORS_MAX are listed, an issue of its field's type rule,
+ * its message naming the cell's line when the row starts on another (as
+ * v:type_error does). */
+static jp_status_t take_cells(vstream_t *s, const jp_dataset_t *top, jp_report_t *b,
+                              jp_error_t *err)
+{
+    jp_status_t st = JP_OK;
+    s->total += s->cells.total;
+    for (size_t i = 0; i < s->cells.n && st == JP_OK && s->kept < JP_CELL_ERRORS_MAX; i++) {
+        const jp_cell_error_t *c = &s->cells.v[i];
+        long f = jp_schema_find(&top->schema, c->field);
+        size_t row = c->row > 0 ? (size_t)c->row - 1 : 0;
+        if (f < 0 || row < s->rows || row - s->rows >= top->nrows) {
+            st = jp_error_set(err, JP_ERR_INTERNAL, "validate: a cell outside its batch");
+            break;
+        }
+        size_t at = row - s->rows;
+        if (!s->types && !(s->types = jpv_report_over(s->ds, err))) {
+            st = err->code;
+            break;
+        }
+        long line = jp_dataset_row_line(top, at);
+        jp_buf_reset(&s->msg);
+        uint32_t id = 0;
+        st = type_rule(s, top, f, &id);
+        if (st == JP_OK)
+            st = c->line > 0 && c->line != line
+                     ? jp_buf_printf(&s->msg, "%s, at line %ld", c->msg, c->line)
+                     : jp_buf_puts(&s->msg, c->msg);
+        if (st == JP_OK) st = type_issue(s, id, row, f, s->msg.data, line);
+        if (st == JP_OK) st = jpv_untyped_set(b, f, at);
+        if (st != JP_OK) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+        s->kept++;
+    }
+    jp_cell_errors_free(&s->cells);
+    return st;
+}
+
 static jp_status_t vs_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
 {
     vstream_t *s = ctx;
@@ -158,6 +259,7 @@ static jp_status_t vs_batch(void *ctx, jp_dataset_t *top, jp_error_t *err)
     b->approx_tolerance = s->tol;
     b->carry = &s->carry;
     s->carry.row0 = s->rows;
+    if (st == JP_OK && s->want_cells) st = take_cells(s, top, b, err);
     if (st == JP_OK) st = s->fn(s->ctx, b, err);
     if (st == JP_OK && s->carry.refused) {
         s->refused = true;
@@ -180,6 +282,12 @@ static jp_status_t vs_reset(void *ctx, jp_error_t *err)
     s->cap_lines = 0;
     jpv_carry_clear(&s->carry);
     s->rows = 0;
+    jp_cell_errors_free(&s->cells);
+    jp_report_free(s->types);
+    s->types = NULL;
+    if (s->type_rule) memset(s->type_rule, 0, s->ds->schema.n_fields * sizeof *s->type_rule);
+    s->cap_tlines = 0;
+    s->kept = s->total = 0;
     return JP_OK;
 }
 
@@ -220,6 +328,65 @@ static jp_status_t order_issues(jp_report_t *o)
     return JP_OK;
 }
 
+/* The type rules before every other rule of the merged report o (their
+ * issues first, the others' rule ids moved along), each checked over
+ * every row; and, when more cells were met than listed, the rule that
+ * says how many more (add_cell_errors' "type"). */
+static jp_status_t types_first(vstream_t *s, jp_report_t *o)
+{
+    jp_report_t *t = s->types;
+    size_t nf = t->n_rules;
+    for (size_t k = 0; k < nf; k++) t->rules[k].checked = s->rows;
+    if (s->total > s->kept) {
+        jp_rule_opts_t ro = JP_RULE_OPTS_INIT;
+        ro.name = "type";
+        ro.reason = "every value is of its field's type";
+        uint32_t id;
+        jp_buf_reset(&s->msg);
+        jp_status_t st = jpv_rule(t, "type", NULL, "cells kept", "cells kept", &ro, &id);
+        if (st == JP_OK)
+            st = jp_buf_printf(&s->msg,
+                               "%zu more cells are not of their field's type (the first %zu are "
+                               "listed)",
+                               s->total - s->kept, s->kept);
+        if (st == JP_OK) st = type_issue(s, id, JP_NO_ROW, -1, s->msg.data, 0);
+        if (st != JP_OK) return JP_ERR_NOMEM;
+    }
+    size_t nt = t->n_rules, n = t->n_issues + o->n_issues;
+    jp_rule_info_t *rules = jp_realloc_array(o->rules, o->n_rules + nt, sizeof *rules);
+    if (!rules) return JP_ERR_NOMEM;
+    o->rules = rules;
+    o->cap_rules = o->n_rules + nt;
+    jp_issue_t *is = jp_malloc_array(n, sizeof *is);
+    long *lines = jp_malloc_array(n, sizeof *lines);
+    size_t off = o->texts.len;
+    if (!is || !lines || (t->texts.len && jp_buf_append(&o->texts, t->texts.data, t->texts.len))) {
+        jp_free(is);
+        jp_free(lines);
+        return JP_ERR_NOMEM;
+    }
+    memmove(rules + nt, rules, o->n_rules * sizeof *rules);
+    memcpy(rules, t->rules, nt * sizeof *rules);
+    o->n_rules += nt;
+    t->n_rules = 0; /* o's now */
+    for (size_t i = 0; i < t->n_issues; i++) {
+        is[i] = t->issues[i];
+        if (is[i].msg) is[i].msg += off;
+        lines[i] = t->lines[i];
+    }
+    for (size_t i = 0; i < o->n_issues; i++) {
+        is[t->n_issues + i] = o->issues[i];
+        is[t->n_issues + i].rule += (uint32_t)nt;
+        lines[t->n_issues + i] = o->lines[i];
+    }
+    jp_free(o->issues);
+    jp_free(o->lines);
+    o->issues = is;
+    o->lines = lines;
+    o->n_issues = o->cap_issues = n;
+    return JP_OK;
+}
+
 jp_report_t *jp_validate_stream(jp_dataset_t *ds, const char *name, double approx_tolerance,
                                 jp_validate_batch_fn fn, void *ctx, bool *fallback, jp_error_t *err)
 {
@@ -232,6 +399,8 @@ jp_report_t *jp_validate_stream(jp_dataset_t *ds, const char *name, double appro
     ch.want_lines = true; /* issues name the rows' lines */
     vstream_t s;
     memset(&s, 0, sizeof s);
+    s.want_cells = jp_csv_cells_deferred(ds);
+    if (s.want_cells) ch.cells = &s.cells;
     s.ds = ds;
     s.name = name;
     s.tol = approx_tolerance;
@@ -248,8 +417,15 @@ jp_report_t *jp_validate_stream(jp_dataset_t *ds, const char *name, double appro
     jp_status_t st = jp_stream_chain_pass(&ch, want, &cb, err);
     jp_free(want);
     jpv_carry_clear(&s.carry);
-    jp_buf_free(&s.msg);
+    jp_cell_errors_free(&s.cells);
+    jp_free(s.type_rule);
     jp_report_t *out = s.out;
+    if (!st && !s.refused && out && s.types) {
+        out->nrows = s.rows;
+        if (types_first(&s, out) != JP_OK) st = jp_error_set(err, JP_ERR_NOMEM, "out of memory");
+    }
+    jp_report_free(s.types);
+    jp_buf_free(&s.msg);
     if (st || s.refused || !out) {
         jp_report_free(out);
         if (s.refused || (!st && !out)) { /* refused, or no rows */

@@ -6,7 +6,9 @@
 -- input cannot be used: a file that does not load (broken syntax, an
 -- unreadable file), a rules file that does not run, or a rule that is malformed or
 -- raises (a broken rule leaves the verdict incomplete, so neither 0 nor 1
--- would be true; docs/validation.md says more).
+-- would be true; docs/validation.md says more).  A CSV large enough to be
+-- read lazily is not loaded: it is validated batch by batch, with the same
+-- report (docs/validation.md, "Large files").
 local jp = require("jinpu")
 local args = require("jinpu.cli.args")
 local schema_file = require("jinpu.cli.schema")
@@ -134,6 +136,13 @@ return function(argv)
     load_errors[#load_errors + 1] = { file = file, message = msg }
     status = 3
   end
+  -- a file that cannot be read is said in the order of the files given,
+  -- whether its fault was met when it was opened or, for a large CSV read
+  -- batch by batch, while it was validated
+  local unreadable = {}
+  local function unreadable_file(at, path, msg)
+    unreadable[#unreadable + 1] = { at = at, file = path, message = args.member_hint(msg, path) }
+  end
 
   local loaded_rules = {}
   for _, path in ipairs(rules_files) do
@@ -150,23 +159,26 @@ return function(argv)
   -- without the schema it names, no CSV could be judged by its real types
   local inputs = (o.schema and not sds) and {} or files
 
-  local datasets, all, cells = {}, {}, {}
-  for _, path in ipairs(inputs) do
+  local datasets, all, cells, opened = {}, {}, {}, {}
+  for at, path in ipairs(inputs) do
     -- a cell that is not of its type is a validation error, not a file that
-    -- cannot be read: the reader keeps such cells aside (null) and says where
+    -- cannot be read: the reader keeps such cells aside (null) and says
+    -- where; a large CSV stays lazy, its cells listed as it is validated,
+    -- batch by batch when the rules allow (lua/jinpu/validate.lua)
     local lo = { cell_errors = true }
     local file, member = args.member(path)
     lo.member = member
     if sds and schema_file.is_csv(file) then lo.schema = sds end
-    local ok, ds, bad = pcall(jp.load, file, lo)
+    local ok, ds, bad = pcall(jp._load_validating, file, lo)
     if ok then
       datasets[#datasets + 1] = ds
       cells[#datasets] = bad
+      opened[#datasets] = { at = at, path = path, file = file, lo = lo, lazy = jp._cells_deferred(ds) }
       all[path] = ds
       local n = ds:name()
       if n and n ~= "" and all[n] == nil then all[n] = ds end
     else
-      problem(path, args.member_hint(jp.error_message(ds), path))
+      unreadable_file(at, path, jp.error_message(ds))
     end
   end
 
@@ -175,11 +187,29 @@ return function(argv)
   local reports = {}
   if #loaded_rules == #rules_files then
     for k, ds in ipairs(datasets) do
-      local o = { datasets = all, cell_errors = cells[k] }
+      local op, bad, ok, r = opened[k], cells[k], true, nil
+      if op.lazy and not jp._cells_deferred(ds) then
+        -- the rules of a dataset before read this one whole, and its
+        -- cells went unlisted: read it again, with them
+        ok, r, bad = pcall(jp.load, op.file, op.lo)
+        if ok then ds = r end
+      end
+      local o = { datasets = all, cell_errors = bad }
       for key, v in pairs(opts) do o[key] = v end
-      reports[k] = V.validate(ds, rules_for(loaded_rules, ds), o)
+      if not ok then
+        unreadable_file(op.at, op.path, jp.error_message(r))
+      elseif op.lazy then
+        -- a fault of the file (a broken record) may be met only now, while
+        -- it is read: an unusable input, as when it does not load
+        ok, r = pcall(V.validate, ds, rules_for(loaded_rules, ds), o)
+        if ok then reports[#reports + 1] = r else unreadable_file(op.at, op.path, jp.error_message(r)) end
+      else
+        reports[#reports + 1] = V.validate(ds, rules_for(loaded_rules, ds), o)
+      end
     end
   end
+  table.sort(unreadable, function(a, b) return a.at < b.at end)
+  for _, u in ipairs(unreadable) do problem(u.file, u.message) end
 
   for _, r in ipairs(reports) do
     if r.counts.rule_errors > 0 then
