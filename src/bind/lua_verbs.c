@@ -499,14 +499,15 @@ static void run_loop(lua_State *L, lua_CFunction loopfn, fnloop_t *f, const char
 /* ---- functions over a file pipeline, batch by batch ----------------------------------- */
 
 /*
- * A filter or mutation by a Lua function over a pipeline that streams (a
- * lazy CSV file under filters and mutations) runs as the file is read: the
- * reader parses the next batch on the other cores while the function sees
- * this one's rows, on this thread, through the same row view.  The results
- * (the rows kept, the new column's values) are what the whole-file loop
- * gives: the same calls in the same order, over the same values.  Only the
- * file's columns are not held.  The loop over a batch runs protected, so
- * that a Lua error never unwinds through the core.
+ * A mutation by a Lua function that is not a plan node (a map form that
+ * mixes functions and expressions, a grouped mutate) over a large file
+ * pipeline runs at once, as the file is read: the reader parses the next
+ * batch on the other cores while the function sees this one's rows, on
+ * this thread, through the same row view.  The new column's values are
+ * what the whole-file loop gives: the same calls in the same order, over
+ * the same values.  Only the file's columns are not held.  The loop over a
+ * batch runs protected, so that a Lua error never unwinds through the core.
+ * (Filters and the other mutations are plan nodes: see below.)
  */
 typedef struct fnstream {
     lua_State *L;
@@ -888,20 +889,13 @@ static int do_filter(lua_State *L, jp_dataset_t *ds, const char *const *keys, si
     lua_settop(L, 2);
     /* over a file pipeline: a node, run by the verb that consumes it */
     if (jp_stream_possible(ds)) return push_fn_node(L, ds, "filter", NULL, 0, (const int[]){2});
-    bool stream = jp_stream_rows_worth(ds);
-    if (stream)
-        before_load(L, ds);
-    else
-        settle_rows(L, ds);
+    settle_rows(L, ds);
     fnloop_t f;
     memset(&f, 0, sizeof f);
     f.ds = ds;
     f.v = open_view(L, ds, 2, "filter", &f.lp);
     f.out = new_box(L);
-    if (stream)
-        run_stream(L, ds, filter_loop, &f, "filter"); /* rows in order: the take streams too */
-    else
-        run_loop(L, filter_loop, &f, "filter");
+    run_loop(L, filter_loop, &f, "filter");
     jp_dataset_t *out = jp_take(ds, f.out->v ? f.out->v : (size_t[]){0}, f.out->n, &err);
     if (!out) return verr(L, &err);
     jpl_push_dataset(L, out);

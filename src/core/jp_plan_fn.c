@@ -104,8 +104,9 @@ static jp_status_t settle_type(fnode_t *p, size_t k, jp_column_t **col, size_t n
         o->sent_nil[k] = nil;
         return JP_OK;
     }
+    /* nils only so far went out as numbers (want is then numbers) */
     bool nils_before = !o->preset[k] && o->sent_nil[k];
-    if (t == want && !(nils_before && !nil && t != JP_TYPE_NUMBER)) {
+    if (t == want) {
         if (!nil) o->sent_nil[k] = false;
         return JP_OK;
     }
@@ -188,12 +189,12 @@ done:
     return st;
 }
 
-/* Take field i's column (and its settled type and unit) from src's field j. */
-static jp_status_t take_field(jp_dataset_t *ds, size_t i, const jp_dataset_t *src, size_t j)
+/* Take field i's column (and its settled type and unit) from src's field i. */
+static jp_status_t take_field(jp_dataset_t *ds, size_t i, const jp_dataset_t *src)
 {
     jp_field_t *fd = &ds->schema.fields[i];
-    const jp_field_t *sf = &src->schema.fields[j];
-    ds->cols[i] = jp_column_ref(src->cols[j]);
+    const jp_field_t *sf = &src->schema.fields[i];
+    ds->cols[i] = jp_column_ref(src->cols[i]);
     fd->type = ds->cols[i]->type;
     char *u = sf->unit ? jp_strdup(sf->unit) : NULL;
     char *uf = sf->unit_field ? jp_strdup(sf->unit_field) : NULL;
@@ -225,7 +226,7 @@ static jp_status_t fn_need(jp_dataset_t *ds, const size_t *idx, size_t n, jp_err
     if ((st = n ? jp_dataset_need(src, idx, n, err) : jp_dataset_need_rows(src, err))) return st;
     ds->nrows = src->nrows;
     for (size_t k = 0; k < n; k++)
-        if (!ds->cols[idx[k]] && take_field(ds, idx[k], src, idx[k]))
+        if (!ds->cols[idx[k]] && take_field(ds, idx[k], src))
             return jp_error_set(err, JP_ERR_NOMEM, "out of memory");
     if (!ds->origin && src->origin) jp_plan_copy_origin(ds, src);
     return JP_OK;

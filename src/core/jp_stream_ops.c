@@ -415,9 +415,10 @@ void jp_stream_set_rows_bytes(uint64_t bytes)
 bool jp_stream_rows_worth(const jp_dataset_t *ds)
 {
     jp_stream_chain_t ch;
-    if (!jp_stream_chain_of(ds, &ch) || !jp_csv_is_lazy(ch.src)) return false; /* no file */
+    if (!jp_stream_chain_of(ds, &ch)) return false;
+    if (jp_stream_concat_is(ch.src)) return true; /* parts in turn: sizes unknown */
+    if (!jp_csv_is_lazy(ch.src)) return false;    /* rows in memory: no file */
     bool gz = false;
-    if (!jp_csv_is_lazy(ch.src)) return true; /* parts in turn: sizes unknown */
     uint64_t size = jp_csv_lazy_size(ch.src, &gz), lim = jp_mem_limit();
     if (gz) size = size > UINT64_MAX / 4 ? UINT64_MAX : size * 4;
     return !size || size >= (rows_bytes ? rows_bytes : JP_STREAM_ROWS_BYTES) ||

@@ -48,7 +48,7 @@ $ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && $JINPU_HOOKS run tes
 # the map form (each function sees the input), consumers that stream and
 # consumers that load: the same as over the loaded file, at every batch size.
 $ awk -v n=30000 -f tests/data/stream/gen.awk > $T/r.csv && $JINPU_HOOKS run tests/data/stream/fn_plan.lua $T/r.csv eager $T/want.csv > $T/want.txt && for t in 4096,1,1 1500,1,3 0,1,2; do JINPU_TEST_CSV_TUNING=$t,1 $JINPU_HOOKS run tests/data/stream/fn_plan.lua $T/r.csv lazy $T/got.csv > $T/got.txt && cmp $T/want.txt $T/got.txt && cmp $T/want.csv $T/got.csv || exit 1; done && cut -f 1 $T/got.txt | paste -sd ' '
-> late field named field each row once coroutine pairs map form rows sum top first
+> late field named field each row once coroutine pairs map form concat rows sum top first
 
 # A filter and a mutation by functions, grouped: nothing of the file is held
 # (the rows kept and the new column would need 29 MB; the limit is 8 MB).

@@ -39,6 +39,11 @@ show("pairs", p:column("nf"):sum())
 local m = read():mutate{ i = function(r) return r.i * 2 end, j = function(r) return r.i end }
 show("map form", m:column("i"):sum() .. " " .. m:column("j"):sum())
 
+-- over a concat of files: integers that meet a decimal late in the first
+-- file start every part again, the column numbers from the first row
+local cz = read():concat(read()):mutate{ z = function(r) return r.late * 2 end }
+show("concat", cz:column("z"):sum() .. " " .. cz:head(1):column("z").type)
+
 -- consumers that stream and consumers that load, over the same pipeline
 local g = read():filter(function(r) return r.i % 3 == 0 end)
   :mutate{ { "v", function(r) return r.late * 1.5 end } }
